@@ -1,0 +1,283 @@
+"""Number systems that evaluate the formulas of :mod:`snn_theory.formulas`.
+
+Each backend is a *namespace* for :mod:`snn_theory.codegen`: the elementary functions
+``exp, sqrt, erf, erfc``, the stable primitive ``ExpErfc(a, x, q) = exp(a)·erfc(x)`` (with
+q = a − x²), ``POW(x, n)``, and the
+exact constants ``Q(p, q)``, ``PI()``, ``E()``.
+
+========  =========================================================================
+mpmath    any precision (``mpmath.mp`` context); point values, not enclosures
+arb       python-flint balls: every result *contains* the exact value for every input
+          point in the input balls (rigorous; outward rounding by construction)
+dual      forward-mode derivatives over arb balls (:mod:`snn_theory.dual`): value and
+          gradient enclosures over a box
+numpy     float64, vectorised over arrays (scipy.special)
+jax       float32/float64 (x64 flag), jit/vmap/grad-compatible
+========  =========================================================================
+
+Precision is a context, not a parameter: use :func:`snn_theory.precision.working_precision`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import mpmath
+import numpy as np
+import scipy.special as sps
+import sympy as sp
+from flint import arb, fmpq
+
+from snn_theory import formulas
+from snn_theory.codegen import compile_function
+
+BACKENDS: tuple[str, ...] = ("mpmath", "arb", "numpy", "jax")
+
+
+# --------------------------------------------------------------------------- mpmath
+def _mp_exp_erfc(a: Any, x: Any, q: Any) -> Any:
+    # mpmath has unbounded exponents: the direct product is exact to working precision.
+    return mpmath.exp(a) * mpmath.erfc(x)
+
+
+MPMATH_NAMESPACE: dict[str, Any] = {
+    "exp": mpmath.exp,
+    "sqrt": mpmath.sqrt,
+    "erf": mpmath.erf,
+    "erfc": mpmath.erfc,
+    "ExpErfc": _mp_exp_erfc,
+    "POW": operator.pow,
+    "Q": lambda p, q: mpmath.mpf(p) / q,
+    "PI": lambda: +mpmath.pi,
+    "E": lambda: mpmath.e(),
+}
+
+
+# --------------------------------------------------------------------------- arb
+def _as_arb(x: Any) -> arb:
+    return x if isinstance(x, arb) else arb(x)
+
+
+def arb_erfcx(x: arb) -> arb:
+    """Enclosure of erfcx(t) = exp(t²)·erfc(t) for every t in the ball ``x``.
+
+    Arb has no erfcx.  For a point-like ball the product exp(t²)·erfc(t) is evaluated
+    directly (both factors have small relative error at any magnitude, since arb exponents
+    are unbounded).  For a wide ball the monotonicity of erfcx (strictly decreasing on ℝ)
+    gives the enclosure [erfcx(upper), erfcx(lower)] from the two endpoint values.
+    """
+    x = _as_arb(x)
+    direct = arb_pow(x, 2).exp() * x.erfc()
+    if x.rad() == 0 or not x.is_finite():
+        return direct
+    hi = arb(x.upper())
+    lo = arb(x.lower())
+    at_hi = (hi * hi).exp() * hi.erfc()  # smallest value
+    at_lo = (lo * lo).exp() * lo.erfc()  # largest value
+    monotone = at_hi.union(at_lo)
+    return monotone.intersection(direct) if monotone.overlaps(direct) else monotone
+
+
+def arb_exp_erfc(a: Any, x: Any, q: Any) -> arb:
+    """Enclosure of exp(α)·erfc(t) over the balls, given that q ∋ α − t² (MATH.md §1).
+
+    Returns the intersection of the direct product exp(a)·erfc(x) (tight for narrow balls)
+    and, where x can be ≥ 0, the stable form exp(q)·erfcx(x), whose factors do not grow
+    together (much tighter over boxes, where a and x vary together).  Each is a rigorous
+    enclosure of the same quantity, so their intersection is one too.
+    """
+    a, x, q = _as_arb(a), _as_arb(x), _as_arb(q)
+    direct = a.exp() * x.erfc()
+    if (x.rad() == 0 and a.rad() == 0) or x.upper() < 0:
+        return direct
+    stable = q.exp() * arb_erfcx(x)
+    if direct.overlaps(stable):
+        return direct.intersection(stable)
+    return stable
+
+
+def arb_pow(x: Any, n: int) -> arb:
+    """Enclosure of t**n for all t in the ball ``x`` (n ≥ 0 an integer).
+
+    Even powers use the bounds on |t| so that e.g. [0 ± 1]² = [0, 1] (not [−1, 1]); arb's own
+    power returns NaN for a ball that contains 0.
+    """
+    x = _as_arb(x)
+    if n == 1:
+        return x
+    if n % 2 == 0 and x.rad() > 0 and x.contains(0):
+        # min |t| = 0 on the ball, max |t| = abs_upper
+        return arb_pow(arb(x.abs_upper()), n).union(arb(0))
+    result = x
+    for _ in range(n - 1):
+        result = result * x
+    return result
+
+
+def arb_sqrt(x: Any) -> arb:
+    """Enclosure of √t for t in the ball ``x`` ∩ [0, ∞).
+
+    Every square root in the formulas has an argument that is mathematically ≥ 0 (ν·τ > 0,
+    sums of squares, constants), so only the part of the ball at or above 0 can hold true
+    values; a midpoint-radius ball of e.g. [0, b] necessarily pokes below 0, where arb's
+    plain sqrt would return NaN.
+    """
+    x = _as_arb(x)
+    return x.sqrt() if x.lower() >= 0 else x.nonnegative_part().sqrt()
+
+
+ARB_NAMESPACE: dict[str, Any] = {
+    "exp": lambda x: _as_arb(x).exp(),
+    "sqrt": arb_sqrt,
+    "erf": lambda x: _as_arb(x).erf(),
+    "erfc": lambda x: _as_arb(x).erfc(),
+    "ExpErfc": arb_exp_erfc,
+    "POW": arb_pow,
+    "Q": lambda p, q: arb(fmpq(p, q)),
+    "PI": arb.pi,
+    "E": arb.const_e,
+}
+
+
+# --------------------------------------------------------------------------- numpy
+def _np_exp_erfc(a: Any, x: Any, q: Any) -> Any:
+    """exp(a)·erfc(x) in float64 without spurious overflow (MATH.md §1).
+
+    x < 0: erfc(x) ∈ (1, 2], the direct product is safe.  x ≥ 0: exp(q)·erfcx(x) with
+    q = a − x² = −r² ≤ 0 in the moment map, so nothing overflows or cancels.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return np.where(x < 0, np.exp(a) * sps.erfc(x), np.exp(q) * sps.erfcx(np.maximum(x, 0.0)))
+
+
+NUMPY_NAMESPACE: dict[str, Any] = {
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "erf": sps.erf,
+    "erfc": sps.erfc,
+    "ExpErfc": _np_exp_erfc,
+    "POW": operator.pow,
+    "Q": lambda p, q: p / q,
+    "PI": lambda: math.pi,
+    "E": lambda: math.e,
+}
+
+
+# --------------------------------------------------------------------------- jax
+#: Above these arguments JAX's erfcx is replaced by its asymptotic series: jax's erfcx
+#: returns 0 in a band near x ≈ 26.6 (float64) and x ≈ 9.2–9.4 (float32), MATH.md §5.
+JAX_ERFCX_SWITCH = {"float64": 25.0, "float32": 8.0, "bfloat16": 8.0, "float16": 8.0}
+
+
+def _erfcx_asymptotic(x: Any, terms: int = 10) -> Any:
+    """erfcx(x) ~ 1/(x√π)·Σ_k (−1)^k (2k−1)!!/(2x²)^k; error < next term (~1e-17 for x≥25
+    with 10 terms, ~1e-12 for x ≥ 8)."""
+    import jax.numpy as jnp
+
+    y = 1.0 / (2.0 * x * x)
+    total = jnp.ones_like(x)
+    term = jnp.ones_like(x)
+    for k in range(1, terms):
+        term = -term * (2 * k - 1) * y
+        total = total + term
+    return total / (x * math.sqrt(math.pi))
+
+
+def jax_erfcx(x: Any) -> Any:
+    """erfcx with the JAX zero band guarded (double ``where`` keeps gradients finite)."""
+    import jax.numpy as jnp
+    import jax.scipy.special as jss
+
+    x = jnp.asarray(x)
+    switch = JAX_ERFCX_SWITCH.get(jnp.dtype(x.dtype).name, 25.0)
+    big = x > switch
+    small_x = jnp.where(big, 0.0, x)
+    big_x = jnp.where(big, x, switch + 1.0)
+    return jnp.where(big, _erfcx_asymptotic(big_x), jss.erfcx(small_x))
+
+
+def _jax_exp_erfc(a: Any, x: Any, q: Any) -> Any:
+    """As the numpy version; each branch only sees arguments where it is finite, so that
+    gradients through the unselected branch stay finite (the double-``where`` idiom)."""
+    import jax.numpy as jnp
+    import jax.scipy.special as jss
+
+    a, x, q = jnp.asarray(a), jnp.asarray(x), jnp.asarray(q)
+    neg = x < 0
+    a_neg, x_neg = jnp.where(neg, a, 0.0), jnp.where(neg, x, -1.0)
+    q_pos, x_pos = jnp.where(neg, 0.0, q), jnp.where(neg, 1.0, x)
+    return jnp.where(neg, jnp.exp(a_neg) * jss.erfc(x_neg), jnp.exp(q_pos) * jax_erfcx(x_pos))
+
+
+@cache
+def _jax_namespace() -> dict[str, Any]:
+    import jax.numpy as jnp
+    import jax.scipy.special as jss
+
+    return {
+        "exp": jnp.exp,
+        "sqrt": jnp.sqrt,
+        "erf": jss.erf,
+        "erfc": jss.erfc,
+        "ExpErfc": _jax_exp_erfc,
+        "POW": operator.pow,
+        "Q": lambda p, q: p / q,
+        "PI": lambda: math.pi,
+        "E": lambda: math.e,
+    }
+
+
+def namespace(backend: str) -> dict[str, Any]:
+    """The namespace that makes generated code evaluate in ``backend``."""
+    if backend == "mpmath":
+        return MPMATH_NAMESPACE
+    if backend == "arb":
+        return ARB_NAMESPACE
+    if backend == "numpy":
+        return NUMPY_NAMESPACE
+    if backend == "jax":
+        return _jax_namespace()
+    if backend == "dual":
+        from snn_theory.dual import DUAL_NAMESPACE
+
+        return DUAL_NAMESPACE
+    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+@cache
+def evaluator(backend: str, names: tuple[str, ...]) -> Callable[..., tuple[Any, ...]]:
+    """``f(mu, omega, nu, tau, lam, alpha) -> tuple`` of the quantities ``names``.
+
+    Quantity names are those of :data:`snn_theory.formulas.QUANTITIES`.  Compiled once per
+    (backend, names) and cached.
+    """
+    unknown = [n for n in names if n not in formulas.DERIVED]
+    if unknown:
+        raise ValueError(f"unknown quantity {unknown[0]!r}")
+    expressions = [formulas.derived_expression(n) for n in names]
+    return compile_function(
+        formulas.ARGUMENTS, expressions, namespace(backend), name=f"{backend}_" + "_".join(names)
+    )
+
+
+@cache
+def constants_function(backend: str) -> Callable[[], tuple[Any, Any]]:
+    """``f() -> (λ01, α01)`` from their closed forms (MATH.md §3), in ``backend``.
+
+    In arb these are rigorous enclosures at the current precision; never decimal literals.
+    """
+    return compile_function((), [formulas.LAMBDA01, formulas.ALPHA01], namespace(backend),
+                            name=f"{backend}_constants")
+
+
+def expression_function(
+    backend: str, arguments: tuple[sp.Symbol, ...], expressions: tuple[sp.Expr, ...]
+) -> Callable[..., tuple[Any, ...]]:
+    """Compile arbitrary formula expressions (e.g. second partials) for ``backend``."""
+    return compile_function(arguments, expressions, namespace(backend))

@@ -1,0 +1,106 @@
+"""The ``snn-theory`` command line.
+
+Every subcommand lives in its own module under :mod:`snn_theory.commands` and is listed in
+:data:`COMMANDS`; this module only wires them up and enforces the error contract:
+
+* bad input → one line ``snn-theory <command>: error: <message>`` on stderr, exit code 2;
+* Ctrl-C → one line, exit 130 (long commands save their progress first);
+* an unexpected internal error → one line naming it, exit 1
+  (set ``SNN_THEORY_DEBUG=1`` to see the traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from snn_theory.moment_map import InputError
+
+#: command name → "module:attribute" of its click command (imported only when used).
+COMMANDS: dict[str, str] = {
+    "map": "snn_theory.commands.map:map_command",
+    "solve-constants": "snn_theory.commands.solve_constants:solve_constants_command",
+    "verify-contraction": "snn_theory.commands.verify:verify_command",
+    "check-certificate": "snn_theory.commands.check:check_certificate_command",
+    "simulate": "snn_theory.commands.simulate:simulate_command",
+    "plot": "snn_theory.commands.plot:plot_group",
+    "reproduce": "snn_theory.commands.reproduce:reproduce_command",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._load(name) is not None]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._load(name) if name in COMMANDS else None
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        module_name, attribute = COMMANDS[name].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # a command not built yet is simply not listed
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attribute)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="snn-theory")
+def cli() -> None:
+    """Rigorous numerical verification of self-normalizing neural network theory.
+
+    The SELU mean/variance map g: (μ, ν) ↦ (μ̃, ν̃) of Klambauer et al. (2017), its
+    constants λ01, α01, the contraction theorems proven in ball arithmetic with
+    certificates, wide-network simulations in JAX, and pictures.
+
+    Start with `snn-theory reproduce --quick`, or `snn-theory COMMAND --help`.
+    """
+
+
+def _fail(command: str, message: str, code: int) -> None:
+    message = " ".join(str(message).split())  # always one line
+    click.echo(f"snn-theory{(' ' + command) if command else ''}: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args and not args[0].startswith("-") else ""
+    try:
+        cli.main(args=args, prog_name="snn-theory", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        sys.exit(0)
+    except click.UsageError as exc:
+        _fail(command, exc.format_message(), 2)
+    except click.ClickException as exc:
+        _fail(command, exc.format_message(), exc.exit_code if exc.exit_code != 1 else 2)
+    except InputError as exc:
+        _fail(command, str(exc), 2)
+    except click.exceptions.Abort:
+        _fail(command, "interrupted", 130)
+    except KeyboardInterrupt:
+        _fail(command, "interrupted (finished work was saved; rerun with --resume where "
+                       "the command supports it)", 130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # pragma: no cover - last resort, keep it to one line
+        if os.environ.get("SNN_THEORY_DEBUG"):
+            raise
+        _fail(command, f"internal error: {type(exc).__name__}: {exc} "
+                       "(set SNN_THEORY_DEBUG=1 for a traceback)", 1)
+    else:
+        sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,76 @@
+"""Krawczyk test: a rigorous proof that a box holds exactly one root of F: ℝ² → ℝ².
+
+For a box X with midpoint c and a fixed (approximate inverse) matrix Y ≈ F′(c)⁻¹,
+
+    K(X) = c − Y·F(c) + (I − Y·F′(X))·(X − c).
+
+If K(X) lies in the interior of X, F has exactly one root in X, and that root lies in
+K(X) ∩ X (Krawczyk 1969; Moore 1977; MATH.md §7).  F(c) and F′(X) must be arb
+enclosures: F(c) of the value at the (exact) point c, F′(X) of the Jacobian over all of X.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from flint import arb
+
+Vector = Sequence[arb]
+Matrix = Sequence[Sequence[arb]]
+
+
+@dataclass(frozen=True)
+class KrawczykResult:
+    """``proved``: K(X) ⊂ int(X); then ``enclosure`` (= K(X) ∩ X) holds the unique root."""
+
+    proved: bool
+    box: tuple[arb, arb]
+    enclosure: tuple[arb, arb]
+
+
+def _inverse_midpoint(matrix: Matrix) -> list[list[arb]]:
+    """Inverse of the midpoint matrix (any approximate inverse is allowed by the theorem)."""
+    a, b = arb(matrix[0][0].mid()), arb(matrix[0][1].mid())
+    c, d = arb(matrix[1][0].mid()), arb(matrix[1][1].mid())
+    det = a * d - b * c
+    # Midpoints of the inverse: the test only needs Y to be *some* fixed real matrix.
+    return [[arb((d / det).mid()), arb((-b / det).mid())],
+            [arb((-c / det).mid()), arb((a / det).mid())]]
+
+
+def _strictly_inside(inner: arb, outer: arb) -> bool:
+    return bool(outer.lower() < inner.lower() and inner.upper() < outer.upper())
+
+
+def krawczyk(
+    function: Callable[[arb, arb], tuple[arb, arb]],
+    jacobian: Callable[[arb, arb], Matrix],
+    box: tuple[arb, arb],
+) -> KrawczykResult:
+    """Run the Krawczyk test for ``function`` on ``box`` (two balls).
+
+    ``function(x, y)`` must return enclosures of F at the points in the balls given (it is
+    called at the exact midpoint), ``jacobian(x, y)`` enclosures of F′ over the whole box.
+    """
+    c = [arb(box[0].mid()), arb(box[1].mid())]
+    fc = function(*c)
+    jac_box = jacobian(*box)
+    y = _inverse_midpoint(jacobian(*c))
+    delta = [box[0] - c[0], box[1] - c[1]]
+    k = []
+    for i in range(2):
+        yf = y[i][0] * fc[0] + y[i][1] * fc[1]
+        term = arb(0)
+        for j in range(2):
+            m_ij = (1 if i == j else 0) - (y[i][0] * jac_box[0][j] + y[i][1] * jac_box[1][j])
+            term += m_ij * delta[j]
+        k.append(c[i] - yf + term)
+    proved = all(_strictly_inside(k[i], box[i]) for i in range(2))
+    enclosure = tuple(k[i].intersection(box[i]) if proved else box[i] for i in range(2))
+    return KrawczykResult(proved, tuple(box), enclosure)  # type: ignore[arg-type]
+
+
+def ball(center: object, radius: object) -> arb:
+    """The ball [center ± radius] (center, radius: anything arb accepts, e.g. mpf strings)."""
+    return arb(center, radius) if not isinstance(center, arb) else arb(center.mid(), radius)

@@ -1,0 +1,271 @@
+"""The library API: the SELU mean/variance map g and its Jacobian in any number system.
+
+    >>> from snn_theory import moments, spectral_norm
+    >>> moments(0.0, 0.0, 1.0, 1.0, backend="numpy").variance   # doctest: +ELLIPSIS
+    np.float64(1.00000000000000...)
+
+Arguments are always ``(mu, omega, nu, tau)`` — input mean, weight sum, input variance,
+weight sum of squares (MATH.md §1) — then ``lam, alpha`` (default λ01, α01, computed from
+their closed forms in the chosen number system) and ``backend``:
+
+* ``"mpmath"`` (default): working precision from :func:`snn_theory.working_precision`;
+* ``"arb"``: balls, guaranteed to contain the exact value (inputs may be balls: then the
+  result contains the value at every point of the input box);
+* ``"numpy"``: float64, arrays broadcast;
+* ``"jax"``: jit/vmap/grad compatible, float32 unless ``jax_enable_x64``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import mpmath
+import numpy as np
+from flint import arb
+
+from snn_theory import backends, formulas
+from snn_theory.krawczyk import krawczyk
+
+Number = Any
+
+
+class InputError(ValueError):
+    """Invalid user input (the CLI turns it into a one-line message and exit code 2)."""
+
+
+class Moments(NamedTuple):
+    mean: Number
+    second_moment: Number
+    variance: Number
+
+
+class Jacobians(NamedTuple):
+    """``H``: Jacobian of g = (μ̃, ν̃); ``J``: of (μ̃, ξ̃) (MATH.md §2). Rows: output, cols: (μ, ν)."""
+
+    H: tuple[tuple[Number, Number], tuple[Number, Number]]
+    J: tuple[tuple[Number, Number], tuple[Number, Number]]
+
+
+def to_number(x: Any, backend: str) -> Number:
+    """Convert a user value (str, int, float, or a backend number) to ``backend``.
+
+    Decimal strings stay exact where the backend allows: mpmath rounds them once at the
+    working precision, arb encloses them in a ball.
+    """
+    if backend == "mpmath":
+        return x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)
+    if backend == "arb":
+        if isinstance(x, arb):
+            return x
+        return arb(x) if isinstance(x, str | int) else arb(repr(float(x)))
+    if backend == "numpy":
+        return np.asarray(x, dtype=np.float64) if not isinstance(x, str) else np.float64(x)
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(float(x) if isinstance(x, str) else x)
+    if backend == "dual":
+        return x
+    raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(backends.BACKENDS)}")
+
+
+def default_constants(backend: str = "mpmath") -> tuple[Number, Number]:
+    """(λ01, α01) from their closed forms (MATH.md §3) in ``backend`` at the current precision."""
+    if backend in ("numpy", "jax"):
+        return _float_constants()
+    return backends.constants_function("arb" if backend == "dual" else backend)()
+
+
+def _float_constants() -> tuple[float, float]:
+    with mpmath.workprec(80):
+        lam, alpha = backends.constants_function("mpmath")()
+        return float(lam), float(alpha)
+
+
+def _check_scalar(name: str, value: Any, positive: bool = False) -> None:
+    try:
+        if isinstance(value, arb):
+            ok = value.is_finite()
+            if positive and ok and not value > 0:
+                raise InputError(f"{name} must be > 0 (got {value})")
+            if not ok:
+                raise InputError(f"{name} must be finite (got {value})")
+            return
+        x = np.asarray(value, dtype=np.float64) if not isinstance(value, mpmath.mpf) else value
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{name} must be a number (got {value!r})") from None
+    if isinstance(x, mpmath.mpf):
+        finite, pos = mpmath.isfinite(x), x > 0
+    else:
+        try:
+            finite, pos = bool(np.all(np.isfinite(x))), bool(np.all(x > 0))
+        except Exception:  # traced JAX values cannot be checked: leave them alone
+            return
+    if not finite:
+        raise InputError(f"{name} must be finite (got {value})")
+    if positive and not pos:
+        raise InputError(f"{name} must be > 0 (got {value})")
+
+
+def evaluate(
+    mu: Any,
+    omega: Any,
+    nu: Any,
+    tau: Any,
+    lam: Any = None,
+    alpha: Any = None,
+    *,
+    backend: str = "mpmath",
+    quantities: tuple[str, ...] = formulas.QUANTITIES,
+    check: bool = True,
+) -> dict[str, Number]:
+    """Every requested quantity of :data:`snn_theory.formulas.QUANTITIES` at one point/box.
+
+    Names: mean, second_moment, variance, variance_change (= variance − ν), J11..J22,
+    H11..H22, spectral_norm.
+    """
+    if backend not in backends.BACKENDS and backend != "dual":
+        raise InputError(
+            f"unknown backend {backend!r}; choose one of {', '.join(backends.BACKENDS)}"
+        )
+    if check and backend not in ("jax", "dual"):
+        for name, value, pos in (("mu", mu, False), ("omega", omega, False), ("nu", nu, True),
+                                 ("tau", tau, True)):
+            _check_scalar(name, value, pos)
+    if lam is None or alpha is None:
+        dl, da = default_constants(backend)
+        lam = dl if lam is None else lam
+        alpha = da if alpha is None else alpha
+    if check and backend not in ("jax", "dual"):
+        _check_scalar("lam", lam, True)
+        _check_scalar("alpha", alpha, True)
+    args = [to_number(x, backend) for x in (mu, omega, nu, tau, lam, alpha)]
+    values = backends.evaluator(backend, tuple(quantities))(*args)
+    return dict(zip(quantities, values))
+
+
+def moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
+            backend: str = "mpmath") -> Moments:
+    """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (MATH.md §1)."""
+    q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
+                 quantities=("mean", "second_moment", "variance"))
+    return Moments(q["mean"], q["second_moment"], q["variance"])
+
+
+def jacobian(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
+             backend: str = "mpmath") -> Jacobians:
+    """H = ∂(μ̃, ν̃)/∂(μ, ν) and J = ∂(μ̃, ξ̃)/∂(μ, ν) (MATH.md §2)."""
+    names = ("H11", "H12", "H21", "H22", "J11", "J12", "J21", "J22")
+    q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=names)
+    return Jacobians(((q["H11"], q["H12"]), (q["H21"], q["H22"])),
+                     ((q["J11"], q["J12"]), (q["J21"], q["J22"])))
+
+
+def spectral_norm(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None,
+                  *, backend: str = "mpmath") -> Number:
+    """Largest singular value S(H) of the Jacobian of g — the contraction constant."""
+    return evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
+                    quantities=("spectral_norm",))["spectral_norm"]
+
+
+def iterate(mu: Any, nu: Any, omega: Any = 0, tau: Any = 1, steps: int = 10, lam: Any = None,
+            alpha: Any = None, *, backend: str = "mpmath") -> list[tuple[Number, Number]]:
+    """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu), start first.
+
+    Raises :class:`InputError` if an iterate leaves the domain (ν ≤ 0 or not finite).
+    """
+    if int(steps) != steps or steps < 0:
+        raise InputError(f"steps must be a non-negative integer (got {steps!r})")
+    if lam is None or alpha is None:
+        dl, da = default_constants(backend)
+        lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+    point = (to_number(mu, backend), to_number(nu, backend))
+    trajectory = [point]
+    for _ in range(int(steps)):
+        q = moments(point[0], omega, point[1], tau, lam, alpha, backend=backend)
+        point = (q.mean, q.variance)
+        trajectory.append(point)
+    return trajectory
+
+
+def fixed_point(omega: Any = 0, tau: Any = 1, lam: Any = None, alpha: Any = None, *,
+                backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
+                max_iterations: int = 100) -> tuple[Number, Number]:
+    """The fixed point (μ*, ν*) of g for weights (ω, τ), by Newton's method on g(x) − x.
+
+    ``backend="arb"`` returns balls *proved* (Krawczyk test) to contain the unique fixed
+    point in a small box; :class:`ArithmeticError` if the proof fails.
+    """
+    if backend == "arb":
+        return _certified_fixed_point(omega, tau, lam, alpha, start, max_iterations)
+    if lam is None or alpha is None:
+        dl, da = default_constants(backend)
+        lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+    x, y = to_number(start[0], backend), to_number(start[1], backend)
+    eps = mpmath.eps * 16 if backend == "mpmath" else 1e-15
+    for _ in range(max_iterations):
+        q = evaluate(x, omega, y, tau, lam, alpha, backend=backend,
+                     quantities=("mean", "variance", "H11", "H12", "H21", "H22"), check=False)
+        f0, f1 = q["mean"] - x, q["variance"] - y
+        a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
+        det = a * d - b * c
+        dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
+        x, y = x - dx, y - dy
+        if backend in ("mpmath", "numpy") and abs(dx) + abs(dy) <= eps * (1 + abs(x) + abs(y)):
+            break
+    return x, y
+
+
+def arb_to_mpf(z: arb) -> mpmath.mpf:
+    """The exact midpoint of a ball as an mpmath number."""
+    man, exp = z.mid().man_exp()
+    return mpmath.mpf((int(man), int(exp)))
+
+
+def mpf_to_arb(x: Any) -> arb:
+    """An mpmath number as an exact arb point."""
+    man, exp = mpmath.mpf(x).man_exp
+    return arb(int(man)) * arb(2) ** int(exp) if exp >= 0 else arb(int(man)) / arb(2) ** int(-exp)
+
+
+def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tuple[Any, Any],
+                           max_iterations: int) -> tuple[arb, arb]:
+    from flint import ctx
+
+    prec = ctx.prec
+    if lam is None or alpha is None:
+        dl, da = default_constants("arb")
+        lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+    ball_args = [to_number(z, "arb") for z in (omega, tau, lam, alpha)]
+    with mpmath.workprec(prec + 20):
+        x0, y0 = fixed_point(*(arb_to_mpf(z) for z in ball_args), backend="mpmath",
+                             start=start, max_iterations=max_iterations)
+    omega_b, tau_b, lam_b, alpha_b = ball_args
+
+    def f(x: arb, y: arb) -> tuple[arb, arb]:
+        q = evaluate(x, omega_b, y, tau_b, lam_b, alpha_b, backend="arb",
+                     quantities=("mean", "variance"), check=False)
+        return q["mean"] - x, q["variance"] - y
+
+    def jac(x: arb, y: arb) -> list[list[arb]]:
+        q = evaluate(x, omega_b, y, tau_b, lam_b, alpha_b, backend="arb",
+                     quantities=("H11", "H12", "H21", "H22"), check=False)
+        return [[q["H11"] - 1, q["H12"]], [q["H21"], q["H22"] - 1]]
+
+    center = (mpf_to_arb(x0), mpf_to_arb(y0))
+    radius = arb(2) ** (-(prec // 2))
+    for _ in range(6):
+        result = krawczyk(f, jac, (center[0] + arb(0, radius), center[1] + arb(0, radius)))
+        if result.proved:
+            return result.enclosure
+        radius *= 2**8
+    raise ArithmeticError("Krawczyk test failed: the fixed point could not be certified")
+
+
+__all__ = [
+    "InputError", "Moments", "Jacobians", "evaluate", "moments", "jacobian", "spectral_norm",
+    "iterate", "fixed_point", "default_constants", "to_number",
+]
+
