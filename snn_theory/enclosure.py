@@ -1,0 +1,113 @@
+"""Rigorous bounds of a quantity over a box — the one routine both the search and the
+independent certificate checker trust.
+
+:func:`bound` returns an exact rational U (resp. L) with
+
+    quantity(x) ≤ U   (side = +1)      or      quantity(x) ≥ L   (side = −1)
+
+for **every** x in the closed box, λ in the λ ball and α in the α ball.  It combines three
+rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precision:
+
+1. **Forward-mode differentiation over the box** (:mod:`snn_theory.dual`): enclosures of the
+   quantity and of its gradient for all points of the box.
+2. **Monotonicity reduction**: if the gradient enclosure of coordinate i excludes 0, the
+   quantity is strictly monotone in x_i on the box, so its maximum (minimum) lies on the face
+   x_i = upper or lower end; the box is replaced by that face, and step 1 is repeated on the
+   face (at most four times).
+3. **Centred (mean-value) form** on what remains: q(X) ⊆ q(c) + Σ_i ∂_i q(X)·(X_i − c_i), with
+   q(c) a ball evaluation at the exact centre c; intersected with the direct enclosure.
+
+The rational returned is the arb bound rounded outward (``arb.upper()``/``arb.lower()`` are
+exact dyadic numbers), so comparisons against thresholds are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+from flint import arb, fmpq
+
+from snn_theory import backends
+from snn_theory.dual import Dual
+
+Box = Sequence[tuple[Fraction, Fraction]]
+
+
+def interval_ball(lo: Fraction, hi: Fraction) -> arb:
+    """A ball containing the closed interval [lo, hi] (exact rationals)."""
+    a = arb(fmpq(lo.numerator, lo.denominator))
+    if lo == hi:
+        return a
+    return a.union(arb(fmpq(hi.numerator, hi.denominator)))
+
+
+def to_fraction(x: arb) -> Fraction:
+    """An exact arb point (e.g. ``ball.upper()``) as a Fraction."""
+    man, exp = x.mid().man_exp()
+    man, exp = int(man), int(exp)
+    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
+
+
+def upper(x: arb) -> Fraction:
+    """Exact rational upper end of a ball (NaN or infinite → +∞ sentinel raises)."""
+    if not x.is_finite():
+        raise ArithmeticError("enclosure is not finite")
+    return to_fraction(x.upper())
+
+
+def lower(x: arb) -> Fraction:
+    if not x.is_finite():
+        raise ArithmeticError("enclosure is not finite")
+    return to_fraction(x.lower())
+
+
+def point_value(quantity: str, point: Sequence[Fraction], lam: arb, alpha: arb) -> arb:
+    """Ball containing quantity(point) at an exact rational point."""
+    balls = [interval_ball(p, p) for p in point]
+    return backends.evaluator("arb", (quantity,))(*balls, lam, alpha)[0]
+
+
+def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fraction, list]:
+    """Rigorous upper (side=+1) or lower (side=−1) bound of ``quantity`` over ``box``.
+
+    Returns ``(bound, face)``: the exact rational bound, and the face (a sub-box, possibly
+    degenerate in some coordinates) the monotonicity reduction led to — its centre is a
+    good candidate for the extremum.  Raises :class:`ArithmeticError` if an enclosure is
+    not finite (e.g. precision too low); callers split the box or raise the precision.
+    """
+    if side not in (1, -1):
+        raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
+    current = [tuple(iv) for iv in box]
+    dual_f = backends.evaluator("dual", (quantity,))
+    for _ in range(len(current) + 1):
+        if all(lo == hi for lo, hi in current):
+            value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
+            return (upper(value) if side > 0 else lower(value)), current
+        balls = [interval_ball(lo, hi) for lo, hi in current]
+        result = dual_f(*Dual.variables(balls), lam, alpha)[0]
+        reduced = False
+        for i, (lo, hi) in enumerate(current):
+            if lo == hi:
+                continue
+            g = result.grad[i]
+            if g > 0 or g < 0:  # strictly monotone in x_i on the box
+                increasing = bool(g > 0)
+                end = hi if increasing == (side > 0) else lo
+                current[i] = (end, end)
+                reduced = True
+        if reduced:
+            continue
+        centre = [(lo + hi) / 2 for lo, hi in current]
+        value_at_centre = point_value(quantity, centre, lam, alpha)
+        centred = value_at_centre
+        for i, (lo, hi) in enumerate(current):
+            if lo != hi:
+                c = centre[i]
+                offset = interval_ball(lo - c, hi - c)
+                centred = centred + result.grad[i] * offset
+        enclosure = centred
+        if centred.overlaps(result.value):
+            enclosure = centred.intersection(result.value)
+        return (upper(enclosure) if side > 0 else lower(enclosure)), current
+    raise AssertionError("unreachable: each reduction fixes a coordinate")
