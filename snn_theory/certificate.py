@@ -1,0 +1,432 @@
+"""Proof certificates: writing them, and checking them independently of the search.
+
+A certificate records one claim (:mod:`snn_theory.claims`) and the evidence for its verdict:
+
+* ``holds``: a list of leaf boxes that tile the claim's domain, each with a rational bound on
+  the quantity over the box (an upper bound when the claim is about a maximum, a lower bound
+  for a minimum) that satisfies the claim; plus the certified enclosure of the extremum with
+  the witness point that proves its other end;
+* ``refuted``: a counterexample point whose ball evaluation violates the claim.
+
+The checker (:func:`check_certificate`) trusts nothing in the file.  It re-derives every
+fact from the formulas, in this order:
+
+1. the file parses, has every field, and its SHA-256 checksum matches its content;
+2. a built-in claim's name, quantity, relation, threshold and domain are exactly the built-in
+   ones; the constant enclosures contain λ01, α01 recomputed from their closed forms
+   (when the certificate says it used them);
+3. the leaf boxes tile the domain with no gap and no overlap: the checker recursively finds
+   a cut that no box straddles (a *guillotine* tiling, which is what grid + bisection
+   produces) until each region is exactly one box — exact integer arithmetic throughout;
+4. a fresh ball evaluation (:func:`snn_theory.enclosure.bound`) of every box proves the
+   stored bound, and every stored bound proves the claim;
+5. the extremum enclosure: its decided end bounds every box, its other end is attained
+   (ball evaluation at the witness point); for ``refuted``, the counterexample's ball value
+   violates the claim.
+
+The tiling check and the certificate I/O are written without any code from the search
+(:mod:`snn_theory.verify`); both share only the per-box bound of
+:mod:`snn_theory.enclosure`, which is what a reader has to audit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import os
+import platform
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from flint import arb, ctx
+
+from snn_theory import __version__
+from snn_theory.claims import BUILTIN_CLAIMS, VARIABLE_NAMES, Claim, format_fraction
+from snn_theory.enclosure import bound, interval_ball, lower, point_value, upper
+
+FORMAT = "snn-theory-certificate"
+VERSION = 1
+#: Certificates larger than this (bytes of JSON) are written gzip-compressed.
+COMPRESS_ABOVE = 1 << 20
+
+
+class CertificateError(Exception):
+    """The certificate is invalid; the message says why (one line)."""
+
+
+# ------------------------------------------------------------------------------ writing
+def software_versions() -> dict[str, str]:
+    import flint
+    import mpmath
+    import sympy
+
+    return {"snn-theory": __version__, "python-flint": flint.__version__,
+            "mpmath": mpmath.__version__, "sympy": sympy.__version__,
+            "python": platform.python_version()}
+
+
+def checksum(content: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of everything but the checksum field."""
+    body = {k: v for k, v in content.items() if k != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def ball_bounds(x: arb) -> list[str]:
+    """[lower, upper] of a ball as exact rational strings."""
+    return [format_fraction(lower(x)), format_fraction(upper(x))]
+
+
+def closed_form_constants(bits: int) -> tuple[arb, arb]:
+    """λ01, α01 enclosed from their closed forms (MATH.md §3) at ``bits`` of precision."""
+    from snn_theory.backends import constants_function
+
+    old = ctx.prec
+    ctx.prec = bits
+    try:
+        return constants_function("arb")()
+    finally:
+        ctx.prec = old
+
+
+def certificate_path(directory: Path | str, claim_name: str, compressed: bool) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in claim_name)
+    return Path(directory) / f"{safe}.cert.json{'.gz' if compressed else ''}"
+
+
+def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | None:
+    """Write the certificate for one claim; returns its path (None for ``undecided``).
+
+    ``data`` holds: claim (Claim.to_json()), verdict, constants ({"source": "closed-form"} or
+    {"source": "user", "lam": [lo, hi], "alpha": [lo, hi]}), precision_bits, extremum,
+    witness, counterexample, boxes, stats — see :mod:`snn_theory.verify`.  The closed-form
+    constants' enclosures are filled in here.  An older certificate of the same claim (plain
+    or compressed) is replaced.
+    """
+    if data.get("verdict") not in ("holds", "refuted"):
+        return None
+    content: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    content.update({k: v for k, v in data.items() if k not in ("format", "version", "checksum")})
+    constants = dict(content.get("constants") or {"source": "closed-form"})
+    if constants.get("source") == "closed-form":
+        lam, alpha = closed_form_constants(int(content["precision_bits"]))
+        constants["lam"], constants["alpha"] = ball_bounds(lam), ball_bounds(alpha)
+    content["constants"] = constants
+    content["software"] = software_versions()
+    content["checksum"] = checksum(content)
+    text = json.dumps(content, indent=1, sort_keys=True)
+    compressed = len(text) > COMPRESS_ABOVE
+    name = content["claim"]["name"]
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = certificate_path(directory, name, compressed)
+    other = certificate_path(directory, name, not compressed)
+    tmp = path.with_name(path.name + ".tmp")
+    if compressed:
+        with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
+            fh.write(text.encode())
+    else:
+        tmp.write_text(text)
+    os.replace(tmp, path)
+    if other.exists():
+        other.unlink()
+    return path
+
+
+# ------------------------------------------------------------------------------ reading
+def read_certificate(path: Path | str) -> dict[str, Any]:
+    """Parse a certificate file (plain or gzip JSON); :class:`CertificateError` if damaged."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CertificateError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        content = json.loads(raw.decode())
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, gzip.BadGzipFile):
+        raise CertificateError("not a readable certificate (corrupted or truncated file)") from None
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise CertificateError("not an snn-theory certificate (wrong or missing format field)")
+    if content.get("version") != VERSION:
+        raise CertificateError(f"unsupported certificate version {content.get('version')!r}")
+    if content.get("checksum") != checksum(content):
+        raise CertificateError("checksum mismatch: the file was edited or damaged")
+    return content
+
+
+def _fraction(text: Any, what: str) -> Fraction:
+    try:
+        return Fraction(str(text))
+    except (ValueError, ZeroDivisionError):
+        raise CertificateError(f"{what}: {text!r} is not an exact rational") from None
+
+
+def _interval(pair: Any, what: str) -> tuple[Fraction, Fraction]:
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise CertificateError(f"{what}: expected [lower, upper]")
+    lo, hi = _fraction(pair[0], what), _fraction(pair[1], what)
+    if lo > hi:
+        raise CertificateError(f"{what}: reversed interval")
+    return lo, hi
+
+
+def _point(values: Any, claim: Claim, what: str) -> list[Fraction]:
+    if not isinstance(values, list) or len(values) != 4:
+        raise CertificateError(f"{what}: expected 4 coordinates")
+    point = [_fraction(v, what) for v in values]
+    for name, x, (a, b) in zip(VARIABLE_NAMES, point, claim.domain.bounds):
+        if not a <= x <= b:
+            raise CertificateError(f"{what}: {name} = {format_fraction(x)} is outside the domain")
+    return point
+
+
+# ------------------------------------------------------------------------------ tiling
+def tiling_error(domain: Sequence[tuple[Fraction, Fraction]],
+                 boxes: Sequence[Sequence[tuple[Fraction, Fraction]]]) -> str | None:
+    """None if ``boxes`` tile ``domain`` exactly (guillotine structure), else the reason.
+
+    Coordinates are scaled to integers per dimension (exact).  A region holding one box
+    must equal it; a region holding several must have a cut c in some dimension with every
+    box entirely on one side (no box has lo < c < hi); no such cut means overlapping boxes
+    (or a tiling that is not a guillotine one, which the search never produces).
+    """
+    dims = len(domain)
+    scale = [math.lcm(*{x.denominator for b in boxes for x in b[d]}, *(x.denominator for x in domain[d]))
+             for d in range(dims)] if boxes else [1] * dims
+    ints = [tuple((int(b[d][0] * scale[d]), int(b[d][1] * scale[d])) for d in range(dims))
+            for b in boxes]
+    region0 = tuple((int(domain[d][0] * scale[d]), int(domain[d][1] * scale[d]))
+                    for d in range(dims))
+    for k, b in enumerate(ints):
+        for d in range(dims):
+            lo, hi = b[d]
+            if not lo < hi:
+                return f"box {k} is empty in {VARIABLE_NAMES[d]}"
+            if lo < region0[d][0] or hi > region0[d][1]:
+                return f"box {k} sticks out of the domain in {VARIABLE_NAMES[d]}"
+    stack: list[tuple[tuple[tuple[int, int], ...], list[int]]] = [(region0, list(range(len(ints))))]
+    while stack:
+        region, members = stack.pop()
+        if not members:
+            return "gap: part of the domain is covered by no box"
+        if len(members) == 1:
+            if ints[members[0]] != region:
+                return f"gap: box {members[0]} does not fill its region"
+            continue
+        split = None
+        for d in range(dims):
+            ordered = sorted(members, key=lambda k: ints[k][d][0])
+            reach = region[d][0]
+            for k in ordered:
+                lo, hi = ints[k][d]
+                if lo >= reach and reach > region[d][0]:
+                    split = (d, reach)
+                    break
+                reach = max(reach, hi)
+            if split:
+                break
+        if split is None:
+            return "overlap: boxes overlap (no cut separates them)"
+        d, c = split
+        left = [k for k in members if ints[k][d][1] <= c]
+        right = [k for k in members if ints[k][d][0] >= c]
+        lo_region = tuple((lo, c) if i == d else (lo, hi) for i, (lo, hi) in enumerate(region))
+        hi_region = tuple((c, hi) if i == d else (lo, hi) for i, (lo, hi) in enumerate(region))
+        stack.append((lo_region, left))
+        stack.append((hi_region, right))
+    return None
+
+
+# ------------------------------------------------------------------------------ checking
+@dataclass
+class CheckReport:
+    """Outcome of checking one certificate file."""
+
+    path: str
+    valid: bool
+    message: str
+    claim: str | None = None
+    verdict: str | None = None
+    boxes: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "valid": self.valid, "message": self.message,
+                "claim": self.claim, "verdict": self.verdict, "boxes": self.boxes}
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(quantity: str, lam: list[str], alpha: list[str], side: int) -> None:
+    _WORKER.update(quantity=quantity, side=side,
+                   lam=[Fraction(x) for x in lam], alpha=[Fraction(x) for x in alpha])
+
+
+def _check_chunk(chunk: list[tuple[int, list, Fraction, int]]) -> list[tuple[int, Fraction | None, str]]:
+    """Recompute the bound of each (index, box, stored bound, precision) in a worker."""
+    out = []
+    old = ctx.prec
+    try:
+        for index, box, _stored, bits in chunk:
+            ctx.prec = bits
+            lam = interval_ball(*_WORKER["lam"])
+            alpha = interval_ball(*_WORKER["alpha"])
+            try:
+                b, _ = bound(_WORKER["quantity"], box, lam, alpha, _WORKER["side"])
+                out.append((index, b, ""))
+            except ArithmeticError as exc:
+                out.append((index, None, str(exc)))
+    finally:
+        ctx.prec = old
+    return out
+
+
+def _parse_boxes(raw: Any, default_bits: int) -> list[tuple[list, Fraction, int]]:
+    if not isinstance(raw, list) or not raw:
+        raise CertificateError("no leaf boxes")
+    boxes = []
+    for k, entry in enumerate(raw):
+        if not isinstance(entry, list) or len(entry) not in (5, 6):
+            raise CertificateError(f"box {k}: expected 4 intervals, a bound and an optional precision")
+        box = [_interval(entry[d], f"box {k}") for d in range(4)]
+        bits = int(entry[5]) if len(entry) == 6 else default_bits
+        boxes.append((box, _fraction(entry[4], f"box {k} bound"), bits))
+    return boxes
+
+
+def check_certificate(path: Path | str, jobs: int = 1,
+                      progress: Callable[[int, int], None] | None = None) -> CheckReport:
+    """Re-verify one certificate independently; never raises for a bad certificate."""
+    try:
+        return _check(Path(path), jobs, progress)
+    except CertificateError as exc:
+        return CheckReport(str(path), False, str(exc))
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return CheckReport(str(path), False, f"malformed certificate ({type(exc).__name__}: {exc})")
+
+
+def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None) -> CheckReport:
+    content = read_certificate(path)
+    claim = Claim.from_json(content["claim"])
+    builtin = BUILTIN_CLAIMS.get(claim.name)
+    if builtin is not None and builtin.to_json() != claim.to_json():
+        raise CertificateError(f"claim {claim.name!r} differs from the built-in claim of that "
+                               "name (edited domain, quantity, relation or threshold)")
+    bits = int(content["precision_bits"])
+    if not 30 <= bits <= 100_000:
+        raise CertificateError(f"implausible precision_bits {bits}")
+    constants = content["constants"]
+    lam_iv = _interval(constants["lam"], "constants.lam")
+    alpha_iv = _interval(constants["alpha"], "constants.alpha")
+    if lam_iv[0] <= 0 or alpha_iv[0] <= 0:
+        raise CertificateError("constants must be positive")
+    if constants.get("source") == "closed-form":
+        lam01, alpha01 = closed_form_constants(bits)
+        if not (interval_ball(*lam_iv).contains(lam01) and interval_ball(*alpha_iv).contains(alpha01)):
+            raise CertificateError("constants: the stored enclosures do not contain λ01, α01 "
+                                   "recomputed from their closed forms")
+    elif constants.get("source") != "user":
+        raise CertificateError(f"constants: unknown source {constants.get('source')!r}")
+    verdict = content.get("verdict")
+    side = 1 if claim.kind == "max" else -1
+    old = ctx.prec
+    ctx.prec = bits
+    try:
+        lam, alpha = interval_ball(*lam_iv), interval_ball(*alpha_iv)
+        if verdict == "refuted":
+            ce = content.get("counterexample") or {}
+            point = _point(ce.get("point"), claim, "counterexample")
+            value = point_value(claim.quantity, point, lam, alpha)
+            # the claim fails at `point` iff the value is on the wrong side of the threshold
+            violated = (not claim.satisfied_by(lower(value)) if side > 0
+                        else not claim.satisfied_by(upper(value)))
+            if not violated:
+                raise CertificateError("counterexample does not violate the claim under a fresh "
+                                       "ball evaluation")
+            return CheckReport(str(path), True, "valid: counterexample re-verified, claim is false",
+                               claim.name, verdict, 0)
+        if verdict != "holds":
+            raise CertificateError(f"verdict {verdict!r} carries no proof")
+        boxes = _parse_boxes(content["boxes"], bits)
+        for k, (_, stored, _) in enumerate(boxes):
+            if not claim.satisfied_by(stored):
+                raise CertificateError(f"box {k}: stored bound {format_fraction(stored)} does "
+                                       f"not prove {claim.quantity} {claim.relation} "
+                                       f"{format_fraction(claim.threshold)}")
+        problem = tiling_error(claim.domain.bounds, [b for b, _, _ in boxes])
+        if problem:
+            raise CertificateError(f"leaf boxes do not tile the domain: {problem}")
+        extremum = content["extremum"]
+        ext_lo = _fraction(extremum["lower"], "extremum.lower")
+        ext_hi = _fraction(extremum["upper"], "extremum.upper")
+        if extremum.get("kind") != claim.kind or ext_lo > ext_hi:
+            raise CertificateError("extremum: wrong kind or reversed enclosure")
+        decided = ext_hi if side > 0 else ext_lo
+        for k, (_, stored, _) in enumerate(boxes):
+            if (stored > decided) if side > 0 else (stored < decided):
+                raise CertificateError(f"extremum: box {k} bound {format_fraction(stored)} lies "
+                                       "outside the stated enclosure")
+        witness = _point(content["witness"]["point"], claim, "witness")
+        wv = point_value(claim.quantity, witness, lam, alpha)
+        if (lower(wv) < ext_lo) if side > 0 else (upper(wv) > ext_hi):
+            raise CertificateError("extremum: the witness point does not attain the stated "
+                                   "end of the enclosure")
+    finally:
+        ctx.prec = old
+    failures = _recheck_boxes(claim, boxes, lam_iv, alpha_iv, side, jobs, progress)
+    if failures:
+        k, why = failures[0]
+        raise CertificateError(f"box {k}: {why} ({len(failures)} box(es) fail)")
+    return CheckReport(str(path), True, f"valid: {len(boxes)} boxes re-verified", claim.name,
+                       verdict, len(boxes),
+                       {"extremum": [extremum["lower"], extremum["upper"]]})
+
+
+def _chunks(items: list, n: int) -> Iterable[list]:
+    size = max(1, min(256, math.ceil(len(items) / max(1, n * 4))))
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _recheck_boxes(claim: Claim, boxes: list, lam_iv: tuple, alpha_iv: tuple, side: int,
+                   jobs: int, progress: Callable[[int, int], None] | None) -> list[tuple[int, str]]:
+    tasks = [(k, box, stored, bits) for k, (box, stored, bits) in enumerate(boxes)]
+    init_args = (claim.quantity, [str(x) for x in lam_iv], [str(x) for x in alpha_iv], side)
+    stored_of = {k: stored for k, (_, stored, _) in enumerate(boxes)}
+    failures: list[tuple[int, str]] = []
+    done = 0
+
+    def consume(results: list[tuple[int, Fraction | None, str]]) -> None:
+        nonlocal done
+        for k, b, err in results:
+            if b is None:
+                failures.append((k, f"fresh enclosure failed ({err})"))
+            elif (b > stored_of[k]) if side > 0 else (b < stored_of[k]):
+                failures.append((k, f"stored bound {format_fraction(stored_of[k])} is not proven "
+                                    f"(fresh bound {float(b):.12g})"))
+        done += len(results)
+        if progress:
+            progress(done, len(tasks))
+
+    if jobs <= 1 or len(tasks) < 64:
+        _init_worker(*init_args)
+        for chunk in _chunks(tasks, 1):
+            consume(_check_chunk(chunk))
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=init_args) as pool:
+            for results in pool.map(_check_chunk, _chunks(tasks, jobs)):
+                consume(results)
+    failures.sort()
+    return failures

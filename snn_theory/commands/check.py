@@ -1,0 +1,59 @@
+"""``snn-theory check-certificate FILE...``: re-verify proof certificates independently."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from snn_theory.moment_map import InputError
+
+
+@click.command("check-certificate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Processes for re-evaluating boxes (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json: bool) -> None:
+    """Re-verify proof certificates written by `verify-contraction`.
+
+    For each FILE the checker recomputes everything from the formulas, trusting nothing in
+    the file: checksum; the claim against the built-in definition; the constants against
+    their closed forms; that the leaf boxes tile the domain with no gap or overlap (exact
+    arithmetic); a fresh ball-arithmetic bound on every box; the extremum enclosure and its
+    witness; or, for a refuted claim, the counterexample.
+
+    Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from snn_theory.certificate import check_certificate
+
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
+    jobs = jobs or os.cpu_count() or 1
+    for f in files:
+        if not f.exists():
+            raise InputError(f"no such file: {f}")
+    console = Console(stderr=True)
+    reports = []
+    show = not as_json and console.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} boxes"),
+                  TimeElapsedColumn(), console=console, disable=not show, transient=True) as bar:
+        for f in files:
+            task = bar.add_task(f"checking {f.name}", total=None)
+            report = check_certificate(f, jobs=jobs,
+                                       progress=lambda d, t, task=task: bar.update(task, completed=d, total=t))
+            reports.append(report)
+    if as_json:
+        click.echo(json.dumps({"certificates": [r.to_json() for r in reports],
+                               "all_valid": all(r.valid for r in reports)}))
+    else:
+        for r in reports:
+            mark = "VALID  " if r.valid else "INVALID"
+            click.echo(f"{mark} {r.path}: {r.message}")
+    sys.exit(0 if all(r.valid for r in reports) else 1)
