@@ -266,9 +266,20 @@ class CheckReport:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(quantity: str, lam: list[str], alpha: list[str], side: int) -> None:
+def _init_worker(quantity: str, lam: list[str] | None, alpha: list[str] | None, side: int) -> None:
+    """``lam``/``alpha``: exact [lo, hi] strings, or None for the closed-form constants."""
     _WORKER.update(quantity=quantity, side=side,
-                   lam=[Fraction(x) for x in lam], alpha=[Fraction(x) for x in alpha])
+                   lam=None if lam is None else [Fraction(x) for x in lam],
+                   alpha=None if alpha is None else [Fraction(x) for x in alpha])
+
+
+def constant_balls(lam: Sequence[Fraction] | None, alpha: Sequence[Fraction] | None,
+                   bits: int) -> tuple[arb, arb]:
+    """The balls a certificate's bounds are computed with: closed-form enclosures at
+    ``bits`` when ``lam``/``alpha`` are None, else balls around the exact intervals."""
+    if lam is None or alpha is None:
+        return closed_form_constants(bits)
+    return interval_ball(*lam), interval_ball(*alpha)
 
 
 def _check_chunk(chunk: list[tuple[int, list, Fraction, int]]) -> list[tuple[int, Fraction | None, str]]:
@@ -277,9 +288,8 @@ def _check_chunk(chunk: list[tuple[int, list, Fraction, int]]) -> list[tuple[int
     old = ctx.prec
     try:
         for index, box, _stored, bits in chunk:
+            lam, alpha = constant_balls(_WORKER["lam"], _WORKER["alpha"], bits)
             ctx.prec = bits
-            lam = interval_ball(*_WORKER["lam"])
-            alpha = interval_ball(*_WORKER["alpha"])
             try:
                 b, _ = bound(_WORKER["quantity"], box, lam, alpha, _WORKER["side"])
                 out.append((index, b, ""))
@@ -329,19 +339,22 @@ def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None) -
     alpha_iv = _interval(constants["alpha"], "constants.alpha")
     if lam_iv[0] <= 0 or alpha_iv[0] <= 0:
         raise CertificateError("constants must be positive")
-    if constants.get("source") == "closed-form":
+    closed_form = constants.get("source") == "closed-form"
+    if closed_form:
         lam01, alpha01 = closed_form_constants(bits)
         if not (interval_ball(*lam_iv).contains(lam01) and interval_ball(*alpha_iv).contains(alpha01)):
             raise CertificateError("constants: the stored enclosures do not contain λ01, α01 "
                                    "recomputed from their closed forms")
     elif constants.get("source") != "user":
         raise CertificateError(f"constants: unknown source {constants.get('source')!r}")
+    # closed form: evaluate with the freshly recomputed enclosures (what the search used)
+    used = (None, None) if closed_form else (lam_iv, alpha_iv)
     verdict = content.get("verdict")
     side = 1 if claim.kind == "max" else -1
     old = ctx.prec
     ctx.prec = bits
     try:
-        lam, alpha = interval_ball(*lam_iv), interval_ball(*alpha_iv)
+        lam, alpha = constant_balls(*used, bits)
         if verdict == "refuted":
             ce = content.get("counterexample") or {}
             point = _point(ce.get("point"), claim, "counterexample")
@@ -382,7 +395,7 @@ def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None) -
                                    "end of the enclosure")
     finally:
         ctx.prec = old
-    failures = _recheck_boxes(claim, boxes, lam_iv, alpha_iv, side, jobs, progress)
+    failures = _recheck_boxes(claim, boxes, used, side, jobs, progress)
     if failures:
         k, why = failures[0]
         raise CertificateError(f"box {k}: {why} ({len(failures)} box(es) fail)")
@@ -397,10 +410,12 @@ def _chunks(items: list, n: int) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def _recheck_boxes(claim: Claim, boxes: list, lam_iv: tuple, alpha_iv: tuple, side: int,
+def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int,
                    jobs: int, progress: Callable[[int, int], None] | None) -> list[tuple[int, str]]:
     tasks = [(k, box, stored, bits) for k, (box, stored, bits) in enumerate(boxes)]
-    init_args = (claim.quantity, [str(x) for x in lam_iv], [str(x) for x in alpha_iv], side)
+    lam_iv, alpha_iv = used
+    init_args = (claim.quantity, None if lam_iv is None else [str(x) for x in lam_iv],
+                 None if alpha_iv is None else [str(x) for x in alpha_iv], side)
     stored_of = {k: stored for k, (_, stored, _) in enumerate(boxes)}
     failures: list[tuple[int, str]] = []
     done = 0
