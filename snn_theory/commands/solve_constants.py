@@ -1,0 +1,150 @@
+"""``snn-theory solve-constants``: certified SELU constants λ, α for any target fixed point.
+
+    snn-theory solve-constants                                  # λ01, α01 to 50 decimals
+    snn-theory solve-constants --mean -0.1 --variance 2 --omega 1 --tau 1 --digits 30
+    snn-theory solve-constants --dropout-rate 0.1 --dropout-rate 0.05 --format python
+    snn-theory solve-constants --digits 1000 --json
+
+λ and α solve μ̃(μ*, ω, ν*, τ, λ, α) = μ*, ν̃(μ*, ω, ν*, τ, λ, α) = ν* (MATH.md §3) for the
+target ``--mean`` μ*, ``--variance`` ν* and weights ``--omega`` ω = Σw, ``--tau`` τ = Σw².
+Inputs are exact decimals (``--mean -0.1`` is exactly −1/10).  Method and guarantee:
+:mod:`snn_theory.constants` — root finding, then a Krawczyk test in arb ball arithmetic
+proves that a box of radius < 10^-digits holds exactly one solution; for the default target
+the closed forms of λ01, α01 are evaluated too and must agree.
+
+``--digits D``: decimal places printed.  ``lower``/``upper`` are outward-rounded bounds of the
+certified enclosure; ``value`` is its midpoint rounded to D decimals (within 10^-D of the true
+value).  ``--dropout-rate R`` (repeatable) is the probability of *dropping* a unit (keep
+probability q = 1 − R, 0 ≤ R < 1): it adds α′ = −λα and the affine correction a, b of alpha
+dropout (MATH.md §3), as balls enclosing the exact values.
+
+``--format python`` prints float64 literals, each the float nearest to the exact constant
+(the enclosure lies between two float rounding boundaries).  ``ALPHA_PRIME`` is −λα correctly
+rounded: the float product of the rounded λ01 and α01 is one ulp off (−1.7580993408473766
+instead of −1.7580993408473768), the value several libraries hard-code.
+
+Exit codes: 0 certified; 2 bad input (variance ≤ 0, τ ≤ 0, a rate outside [0, 1), digits
+outside [1, 100000], numbers that are not finite decimals of magnitude in [1e-50, 1e50]) or a
+target no λ > 0, α > 0 reach (the message says what was tried); 3 the proof failed (or the
+closed forms disagree): nothing is printed as certified then, ``--json`` prints
+``"certified": false`` with null constants.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from fractions import Fraction
+
+import click
+
+from snn_theory.constants import (
+    EXIT_NOT_CERTIFIED,
+    MAX_DIGITS,
+    ConstantsResult,
+    solve_constants,
+)
+
+
+def _python_literals(result: ConstantsResult) -> str:
+    f = result.floats
+    lines = [
+        "# SELU constants certified by `snn-theory solve-constants` (Krawczyk test in arb",
+        f"# ball arithmetic) for the fixed point (mean, variance) = ({result.mean}, "
+        f"{result.variance})",
+        f"# and weights (omega, tau) = ({result.omega}, {result.tau}).  Each float64 is the",
+        "# one nearest to the exact constant; ALPHA_PRIME = -LAMBDA*ALPHA correctly rounded",
+        "# (the float64 product LAMBDA * ALPHA can be one ulp off).",
+        f"LAMBDA = {f['lambda']!r}",
+        f"ALPHA = {f['alpha']!r}",
+        f"ALPHA_PRIME = {f['alpha_prime']!r}",
+    ]
+    if result.dropout:
+        lines.append("# alpha dropout: drop rate -> (a, b); dropped units are set to ALPHA_PRIME")
+        lines.append("ALPHA_DROPOUT = {")
+        for d in result.dropout:
+            key = f"dropout[{d.rate}]"
+            lines.append(f"    {float(Fraction(d.rate))!r}: ({f[key + '.a']!r}, {f[key + '.b']!r}),")
+        lines.append("}")
+    return "\n".join(lines)
+
+
+def _table(result: ConstantsResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = (f"SELU constants for fixed point (mean, variance) = ({result.mean}, "
+             f"{result.variance}), weights (omega, tau) = ({result.omega}, {result.tau})")
+    table = Table(title=title, show_lines=False)
+    table.add_column("quantity", no_wrap=True)
+    table.add_column(f"value ({result.digits} decimals)", overflow="fold")
+    table.add_column("float64", no_wrap=True)
+    rows = [("λ", result.lam, "lambda"), ("α", result.alpha, "alpha"),
+            ("α′ = −λα", result.alpha_prime, "alpha_prime")]
+    for d in result.dropout:
+        key = f"dropout[{d.rate}]"
+        rows.append((f"a   (drop rate {d.rate})", d.a, key + ".a"))
+        rows.append((f"b   (drop rate {d.rate})", d.b, key + ".b"))
+    for name, ball, key in rows:
+        fl = result.floats.get(key)
+        table.add_row(name, result.decimals(ball).value, repr(fl) if fl is not None else "—")
+    console.print(table)
+    closed = ("; the closed forms of MATH.md §3 agree" if result.closed_form_agrees else "")
+    console.print(
+        f"certified: a Krawczyk test in arb proved that the box of radius "
+        f"{result.to_json()['box_radius']} around the values holds exactly one solution "
+        f"(every value is within 10^-{result.digits} of the true constant){closed}.  "
+        f"{result.seconds:.3f} s, {result.precision_bits} bits.",
+        soft_wrap=True,
+    )
+
+
+@click.command("solve-constants")
+@click.option("--mean", default="0", show_default=True, help="Target fixed-point mean μ*.")
+@click.option("--variance", default="1", show_default=True,
+              help="Target fixed-point variance ν* (> 0).")
+@click.option("--omega", default="0", show_default=True, help="Weight sum ω = Σ w_i.")
+@click.option("--tau", default="1", show_default=True, help="Weight sum of squares τ (> 0).")
+@click.option("--digits", default=50, show_default=True, type=int,
+              help=f"Decimal places, 1..{MAX_DIGITS}.")
+@click.option("--dropout-rate", "dropout_rates", multiple=True, metavar="R",
+              help="Alpha-dropout DROP probability R in [0, 1) (keep q = 1 − R); repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["table", "python"]), default="table",
+              show_default=True, help="Human output: a table, or float64 Python literals.")
+def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digits: int,
+                            dropout_rates: tuple[str, ...], as_json: bool, fmt: str) -> None:
+    """Certified λ, α making (MEAN, VARIANCE) a fixed point for weights (OMEGA, TAU).
+
+    Root finding at a precision above --digits, then a Krawczyk test in arb proves that a
+    box of radius < 10^-digits holds exactly one solution (MATH.md §3).  Exit 2 on bad input
+    or an unreachable target, 3 if the proof fails.
+    """
+    result = solve_constants(mean=mean, variance=variance, omega=omega, tau=tau,
+                             digits=digits, dropout_rates=dropout_rates)
+    if not result.ok:
+        reason = ("the Krawczyk test could not prove a solution box"
+                  if not result.certified else
+                  "the closed forms of λ01, α01 do not lie in the certified enclosure")
+        if as_json:
+            out = result.to_json()
+            out.update({"certified": False, "lambda": None, "alpha": None, "dropout": [],
+                        "error": reason})
+            click.echo(json.dumps(out))
+        click.echo(f"snn-theory solve-constants: error: NOT certified: {reason} "
+                   f"({result.method}); no constants are reported", err=True)
+        sys.exit(EXIT_NOT_CERTIFIED)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    elif fmt == "python":
+        missing = [k for k in ("lambda", "alpha", "alpha_prime") if k not in result.floats]
+        missing += [f"dropout[{d.rate}].{k}" for d in result.dropout for k in ("a", "b")
+                    if f"dropout[{d.rate}].{k}" not in result.floats]
+        if missing:
+            click.echo("snn-theory solve-constants: error: the enclosure of "
+                       f"{missing[0]} straddles a float64 rounding boundary", err=True)
+            sys.exit(EXIT_NOT_CERTIFIED)
+        click.echo(_python_literals(result))
+    else:
+        _table(result)
