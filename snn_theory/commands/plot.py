@@ -1,0 +1,217 @@
+"""``snn-theory plot …``: pictures of the moment map and the theorems (see :mod:`snn_theory.plots`).
+
+Every subcommand writes one figure (PNG by default; SVG or PDF when ``--out`` ends so) and
+prints one line naming it, or with ``--json`` one JSON object on stdout.  Bad input: one line,
+exit 2.  A figure that needs the Monte Carlo simulator when it is not installed: one line,
+exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from snn_theory import plots
+
+
+def _parse_range(ctx: click.Context | None, param: click.Parameter | None,
+                 value: str | None) -> tuple[float, float] | None:
+    """``"a:b"`` → (a, b) with finite a < b."""
+    if value is None:
+        return None
+    parts = str(value).split(":")
+    name = param.name.replace("_", "-") if param is not None and param.name else "range"
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise click.BadParameter(f"expected LOW:HIGH, e.g. -0.5:0.5 (got {value!r})",
+                                 param_hint=f"--{name}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise click.BadParameter(f"need finite LOW < HIGH (got {value!r})",
+                                 param_hint=f"--{name}")
+    return lo, hi
+
+
+def _parse_widths(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    try:
+        widths = [int(w) for w in value.split(",") if w.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers (got {value!r})",
+                                 param_hint="--widths") from None
+    if not widths or any(w < 1 for w in widths):
+        raise click.BadParameter(f"widths must be positive integers (got {value!r})",
+                                 param_hint="--widths")
+    return widths
+
+
+def _figure_options(default_size: plots.FigureSize) -> Callable[[Callable[..., Any]],
+                                                                 Callable[..., Any]]:
+    """--out, --width, --height, --dpi, --json, shared by every subcommand."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([
+            click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+                         help="Output file; .png (default), .svg or .pdf "
+                              "[default: figures/<figure>.png]."),
+            click.option("--width", "width", type=int, default=default_size.width_px,
+                         show_default=True, help="Width in pixels (PNG; inches = px / dpi)."),
+            click.option("--height", "height", type=int, default=default_size.height_px,
+                         show_default=True, help="Height in pixels."),
+            click.option("--dpi", type=int, default=default_size.dpi, show_default=True,
+                         help="Resolution (dots per inch)."),
+            click.option("--json", "as_json", is_flag=True,
+                         help="Print one JSON object (path and the numbers behind the figure)."),
+        ]):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, height: int,
+         dpi: int, as_json: bool, **kwargs: Any) -> None:
+    size = plots.FigureSize(width, height, dpi)
+    try:
+        result = make(out, size=size, **kwargs)
+    except plots.SimulatorUnavailable as exc:
+        click.echo(f"snn-theory plot: error: {' '.join(str(exc).split())}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({**result.to_json(), "size_px": [width, height], "dpi": dpi},
+                              default=_jsonable))
+    else:
+        line = f"wrote {result.path} ({width}×{height} px at {dpi} dpi)"
+        fp = result.summary.get("fixed_point")
+        if isinstance(fp, dict) and fp.get("mu") is not None:
+            tag = "certified (Krawczyk)" if fp["certified"] else "float, not certified"
+            line += f"; fixed point μ* ∈ {fp['mu']}, ν* ∈ {fp['nu']} [{tag}]"
+        click.echo(line)
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, tuple | set):
+        return list(obj)
+    return str(obj)
+
+
+@click.group("plot", context_settings={"help_option_names": ["-h", "--help"]})
+def plot_group() -> None:
+    """Pictures: flow field of g, contraction constant, variance change, fixed points,
+    convergence of simulated networks.  PNG by default, SVG/PDF by the --out extension;
+    deterministic output."""
+
+
+_RANGE = {"callback": _parse_range, "metavar": "LOW:HIGH"}
+
+
+@plot_group.command("flow-field")
+@click.option("--omega", type=float, default=0.0, show_default=True, help="Weight sum ω.")
+@click.option("--tau", type=float, default=1.0, show_default=True,
+              help="Weight sum of squares τ.")
+@click.option("--mu-range", default="-0.6:0.6", show_default=True, **_RANGE,
+              help="Range of the input mean μ.")
+@click.option("--nu-range", default="0.3:2.4", show_default=True, **_RANGE,
+              help="Range of the input variance ν (> 0).")
+@click.option("--grid", type=int, default=21, show_default=True, help="Arrows per axis.")
+@click.option("--trajectories/--no-trajectories", default=True, show_default=True,
+              help="Draw analytic trajectories (iterates of g) from four starts.")
+@click.option("--steps", type=int, default=8, show_default=True,
+              help="Layers per trajectory.")
+@click.option("--monte-carlo", is_flag=True,
+              help="Overlay empirical trajectories of simulated networks (needs the simulator).")
+@click.option("--mc-width", type=int, default=256, show_default=True,
+              help="Width of the simulated networks.")
+@click.option("--mc-batch", type=int, default=64, show_default=True,
+              help="Batch of the simulated networks.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@_figure_options(plots.FigureSize())
+def flow_field_command(omega: float, tau: float, mu_range: tuple[float, float],
+                       nu_range: tuple[float, float], grid: int, trajectories: bool, steps: int,
+                       monte_carlo: bool, mc_width: int, mc_batch: int, seed: int,
+                       **fig: Any) -> None:
+    """The (μ, ν) plane with the direction of g(μ, ν) − (μ, ν) coloured by step length, the
+    certified fixed point, the Theorem 1 box and trajectories."""
+    _run(plots.flow_field, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
+         grid=grid, trajectories=trajectories, steps=steps, monte_carlo=monte_carlo,
+         mc_width=mc_width, mc_batch=mc_batch, mc_seed=seed, **fig)
+
+
+@plot_group.command("contraction")
+@click.option("--mu", type=float, default=-0.1, show_default=True,
+              help="μ of the (ν, τ) slice.")
+@click.option("--omega", type=float, default=-0.1, show_default=True,
+              help="ω of both slices.")
+@click.option("--tau", type=float, default=1.25, show_default=True,
+              help="τ of the (μ, ν) slice.")
+@click.option("--mu-range", default="-0.6:0.6", show_default=True, **_RANGE)
+@click.option("--nu-range", default="0.4:2.4", show_default=True, **_RANGE)
+@click.option("--tau-range", default="0.7:1.7", show_default=True, **_RANGE)
+@click.option("--grid", type=int, default=121, show_default=True, help="Points per axis.")
+@click.option("--certificate", type=click.Path(dir_okay=False), default=None,
+              help="Draw the leaf boxes of this certificate (JSON or JSON.gz) in each slice.")
+@_figure_options(plots.FigureSize(1600, 750, 150))
+def contraction_command(mu: float, omega: float, tau: float, mu_range: tuple[float, float],
+                        nu_range: tuple[float, float], tau_range: tuple[float, float], grid: int,
+                        certificate: str | None, **fig: Any) -> None:
+    """The contraction constant S over (μ, ν) and over (ν, τ), with S = 1 and the theorem
+    domains (defaults: the worst corner μ = ω = −0.1, τ = 1.25)."""
+    _run(plots.contraction, mu=mu, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
+         tau_range=tau_range, grid=grid, certificate=certificate, **fig)
+
+
+@plot_group.command("variance-change")
+@click.option("--mu", type=float, default=0.0, show_default=True, help="Input mean μ.")
+@click.option("--omega", type=float, default=0.0, show_default=True, help="Weight sum ω.")
+@click.option("--nu-range", default="0.01:20", show_default=True, **_RANGE)
+@click.option("--tau-range", default="0.7:1.35", show_default=True, **_RANGE)
+@click.option("--grid", type=int, default=161, show_default=True, help="Points per axis.")
+@_figure_options(plots.FigureSize())
+def variance_change_command(mu: float, omega: float, nu_range: tuple[float, float],
+                            tau_range: tuple[float, float], grid: int, **fig: Any) -> None:
+    """ν̃ − ν over (ν, τ) with the zero contour and the Theorem 2 and 3 domains."""
+    _run(plots.variance_change, mu=mu, omega=omega, nu_range=nu_range, tau_range=tau_range,
+         grid=grid, **fig)
+
+
+@plot_group.command("fixed-points")
+@click.option("--omega-range", default=None, **_RANGE,
+              help="Range of ω [default: Theorem 1's].")
+@click.option("--tau-range", default=None, **_RANGE, help="Range of τ [default: Theorem 1's].")
+@click.option("--grid", type=int, default=41, show_default=True, help="Points per axis.")
+@_figure_options(plots.FigureSize(1600, 600, 150))
+def fixed_points_command(omega_range: tuple[float, float] | None,
+                         tau_range: tuple[float, float] | None, grid: int, **fig: Any) -> None:
+    """The fixed point (μ*, ν*) of g as (ω, τ) range over Theorem 1's domain."""
+    _run(plots.fixed_points, omega_range=omega_range, tau_range=tau_range, grid=grid, **fig)
+
+
+@plot_group.command("convergence")
+@click.option("--widths", default="64,256,1024", show_default=True, callback=_parse_widths,
+              help="Comma-separated network widths.")
+@click.option("--depth", type=int, default=12, show_default=True, help="Layers.")
+@click.option("--batch", type=int, default=64, show_default=True, help="Samples.")
+@click.option("--mean0", type=float, default=0.5, show_default=True, help="Input mean μ₀.")
+@click.option("--var0", type=float, default=2.0, show_default=True, help="Input variance ν₀.")
+@click.option("--omega", type=float, default=0.0, show_default=True, help="Weight sum ω.")
+@click.option("--tau", type=float, default=1.0, show_default=True,
+              help="Weight sum of squares τ.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@_figure_options(plots.FigureSize(1600, 600, 150))
+def convergence_command(widths: list[int], depth: int, batch: int, mean0: float, var0: float,
+                        omega: float, tau: float, seed: int, **fig: Any) -> None:
+    """Per-layer mean and variance of simulated networks at several widths against the
+    analytic iterates of g (finite-width effect)."""
+    _run(plots.convergence, widths=widths, depth=depth, batch=batch, mean0=mean0, var0=var0,
+         omega=omega, tau=tau, seed=seed, **fig)
+
+
+__all__ = ["plot_group"]

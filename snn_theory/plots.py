@@ -1,0 +1,759 @@
+"""Pictures of the SELU moment map g: (μ, ν) ↦ (μ̃, ν̃) and of the theorems about it.
+
+One function per figure.  Each computes the numbers behind its picture with the library
+(:func:`snn_theory.moment_map.evaluate` vectorised over numpy arrays, float64), draws them with
+matplotlib (Agg, no pyplot state) and returns a :class:`PlotResult`: the file written and the
+arrays drawn, so that tests and ``reproduce`` check the data, never the pixels.
+
+Conventions (the same in every figure):
+
+* symbols μ, ν (mean, variance of a layer's input), ω = Σw, τ = Σw² (MATH.md §1);
+* colour maps ``viridis``/``cividis`` (monotone in lightness: readable in grey and by
+  colour-blind readers); contours that matter (S = 1, ν̃ − ν = 0) drawn in black;
+* the theorem domains of MATH.md §4 are taken from :func:`theorem_domains` (one place);
+* output format from the file extension: ``.png`` (default), ``.svg`` or ``.pdf``; pixel size
+  of a PNG = ``width_px × height_px`` exactly; deterministic bytes (fixed rcParams, no dates,
+  no software version, fixed SVG hash salt).
+
+Only the fixed point drawn by :func:`flow_field` is *certified* (Krawczyk test in ball
+arithmetic, :func:`snn_theory.moment_map.fixed_point` with ``backend="arb"``); every other
+number in a picture is a float64 evaluation, drawn for the eye, not claimed as a proof.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snn_theory.moment_map import InputError, evaluate, fixed_point, iterate
+
+VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
+SYMBOL: dict[str, str] = {"mu": "μ", "omega": "ω", "nu": "ν", "tau": "τ"}
+FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
+DEFAULT_DIR = Path("figures")
+
+LABEL: dict[str, str] = {
+    "theorem1": "Theorem 1",
+    "appendix": "appendix (τ ∈ [0.8, 1.25])",
+    "theorem2": "Theorem 2",
+    "theorem3a": "Theorem 3 (a)",
+    "theorem3b": "Theorem 3 (b)",
+}
+
+# Fixed rcParams: every figure looks (and hashes) the same whatever the user's matplotlibrc.
+_RC: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10.0,
+    "axes.titlesize": 11.0,
+    "axes.labelsize": 10.5,
+    "image.cmap": "viridis",
+    "svg.hashsalt": "snn-theory",
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+    "pdf.compression": 6,
+    "path.simplify": True,
+    "axes.unicode_minus": True,
+    "savefig.transparent": False,
+    "savefig.facecolor": "white",
+}
+_METADATA: dict[str, dict[str, Any]] = {
+    ".png": {"Software": None},
+    ".svg": {"Date": None, "Creator": None},
+    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+}
+
+
+# ============================================================================ common pieces
+@dataclass(frozen=True)
+class FigureSize:
+    """Size of a figure: ``width_px × height_px`` pixels at ``dpi`` (inches = px / dpi)."""
+
+    width_px: int = 1200
+    height_px: int = 900
+    dpi: int = 150
+
+    def __post_init__(self) -> None:
+        for name in ("width_px", "height_px"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or not 100 <= value <= 20000:
+                raise InputError(f"{name.replace('_px', '')} must be an integer number of "
+                                 f"pixels in [100, 20000] (got {value!r})")
+        if not isinstance(self.dpi, int | np.integer) or not 20 <= self.dpi <= 1200:
+            raise InputError(f"dpi must be an integer in [20, 1200] (got {self.dpi!r})")
+
+
+@dataclass
+class PlotResult:
+    """A written figure and the numbers drawn in it (numpy arrays, floats, lists)."""
+
+    name: str
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready description: figure name, path and the scalar summary."""
+        return {"figure": self.name, "path": str(self.path), **self.summary}
+
+
+def theorem_domains() -> dict[str, dict[str, tuple[float, float]]]:
+    """Domains of MATH.md §4 as {key: {variable: (low, high)}} in float64, for drawing.
+
+    Keys: theorem1, appendix, theorem2, theorem3a, theorem3b.  Read from
+    :data:`snn_theory.claims.THEOREM_DOMAINS` (exact rationals, the boxes the verifier
+    proves things on): one place for the domains.
+    """
+    from snn_theory.claims import THEOREM_DOMAINS, VARIABLE_NAMES
+
+    return {key: {name: (float(lo), float(hi))
+                  for name, (lo, hi) in zip(VARIABLE_NAMES, domain.bounds, strict=True)}
+            for key, domain in THEOREM_DOMAINS.items()}
+
+
+def output_path(out: str | Path | None, default_name: str) -> tuple[Path, str]:
+    """The file to write and its format suffix (``figures/<default_name>.png`` by default)."""
+    path = DEFAULT_DIR / f"{default_name}.png" if out is None else Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"output file {str(path)!r} must end in one of {', '.join(FORMATS)}")
+    if path.exists() and path.is_dir():
+        raise InputError(f"output path {str(path)!r} is a directory")
+    return path, suffix
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    import matplotlib
+
+    # No pyplot: figures are plain Figure objects; savefig picks the Agg/SVG/PDF canvas.
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()
+        matplotlib.rcParams.update(_RC)
+        yield
+
+
+def _new_figure(size: FigureSize, ncols: int = 1, nrows: int = 1) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size.width_px / size.dpi, size.height_px / size.dpi), dpi=size.dpi,
+                 layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _save(fig: Any, path: Path, suffix: str, size: FigureSize) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():  # tiny figures: layout gives up, the file is still fine
+            warnings.filterwarnings("ignore", message="constrained_layout not applied")
+            fig.savefig(path, format=suffix[1:], dpi=size.dpi, metadata=_METADATA[suffix])
+    except OSError as exc:
+        raise InputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _check_range(name: str, interval: tuple[float, float], positive: bool = False) -> None:
+    lo, hi = (float(interval[0]), float(interval[1]))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InputError(f"{name} range must be finite (got {lo}:{hi})")
+    if not lo < hi:
+        raise InputError(f"{name} range must have low < high (got {lo}:{hi})")
+    if positive and lo <= 0:
+        raise InputError(f"{name} range must lie above 0 (got {lo}:{hi})")
+
+
+def _check_value(name: str, value: float, positive: bool = False) -> None:
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be finite (got {value})")
+    if positive and value <= 0:
+        raise InputError(f"{name} must be > 0 (got {value})")
+
+
+def _check_grid(n: int) -> None:
+    if not isinstance(n, int | np.integer) or not 2 <= n <= 2000:
+        raise InputError(f"grid must be an integer in [2, 2000] (got {n!r})")
+
+
+def _rect(ax: Any, box: Mapping[str, tuple[float, float]], xvar: str, yvar: str, *,
+          label: str, style: str = "-", color: str = "black", lw: float = 1.6) -> None:
+    from matplotlib.patches import Rectangle
+
+    (x0, x1), (y0, y1) = box[xvar], box[yvar]
+    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle=style,
+                           edgecolor=color, linewidth=lw, label=label, zorder=5))
+
+
+def _inside(value: float, interval: tuple[float, float]) -> bool:
+    return interval[0] <= value <= interval[1]
+
+
+def _ball_text(ball: Any, digits: int = 12) -> str:
+    """Arb's decimal text of a ball, ``[m ± r]`` (Arb guarantees it contains the ball)."""
+    return ball.str(digits).replace("+/-", "±")
+
+
+def _ball_bounds(ball: Any) -> tuple[float, float]:
+    """Float bounds [lower, upper] that contain the ball (rounded outward)."""
+    lo, hi = float(ball.lower()), float(ball.upper())
+    return float(np.nextafter(lo, -np.inf)), float(np.nextafter(hi, np.inf))
+
+
+# ============================================================================ numerics
+def moment_grid(mu: np.ndarray, omega: Any, nu: np.ndarray, tau: Any,
+                quantities: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Float64 values of ``quantities`` on broadcast arrays (library evaluation, numpy)."""
+    with np.errstate(all="ignore"):
+        return evaluate(mu, omega, nu, tau, backend="numpy", quantities=quantities)
+
+
+def fixed_points_numpy(omega: np.ndarray, tau: np.ndarray, *, iterations: int = 60,
+                       start: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray,
+                                                                         np.ndarray]:
+    """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ): Newton's method on g(x) − x,
+    vectorised (the same iteration as :func:`snn_theory.moment_map.fixed_point`).
+
+    Returns ``(mu, nu, converged)``; where ``converged`` is False the entries are NaN.
+    Not certified: for pictures only.
+    """
+    omega, tau = np.broadcast_arrays(np.asarray(omega, float), np.asarray(tau, float))
+    x = np.full(omega.shape, float(start[0]))
+    y = np.full(omega.shape, float(start[1]))
+    done = np.zeros(omega.shape, bool)
+    names = ("mean", "variance", "H11", "H12", "H21", "H22")
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            q = evaluate(x, omega, np.where(y > 0, y, np.nan), tau, backend="numpy",
+                         quantities=names, check=False)
+            f0, f1 = q["mean"] - x, q["variance"] - y
+            a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
+            det = a * d - b * c
+            dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
+            x, y = np.where(done, x, x - dx), np.where(done, y, y - dy)
+            done |= np.abs(dx) + np.abs(dy) <= 1e-14 * (1 + np.abs(x) + np.abs(y))
+            if done.all():
+                break
+    ok = done & np.isfinite(x) & np.isfinite(y) & (y > 0)
+    return np.where(ok, x, np.nan), np.where(ok, y, np.nan), ok
+
+
+def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
+    """The fixed point of g for (ω, τ), certified when possible.
+
+    ``certified`` is True when the Krawczyk test in ball arithmetic proved a unique fixed
+    point in the balls reported (``mu``/``nu``: decimal text of the balls; ``*_bounds``: float
+    bounds containing them).  Otherwise a float Newton result is returned with
+    ``certified`` False (or None everywhere when Newton fails too).
+    """
+    try:
+        mu_b, nu_b = fixed_point(str(omega), str(tau), backend="arb")
+    except (ArithmeticError, ValueError, ZeroDivisionError):
+        mu, nu, ok = fixed_points_numpy(np.array([omega]), np.array([tau]))
+        if not ok[0]:
+            return {"certified": False, "mu": None, "nu": None, "mu_value": None,
+                    "nu_value": None, "mu_bounds": None, "nu_bounds": None}
+        return {"certified": False, "mu": f"{mu[0]:.10g}", "nu": f"{nu[0]:.10g}",
+                "mu_value": float(mu[0]), "nu_value": float(nu[0]),
+                "mu_bounds": None, "nu_bounds": None}
+    return {"certified": True, "mu": _ball_text(mu_b), "nu": _ball_text(nu_b),
+            "mu_value": float(mu_b.mid()), "nu_value": float(nu_b.mid()),
+            "mu_bounds": _ball_bounds(mu_b), "nu_bounds": _ball_bounds(nu_b)}
+
+
+def analytic_trajectory(mu0: float, nu0: float, omega: float, tau: float,
+                        steps: int) -> np.ndarray:
+    """Iterates (μ_k, ν_k), k = 0..steps, of g (float64, :func:`moment_map.iterate`)."""
+    points = iterate(float(mu0), float(nu0), omega, tau, int(steps), backend="numpy")
+    return np.array([[float(a), float(b)] for a, b in points])
+
+
+# ============================================================================ simulator adapter
+class SimulatorUnavailable(RuntimeError):
+    """The Monte Carlo simulator (:mod:`snn_theory.simulate`) is missing or unusable."""
+
+
+def simulate_trajectories(starts: Sequence[tuple[float, float]], *, omega: float, tau: float,
+                          width: int, depth: int, batch: int, seed: int = 0,
+                          dtype: str = "float32") -> list[np.ndarray]:
+    """Empirical per-layer (mean, variance) of a simulated network from each start.
+
+    Runs :func:`snn_theory.simulate.simulate` (normalised weights: every row has Σw = ω,
+    Σw² = τ exactly; imported lazily, JAX is slow to import) once per start, with the same
+    seed (the same weights) for every start.  Returns, per start, an array of shape
+    (depth + 1, 2): row 0 the measured input statistics, row l the output of layer l.
+    Raises :class:`SimulatorUnavailable` with a plain reason when the simulator is absent.
+    """
+    try:
+        from snn_theory import simulate as sim  # noqa: PLC0415 - lazy: JAX import is slow
+    except ImportError as exc:
+        raise SimulatorUnavailable(
+            f"the Monte Carlo simulator is not available (snn_theory.simulate: {exc})") from None
+    if not hasattr(sim, "SimulationConfig") or not hasattr(sim, "simulate"):
+        raise SimulatorUnavailable("snn_theory.simulate lacks SimulationConfig/simulate()")
+    out = []
+    for mu0, nu0 in starts:
+        config = sim.SimulationConfig(width=int(width), depth=int(depth), batch=int(batch),
+                                      mean0=float(mu0), var0=float(nu0), weights="normalized",
+                                      omega=float(omega), tau=float(tau), dtype=dtype,
+                                      seed=int(seed))
+        result = sim.simulate(config)
+        out.append(np.stack([np.asarray(result.mean, float),
+                             np.asarray(result.variance, float)], axis=1))
+    return out
+
+
+# ============================================================================ flow field
+def flow_field(out: str | Path | None = None, *, omega: float = 0.0, tau: float = 1.0,
+               mu_range: tuple[float, float] = (-0.6, 0.6),
+               nu_range: tuple[float, float] = (0.3, 2.4), grid: int = 21,
+               trajectories: bool = True, steps: int = 8,
+               starts: Sequence[tuple[float, float]] | None = None,
+               monte_carlo: bool = False, mc_width: int = 256, mc_batch: int = 64,
+               mc_seed: int = 0, size: FigureSize = FigureSize()) -> PlotResult:
+    """Direction field of g in the (μ, ν) plane at fixed (ω, τ).
+
+    Arrows: direction of the step g(μ, ν) − (μ, ν) (drawn with one length; colour = the
+    step length |g(μ, ν) − (μ, ν)|).  Marked: the fixed point, with its *certified* ball
+    value when the Krawczyk test succeeds; the (μ, ν) box of Theorem 1.  Optionally analytic
+    trajectories (iterates of g) from ``starts`` (default: four points near the corners), and
+    with ``monte_carlo`` the empirical trajectories of simulated networks of width
+    ``mc_width`` from the same starts.
+
+    ``data``: ``mu`` (n,), ``nu`` (n,), ``g_mu``/``g_nu``/``step`` (n_ν, n_μ), ``fixed_point``,
+    ``trajectories`` and ``monte_carlo`` (lists of (k, 2) arrays).
+    """
+    _check_value("omega", omega)
+    _check_value("tau", tau, positive=True)
+    _check_range("mu", mu_range)
+    _check_range("nu", nu_range, positive=True)
+    _check_grid(grid)
+    if int(steps) != steps or not 1 <= steps <= 1000:
+        raise InputError(f"steps must be an integer in [1, 1000] (got {steps!r})")
+    path, suffix = output_path(out, "flow_field")
+    mu = np.linspace(*mu_range, grid)
+    nu = np.linspace(*nu_range, grid)
+    M, N = np.meshgrid(mu, nu)
+    q = moment_grid(M, omega, N, tau, ("mean", "variance"))
+    g_mu, g_nu = q["mean"], q["variance"]
+    d_mu, d_nu = g_mu - M, g_nu - N
+    step = np.hypot(d_mu, d_nu)
+    fp = certified_fixed_point(omega, tau)
+    if starts is None:
+        (a, b), (c, d) = mu_range, nu_range
+        starts = [(a + 0.1 * (b - a), c + 0.9 * (d - c)), (a + 0.9 * (b - a), c + 0.9 * (d - c)),
+                  (a + 0.1 * (b - a), c + 0.08 * (d - c)), (a + 0.9 * (b - a), c + 0.08 * (d - c))]
+    starts = [(float(s0), float(s1)) for s0, s1 in starts]
+    paths = ([analytic_trajectory(s0, s1, omega, tau, steps) for s0, s1 in starts]
+             if trajectories or monte_carlo else [])
+    mc: list[np.ndarray] = []
+    if monte_carlo:
+        mc = simulate_trajectories(starts, omega=omega, tau=tau, width=mc_width, depth=steps,
+                                   batch=mc_batch, seed=mc_seed)
+    t1 = theorem_domains()["theorem1"]
+
+    with _style():
+        from matplotlib.lines import Line2D
+
+        fig, axes = _new_figure(size)
+        ax = axes[0][0]
+        # Unit arrows in axes-fraction units, drawn in data units (true direction on screen).
+        span_mu, span_nu = mu_range[1] - mu_range[0], nu_range[1] - nu_range[0]
+        frac = np.hypot(d_mu / span_mu, d_nu / span_nu)
+        arrow = 0.6 / max(grid - 1, 1)
+        with np.errstate(all="ignore"):
+            k = np.where(frac > 0, arrow / frac, 0.0)
+        quiv = ax.quiver(M, N, d_mu * k, d_nu * k, step, cmap="viridis", angles="xy",
+                         scale_units="xy", scale=1.0, width=0.0035, pivot="tail", zorder=2)
+        fig.colorbar(quiv, ax=ax, label="step length |g(μ, ν) − (μ, ν)|")
+        in_t1 = _inside(omega, t1["omega"]) and _inside(tau, t1["tau"])
+        _rect(ax, t1, "mu", "nu", style="-" if in_t1 else "--",
+              label="Theorem 1 box" + ("" if in_t1 else " (ω, τ outside its domain)"))
+        for j, p in enumerate(paths if trajectories else []):
+            ax.plot(p[:, 0], p[:, 1], "-o", color="black", lw=1.0, ms=3.0, zorder=6,
+                    label="iterates of g" if j == 0 else None)
+        for j, p in enumerate(mc):
+            ax.plot(p[:, 0], p[:, 1], "--s", color="#d55e00", lw=1.0, ms=3.0, mfc="none",
+                    zorder=7, label=f"simulated network, width {mc_width}" if j == 0 else None)
+        if fp["mu_value"] is not None:
+            tag = "certified" if fp["certified"] else "float, not certified"
+            ax.plot([fp["mu_value"]], [fp["nu_value"]], marker="*", ms=14, color="white",
+                    mec="black", mew=1.2, ls="none", zorder=8,
+                    label=f"fixed point ({tag}):\nμ* ∈ {fp['mu']}\nν* ∈ {fp['nu']}"
+                    if fp["certified"] else f"fixed point ({tag}): ({fp['mu']}, {fp['nu']})")
+        ax.set_xlim(*mu_range)
+        ax.set_ylim(*nu_range)
+        ax.set_xlabel("input mean μ")
+        ax.set_ylabel("input variance ν")
+        ax.set_title(f"Flow of the SELU moment map g at ω = {omega:g}, τ = {tau:g}")
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], color="none"))
+        labels.append("arrows: direction of g(μ, ν) − (μ, ν)")
+        ax.legend(handles, labels, loc="upper right", fontsize=7.5, framealpha=0.9)
+        _save(fig, path, suffix, size)
+
+    data = {"mu": mu, "nu": nu, "g_mu": g_mu, "g_nu": g_nu, "step": step,
+            "omega": omega, "tau": tau, "fixed_point": fp, "starts": starts,
+            "trajectories": paths if trajectories else [], "monte_carlo": mc}
+    summary = {"omega": omega, "tau": tau, "fixed_point": fp, "grid": grid,
+               "max_step": float(np.nanmax(step)),
+               "monte_carlo_max_deviation": _max_dev(paths, mc) if mc else None}
+    return PlotResult("flow-field", path, data, summary)
+
+
+def _max_dev(analytic: Sequence[np.ndarray], empirical: Sequence[np.ndarray]) -> dict[str, float]:
+    dev = [np.abs(a - e).max(axis=0) for a, e in zip(analytic, empirical, strict=True)]
+    worst = np.max(dev, axis=0)
+    return {"mean": float(worst[0]), "variance": float(worst[1])}
+
+
+# ============================================================================ contraction
+def load_certificate_boxes(path: str | Path) -> tuple[dict[str, tuple[float, float]] | None,
+                                                       list[dict[str, tuple[float, float]]]]:
+    """The domain and leaf boxes of a certificate, as float intervals, for drawing.
+
+    Accepted: an snn-theory certificate (:mod:`snn_theory.certificate`; plain or gzip JSON,
+    checksum verified on reading: a damaged file is refused), whose leaf boxes are lists
+    ``[[μ lo, μ hi], [ω lo, ω hi], [ν lo, ν hi], [τ lo, τ hi], bound(, bits)]``; or a minimal
+    JSON (optionally gzip) ``{"domain": {var: [lo, hi]}, "boxes": [{var: [lo, hi]}, ...]}``.
+    Interval ends may be numbers or exact rational text ("-1/10", "0.8").  Only the checksum
+    is checked here, not the proof: use ``snn-theory check-certificate`` for that.
+    """
+    import gzip
+    import json
+    from fractions import Fraction
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"certificate {str(p)!r} does not exist")
+    try:
+        blob = p.read_bytes()
+        raw = json.loads((gzip.decompress(blob) if blob[:2] == b"\x1f\x8b" else blob).decode())
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, gzip.BadGzipFile):
+        raise InputError(f"cannot read certificate {str(p)!r} (corrupted, truncated or "
+                         "not JSON)") from None
+    if isinstance(raw, Mapping) and raw.get("format") == "snn-theory-certificate":
+        from snn_theory.certificate import CertificateError, read_certificate
+
+        try:
+            raw = read_certificate(p)
+        except CertificateError as exc:
+            raise InputError(f"certificate {str(p)!r}: {exc}") from None
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("boxes"), list):
+        raise InputError(f"certificate {str(p)!r} has no 'boxes' list")
+
+    def num(x: Any) -> float:
+        return float(Fraction(str(x)))
+
+    def box_of(item: Any) -> dict[str, tuple[float, float]]:
+        if isinstance(item, Mapping):
+            item = item.get("box", item)
+            pairs = [item[v] for v in VARIABLES]
+        else:
+            pairs = list(item)[:4]
+        lo_hi = [(num(a), num(b)) for a, b in pairs]
+        return dict(zip(VARIABLES, lo_hi, strict=True))
+
+    try:
+        dom = raw.get("domain") or (raw.get("claim") or {}).get("domain")
+        domain = box_of(dom) if dom is not None else None
+        boxes = [box_of(item) for item in raw["boxes"]]
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        raise InputError(f"certificate {str(p)!r}: malformed domain or leaf box") from None
+    return domain, boxes
+
+
+def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float = -0.1,
+                tau: float = 1.25, mu_range: tuple[float, float] = (-0.6, 0.6),
+                nu_range: tuple[float, float] = (0.4, 2.4),
+                tau_range: tuple[float, float] = (0.7, 1.7), grid: int = 121,
+                certificate: str | Path | None = None,
+                size: FigureSize = FigureSize(1600, 750, 150)) -> PlotResult:
+    """The contraction constant S = ‖H‖₂ (largest singular value of the Jacobian of g).
+
+    Left: S over (μ, ν) at fixed (ω, τ); right: S over (ν, τ) at fixed (μ, ω).  Defaults are
+    the worst corner of the theorem domains (μ = ω = −0.1; τ = 1.25 the top of the appendix
+    range), where the margin below 1 is thinnest.  Drawn: the S = 1 contour (black), the
+    Theorem 1 and appendix domains projected on each plane, and optionally the leaf boxes of
+    a certificate that contain the slice.  Float64 values: a picture, not a proof.
+
+    ``data``: ``mu``, ``nu`` (axes of the left panel), ``S_mu_nu`` (n_ν, n_μ); ``nu2``,
+    ``tau`` (axes of the right panel), ``S_nu_tau`` (n_τ, n_ν); ``boxes_drawn``.
+    """
+    for name, value in (("mu", mu), ("omega", omega)):
+        _check_value(name, value)
+    _check_value("tau", tau, positive=True)
+    _check_range("mu", mu_range)
+    _check_range("nu", nu_range, positive=True)
+    _check_range("tau", tau_range, positive=True)
+    _check_grid(grid)
+    path, suffix = output_path(out, "contraction")
+    cert_domain, cert_boxes = (load_certificate_boxes(certificate) if certificate
+                               else (None, []))
+    mus, nus, taus = (np.linspace(*mu_range, grid), np.linspace(*nu_range, grid),
+                      np.linspace(*tau_range, grid))
+    M, N = np.meshgrid(mus, nus)
+    s1 = moment_grid(M, omega, N, tau, ("spectral_norm",))["spectral_norm"]
+    N2, T2 = np.meshgrid(nus, taus)
+    s2 = moment_grid(mu, omega, N2, T2, ("spectral_norm",))["spectral_norm"]
+    domains = theorem_domains()
+    drawn = {"mu_nu": 0, "nu_tau": 0}
+
+    with _style():
+        fig, axes = _new_figure(size, ncols=2)
+        a1, a2 = axes[0]
+        vmin = float(np.nanmin([np.nanmin(s1), np.nanmin(s2)]))
+        vmax = float(np.nanmax([np.nanmax(s1), np.nanmax(s2)]))
+        for ax, X, Y, S, (xv, yv), fixed in (
+            (a1, M, N, s1, ("mu", "nu"), {"omega": omega, "tau": tau}),
+            (a2, N2, T2, s2, ("nu", "tau"), {"mu": mu, "omega": omega}),
+        ):
+            im = ax.pcolormesh(X, Y, S, cmap="cividis", vmin=vmin, vmax=vmax, shading="gouraud",
+                               rasterized=True)
+            if np.nanmin(S) < 1 < np.nanmax(S):
+                cs = ax.contour(X, Y, S, levels=[1.0], colors="black", linewidths=2.0)
+                ax.clabel(cs, fmt="S = 1", fontsize=8)
+            levels = [v for v in (0.8, 0.9, 0.95) if np.nanmin(S) < v < np.nanmax(S)]
+            if levels:
+                thin = ax.contour(X, Y, S, levels=levels, colors="white", linewidths=0.7,
+                                  linestyles=":")
+                ax.clabel(thin, fmt="%.2f", fontsize=7)
+            for key, style, color in (("theorem1", "-", "black"), ("appendix", "--", "white")):
+                box = domains[key]
+                inside = all(_inside(v, box[n]) for n, v in fixed.items())
+                _rect(ax, box, xv, yv, style=style if inside else ":", color=color,
+                      lw=1.6 if inside else 1.0,
+                      label=LABEL[key] + ("" if inside else " (slice outside its domain)"))
+            for box in cert_boxes:
+                if all(_inside(v, box[n]) for n, v in fixed.items()):
+                    _rect(ax, box, xv, yv, color="#e69f00", lw=0.4, label="_cert")
+                    drawn["mu_nu" if xv == "mu" else "nu_tau"] += 1
+            ax.set_xlabel({"mu": "input mean μ", "nu": "input variance ν"}[xv])
+            ax.set_ylabel({"nu": "input variance ν", "tau": "weight sum of squares τ"}[yv])
+            ax.set_title("S(μ, ν) at " + ", ".join(f"{SYMBOL[n]} = {v:g}"
+                                                   for n, v in fixed.items())
+                         if xv == "mu" else
+                         "S(ν, τ) at " + ", ".join(f"{SYMBOL[n]} = {v:g}"
+                                                   for n, v in fixed.items()))
+            handles, labels = ax.get_legend_handles_labels()
+            if cert_boxes:
+                from matplotlib.patches import Patch
+
+                handles.append(Patch(fill=False, edgecolor="#e69f00"))
+                labels.append(f"certificate leaf boxes ({drawn['mu_nu' if xv == 'mu' else 'nu_tau']}"
+                              " in this slice)")
+            ax.legend(handles, labels, loc="upper right", fontsize=7.5, framealpha=0.85)
+        fig.colorbar(im, ax=[a1, a2], label="spectral norm S of the Jacobian of g")
+        _save(fig, path, suffix, size)
+
+    data = {"mu": mus, "nu": nus, "S_mu_nu": s1, "nu2": nus, "tau": taus, "S_nu_tau": s2,
+            "fixed": {"mu": mu, "omega": omega, "tau": tau}, "boxes_drawn": drawn,
+            "certificate_domain": cert_domain}
+    summary = {"slice_mu_nu": {"omega": omega, "tau": tau, "max_S": float(np.nanmax(s1))},
+               "slice_nu_tau": {"mu": mu, "omega": omega, "max_S": float(np.nanmax(s2))},
+               "certificate_boxes": len(cert_boxes), "boxes_drawn": drawn}
+    return PlotResult("contraction", path, data, summary)
+
+
+# ============================================================================ variance change
+def variance_change(out: str | Path | None = None, *, mu: float = 0.0, omega: float = 0.0,
+                    nu_range: tuple[float, float] = (0.01, 20.0),
+                    tau_range: tuple[float, float] = (0.7, 1.35), grid: int = 161,
+                    size: FigureSize = FigureSize()) -> PlotResult:
+    """ν̃ − ν over (ν, τ) at fixed (μ, ω): where one layer shrinks or grows the variance.
+
+    ν on a log axis; colour on a symmetric-log scale (the quantity spans +0.2 … −12); the
+    zero contour in black; the (ν, τ) projections of Theorem 2 (variance decreases) and
+    Theorem 3 (a), (b) (variance increases) domains.  Float64 values, not a proof.
+
+    ``data``: ``nu`` (n,), ``tau`` (n,), ``change`` (n_τ, n_ν).
+    """
+    _check_value("mu", mu)
+    _check_value("omega", omega)
+    _check_range("nu", nu_range, positive=True)
+    _check_range("tau", tau_range, positive=True)
+    _check_grid(grid)
+    path, suffix = output_path(out, "variance_change")
+    nus = np.geomspace(*nu_range, grid)
+    taus = np.linspace(*tau_range, grid)
+    N, T = np.meshgrid(nus, taus)
+    change = moment_grid(mu, omega, N, T, ("variance_change",))["variance_change"]
+    domains = theorem_domains()
+
+    with _style():
+        from matplotlib.colors import SymLogNorm
+
+        fig, axes = _new_figure(size)
+        ax = axes[0][0]
+        lim = float(np.nanmax(np.abs(change)))
+        norm = SymLogNorm(linthresh=0.01, vmin=-lim, vmax=lim, base=10)
+        im = ax.pcolormesh(N, T, change, cmap="cividis", norm=norm, shading="gouraud",
+                           rasterized=True)
+        if np.nanmin(change) < 0 < np.nanmax(change):
+            cs = ax.contour(N, T, change, levels=[0.0], colors="black", linewidths=2.0)
+            ax.clabel(cs, fmt="ν̃ = ν", fontsize=8)
+        for key, style, color in (("theorem2", "-", "white"), ("theorem3a", "-", "black"),
+                                  ("theorem3b", "--", "black")):
+            box = domains[key]
+            inside = _inside(mu, box["mu"]) and _inside(omega, box["omega"])
+            verb = "decreases" if key == "theorem2" else "increases"
+            _rect(ax, box, "nu", "tau", style=style, color=color,
+                  label=f"{LABEL[key]}: variance {verb}" + ("" if inside else " (μ, ω outside)"))
+        ax.set_xscale("log")
+        ax.set_xlim(*nu_range)
+        ax.set_ylim(*tau_range)
+        ax.set_xlabel("input variance ν (log scale)")
+        ax.set_ylabel("weight sum of squares τ")
+        ax.set_title(f"Variance change ν̃ − ν of one layer at μ = {mu:g}, ω = {omega:g}")
+        fig.colorbar(im, ax=ax, label="ν̃ − ν (symmetric log scale)")
+        ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
+        _save(fig, path, suffix, size)
+
+    data = {"nu": nus, "tau": taus, "change": change, "mu": mu, "omega": omega}
+    summary = {"mu": mu, "omega": omega, "min_change": float(np.nanmin(change)),
+               "max_change": float(np.nanmax(change))}
+    return PlotResult("variance-change", path, data, summary)
+
+
+# ============================================================================ fixed points
+def fixed_points(out: str | Path | None = None, *,
+                 omega_range: tuple[float, float] | None = None,
+                 tau_range: tuple[float, float] | None = None, grid: int = 41,
+                 size: FigureSize = FigureSize(1600, 600, 150)) -> PlotResult:
+    """The fixed point (μ*, ν*) of g as (ω, τ) range over a box (default: Theorem 1's).
+
+    Left, middle: μ* and ν* over (ω, τ); right: the points (μ*, ν*) in the (μ, ν) plane
+    (coloured by τ) inside Theorem 1's (μ, ν) box.  Float64 Newton (vectorised), not
+    certified — the certified fixed point of one (ω, τ) is in ``plot flow-field``.
+
+    ``data``: ``omega``, ``tau`` (axes), ``mu_star``, ``nu_star`` (n_τ, n_ω), ``converged``.
+    """
+    t1 = theorem_domains()["theorem1"]
+    omega_range = t1["omega"] if omega_range is None else omega_range
+    tau_range = t1["tau"] if tau_range is None else tau_range
+    _check_range("omega", omega_range)
+    _check_range("tau", tau_range, positive=True)
+    _check_grid(grid)
+    path, suffix = output_path(out, "fixed_points")
+    omegas, taus = np.linspace(*omega_range, grid), np.linspace(*tau_range, grid)
+    W, T = np.meshgrid(omegas, taus)
+    mu_s, nu_s, ok = fixed_points_numpy(W, T)
+
+    with _style():
+        fig, axes = _new_figure(size, ncols=3)
+        a1, a2, a3 = axes[0]
+        for ax, Z, name in ((a1, mu_s, "μ*"), (a2, nu_s, "ν*")):
+            im = ax.pcolormesh(W, T, Z, cmap="viridis", shading="gouraud", rasterized=True)
+            cs = ax.contour(W, T, Z, levels=7, colors="white", linewidths=0.6)
+            ax.clabel(cs, fmt="%.3g", fontsize=7)
+            fig.colorbar(im, ax=ax, label=f"fixed-point {'mean' if name == 'μ*' else 'variance'}"
+                                           f" {name}")
+            ax.set_xlabel("weight sum ω")
+            ax.set_ylabel("weight sum of squares τ")
+            ax.set_title(f"{name}(ω, τ)")
+        sc = a3.scatter(mu_s.ravel(), nu_s.ravel(), c=T.ravel(), s=4, cmap="cividis")
+        fig.colorbar(sc, ax=a3, label="τ")
+        _rect(a3, t1, "mu", "nu", label="Theorem 1 (μ, ν) box")
+        a3.set_xlabel("fixed-point mean μ*")
+        a3.set_ylabel("fixed-point variance ν*")
+        a3.set_title("(μ*, ν*) over the (ω, τ) box")
+        a3.legend(loc="lower right", fontsize=7.5)
+        _save(fig, path, suffix, size)
+
+    data = {"omega": omegas, "tau": taus, "mu_star": mu_s, "nu_star": nu_s, "converged": ok}
+    summary = {"omega_range": list(map(float, omega_range)),
+               "tau_range": list(map(float, tau_range)),
+               "mu_star_range": [float(np.nanmin(mu_s)), float(np.nanmax(mu_s))],
+               "nu_star_range": [float(np.nanmin(nu_s)), float(np.nanmax(nu_s))],
+               "all_converged": bool(ok.all())}
+    return PlotResult("fixed-points", path, data, summary)
+
+
+# ============================================================================ convergence
+def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 256, 1024),
+                depth: int = 12, batch: int = 64, mean0: float = 0.5, var0: float = 2.0,
+                omega: float = 0.0, tau: float = 1.0, seed: int = 0,
+                size: FigureSize = FigureSize(1600, 600, 150)) -> PlotResult:
+    """Per-layer empirical mean and variance of simulated networks (normalised weights, one
+    run per width) against the analytic iterates of g from the same start; right panel: the
+    largest deviation over layers against width, with an N^(−1/2) guide line.
+
+    ``data``: ``layers`` (0..depth), ``analytic`` (depth+1, 2), ``empirical`` {width: array},
+    ``max_deviation`` {width: (mean, variance)}.
+    """
+    widths = [int(w) for w in widths]
+    if not widths or any(w < 1 for w in widths):
+        raise InputError(f"widths must be positive integers (got {widths})")
+    for name, value in (("depth", depth), ("batch", batch)):
+        if int(value) != value or value < 1:
+            raise InputError(f"{name} must be a positive integer (got {value!r})")
+    _check_value("mean0", mean0)
+    _check_value("var0", var0, positive=True)
+    _check_value("omega", omega)
+    _check_value("tau", tau, positive=True)
+    path, suffix = output_path(out, "convergence")
+    analytic = analytic_trajectory(mean0, var0, omega, tau, depth)
+    empirical: dict[int, np.ndarray] = {}
+    for w in widths:
+        empirical[w] = simulate_trajectories([(mean0, var0)], omega=omega, tau=tau, width=w,
+                                             depth=depth, batch=batch, seed=seed)[0]
+    dev = {w: np.abs(e - analytic).max(axis=0) for w, e in empirical.items()}
+    layers = np.arange(depth + 1)
+
+    with _style():
+        import matplotlib
+
+        fig, axes = _new_figure(size, ncols=3)
+        a1, a2, a3 = axes[0]
+        cmap = matplotlib.colormaps["viridis"]
+        for j, (w, e) in enumerate(sorted(empirical.items())):
+            color = cmap(0.85 * j / max(len(empirical) - 1, 1))
+            for ax, col in ((a1, 0), (a2, 1)):
+                ax.plot(layers, e[:, col], "-o", ms=3, color=color, label=f"width {w}")
+        for ax, col, name in ((a1, 0, "mean μ"), (a2, 1, "variance ν")):
+            ax.plot(layers, analytic[:, col], "--", color="black", lw=1.6,
+                    label="iterates of g (infinite width)")
+            ax.set_xlabel("layer")
+            ax.set_ylabel(f"activation {name}")
+            ax.legend(fontsize=7.5)
+        a1.set_title(f"Mean per layer from (μ₀, ν₀) = ({mean0:g}, {var0:g})")
+        a2.set_title(f"Variance per layer (ω = {omega:g}, τ = {tau:g})")
+        ws = np.array(sorted(dev), float)
+        dm = np.array([dev[int(w)][0] for w in ws])
+        dv = np.array([dev[int(w)][1] for w in ws])
+        a3.loglog(ws, dm, "o-", color=cmap(0.15), label="max |mean − theory|")
+        a3.loglog(ws, dv, "s-", color=cmap(0.75), label="max |variance − theory|")
+        ref = max(dm[0], dv[0], 1e-12)
+        a3.loglog(ws, ref * (ws / ws[0]) ** -0.5, ":", color="black", label="∝ N^(−1/2)")
+        a3.set_xlabel("width N")
+        a3.set_ylabel("largest deviation over layers")
+        a3.set_title(f"Finite-width effect (batch {batch})")
+        a3.legend(fontsize=7.5)
+        _save(fig, path, suffix, size)
+
+    data = {"layers": layers, "analytic": analytic, "empirical": empirical,
+            "max_deviation": {w: (float(d[0]), float(d[1])) for w, d in dev.items()}}
+    summary = {"widths": widths, "depth": depth, "batch": batch,
+               "max_deviation": {str(w): {"mean": float(d[0]), "variance": float(d[1])}
+                                 for w, d in dev.items()}}
+    return PlotResult("convergence", path, data, summary)
+
+
+FIGURES: dict[str, Callable[..., PlotResult]] = {
+    "flow-field": flow_field,
+    "contraction": contraction,
+    "variance-change": variance_change,
+    "fixed-points": fixed_points,
+    "convergence": convergence,
+}
+
+__all__ = [
+    "FIGURES", "FigureSize", "PlotResult", "SimulatorUnavailable", "certified_fixed_point",
+    "contraction", "convergence", "fixed_points", "fixed_points_numpy", "flow_field",
+    "load_certificate_boxes", "moment_grid", "output_path", "simulate_trajectories",
+    "theorem_domains", "variance_change",
+]

@@ -1,0 +1,252 @@
+"""Tests of ``snn-theory plot …`` (:mod:`snn_theory.plots`): the numbers behind each picture
+against independent high-precision evaluations, file sizes and formats, determinism, and bad
+input.  Small grids keep the whole file within its time budget."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import mpmath
+import numpy as np
+import pytest
+
+from snn_theory import plots
+from snn_theory.cli import main
+from snn_theory.moment_map import InputError, evaluate, fixed_point, iterate
+
+SMALL = plots.FigureSize(320, 240, 80)
+
+
+def run_cli(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    return int(info.value.code or 0)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    image = mpimg.imread(path)
+    return image.shape[1], image.shape[0]
+
+
+def mp_g(mu: float, omega: float, nu: float, tau: float, quantities: tuple[str, ...]) -> dict:
+    """Quantities at 40 digits with mpmath, from the exact binary values of the float inputs."""
+    with mpmath.workdps(40):
+        return evaluate(mpmath.mpf(mu), mpmath.mpf(omega), mpmath.mpf(nu), mpmath.mpf(tau),
+                        backend="mpmath", quantities=quantities)
+
+
+# --------------------------------------------------------------------------- data behind pictures
+def test_flow_field_arrows_equal_g_at_high_precision(tmp_path: Path) -> None:
+    r = plots.flow_field(tmp_path / "f.png", omega=0.07, tau=1.04, mu_range=(-0.8, 0.7),
+                         nu_range=(0.2, 2.5), grid=9, steps=5, size=SMALL)
+    d = r.data
+    assert d["g_mu"].shape == d["g_nu"].shape == (9, 9)
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        i, j = rng.integers(0, 9, size=2)
+        mu, nu = d["mu"][j], d["nu"][i]
+        ref = mp_g(mu, 0.07, nu, 1.04, ("mean", "variance"))
+        assert d["g_mu"][i, j] == pytest.approx(float(ref["mean"]), rel=1e-12, abs=1e-14)
+        assert d["g_nu"][i, j] == pytest.approx(float(ref["variance"]), rel=1e-12)
+        step = float(mpmath.hypot(ref["mean"] - mu, ref["variance"] - nu))
+        assert d["step"][i, j] == pytest.approx(step, rel=1e-10, abs=1e-13)
+    # the drawn trajectories are iterates of g (checked against 40-digit iteration)
+    for start, path in zip(d["starts"], d["trajectories"], strict=True):
+        assert path.shape == (6, 2)
+        with mpmath.workdps(40):
+            ref = iterate(mpmath.mpf(start[0]), mpmath.mpf(start[1]), mpmath.mpf(0.07),
+                          mpmath.mpf(1.04), 5, backend="mpmath")
+        np.testing.assert_allclose(path, np.array(ref, dtype=float), rtol=1e-11, atol=1e-13)
+
+
+def test_flow_field_fixed_point_is_certified_and_contains_high_precision_value(
+        tmp_path: Path) -> None:
+    r = plots.flow_field(tmp_path / "f.png", omega=0.05, tau=1.05, grid=5,
+                         trajectories=False, size=SMALL)
+    fp = r.data["fixed_point"]
+    assert fp["certified"] is True
+    with mpmath.workdps(40):
+        mu_s, nu_s = fixed_point(mpmath.mpf("0.05"), mpmath.mpf("1.05"), backend="mpmath")
+        lo, hi = fp["mu_bounds"]
+        assert lo <= mu_s <= hi
+        lo, hi = fp["nu_bounds"]
+        assert lo <= nu_s <= hi
+    assert hi - lo < 1e-10
+    assert r.data["trajectories"] == []
+
+
+def test_contraction_data_is_the_spectral_norm(tmp_path: Path) -> None:
+    r = plots.contraction(tmp_path / "c.png", mu=-0.1, omega=-0.1, tau=1.25, grid=7, size=SMALL)
+    d = r.data
+    for i, j in [(0, 0), (3, 5), (6, 2)]:
+        ref = mp_g(d["mu"][j], -0.1, d["nu"][i], 1.25, ("spectral_norm",))["spectral_norm"]
+        assert d["S_mu_nu"][i, j] == pytest.approx(float(ref), rel=1e-12)
+        ref = mp_g(-0.1, -0.1, d["nu2"][j], d["tau"][i], ("spectral_norm",))["spectral_norm"]
+        assert d["S_nu_tau"][i, j] == pytest.approx(float(ref), rel=1e-12)
+    # MATH.md §2: S(0, 0, 1, 1) ≈ 0.7877 — a sanity anchor of the same pipeline
+    s = plots.moment_grid(np.array(0.0), 0.0, np.array(1.0), 1.0, ("spectral_norm",))
+    assert float(s["spectral_norm"]) == pytest.approx(0.7877, abs=1e-4)
+
+
+def test_variance_change_data_and_theorem_signs(tmp_path: Path) -> None:
+    r = plots.variance_change(tmp_path / "v.png", grid=9, size=SMALL)
+    d = r.data
+    for i, j in [(0, 0), (4, 4), (8, 8), (2, 7)]:
+        ref = mp_g(0.0, 0.0, d["nu"][j], d["tau"][i], ("variance_change",))["variance_change"]
+        assert d["change"][i, j] == pytest.approx(float(ref), rel=1e-10, abs=1e-14)
+    # Sign pattern of Theorems 2 and 3 at sample points (float, for the picture only).
+    doms = plots.theorem_domains()
+    for key, sign in (("theorem2", -1), ("theorem3a", 1), ("theorem3b", 1)):
+        box = doms[key]
+        nu, tau = np.meshgrid(np.linspace(*box["nu"], 5), np.linspace(*box["tau"], 5))
+        change = plots.moment_grid(0.0, 0.0, nu, tau, ("variance_change",))["variance_change"]
+        assert np.all(np.sign(change) == sign), key
+
+
+def test_fixed_points_match_newton_at_high_precision(tmp_path: Path) -> None:
+    r = plots.fixed_points(tmp_path / "p.png", grid=5, size=SMALL)
+    d = r.data
+    assert d["converged"].all()
+    for i, j in [(0, 0), (2, 3), (4, 4), (4, 0)]:
+        with mpmath.workdps(30):
+            mu_s, nu_s = fixed_point(mpmath.mpf(d["omega"][j]), mpmath.mpf(d["tau"][i]),
+                                     backend="mpmath")
+        assert d["mu_star"][i, j] == pytest.approx(float(mu_s), abs=1e-12)
+        assert d["nu_star"][i, j] == pytest.approx(float(nu_s), rel=1e-12)
+    # Theorem 1's mapping claim: the fixed points lie in its (μ, ν) box
+    box = plots.theorem_domains()["theorem1"]
+    assert np.all((d["mu_star"] >= box["mu"][0]) & (d["mu_star"] <= box["mu"][1]))
+    assert np.all((d["nu_star"] >= box["nu"][0]) & (d["nu_star"] <= box["nu"][1]))
+
+
+def test_domains_come_from_the_claims() -> None:
+    from snn_theory.claims import THEOREM_DOMAINS
+
+    doms = plots.theorem_domains()
+    assert set(doms) == set(THEOREM_DOMAINS)
+    assert doms["theorem1"] == {"mu": (-0.1, 0.1), "omega": (-0.1, 0.1), "nu": (0.8, 1.5),
+                                "tau": (0.95, 1.1)}
+    assert doms["theorem3b"]["nu"] == (0.02, 0.24)
+
+
+def test_certificate_boxes_drawn_from_minimal_json_and_gzip(tmp_path: Path) -> None:
+    boxes = [{"mu": [-0.1, 0.0], "omega": ["-1/10", "1/10"], "nu": [0.8, 1.5],
+              "tau": [0.95, 1.1]},
+             {"mu": [0.0, 0.1], "omega": [-0.1, 0.1], "nu": [0.8, 1.5], "tau": [0.95, 1.1]}]
+    doc = {"domain": {"mu": [-0.1, 0.1], "omega": [-0.1, 0.1], "nu": [0.8, 1.5],
+                      "tau": [0.95, 1.1]}, "boxes": boxes}
+    plain = tmp_path / "c.json"
+    plain.write_text(json.dumps(doc))
+    packed = tmp_path / "c.json.gz"
+    packed.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    for cert in (plain, packed):
+        r = plots.contraction(tmp_path / "c.png", mu=0.0, omega=0.0, tau=1.0, grid=5,
+                              certificate=cert, size=SMALL)
+        # both boxes contain the (μ, ν)-slice ω = 0, τ = 1; both contain μ = 0 for (ν, τ)
+        assert r.data["boxes_drawn"] == {"mu_nu": 2, "nu_tau": 2}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError):
+        plots.load_certificate_boxes(bad)
+
+
+# --------------------------------------------------------------------------- files and CLI
+@pytest.mark.parametrize("args", [
+    ["flow-field", "--grid", "5", "--steps", "3"],
+    ["contraction", "--grid", "9"],
+    ["variance-change", "--grid", "9"],
+    ["fixed-points", "--grid", "5"],
+])
+def test_each_plot_command_writes_png_of_requested_size(tmp_path: Path, args: list[str]) -> None:
+    out = tmp_path / "fig.png"
+    code = run_cli(["plot", *args, "--out", str(out), "--width", "333", "--height", "222",
+                    "--dpi", "72"])
+    assert code == 0
+    assert out.stat().st_size > 1000
+    assert png_size(out) == (333, 222)
+
+
+def test_default_output_is_figures_png(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["plot", "fixed-points", "--grid", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["path"] == str(Path("figures") / "fixed_points.png")
+    assert png_size(tmp_path / "figures" / "fixed_points.png") == (1600, 600)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_output_is_deterministic(tmp_path: Path, suffix: str) -> None:
+    blobs = []
+    for k in range(2):
+        out = tmp_path / f"f{k}{suffix}"
+        assert run_cli(["plot", "flow-field", "--grid", "5", "--steps", "2", "--out", str(out),
+                        "--width", "300", "--height", "200", "--dpi", "60"]) == 0
+        blobs.append(out.read_bytes())
+    assert blobs[0] == blobs[1]
+    head = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}[suffix]
+    assert blobs[0].startswith(head)
+    assert b"CreationDate" not in blobs[0] and b"<dc:date>" not in blobs[0]
+
+
+def test_convergence_uses_the_simulator(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
+    r = plots.convergence(tmp_path / "conv.png", widths=(32, 64), depth=3, batch=16,
+                          size=SMALL)
+    assert png_size(r.path) == (320, 240)
+    analytic = r.data["analytic"]
+    with mpmath.workdps(30):
+        ref = iterate(mpmath.mpf(0.5), mpmath.mpf(2), 0, 1, 3, backend="mpmath")
+    np.testing.assert_allclose(analytic, np.array(ref, dtype=float), rtol=1e-12)
+    for w, emp in r.data["empirical"].items():
+        assert emp.shape == (4, 2)
+        # loose: a width-w network with 16 samples tracks the iterates
+        assert np.all(np.abs(emp - analytic) < 0.6), w
+
+
+def test_flow_field_monte_carlo_overlay(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
+    r = plots.flow_field(tmp_path / "mc.png", grid=3, steps=2, monte_carlo=True, mc_width=64,
+                         mc_batch=16, starts=[(0.4, 1.8)], size=SMALL)
+    (emp,) = r.data["monte_carlo"]
+    (ana,) = r.data["trajectories"]
+    assert emp.shape == ana.shape == (3, 2)
+    assert np.all(np.abs(emp - ana) < 0.5)
+    assert r.summary["monte_carlo_max_deviation"]["variance"] < 0.5
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["flow-field", "--mu-range", "1:0"], "--mu-range"),
+    (["flow-field", "--nu-range", "-1:2"], "nu range"),
+    (["flow-field", "--mu-range", "a:b"], "LOW:HIGH"),
+    (["flow-field", "--tau", "0"], "tau"),
+    (["flow-field", "--omega", "nan"], "omega"),
+    (["flow-field", "--out", "x.jpg"], ".png"),
+    (["flow-field", "--grid", "1"], "grid"),
+    (["contraction", "--width", "5"], "width"),
+    (["contraction", "--certificate", "/nonexistent/c.json"], "does not exist"),
+    (["variance-change", "--tau-range", "0:1"], "tau range"),
+    (["fixed-points", "--dpi", "0"], "dpi"),
+    (["convergence", "--widths", "0,8"], "widths"),
+    (["nosuch"], "No such command"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         args: list[str], fragment: str) -> None:
+    assert run_cli(["plot", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("snn-theory plot: error:")
+    assert fragment in err
+
+
+def test_bad_input_subprocess_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "plot", "flow-field",
+                           "--nu-range", "0:1", "--out", str(tmp_path / "x.png")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.png").exists()
