@@ -91,7 +91,14 @@ def _check_scalar(name: str, value: Any, positive: bool = False) -> None:
             if not ok:
                 raise InputError(f"{name} must be finite (got {value})")
             return
-        x = np.asarray(value, dtype=np.float64) if not isinstance(value, mpmath.mpf) else value
+        if isinstance(value, str):
+            # decimal strings are checked exactly (a float64 conversion would call 1e400
+            # infinite and 1e-400 zero, although mpmath and arb represent both)
+            x = mpmath.mpf(value.strip())
+        elif isinstance(value, mpmath.mpf):
+            x = value
+        else:
+            x = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise

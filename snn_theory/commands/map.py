@@ -1,0 +1,209 @@
+"""``snn-theory map``: evaluate the SELU moment map g, its Jacobian H and S(H) at one point.
+
+    snn-theory map --mu 0 --nu 1                       # ω = 0, τ = 1, λ01, α01, mpmath, 30 digits
+    snn-theory map --mu 0.1 --nu 1.2 --omega 0.05 --tau 1.1 --backend arb --digits 50 --json
+    snn-theory map --mu 0.5 --nu 2 --iterate 20 --backend numpy
+
+Numbers are read as exact decimal strings: mpmath rounds each once at the working precision,
+arb encloses it in a ball (so ``--mu 0.1`` means the real number 1/10, not the nearest double);
+numpy and JAX round it to float64.
+
+Output (MATH.md §1–2): mean μ̃, second moment ξ̃, variance ν̃, the Jacobian
+H = ∂(μ̃, ν̃)/∂(μ, ν) and its spectral norm S(H); with ``--iterate N`` also the trajectory
+(μ_k, ν_k), k = 0..N, of g from (μ, ν).
+
+Number formats in ``--json`` (one object on stdout):
+
+* mpmath: decimal strings with D significant digits (``--digits D``) of the value computed
+  at D digits + 20 guard bits.  A point value, *not* an enclosure.
+* arb: decimal strings of the form ``"[m +/- r]"`` (or an exact ``"m"`` where the radius is
+  0).  Arb prints every digit of the midpoint that the ball determines and widens the
+  printed radius to cover the conversion to decimal, so the printed ball *contains* the
+  computed ball, which contains the exact value: no digit is lost and none is claimed that
+  the ball does not prove.
+* numpy / jax: JSON numbers (float64; JAX runs with ``jax_enable_x64``).  A value that
+  float64 cannot represent (overflow, a NaN from it) is ``null``.
+
+Limits (bad input → one line, exit 2): ν, τ, λ, α > 0; every number finite and, to keep
+every error-function argument inside mpmath's range, 0 or of magnitude in [1e-50, 1e50];
+1 ≤ D ≤ 10000 (10000 digits take a few seconds per evaluation in mpmath); 0 ≤ N ≤ 100000.
+
+Accuracy notes: the variance ν̃ = ξ̃ − μ̃² and H21, H22 cancel when r² = (μω)²/(2ντ) is large
+(about log10(r²) digits are lost in every number system; arb shows it as a wider ball).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import click
+import mpmath
+from flint import ctx
+
+from snn_theory import backends
+from snn_theory.moment_map import InputError, evaluate, iterate
+from snn_theory.precision import working_precision
+
+#: Largest accepted ``--digits``.
+MAX_DIGITS = 10_000
+#: Largest accepted ``--iterate``.
+MAX_ITERATIONS = 100_000
+#: Accepted magnitudes of nonzero inputs (beyond, mpmath's erfc overflows internally).
+MAX_MAGNITUDE = Decimal("1e50")
+MIN_MAGNITUDE = Decimal("1e-50")
+
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_QUANTITIES = ("mean", "second_moment", "variance", "H11", "H12", "H21", "H22", "spectral_norm")
+
+
+def parse_decimal(name: str, text: str, positive: bool = False) -> str:
+    """Validate a decimal number given as ``--name``; return it (stripped) as a string.
+
+    Raises :class:`InputError` naming the argument for non-numbers, NaN/infinity, values
+    ≤ 0 where ``positive``, and magnitudes outside [1e-50, 1e50].
+    """
+    s = text.strip()
+    if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise InputError(f"--{name} must be finite (got {text!r})")
+    if not _DECIMAL.fullmatch(s):
+        raise InputError(f"--{name} must be a decimal number (got {text!r})")
+    mantissa, _, exponent = s.lower().partition("e")
+    if exponent and abs(int(exponent)) > 10**6:
+        raise InputError(f"--{name} is out of range (got {text!r}); "
+                         "nonzero magnitudes must lie in [1e-50, 1e50]")
+    value = Decimal(s)  # exact
+    if positive and not value > 0:
+        raise InputError(f"--{name} must be > 0 (got {text!r})")
+    if value != 0 and not MIN_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE:
+        raise InputError(f"--{name} is out of range (got {text!r}); "
+                         "nonzero magnitudes must lie in [1e-50, 1e50]")
+    return s
+
+
+def _formatter(backend: str, digits: int, as_json: bool) -> Callable[[Any], Any]:
+    if backend == "mpmath":
+        return lambda x: mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
+    if backend == "arb":
+        # all digits the ball determines at the working precision (arb trims the rest)
+        n = max(digits, ctx.dps)
+        return lambda x: x.str(n, radius=True)
+
+    def as_float(x: Any) -> Any:
+        value = float(x)
+        if not math.isfinite(value):
+            return None if as_json else "nan/inf (outside float64)"
+        return value if as_json else repr(value)
+
+    return as_float
+
+
+def _run(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: str | None,
+         steps: int | None, backend: str) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
+    if backend == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    values = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=_QUANTITIES)
+    trajectory: list[tuple[Any, Any]] = []
+    if steps is not None:
+        try:
+            trajectory = iterate(mu, nu, omega, tau, steps, lam, alpha, backend=backend)
+        except (ArithmeticError, ValueError) as exc:  # InputError is a ValueError
+            raise InputError(f"--iterate: the trajectory left the domain: {exc}") from None
+        if backend == "jax":  # the library does not check (traced) JAX values
+            for k, (_, v) in enumerate(trajectory):
+                if not float(v) > 0 or not math.isfinite(float(v)):
+                    raise InputError(f"--iterate: the trajectory left the domain: "
+                                     f"nu_{k} = {float(v)!r} is not > 0")
+    return values, trajectory
+
+
+@click.command("map")
+@click.option("--mu", required=True, help="Input mean μ (decimal).")
+@click.option("--nu", required=True, help="Input variance ν > 0 (decimal).")
+@click.option("--omega", default="0", show_default=True, help="Weight sum ω (decimal).")
+@click.option("--tau", default="1", show_default=True, help="Weight sum of squares τ > 0.")
+@click.option("--lam", default=None, help="SELU λ > 0 [default: λ01 from its closed form].")
+@click.option("--alpha", default=None, help="SELU α > 0 [default: α01 from its closed form].")
+@click.option("--iterate", "steps", type=int, default=None, metavar="N",
+              help=f"Also print the trajectory of g, N steps (0..{MAX_ITERATIONS}).")
+@click.option("--backend", default="mpmath", show_default=True,
+              help="Number system: " + " | ".join(backends.BACKENDS) + ".")
+@click.option("--digits", type=int, default=30, show_default=True,
+              help=f"Decimal digits for mpmath/arb (1..{MAX_DIGITS}); ignored by float backends.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: str | None,
+                steps: int | None, backend: str, digits: int, as_json: bool) -> None:
+    """Evaluate g(μ, ν) = (μ̃, ν̃), the Jacobian H and its spectral norm S(H).
+
+    Numbers are exact decimal strings; ω defaults to 0 and τ to 1, λ and α to λ01, α01.
+    Values from mpmath are point values; from arb, balls that contain the exact value.
+    """
+    if backend not in backends.BACKENDS:
+        raise InputError(f"--backend must be one of {', '.join(backends.BACKENDS)} "
+                         f"(got {backend!r})")
+    if not 1 <= digits <= MAX_DIGITS:
+        raise InputError(f"--digits must be between 1 and {MAX_DIGITS} (got {digits})")
+    if steps is not None and not 0 <= steps <= MAX_ITERATIONS:
+        raise InputError(f"--iterate must be between 0 and {MAX_ITERATIONS} (got {steps})")
+    mu = parse_decimal("mu", mu)
+    nu = parse_decimal("nu", nu, positive=True)
+    omega = parse_decimal("omega", omega)
+    tau = parse_decimal("tau", tau, positive=True)
+    lam = None if lam is None else parse_decimal("lam", lam, positive=True)
+    alpha = None if alpha is None else parse_decimal("alpha", alpha, positive=True)
+
+    with working_precision(digits=digits):
+        values, trajectory = _run(mu, nu, omega, tau, lam, alpha, steps, backend)
+        fmt = _formatter(backend, digits, as_json)
+        out = {
+            "mean": fmt(values["mean"]),
+            "second_moment": fmt(values["second_moment"]),
+            "variance": fmt(values["variance"]),
+            "jacobian": [[fmt(values["H11"]), fmt(values["H12"])],
+                         [fmt(values["H21"]), fmt(values["H22"])]],
+            "spectral_norm": fmt(values["spectral_norm"]),
+        }
+        if steps is not None:
+            out["trajectory"] = [[fmt(m), fmt(v)] for m, v in trajectory]
+
+    if as_json:
+        json.dump(out, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+        return
+    _print_table(out, backend, digits)
+
+
+def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    kind = {"mpmath": f"mpmath, {digits} digits (point values)",
+            "arb": f"arb balls at {digits} digits (each contains the exact value)",
+            "numpy": "numpy float64", "jax": "JAX float64"}[backend]
+    table = Table(title=f"SELU moment map g ({kind})")
+    table.add_column("quantity")
+    table.add_column("value", overflow="fold")
+    (h11, h12), (h21, h22) = out["jacobian"]
+    rows = [("mean μ̃", out["mean"]), ("second moment ξ̃", out["second_moment"]),
+            ("variance ν̃", out["variance"]), ("H11 = ∂μ̃/∂μ", h11), ("H12 = ∂μ̃/∂ν", h12),
+            ("H21 = ∂ν̃/∂μ", h21), ("H22 = ∂ν̃/∂ν", h22),
+            ("spectral norm S(H)", out["spectral_norm"])]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console = Console(soft_wrap=False)
+    console.print(table)
+    if "trajectory" in out:
+        traj = Table(title="trajectory of g (start first)")
+        traj.add_column("k", justify="right")
+        traj.add_column("μ_k", overflow="fold")
+        traj.add_column("ν_k", overflow="fold")
+        for k, (m, v) in enumerate(out["trajectory"]):
+            traj.add_row(str(k), str(m), str(v))
+        console.print(traj)
