@@ -232,9 +232,12 @@ def arb_to_mpf(z: arb) -> mpmath.mpf:
 
 
 def mpf_to_arb(x: Any) -> arb:
-    """An mpmath number as an exact arb point."""
-    man, exp = mpmath.mpf(x).man_exp
-    return arb(int(man)) * arb(2) ** int(exp) if exp >= 0 else arb(int(man)) / arb(2) ** int(-exp)
+    """An mpmath number as an exact arb point (exact at any arb precision)."""
+    # mpf.man_exp drops the sign (the mantissa is unsigned); read it from _mpf_ instead
+    sign, man, exp, _ = mpmath.mpf(x)._mpf_
+    if not man and exp:  # inf / nan
+        raise ValueError(f"cannot convert {x} to an arb point")
+    return arb((-int(man) if sign else int(man), int(exp)))
 
 
 def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tuple[Any, Any],
