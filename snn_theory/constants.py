@@ -60,8 +60,9 @@ from snn_theory.krawczyk import krawczyk
 from snn_theory.moment_map import InputError, arb_to_mpf, mpf_to_arb
 from snn_theory.precision import digits_to_bits, working_precision
 
-#: Largest --digits accepted (about 30 s on one core; the cost grows ~ digits^1.6).
-MAX_DIGITS = 100_000
+#: Largest --digits accepted (measured: 10 000 digits ≈ 2 s, 30 000 ≈ 20 s on one core;
+#: the cost grows about like digits^2, so the cap is about a minute).
+MAX_DIGITS = 50_000
 #: Above this precision root polishing continues in arb (mpmath's erfc is slow there).
 MPMATH_MAX_BITS = 5_000
 #: Internal floor on the number of digits (float64 output needs ~17 correct digits).
@@ -248,6 +249,8 @@ class ConstantsResult:
     other_solutions: tuple[tuple[float, float], ...] = ()
     seconds: float = 0.0
     floats: dict[str, float] = field(default_factory=dict)
+    #: why ``certified`` is False (empty when certified)
+    failure: str = ""
 
     @property
     def ok(self) -> bool:
@@ -588,69 +591,104 @@ def _solve(target: tuple[Fraction, ...], texts: list[str], d: int, rate_texts: l
     candidates.sort(key=lambda c: (not c.proved, c.alpha))
     best, others = candidates[0], candidates[1:]
 
-    # 2.–3. polish and prove, raising the precision if needed
-    certified, lam_b, alpha_b, radius_log2 = False, arb(best.lam), arb(best.alpha), 0
+    # 2.–5. polish, prove, derived quantities; raise the precision if anything falls short
     limit_exp = math.ceil(d * math.log2(10)) + 4  # box radius ≤ 2^-limit_exp < 10^-d/16
+    lam_b, alpha_b, failure = arb(best.lam), arb(best.alpha), ""
     for attempt in range(3):
+        if attempt:
+            bits += 64 * 4**attempt  # +256, then +1024 bits
         lam_c, alpha_c = _polish(target, (best.lam, best.alpha), bits)
-        with working_precision(bits=bits):
-            args = [_arb(x) for x in target]
-            f, jac = _residual_arb(args), _jacobian_dual(args)
-            centre = (mpf_to_arb(lam_c), mpf_to_arb(alpha_c))
-            exp = bits - 30
-            while exp >= limit_exp:
-                rad = arb(2) ** (-exp)
-                result = krawczyk(f, jac, (centre[0] + arb(0, rad), centre[1] + arb(0, rad)))
-                if result.proved:
-                    lam_b, alpha_b = result.enclosure
-                    certified, radius_log2 = True, -exp
-                    break
-                exp -= 8
-            if not certified:
-                lam_b, alpha_b = centre
-        if certified:
-            break
-        bits += 64 * 4**attempt
-    method.append(f"mpmath.findroot/arb Newton to {bits} bits, Krawczyk test in arb")
-    if not certified:
-        return ConstantsResult(*texts, digits=d, lam=lam_b, alpha=alpha_b, certified=False,
-                               precision_bits=bits, method="; ".join(method),
-                               seconds=time.perf_counter() - t_start)
+        proof = _prove(target, (lam_c, alpha_c), bits, limit_exp)
+        if proof is None:
+            lam_b, alpha_b = mpf_to_arb(lam_c), mpf_to_arb(alpha_c)
+            failure = (f"the Krawczyk test could not prove a solution box of radius between "
+                       f"2^-{bits - 30} and 2^-{limit_exp} (last try at {bits} bits)")
+            continue
+        (lam_b, alpha_b), radius_log2 = proof
+        derived = _derived(target, lam_b, alpha_b, rates, rate_texts, d, bits)
+        if derived.too_wide:
+            failure = (f"the enclosure of {derived.too_wide[0]} is wider than 10^-{d}/4 "
+                       f"at {bits} bits")
+            continue
+        if derived.straddling and attempt < 2:
+            continue  # a float64 rounding boundary inside a ball: more precision
+        method.append(f"mpmath.findroot/arb Newton to {bits} bits, Krawczyk test in arb")
+        return ConstantsResult(
+            *texts, digits=d, lam=lam_b, alpha=alpha_b, certified=True,
+            alpha_prime=derived.alpha_prime, dropout=derived.dropout,
+            closed_form_agrees=derived.closed, precision_bits=bits,
+            box_radius_log2=radius_log2, method="; ".join(method),
+            other_solutions=tuple((c.lam, c.alpha) for c in others),
+            seconds=time.perf_counter() - t_start, floats=derived.floats,
+        )
+    method.append(f"mpmath.findroot/arb Newton up to {bits} bits, Krawczyk test in arb")
+    return ConstantsResult(*texts, digits=d, lam=lam_b, alpha=alpha_b, certified=False,
+                           precision_bits=bits, method="; ".join(method), failure=failure,
+                           seconds=time.perf_counter() - t_start)
 
-    # 4.–5. closed forms, dropout, float64 values (with the balls' precision)
+
+def _prove(target: tuple[Fraction, ...], centre_mp: tuple[Any, Any], bits: int,
+           limit_exp: int) -> tuple[tuple[arb, arb], int] | None:
+    """Krawczyk on boxes of radius 2^-(bits−30), 2^-(bits−46), 2^-(bits−94), halfway to and
+    at 2^-limit_exp around the centre; ((λ, α) enclosures, log2 of the box radius) or None."""
+    with working_precision(bits=bits):
+        args = [_arb(x) for x in target]
+        f, jac = _residual_arb(args), _jacobian_dual(args)
+        centre = (mpf_to_arb(centre_mp[0]), mpf_to_arb(centre_mp[1]))
+        top = bits - 30
+        for exp in sorted({top, top - 16, top - 64, (top + limit_exp) // 2, limit_exp},
+                          reverse=True):
+            if exp < limit_exp:
+                continue
+            rad = arb(2) ** (-exp)
+            result = krawczyk(f, jac, (centre[0] + arb(0, rad), centre[1] + arb(0, rad)))
+            if result.proved:
+                return result.enclosure, -exp
+    return None
+
+
+@dataclass(frozen=True)
+class _Derived:
+    closed: bool | None
+    alpha_prime: arb
+    dropout: tuple[DropoutConstants, ...]
+    floats: dict[str, float]
+    too_wide: list[str]
+    straddling: list[str]
+
+
+def _derived(target: tuple[Fraction, ...], lam_b: arb, alpha_b: arb, rates: list[Fraction],
+             rate_texts: list[str], d: int, bits: int) -> _Derived:
+    """Closed-form check, α′, alpha dropout (MATH.md §3) and float64 values, at ``bits``."""
     with working_precision(bits=bits):
         closed = None
         if target == (0, 0, 1, 1):  # (μ, ω, ν, τ) of MATH.md §3
             cl, ca = backends.constants_function("arb")()
             closed = bool(lam_b.overlaps(cl) and alpha_b.overlaps(ca))
         mu, nu = _arb(target[0]), _arb(target[2])
+        alpha_prime = -(lam_b * alpha_b)  # dropped units are set to α′ = −λα
         drop = []
         for text, rate in zip(rate_texts, rates):
-            q = _arb(1 - rate)
-            ap = -(lam_b * alpha_b)  # MATH.md §3: dropped units are set to α′ = −λα
-            a = backends.arb_sqrt(nu / (q * ((1 - q) * (ap - mu) ** 2 + nu)))
-            b = mu - a * (q * mu + (1 - q) * ap)
-            drop.append(DropoutConstants(text, 1 - rate, ap, a, b))
-        alpha_prime = -(lam_b * alpha_b)
+            q = _arb(1 - rate)  # keep probability
+            a = backends.arb_sqrt(nu / (q * ((1 - q) * (alpha_prime - mu) ** 2 + nu)))
+            b = mu - a * (q * mu + (1 - q) * alpha_prime)
+            drop.append(DropoutConstants(text, 1 - rate, alpha_prime, a, b))
         balls = {"lambda": lam_b, "alpha": alpha_b, "alpha_prime": alpha_prime}
         for dc in drop:
             for k in ("alpha_prime", "a", "b"):
                 balls[f"dropout[{dc.rate}].{k}"] = getattr(dc, k)
-        floats = {}
+        floats: dict[str, float] = {}
+        too_wide, straddling = [], []
+        bound = arb(10) ** (-d) / 4
         for key, ball in balls.items():
-            if not ball.rad() < arb(10) ** (-d) / 4:
-                certified = False  # a derived ball too wide for the requested digits
-                method.append(f"{key} enclosure too wide for {d} digits")
-            fl = nearest_float(ball)
-            if fl is not None:
+            if not (ball.is_finite() and ball.rad() < bound):
+                too_wide.append(key)
+            fl = nearest_float(ball) if ball.is_finite() else None
+            if fl is None:
+                straddling.append(key)
+            else:
                 floats[key] = fl
-    return ConstantsResult(
-        *texts, digits=d, lam=lam_b, alpha=alpha_b, certified=certified,
-        alpha_prime=alpha_prime, dropout=tuple(drop), closed_form_agrees=closed, precision_bits=bits,
-        box_radius_log2=radius_log2, method="; ".join(method),
-        other_solutions=tuple((c.lam, c.alpha) for c in others),
-        seconds=time.perf_counter() - t_start, floats=floats,
-    )
+    return _Derived(closed, alpha_prime, tuple(drop), floats, too_wide, straddling)
 
 
 __all__ = [

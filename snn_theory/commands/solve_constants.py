@@ -24,7 +24,7 @@ rounded: the float product of the rounded λ01 and α01 is one ulp off (−1.758
 instead of −1.7580993408473768), the value several libraries hard-code.
 
 Exit codes: 0 certified; 2 bad input (variance ≤ 0, τ ≤ 0, a rate outside [0, 1), digits
-outside [1, 100000], numbers that are not finite decimals of magnitude in [1e-50, 1e50]) or a
+outside [1, 50000], numbers that are not finite decimals of magnitude in [1e-50, 1e50]) or a
 target no λ > 0, α > 0 reach (the message says what was tried); 3 the proof failed (or the
 closed forms disagree): nothing is printed as certified then, ``--json`` prints
 ``"certified": false`` with null constants.
@@ -90,6 +90,9 @@ def _table(result: ConstantsResult) -> None:
         fl = result.floats.get(key)
         table.add_row(name, result.decimals(ball).value, repr(fl) if fl is not None else "—")
     console.print(table)
+    for lam, alpha in result.other_solutions:
+        console.print(f"note: the target has another solution (not certified here) near "
+                      f"λ ≈ {lam:.16g}, α ≈ {alpha:.16g}", soft_wrap=True)
     closed = ("; the closed forms of MATH.md §3 agree" if result.closed_form_agrees else "")
     console.print(
         f"certified: a Krawczyk test in arb proved that the box of radius "
@@ -124,9 +127,8 @@ def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digi
     result = solve_constants(mean=mean, variance=variance, omega=omega, tau=tau,
                              digits=digits, dropout_rates=dropout_rates)
     if not result.ok:
-        reason = ("the Krawczyk test could not prove a solution box"
-                  if not result.certified else
-                  "the closed forms of λ01, α01 do not lie in the certified enclosure")
+        reason = (result.failure if not result.certified else
+                  "the closed forms of λ01, α01 do not intersect the certified enclosures")
         if as_json:
             out = result.to_json()
             out.update({"certified": False, "lambda": None, "alpha": None, "dropout": [],
