@@ -677,14 +677,20 @@ def fixed_points(out: str | Path | None = None, *,
 def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 256, 1024),
                 depth: int = 12, batch: int = 64, mean0: float = 0.5, var0: float = 2.0,
                 omega: float = 0.0, tau: float = 1.0, seed: int = 0,
+                empirical: Mapping[int, np.ndarray] | None = None,
                 size: FigureSize = FigureSize(1600, 600, 150)) -> PlotResult:
     """Per-layer empirical mean and variance of simulated networks (normalised weights, one
     run per width) against the analytic iterates of g from the same start; right panel: the
     largest deviation over layers against width, with an N^(−1/2) guide line.
 
+    ``empirical``: precomputed runs {width: (depth + 1, 2) array of per-layer (mean,
+    variance)} (as :func:`simulate_trajectories` returns them) to draw instead of simulating.
+
     ``data``: ``layers`` (0..depth), ``analytic`` (depth+1, 2), ``empirical`` {width: array},
     ``max_deviation`` {width: (mean, variance)}.
     """
+    if empirical is not None:
+        widths = sorted(int(w) for w in empirical)
     widths = [int(w) for w in widths]
     if not widths or any(w < 1 for w in widths):
         raise InputError(f"widths must be positive integers (got {widths})")
@@ -697,8 +703,13 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
     _check_value("tau", tau, positive=True)
     path, suffix = output_path(out, "convergence")
     analytic = analytic_trajectory(mean0, var0, omega, tau, depth)
-    empirical: dict[int, np.ndarray] = {}
-    for w in widths:
+    if empirical is not None:
+        empirical = {int(w): np.asarray(e, float) for w, e in empirical.items()}
+        if any(e.shape != (depth + 1, 2) for e in empirical.values()):
+            raise InputError(f"empirical runs must have shape ({depth + 1}, 2)")
+    else:
+        empirical = {}
+    for w in [w for w in widths if w not in empirical]:
         empirical[w] = simulate_trajectories([(mean0, var0)], omega=omega, tau=tau, width=w,
                                              depth=depth, batch=batch, seed=seed)[0]
     dev = {w: np.abs(e - analytic).max(axis=0) for w, e in empirical.items()}
