@@ -231,10 +231,12 @@ def jax_erfcx(x: Any) -> Any:
 
     x = jnp.asarray(x)
     switch = JAX_ERFCX_SWITCH.get(jnp.dtype(x.dtype).name, 25.0)
-    big = x > switch
-    small_x = jnp.where(big, 0.0, x)
-    big_x = jnp.where(big, x, switch + 1.0)
-    return jnp.where(big, _erfcx_asymptotic(big_x), jss.erfcx(small_x))
+    # The inner masks overlap the switch by ±1, where both branches are accurate: under
+    # jit, XLA may recompute x in separate fusions with different rounding, so masks that
+    # use the same threshold as the final select can disagree with it exactly at the switch.
+    small_x = jnp.where(x > switch + 1.0, 0.0, x)
+    big_x = jnp.where(x > switch - 1.0, x, switch)
+    return jnp.where(x > switch, _erfcx_asymptotic(big_x), jss.erfcx(small_x))
 
 
 def _jax_exp_erfc(a: Any, x: Any, q: Any) -> Any:
@@ -244,10 +246,16 @@ def _jax_exp_erfc(a: Any, x: Any, q: Any) -> Any:
     import jax.scipy.special as jss
 
     a, x, q = jnp.asarray(a), jnp.asarray(x), jnp.asarray(q)
-    neg = x < 0
-    a_neg, x_neg = jnp.where(neg, a, 0.0), jnp.where(neg, x, -1.0)
-    q_pos, x_pos = jnp.where(neg, 0.0, q), jnp.where(neg, 1.0, x)
-    return jnp.where(neg, jnp.exp(a_neg) * jss.erfc(x_neg), jnp.exp(q_pos) * jax_erfcx(x_pos))
+    # Both branches are accurate for |x| ≤ 1/2; the masks that keep the unselected branch
+    # finite overlap there.  They must not share the threshold 0 of the final select:
+    # under jit XLA recomputes x = (m+v)/s in several fusions with different rounding, and
+    # at x ≈ 0 the masks then disagreed with the select (measured: ν̃ wrong by 10^3
+    # relative at m = −v, i.e. X = 0).
+    use_neg = x < 0.5
+    use_pos = x > -0.5
+    a_neg, x_neg = jnp.where(use_neg, a, 0.0), jnp.where(use_neg, x, -1.0)
+    q_pos, x_pos = jnp.where(use_pos, q, 0.0), jnp.where(use_pos, x, 1.0)
+    return jnp.where(x < 0, jnp.exp(a_neg) * jss.erfc(x_neg), jnp.exp(q_pos) * jax_erfcx(x_pos))
 
 
 @cache

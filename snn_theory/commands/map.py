@@ -21,7 +21,7 @@ Number formats in ``--json`` (one object on stdout):
   printed radius to cover the conversion to decimal, so the printed ball *contains* the
   computed ball, which contains the exact value: no digit is lost and none is claimed that
   the ball does not prove.
-* numpy / jax: JSON numbers (float64; JAX runs with ``jax_enable_x64``).  A value that
+* numpy / jax: JSON numbers (float64; JAX runs inside ``jax.enable_x64(True)``).  A value that
   float64 cannot represent (overflow, a NaN from it) is ``null``.
 
 Limits (bad input → one line, exit 2): ν, τ, λ, α > 0; every number finite and, to keep
@@ -108,7 +108,15 @@ def _run(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: str | N
     if backend == "jax":
         import jax
 
-        jax.config.update("jax_enable_x64", True)
+        # float64 for this command only (a context: in-process callers keep their setting)
+        with jax.enable_x64(True):
+            return _evaluate_and_iterate(mu, nu, omega, tau, lam, alpha, steps, backend)
+    return _evaluate_and_iterate(mu, nu, omega, tau, lam, alpha, steps, backend)
+
+
+def _evaluate_and_iterate(mu: str, nu: str, omega: str, tau: str, lam: str | None,
+                          alpha: str | None, steps: int | None, backend: str
+                          ) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
     values = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=_QUANTITIES)
     trajectory: list[tuple[Any, Any]] = []
     if steps is not None:
