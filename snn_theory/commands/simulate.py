@@ -1,0 +1,248 @@
+"""``snn-theory simulate``: run wide SELU networks in JAX and compare them with the map g.
+
+    snn-theory simulate --width 1024 --depth 50 --batch 512 --mean0 0.5 --var0 2
+    snn-theory simulate --width 512 --depth 30 --batch 256 --weights lecun --input bernoulli
+    snn-theory simulate --width 512 --depth 30 --batch 256 --dropout-rate 0.1 --json
+    snn-theory simulate --depth 20 --batch 16 --widths 64,128,256,512,1024 --mean0 0.5 --var0 2
+    snn-theory simulate --width 256 --depth 10 --batch 256 --starts "mu=-1:1:5,nu=0.5:3:5" --out grid.npz
+
+Every visible JAX device is used (the batch is sharded over them): 1 CPU, 8 GPUs, a TPU slice,
+or several hosts after ``jax.distributed.initialize()`` (see the README). Statistics of one
+random network — a Monte Carlo illustration, not a proof (nothing here is "verified").
+
+Output: a per-layer table (every ``--every``-th layer; default about 20 rows) of the empirical
+mean and variance over all units and samples, their spread across units (standard deviation
+over units of the per-unit mean / variance over samples), and the iterates of g for the same
+ω, τ, λ, α (for LeCun weights ω = 0, τ = 1; with dropout the prediction is the no-dropout map);
+then a verdict line: the layer from which the empirical (mean, variance) stays within
+``--tolerance`` of the fixed point of g, and the maximum deviation from g. ``--json`` prints one
+object (keys config, devices, layers, max_deviation, converged_at_layer, seconds); ``--out``
+writes the per-layer arrays to an ``.npz`` file. ``--widths`` fits deviation ≈ C·N^p;
+``--starts`` returns the empirical one-layer map and trajectories from a grid of start points.
+
+Bad input (one line, exit 2): width/depth/batch < 1, var0 ≤ 0, τ ≤ 0, dropout rate outside
+[0, 1), unknown dtype/law/weights, float64 on a device without it, a configuration whose memory
+estimate exceeds the limit (the message gives the estimate).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from snn_theory.moment_map import InputError
+from snn_theory.simulate import (
+    DTYPES,
+    INPUT_LAWS,
+    PRNG_IMPLS,
+    WEIGHT_MODES,
+    SimulationConfig,
+    SimulationResult,
+    parse_starts,
+    simulate,
+    start_grid,
+    width_sweep,
+)
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _parse_widths(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise InputError(f"--widths must be a comma-separated list of integers (got {text!r})") from None
+    if any(w < 1 for w in widths):
+        raise InputError(f"widths must be >= 1 (got {text!r})")
+    return widths
+
+
+def _g(x: float | None, digits: int = 4) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _print_result(r: SimulationResult, every: int | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    c = r.config
+    console = Console()
+    depth = c.depth
+    step = every or max(1, depth // 20)
+    rows = sorted(set(range(0, depth + 1, step)) | {depth})
+    table = Table(title=f"SELU network: width {c.width}, batch {c.batch}, depth {depth}, "
+                        f"{c.weights} weights, {c.input_law} inputs, {c.dtype}"
+                        + (f", alpha dropout {c.dropout_rate}" if c.dropout_rate else ""),
+                  title_justify="left")
+    for col in ("layer", "mean", "variance", "g: mean", "g: variance", "spread mean",
+                "spread var"):
+        table.add_column(col, justify="right")
+    for i in rows:
+        table.add_row(str(i), _g(r.mean[i]), _g(r.variance[i]), _g(r.predicted_mean[i]),
+                      _g(r.predicted_variance[i]), _g(r.mean_spread[i]),
+                      _g(r.variance_spread[i]))
+    console.print(table)
+    d = r.devices
+    click.echo(f"devices: {d['used']} × {d['kind']} ({d['platform']}, {d['visible']} visible, "
+                  f"{d['processes']} process(es)); λ = {r.lam:.10g}, α = {r.alpha:.10g}; "
+                  f"{r.seconds:.2f} s")
+    if c.weights == "lecun":
+        click.echo(f"per-unit Σw: mean {r.omega_unit[0]:.4f}, std {r.omega_unit[1]:.4f}; "
+                      f"Σw²: mean {r.tau_unit[0]:.4f}, std {r.tau_unit[1]:.4f} "
+                      "(ω = 0, τ = 1 hold only in expectation)")
+    if r.dropout_ab:
+        click.echo(f"alpha dropout: a = {r.dropout_ab[0]:.6f}, b = {r.dropout_ab[1]:.6f} "
+                      "(prediction: the no-dropout map g)")
+    md = r.max_deviation
+    scale = 1 / math.sqrt(c.width * c.batch)
+    dev = (f"max |empirical − g|: mean {_g(md['mean'])}, variance {_g(md['variance'])} "
+           f"(1/√(N·B) = {scale:.2g}, 1/N = {1 / c.width:.2g})")
+    if r.fixed_point is None:
+        verdict = "no fixed point of g found for these ω, τ, λ, α"
+    else:
+        fp = f"({r.fixed_point[0]:.4f}, {r.fixed_point[1]:.4f})"
+        if r.converged_at_layer is None:
+            verdict = (f"NOT converged: (mean, variance) = ({_g(r.mean[-1])}, {_g(r.variance[-1])}) "
+                       f"at layer {depth} is not within ±{c.tolerance:g} of the fixed point {fp}")
+        else:
+            verdict = (f"converged: within ±{c.tolerance:g} of the fixed point {fp} of g "
+                       f"from layer {r.converged_at_layer} on")
+    click.echo(f"{verdict}; {dev}")
+
+
+@click.command("simulate")
+@click.option("--width", type=int, default=512, show_default=True, help="Units per layer N.")
+@click.option("--depth", type=int, default=50, show_default=True, help="Number of layers L.")
+@click.option("--batch", type=int, default=256, show_default=True,
+              help="Samples B (sharded over the devices).")
+@click.option("--mean0", type=float, default=0.0, show_default=True, help="Input mean μ0.")
+@click.option("--var0", type=float, default=1.0, show_default=True, help="Input variance ν0.")
+@click.option("--weights", type=click.Choice(WEIGHT_MODES), default="normalized",
+              show_default=True,
+              help="normalized: each row has Σw = ω, Σw² = τ exactly; lecun: N(0, 1/N).")
+@click.option("--omega", type=float, default=0.0, show_default=True,
+              help="Row sum ω (normalized weights).")
+@click.option("--tau", type=float, default=1.0, show_default=True,
+              help="Row sum of squares τ (normalized weights).")
+@click.option("--dropout-rate", type=float, default=0.0, show_default=True,
+              help="Alpha dropout rate (training-mode noise), in [0, 1).")
+@click.option("--input", "input_law", type=click.Choice(INPUT_LAWS), default="gaussian",
+              show_default=True,
+              help="Law of the i.i.d. input entries (bernoulli: a skewed two-point law, p = 1/4).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Matmul dtype (accumulation in float32, float64 for float64).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lam", type=float, default=None, help="λ (default λ01).")
+@click.option("--alpha", type=float, default=None, help="α (default α01).")
+@click.option("--tolerance", type=float, default=0.05, show_default=True,
+              help="Neighbourhood |mean − μ*|, |variance − ν*| ≤ tol for converged_at_layer.")
+@click.option("--every", type=int, default=None,
+              help="Print every k-th layer (default: about 20 rows).")
+@click.option("--widths", default=None, help="Comma-separated widths: sweep and fit N^p.")
+@click.option("--seeds", type=int, default=1, show_default=True,
+              help="Networks per width in a --widths sweep.")
+@click.option("--starts", default=None, help='Grid of start points, e.g. "mu=-1:1:5,nu=0.5:3:5".')
+@click.option("--prng", type=click.Choice(PRNG_IMPLS), default="auto", show_default=True,
+              help="Weight generator (auto: threefry on CPU, rbg on GPU/TPU).")
+@click.option("--memory-limit", type=float, default=None,
+              help="GiB per device a configuration may use (default: 80% of the free memory).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the per-layer arrays to FILE.npz.")
+def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: float, weights: str,
+                     omega: float, tau: float, dropout_rate: float, input_law: str, dtype: str,
+                     seed: int, lam: float | None, alpha: float | None, tolerance: float,
+                     every: int | None, widths: str | None, seeds: int, starts: str | None,
+                     prng: str, memory_limit: float | None, as_json: bool,
+                     out: str | None) -> None:
+    """Run wide SELU networks in JAX and compare their layer statistics with the map g."""
+    if widths and starts:
+        raise InputError("--widths and --starts cannot be combined")
+    if every is not None and every < 1:
+        raise InputError(f"--every must be >= 1 (got {every})")
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1 (got {seeds})")
+    if memory_limit is not None and not (memory_limit > 0 and math.isfinite(memory_limit)):
+        raise InputError(f"--memory-limit must be > 0 GiB (got {memory_limit})")
+    config = SimulationConfig(
+        width=width, depth=depth, batch=batch, mean0=mean0, var0=var0, weights=weights,
+        omega=omega, tau=tau, dropout_rate=dropout_rate, input_law=input_law, dtype=dtype,
+        seed=seed, lam=lam, alpha=alpha, tolerance=tolerance, prng=prng,
+        memory_limit=None if memory_limit is None else memory_limit * 2**30)
+    config.validate()
+    show_progress = not as_json and sys.stderr.isatty()
+
+    if widths:
+        width_list = _parse_widths(widths)
+        for w in width_list:  # validate every width before running any
+            from dataclasses import replace
+
+            replace(config, width=w).validate()
+        with _progress(show_progress, "width sweep") as update:
+            sweep = width_sweep(config, width_list, seeds=seeds, progress=update)
+        if out:
+            import numpy as np
+
+            np.savez(out, widths=np.array(sweep.widths), deviation=np.array(sweep.deviation),
+                     max_deviation_mean=np.array(sweep.max_mean),
+                     max_deviation_variance=np.array(sweep.max_variance),
+                     exponent=sweep.exponent, prefactor=sweep.prefactor)
+        if as_json:
+            click.echo(json.dumps(sweep.to_json()))
+            return
+        click.echo(f"{'width':>8} {'rms deviation':>14} {'max |Δmean|':>12} {'max |Δvar|':>12}")
+        for w, d, m, v in zip(sweep.widths, sweep.deviation, sweep.max_mean, sweep.max_variance):
+            click.echo(f"{w:>8} {d:>14.5f} {m:>12.5f} {v:>12.5f}")
+        click.echo(f"fit: deviation ≈ {sweep.prefactor:.3g}·N^{sweep.exponent:.3f} "
+                   f"(least squares in log-log over {len(sweep.widths)} widths, batch {batch}, "
+                   f"{seeds} network(s) each; sampling error alone gives N^-1/2, frozen "
+                   "finite-width fluctuations of the pooled statistics N^-1)")
+        return
+
+    if starts:
+        mus, nus = parse_starts(starts)
+        with _progress(show_progress, "start grid") as update:
+            grid = start_grid(config, mus, nus, progress=update)
+        if out:
+            grid.save_npz(out)
+        if as_json:
+            click.echo(json.dumps(grid.to_json()))
+            return
+        click.echo(f"{'mu0':>8} {'nu0':>8} {'mean1':>9} {'var1':>9} {'g mean':>9} {'g var':>9} "
+                   f"{'mean L':>9} {'var L':>9}")
+        for s, nx, pn, tr in zip(grid.starts, grid.next, grid.predicted_next, grid.trajectories):
+            click.echo(f"{s[0]:>8.3f} {s[1]:>8.3f} {_g(nx[0]):>9} {_g(nx[1]):>9} "
+                       f"{_g(pn[0]):>9} {_g(pn[1]):>9} {_g(tr[-1, 0]):>9} {_g(tr[-1, 1]):>9}")
+        click.echo(f"{len(grid.starts)} start points, depth {depth}: columns 1 = after one layer "
+                   "(empirical and g), L = after the last layer")
+        return
+
+    with _progress(show_progress, "layers") as update:
+        result = simulate(config, progress=update)
+    if out:
+        result.save_npz(out)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        _print_result(result, every)

@@ -1,0 +1,296 @@
+"""Tests of ``snn-theory simulate`` (issue 6): wide SELU networks in JAX against the map g.
+
+Small CPU sizes. Finite networks deviate from the iterates of g by (a) sampling error of the
+pooled statistics, of order 1/√(N·B), and (b) frozen fluctuations of the one random network
+(each unit's Σ_i w_ji² x_i² fluctuates by O(1/√N) and the pooled statistic averages N of them:
+O(1/N)). Tolerances below are stated as multiples of 1/√(N·B) + 1/N; the multiples were
+chosen from the spread measured over a dozen seeds (quoted at each test), with margin.
+Everything runs with x64 off in this process; float64 and multi-device runs go to subprocesses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from snn_theory.cli import main
+from snn_theory.moment_map import InputError, default_constants, moments
+from snn_theory.simulate import (
+    SimulationConfig,
+    alpha_dropout_affine,
+    converged_at,
+    fit_power_law,
+    network_inputs,
+    network_weights,
+    parse_starts,
+    simulate,
+    start_grid,
+    width_sweep,
+)
+
+LAM01, ALPHA01 = default_constants("numpy")
+BASE = SimulationConfig(width=256, depth=20, batch=256, mean0=0.5, var0=2.0, seed=0)
+
+
+def _scale(c: SimulationConfig) -> float:
+    return 1 / math.sqrt(c.width * c.batch) + 1 / c.width
+
+
+@pytest.fixture(scope="module")
+def base_result():
+    return simulate(BASE)
+
+
+def test_normalized_tracks_the_iterates_of_g_and_converges(base_result) -> None:
+    r = base_result
+    s = _scale(BASE)
+    # independent prediction: iterate g ourselves through moment_map.moments
+    mu, nu = 0.5, 2.0
+    for k in range(1, BASE.depth + 1):
+        q = moments(mu, 0.0, nu, 1.0, backend="numpy")
+        mu, nu = float(q.mean), float(q.variance)
+        assert r.predicted_mean[k] == pytest.approx(mu, abs=1e-12)
+        assert r.predicted_variance[k] == pytest.approx(nu, rel=1e-12)
+    # layer by layer (12 seeds measured: max_k |Δmean|/(√ν_k·s) ≤ 2.3, |Δvar|/(ν_k·s) ≤ 7.4)
+    dm = np.abs(r.mean - r.predicted_mean) / np.sqrt(r.predicted_variance)
+    dv = np.abs(r.variance - r.predicted_variance) / r.predicted_variance
+    assert np.all(dm <= 6 * s), dm / s
+    assert np.all(dv <= 12 * s), dv / s
+    # the trajectory moves by ~1 in variance: the network really is at (0, 1) at the end
+    assert r.variance[1] > 1.5
+    assert abs(r.mean[-1]) < 0.05 and abs(r.variance[-1] - 1) < 0.05
+    assert r.fixed_point == pytest.approx((0.0, 1.0), abs=1e-9)
+    assert r.converged_at_layer is not None and 8 <= r.converged_at_layer <= 16
+    assert r.omega_unit == pytest.approx((0.0, 0.0), abs=1e-5)
+    assert r.tau_unit[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_implicit_normalisation_equals_explicit_weights() -> None:
+    c = SimulationConfig(width=64, depth=1, batch=32, mean0=0.5, var0=2.0, omega=0.3, tau=1.1,
+                         seed=5)
+    W = network_weights(c, 0)
+    np.testing.assert_allclose(W.sum(axis=1), 0.3, atol=1e-12)
+    np.testing.assert_allclose((W**2).sum(axis=1), 1.1, atol=1e-12)
+    x = network_inputs(c).astype(np.float64)
+    z = x @ W.T
+    y = LAM01 * np.where(z > 0, z, ALPHA01 * np.expm1(np.minimum(z, 0)))
+    r = simulate(c)
+    assert r.mean[0] == pytest.approx(x.mean(), abs=1e-6)
+    assert r.mean[1] == pytest.approx(y.mean(), abs=1e-5)
+    assert r.variance[1] == pytest.approx(y.var(), rel=1e-5)
+    assert r.mean_spread[1] == pytest.approx(y.mean(axis=0).std(), rel=1e-4)
+    assert r.variance_spread[1] == pytest.approx(y.var(axis=0).std(), rel=1e-4)
+
+
+@pytest.mark.parametrize("weights,law", [("lecun", "gaussian"), ("normalized", "uniform"),
+                                         ("normalized", "bernoulli")])
+def test_lecun_and_non_gaussian_inputs_converge_near_the_fixed_point(weights, law) -> None:
+    c = dataclasses.replace(BASE, depth=15, batch=128, weights=weights, input_law=law, seed=1)
+    r = simulate(c)
+    assert abs(r.mean[-5:].mean()) < 0.05
+    assert abs(r.variance[-5:].mean() - 1) < 0.08
+    if weights == "lecun":
+        # ω_j = Σ_i w_ji ~ N(0, 1) and τ_j = Σ_i w_ji² has std √(2/N): the spread is reported
+        assert 0.8 < r.omega_unit[1] < 1.2
+        assert r.tau_unit[1] == pytest.approx(math.sqrt(2 / c.width), rel=0.25)
+    else:  # non-Gaussian inputs: after one layer the CLT makes g accurate already
+        s = _scale(c)
+        assert abs(r.variance[1] - r.predicted_variance[1]) < 12 * s * r.predicted_variance[1]
+
+
+def test_alpha_dropout_affine_matches_a_monte_carlo() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(2_000_000)
+    y = LAM01 * np.where(z > 0, z, ALPHA01 * np.expm1(np.minimum(z, 0)))
+    a, b = alpha_dropout_affine(0.2, 0.0, 1.0, LAM01, ALPHA01)
+    d = a * np.where(rng.random(z.size) < 0.8, y, -LAM01 * ALPHA01) + b
+    assert abs(d.mean()) < 5 / math.sqrt(z.size) * 2
+    assert abs(d.var() - 1) < 0.01
+
+
+def test_alpha_dropout_keeps_the_fixed_point() -> None:
+    c = dataclasses.replace(BASE, depth=15, mean0=0.0, var0=1.0, dropout_rate=0.2, seed=2)
+    r = simulate(c)
+    assert r.dropout_ab is not None and r.dropout_ab[0] < 1
+    # averaged over layers 1..15 the statistics stay at (0, 1) (seeds 0..5: |avg mean| ≤ 0.01,
+    # |avg var − 1| ≤ 0.02)
+    assert abs(r.mean[1:].mean()) < 0.03
+    assert abs(r.variance[1:].mean() - 1) < 0.05
+    assert r.converged_at_layer is not None
+
+
+def test_wrong_lambda_does_not_converge_to_0_1() -> None:
+    c = dataclasses.replace(BASE, depth=15, mean0=0.0, var0=1.0, lam=1.2, seed=3)
+    r = simulate(c)
+    # g with λ = 1.2 has another attracting fixed point, near (0.228, 3.30); the network follows
+    assert r.fixed_point is not None and r.fixed_point[1] > 3
+    assert r.variance[-1] > 2.5 and abs(r.mean[-1]) > 0.1
+    assert converged_at(r.mean, r.variance, (0.0, 1.0), 0.05) is None
+    np.testing.assert_allclose(r.variance, r.predicted_variance, rtol=0.1)
+
+
+def test_same_seed_identical_other_seed_differs(base_result) -> None:
+    again = simulate(BASE)
+    np.testing.assert_array_equal(again.mean, base_result.mean)
+    np.testing.assert_array_equal(again.variance, base_result.variance)
+    np.testing.assert_array_equal(again.variance_spread, base_result.variance_spread)
+    # chunking of the scan does not change anything either
+    chunked = simulate(dataclasses.replace(BASE, chunk=5))
+    np.testing.assert_array_equal(chunked.variance, base_result.variance)
+    other = simulate(dataclasses.replace(BASE, seed=1))
+    assert not np.array_equal(other.variance, base_result.variance)
+
+
+_DEVICE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from snn_theory.simulate import SimulationConfig, simulate
+    out = {}
+    for dtype in ("float32", "float64"):
+        r = simulate(SimulationConfig(width=128, depth=8, batch=64, mean0=0.5, var0=2.0,
+                                      dropout_rate=0.1, dtype=dtype, seed=3))
+        out[dtype] = {"used": r.devices["used"], "mean": r.mean.tolist(),
+                      "variance": r.variance.tolist(), "spread": r.variance_spread.tolist()}
+    print(json.dumps(out))
+""")
+
+
+def _run_devices(count: int) -> dict:
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={count}",
+               JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", _DEVICE_SCRIPT], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_one_and_four_virtual_devices_agree_and_float64_runs() -> None:
+    one, four = _run_devices(1), _run_devices(4)
+    for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
+        assert one[dtype]["used"] == 1 and four[dtype]["used"] == 4
+        for key in ("mean", "variance", "spread"):
+            np.testing.assert_allclose(four[dtype][key], one[dtype][key], atol=tol, rtol=tol,
+                                       err_msg=f"{dtype} {key}")
+    # float64 draws other random numbers (another network), but it ran and settled near (0, 1)
+    assert abs(one["float64"]["variance"][-1] - 1) < 0.1
+
+
+def test_fit_power_law_exact() -> None:
+    x = np.array([10.0, 100.0, 1000.0])
+    p, c = fit_power_law(x, 3 * x**-0.5)
+    assert p == pytest.approx(-0.5, abs=1e-12) and c == pytest.approx(3, rel=1e-12)
+
+
+def test_width_sweep_exponent_near_minus_half() -> None:
+    # batch 8 ≪ widths: sampling error 1/√(N·B) dominates the O(1/N) frozen part, so the
+    # deviation scales like N^-1/2 (base seeds 0, 10, 20, 30 gave -0.74, -0.59, -0.51, -0.57;
+    # with batch ≥ width the fitted exponent moves towards -1).
+    c = SimulationConfig(width=64, depth=12, batch=8, mean0=0.5, var0=2.0, seed=10)
+    sweep = width_sweep(c, [64, 128, 256, 512, 1024], seeds=2)
+    assert -0.85 < sweep.exponent < -0.35, sweep.deviation
+    assert sweep.deviation[-1] < sweep.deviation[0]
+    assert len(sweep.results) == 10
+
+
+def test_start_grid_shapes_and_one_layer_map() -> None:
+    mus, nus = parse_starts("mu=-1:1:3,nu=0.5:2:2")
+    np.testing.assert_allclose(mus, [-1, 0, 1])
+    np.testing.assert_allclose(nus, [0.5, 2])
+    c = SimulationConfig(width=64, depth=3, batch=16, seed=4)
+    grid = start_grid(c, mus, nus)
+    assert grid.starts.shape == (6, 2) and grid.trajectories.shape == (6, 4, 2)
+    np.testing.assert_array_equal(grid.next, grid.trajectories[:, 1])
+    np.testing.assert_allclose(grid.predicted[:, 0], grid.starts)
+    # ω = 0 and rows summing to exactly 0: the input mean cannot reach the next layer, so
+    # starts differing only in μ0 give the same outputs up to float32 rounding (g does not
+    # depend on μ either when ω = 0)
+    np.testing.assert_allclose(grid.next[0::2], np.broadcast_to(grid.next[0], (3, 2)),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grid.predicted_next[0::2],
+                               np.broadcast_to(grid.predicted_next[0], (3, 2)), rtol=1e-12)
+    assert not np.allclose(grid.next[0], grid.next[1])  # ν0 matters
+    js = grid.to_json()
+    assert set(js) >= {"starts", "next", "trajectories", "predicted"}
+
+
+def _cli(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", *args])
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_cli_json_keys_and_npz(capsys, tmp_path) -> None:
+    path = tmp_path / "run.npz"
+    code, out, err = _cli(["--width", "64", "--depth", "4", "--batch", "16", "--mean0", "0.5",
+                           "--var0", "2", "--json", "--out", str(path)], capsys)
+    assert code == 0, err
+    d = json.loads(out)
+    assert set(d) == {"config", "devices", "layers", "max_deviation", "converged_at_layer",
+                      "seconds"}
+    assert len(d["layers"]) == 5
+    assert set(d["layers"][0]) == {"layer", "mean", "variance", "mean_spread",
+                                   "variance_spread", "predicted_mean", "predicted_variance"}
+    assert set(d["max_deviation"]) == {"mean", "variance"}
+    saved = np.load(path)
+    np.testing.assert_allclose(saved["variance"], [row["variance"] for row in d["layers"]])
+
+
+def test_cli_human_output_has_a_verdict(capsys) -> None:
+    code, out, err = _cli(["--width", "64", "--depth", "4", "--batch", "16"], capsys)
+    assert code == 0, err
+    last = out.strip().splitlines()[-1]
+    assert last.startswith(("converged", "NOT converged")) and "max |empirical − g|" in last
+    assert "verified" not in out and "certified" not in out
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--width", "0"], "width"),
+    (["--depth", "0"], "depth"),
+    (["--batch", "0"], "batch"),
+    (["--var0", "0"], "var0"),
+    (["--var0", "-1"], "var0"),
+    (["--tau", "0"], "tau"),
+    (["--dropout-rate", "1"], "dropout"),
+    (["--dropout-rate", "-0.1"], "dropout"),
+    (["--dtype", "float16"], "dtype"),
+    (["--input", "cauchy"], "input"),
+    (["--weights", "he"], "weights"),
+    (["--width", "1000000"], "configuration needs about"),
+    (["--width", "512", "--memory-limit", "0.0001"], "configuration needs about"),
+    (["--omega", "10", "--tau", "0.5", "--width", "64"], "tau >= omega^2/width"),
+    (["--weights", "lecun", "--omega", "0.1"], "normalized weights only"),
+    (["--starts", "mu=1"], "--starts"),
+    (["--starts", "mu=0:1:2,nu=-1:1:2"], "variances"),
+    (["--widths", "64,x"], "--widths"),
+    (["--widths", "64"], "at least two"),
+    (["--widths", "64,128", "--starts", "mu=0:1:2,nu=1:2:2"], "cannot be combined"),
+])
+def test_bad_input_exits_2_with_one_line(args, fragment, capsys) -> None:
+    code, out, err = _cli(["--depth", "2", "--batch", "8", *args], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("snn-theory simulate: error:")
+    assert fragment in err and "Traceback" not in err
+
+
+def test_memory_message_holds_the_estimate(capsys) -> None:
+    code, _, err = _cli(["--width", "512", "--batch", "64", "--memory-limit", "0.0001"], capsys)
+    assert code == 2 and "MiB" in err and "limit is" in err
+
+
+def test_float64_on_a_device_without_it_is_refused(monkeypatch) -> None:
+    import jax
+
+    from snn_theory import simulate as sim
+
+    monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
+    with pytest.raises(InputError, match="float64"):
+        sim._ensure_dtype("float64")
+    assert not jax.config.jax_enable_x64  # nothing was switched on in this process
