@@ -71,9 +71,15 @@ from snn_theory.precision import working_precision
 VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 
 #: The domains (MATH.md §4): Theorem 1's Ω, and the appendix's wider τ range.
+#: The endpoints are exact decimals; the grid uses their float64 roundings (DOMAINS), the
+#: derivative-bound tiling is widened by one ulp outward so that it contains the decimal box,
+#: and the lower bound of max S is evaluated at a point of the decimal box.
+DOMAIN_DECIMALS: dict[str, tuple[tuple[str, str], ...]] = {
+    "1": (("-0.1", "0.1"), ("-0.1", "0.1"), ("0.8", "1.5"), ("0.95", "1.1")),
+    "appendix": (("-0.1", "0.1"), ("-0.1", "0.1"), ("0.8", "1.5"), ("0.8", "1.25")),
+}
 DOMAINS: dict[str, tuple[tuple[float, float], ...]] = {
-    "1": ((-0.1, 0.1), (-0.1, 0.1), (0.8, 1.5), (0.95, 1.1)),
-    "appendix": ((-0.1, 0.1), (-0.1, 0.1), (0.8, 1.5), (0.8, 1.25)),
+    name: tuple((float(lo), float(hi)) for lo, hi in box) for name, box in DOMAIN_DECIMALS.items()
 }
 CLAIM_NAMES: dict[str, str] = {
     "1": "theorem1.contraction",
@@ -88,7 +94,7 @@ PAPER_DERIVATIVE_BOUNDS: tuple[float, ...] = (0.32112, 2.63690, 2.28242, 2.98610
 #: Points per dimension (μ, ω, ν, τ) of the smaller grids, on whichever domain is chosen:
 #: coarse = 9·9·36·46 = 134,136 points, fine = 17·33·141·121 = 9,571,221 points.
 #: ``paper`` uses the paper's spacings: n_i = ⌈(b_i − a_i)/Δ_i⌉ + 1, i.e. 31·243·732·616
-#: = 3,396,715,776 points on the appendix domain (31·243·732·206 on Theorem 1's).
+#: = 3,396,720,096 points on the appendix domain (31·243·732·206 on Theorem 1's).
 GRID_POINTS: dict[str, tuple[int, ...]] = {
     "coarse": (9, 9, 36, 46),
     "fine": (17, 33, 141, 121),
@@ -191,10 +197,10 @@ def float_constants() -> tuple[float, float]:
 _KERNELS: dict[Any, Callable[..., Any]] = {}
 
 
-def _devices(device_count: int | None = None) -> list[Any]:
+def _devices(device_count: int | None = None, platform: str | None = None) -> list[Any]:
     import jax
 
-    devices = jax.devices()
+    devices = jax.devices(platform)
     return devices if device_count is None else devices[:device_count]
 
 
@@ -291,12 +297,9 @@ def grid_values(spec: GridSpec, flat_indices: Sequence[int]) -> np.ndarray:
         return np.asarray(out)
 
 
-def _default_chunk(n_devices: int) -> int:
-    import jax
-
-    platform = jax.devices()[0].platform
-    base = 1 << 24 if platform in ("gpu", "cuda", "rocm", "tpu") else 1 << 18
-    return base
+def _default_chunk(devices: Sequence[Any]) -> int:
+    """2^24 points per chunk on accelerators (a few ms of work each), 2^18 on CPU."""
+    return 1 << 24 if devices[0].platform in ("gpu", "cuda", "rocm", "tpu") else 1 << 18
 
 
 def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
@@ -318,6 +321,7 @@ def scan_grid(
     progress: bool = False,
     on_chunk: Callable[[int], None] | None = None,
     save_every_s: float = 1.0,
+    platform: str | None = None,
 ) -> dict[str, Any]:
     """Maximum of float64 S over the grid, streamed in chunks and sharded over devices.
 
@@ -329,12 +333,14 @@ def scan_grid(
     KeyboardInterrupt) the running max/argmax/NaN count and the next flat index are written
     atomically; with ``resume`` the scan continues from there (any chunk size).
     ``on_chunk(next_index)`` is called after each chunk (tests use it to interrupt).
+    ``platform`` ("cpu", "gpu", None = JAX's default) and ``device_count`` (the first n of
+    its devices) choose the devices the chunk is sharded over.
     """
     import jax
 
-    devices = _devices(device_count)
+    devices = _devices(device_count, platform)
     nd = len(devices)
-    chunk = chunk_size or _default_chunk(nd)
+    chunk = chunk_size or _default_chunk(devices)
     chunk = max(nd, -(-int(chunk) // nd) * nd)  # a multiple of the device count
     chunk = min(chunk, -(-spec.total // nd) * nd)
     state_file = Path(state_path) if state_path is not None else None
@@ -373,13 +379,15 @@ def scan_grid(
     try:
         with jax.enable_x64(True):
             kernel = _chunk_kernel(chunk, devices)
-            arrays = _grid_arrays(spec)
+            replicated = _replicated(devices)
+            arrays = jax.device_put(_grid_arrays(spec), replicated)
             queue: deque[tuple[int, Any]] = deque()
             dispatch = start
             while committed < spec.total:
                 # keep two chunks in flight: the device computes one while we read the other
                 while len(queue) < 2 and dispatch < spec.total:
-                    queue.append((dispatch, kernel(_int64(dispatch), arrays)))
+                    queue.append((dispatch, kernel(jax.device_put(_int64(dispatch), replicated),
+                                                  arrays)))
                     dispatch += chunk
                 c_start, (m, a) = queue.popleft()
                 m, a = float(m), int(a)
@@ -412,6 +420,12 @@ def scan_grid(
         "points_per_second": (spec.total - done0) / seconds if seconds > 0 else math.nan,
         "resumed_from": resumed_from,
     }
+
+
+def _replicated(devices: Sequence[Any]) -> Any:
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    return NamedSharding(Mesh(np.array(devices), ("d",)), PartitionSpec())
 
 
 def _int64(value: int) -> Any:
@@ -509,6 +523,9 @@ def derivative_bounds(
             cuts = [lo + (hi - lo) * k / n for k in range(n)] + [hi]
             return list(zip(cuts[:-1], cuts[1:]))
 
+        # one ulp outward: the tiling then contains the exact decimal box the floats round
+        domain = [(math.nextafter(lo, -math.inf), math.nextafter(hi, math.inf))
+                  for lo, hi in domain]
         boxes: list[tuple[tuple[float, float], ...]] = [()]
         for (lo, hi), n in zip(domain, initial):
             boxes = [b + (piece,) for b in boxes for piece in split_even(lo, hi, n)]
@@ -583,12 +600,27 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
 
 
 # ----------------------------------------------------------------------- float allowance
-def arb_spectral_norm(point: Sequence[float], digits: int = 30) -> arb:
-    """Rigorous enclosure of S at a point with float64 coordinates (exact binary numbers)."""
+def arb_spectral_norm(point: Sequence[Any], digits: int = 30) -> arb:
+    """Rigorous enclosure of S at a point (floats are exact binary numbers; decimal strings
+    are enclosed in balls), with λ01, α01 enclosed from their closed forms."""
     with working_precision(digits=digits):
         lam, alpha = backends.constants_function("arb")()
         return backends.evaluator("arb", ("spectral_norm",))(*[arb(x) for x in point],
                                                             lam, alpha)[0]
+
+
+def clamp_to_decimal_box(point: Sequence[float], box: Sequence[tuple[str, str]]) -> list[Any]:
+    """The point with each coordinate that lies outside the exact decimal interval replaced
+    by the nearer decimal endpoint (as a string, for an arb ball): a point of the box."""
+    out: list[Any] = []
+    for x, (lo, hi) in zip(point, box):
+        if not arb(x) >= arb(lo):
+            out.append(lo)
+        elif not arb(x) <= arb(hi):
+            out.append(hi)
+        else:
+            out.append(x)
+    return out
 
 
 def float_error_check(spec: GridSpec, extra_indices: Sequence[int] = (), samples: int = 64,
@@ -688,12 +720,13 @@ def run_paper_method(
 
     lower, counterexample, exact_at_max = None, None, None
     if scan["point"] is not None:
-        s_at = arb_spectral_norm(scan["point"])
+        at = clamp_to_decimal_box(scan["point"], DOMAIN_DECIMALS[str(theorem)])
+        s_at = arb_spectral_norm(at)
         lower = _float_down(s_at)
         exact_at_max = [_float_down(s_at), _float_up(s_at)]
     if lower is not None and lower > 1:  # arb proves S > 1 at a domain point
         holds: bool | None = False
-        counterexample = dict(zip(VARIABLES, scan["point"]))
+        counterexample = {v: (x if isinstance(x, str) else repr(x)) for v, x in zip(VARIABLES, at)}
         verdict = "false (arb: S > 1 at the grid maximum)"
     elif ok_scan and upper < 1:
         holds, verdict = True, "holds (grid + rigorous derivative bounds)"
