@@ -310,6 +310,18 @@ def evaluator(backend: str, names: tuple[str, ...]) -> Callable[..., tuple[Any, 
 
 
 @cache
+def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]] | None:
+    """``f(mu, omega, nu, tau, lam, alpha) -> (q, ∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ)`` from the compact
+    gradient forms of :data:`snn_theory.formulas.COMPACT_GRADIENTS`; None for quantities
+    without one (use the ``dual`` backend for those)."""
+    if name not in formulas.COMPACT_GRADIENTS:
+        return None
+    expressions = [formulas.derived_expression(name), *formulas.COMPACT_GRADIENTS[name]]
+    return compile_function(formulas.ARGUMENTS, expressions, namespace(backend),
+                            name=f"{backend}_{name}_with_gradient")
+
+
+@cache
 def constants_function(backend: str) -> Callable[[], tuple[Any, Any]]:
     """``f() -> (λ01, α01)`` from their closed forms (MATH.md §3), in ``backend``.
 

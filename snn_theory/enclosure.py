@@ -8,8 +8,10 @@ independent certificate checker trust.
 for **every** x in the closed box, λ in the λ ball and α in the α ball.  It combines three
 rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precision:
 
-1. **Forward-mode differentiation over the box** (:mod:`snn_theory.dual`): enclosures of the
-   quantity and of its gradient for all points of the box.
+1. **Gradient enclosure over the box**: for the moments, variance and variance change, the
+   compact gradient forms of :data:`snn_theory.formulas.COMPACT_GRADIENTS` evaluated in ball
+   arithmetic; for Jacobian entries and the spectral norm, forward-mode differentiation
+   (:mod:`snn_theory.dual`).  Either encloses the gradient at every point of the box.
 2. **Monotonicity reduction**: if the gradient enclosure of coordinate i excludes 0, the
    quantity is strictly monotone in x_i on the box, so its maximum (minimum) lies on the face
    x_i = upper or lower end; the box is replaced by that face, and step 1 is repeated on the
@@ -79,13 +81,18 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fra
     if side not in (1, -1):
         raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
     current = [tuple(iv) for iv in box]
+    compact = backends.value_and_gradient("arb", quantity)
     dual_f = backends.evaluator("dual", (quantity,))
     for _ in range(len(current) + 1):
         if all(lo == hi for lo, hi in current):
             value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
             return (upper(value) if side > 0 else lower(value)), current
         balls = [interval_ball(lo, hi) for lo, hi in current]
-        result = dual_f(*Dual.variables(balls), lam, alpha)[0]
+        if compact is not None:
+            value, *grad = compact(*balls, lam, alpha)
+            result = Dual(value, grad)
+        else:
+            result = dual_f(*Dual.variables(balls), lam, alpha)[0]
         reduced = False
         for i, (lo, hi) in enumerate(current):
             if lo == hi:

@@ -89,6 +89,37 @@ J21 = lam**2 * omega * (-(alpha**2) * E1 + alpha**2 * E2 + m * sp.erfc(-r) + GAU
 J22 = lam**2 * tau / 2 * (-(alpha**2) * E1 + 2 * alpha**2 * E2 + sp.erfc(-r))
 # (the paper's 2 − erfc(r) is written erfc(−r) throughout: equal, and without cancellation)
 
+# --- compact partials with respect to m = μω and v = ντ ------------------------------------
+# μ̃ and ξ̃ depend on (μ, ω, ν, τ) only through m and v, so ∂/∂μ = ω ∂/∂m, ∂/∂ω = μ ∂/∂m,
+# ∂/∂ν = τ ∂/∂v, ∂/∂τ = ν ∂/∂v.  Written with the same cancellations as J (J11 = ω·MEAN_M
+# etc.), these give gradient enclosures over boxes far tighter than differentiating MEAN and
+# SECOND_MOMENT term by term (whose terms cancel analytically, MATH.md §5 first trap).
+MEAN_M = lam / 2 * (alpha * E1 + sp.erfc(-r))
+MEAN_V = lam / 4 * (alpha * E1 - (alpha - 1) * sp.sqrt(2 / (sp.pi * v)) * sp.exp(-(r**2)))
+SECOND_M = lam**2 * (-(alpha**2) * E1 + alpha**2 * E2 + m * sp.erfc(-r) + GAUSS)
+SECOND_V = lam**2 / 2 * (-(alpha**2) * E1 + 2 * alpha**2 * E2 + sp.erfc(-r))
+
+
+def _chain(d_m: sp.Expr, d_v: sp.Expr) -> tuple[sp.Expr, ...]:
+    """(∂/∂μ, ∂/∂ω, ∂/∂ν, ∂/∂τ) of a function of (m, v) from its m- and v-partials."""
+    return (omega * d_m, mu * d_m, tau * d_v, nu * d_v)
+
+
+_mean_grad = _chain(MEAN_M, MEAN_V)
+_second_grad = _chain(SECOND_M, SECOND_V)
+_variance_grad = tuple(ds - 2 * MEAN * dm for ds, dm in zip(_second_grad, _mean_grad))
+
+#: Gradients in compact form for the quantities that are first-order in the moments
+#: (`check`: tests compare them with sympy's own derivatives).  Jacobian entries and the
+#: spectral norm have none: their box gradients come from forward-mode duals (dual.py).
+COMPACT_GRADIENTS: dict[str, tuple[sp.Expr, ...]] = {
+    "mean": _mean_grad,
+    "second_moment": _second_grad,
+    "variance": _variance_grad,
+    "variance_change": (_variance_grad[0], _variance_grad[1], _variance_grad[2] - 1,
+                        _variance_grad[3]),
+}
+
 #: The base quantities every backend computes in one pass (shared subexpressions).
 BASE: dict[str, sp.Expr] = {
     "mean": MEAN,
