@@ -213,6 +213,9 @@ def fixed_point(omega: Any = 0, tau: Any = 1, lam: Any = None, alpha: Any = None
     x, y = to_number(start[0], backend), to_number(start[1], backend)
     eps = mpmath.eps * 16 if backend == "mpmath" else 1e-15
     for _ in range(max_iterations):
+        if backend in ("mpmath", "numpy") and not y > 0:  # e.g. sqrt(ν·τ) would turn complex
+            raise ArithmeticError(f"Newton's method left the domain (nu = {y} <= 0); "
+                                  "try another start")
         q = evaluate(x, omega, y, tau, lam, alpha, backend=backend,
                      quantities=("mean", "variance", "H11", "H12", "H21", "H22"), check=False)
         f0, f1 = q["mean"] - x, q["variance"] - y

@@ -1,0 +1,130 @@
+"""The symbolic formulas (issue 2): closed forms against their definitions, and derivatives.
+
+* the evaluated (stable erfcx) forms of μ̃ and ξ̃ equal mpmath quadrature of the defining
+  integrals E[selu(z)], E[selu(z)²] to 30 digits at 50 points (fixed seed) covering
+  ν·τ ∈ [1e-6, 1e3] and |μω| ≤ 10 (MATH.md §1);
+* they equal sympy's own integration of the definition (:func:`formulas.moments_by_integration`);
+* J11..J22 are the sympy derivatives of MEAN and SECOND_MOMENT, H21, H22 those of the
+  variance (MATH.md §2);
+* forward-mode interval differentiation (:mod:`snn_theory.dual`) of H and S(H) at a point
+  ball encloses the sympy-derived partials — two independent methods for second partials;
+* g(0, 1) = (0, 1) at ω = 0, τ = 1 with λ01, α01, and H, S(H) there as in MATH.md §2.
+"""
+
+from __future__ import annotations
+
+import random
+
+import mpmath
+import pytest
+import sympy as sp
+from _reference import PARTIAL_NAMES, partial_function, quad_moments, random_points
+from flint import arb
+
+from snn_theory import backends, evaluate, formulas, working_precision
+from snn_theory.dual import Dual
+from snn_theory.moment_map import mpf_to_arb
+
+
+def _mpf_point(point: tuple[str, ...]) -> tuple[mpmath.mpf, ...]:
+    return tuple(mpmath.mpf(x) for x in point)
+
+
+def test_closed_forms_equal_quadrature_to_30_digits() -> None:
+    """50 points, fixed seed, including the corners |μω| ∈ {0, 10}, ν·τ ∈ {1e-6, 1e3}.
+
+    "30 digits" is measured against the scale of the integrand, λ(|m| + √v + α) for μ̃ and
+    its square for ξ̃ (μ̃ is 0 at the fixed point, so a purely relative test is undefined).
+    """
+    points = random_points(seed=20170612, count=50)
+    worst = mpmath.mpf(0)
+    with working_precision(digits=34):
+        lam, alpha = backends.constants_function("mpmath")()
+        f = backends.evaluator("mpmath", ("mean", "second_moment"))
+        for point in points:
+            mu, omega, nu, tau = _mpf_point(point)
+            mean, second = f(mu, omega, nu, tau, lam, alpha)
+            q_mean, q_second = quad_moments(mu * omega, nu * tau, lam, alpha)
+            scale = lam * (abs(mu * omega) + mpmath.sqrt(nu * tau) + alpha)
+            err = max(abs(mean - q_mean) / scale, abs(second - q_second) / scale**2)
+            assert err < mpmath.mpf("1e-30"), (point, err)
+            worst = max(worst, err)
+    print(f"closed forms vs quadrature: worst scaled error {mpmath.nstr(worst, 3)}")
+
+
+def test_closed_forms_equal_sympy_integration() -> None:
+    """sympy's integration of the definition (a different closed form, with exp(X²)·erf(X)
+    terms that cancel: evaluated at 80 digits) agrees with the stable forms to 40 digits."""
+    mean_int, second_int = formulas.moments_by_integration()
+    f_int = sp.lambdify(formulas.ARGUMENTS, [mean_int, second_int], modules="mpmath")
+    rng = random.Random(2)
+    with working_precision(digits=80):
+        f = backends.evaluator("mpmath", ("mean", "second_moment"))
+        for _ in range(12):
+            # generic points: the sympy form divides by m, m + v and m + 2v
+            args = [mpmath.mpf(rng.uniform(-3, 3)), mpmath.mpf(rng.uniform(-2, 2)),
+                    mpmath.mpf(rng.uniform(0.1, 5)), mpmath.mpf(rng.uniform(0.2, 2)),
+                    mpmath.mpf(rng.uniform(0.5, 2)), mpmath.mpf(rng.uniform(0.5, 3))]
+            for stable, derived in zip(f(*args), f_int(*args), strict=True):
+                assert abs(stable - derived) <= mpmath.mpf("1e-40") * (1 + abs(stable))
+
+
+def test_jacobian_entries_are_the_sympy_derivatives() -> None:
+    """J11 = ∂μ̃/∂μ, J12 = ∂μ̃/∂ν, J21 = ∂ξ̃/∂μ, J22 = ∂ξ̃/∂ν (compact forms of MATH.md §2),
+    and H21, H22 = ∂ν̃/∂μ, ∂ν̃/∂ν, checked at 40 digits at random points."""
+    mu, nu = formulas.mu, formulas.nu
+    derivatives = [sp.diff(formulas.MEAN, mu), sp.diff(formulas.MEAN, nu),
+                   sp.diff(formulas.SECOND_MOMENT, mu), sp.diff(formulas.SECOND_MOMENT, nu),
+                   formulas.partial("variance", mu), formulas.partial("variance", nu)]
+    f_diff = sp.lambdify(formulas.ARGUMENTS, [d.rewrite(sp.erfc) for d in derivatives],
+                         modules="mpmath")
+    names = ("J11", "J12", "J21", "J22", "H21", "H22")
+    rng = random.Random(3)
+    with working_precision(digits=50):
+        f = backends.evaluator("mpmath", names)
+        for _ in range(20):
+            args = [mpmath.mpf(rng.uniform(-3, 3)), mpmath.mpf(rng.uniform(-2, 2)),
+                    mpmath.mpf(10 ** rng.uniform(-2, 1.5)), mpmath.mpf(rng.uniform(0.2, 2)),
+                    mpmath.mpf(rng.uniform(0.5, 2)), mpmath.mpf(rng.uniform(0.5, 3))]
+            for name, compact, derived in zip(names, f(*args), f_diff(*args), strict=True):
+                assert abs(compact - derived) <= mpmath.mpf("1e-40") * (1 + abs(derived)), name
+
+
+DUAL_NAMES = PARTIAL_NAMES
+
+
+@pytest.mark.parametrize("point", [("0", "0", "1", "1"), ("0.1", "-0.05", "1.2", "0.97"),
+                                   ("-0.7", "1.3", "0.4", "1.1"), ("2", "0.5", "3", "0.8")])
+def test_dual_gradient_point_ball_contains_sympy_partials(point: tuple[str, ...]) -> None:
+    """Second method for the second partials: the forward-mode arb gradient of H and S(H) at a
+    point ball contains the 50-digit value of the sympy derivative (formulas.partial)."""
+    with working_precision(digits=50):
+        x = _mpf_point(point)
+        lam, alpha = backends.constants_function("mpmath")()
+        reference = partial_function(DUAL_NAMES)(*x, lam, alpha)
+    with working_precision(digits=30):
+        variables = Dual.variables([mpf_to_arb(z) for z in x])
+        lam_b, alpha_b = backends.constants_function("arb")()
+        duals = backends.evaluator("dual", DUAL_NAMES)(*variables, lam_b, alpha_b)
+        for i, (name, d) in enumerate(zip(DUAL_NAMES, duals, strict=True)):
+            for j, var in enumerate(formulas.VARIABLES):
+                ref = reference[4 * i + j]
+                assert d.grad[j].contains(mpf_to_arb(ref)), (name, var, d.grad[j], ref)
+                assert d.grad[j].rad() < 1e-25 * (1 + abs(float(ref))), (name, var)
+
+
+def test_fixed_point_of_lambda01_alpha01() -> None:
+    """g(0, 1) = (0, 1) at ω = 0, τ = 1 (the defining property of λ01, α01, MATH.md §3):
+    the arb balls contain 0 and 1; H and S(H) as in MATH.md §2."""
+    with working_precision(digits=40):
+        q = evaluate("0", "0", "1", "1", backend="arb")
+        assert q["mean"].contains(0) and q["mean"].rad() < 1e-40
+        assert q["variance"].contains(1) and q["variance"].rad() < 1e-40
+        assert q["H11"].contains(0) and q["H21"].contains(0)
+        # MATH.md §2: H = [[0, 0.0888…], [0, 0.7826…]], S ≈ 0.7877
+        assert arb("0.0888") < q["H12"] < arb("0.0889")
+        assert arb("0.7826") < q["H22"] < arb("0.7827")
+        assert arb("0.78765") < q["spectral_norm"] < arb("0.78775")
+        # the exact relation S = sqrt(H12² + H22²) when the first column vanishes
+        s = (q["H12"] ** 2 + q["H22"] ** 2).sqrt()
+        assert q["spectral_norm"].overlaps(s)

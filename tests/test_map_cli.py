@@ -1,0 +1,149 @@
+"""``snn-theory map`` (issue 2): human and JSON output, and every bad input → exit 2, one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mpmath
+import pytest
+from flint import arb
+
+from snn_theory import backends, working_precision
+from snn_theory.cli import main
+from snn_theory.moment_map import mpf_to_arb
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(["map", *args])
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+def _mp_reference(mu: str, omega: str, nu: str, tau: str) -> dict[str, mpmath.mpf]:
+    names = ("mean", "second_moment", "variance", "H11", "H12", "H21", "H22", "spectral_norm")
+    with working_precision(digits=50):
+        lam, alpha = backends.constants_function("mpmath")()
+        values = backends.evaluator("mpmath", names)(
+            *(mpmath.mpf(x) for x in (mu, omega, nu, tau)), lam, alpha)
+    return dict(zip(names, values, strict=True))
+
+
+POINT = {"mu": "0.1", "nu": "1.2", "omega": "0.05", "tau": "1.1"}
+ARGS = [f"--{k}={v}" for k, v in POINT.items()]
+
+
+def _flatten(obj: dict) -> dict[str, object]:
+    (h11, h12), (h21, h22) = obj["jacobian"]
+    return {"mean": obj["mean"], "second_moment": obj["second_moment"],
+            "variance": obj["variance"], "H11": h11, "H12": h12, "H21": h21, "H22": h22,
+            "spectral_norm": obj["spectral_norm"]}
+
+
+def test_human_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["--mu", "0", "--nu", "1"], capsys)
+    assert code == 0 and err == ""
+    assert "spectral norm" in out and "0.787673360465715602059395582595" in out
+    assert "H12" in out and "0.0888347551068901234827506146205" in out
+
+
+def test_human_output_with_trajectory(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*ARGS, "--iterate", "3", "--backend", "numpy"], capsys)
+    assert code == 0 and "trajectory" in out and "numpy float64" in out
+
+
+def test_json_mpmath(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*ARGS, "--json", "--digits", "40"], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    assert set(obj) == {"mean", "second_moment", "variance", "jacobian", "spectral_norm"}
+    ref = _mp_reference(**{k: POINT[k] for k in ("mu", "omega", "nu", "tau")})
+    with mpmath.workdps(50):
+        for name, text in _flatten(obj).items():
+            assert isinstance(text, str)
+            assert abs(mpmath.mpf(text) - ref[name]) <= mpmath.mpf("1e-38") * abs(ref[name])
+
+
+def test_json_arb_balls_contain_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*ARGS, "--json", "--backend", "arb", "--iterate", "2"], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    ref = _mp_reference(**{k: POINT[k] for k in ("mu", "omega", "nu", "tau")})
+    with working_precision(digits=60):
+        for name, text in _flatten(obj).items():
+            assert isinstance(text, str) and text.startswith("[") and "+/-" in text
+            ball = arb(text)
+            assert ball.contains(mpf_to_arb(ref[name])), (name, text)
+            assert ball.rad() < 1e-28 * abs(ball.mid())  # about 30 digits shown, not fewer
+    assert len(obj["trajectory"]) == 3
+    assert arb(obj["trajectory"][0][0]).contains(arb("0.1"))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_json_float_backends(backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*ARGS, "--json", "--backend", backend, "--iterate", "1"], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    ref = _mp_reference(**{k: POINT[k] for k in ("mu", "omega", "nu", "tau")})
+    for name, value in _flatten(obj).items():
+        assert isinstance(value, float)
+        assert abs(value - float(ref[name])) <= 1e-13 * abs(float(ref[name]))
+    trajectory = obj["trajectory"]
+    assert len(trajectory) == 2 and trajectory[0] == [0.1, 1.2]
+    assert trajectory[1] == [obj["mean"], obj["variance"]]
+
+
+BAD = [
+    (["--mu", "0", "--nu", "0"], "--nu"),
+    (["--mu", "0", "--nu", "-1"], "--nu"),
+    (["--mu", "0", "--nu", "1", "--tau", "0"], "--tau"),
+    (["--mu", "0", "--nu", "1", "--tau", "-2"], "--tau"),
+    (["--mu", "nan", "--nu", "1"], "--mu"),
+    (["--mu", "0", "--nu", "inf"], "--nu"),
+    (["--mu", "0", "--nu", "1", "--omega", "-Infinity"], "--omega"),
+    (["--mu", "abc", "--nu", "1"], "--mu"),
+    (["--mu", "0", "--nu", "1,5"], "--nu"),
+    (["--mu", "0", "--nu", "0x10"], "--nu"),
+    (["--mu", "", "--nu", "1"], "--mu"),
+    (["--mu", "1e400000000", "--nu", "1"], "--mu"),
+    (["--mu", "0", "--nu", "1", "--lam", "0"], "--lam"),
+    (["--mu", "0", "--nu", "1", "--alpha", "nan"], "--alpha"),
+    (["--mu", "0", "--nu", "1", "--backend", "float128"], "--backend"),
+    (["--mu", "0", "--nu", "1", "--digits", "0"], "--digits"),
+    (["--mu", "0", "--nu", "1", "--digits", "-3"], "--digits"),
+    (["--mu", "0", "--nu", "1", "--digits", "1000000"], "--digits"),
+    (["--mu", "0", "--nu", "1", "--digits", "many"], "--digits"),
+    (["--mu", "0", "--nu", "1", "--iterate", "-1"], "--iterate"),
+    (["--mu", "0", "--nu", "1", "--iterate", "x"], "--iterate"),
+    (["--nu", "1"], "--mu"),
+]
+
+
+@pytest.mark.parametrize(("args", "argument"), BAD)
+def test_bad_input_exits_2_with_one_line(args: list[str], argument: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("snn-theory map: error:"), err
+    assert argument.lstrip("-") in lines[0], (argument, lines[0])
+    assert "Traceback" not in err
+
+
+def test_trajectory_leaving_the_domain_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """ν̃ = ξ̃ − μ̃² cancels to 0 in float64 for ν·τ ≪ (μω)²: the next step has ν = 0."""
+    code, _, err = run(["--mu", "3", "--omega", "1", "--nu", "1e-50", "--iterate", "3",
+                        "--backend", "numpy"], capsys)
+    assert code == 2 and "--iterate" in err and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_end_to_end() -> None:
+    """The installed entry point: a bad value gives exit 2 and exactly one stderr line."""
+    done = subprocess.run([sys.executable, "-m", "snn_theory.cli", "map", "--mu", "0",
+                           "--nu", "-1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "snn-theory map: error: --nu must be > 0 (got '-1')"]
