@@ -392,11 +392,15 @@ def _ensure_dtype(dtype: str) -> None:
 
 
 def _mesh_for(batch: int) -> tuple[Any, int]:
-    """A 1-D mesh over the largest number of devices that divides the batch."""
+    """A 1-D mesh over the largest number of devices that divides the batch (several
+    processes: the batch must be a multiple of the global device count)."""
     import jax
     from jax.sharding import Mesh
 
     devices = jax.devices()
+    if jax.process_count() > 1 and batch % len(devices):
+        raise InputError(f"with {jax.process_count()} processes the batch must be a multiple of "
+                         f"the {len(devices)} devices (got {batch})")
     d = max(k for k in range(1, len(devices) + 1) if batch % k == 0)
     return Mesh(np.array(devices[:d]), ("batch",)), d
 
@@ -465,7 +469,7 @@ class _Engine:
             x = jax.lax.with_sharding_constraint(x, x_sharding)
             return x, stats(x.astype(acc))
 
-        self.make_inputs = jax.jit(make_inputs, out_shardings=(x_sharding, None))
+        self.make_inputs = jax.jit(make_inputs, out_shardings=(x_sharding, replicated))
 
         def layer(x: Any, wkey: Any, dkey: Any, index: Any) -> tuple[Any, Any]:
             u = jax.random.normal(jax.random.fold_in(wkey, index), (n, n), mm_dtype)
@@ -505,13 +509,14 @@ class _Engine:
             return jax.lax.scan(body, x, jnp.arange(length, dtype=jnp.int32))
 
         self._run_chunk = run_chunk
+        self.replicated = replicated
         self._compiled: dict[int, Any] = {}
         self._jax = jax
 
     def chunk(self, length: int) -> Any:
         if length not in self._compiled:
             fn = self._jax.jit(lambda x, w, d, s: self._run_chunk(x, w, d, s, length),
-                               donate_argnums=(0,), out_shardings=(self.x_sharding, None))
+                               donate_argnums=(0,), out_shardings=(self.x_sharding, self.replicated))
             self._compiled[length] = fn
         return self._compiled[length]
 
@@ -594,16 +599,29 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
     rows = [np.asarray(first, dtype=np.float64)]
     unit_rows = []
     chunk = config.chunk or max(1, -(-config.depth // 20))
-    done = 0
-    while done < config.depth:
-        length = min(chunk, config.depth - done)
-        x, out = engine.chunk(length)(x, weight_key, dropout_key, jnp.asarray(done, jnp.int32))
-        out = np.asarray(out, dtype=np.float64)
+    dispatched = 0
+    pending: list[tuple[Any, int]] = []
+
+    def collect() -> None:
+        out, end = pending.pop(0)
+        out = np.asarray(out, dtype=np.float64)  # waits for that chunk only
         rows.extend(out[:, :4])
         unit_rows.append(out[:, 4:])
-        done += length
         if progress is not None:
-            progress(done, config.depth)
+            progress(end, config.depth)
+
+    while dispatched < config.depth:
+        length = min(chunk, config.depth - dispatched)
+        # dispatch the next chunk before waiting for the previous one's statistics, so the
+        # device never idles while the host reads them
+        x, out = engine.chunk(length)(x, weight_key, dropout_key,
+                                      jnp.asarray(dispatched, jnp.int32))
+        dispatched += length
+        pending.append((out, dispatched))
+        if len(pending) > 1:
+            collect()
+    while pending:
+        collect()
     jax.block_until_ready(x)
     seconds = time.perf_counter() - t0
     stats = np.array(rows)

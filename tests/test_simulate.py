@@ -162,17 +162,22 @@ _DEVICE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run_devices(count: int) -> dict:
+def _start(count: int) -> subprocess.Popen:
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={count}",
                JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", _DEVICE_SCRIPT], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-c", _DEVICE_SCRIPT], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _finish(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_one_and_four_virtual_devices_agree_and_float64_runs() -> None:
-    one, four = _run_devices(1), _run_devices(4)
+    p1, p4 = _start(1), _start(4)  # both at once: they mostly wait for the compiler
+    one, four = _finish(p1), _finish(p4)
     for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
         assert one[dtype]["used"] == 1 and four[dtype]["used"] == 4
         for key in ("mean", "variance", "spread"):

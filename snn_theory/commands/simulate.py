@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,6 +168,13 @@ def _print_result(r: SimulationResult, every: int | None) -> None:
               help="Weight generator (auto: threefry on CPU, rbg on GPU/TPU).")
 @click.option("--memory-limit", type=float, default=None,
               help="GiB per device a configuration may use (default: 80% of the free memory).")
+@click.option("--distributed", is_flag=True,
+              help="Call jax.distributed.initialize() first (multi-host; the cluster is "
+                   "auto-detected on TPU pods, Slurm and Open MPI, else use --coordinator, "
+                   "--num-processes, --process-id). Only process 0 prints and writes --out.")
+@click.option("--coordinator", default=None, help="host:port of process 0 (with --distributed).")
+@click.option("--num-processes", type=int, default=None, help="With --distributed.")
+@click.option("--process-id", type=int, default=None, help="With --distributed.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the per-layer arrays to FILE.npz.")
@@ -174,9 +182,23 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
                      omega: float, tau: float, dropout_rate: float, input_law: str, dtype: str,
                      seed: int, lam: float | None, alpha: float | None, tolerance: float,
                      every: int | None, widths: str | None, seeds: int, starts: str | None,
-                     prng: str, memory_limit: float | None, as_json: bool,
-                     out: str | None) -> None:
+                     prng: str, memory_limit: float | None, distributed: bool,
+                     coordinator: str | None, num_processes: int | None,
+                     process_id: int | None, as_json: bool, out: str | None) -> None:
     """Run wide SELU networks in JAX and compare their layer statistics with the map g."""
+    if distributed:
+        import jax
+
+        try:
+            jax.distributed.initialize(coordinator_address=coordinator,
+                                       num_processes=num_processes, process_id=process_id)
+        except (RuntimeError, ValueError) as exc:
+            raise InputError(f"jax.distributed.initialize failed: {exc}") from None
+        if jax.process_index() != 0:  # every process computes; process 0 reports
+            as_json, out = False, None
+            sys.stdout = open(os.devnull, "w")
+    elif coordinator or num_processes is not None or process_id is not None:
+        raise InputError("--coordinator/--num-processes/--process-id need --distributed")
     if widths and starts:
         raise InputError("--widths and --starts cannot be combined")
     if every is not None and every < 1:
