@@ -83,6 +83,21 @@ def test_coarse_theorem1_holds_and_matches_independent_values(coarse: dict) -> N
         assert _mp_S(p) <= up
 
 
+def test_grid_max_matches_interval_engine_enclosure(coarse: dict) -> None:
+    """The interval engine's certified enclosure [L, U] of max S over Ω (issue 4) and the
+    paper method agree: the grid max is within the float allowance of [L, U] (the maximiser
+    is a corner, which is a grid point), and the two enclosures intersect."""
+    verify = pytest.importorskip("snn_theory.verify")
+    claims = pytest.importorskip("snn_theory.claims")
+    res = verify.verify_claim(claims.BUILTIN_CLAIMS["theorem1.contraction"],
+                              verify.Settings(grid="coarse"))
+    low, up = (float(x) for x in res.extremum)
+    g = coarse["grid"]
+    assert res.holds is True
+    assert low - g["float_allowance"] <= g["max"] <= up + g["float_allowance"]
+    assert coarse["extremum"]["lower"] <= up and low <= coarse["extremum"]["upper"]
+
+
 def test_derivative_bounds_enclose_finite_differences(coarse: dict) -> None:
     """mpmath central differences at random points and corners never exceed the bounds,
     and the rigorous lower bounds of the sups are attained-ish (≤ the bounds)."""
