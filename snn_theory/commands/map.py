@@ -151,7 +151,9 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     """Evaluate g(μ, ν) = (μ̃, ν̃), the Jacobian H and its spectral norm S(H).
 
     Numbers are exact decimal strings; ω defaults to 0 and τ to 1, λ and α to λ01, α01.
-    Values from mpmath are point values; from arb, balls that contain the exact value.
+    Nonzero inputs must have magnitudes in [1e-50, 1e50].  Values from mpmath are point
+    values (D digits); from arb, balls "[m +/- r]" that contain the exact value; from
+    numpy/JAX, float64.
     """
     if backend not in backends.BACKENDS:
         raise InputError(f"--backend must be one of {', '.join(backends.BACKENDS)} "
