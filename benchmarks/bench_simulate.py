@@ -88,7 +88,7 @@ def weight_generation(config: SimulationConfig, repeats: int) -> float:
 
     @jax.jit
     def gen(key, i):
-        u = jax.random.normal(jax.random.fold_in(key, i), (n, n), dt).astype(acc)
+        u = jax.random.normal(jax.random.fold_in(key, i), (n, n), acc).astype(dt).astype(acc)
         return jnp.sum(u, axis=1), jnp.sum(u * u, axis=1)
 
     jax.block_until_ready(gen(key, 0))

@@ -472,7 +472,9 @@ class _Engine:
         self.make_inputs = jax.jit(make_inputs, out_shardings=(x_sharding, replicated))
 
         def layer(x: Any, wkey: Any, dkey: Any, index: Any) -> tuple[Any, Any]:
-            u = jax.random.normal(jax.random.fold_in(wkey, index), (n, n), mm_dtype)
+            # drawn in float32 (float64) and rounded: JAX's bfloat16 normals take only 128
+            # distinct values, truncated at ±2.89 (variance 0.994)
+            u = jax.random.normal(jax.random.fold_in(wkey, index), (n, n), acc).astype(mm_dtype)
             u = jax.lax.with_sharding_constraint(u, replicated)
             u_acc = u.astype(acc)
             row_sum = jnp.sum(u_acc, axis=1)
@@ -665,8 +667,9 @@ def network_weights(config: SimulationConfig, layer: int) -> np.ndarray:
     mesh, _ = _mesh_for(config.batch)
     _, _, weight_key = _keys(config, mesh.devices.flat[0].platform)
     mm = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float64": jnp.float64}[config.dtype]
+    acc = engine_acc(config)
     u = np.asarray(jax.random.normal(jax.random.fold_in(weight_key, layer),
-                                     (config.width, config.width), mm).astype(engine_acc(config)),
+                                     (config.width, config.width), acc).astype(mm).astype(acc),
                    dtype=np.float64)
     n = config.width
     if config.weights == "lecun":

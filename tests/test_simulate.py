@@ -73,9 +73,12 @@ def test_normalized_tracks_the_iterates_of_g_and_converges(base_result) -> None:
     assert r.tau_unit[0] == pytest.approx(1.0, abs=1e-5)
 
 
-def test_implicit_normalisation_equals_explicit_weights() -> None:
+@pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("bfloat16", 1e-3)])
+def test_implicit_normalisation_equals_explicit_weights(dtype, tol) -> None:
+    # the simulation never forms W: it applies w = ω/N + c(u − ū) to the matmul output.
+    # Rebuild W explicitly in float64 from the same (rounded) draws u and compare.
     c = SimulationConfig(width=64, depth=1, batch=32, mean0=0.5, var0=2.0, omega=0.3, tau=1.1,
-                         seed=5)
+                         seed=5, dtype=dtype)
     W = network_weights(c, 0)
     np.testing.assert_allclose(W.sum(axis=1), 0.3, atol=1e-12)
     np.testing.assert_allclose((W**2).sum(axis=1), 1.1, atol=1e-12)
@@ -83,11 +86,12 @@ def test_implicit_normalisation_equals_explicit_weights() -> None:
     z = x @ W.T
     y = LAM01 * np.where(z > 0, z, ALPHA01 * np.expm1(np.minimum(z, 0)))
     r = simulate(c)
+    # (bfloat16: the layer's output is rounded to bfloat16 before its statistics are taken)
     assert r.mean[0] == pytest.approx(x.mean(), abs=1e-6)
-    assert r.mean[1] == pytest.approx(y.mean(), abs=1e-5)
-    assert r.variance[1] == pytest.approx(y.var(), rel=1e-5)
-    assert r.mean_spread[1] == pytest.approx(y.mean(axis=0).std(), rel=1e-4)
-    assert r.variance_spread[1] == pytest.approx(y.var(axis=0).std(), rel=1e-4)
+    assert r.mean[1] == pytest.approx(y.mean(), abs=tol)
+    assert r.variance[1] == pytest.approx(y.var(), rel=tol)
+    assert r.mean_spread[1] == pytest.approx(y.mean(axis=0).std(), rel=10 * tol)
+    assert r.variance_spread[1] == pytest.approx(y.var(axis=0).std(), rel=10 * tol)
 
 
 @pytest.mark.parametrize("weights,law", [("lecun", "gaussian"), ("normalized", "uniform"),
