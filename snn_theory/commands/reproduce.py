@@ -1,0 +1,130 @@
+"""``snn-theory reproduce [--quick|--full] [--out DIR]``: the whole theory in one command.
+
+See :mod:`snn_theory.reproduce` for the stages.  A progress bar on stderr throughout (when
+stderr is a terminal), one line per finished stage with its wall time, then a summary table
+on stdout (or one JSON object with ``--json``).  Exit 0 only when every stage holds, 1
+otherwise, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from snn_theory import reproduce as rp
+
+
+class _RichProgress(rp.Progress):
+    """One progress bar per stage on stderr (rich), with stage notes printed above it."""
+
+    def __init__(self, bar: Any, console: Any, quiet: bool) -> None:
+        self.bar, self.console, self.quiet = bar, console, quiet
+        self.task: Any = None
+        self.name = ""
+        self.overall = bar.add_task("reproduce", total=len(rp.STAGES))
+        self.count = 0
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(f"  {name}", total=total, status="")
+        self.name = name
+
+    def advance(self, done: int, total: int | None = None) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def status(self, text: str) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, description=f"  {self.name} — {text}")
+
+    def note(self, text: str) -> None:
+        self.count += 1
+        self.bar.update(self.overall, completed=self.count)
+        if not self.quiet:
+            self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@click.command("reproduce")
+@click.option("--quick", is_flag=True,
+              help="Smaller run (seconds to a minute): the same claims, small simulations, "
+                   "coarser figures.")
+@click.option("--full", is_flag=True,
+              help="Larger run: 1000-digit constants, --grid fine, wider networks.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True,
+              help="Directory receiving figures/ and proofs/ (certificates, REPORT.md).")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Processes for verification and checking [default: all cores].")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object (every stage's results) instead of the tables.")
+def reproduce_command(quick: bool, full: bool, out: Path, jobs: int | None,
+                      as_json: bool) -> None:
+    """Reproduce the theory: certified constants, every built-in claim verified with
+    certificates re-checked by the independent checker, a Monte Carlo confirmation, every
+    figure (OUT/figures) and a report (OUT/proofs/REPORT.md).
+
+    Exit status 0 only when everything holds.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    if quick and full:
+        raise click.UsageError("--quick and --full exclude each other")
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"--out {str(out)!r} is a file, not a directory")
+    mode = "quick" if quick else "full" if full else "default"
+    err = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  disable=as_json or not err.is_terminal, transient=True) as bar:
+        progress = _RichProgress(bar, err, quiet=False)  # stage times on stderr, always
+        result = rp.run(out, mode=mode, jobs=jobs, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), default=rp._default))
+    else:
+        _print_summary(result)
+    sys.exit(0 if result.ok else 1)
+
+
+def _print_summary(result: rp.Reproduction) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=False, width=max(150, Console().width))
+    claims = result.stage("claims")
+    verify = (claims.data.get("verify") if claims else None) or {}
+    if verify.get("claims"):
+        table = Table(title="Claims (certified in ball arithmetic)")
+        for col in ("claim", "extremum enclosure", "verdict", "boxes", "seconds"):
+            table.add_column(col)
+        for c in verify["claims"]:
+            ext = c.get("extremum") or {}
+            verdict = rp.verdict_text(c)
+            table.add_row(c["name"], f"{ext.get('kind', '')} ∈ [{ext.get('lower')}, "
+                                     f"{ext.get('upper')}]", verdict, str(c.get("boxes")),
+                          str(c.get("seconds")))
+        console.print(table)
+    table = Table(title=f"snn-theory reproduce --{result.mode}")
+    for col in ("stage", "holds", "seconds", "summary"):
+        table.add_column(col)
+    for s in result.stages:
+        table.add_row(s.name, "yes" if s.ok else "NO", f"{s.seconds:.1f}", s.summary)
+    console.print(table)
+    total = sum(s.seconds for s in result.stages)
+    verdict = "everything holds" if result.ok else "NOT everything holds"
+    console.print(f"{verdict}; report: {result.report}; total {total:.1f} s", highlight=False)
+
+
+__all__ = ["reproduce_command"]

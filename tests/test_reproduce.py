@@ -1,0 +1,214 @@
+"""Tests of ``snn-theory reproduce``: one real ``--quick`` run (module fixture) checked
+against the JSON of the underlying commands run afresh, the independent checker, the figures;
+plus the failure path and bad input (cheap, with the expensive stages replaced)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+
+from snn_theory import reproduce as rp
+from snn_theory.cli import main
+
+FIGURES = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence")
+
+
+def cli_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr().out
+    return int(info.value.code or 0), json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess,
+                                                              dict]:
+    out = tmp_path_factory.mktemp("reproduce")
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "reproduce", "--quick",
+                           "--out", str(out), "--json"], capture_output=True, text=True,
+                          timeout=600)
+    return out, proc, json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+def table_rows(report: str, header_start: str) -> list[list[str]]:
+    """Cells of the Markdown table whose header row starts with ``header_start``."""
+    lines = report.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
+    return rows
+
+
+def test_quick_run_holds_and_prints_stage_times(quick) -> None:
+    out, proc, data = quick
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert data["ok"] is True and data["mode"] == "quick"
+    assert set(data["stages"]) == set(rp.STAGES)
+    assert all(s["ok"] for s in data["stages"].values())
+    for stage in ("constants", "claims", "check", "monte-carlo", "figures"):
+        assert re.search(rf"stage {stage}: \d+\.\d s", proc.stderr), stage
+    assert (out / "proofs" / "REPORT.md").is_file()
+    assert data["report"] == str(out / "proofs" / "REPORT.md")
+
+
+def test_all_figures_written(quick) -> None:
+    out, _, data = quick
+    for name in FIGURES:
+        path = out / "figures" / f"{name}.png"
+        assert path.stat().st_size > 10_000, name
+        h, w = mpimg.imread(path).shape[:2]
+        assert w >= 1000 and h >= 500
+    assert sorted(data["stages"]["figures"]["figures"]) == sorted(FIGURES)
+
+
+def test_certificates_are_accepted_by_the_checker(quick) -> None:
+    from snn_theory.claims import BUILTIN_CLAIMS
+
+    out, _, data = quick
+    claims = data["stages"]["claims"]["verify"]["claims"]
+    expected = rp.MODES["quick"].claims
+    assert [c["name"] for c in claims] == list(expected)
+    assert set(expected) | set(rp.QUICK_SKIPS) == set(BUILTIN_CLAIMS)
+    assert data["stages"]["claims"]["skipped"] == list(rp.QUICK_SKIPS)
+    files = [c["certificate"] for c in claims]
+    assert all(Path(f).parent == out / "proofs" for f in files)
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "check-certificate",
+                           "--jobs", "1", "--json", *files], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    checked = json.loads(proc.stdout)
+    assert checked["all_valid"] is True
+    assert len(checked["certificates"]) == len(expected)
+    # reproduce's own check stage saw the same
+    assert all(r["valid"] for r in data["stages"]["check"]["certificates"])
+
+
+def test_report_claims_table_matches_the_verifier_json(quick) -> None:
+    out, _, data = quick
+    report = (out / "proofs" / "REPORT.md").read_text()
+    rows = table_rows(report, "| claim |")
+    verify = {c["name"]: c for c in data["stages"]["claims"]["verify"]["claims"]}
+    skipped = [r for r in rows if r[0] in rp.QUICK_SKIPS]
+    assert [r[0] for r in skipped] == list(rp.QUICK_SKIPS)
+    assert all(r[2].startswith("not run in --quick") for r in skipped)
+    rows = [r for r in rows if r[0] not in rp.QUICK_SKIPS]
+    assert [r[0] for r in rows] == list(verify)
+    for row in rows:
+        name, paper, statement, kind, enclosure, verdict, boxes, seconds, cert, checker, figs = row
+        c = verify[name]
+        assert paper == rp.PAPER_STATEMENTS[name].replace("|", "\\|")
+        assert kind == (c.get("extremum") or {}).get("kind", "")
+        assert verdict == rp.verdict_text(c)
+        assert int(boxes) == c["boxes"] and float(seconds) == pytest.approx(c["seconds"])
+        assert cert == Path(c["certificate"]).name and checker == "valid"
+        if c["holds"] is False:  # a known erratum, refuted with a checked counterexample
+            assert name in rp.EXPECTED_FALSE and c["counterexample"]
+            continue
+        assert c["holds"] is True
+        lo, hi = (Fraction(x.strip()) for x in enclosure.strip("[]").split(","))
+        assert lo <= hi
+        assert (lo, hi) == (Fraction(str(c["extremum"]["lower"])),
+                            Fraction(str(c["extremum"]["upper"])))
+        # the enclosure proves the claim on the proven side of the threshold
+        m = re.match(r"\s*(\w+)\s*(<=|>=|<|>)\s*([^\s,;]+)", c["statement"])
+        assert m, c["statement"]
+        threshold = Fraction(m.group(3))
+        bound = hi if m.group(2).startswith("<") else lo
+        assert {"<": bound < threshold, "<=": bound <= threshold, ">": bound > threshold,
+                ">=": bound >= threshold}[m.group(2)]
+        for link in re.findall(r"\]\(([^)]+)\)", figs):
+            assert (out / "proofs" / link).resolve().is_file()
+
+
+def test_report_constants_match_solve_constants(quick, capsys) -> None:
+    out, _, _ = quick
+    mode = rp.MODES["quick"]
+    args = ["solve-constants", "--digits", str(mode.digits), "--json"]
+    for rate in mode.dropout_rates:
+        args += ["--dropout-rate", rate]
+    code, fresh = cli_json(args, capsys)
+    assert code == 0 and fresh["certified"] is True
+    rows = {r[0]: r for r in table_rows((out / "proofs" / "REPORT.md").read_text(),
+                                        "| constant |")}
+    for key, name in (("lambda", "λ01"), ("alpha", "α01")):
+        lo, hi = (x.strip() for x in rows[name][1].strip("[]").split(","))
+        assert (lo, hi) == (fresh[key]["lower"], fresh[key]["upper"])
+        assert rows[name][2] == fresh[key]["value"]
+        assert Fraction(lo) <= Fraction(rows[name][2]) <= Fraction(hi)
+    assert fresh["lambda"]["value"].startswith("1.0507009873554804934193349852946")
+
+
+def test_report_monte_carlo_matches_simulate(quick, capsys) -> None:
+    out, _, data = quick
+    mode = rp.MODES["quick"]
+    rows = table_rows((out / "proofs" / "REPORT.md").read_text(), "| width |")
+    assert [int(r[0]) for r in rows] == list(mode.mc_widths)
+    width = mode.mc_widths[0]
+    code, fresh = cli_json(["simulate", "--width", str(width), "--depth", str(mode.mc_depth),
+                            "--batch", str(mode.mc_batch), "--mean0", str(mode.mc_start[0]),
+                            "--var0", str(mode.mc_start[1]), "--json"], capsys)
+    assert code == 0
+    row = rows[0]
+    assert float(row[3]) == fresh["max_deviation"]["mean"]
+    assert float(row[4]) == fresh["max_deviation"]["variance"]
+    assert data["stages"]["monte-carlo"]["runs"][0]["layers"] == fresh["layers"]
+
+
+# --------------------------------------------------------------------------- cheap paths
+def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatch,
+                                                      capsys) -> None:
+    def fake_verify(names, certificate_dir, grid, tolerance, jobs, progress=None):
+        return {"json": {"claims": [{
+            "name": "theorem1.contraction", "statement": "spectral_norm < 1 on …",
+            "holds": False, "extremum": {"kind": "max", "lower": "1.01", "upper": "1.02"},
+            "counterexample": {"mu": "0"}, "boxes": 3, "seconds": 0.1,
+            "certificate": None}]}, "exit_code": 1}
+
+    monkeypatch.setattr(rp, "verify_claims", fake_verify)
+    monkeypatch.setattr(rp, "stage_monte_carlo",
+                        lambda mode, progress: (_ for _ in ()).throw(rp.StageError("no sim")))
+    monkeypatch.setattr(rp, "stage_figures", lambda *a: (True, "skipped", {"figures": {}}))
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "--quick", "--out", str(tmp_path)])
+    assert info.value.code == 1
+    captured = capsys.readouterr()
+    assert "NOT everything holds" in captured.out
+    report = (tmp_path / "proofs" / "REPORT.md").read_text()
+    row = table_rows(report, "| claim |")[0]
+    assert row[0] == "theorem1.contraction" and row[5] == "FALSE"
+    assert "failed: no sim" in report
+    saved = json.loads((tmp_path / "proofs" / "reproduce.json").read_text())
+    assert saved["ok"] is False and saved["stages"]["check"]["ok"] is False
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--quick", "--full"], "exclude"),
+    (["--jobs", "0"], "--jobs"),
+    (["--bogus"], "No such option"),
+])
+def test_bad_input_exits_2(tmp_path: Path, capsys, args: list[str], fragment: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "--out", str(tmp_path), *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("snn-theory reproduce: error:")
+    assert fragment in err
+
+
+def test_out_must_be_a_directory(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "--quick", "--out", str(f)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file" in err
