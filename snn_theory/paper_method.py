@@ -17,10 +17,12 @@ floating-point error (MATH.md §5).  This module redoes that computation:
    maximum of a set of floats does not depend on the order of reduction, and ties are
    broken towards the smaller flat index, so the result is bit-identical for every chunk
    size and device count.
-2. **Derivative bounds** (rigorous).  ``sup |∂S/∂x_i|`` over the domain is enclosed by
-   forward-mode differentiation in ball arithmetic (:mod:`snn_theory.dual`) on sub-boxes
-   that tile the domain, bisected adaptively until the upper bound is within a relative
-   tolerance of a rigorous lower bound (the derivative at box centres, also in arb).  The
+2. **Derivative bounds** (rigorous).  ``sup |∂S/∂x_i|`` over the domain is enclosed on
+   sub-boxes that tile the domain by a centred form of each partial: ∂_iS at the box centre
+   in arb plus the Hessian row enclosed over the box by forward-mode differentiation in
+   ball arithmetic (:mod:`snn_theory.dual`) of the sympy partials of S; boxes are bisected
+   adaptively until the bound is within a relative tolerance of a rigorous lower bound
+   (the derivative at box centres) or a box budget is spent.  The
    maximum over all leaf boxes of the gradient enclosure's magnitude is a proven upper
    bound; it replaces the paper's hand-derived bounds, which are reported beside it.
 3. **Mean value theorem.**  Every point x of the domain lies within Δ_i/2 of a grid point g
@@ -106,13 +108,14 @@ FLOAT_ALLOWANCE_FLOOR = 1e-10
 FLOAT_ALLOWANCE_FACTOR = 1000.0
 
 #: Relative tolerance of the derivative bounds (upper ≤ (1 + tol) × rigorous lower bound).
-DERIVATIVE_TOLERANCE = 0.1
+DERIVATIVE_TOLERANCE = 0.05
 #: Leaf-box budget of the derivative bounds (they stay rigorous when it runs out; looser).
-DERIVATIVE_MAX_BOXES = 8000
+DERIVATIVE_MAX_BOXES = 4000
 
 #: Bisection prefers the side with the largest width/scale: the gradient enclosures are far
-#: more sensitive to the ν and τ widths than to μ and ω (measured: 2·2·32·32 boxes on the
-#: appendix domain bound the gradient ~4× tighter than 4·4·16·16).  A heuristic only; the
+#: more sensitive to the ν and τ widths than to μ and ω (measured with first-order
+#: enclosures: 2·2·32·32 boxes on the appendix domain bound the gradient ~4× tighter than
+#: 4·4·16·16; the centred form behaves alike).  A heuristic only; the
 #: bounds are rigorous for any tiling.
 SPLIT_SCALES: tuple[float, ...] = (0.1, 0.1, 0.022, 0.014)
 
@@ -342,7 +345,8 @@ def scan_grid(
     nd = len(devices)
     chunk = chunk_size or _default_chunk(devices)
     chunk = max(nd, -(-int(chunk) // nd) * nd)  # a multiple of the device count
-    chunk = min(chunk, -(-spec.total // nd) * nd)
+    if chunk_size is None:  # an explicit chunk size is kept (one compiled kernel per size)
+        chunk = min(chunk, -(-spec.total // nd) * nd)
     state_file = Path(state_path) if state_path is not None else None
 
     best, best_idx, start = -math.inf, -1, 0
@@ -478,22 +482,90 @@ def _box_balls(box: Sequence[tuple[float, float]]) -> list[arb]:
     return [arb(lo).union(arb(hi)) for lo, hi in box]
 
 
-def _gradient_bounds(box: Sequence[tuple[float, float]], lam: arb, alpha: arb) -> list[float]:
-    """Upper bounds of |∂S/∂x_i| over the box (inf where the enclosure is unbounded)."""
+_GRADIENT_FUNCTIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+
+
+def _formulas_fingerprint() -> str:
+    """Hash of the formula and code-generator sources: a cached gradient source is reused
+    only while both are unchanged."""
+    from snn_theory import codegen, formulas
+
+    h = hashlib.sha256()
+    for module in (formulas, codegen):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def gradient_functions(cache_dir: Path | None = None) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(dual, arb) evaluators of ∇S = (∂S/∂μ, ∂S/∂ω, ∂S/∂ν, ∂S/∂τ), differentiated by sympy
+    from the one formula (:func:`snn_theory.formulas.partial`).
+
+    Differentiating and simplifying S symbolically takes ~10 s, so the generated source
+    (:func:`snn_theory.codegen.generate_source`) is cached in ``cache_dir`` under a name
+    that carries the hash of ``formulas.py`` and ``codegen.py``; the cache is executed as
+    Python, so keep the state directory as private as the package itself.  The dual
+    evaluator gives, over a box, enclosures of ∂_iS (``.value``) and of the Hessian row
+    ∂_j∂_iS (``.grad``).
+    """
+    key = _formulas_fingerprint()
+    if key in _GRADIENT_FUNCTIONS:
+        return _GRADIENT_FUNCTIONS[key]
+    path = cache_dir / f"paper-gradient-source-{key}.py" if cache_dir is not None else None
+    source = None
+    if path is not None and path.exists():
+        source = path.read_text()
+    if not source or "def grad_spectral_norm(" not in source:
+        from snn_theory import codegen, formulas
+
+        expressions = [formulas.partial("spectral_norm", v) for v in formulas.VARIABLES]
+        source = codegen.generate_source("grad_spectral_norm", formulas.ARGUMENTS, expressions)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+            tmp.write_text(source)
+            os.replace(tmp, path)
+
+    def load(backend: str) -> Callable[..., Any]:
+        scope: dict[str, Any] = dict(backends.namespace(backend))
+        exec(compile(source, f"<snn_theory.paper_method:grad_{backend}>", "exec"), scope)  # noqa: S102
+        return scope["grad_spectral_norm"]
+
+    _GRADIENT_FUNCTIONS[key] = (load("dual"), load("arb"))
+    return _GRADIENT_FUNCTIONS[key]
+
+
+def box_gradient_bounds(box: Sequence[tuple[float, float]], lam: arb, alpha: arb,
+                        functions: tuple[Callable[..., Any], Callable[..., Any]]
+                        ) -> tuple[list[float], list[float]]:
+    """(upper bounds of |∂_iS| over the box, rigorous lower bounds of |∂_iS| at its centre).
+
+    Centred (mean-value) form of each partial (MATH.md §7), second-order accurate:
+    ∂_iS(x) ∈ ∂_iS(c) + Σ_j [∂_j∂_iS](box)·(x_j − c_j), intersected with the direct
+    enclosure of ∂_iS over the box; c is the float midpoint (a point of the box),
+    ∂_iS(c) a point evaluation in arb, the Hessian enclosure from the dual.  A finite
+    Hessian enclosure also shows that S is smooth on the box (the square roots' arguments
+    stay away from 0, where the dual would return an unbounded ball).
+    """
     from snn_theory.dual import Dual
 
-    f = backends.evaluator("dual", ("spectral_norm",))
-    s = f(*Dual.variables(_box_balls(box)), lam, alpha)[0]
-    return [_float_up(arb(g.abs_upper())) if g.is_finite() else math.inf for g in s.grad]
-
-
-def _point_gradient_lower(point: Sequence[float], lam: arb, alpha: arb) -> list[float]:
-    """Rigorous lower bounds of |∂S/∂x_i| at the point."""
-    from snn_theory.dual import Dual
-
-    f = backends.evaluator("dual", ("spectral_norm",))
-    s = f(*Dual.variables([arb(x) for x in point]), lam, alpha)[0]
-    return [max(0.0, _float_down(arb(g.abs_lower()))) if g.is_finite() else 0.0 for g in s.grad]
+    dual_fn, arb_fn = functions
+    balls = _box_balls(box)
+    centre = [(lo + hi) / 2 for lo, hi in box]
+    at_centre = arb_fn(*[arb(x) for x in centre], lam, alpha)
+    over_box = dual_fn(*Dual.variables(balls), lam, alpha)
+    offsets = [ball - arb(c) for ball, c in zip(balls, centre)]
+    upper, lower = [], []
+    for g_c, d in zip(at_centre, over_box):
+        enclosure = g_c
+        for h, off in zip(d.grad, offsets):
+            enclosure = enclosure + h * off
+        if d.value.is_finite() and enclosure.is_finite() and enclosure.overlaps(d.value):
+            enclosure = enclosure.intersection(d.value)
+        elif d.value.is_finite() and not enclosure.is_finite():
+            enclosure = d.value
+        upper.append(_float_up(arb(enclosure.abs_upper())) if enclosure.is_finite() else math.inf)
+        lower.append(max(0.0, _float_down(arb(g_c.abs_lower()))) if g_c.is_finite() else 0.0)
+    return upper, lower
 
 
 def derivative_bounds(
@@ -501,21 +573,23 @@ def derivative_bounds(
     tolerance: float = DERIVATIVE_TOLERANCE,
     max_boxes: int = DERIVATIVE_MAX_BOXES,
     initial: Sequence[int] = (1, 1, 4, 4),
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Rigorous bounds on ``sup |∂S/∂x_i|`` over ``domain`` for x = (μ, ω, ν, τ).
 
-    The domain is tiled by leaf boxes; on each, the forward-mode dual over arb encloses the
-    gradient of S for every point of the box, so ``upper[i]`` = max over leaves of the
-    enclosure's magnitude bounds ``|∂S/∂x_i|`` on the whole domain (a proof, given λ01, α01
-    enclosed from their closed forms).  ``lower[i]`` = max over box centres of the arb lower
-    bound of |∂S/∂x_i| there: a rigorous lower bound of the supremum.  Boxes are bisected
-    (along the dimension that is widest relative to the domain, weighted by the bound it
-    must tighten) until every leaf's bounds are within ``(1 + tolerance)·lower`` or
-    ``max_boxes`` leaves exist; the bounds are rigorous either way (just looser).  Each
-    round splits only the leaves whose bound exceeds ``SHAVE`` × the current global bound
-    (or is unbounded), along the side with the largest width / ``SPLIT_SCALES``.
+    The domain (widened by one ulp outward) is tiled by leaf boxes; on each,
+    :func:`box_gradient_bounds` encloses every partial of S for every point of the box, so
+    ``upper[i]`` = max over leaves bounds ``|∂S/∂x_i|`` on the whole domain (a proof, with
+    λ01, α01 enclosed from their closed forms).  ``lower[i]`` = max over box centres of the
+    arb lower bound of |∂S/∂x_i| there: a rigorous lower bound of the supremum.  Rounds of
+    bisection split the leaves whose bound exceeds both ``(1 + tolerance)·lower`` and
+    ``SHAVE`` × the current global bound (or is unbounded), along the side with the largest
+    width / ``SPLIT_SCALES``, until no leaf is open or ``max_boxes`` would be exceeded; the
+    bounds are rigorous either way (just looser).
     """
     t0 = time.perf_counter()
+    functions = gradient_functions(cache_dir)
+    t_gen = time.perf_counter() - t0
     with working_precision(bits=64):
         lam, alpha = backends.constants_function("arb")()
 
@@ -535,16 +609,17 @@ def derivative_bounds(
         evaluations = 0
         while True:
             for box in work:
-                centre = [(lo + hi) / 2 for lo, hi in box]
-                lower = [max(a, b) for a, b in zip(lower, _point_gradient_lower(centre, lam, alpha))]
-                leaves.append((box, _gradient_bounds(box, lam, alpha)))
-                evaluations += 2
+                ub, lb = box_gradient_bounds(box, lam, alpha, functions)
+                lower = [max(a, b) for a, b in zip(lower, lb)]
+                leaves.append((box, ub))
+                evaluations += 1
             # only boxes near the current global bound can lower it: split those
             upper_now = [max(ub[i] for _, ub in leaves) for i in range(4)]
             targets = [max(x * (1 + tolerance), SHAVE * u) for x, u in zip(lower, upper_now)]
             open_, done = [], []
             for box, ub in leaves:
-                (open_ if any(u > t or u == math.inf for u, t in zip(ub, targets)) else done).append((box, ub))
+                is_open = any(u > t or u == math.inf for u, t in zip(ub, targets))
+                (open_ if is_open else done).append((box, ub))
             if not open_ or len(leaves) + len(open_) > max_boxes:
                 break
             work = []
@@ -563,14 +638,17 @@ def derivative_bounds(
         "evaluations": evaluations,
         "converged": not open_,
         "tolerance": tolerance,
+        "method": "centred form: arb point gradient + dual Hessian enclosure over the box",
         "seconds": time.perf_counter() - t0,
+        "symbolic_seconds": t_gen,
     }
 
 
 def _bounds_cache_key(domain: Sequence[tuple[float, float]], tolerance: float,
                       max_boxes: int) -> str:
     text = json.dumps({"domain": list(domain), "tolerance": tolerance, "max_boxes": max_boxes,
-                       "scales": SPLIT_SCALES, "shave": SHAVE, "version": STATE_VERSION})
+                       "scales": SPLIT_SCALES, "shave": SHAVE, "version": STATE_VERSION,
+                       "method": "centred-v1", "formulas": _formulas_fingerprint()})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -592,7 +670,7 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
             return data
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is recomputed
-    data = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes)
+    data = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes, cache_dir=state_dir)
     stored = dict(data, upper=[float(x).hex() for x in data["upper"]],
                   lower=[float(x).hex() for x in data["lower"]])
     _atomic_write_json(path, stored)
@@ -794,7 +872,7 @@ def render_paper_result(result: dict[str, Any]) -> str:
         f"  grid max S = {g['max']:.12f} at "
         + (", ".join(f"{v}={x:.6g}" for v, x in g["argmax"].items()) if g["argmax"] else "-")
         + f"  ({g['points_per_second']:,.0f} points/s on {g['devices']} device(s))",
-        "  derivative bounds (rigorous, arb forward-mode over "
+        "  derivative bounds (rigorous, arb centred forms over "
         f"{g['derivative_boxes']} boxes)   sup lower bound    paper's bound",
     ]
     for d in g["derivative_bounds"]:

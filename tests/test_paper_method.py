@@ -24,7 +24,9 @@ from snn_theory.precision import working_precision
 
 #: Leaf-box budget of the derivative bounds in these tests (the CLI default is larger: its
 #: bounds are tighter).  Bounds are rigorous for any budget; this one keeps the tests fast.
-TEST_BOXES = 2000
+TEST_BOXES = 1000
+#: One chunk size for every run_paper_method call here: one compiled kernel serves them all.
+CHUNK = 1 << 16
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def coarse(state_dir: str) -> dict:
     return pm.run_paper_method("1", "coarse", state_dir=state_dir, progress=False,
-                               derivative_boxes=TEST_BOXES)
+                               derivative_boxes=TEST_BOXES, chunk_size=CHUNK)
 
 
 def _mp_S(point: tuple[float, ...]) -> mpmath.mpf:
@@ -123,7 +125,7 @@ def test_derivative_bounds_enclose_finite_differences(coarse: dict) -> None:
 
 def test_fine_theorem1_holds_with_smaller_error_term(state_dir: str, coarse: dict) -> None:
     r = pm.run_paper_method("1", "fine", state_dir=state_dir, progress=False,
-                            derivative_boxes=TEST_BOXES)
+                            derivative_boxes=TEST_BOXES, chunk_size=CHUNK)
     assert r["grid"]["points"] == 9_571_221
     assert r["holds"] is True
     assert r["grid"]["max"] == coarse["grid"]["max"]  # same corner point, same float64 code
@@ -134,7 +136,7 @@ def test_fine_theorem1_holds_with_smaller_error_term(state_dir: str, coarse: dic
 
 def test_too_coarse_grid_is_inconclusive(state_dir: str) -> None:
     r = pm.run_paper_method("1", (2, 2, 2, 2), state_dir=state_dir, progress=False,
-                            derivative_boxes=TEST_BOXES)
+                            derivative_boxes=TEST_BOXES, chunk_size=CHUNK)
     assert r["holds"] is None
     assert r["verdict_text"].startswith("inconclusive")
     assert r["extremum"]["upper"] >= 1 > r["extremum"]["lower"]
@@ -155,8 +157,8 @@ def test_resume_after_interrupt_gives_same_result(tmp_path, state_dir: str) -> N
         pm.scan_grid(spec, chunk_size=64, state_path=state, on_chunk=interrupt)
     saved = json.loads(state.read_text())
     assert saved["next"] == 192 and saved["max"] is not None
-    resumed = pm.scan_grid(spec, chunk_size=100, state_path=state, resume=True)
-    full = pm.scan_grid(spec, chunk_size=945)
+    resumed = pm.scan_grid(spec, chunk_size=64, state_path=state, resume=True)
+    full = pm.scan_grid(spec, chunk_size=64)
     assert resumed["resumed_from"] == 192
     assert (resumed["max"], resumed["argmax"]) == (full["max"], full["argmax"])
     # resuming a finished scan returns at once with the same result
@@ -176,15 +178,16 @@ def test_resume_through_run_paper_method(tmp_path, state_dir: str) -> None:
             (sd / f).write_text(open(os.path.join(state_dir, f)).read())
 
     def stop(next_index: int) -> None:
-        if next_index >= 4096:
+        if next_index >= 2 * CHUNK:
             raise KeyboardInterrupt
 
-    kw = dict(state_dir=str(sd), progress=False, derivative_boxes=TEST_BOXES, chunk_size=2048)
+    kw = dict(state_dir=str(sd), progress=False, derivative_boxes=TEST_BOXES, chunk_size=CHUNK)
+    grid = (9, 9, 41, 41)  # 136,161 points = 3 chunks: interrupted after two
     with pytest.raises(KeyboardInterrupt):
-        pm.run_paper_method("1", (5, 5, 17, 13), on_chunk=stop, **kw)
-    resumed = pm.run_paper_method("1", (5, 5, 17, 13), resume=True, **kw)
-    fresh = pm.run_paper_method("1", (5, 5, 17, 13), resume=False, **kw)
-    assert resumed["grid"]["resumed_from"] == 4096
+        pm.run_paper_method("1", grid, on_chunk=stop, **kw)
+    resumed = pm.run_paper_method("1", grid, resume=True, **kw)
+    fresh = pm.run_paper_method("1", grid, resume=False, **kw)
+    assert resumed["grid"]["resumed_from"] == 2 * CHUNK
     for key in ("holds", "extremum"):
         assert resumed[key] == fresh[key]
     assert resumed["grid"]["max"] == fresh["grid"]["max"]
@@ -201,10 +204,9 @@ SHARD_SCRIPT = textwrap.dedent("""
     out = {"devices": len(jax.devices()),
            "single": [single["max"].hex(), single["argmax"], single["chunk_size"]],
            "values_max": float(every.max()), "scans": []}
-    for chunk in (7, 64, spec.total):
-        for devices in (1, 4):
-            r = pm.scan_grid(spec, chunk_size=chunk, device_count=devices)
-            out["scans"].append([chunk, devices, r["chunk_size"], r["max"].hex(), r["argmax"]])
+    for chunk, devices in ((7, 4), (64, 1), (spec.total, 4)):
+        r = pm.scan_grid(spec, chunk_size=chunk, device_count=devices)
+        out["scans"].append([chunk, devices, r["chunk_size"], r["max"].hex(), r["argmax"]])
     print(json.dumps(out))
 """)
 
@@ -217,7 +219,7 @@ def test_chunked_sharded_scan_is_bit_identical() -> None:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["devices"] == 4
     assert out["single"][2] == 5005
-    assert len(out["scans"]) == 6
+    assert len(out["scans"]) == 3
     for _chunk, _devices, used_chunk, mx, argmax in out["scans"]:
         assert [mx, argmax] == out["single"][:2]
         assert used_chunk % _devices == 0
