@@ -50,12 +50,29 @@ class Mode:
     claims: tuple[str, ...]         # built-in claims to verify (see QUICK_SKIPS)
     grid: str                       # verify-contraction --grid
     tolerance: str | None           # verify-contraction --tolerance (None: its default)
-    mc_widths: tuple[int, ...]
+    mc_widths: tuple[int, ...]      # widths on CPU
     mc_depth: int
     mc_batch: int
     mc_start: tuple[float, float]   # (μ0, ν0)
     flow_monte_carlo: bool          # overlay simulated trajectories on the flow field
     figure_grid: float              # resolution factor of the figures' grids
+    mc_widths_accel: tuple[int, ...] = ()  # widths when JAX runs on a GPU/TPU (() = same)
+    mc_batch_accel: int = 0                # batch on a GPU/TPU (0 = same)
+
+    def monte_carlo_sizes(self) -> tuple[tuple[int, ...], int]:
+        """(widths, batch) for the device JAX runs on: larger on a GPU/TPU."""
+        if self.mc_widths_accel and _accelerated():
+            return self.mc_widths_accel, self.mc_batch_accel or self.mc_batch
+        return self.mc_widths, self.mc_batch
+
+
+def _accelerated() -> bool:
+    try:
+        import jax
+
+        return jax.default_backend() != "cpu"
+    except Exception:  # noqa: BLE001 - no usable JAX: the simulator stage reports it
+        return False
 
 
 def _all_claims() -> tuple[str, ...]:
@@ -71,13 +88,21 @@ QUICK_SKIPS: dict[str, str] = {
 }
 
 MODES: dict[str, Mode] = {
-    "quick": Mode("quick", 50, ("0.05", "0.1"),
-                  tuple(n for n in _all_claims() if n not in QUICK_SKIPS), "coarse", None, (64, 256), 20, 32, (0.5, 2.0),
-                  False, 0.5),
-    "default": Mode("default", 100, ("0.05", "0.1"), _all_claims(), "coarse", None, (128, 512, 2048), 30, 128,
-                    (0.5, 2.0), True, 1.0),
-    "full": Mode("full", 1000, ("0.05", "0.1", "0.2"), _all_claims(), "fine", None, (256, 1024, 4096, 8192),
-                 60, 256, (0.5, 2.0), True, 1.5),
+    "quick": Mode(
+        "quick", digits=50, dropout_rates=("0.05", "0.1"),
+        claims=tuple(n for n in _all_claims() if n not in QUICK_SKIPS), grid="coarse",
+        tolerance=None, mc_widths=(64, 256), mc_depth=20, mc_batch=32, mc_start=(0.5, 2.0),
+        flow_monte_carlo=False, figure_grid=0.5),
+    "default": Mode(
+        "default", digits=100, dropout_rates=("0.05", "0.1"), claims=_all_claims(),
+        grid="coarse", tolerance=None, mc_widths=(128, 512, 2048), mc_depth=30, mc_batch=128,
+        mc_start=(0.5, 2.0), flow_monte_carlo=True, figure_grid=1.0,
+        mc_widths_accel=(1024, 4096, 16384), mc_batch_accel=1024),
+    "full": Mode(
+        "full", digits=1000, dropout_rates=("0.05", "0.1", "0.2"), claims=_all_claims(),
+        grid="fine", tolerance=None, mc_widths=(256, 1024, 4096, 8192), mc_depth=60,
+        mc_batch=256, mc_start=(0.5, 2.0), flow_monte_carlo=True, figure_grid=1.5,
+        mc_widths_accel=(2048, 8192, 32768), mc_batch_accel=4096),
 }
 
 #: The paper's wording of each built-in claim (Klambauer et al. 2017, Section 3 and appendix;
@@ -337,11 +362,12 @@ def stage_monte_carlo(mode: Mode, progress: Progress) -> tuple[bool, str, dict[s
     2·(1 + ν_l)/√N of the analytic iterates (μ_l, ν_l) — finite-width deviations are
     O(N^−1/2), MATH.md §6 — and the widest network ends within 0.05 + 4/√N of the fixed
     point (0, 1)."""
-    progress.stage("simulating wide networks", len(mode.mc_widths))
+    widths, batch = mode.monte_carlo_sizes()
+    progress.stage("simulating wide networks", len(widths))
     runs, arrays, checks = [], {}, []
     mu0, nu0 = mode.mc_start
-    for k, width in enumerate(mode.mc_widths):
-        j, arr = simulate_run(width, mode.mc_depth, mode.mc_batch, mu0, nu0)
+    for k, width in enumerate(widths):
+        j, arr = simulate_run(width, mode.mc_depth, batch, mu0, nu0)
         runs.append(j)
         arrays[width] = arr
         predicted = np.array([[row["predicted_mean"], row["predicted_variance"]]
@@ -351,20 +377,22 @@ def stage_monte_carlo(mode: Mode, progress: Progress) -> tuple[bool, str, dict[s
         checks.append({"width": width, "within_tolerance": within,
                        "max_deviation": j["max_deviation"],
                        "converged_at_layer": j["converged_at_layer"], "seconds": j["seconds"]})
-        progress.advance(k + 1, len(mode.mc_widths))
+        progress.advance(k + 1, len(widths))
     widest = arrays[max(arrays)][-1]
     slack = 0.05 + 4.0 / math.sqrt(max(arrays))
     settled = bool(abs(widest[0]) <= slack and abs(widest[1] - 1) <= slack)
     ok = settled and all(c["within_tolerance"] for c in checks)
     exponent = None
-    if len(mode.mc_widths) >= 2:
+    if len(widths) >= 2:
         dev = [max(c["max_deviation"]["mean"], c["max_deviation"]["variance"]) for c in checks]
         if all(d > 0 for d in dev):
-            exponent = float(np.polyfit(np.log(mode.mc_widths), np.log(dev), 1)[0])
+            exponent = float(np.polyfit(np.log(widths), np.log(dev), 1)[0])
     summary = (f"{'confirmed' if ok else 'NOT confirmed'} (statistical): widths "
-               f"{', '.join(map(str, mode.mc_widths))} track the iterates; widest ends at "
+               f"{', '.join(map(str, widths))} (batch {batch}) track the iterates; widest "
+               f"ends at "
                f"(μ, ν) = ({widest[0]:.4f}, {widest[1]:.4f})")
-    return ok, summary, {"runs": runs, "checks": checks, "deviation_exponent": exponent,
+    return ok, summary, {"widths": list(widths), "batch": batch, "runs": runs, "checks": checks,
+                         "deviation_exponent": exponent,
                          "final_widest": [float(widest[0]), float(widest[1])],
                          "_arrays": arrays}
 
@@ -393,7 +421,8 @@ def stage_figures(mode: Mode, figures: Path, claims_stage: StageResult | None,
     if arrays is not None:
         mu0, nu0 = mode.mc_start
         jobs.append(("convergence", lambda: plots.convergence(
-            figures / "convergence.png", depth=mode.mc_depth, batch=mode.mc_batch, mean0=mu0,
+            figures / "convergence.png", depth=mode.mc_depth, batch=mc_stage.data["batch"],
+            mean0=mu0,
             var0=nu0, empirical=arrays)))
     progress.stage("drawing the figures", len(jobs))
     written: dict[str, Any] = {}
