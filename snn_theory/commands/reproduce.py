@@ -51,8 +51,8 @@ class _RichProgress(rp.Progress):
 
 @click.command("reproduce")
 @click.option("--quick", is_flag=True,
-              help="Smaller run (seconds to a minute): the same claims, small simulations, "
-                   "coarser figures.")
+              help="Smaller run (under a minute): every claim but the appendix's thin-margin "
+                   "contraction (about 8000 boxes), small simulations, coarser figures.")
 @click.option("--full", is_flag=True,
               help="Larger run: 1000-digit constants, --grid fine, wider networks.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
