@@ -54,6 +54,8 @@ FORMAT = "snn-theory-certificate"
 VERSION = 1
 #: Certificates larger than this (bytes of JSON) are written gzip-compressed.
 COMPRESS_ABOVE = 1 << 20
+#: Certificates with fewer leaf boxes are re-checked in one process whatever --jobs says.
+PARALLEL_ABOVE = 3000
 
 
 class CertificateError(Exception):
@@ -432,7 +434,9 @@ def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int,
         if progress:
             progress(done, len(tasks))
 
-    if jobs <= 1 or len(tasks) < 64:
+    # Worker start-up (spawn, import, compile the formulas) costs about a second each, so
+    # small certificates are checked in this process.
+    if jobs <= 1 or len(tasks) < PARALLEL_ABOVE:
         _init_worker(*init_args)
         for chunk in _chunks(tasks, 1):
             consume(_check_chunk(chunk))

@@ -121,8 +121,11 @@ def test_genuine_certificate_is_valid(contraction_certificate):
     assert Fraction(content["extremum"]["lower"]) > Fraction("0.8976")
 
 
-def test_parallel_check_agrees(contraction_certificate):
+def test_parallel_check_agrees(contraction_certificate, monkeypatch):
+    import snn_theory.certificate as certificate
+
     _, path = contraction_certificate
+    monkeypatch.setattr(certificate, "PARALLEL_ABOVE", 10)  # force the process pool
     assert check_certificate(path, jobs=2).valid
 
 
