@@ -448,7 +448,7 @@ def _int64(value: int) -> Any:
     return jnp.asarray(value, dtype=jnp.int64)
 
 
-def _progress_bar() -> Any:
+def _progress_bar(rate: bool = True) -> Any:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -465,9 +465,10 @@ def _progress_bar() -> Any:
             rate = task.finished_speed or task.speed
             return Text("" if rate is None else f"{rate:,.0f} points/s")
 
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                    MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=False)
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(),
+               MofNCompleteColumn()]
+    columns += [_RateColumn(), TimeRemainingColumn()] if rate else []
+    return Progress(*columns, console=Console(stderr=True), transient=not rate)
 
 
 # ----------------------------------------------------------------------- derivative bounds
@@ -584,6 +585,7 @@ def derivative_bounds(
     max_boxes: int = DERIVATIVE_MAX_BOXES,
     initial: Sequence[int] = (1, 1, 4, 4),
     cache_dir: Path | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Rigorous bounds on ``sup |∂S/∂x_i|`` over ``domain`` for x = (μ, ω, ν, τ).
 
@@ -598,6 +600,21 @@ def derivative_bounds(
     bounds are rigorous either way (just looser).
     """
     t0 = time.perf_counter()
+    bar = _progress_bar(rate=False) if progress else None
+    if bar is not None:
+        bar.start()
+        task = bar.add_task("derivative bounds (arb): boxes", total=max_boxes)
+    try:
+        return _derivative_bounds(domain, tolerance, max_boxes, initial, cache_dir, t0,
+                                  (lambda n: bar.update(task, completed=n)) if bar else None)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _derivative_bounds(domain: Sequence[tuple[float, float]], tolerance: float, max_boxes: int,
+                       initial: Sequence[int], cache_dir: Path | None, t0: float,
+                       report: Callable[[int], None] | None) -> dict[str, Any]:
     functions = gradient_functions(cache_dir)
     t_gen = time.perf_counter() - t0
     with working_precision(bits=64):
@@ -623,6 +640,8 @@ def derivative_bounds(
                 lower = [max(a, b) for a, b in zip(lower, lb)]
                 leaves.append((box, ub))
                 evaluations += 1
+                if report is not None and evaluations % 64 == 0:
+                    report(min(evaluations, max_boxes))
             # only boxes near the current global bound can lower it: split those
             upper_now = [max(ub[i] for _, ub in leaves) for i in range(4)]
             targets = [max(x * (1 + tolerance), SHAVE * u) for x, u in zip(lower, upper_now)]
@@ -664,7 +683,8 @@ def _bounds_cache_key(domain: Sequence[tuple[float, float]], tolerance: float,
 
 def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: Path,
                              max_boxes: int = DERIVATIVE_MAX_BOXES,
-                             tolerance: float = DERIVATIVE_TOLERANCE) -> dict[str, Any]:
+                             tolerance: float = DERIVATIVE_TOLERANCE,
+                             progress: bool = False) -> dict[str, Any]:
     """:func:`derivative_bounds`, cached as json in ``state_dir`` (keyed by its inputs).
 
     Bounds are stored as float hex strings, so a cached bound is the proven float exactly.
@@ -680,7 +700,8 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
             return data
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is recomputed
-    data = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes, cache_dir=state_dir)
+    data = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes, cache_dir=state_dir,
+                             progress=progress)
     stored = dict(data, upper=[float(x).hex() for x in data["upper"]],
                   lower=[float(x).hex() for x in data["lower"]])
     _atomic_write_json(path, stored)
@@ -790,7 +811,8 @@ def run_paper_method(
     grid_label = spec.name if spec.name != "custom" else "x".join(map(str, spec.points))
     state_file = state / f"paper-{theorem}-{grid_label}.json"
 
-    bounds = cached_derivative_bounds(spec.domain, state, max_boxes=derivative_boxes)
+    bounds = cached_derivative_bounds(spec.domain, state, max_boxes=derivative_boxes,
+                                      progress=progress)
     scan = scan_grid(spec, chunk_size=chunk_size, state_path=state_file, resume=resume,
                      progress=progress, on_chunk=on_chunk)
     spacings = spec.spacings
