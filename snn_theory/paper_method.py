@@ -854,7 +854,7 @@ def run_paper_method(
             "paper_bound_proven_valid": bool(ub <= paper),
             "paper_bound_proven_wrong": bool(lb > paper),
         })
-    return {
+    return _json_safe({
         "name": CLAIM_NAMES[str(theorem)],
         "statement": "spectral_norm < 1",
         "holds": holds,
@@ -890,21 +890,35 @@ def run_paper_method(
             "points_per_second": scan["points_per_second"],
             "resumed_from": scan["resumed_from"],
         },
-    }
+    })
+
+
+def _json_safe(value: Any) -> Any:
+    """Non-finite floats become None (strict JSON has no inf/nan)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def render_paper_result(result: dict[str, Any]) -> str:
     """Human-readable report of :func:`run_paper_method`'s result (a string to print)."""
     g = result["grid"]
+
+    def fmt(x: Any, spec: str) -> str:
+        return "n/a" if x is None else format(x, spec)
     lines = [
         f"{result['name']}: {result['statement']}  —  method: the paper's (float64 grid + "
         "mean value theorem)",
         f"  grid {g['name']}: {g['points']:,} points ("
         + " x ".join(f"{n} {v}" for v, n in g["points_per_dimension"].items())
         + "), spacings " + ", ".join(f"Δ{v}={d:.3g}" for v, d in g["spacings"].items()),
-        f"  grid max S = {g['max']:.12f} at "
+        f"  grid max S = {fmt(g['max'], '.12f')} at "
         + (", ".join(f"{v}={x:.6g}" for v, x in g["argmax"].items()) if g["argmax"] else "-")
-        + f"  ({g['points_per_second']:,.0f} points/s on {g['devices']} device(s))",
+        + f"  ({fmt(g['points_per_second'], ',.0f')} points/s on {g['devices']} device(s))",
         "  derivative bounds (rigorous, arb centred forms over "
         f"{g['derivative_boxes']} boxes)   sup lower bound    paper's bound",
     ]
@@ -912,10 +926,10 @@ def render_paper_result(result: dict[str, Any]) -> str:
         note = ("paper's bound proven valid" if d["paper_bound_proven_valid"] else
                 "paper's bound proven WRONG" if d["paper_bound_proven_wrong"] else
                 "paper's bound not decided")
-        lines.append(f"    |dS/d{d['variable']:<5}| <= {d['bound']:<10.5f}   >= {d['sup_lower']:<10.5f}"
+        lines.append(f"    |dS/d{d['variable']:<5}| <= {fmt(d['bound'], '<10.5f')}   >= {d['sup_lower']:<10.5f}"
                      f"   {d['paper_bound']:<8}  ({note})")
     lines += [
-        f"  MVT term Σ bound·Δ/2 = {g['mvt_term']:.3g}; float allowance = {g['float_allowance']:.3g}"
+        f"  MVT term Σ bound·Δ/2 = {fmt(g['mvt_term'], '.3g')}; float allowance = {g['float_allowance']:.3g}"
         f" (observed max error {g['float_observed_max_error']:.2g}; {g['float_allowance_rule']})",
         f"  max S ∈ [{result['extremum']['lower']}, {result['extremum']['upper']}]"
         "  (lower: arb at the grid argmax; upper: grid max + MVT term + allowance)",
