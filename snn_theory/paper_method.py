@@ -27,7 +27,9 @@ floating-point error (MATH.md §5).  This module redoes that computation:
    bound; it replaces the paper's hand-derived bounds, which are reported beside it.
 3. **Mean value theorem.**  Every point x of the domain lies within Δ_i/2 of a grid point g
    in every coordinate; moving one coordinate at a time (inside the box),
-   ``S(x) ≤ S(g) + Σ_i sup|∂S/∂x_i|·Δ_i/2``.
+   ``S(x) ≤ S(g) + Σ_i sup|∂S/∂x_i|·Δ_i/2``.  (S is differentiable on the whole domain:
+   finite enclosures of its partials on every leaf box mean that neither square root's
+   argument reaches 0 there — the dual of √ at 0 is unbounded.)
 4. **Floating-point allowance** (stated, *not* rigorous).  The float64 grid values are
    compared with arb enclosures at a sample of grid points (the argmax, the 16 corners and
    random points); the allowance is ``max(1e-10, 1000 × observed max error)``.  The kernel's
@@ -117,8 +119,8 @@ DERIVATIVE_MAX_BOXES = 4000
 #: Bisection prefers the side with the largest width/scale: the gradient enclosures are far
 #: more sensitive to the ν and τ widths than to μ and ω (measured with first-order
 #: enclosures: 2·2·32·32 boxes on the appendix domain bound the gradient ~4× tighter than
-#: 4·4·16·16; the centred form behaves alike).  A heuristic only; the
-#: bounds are rigorous for any tiling.
+#: 4·4·16·16; kept for the centred form).  A heuristic only; the bounds are rigorous for
+#: any tiling.
 SPLIT_SCALES: tuple[float, ...] = (0.1, 0.1, 0.022, 0.014)
 
 #: Each refinement round splits the leaves whose bound exceeds SHAVE × the current global
@@ -336,7 +338,7 @@ def scan_grid(
     non-finite ``max`` (located at ``argmax``) means the scan cannot support a conclusion.
 
     ``state_path``: after chunks (at most every ``save_every_s`` seconds, and on
-    KeyboardInterrupt) the running max/argmax/NaN count and the next flat index are written
+    KeyboardInterrupt) the running max/argmax and the next flat index are written
     atomically; with ``resume`` the scan continues from there (any chunk size).
     ``on_chunk(next_index)`` is called after each chunk (tests use it to interrupt).
     ``platform`` ("cpu", "gpu", None = JAX's default) and ``device_count`` (the first n of
@@ -357,12 +359,16 @@ def scan_grid(
     if resume and state_file is not None and state_file.exists():
         try:
             state = json.loads(state_file.read_text())
-        except (OSError, ValueError) as exc:
+            same_grid = state.get("version") == STATE_VERSION and state.get("grid") == spec.key()
+            if same_grid:
+                best = -math.inf if state["max"] is None else float.fromhex(state["max"])
+                best_idx, start = int(state["argmax"]), int(state["next"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"cannot resume: unreadable state file {state_file}: {exc}") from exc
-        if state.get("version") != STATE_VERSION or state.get("grid") != spec.key():
+        if not same_grid:
             raise InputError(f"cannot resume: state file {state_file} belongs to another grid")
-        best = -math.inf if state["max"] is None else float.fromhex(state["max"])
-        best_idx, start = int(state["argmax"]), int(state["next"])
+        if not 0 <= start <= spec.total or (start > 0 and not 0 <= best_idx < start):
+            raise InputError(f"cannot resume: inconsistent state file {state_file}")
         resumed_from = start
 
     def save(next_index: int) -> None:

@@ -164,9 +164,14 @@ def test_resume_after_interrupt_gives_same_result(tmp_path, state_dir: str) -> N
     # resuming a finished scan returns at once with the same result
     again = pm.scan_grid(spec, state_path=state, resume=True)
     assert (again["max"], again["argmax"]) == (full["max"], full["argmax"])
-    # a state file of another grid is refused
+    # a state file of another grid, or a damaged one, is refused with a one-line InputError
     with pytest.raises(InputError):
         pm.scan_grid(pm.GridSpec(pm.DOMAINS["1"], (3, 5, 9, 7)), state_path=state, resume=True)
+    for damage in ('{"version": 1', json.dumps(dict(saved, max="garbage")),
+                   json.dumps(dict(saved, next=10**9))):
+        state.write_text(damage)
+        with pytest.raises(InputError):
+            pm.scan_grid(spec, chunk_size=64, state_path=state, resume=True)
 
 
 def test_resume_through_run_paper_method(tmp_path, state_dir: str) -> None:
