@@ -696,6 +696,8 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
     """:func:`derivative_bounds`, cached as json in ``state_dir`` (keyed by its inputs).
 
     Bounds are stored as float hex strings, so a cached bound is the proven float exactly.
+    The cache is trusted like the package itself (it is not re-proven when read): delete
+    the state directory to recompute from scratch.
     """
     key = _bounds_cache_key(domain, tolerance, max_boxes)
     path = state_dir / f"paper-derivative-bounds-{key}.json"
