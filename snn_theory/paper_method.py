@@ -795,6 +795,7 @@ def run_paper_method(
     chunk_size: int | None = None,
     derivative_boxes: int = DERIVATIVE_MAX_BOXES,
     on_chunk: Callable[[int], None] | None = None,
+    domain: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The paper's method on ``theorem``'s domain: one claims entry plus ``"grid"``.
 
@@ -807,10 +808,28 @@ def run_paper_method(
     maximum plus rigorous derivative bounds plus a stated, non-rigorous float allowance),
     false only when the arb enclosure of S at the grid argmax is > 1, null otherwise.
     KeyboardInterrupt propagates after the scan state was saved; ``resume=True`` continues.
+    ``domain`` (library only): a box of exact decimal strings instead of the theorem's.
     """
     _maybe_use_all_cpu_cores()
     t0 = time.perf_counter()
-    spec = grid_spec(str(theorem), grid)
+    if domain is None:
+        spec = grid_spec(str(theorem), grid)
+        decimals, name, label = DOMAIN_DECIMALS[str(theorem)], CLAIM_NAMES[str(theorem)], theorem
+    else:  # a user box (exact decimal strings), e.g. to see the method fail or refute
+        decimals = tuple((str(lo), str(hi)) for lo, hi in domain)
+        points = GRID_POINTS.get(grid) if isinstance(grid, str) else tuple(grid)
+        if points is None:
+            raise InputError("a custom domain takes grid coarse, fine or points per dimension")
+        try:
+            floats = tuple((float(lo), float(hi)) for lo, hi in decimals)
+        except ValueError as exc:
+            raise InputError(f"bad domain: {exc}") from exc
+        if floats[2][0] <= 0 or floats[3][0] <= 0:
+            raise InputError("nu and tau must stay above 0")
+        spec = GridSpec(floats, tuple(int(n) for n in points),
+                        grid if isinstance(grid, str) else "custom")
+        name = "custom.contraction"
+        label = "custom-" + hashlib.sha256(repr(decimals).encode()).hexdigest()[:8]
     state = Path(state_dir) if state_dir is not None else DEFAULT_STATE_DIR
     try:
         state.mkdir(parents=True, exist_ok=True)
@@ -819,7 +838,7 @@ def run_paper_method(
     if not os.access(state, os.W_OK):
         raise InputError(f"state directory {state} is not writable")
     grid_label = spec.name if spec.name != "custom" else "x".join(map(str, spec.points))
-    state_file = state / f"paper-{theorem}-{grid_label}.json"
+    state_file = state / f"paper-{label}-{grid_label}.json"
 
     bounds = cached_derivative_bounds(spec.domain, state, max_boxes=derivative_boxes,
                                       progress=progress)
@@ -840,7 +859,7 @@ def run_paper_method(
 
     lower, counterexample, exact_at_max = None, None, None
     if scan["point"] is not None:
-        at = clamp_to_decimal_box(scan["point"], DOMAIN_DECIMALS[str(theorem)])
+        at = clamp_to_decimal_box(scan["point"], decimals)
         s_at = arb_spectral_norm(at)
         lower = _float_down(s_at)
         exact_at_max = [_float_down(s_at), _float_up(s_at)]
@@ -865,7 +884,7 @@ def run_paper_method(
             "paper_bound_proven_wrong": bool(lb > paper),
         })
     return _json_safe({
-        "name": CLAIM_NAMES[str(theorem)],
+        "name": name,
         "statement": "spectral_norm < 1",
         "holds": holds,
         "extremum": {"kind": "max", "lower": lower, "upper": upper},

@@ -143,6 +143,20 @@ def test_too_coarse_grid_is_inconclusive(state_dir: str) -> None:
     assert r["counterexample"] is None
 
 
+def test_refuted_with_checked_counterexample(state_dir: str) -> None:
+    """τ up to 1.6: S ≈ 1.19 at μ = ω = −0.1, ν = 0.8, τ = 1.6 (issue 4): the arb value at the
+    grid maximum is > 1, so the claim is false with that point as counterexample."""
+    box = (("-0.1", "0.1"), ("-0.1", "0.1"), ("0.8", "1.5"), ("0.8", "1.6"))
+    r = pm.run_paper_method("1", (3, 3, 3, 3), domain=box, state_dir=state_dir, progress=False,
+                            derivative_boxes=100, chunk_size=CHUNK)
+    assert r["holds"] is False and r["name"] == "custom.contraction"
+    ce = r["counterexample"]
+    assert float(ce["mu"]) == float(ce["omega"]) and abs(float(ce["mu"])) == 0.1
+    assert (ce["nu"], ce["tau"]) == ("0.8", "1.6")
+    s = _mp_S((float(ce["mu"]), float(ce["omega"]), 0.8, 1.6))
+    assert 1.18 < s < 1.2 and r["extremum"]["lower"] > 1
+
+
 def test_resume_after_interrupt_gives_same_result(tmp_path, state_dir: str) -> None:
     spec = pm.GridSpec(pm.DOMAINS["appendix"], (3, 5, 9, 7), "small")
     state = tmp_path / "scan.json"
