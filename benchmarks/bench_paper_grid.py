@@ -56,9 +56,9 @@ def numpy_slice_max(spec: pm.GridSpec, count: int, block: int = 1 << 18) -> tupl
 
 
 def jax_slice(spec: pm.GridSpec, count: int, platform: str, chunk: int | None,
-              repeats: int) -> dict:
+              repeats: int, device_count: int | None = None) -> dict:
     """Scan flat indices [0, count) of ``spec`` on ``platform``; best of ``repeats``."""
-    devices = jax.devices(platform)
+    devices = jax.devices(platform)[:device_count]
     chunk = chunk or pm._default_chunk(devices)
     chunk = min(chunk, count)
 
@@ -68,10 +68,11 @@ def jax_slice(spec: pm.GridSpec, count: int, platform: str, chunk: int | None,
             return count
 
     sliced = _Slice(spec.domain, spec.points, spec.name)
-    pm.scan_grid(sliced, chunk_size=chunk, platform=platform)  # compile + warm up
+    kw = dict(chunk_size=chunk, platform=platform, device_count=len(devices))
+    pm.scan_grid(sliced, **kw)  # compile + warm up
     best = None
     for _ in range(repeats):
-        r = pm.scan_grid(sliced, chunk_size=chunk, platform=platform)
+        r = pm.scan_grid(sliced, **kw)
         if best is None or r["seconds"] < best["seconds"]:
             best = r
     best["platform"] = platform
@@ -101,14 +102,16 @@ def main() -> None:
     print(f"  numpy/scipy float64 : {np_rate:14,.0f} points/s  ({np_count:,} points, "
           f"{np_seconds:.2f} s)  -> full paper grid {spec.total / np_rate:,.0f} s")
 
-    platforms = ["cpu"]
+    runs: list[tuple[str, int | None]] = [("cpu", None)]
+    if len(jax.devices("cpu")) > 1:
+        runs.insert(0, ("cpu", 1))  # one device: shows what sharding over the cores gains
     try:
         if jax.devices("gpu"):
-            platforms.append("gpu")
+            runs.append(("gpu", None))
     except RuntimeError:
         pass
-    for platform in platforms:
-        r = jax_slice(spec, count, platform, args.chunk, args.repeats)
+    for platform, device_count in runs:
+        r = jax_slice(spec, count, platform, args.chunk, args.repeats, device_count)
         rate = r["points_per_second"]
         print(f"  JAX {platform} x{r['devices']} ({r['device_kind']}): {rate:14,.0f} points/s  "
               f"(chunk {r['chunk_size']:,}, {r['seconds']:.2f} s)  -> full paper grid "
