@@ -109,15 +109,22 @@ class Constants:
     def parse(cls, lam: str | None, alpha: str | None) -> Constants:
         """From ``--lam``/``--alpha`` strings: an exact decimal, or an interval ``a:b``.
 
-        Missing values are the closed forms; giving only one of them takes the other as the
-        closed form's enclosure is not possible for an interval, so both are required
-        together (InputError otherwise).
+        Neither given: the closed forms.  Only one given: the other is the exact dyadic
+        interval of its closed form's ball at 128 bits (which contains λ01 resp. α01).
         """
         if lam is None and alpha is None:
             return cls()
-        if lam is None or alpha is None:
-            raise InputError("give both --lam and --alpha (or neither, for λ01 and α01)")
-        return cls(_parse_interval(lam, "--lam"), _parse_interval(alpha, "--alpha"))
+        old = ctx.prec
+        ctx.prec = 128
+        try:
+            lam01, alpha01 = backends.constants_function("arb")()
+            lam_iv = (_parse_interval(lam, "--lam") if lam is not None
+                      else (enclosure.lower(lam01), enclosure.upper(lam01)))
+            alpha_iv = (_parse_interval(alpha, "--alpha") if alpha is not None
+                        else (enclosure.lower(alpha01), enclosure.upper(alpha01)))
+        finally:
+            ctx.prec = old
+        return cls(lam_iv, alpha_iv)
 
 
 def _parse_interval(text: str, what: str) -> Interval:
@@ -329,6 +336,15 @@ def evaluate_box(box: Box, depth: int) -> Evaluated:
                      else _WORKER["precision"], depth, point, p_lo, p_hi)
 
 
+def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
+    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound`:
+    compact (m, v) forms where the formulas have them, forward-mode duals otherwise."""
+    compact = backends.value_and_gradient("arb", quantity)
+    if compact is not None:
+        return compact(*balls, lam, alpha)[1:]
+    return backends.evaluator("dual", (quantity,))(*Dual.variables(balls), lam, alpha)[0].grad
+
+
 def split_coordinate(item: Evaluated) -> int:
     """The coordinate to bisect: argmax |∂_i q(face)|·w_i (see module docstring)."""
     box, face = item.box, item.face
@@ -338,8 +354,7 @@ def split_coordinate(item: Evaluated) -> int:
         if item.bound is not None:
             lam, alpha = _constant_balls(item.bits)
             balls = [enclosure.interval_ball(lo, hi) for lo, hi in face]
-            dual = backends.evaluator("dual", (_WORKER["quantity"],))
-            grad = dual(*Dual.variables(balls), lam, alpha)[0].grad
+            grad = _gradient(_WORKER["quantity"], balls, lam, alpha)
             scores = []
             for i, (lo, hi) in enumerate(box):
                 if face[i][0] == face[i][1] or lo == hi:
@@ -398,6 +413,7 @@ class Runner:
         _setup(*setup_args)
         # compile the evaluators before forking, so that the workers inherit them
         backends.evaluator("dual", (setup_args[0],))
+        backends.value_and_gradient("arb", setup_args[0])
         backends.evaluator("arb", (setup_args[0],))
         if self.jobs > 1:
             self.close()
