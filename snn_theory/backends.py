@@ -336,13 +336,12 @@ def evaluator(backend: str, names: tuple[str, ...]) -> Callable[..., tuple[Any, 
 
 
 @cache
-def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]] | None:
+def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]]:
     """``f(mu, omega, nu, tau, lam, alpha) -> (q, ∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ)`` from the compact
-    gradient forms of :data:`snn_theory.formulas.COMPACT_GRADIENTS`; None for quantities
-    without one (use the ``dual`` backend for those)."""
-    if name not in formulas.COMPACT_GRADIENTS:
-        return None
-    expressions = [formulas.derived_expression(name), *formulas.COMPACT_GRADIENTS[name]]
+    gradient forms of :func:`snn_theory.formulas.compact_gradient` (compiled once, cached)."""
+    if name not in formulas.DERIVED:
+        raise ValueError(f"unknown quantity {name!r}")
+    expressions = [formulas.derived_expression(name), *formulas.compact_gradient(name)]
     return compile_function(formulas.ARGUMENTS, expressions, namespace(backend),
                             name=f"{backend}_{name}_with_gradient")
 

@@ -8,10 +8,11 @@ independent certificate checker trust.
 for **every** x in the closed box, λ in the λ ball and α in the α ball.  It combines three
 rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precision:
 
-1. **Gradient enclosure over the box**: for the moments, variance and variance change, the
-   compact gradient forms of :data:`snn_theory.formulas.COMPACT_GRADIENTS` evaluated in ball
-   arithmetic; for Jacobian entries and the spectral norm, forward-mode differentiation
-   (:mod:`snn_theory.dual`).  Either encloses the gradient at every point of the box.
+1. **Gradient enclosure over the box**: the gradient of the quantity in compact form
+   (:func:`snn_theory.formulas.compact_gradient`: chain rule through the moments, with the
+   analytically cancelling terms cancelled) evaluated in ball arithmetic over the box, so it
+   contains the gradient at every point of the box.  (:mod:`snn_theory.dual` computes the
+   same enclosure by forward-mode differentiation; it is looser, and serves as a check.)
 2. **Monotonicity reduction**: if the gradient enclosure of coordinate i excludes 0, the
    quantity is strictly monotone in x_i on the box, so its maximum (minimum) lies on the face
    x_i = upper or lower end; the box is replaced by that face, and step 1 is repeated on the
@@ -31,7 +32,6 @@ from fractions import Fraction
 from flint import arb, fmpq
 
 from snn_theory import backends
-from snn_theory.dual import Dual
 
 Box = Sequence[tuple[Fraction, Fraction]]
 
@@ -81,23 +81,18 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fra
     if side not in (1, -1):
         raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
     current = [tuple(iv) for iv in box]
-    compact = backends.value_and_gradient("arb", quantity)
-    dual_f = backends.evaluator("dual", (quantity,))
+    value_and_gradient = backends.value_and_gradient("arb", quantity)
     for _ in range(len(current) + 1):
         if all(lo == hi for lo, hi in current):
             value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
             return (upper(value) if side > 0 else lower(value)), current
         balls = [interval_ball(lo, hi) for lo, hi in current]
-        if compact is not None:
-            value, *grad = compact(*balls, lam, alpha)
-            result = Dual(value, grad)
-        else:
-            result = dual_f(*Dual.variables(balls), lam, alpha)[0]
+        value, *grad = value_and_gradient(*balls, lam, alpha)
         reduced = False
         for i, (lo, hi) in enumerate(current):
             if lo == hi:
                 continue
-            g = result.grad[i]
+            g = grad[i]
             if g > 0 or g < 0:  # strictly monotone in x_i on the box
                 increasing = bool(g > 0)
                 end = hi if increasing == (side > 0) else lo
@@ -112,9 +107,9 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fra
             if lo != hi:
                 c = centre[i]
                 offset = interval_ball(lo - c, hi - c)
-                centred = centred + result.grad[i] * offset
+                centred = centred + grad[i] * offset
         enclosure = centred
-        if centred.overlaps(result.value):
-            enclosure = centred.intersection(result.value)
+        if centred.overlaps(value):
+            enclosure = centred.intersection(value)
         return (upper(enclosure) if side > 0 else lower(enclosure)), current
     raise AssertionError("unreachable: each reduction fixes a coordinate")

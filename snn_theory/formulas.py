@@ -79,46 +79,22 @@ SECOND_MOMENT = lam**2 / 2 * (
     (m**2 + v) * sp.erfc(-r) + alpha**2 * (sp.erfc(r) - 2 * E1 + E2) + m * GAUSS
 )
 
-# --- the Jacobian J of (μ, ν) ↦ (μ̃, ξ̃) (MATH.md §2; paper Appendix A3.1) ---------------
-# Compact forms: the terms that cancel analytically in ∂MEAN/∂μ etc. are cancelled here,
-# which keeps interval enclosures tight.  `check_jacobian_forms` proves they are the
-# derivatives of MEAN and SECOND_MOMENT.
-J11 = lam * omega / 2 * (alpha * E1 + sp.erfc(-r))
-J12 = lam * tau / 4 * (alpha * E1 - (alpha - 1) * sp.sqrt(2 / (sp.pi * v)) * sp.exp(-(r**2)))
-J21 = lam**2 * omega * (-(alpha**2) * E1 + alpha**2 * E2 + m * sp.erfc(-r) + GAUSS)
-J22 = lam**2 * tau / 2 * (-(alpha**2) * E1 + 2 * alpha**2 * E2 + sp.erfc(-r))
-# (the paper's 2 − erfc(r) is written erfc(−r) throughout: equal, and without cancellation)
-
-# --- compact partials with respect to m = μω and v = ντ ------------------------------------
+# --- compact partials with respect to m = μω and v = ντ (MATH.md §2) -----------------------
 # μ̃ and ξ̃ depend on (μ, ω, ν, τ) only through m and v, so ∂/∂μ = ω ∂/∂m, ∂/∂ω = μ ∂/∂m,
-# ∂/∂ν = τ ∂/∂v, ∂/∂τ = ν ∂/∂v.  Written with the same cancellations as J (J11 = ω·MEAN_M
-# etc.), these give gradient enclosures over boxes far tighter than differentiating MEAN and
-# SECOND_MOMENT term by term (whose terms cancel analytically, MATH.md §5 first trap).
+# ∂/∂ν = τ ∂/∂v, ∂/∂τ = ν ∂/∂v.  The forms below have the terms that cancel analytically
+# cancelled (as in the paper's Appendix A3.1), which keeps interval enclosures over boxes
+# tight (MATH.md §5, first trap); tests prove them equal to sympy's derivatives of MEAN and
+# SECOND_MOMENT.  The paper's 2 − erfc(r) is written erfc(−r): equal, without cancellation.
 MEAN_M = lam / 2 * (alpha * E1 + sp.erfc(-r))
 MEAN_V = lam / 4 * (alpha * E1 - (alpha - 1) * sp.sqrt(2 / (sp.pi * v)) * sp.exp(-(r**2)))
 SECOND_M = lam**2 * (-(alpha**2) * E1 + alpha**2 * E2 + m * sp.erfc(-r) + GAUSS)
 SECOND_V = lam**2 / 2 * (-(alpha**2) * E1 + 2 * alpha**2 * E2 + sp.erfc(-r))
 
-
-def _chain(d_m: sp.Expr, d_v: sp.Expr) -> tuple[sp.Expr, ...]:
-    """(∂/∂μ, ∂/∂ω, ∂/∂ν, ∂/∂τ) of a function of (m, v) from its m- and v-partials."""
-    return (omega * d_m, mu * d_m, tau * d_v, nu * d_v)
-
-
-_mean_grad = _chain(MEAN_M, MEAN_V)
-_second_grad = _chain(SECOND_M, SECOND_V)
-_variance_grad = tuple(ds - 2 * MEAN * dm for ds, dm in zip(_second_grad, _mean_grad))
-
-#: Gradients in compact form for the quantities that are first-order in the moments
-#: (`check`: tests compare them with sympy's own derivatives).  Jacobian entries and the
-#: spectral norm have none: their box gradients come from forward-mode duals (dual.py).
-COMPACT_GRADIENTS: dict[str, tuple[sp.Expr, ...]] = {
-    "mean": _mean_grad,
-    "second_moment": _second_grad,
-    "variance": _variance_grad,
-    "variance_change": (_variance_grad[0], _variance_grad[1], _variance_grad[2] - 1,
-                        _variance_grad[3]),
-}
+# --- the Jacobian J of (μ, ν) ↦ (μ̃, ξ̃) (MATH.md §2; paper Appendix A3.1) ---------------
+J11 = omega * MEAN_M
+J12 = tau * MEAN_V
+J21 = omega * SECOND_M
+J22 = tau * SECOND_V
 
 #: The base quantities every backend computes in one pass (shared subexpressions).
 BASE: dict[str, sp.Expr] = {
@@ -169,6 +145,78 @@ QUANTITIES: tuple[str, ...] = tuple(DERIVED)
 def derived_expression(name: str) -> sp.Expr:
     """The quantity ``name`` as an explicit expression in (μ, ω, ν, τ, λ, α)."""
     return DERIVED[name].subs({_b[k]: BASE[k] for k in BASE}, simultaneous=True)
+
+
+# --- gradients in compact form (for enclosures over boxes, MATH.md §7) -------------------
+_m_sym, _v_sym = sp.symbols("m v", positive=True)
+
+
+def _to_mv(expr: sp.Expr) -> sp.Expr:
+    """A function of m = μω and v = ντ only, written in the symbols m, v."""
+    return expr.subs({mu: _m_sym, omega: 1, nu: _v_sym, tau: 1}, simultaneous=True)
+
+
+def _from_mv(expr: sp.Expr) -> sp.Expr:
+    return expr.subs({_m_sym: mu * omega, _v_sym: nu * tau}, simultaneous=True)
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Collect the Gaussian factor and factor its coefficient, so that terms which cancel
+    analytically (e.g. α·T − T) are evaluated once, as (α − 1)·T."""
+    gauss = sp.exp(-(_m_sym**2) / (2 * _v_sym))
+    parts = sp.collect(sp.expand(expr), [gauss], evaluate=False)
+    return sp.Add(*(sp.factor(c) * (k if k != 1 else 1) for k, c in parts.items()))
+
+
+@functools.cache
+def _second_partials() -> dict[tuple[str, str], sp.Expr]:
+    """∂F/∂m and ∂F/∂v of the compact partials F (second partials of μ̃, ξ̃), derived by sympy
+    from the compact forms and tidied; in (μ, ω, ν, τ)."""
+    forms = {"MEAN_M": MEAN_M, "MEAN_V": MEAN_V, "SECOND_M": SECOND_M, "SECOND_V": SECOND_V}
+    out = {}
+    for name, form in forms.items():
+        f_mv = _to_mv(form)
+        for var, sym in (("m", _m_sym), ("v", _v_sym)):
+            out[(name, var)] = _from_mv(_tidy(sp.diff(f_mv, sym)))
+    return out
+
+
+def _chain(d_m: sp.Expr, d_v: sp.Expr) -> tuple[sp.Expr, ...]:
+    """(∂/∂μ, ∂/∂ω, ∂/∂ν, ∂/∂τ) of a function of (m, v) from its m- and v-partials."""
+    return (omega * d_m, mu * d_m, tau * d_v, nu * d_v)
+
+
+@functools.cache
+def _base_gradients() -> dict[str, tuple[sp.Expr, ...]]:
+    """Gradients of the base quantities in compact form: J11 = ω·MEAN_M(m, v) etc."""
+    second = _second_partials()
+    grads = {"mean": _chain(MEAN_M, MEAN_V), "second_moment": _chain(SECOND_M, SECOND_V)}
+    for base, factor, form in (("J11", omega, "MEAN_M"), ("J12", tau, "MEAN_V"),
+                               ("J21", omega, "SECOND_M"), ("J22", tau, "SECOND_V")):
+        inner = _chain(second[(form, "m")], second[(form, "v")])
+        f = {"MEAN_M": MEAN_M, "MEAN_V": MEAN_V, "SECOND_M": SECOND_M, "SECOND_V": SECOND_V}[form]
+        grads[base] = tuple(sp.diff(factor, x) * f + factor * d for x, d in zip(VARIABLES, inner))
+    return grads
+
+
+@functools.cache
+def compact_gradient(name: str) -> tuple[sp.Expr, ...]:
+    """(∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ) of quantity ``name`` by the chain rule through the base
+    quantities, each base gradient in its compact form.  Equal to ``partial(name, x)``
+    (tests check it), but without the analytically cancelling terms, so its enclosures over
+    boxes are much tighter than those of term-by-term differentiation."""
+    base_grads = _base_gradients()
+    outer = DERIVED[name]
+    substitution = {_b[k]: BASE[k] for k in BASE}
+    result = []
+    for i, x in enumerate(VARIABLES):
+        total = sp.diff(outer, x)  # explicit dependence (the −ν of variance_change)
+        for k in BASE:
+            d_outer = sp.diff(outer, _b[k])
+            if d_outer != 0:
+                total += d_outer * base_grads[k][i]
+        result.append(total.subs(substitution, simultaneous=True))
+    return tuple(result)
 
 
 # --- the SELU constants (MATH.md §3; paper eq. (14)) --------------------------------------
