@@ -412,8 +412,8 @@ class Runner:
     def configure(self, *setup_args: Any) -> None:
         _setup(*setup_args)
         # compile the evaluators before forking, so that the workers inherit them
-        backends.evaluator("dual", (setup_args[0],))
-        backends.value_and_gradient("arb", setup_args[0])
+        if backends.value_and_gradient("arb", setup_args[0]) is None:
+            backends.evaluator("dual", (setup_args[0],))
         backends.evaluator("arb", (setup_args[0],))
         if self.jobs > 1:
             self.close()
@@ -424,7 +424,7 @@ class Runner:
     def map(self, fn: Callable, tasks: list) -> list:
         if self.pool is None or len(tasks) < 2:
             return [fn(t) for t in tasks]
-        chunk = max(1, len(tasks) // (self.jobs * 4))
+        chunk = max(1, len(tasks) // (self.jobs * 2))
         return self.pool.map(fn, tasks, chunksize=chunk)
 
     def close(self) -> None:
@@ -539,7 +539,7 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
         for item in runner.map(_eval_task, tasks):
             add(item)
 
-    batch = 1 if runner.pool is None else runner.jobs * 6
+    batch = 1 if runner.pool is None else runner.jobs * 64
     last_save = time.monotonic()
     reason = ""
     work: list[Evaluated] = []
@@ -618,13 +618,14 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
 
 def _enclosure(heap: list, best: Evaluated | None,
                side: int) -> tuple[Fraction, Fraction] | None:
-    """(lower, upper) of the extremum: decided end from every box bound, other end from the
-    best evaluated point; None while a box has no finite bound or no point is evaluated."""
+    """(lower, upper) of the extremum: decided end from every box bound (the top of the heap
+    holds the worst one, or a box without a finite bound), other end from the best evaluated
+    point; None while a box has no finite bound or no point is evaluated."""
     if not heap or best is None:
         return None
-    bounds = [entry[2].bound for entry in heap]
-    if any(b is None for b in bounds):
+    worst = heap[0][2].bound
+    if worst is None:
         return None
     if side > 0:
-        return best.point_lo, max(bounds)
-    return min(bounds), best.point_hi
+        return best.point_lo, worst
+    return worst, best.point_hi
