@@ -594,7 +594,16 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
                     previous + time.monotonic() - started)
         raise
     elapsed = previous + time.monotonic() - started
+    # the final queue is kept as the state: --resume of a finished claim redoes nothing
+    _save_state(state_path, settings, claim, heap, best, counterexample, elapsed, done=True)
     leaves = [entry[2] for entry in heap]
+    # the certificate stores one precision for points: re-evaluate the witness and the
+    # counterexample there (they may come from a box whose precision was raised)
+    best = _at_base_precision(best, settings.precision)
+    if counterexample is not None:
+        counterexample = _at_base_precision(counterexample, settings.precision)
+        if counterexample is None or not violates(counterexample):
+            counterexample = None
     enclosure_ = _enclosure(heap, best, side)
     if counterexample is not None:
         verdict = "refuted"
@@ -609,11 +618,26 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
     ce = None
     if counterexample is not None:
         ce = (counterexample.point, (counterexample.point_lo, counterexample.point_hi))
-    if state_path is not None and state_path.exists():
-        state_path.unlink()
     return ClaimResult(claim, verdict, enclosure_, witness, ce, leaves, elapsed,
                        max((leaf.depth for leaf in leaves), default=0), settings.precision,
                        settings.constants, reason)
+
+
+def _at_base_precision(item: Evaluated | None, bits: int) -> Evaluated | None:
+    """``item`` with its point value re-evaluated at ``bits`` (None if not finite there)."""
+    if item is None or item.bits == bits:
+        return item
+    old = ctx.prec
+    ctx.prec = bits
+    try:
+        lam, alpha = _constant_balls(bits)
+        value = enclosure.point_value(_WORKER["quantity"], item.point, lam, alpha)
+        lo, hi = enclosure.lower(value), enclosure.upper(value)
+    except ArithmeticError:
+        return None
+    finally:
+        ctx.prec = old
+    return Evaluated(item.box, item.bound, item.face, item.bits, item.depth, item.point, lo, hi)
 
 
 def _enclosure(heap: list, best: Evaluated | None,

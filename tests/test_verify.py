@@ -193,7 +193,12 @@ def test_resume_after_interrupt(tmp_path):
     assert sorted(map(str, (leaf.box for leaf in resumed.leaves))) == \
         sorted(map(str, (leaf.box for leaf in full.leaves)))
     assert rounds["n"] + 150 == rounds_full["n"]  # no finished work redone
-    assert not state.exists()
+    assert json.loads(state.read_text())["done"] is True
+    again = verify_claim(claim, settings,
+                         progress=lambda *_: rounds.__setitem__("n", rounds["n"] + 1))
+    assert rounds["n"] + 150 == rounds_full["n"]  # a finished claim is not redone at all
+    assert again.verdict == "holds" and again.extremum == resumed.extremum
+    assert len(again.leaves) == len(resumed.leaves)
 
 
 def run_cli(args, capsys):
