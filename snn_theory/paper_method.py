@@ -505,7 +505,7 @@ _GRADIENT_FUNCTIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = 
 
 
 def _formulas_fingerprint() -> str:
-    """Hash of the formula and code-generator sources: a cached gradient source is reused
+    """Hash of the formula and code-generator sources: cached derivative bounds are reused
     only while both are unchanged."""
     from snn_theory import codegen, formulas
 
@@ -515,42 +515,27 @@ def _formulas_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def gradient_functions(cache_dir: Path | None = None) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """(dual, arb) evaluators of ∇S = (∂S/∂μ, ∂S/∂ω, ∂S/∂ν, ∂S/∂τ), differentiated by sympy
-    from the one formula (:func:`snn_theory.formulas.partial`).
+def gradient_functions() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(dual, arb) evaluators of ∇S = (∂S/∂μ, ∂S/∂ω, ∂S/∂ν, ∂S/∂τ) in the compact form of
+    :func:`snn_theory.formulas.compact_gradient` (the chain rule through the moments'
+    compact partials; equal to sympy's derivative of S, which the tests check).
 
-    Differentiating and simplifying S symbolically takes ~10 s, so the generated source
-    (:func:`snn_theory.codegen.generate_source`) is cached in ``cache_dir`` under a name
-    that carries the hash of ``formulas.py`` and ``codegen.py``; the cache is executed as
-    Python, so keep the state directory as private as the package itself.  The dual
-    evaluator gives, over a box, enclosures of ∂_iS (``.value``) and of the Hessian row
-    ∂_j∂_iS (``.grad``).
+    The dual evaluator gives, over a box, enclosures of ∂_iS (``.value``) and of the Hessian
+    row ∂_j∂_iS (``.grad``).  Compiled once per process (a few seconds).
     """
-    key = _formulas_fingerprint()
-    if key in _GRADIENT_FUNCTIONS:
-        return _GRADIENT_FUNCTIONS[key]
-    path = cache_dir / f"paper-gradient-source-{key}.py" if cache_dir is not None else None
-    source = None
-    if path is not None and path.exists():
-        source = path.read_text()
-    if not source or "def grad_spectral_norm(" not in source:
+    if "S" not in _GRADIENT_FUNCTIONS:
         from snn_theory import codegen, formulas
 
-        expressions = [formulas.partial("spectral_norm", v) for v in formulas.VARIABLES]
-        source = codegen.generate_source("grad_spectral_norm", formulas.ARGUMENTS, expressions)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-            tmp.write_text(source)
-            os.replace(tmp, path)
+        source = codegen.generate_source("grad_spectral_norm", formulas.ARGUMENTS,
+                                         formulas.compact_gradient("spectral_norm"))
 
-    def load(backend: str) -> Callable[..., Any]:
-        scope: dict[str, Any] = dict(backends.namespace(backend))
-        exec(compile(source, f"<snn_theory.paper_method:grad_{backend}>", "exec"), scope)  # noqa: S102
-        return scope["grad_spectral_norm"]
+        def load(backend: str) -> Callable[..., Any]:
+            scope: dict[str, Any] = dict(backends.namespace(backend))
+            exec(compile(source, f"<snn_theory.paper_method:grad_{backend}>", "exec"), scope)  # noqa: S102
+            return scope["grad_spectral_norm"]
 
-    _GRADIENT_FUNCTIONS[key] = (load("dual"), load("arb"))
-    return _GRADIENT_FUNCTIONS[key]
+        _GRADIENT_FUNCTIONS["S"] = (load("dual"), load("arb"))
+    return _GRADIENT_FUNCTIONS["S"]
 
 
 def box_gradient_bounds(box: Sequence[tuple[float, float]], lam: arb, alpha: arb,
@@ -592,7 +577,6 @@ def derivative_bounds(
     tolerance: float = DERIVATIVE_TOLERANCE,
     max_boxes: int = DERIVATIVE_MAX_BOXES,
     initial: Sequence[int] = (1, 1, 4, 4),
-    cache_dir: Path | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Rigorous bounds on ``sup |∂S/∂x_i|`` over ``domain`` for x = (μ, ω, ν, τ).
@@ -613,7 +597,7 @@ def derivative_bounds(
         bar.start()
         task = bar.add_task("derivative bounds (arb): boxes", total=max_boxes)
     try:
-        return _derivative_bounds(domain, tolerance, max_boxes, initial, cache_dir, t0,
+        return _derivative_bounds(domain, tolerance, max_boxes, initial, t0,
                                   (lambda n: bar.update(task, completed=n)) if bar else None)
     finally:
         if bar is not None:
@@ -621,9 +605,9 @@ def derivative_bounds(
 
 
 def _derivative_bounds(domain: Sequence[tuple[float, float]], tolerance: float, max_boxes: int,
-                       initial: Sequence[int], cache_dir: Path | None, t0: float,
+                       initial: Sequence[int], t0: float,
                        report: Callable[[int], None] | None) -> dict[str, Any]:
-    functions = gradient_functions(cache_dir)
+    functions = gradient_functions()
     t_gen = time.perf_counter() - t0
     with working_precision(bits=64):
         lam, alpha = backends.constants_function("arb")()
@@ -710,7 +694,7 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
             return data
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache is recomputed
-    data = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes, cache_dir=state_dir,
+    data = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes,
                              progress=progress)
     stored = dict(data, upper=[float(x).hex() for x in data["upper"]],
                   lower=[float(x).hex() for x in data["lower"]])
