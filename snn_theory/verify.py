@@ -424,7 +424,7 @@ class Runner:
     def map(self, fn: Callable, tasks: list) -> list:
         if self.pool is None or len(tasks) < 2:
             return [fn(t) for t in tasks]
-        chunk = max(1, len(tasks) // (self.jobs * 2))
+        chunk = max(1, len(tasks) // (self.jobs * 8))
         return self.pool.map(fn, tasks, chunksize=chunk)
 
     def close(self) -> None:
