@@ -262,3 +262,11 @@ def test_non_writable_certificate_dir(tmp_path, capsys):
     blocker.write_text("x")
     code, _, err = run_cli(["--theorem", "2", "--certificate-dir", str(blocker / "sub")], capsys)
     assert code == 2 and err.count("\n") == 1 and "not writable" in err
+
+
+def test_cli_table(tmp_path, capsys):
+    code, out, err = run_cli(["--theorem", "2", "--jobs", "1", "--certificate-dir", str(tmp_path)],
+                             capsys)
+    assert code == 0, err
+    assert "theorem2.variance_decreases" in out and "holds" in out
+    assert "certificate:" in out and (tmp_path / "theorem2.variance_decreases.cert.json").exists()
