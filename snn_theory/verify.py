@@ -180,7 +180,7 @@ class Evaluated:
     point_hi: Fraction | None
 
     def to_json(self) -> list:
-        f = format_fraction
+        f = str  # exact "p/q" (faster than format_fraction; this is only the resume state)
         return [[[f(a), f(b)] for a, b in self.box],
                 None if self.bound is None else f(self.bound),
                 [[f(a), f(b)] for a, b in self.face], self.bits, self.depth,
