@@ -270,3 +270,35 @@ def test_cli_table(tmp_path, capsys):
     assert code == 0, err
     assert "theorem2.variance_decreases" in out and "holds" in out
     assert "certificate:" in out and (tmp_path / "theorem2.variance_decreases.cert.json").exists()
+
+
+def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
+    """A real SIGINT to the command: exit 130 with one line, the queue saved; --resume
+    starts from the saved queue (here: stops at once, the box budget being below it)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "snn_theory.cli", "verify-contraction", "--domain",
+            "mu=-1:1,omega=-1:1,nu=0.1:10,tau=0.5:2", "--claim", "spectral_norm<3",
+            "--jobs", "2", "--json", "--certificate-dir", str(tmp_path)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = tmp_path / ".state" / "user.json"
+    deadline = time.monotonic() + 60
+    while not state.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert state.exists(), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    # (click echoes a bare newline on Ctrl-C before cli.main's one-line message)
+    assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err
+    saved = json.loads(state.read_text())
+    assert saved["done"] is False and len(saved["boxes"]) > 16
+    budget = len(saved["boxes"]) - 1
+    res = subprocess.run([*args, "--resume", "--max-boxes", str(budget)], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 3, res.stderr
+    entry = json.loads(res.stdout)["claims"][0]
+    assert entry["holds"] is None and entry["boxes"] == len(saved["boxes"])
