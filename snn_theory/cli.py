@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args and not args[0].startswith("-") else ""
     try:
-        cli.main(args=args, prog_name="snn-theory", standalone_mode=False)
+        # make_context + invoke rather than cli.main: main would print a stray blank line
+        # on Ctrl-C before our own one-line message.
+        with cli.make_context("snn-theory", list(args)) as ctx:
+            cli.invoke(ctx)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
