@@ -21,6 +21,7 @@ from flint import arb, fmpq
 
 from snn_theory.backends import arb_exp_erfc, arb_pow, arb_sqrt
 
+
 def _two_over_sqrt_pi() -> arb:
     return 2 / arb.pi().sqrt()
 

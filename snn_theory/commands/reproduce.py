@@ -116,7 +116,7 @@ def _print_summary(result: rp.Reproduction) -> None:
                                      f"{ext.get('upper')}]", verdict, str(c.get("boxes")),
                           str(c.get("seconds")))
         console.print(table)
-    table = Table(title=f"snn-theory reproduce --{result.mode}")
+    table = Table(title=rp.invocation(result.mode))
     for col in ("stage", "holds", "seconds", "summary"):
         table.add_column(col)
     for s in result.stages:
