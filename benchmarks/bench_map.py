@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +38,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 import scipy.special as sps
+from _timing import best_of  # benchmarks/_timing.py (run as python benchmarks/NAME.py)
 from flint import arb
 
 from snn_theory import backends, formulas, working_precision
@@ -80,14 +79,6 @@ def _points(n: int, seed: int, stress: bool = False) -> np.ndarray:
     return np.stack([mu, omega, nu, tau])
 
 
-def _best(fn: Callable[[], Any], repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
 
 def _not_finite(results: tuple[Any, ...]) -> int:
     bad = np.zeros(np.asarray(results[0]).shape, dtype=bool)
@@ -101,8 +92,8 @@ def bench_numpy(n: int, repeats: int) -> dict[str, Any]:
     stable, naive = backends.evaluator("numpy", NAMES), _naive("numpy")
     x = _points(n, 1)
     with np.errstate(all="ignore"):
-        t_stable = _best(lambda: stable(*x, lam, alpha), repeats)
-        t_naive = _best(lambda: naive(*x, lam, alpha), repeats)
+        t_stable = best_of(lambda: stable(*x, lam, alpha), repeats)
+        t_naive = best_of(lambda: naive(*x, lam, alpha), repeats)
         s = _points(min(n, 10**5), 2, stress=True)
         bad = (_not_finite(stable(*s, lam, alpha)), _not_finite(naive(*s, lam, alpha)),
                s.shape[1])
@@ -121,8 +112,8 @@ def bench_jax(n: int, repeats: int, x64: bool) -> dict[str, Any]:
             return jax.block_until_ready(f(*args, lam, alpha))
 
         run(stable, x), run(naive, x)  # compile
-        t_stable = _best(lambda: run(stable, x), repeats)
-        t_naive = _best(lambda: run(naive, x), repeats)
+        t_stable = best_of(lambda: run(stable, x), repeats)
+        t_naive = best_of(lambda: run(naive, x), repeats)
         s = [jnp.asarray(c, dtype=dtype) for c in _points(min(n, 10**5), 2, stress=True)]
         bad = (_not_finite(run(stable, s)), _not_finite(run(naive, s)), len(s[0]))
     return _row(f"JAX jit {'float64' if x64 else 'float32'}", n, t_stable, t_naive, bad)
@@ -145,8 +136,8 @@ def bench_arb(n: int, repeats: int) -> dict[str, Any]:
             for box in boxes:
                 out.append(float(f(*box, lam, alpha)[-1].rad()) * 2)
 
-        t_stable = _best(lambda: run(stable, "stable"), repeats)
-        t_naive = _best(lambda: run(naive, "naive"), repeats)
+        t_stable = best_of(lambda: run(stable, "stable"), repeats)
+        t_naive = best_of(lambda: run(naive, "naive"), repeats)
         s = _points(min(n, 2000), 2, stress=True).T
         s_stable = [stable(*(arb(float(c)) for c in p), lam, alpha) for p in s]
         s_naive = [naive(*(arb(float(c)) for c in p), lam, alpha) for p in s]

@@ -33,6 +33,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+from _timing import best_of  # benchmarks/_timing.py (run as python benchmarks/NAME.py)
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -40,14 +41,6 @@ from snn_theory.simulate import SimulationConfig, _mesh_for, simulate
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float64": jnp.float64}
 
-
-def _best(fn, repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def bare_matmul_per_layer(config: SimulationConfig, repeats: int) -> float:
@@ -73,7 +66,7 @@ def bare_matmul_per_layer(config: SimulationConfig, repeats: int) -> float:
         return jax.lax.scan(body, x, None, length=config.depth)[0]
 
     jax.block_until_ready(run(x, w))
-    return _best(lambda: jax.block_until_ready(run(x, w)), repeats) / config.depth
+    return best_of(lambda: jax.block_until_ready(run(x, w)), repeats) / config.depth
 
 
 def weight_generation(config: SimulationConfig, repeats: int) -> float:
@@ -92,7 +85,7 @@ def weight_generation(config: SimulationConfig, repeats: int) -> float:
         return jnp.sum(u, axis=1), jnp.sum(u * u, axis=1)
 
     jax.block_until_ready(gen(key, 0))
-    return _best(lambda: jax.block_until_ready(gen(key, 1)), repeats)
+    return best_of(lambda: jax.block_until_ready(gen(key, 1)), repeats)
 
 
 def simulate_per_layer(config: SimulationConfig, repeats: int) -> tuple[float, float]:

@@ -68,6 +68,7 @@ import numpy as np
 from flint import arb
 
 from snn_theory import backends
+from snn_theory.files import writable_directory
 from snn_theory.moment_map import InputError, default_constants
 from snn_theory.precision import working_precision
 
@@ -815,12 +816,7 @@ def run_paper_method(
         name = "custom.contraction"
         label = "custom-" + hashlib.sha256(repr(decimals).encode()).hexdigest()[:8]
     state = Path(state_dir) if state_dir is not None else DEFAULT_STATE_DIR
-    try:
-        state.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create state directory {state}: {exc}") from exc
-    if not os.access(state, os.W_OK):
-        raise InputError(f"state directory {state} is not writable")
+    writable_directory(state, "state directory")
     grid_label = spec.name if spec.name != "custom" else "x".join(map(str, spec.points))
     state_file = state / f"paper-{label}-{grid_label}.json"
 

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from snn_theory import __version__, plots
+from snn_theory.files import writable_directory
 from snn_theory.moment_map import InputError
 
 
@@ -462,12 +463,7 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
     out = Path(out)
     proofs, figures = out / "proofs", out / "figures"
     for d in (proofs, figures):
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create {str(d)!r}: {exc.strerror or exc}") from None
-        if not os.access(d, os.W_OK):
-            raise InputError(f"{str(d)!r} is not writable")
+        writable_directory(d, "output directory")
     stages: list[StageResult] = []
     stages.append(_timed("constants", lambda: stage_constants(m, progress), progress))
     claims = _timed("claims", lambda: stage_claims(m, proofs, jobs, progress), progress)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,19 +22,8 @@ from snn_theory.claims import (
     format_fraction,
     parse_number,
 )
+from snn_theory.files import writable_directory
 from snn_theory.moment_map import InputError
-
-
-def _writable_dir(path: Path) -> Path:
-    """Create ``path`` if needed and prove it writable (InputError otherwise)."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise InputError(f"certificate dir {str(path)!r} is not writable "
-                         f"({exc.strerror or exc})") from None
-    return path
 
 
 def _claims(theorem: str, domain: str | None, claim: str | None) -> list[Claim]:
@@ -131,7 +119,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                              "(no --domain/--claim/--lam/--alpha)")
         if theorem not in ("1", "appendix"):
             raise InputError("--method paper supports --theorem 1|appendix")
-        certificate_dir = _writable_dir(certificate_dir)
+        certificate_dir = writable_directory(certificate_dir, "certificate dir")
         from snn_theory.paper_method import render_paper_result, run_paper_method
 
         entry = run_paper_method(theorem, grid, resume, state_dir=certificate_dir / ".state",
@@ -148,7 +136,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Runner, Settings, verify_claim
 
     constants = Constants.parse(lam, alpha)
-    certificate_dir = _writable_dir(certificate_dir)
+    certificate_dir = writable_directory(certificate_dir, "certificate dir")
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs or os.cpu_count() or 1,
                         max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,
                         constants=constants, state_dir=certificate_dir / ".state",
