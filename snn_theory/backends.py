@@ -356,6 +356,15 @@ def constants_function(backend: str) -> Callable[[], tuple[Any, Any]]:
                             name=f"{backend}_constants")
 
 
+@cache
+def alpha_dropout_function(backend: str) -> Callable[..., tuple[Any, Any, Any]]:
+    """``f(q, mu, nu, lam, alpha) -> (α′, a, b)`` of alpha dropout with keep probability q at
+    the fixed point (mu, nu) (MATH.md §3; :data:`snn_theory.formulas.DROPOUT_A` etc.)."""
+    return compile_function(formulas.DROPOUT_ARGUMENTS,
+                            [formulas.ALPHA_PRIME, formulas.DROPOUT_A, formulas.DROPOUT_B],
+                            namespace(backend), name=f"{backend}_alpha_dropout")
+
+
 def expression_function(
     backend: str, arguments: tuple[sp.Symbol, ...], expressions: tuple[sp.Expr, ...]
 ) -> Callable[..., tuple[Any, ...]]:

@@ -667,11 +667,11 @@ def _derived(target: tuple[Fraction, ...], lam_b: arb, alpha_b: arb, rates: list
             closed = bool(lam_b.overlaps(cl) and alpha_b.overlaps(ca))
         mu, nu = _arb(target[0]), _arb(target[2])
         alpha_prime = -(lam_b * alpha_b)  # dropped units are set to α′ = −λα
+        dropout = backends.alpha_dropout_function("arb")
         drop = []
         for text, rate in zip(rate_texts, rates):
             q = _arb(1 - rate)  # keep probability
-            a = backends.arb_sqrt(nu / (q * ((1 - q) * (alpha_prime - mu) ** 2 + nu)))
-            b = mu - a * (q * mu + (1 - q) * alpha_prime)
+            _, a, b = dropout(q, mu, nu, lam_b, alpha_b)
             drop.append(DropoutConstants(text, 1 - rate, alpha_prime, a, b))
         balls = {"lambda": lam_b, "alpha": alpha_b, "alpha_prime": alpha_prime}
         for dc in drop:

@@ -231,6 +231,17 @@ LAMBDA01 = (1 - _e1 * sp.sqrt(sp.E)) * sp.sqrt(2 * sp.pi) / sp.sqrt(
 )
 
 
+# --- alpha dropout (MATH.md §3; paper Section 4, "Alpha-dropout") -------------------------
+#: keep probability q = 1 − drop rate
+keep = sp.Symbol("q", positive=True)
+#: Dropped units are set to α′ = −λα, the SELU's limit for x → −∞; then y ↦ a·y + b restores
+#: the fixed point (μ, ν) = (mu, nu) (here mu, nu stand for the fixed point's mean, variance).
+ALPHA_PRIME = -lam * alpha
+DROPOUT_A = sp.sqrt(nu / (keep * ((1 - keep) * (ALPHA_PRIME - mu) ** 2 + nu)))
+DROPOUT_B = mu - DROPOUT_A * (keep * mu + (1 - keep) * ALPHA_PRIME)
+DROPOUT_ARGUMENTS: tuple[sp.Symbol, ...] = (keep, mu, nu, lam, alpha)
+
+
 # --- derivation from the definition (used by tests and `derivation_report`) ---------------
 def selu(z: sp.Expr) -> sp.Piecewise:
     """SELU as a sympy expression (paper eq. (2))."""

@@ -254,14 +254,13 @@ def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
                          alpha: float) -> tuple[float, float]:
     """(a, b) of alpha dropout for keep probability q = 1 − rate at the fixed point (μ, ν).
 
-    MATH.md §3: α′ = −λα, a = √(ν / (q((1−q)(α′−μ)² + ν))), b = μ − a(qμ + (1−q)α′), in
-    float64. (A certified version belongs in the constants module; this is the 2-line float
-    formula used to *run* a network.)
+    MATH.md §3 (the formula of :mod:`snn_theory.formulas`, evaluated in float64; the
+    certified balls come from ``snn-theory solve-constants --dropout-rate``).
     """
-    q = 1.0 - rate
-    ap = -lam * alpha
-    a = math.sqrt(nu / (q * ((1 - q) * (ap - mu) ** 2 + nu)))
-    return a, mu - a * (q * mu + (1 - q) * ap)
+    from snn_theory.backends import alpha_dropout_function
+
+    _, a, b = alpha_dropout_function("numpy")(1.0 - rate, mu, nu, lam, alpha)
+    return float(a), float(b)
 
 
 def analytic_trajectory(mu0: float, nu0: float, omega: float, tau: float, steps: int,
