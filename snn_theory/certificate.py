@@ -47,8 +47,15 @@ from typing import Any
 from flint import arb, ctx
 
 from snn_theory import __version__
-from snn_theory.claims import BUILTIN_CLAIMS, VARIABLE_NAMES, Claim, format_fraction
+from snn_theory.claims import (
+    BUILTIN_CLAIMS,
+    VARIABLE_NAMES,
+    Claim,
+    format_fraction,
+    parse_number,
+)
 from snn_theory.enclosure import bound, interval_ball, lower, point_value, upper
+from snn_theory.moment_map import InputError
 
 FORMAT = "snn-theory-certificate"
 VERSION = 1
@@ -165,10 +172,12 @@ def read_certificate(path: Path | str) -> dict[str, Any]:
 
 
 def _fraction(text: Any, what: str) -> Fraction:
+    if not isinstance(text, str | int):
+        raise CertificateError(f"{what}: {text!r} is not an exact rational")
     try:
-        return Fraction(str(text))
-    except (ValueError, ZeroDivisionError):
-        raise CertificateError(f"{what}: {text!r} is not an exact rational") from None
+        return parse_number(str(text), what)
+    except InputError as exc:
+        raise CertificateError(str(exc)) from None
 
 
 def _interval(pair: Any, what: str) -> tuple[Fraction, Fraction]:
@@ -311,6 +320,8 @@ def _parse_boxes(raw: Any, default_bits: int) -> list[tuple[list, Fraction, int]
             raise CertificateError(f"box {k}: expected 4 intervals, a bound and an optional precision")
         box = [_interval(entry[d], f"box {k}") for d in range(4)]
         bits = int(entry[5]) if len(entry) == 6 else default_bits
+        if not 30 <= bits <= 100_000:
+            raise CertificateError(f"box {k}: implausible precision {bits} bits")
         boxes.append((box, _fraction(entry[4], f"box {k} bound"), bits))
     return boxes
 
@@ -333,6 +344,9 @@ def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None) -
     if builtin is not None and builtin.to_json() != claim.to_json():
         raise CertificateError(f"claim {claim.name!r} differs from the built-in claim of that "
                                "name (edited domain, quantity, relation or threshold)")
+    if builtin is not None and content["constants"].get("source") != "closed-form":
+        raise CertificateError(f"claim {claim.name!r} is a built-in claim about λ01, α01, but "
+                               "the certificate uses other constants")
     bits = int(content["precision_bits"])
     if not 30 <= bits <= 100_000:
         raise CertificateError(f"implausible precision_bits {bits}")

@@ -20,12 +20,28 @@ RELATIONS: tuple[str, ...] = ("<=", ">=", "<", ">")
 Interval = tuple[Fraction, Fraction]
 
 
+#: Nonzero magnitudes accepted in domains, thresholds and certificates.
+MAX_MAGNITUDE = Fraction(10) ** 50
+
+
 def parse_number(text: str, what: str) -> Fraction:
-    """An exact rational from a decimal string ('-0.1', '1e-3', '3/7'); InputError otherwise."""
+    """An exact rational from a decimal string ('-0.1', '1e-3', '3/7'); InputError otherwise.
+
+    Nonzero magnitudes must lie in [1e-50, 1e50] (the exponent is checked before the number
+    is built, so '1e999999999' is refused at once instead of expanding to a billion digits).
+    """
+    s = str(text).strip()
+    exponent = re.search(r"[eE]([+-]?\d+)$", s)
+    if len(s) > 200_000 or (exponent and abs(int(exponent.group(1))) > 1000):
+        raise InputError(f"{what}: {s[:40]!r} is out of range (nonzero magnitudes must lie in "
+                         "[1e-50, 1e50])")
     try:
-        value = Fraction(str(text).strip())
+        value = Fraction(s)
     except (ValueError, ZeroDivisionError):
         raise InputError(f"{what}: {text!r} is not a number") from None
+    if value != 0 and not (1 / MAX_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE):
+        raise InputError(f"{what}: {s[:40]!r} is out of range (nonzero magnitudes must lie in "
+                         "[1e-50, 1e50])")
     return value
 
 

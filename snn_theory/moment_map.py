@@ -17,11 +17,12 @@ their closed forms in the chosen number system) and ``backend``:
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 import mpmath
 import numpy as np
-from flint import arb
+from flint import arb, fmpq
 
 from snn_theory import backends, formulas
 from snn_theory.krawczyk import krawczyk
@@ -50,14 +51,23 @@ def to_number(x: Any, backend: str) -> Number:
     """Convert a user value (str, int, float, or a backend number) to ``backend``.
 
     Decimal strings stay exact where the backend allows: mpmath rounds them once at the
-    working precision, arb encloses them in a ball.
+    working precision, arb encloses them in a ball.  For arb, ints, Fractions and mpmath
+    numbers are exact, and a float means its exact binary value (not its decimal repr).
     """
     if backend == "mpmath":
         return x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)
     if backend == "arb":
         if isinstance(x, arb):
             return x
-        return arb(x) if isinstance(x, str | int) else arb(repr(float(x)))
+        if isinstance(x, str | int):
+            return arb(x)  # a decimal string is enclosed, an int is exact
+        if isinstance(x, Fraction):
+            return arb(fmpq(x.numerator, x.denominator))
+        if isinstance(x, mpmath.mpf):
+            return mpf_to_arb(x)
+        if isinstance(x, float | np.floating):
+            return arb(float(x))  # the exact binary value of the float
+        raise InputError(f"cannot convert {type(x).__name__} {x!r} to an arb ball")
     if backend == "numpy":
         return np.asarray(x, dtype=np.float64) if not isinstance(x, str) else np.float64(x)
     if backend == "jax":

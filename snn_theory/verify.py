@@ -477,6 +477,22 @@ def _load_state(path: Path | None, settings: Settings, claim: Claim) -> dict | N
         return None
 
 
+def _loaded_boxes(state: dict, claim: Claim) -> tuple[list, list] | None:
+    """(tasks for the saved boxes, tasks for the saved witness/counterexample boxes), or None
+    when the saved boxes do not tile the claim's domain (the state is then ignored)."""
+    from snn_theory.certificate import tiling_error
+
+    try:
+        saved = [Evaluated.from_json(entry) for entry in state["boxes"]]
+        extra = [Evaluated.from_json(state[k]) for k in ("best", "counterexample")
+                 if state.get(k)]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not saved or tiling_error(claim.domain.bounds, [e.box for e in saved]) is not None:
+        return None
+    return [(e.box, e.depth) for e in saved], [(e.box, e.depth) for e in extra]
+
+
 def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
                  progress: ProgressFn | None = None) -> ClaimResult:
     """Run the branch-and-bound for one claim (see the module docstring for guarantees)."""
@@ -524,16 +540,21 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
             counterexample = item
 
     state = _load_state(state_path, settings, claim) if settings.resume else None
-    if state is not None:
+    loaded = _loaded_boxes(state, claim) if state is not None else None
+    if loaded is not None:
+        # The state file is a cache, not a proof: its boxes must tile the domain, and every
+        # bound, witness and counterexample is recomputed (one bound per saved box; the
+        # splitting that produced them is not redone).
         previous = float(state.get("elapsed", 0.0))
-        for entry in state["boxes"]:
-            add(Evaluated.from_json(entry))
-        if state.get("best"):
-            add_best = Evaluated.from_json(state["best"])
-            if best is None or side * point_end(add_best) > side * point_end(best):
-                best = add_best
-        if state.get("counterexample") and counterexample is None:
-            counterexample = Evaluated.from_json(state["counterexample"])
+        boxes, extra = loaded
+        for item in runner.map(_eval_task, boxes):
+            add(item)
+        for item in runner.map(_eval_task, extra):
+            end = point_end(item)
+            if end is not None and (best is None or side * end > side * point_end(best)):
+                best = item
+            if counterexample is None and violates(item):
+                counterexample = item
     else:
         tasks = [(b, 0) for b in initial_grid(claim, GRID_CELLS[settings.grid])]
         for item in runner.map(_eval_task, tasks):

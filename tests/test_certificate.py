@@ -302,3 +302,42 @@ def test_tiling_check_accepts_tilings_and_rejects_damage(tiling, data):
     box = boxes[k]
     shrunk = ((box[0][0], box[0][1] - (box[0][1] - box[0][0]) / 3),) + tuple(box[1:])
     assert tiling_error(domain, boxes[:k] + [shrunk] + boxes[k + 1:]) is not None
+
+
+def test_builtin_claim_with_other_constants_is_rejected(tmp_path):
+    # λ = 2 makes Theorem 2 false; a certificate of that must not pass as the built-in claim.
+    claim = BUILTIN_CLAIMS["theorem2.variance_decreases"]
+    data = {"claim": claim.to_json(), "verdict": "refuted",
+            "constants": {"source": "user", "lam": ["2", "2"], "alpha": ["1.67", "1.68"]},
+            "precision_bits": BITS, "extremum": None, "witness": None, "boxes": [],
+            "counterexample": {"point": ["0", "0", "4", "1"], "value": ["0", "1"]}}
+    report = check_certificate(write_certificate(tmp_path, data))
+    assert not report.valid and "other constants" in report.message
+    # under its own name the same refutation is a valid certificate
+    data["claim"] = dict(claim.to_json(), name="theorem2.variance_decreases[lam=2]")
+    assert check_certificate(write_certificate(tmp_path, data)).valid
+
+
+def test_verify_with_user_constants_renames_the_claim(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["verify-contraction", "--theorem", "2", "--lam", "2", "--jobs", "1", "--json",
+              "--certificate-dir", str(tmp_path)])
+    assert exc.value.code == 1  # false for λ = 2
+    (entry,) = json.loads(capsys.readouterr().out)["claims"]
+    assert entry["name"] == "theorem2.variance_decreases[lam=2,alpha=alpha01]"
+    assert entry["holds"] is False
+    assert check_certificate(entry["certificate"]).valid
+    assert not list(tmp_path.glob("theorem2.variance_decreases.cert.json*"))
+
+
+def test_huge_numbers_are_refused_quickly(contraction_certificate, tmp_path):
+    content, _ = contraction_certificate
+    edited = copy.deepcopy(content)
+    edited["claim"]["name"] = "user"
+    edited["claim"]["threshold"] = "1e999999999"
+    report = check_certificate(_rewrite(tmp_path, edited))
+    assert not report.valid and "out of range" in report.message
+    edited = copy.deepcopy(content)
+    edited["boxes"][0].append(10**9)  # per-box precision
+    report = check_certificate(_rewrite(tmp_path, edited))
+    assert not report.valid and "precision" in report.message

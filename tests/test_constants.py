@@ -205,7 +205,12 @@ def test_alpha_dropout_against_defining_equations() -> None:
                 assert abs(a * mean_x + b - mu) < 1e-58
                 assert abs(a**2 * (second_x - mean_x**2) - nu) < 1e-58
                 assert a > 0
-                assert inside(ap, d["bounds"]["alpha_prime"]) or abs(ap + lam * alpha) < 1e-58
+                # both enclose the true α′ = −λα: the α′ enclosure must meet −[λ]·[α]
+                lam_iv = [frac(j["lambda"][k]) for k in ("lower", "upper")]
+                alpha_iv = [frac(j["alpha"][k]) for k in ("lower", "upper")]
+                ap_iv = [frac(d["bounds"]["alpha_prime"][k]) for k in ("lower", "upper")]
+                assert ap_iv[0] <= -lam_iv[0] * alpha_iv[0]
+                assert -lam_iv[1] * alpha_iv[1] <= ap_iv[1]
     # rate 0 keeps everything: a = 1, b = 0 exactly inside the enclosures
     d0 = j["dropout"][-1]["bounds"]
     assert inside(1, d0["a"]) and inside(0, d0["b"])

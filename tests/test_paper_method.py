@@ -89,8 +89,8 @@ def test_grid_max_matches_interval_engine_enclosure(coarse: dict) -> None:
     """The interval engine's certified enclosure [L, U] of max S over Ω (issue 4) and the
     paper method agree: the grid max is within the float allowance of [L, U] (the maximiser
     is a corner, which is a grid point), and the two enclosures intersect."""
-    verify = pytest.importorskip("snn_theory.verify")
-    claims = pytest.importorskip("snn_theory.claims")
+    from snn_theory import claims, verify
+
     res = verify.verify_claim(claims.BUILTIN_CLAIMS["theorem1.contraction"],
                               verify.Settings(grid="coarse"))
     low, up = (float(x) for x in res.extremum)
@@ -261,13 +261,9 @@ def test_bad_input() -> None:
 def test_cli_method_paper_bad_input_if_wired() -> None:
     """`verify-contraction --method paper` (dispatched by the verify command) rejects a theorem
     the paper's method does not cover with exit 2 and one line, no traceback."""
-    from snn_theory import cli
 
     proc = subprocess.run([sys.executable, "-c", "from snn_theory.cli import main; main()",
                            "verify-contraction", "--method", "paper", "--theorem", "2",
                            "--grid", "coarse"], capture_output=True, text=True, timeout=120)
-    if "verify-contraction" not in cli.COMMANDS or "No such option" in proc.stderr \
-            or "No such command" in proc.stderr:
-        pytest.skip("verify-contraction --method not wired yet")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

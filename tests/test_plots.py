@@ -195,7 +195,6 @@ def test_output_is_deterministic(tmp_path: Path, suffix: str) -> None:
 
 
 def test_convergence_uses_the_simulator(tmp_path: Path) -> None:
-    pytest.importorskip("snn_theory.simulate")
     r = plots.convergence(tmp_path / "conv.png", widths=(32, 64), depth=3, batch=16,
                           size=SMALL)
     assert png_size(r.path) == (320, 240)
@@ -210,7 +209,6 @@ def test_convergence_uses_the_simulator(tmp_path: Path) -> None:
 
 
 def test_flow_field_monte_carlo_overlay(tmp_path: Path) -> None:
-    pytest.importorskip("snn_theory.simulate")
     r = plots.flow_field(tmp_path / "mc.png", grid=3, steps=2, monte_carlo=True, mc_width=64,
                          mc_batch=16, starts=[(0.4, 1.8)], size=SMALL)
     (emp,) = r.data["monte_carlo"]

@@ -302,3 +302,20 @@ def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
     assert res.returncode == 3, res.stderr
     entry = json.loads(res.stdout)["claims"][0]
     assert entry["holds"] is None and entry["boxes"] == len(saved["boxes"])
+
+
+def test_resume_reproves_a_tampered_state(tmp_path):
+    """The resume state is a cache: an edited bound in it does not survive a resume."""
+    claim = BUILTIN_CLAIMS["theorem1.mean_upper"]
+    settings = Settings(jobs=1, state_dir=tmp_path, save_every=0.0)
+    first = verify_claim(claim, settings)
+    (state_file,) = tmp_path.glob("*.json")
+    state = json.loads(state_file.read_text())
+    state["done"] = False
+    for entry in state["boxes"]:
+        entry[1] = "1/1000"  # a false, too small upper bound on the mean
+    state_file.write_text(json.dumps(state))
+    resumed = verify_claim(claim, Settings(jobs=1, state_dir=tmp_path, resume=True))
+    assert resumed.verdict == first.verdict == "holds"
+    assert resumed.extremum == first.extremum
+    assert max(leaf.bound for leaf in resumed.leaves) > Fraction(1, 1000)

@@ -6,6 +6,7 @@ The search is :mod:`snn_theory.verify`; certificates are written by
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -136,6 +137,11 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Runner, Settings, verify_claim
 
     constants = Constants.parse(lam, alpha)
+    if not constants.closed_form:
+        # A claim checked with other constants is another claim: it must not carry (or
+        # overwrite the certificate of) the built-in name proven for λ01, α01.
+        label = f"[lam={lam or 'lam01'},alpha={alpha or 'alpha01'}]"
+        claims = [dataclasses.replace(c, name=c.name + label) for c in claims]
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs or os.cpu_count() or 1,
                         max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,

@@ -1,0 +1,84 @@
+"""The per-box bound that both the search and the checker trust, against independent values.
+
+* the compact gradients it encloses equal sympy's own derivatives of the quantities;
+* on random sub-boxes of every theorem domain, the bound is on the right side of the value
+  of the quantity at sampled points, computed independently in mpmath at 30 digits.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import mpmath
+import pytest
+from flint import ctx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snn_theory import backends, formulas
+from snn_theory.claims import THEOREM_DOMAINS
+from snn_theory.enclosure import bound
+from snn_theory.moment_map import default_constants
+
+QUANTITIES = ("mean", "variance", "variance_change", "H22", "spectral_norm")
+
+
+@pytest.mark.parametrize("name", formulas.QUANTITIES)
+def test_compact_gradient_equals_sympy_partials(name: str) -> None:
+    compact = backends.value_and_gradient("mpmath", name)
+    partials = backends.expression_function(
+        "mpmath", formulas.ARGUMENTS,
+        tuple(formulas.partial(name, x) for x in formulas.VARIABLES))
+    rng = random.Random(7)
+    with mpmath.workdps(40):
+        lam, alpha = default_constants("mpmath")
+        for _ in range(3):
+            point = [mpmath.mpf(rng.uniform(-0.6, 0.6)), mpmath.mpf(rng.uniform(-0.6, 0.6)),
+                     mpmath.mpf(rng.uniform(0.05, 3)), mpmath.mpf(rng.uniform(0.5, 1.5))]
+            got = compact(*point, lam, alpha)[1:]
+            want = partials(*point, lam, alpha)
+            for g, w in zip(got, want):
+                assert abs(g - w) <= mpmath.mpf(10) ** -32 * (1 + abs(w)), (name, point)
+
+
+@st.composite
+def sub_boxes(draw):
+    domain = THEOREM_DOMAINS[draw(st.sampled_from(sorted(THEOREM_DOMAINS)))].bounds
+    box = []
+    for lo, hi in domain:
+        # a random sub-interval, from 1/2 down to 1/256 of the side
+        n = 2 ** draw(st.integers(1, 8))
+        k = draw(st.integers(0, n - 1))
+        width = (hi - lo) / n
+        box.append((lo + k * width, lo + (k + 1) * width))
+    return box
+
+
+@settings(max_examples=40, deadline=None)
+@given(sub_boxes(), st.sampled_from(QUANTITIES), st.sampled_from((1, -1)), st.randoms())
+def test_bound_holds_at_sampled_points(box, quantity, side, rnd) -> None:
+    old = ctx.prec
+    ctx.prec = 64
+    try:
+        lam, alpha = backends.constants_function("arb")()
+        try:
+            b, face = bound(quantity, box, lam, alpha, side)
+        except ArithmeticError:
+            return  # a box too wide for a finite enclosure: the search splits it
+    finally:
+        ctx.prec = old
+    f = backends.evaluator("mpmath", (quantity,))
+    with mpmath.workdps(30):
+        lam_mp, alpha_mp = default_constants("mpmath")
+        corners = [[lo if rnd.random() < 0.5 else hi for lo, hi in box] for _ in range(4)]
+        inner = [[lo + (hi - lo) * Fraction(rnd.randint(0, 64), 64) for lo, hi in box]
+                 for _ in range(8)]
+        for point in corners + inner + [[lo for lo, _ in face]]:
+            value = f(*(mpmath.mpf(x.numerator) / x.denominator for x in point), lam_mp,
+                      alpha_mp)[0]
+            exact_bound = mpmath.mpf(b.numerator) / b.denominator
+            if side > 0:
+                assert value <= exact_bound + mpmath.mpf(10) ** -25, (quantity, box, point)
+            else:
+                assert value >= exact_bound - mpmath.mpf(10) ** -25, (quantity, box, point)
