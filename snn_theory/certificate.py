@@ -62,7 +62,7 @@ VERSION = 1
 #: Certificates larger than this (bytes of JSON) are written gzip-compressed.
 COMPRESS_ABOVE = 1 << 20
 #: Certificates with fewer leaf boxes are re-checked in one process whatever --jobs says.
-PARALLEL_ABOVE = 3000
+PARALLEL_ABOVE = 15_000
 
 
 class CertificateError(Exception):
@@ -448,8 +448,8 @@ def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int,
         if progress:
             progress(done, len(tasks))
 
-    # Worker start-up (spawn, import, compile the formulas) costs about a second each, so
-    # small certificates are checked in this process.
+    # Worker start-up (spawn, import, compile the gradient of S: ~4 s each) outweighs the
+    # work below ~15k boxes (~0.8 ms each), so such certificates are checked in-process.
     if jobs <= 1 or len(tasks) < PARALLEL_ABOVE:
         _init_worker(*init_args)
         for chunk in _chunks(tasks, 1):
