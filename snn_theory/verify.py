@@ -52,7 +52,6 @@ from flint import arb, ctx
 
 from snn_theory import backends, enclosure
 from snn_theory.claims import VARIABLE_NAMES, Claim, format_fraction, parse_number
-from snn_theory.dual import Dual
 from snn_theory.moment_map import InputError
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
@@ -337,12 +336,9 @@ def evaluate_box(box: Box, depth: int) -> Evaluated:
 
 
 def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
-    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound`:
-    compact (m, v) forms where the formulas have them, forward-mode duals otherwise."""
-    compact = backends.value_and_gradient("arb", quantity)
-    if compact is not None:
-        return compact(*balls, lam, alpha)[1:]
-    return backends.evaluator("dual", (quantity,))(*Dual.variables(balls), lam, alpha)[0].grad
+    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound` (the
+    compact gradient forms of :func:`snn_theory.formulas.compact_gradient`)."""
+    return backends.value_and_gradient("arb", quantity)(*balls, lam, alpha)[1:]
 
 
 def split_coordinate(item: Evaluated) -> int:
@@ -412,8 +408,7 @@ class Runner:
     def configure(self, *setup_args: Any) -> None:
         _setup(*setup_args)
         # compile the evaluators before forking, so that the workers inherit them
-        if backends.value_and_gradient("arb", setup_args[0]) is None:
-            backends.evaluator("dual", (setup_args[0],))
+        backends.value_and_gradient("arb", setup_args[0])
         backends.evaluator("arb", (setup_args[0],))
         if self.jobs > 1:
             self.close()
