@@ -56,7 +56,7 @@ def _print(results: list, with_claims: bool) -> None:
                         "(certified; 6 significant digits shown)")
     for col in ("constants", "λ", "α", "error of the literal", "μ*", "ν* − 1",
                 "distance from (0, 1)", "S at (μ*, ν*)"):
-        table.add_column(col, overflow="fold")
+        table.add_column(escape(col), overflow="fold")
     for r in results:
         c = r.constants
         table.add_row(escape(c.label), escape(_value(c.lam)), escape(_value(c.alpha)),
@@ -72,7 +72,7 @@ def _print(results: list, with_claims: bool) -> None:
     claims = Table(title="Theorem 1 on its domain (μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5], "
                          "τ ∈ [0.95, 1.1]) with these constants (interval branch-and-bound)")
     for col in ("constants", "claim", "certified extremum enclosure", "verdict"):
-        claims.add_column(col, overflow="fold")
+        claims.add_column(escape(col), overflow="fold")
     for r in results:
         for res in r.claims:
             statement = (f"{res.claim.quantity} {res.claim.relation} "
