@@ -89,7 +89,8 @@ def initializers_command(fan_in: int, truncation: str, mc: bool, width: int, dep
                 raise InputError(f"{name} must be ≥ 1 (got {v})")
         if seed < 0:
             raise InputError(f"--seed must be ≥ 0 (got {seed})")
-        runs = [monte_carlo(p, width, depth, batch, seed) for p in PRESETS]
+        runs = _monte_carlo_all(PRESETS, monte_carlo, (width, depth, batch, seed),
+                                show=not as_json)
     if as_json:
         out = {
             "fan_in": fan_in,
@@ -108,6 +109,26 @@ def initializers_command(fan_in: int, truncation: str, mc: bool, width: int, dep
         click.echo(json.dumps(out))
         return
     _print(law_rows, rows, runs, fan_in)
+
+
+def _monte_carlo_all(presets: Any, run: Any, args: tuple, show: bool) -> list:
+    """One Monte Carlo per preset, with a progress bar on a terminal."""
+    import sys
+
+    if not (show and sys.stderr.isatty()):
+        return [run(p, *args) for p in presets]
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Monte Carlo", total=len(presets))
+        for p in presets:
+            bar.update(task, description=f"Monte Carlo: {p.name}")
+            out.append(run(p, *args))
+            bar.advance(task)
+    return out
 
 
 def _print(law_rows: list, rows: list, runs: list, fan_in: int) -> None:
