@@ -175,7 +175,13 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
         lam, alpha = constants.balls()
         lam01, alpha01 = backends.constants_function("arb")()
         om_b, ta_b = (arb(fmpq(x.numerator, x.denominator)) for x in (om, ta))
-        mu, nu = fixed_point(om_b, ta_b, lam, alpha, backend="arb")
+        try:
+            mu, nu = fixed_point(om_b, ta_b, lam, alpha, backend="arb")
+        except (ArithmeticError, ValueError, ZeroDivisionError) as exc:
+            reason = ("Newton's method from (0, 1) left ν > 0" if "domain" in str(exc)
+                      else str(exc))
+            raise ArithmeticError(f"no fixed point of g with ν > 0 was certified near (0, 1) "
+                                  f"({reason})") from exc
         if not nu > 0:  # pragma: no cover - the start (0, 1) is far from ν = 0
             raise ArithmeticError("the certified fixed point is not in ν > 0")
         s = evaluate(mu, om_b, nu, ta_b, lam, alpha, backend="arb",

@@ -297,3 +297,25 @@ def test_initializers_json(capsys: pytest.CaptureFixture[str]) -> None:
     tn = next(r for r in data["laws"] if r["law"].startswith("truncated_normal"))
     lo, hi = float(tn["variance_factor"]["lower"]), float(tn["variance_factor"]["upper"])
     assert lo <= stats.truncnorm.var(-3, 3) <= hi or abs(lo - stats.truncnorm.var(-3, 3)) < 1e-15
+
+
+def test_round_rational_ties_to_even_like_numpy() -> None:
+    # exact midpoints between adjacent float32 / float16 / bfloat16 numbers (dyadic, so
+    # exactly representable in float64: numpy's and ml_dtypes' casts round them once, RNE)
+    rng = np.random.default_rng(7)
+    for dtype in ("float32", "float16", "bfloat16"):
+        fmt = dtypes.FORMATS[dtype]
+        for x in rng.uniform(0.1, 3.0, 50):
+            r = NUMPY[dtype](x)
+            down, up = independent_neighbours(dtype, float(r))
+            for mid in ((Fraction(down) + Fraction(float(r))) / 2,
+                        (Fraction(float(r)) + Fraction(up)) / 2):
+                expected = Fraction(float(np.asarray(float(mid)).astype(NUMPY[dtype])))
+                assert dtypes.round_rational(fmt, mid) == expected
+                assert dtypes.round_rational(fmt, -mid) == -expected
+
+
+def test_rounding_without_a_fixed_point_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["rounding", "--no-claims", "--lam", "2"], capsys)
+    assert code == 3 and out == "" and "no fixed point" in err
+    assert len(err.strip().splitlines()) == 1
