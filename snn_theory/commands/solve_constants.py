@@ -142,6 +142,7 @@ def _c_literals(result: ConstantsResult, rounded: dict[str, dict[str, Rounding]]
 
 
 def _dtype_table(console: object, rounded: dict[str, dict[str, Rounding]]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="correctly rounded per dtype (error = rounded − exact, in ulps)")
@@ -153,8 +154,8 @@ def _dtype_table(console: object, rounded: dict[str, dict[str, Rounding]]) -> No
     for key in keys:
         cells = []
         for d in rounded:
-            cells += [rounded[d][key].literal, _err(rounded[d][key])]
-        table.add_row(key, *cells)
+            cells += [escape(rounded[d][key].literal), escape(_err(rounded[d][key]))]
+        table.add_row(escape(key), *cells)
     console.print(table)
     console.print("proven: each enclosure lies strictly between the rounding boundaries "
                   "around its value (halfway to the neighbouring representable numbers), so "
