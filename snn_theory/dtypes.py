@@ -181,14 +181,9 @@ class Rounding:
 
 def ulps_text(x: Fraction, direction: int, digits: int = 4) -> str:
     """``x`` with ``digits`` significant digits, rounded down (−1) or up (+1)."""
-    if x == 0:
-        return "0"
-    e = _floor_log2(abs(x))
-    exponent = math.floor(e * math.log10(2))
-    scale = Fraction(10) ** (digits - 1 - exponent)
-    scaled = x * scale
-    n = math.floor(scaled) if direction < 0 else math.ceil(scaled)
-    return _plain(Fraction(n) / scale)
+    from snn_theory.verify import decimal_text  # the project's outward decimal rounding
+
+    return decimal_text(x, direction, digits)
 
 
 def _plain(x: Fraction) -> str:

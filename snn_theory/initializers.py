@@ -62,21 +62,20 @@ def _positive(name: str, value: Any, limit: float | None = None) -> Fraction:
 
 @dataclass(frozen=True)
 class LawMoments:
-    """E[u²] (``variance``) and E[u⁴] (``fourth``) of a unit-scale law, as arb balls."""
+    """E[u²] (``variance``), E[u⁴] (``fourth``), the kurtosis m4/v² and the correction √v
+    (divide the standard deviation by it to get E[Σw²] = τ) of a unit-scale law, as arb
+    balls computed together at one precision."""
 
     law: str
     parameter: Fraction | None
     variance: arb
     fourth: arb
+    kurtosis: arb
+    correction: arb
 
-    @property
-    def kurtosis(self) -> arb:
-        return self.fourth / (self.variance * self.variance)
 
-    @property
-    def correction(self) -> arb:
-        """√v: divide the standard deviation by this to get E[Σw²] = τ."""
-        return self.variance.sqrt()
+def _moments(law: str, parameter: Fraction | None, v: arb, m4: arb) -> LawMoments:
+    return LawMoments(law, parameter, v, m4, m4 / (v * v), v.sqrt())
 
 
 def law_moments(law: str, parameter: Any = None) -> LawMoments:
@@ -86,18 +85,18 @@ def law_moments(law: str, parameter: Any = None) -> LawMoments:
     c for ``uniform`` (default √3, given as a decimal otherwise); unused for ``normal``.
     """
     if law == "normal":
-        return LawMoments(law, None, arb(1), arb(3))
+        return _moments(law, None, arb(1), arb(3))
     if law == "truncated_normal":
         a_q = _positive("truncation", 2 if parameter is None else parameter, MAX_TRUNCATION)
         a = _exact(a_q)
         phi = (-a * a / 2).exp() / (2 * arb.pi()).sqrt()
         z = (a / arb(2).sqrt()).erf()
-        return LawMoments(law, a_q, 1 - 2 * a * phi / z, 3 - 2 * (a**3 + 3 * a) * phi / z)
+        return _moments(law, a_q, 1 - 2 * a * phi / z, 3 - 2 * (a**3 + 3 * a) * phi / z)
     if law == "uniform":
         if parameter is None:
-            return LawMoments(law, None, arb(1), arb(9) / 5)  # c = √3: c² = 3
+            return _moments(law, None, arb(1), arb(9) / 5)  # c = √3: c² = 3
         c = _exact(_positive("uniform half-width", parameter))
-        return LawMoments(law, Fraction(str(parameter)), c * c / 3, c**4 / 5)
+        return _moments(law, Fraction(str(parameter)), c * c / 3, c**4 / 5)
     raise InputError(f"unknown weight law {law!r}; choose one of {', '.join(LAWS)}")
 
 
