@@ -134,11 +134,14 @@ def neighbours(fmt: FloatFormat, r: Any) -> tuple[Fraction | None, Fraction | No
 
 
 def _dyadic_endpoints(x: arb) -> tuple[Fraction, Fraction]:
-    """Exact rational lower and upper endpoints of the ball ``x``."""
-    from snn_theory.constants import _endpoints
+    """Exact rational lower and upper endpoints of the ball ``x`` (midpoint ∓ radius, both
+    exact dyadics, so no rounding at arb's working precision)."""
+    def exact(y: arb) -> Fraction:
+        man, exp = y.man_exp()
+        return Fraction(int(man)) * Fraction(2) ** int(exp)
 
-    _, (m1, e1), (m2, e2) = _endpoints(x)
-    return Fraction(m1) * Fraction(2) ** e1, Fraction(m2) * Fraction(2) ** e2
+    mid, rad = exact(x.mid()), exact(x.rad())
+    return mid - rad, mid + rad
 
 
 # ------------------------------------------------------------------------- results
