@@ -23,6 +23,8 @@ from snn_theory.moment_map import InputError
 COMMANDS: dict[str, str] = {
     "map": "snn_theory.commands.map:map_command",
     "solve-constants": "snn_theory.commands.solve_constants:solve_constants_command",
+    "rounding": "snn_theory.commands.rounding:rounding_command",
+    "initializers": "snn_theory.commands.initializers:initializers_command",
     "verify-contraction": "snn_theory.commands.verify:verify_command",
     "check-certificate": "snn_theory.commands.check:check_certificate_command",
     "simulate": "snn_theory.commands.simulate:simulate_command",

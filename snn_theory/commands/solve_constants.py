@@ -23,6 +23,19 @@ dropout (MATH.md §3), as balls enclosing the exact values.
 rounded: the float product of the rounded λ01 and α01 is one ulp off (−1.7580993408473766
 instead of −1.7580993408473768), the value several libraries hard-code.
 
+``--dtype float64|float32|float16|bfloat16`` (repeatable) adds, for each constant, the
+correctly rounded value in that format, *proven* so: the certified enclosure lies strictly
+between the two rounding boundaries around the chosen number (halfway to its neighbours,
+found with numpy/ml_dtypes), so it is the nearest and no tie is possible
+(:mod:`snn_theory.dtypes`).  The error (rounded − exact) is given in ulps of the format.
+``--format c`` prints C declarations, ``--format python`` numpy/ml_dtypes literals (both for
+float64 unless --dtype says otherwise), ``--format json`` the same object as ``--json``.
+
+    snn-theory solve-constants --dtype float32 --dtype bfloat16 --dropout-rate 0.1
+    snn-theory solve-constants --dtype float32 --format c
+
+What a rounded constant does to the fixed point and to Theorem 1: ``snn-theory rounding``.
+
 Exit codes: 0 certified; 2 bad input (variance ≤ 0, τ ≤ 0, a rate outside [0, 1), digits
 outside [1, 50000], numbers that are not finite decimals of magnitude in [1e-50, 1e50]) or a
 target no λ > 0, α > 0 reach (the message says what was tried); 3 the proof failed (or the
@@ -44,6 +57,13 @@ from snn_theory.constants import (
     ConstantsResult,
     solve_constants,
 )
+from snn_theory.dtypes import DTYPE_NAMES, Rounding, get_format, round_constants
+
+#: constant name → (Python / C identifier stem, label in tables)
+_NAMES = {"lambda": "LAMBDA", "alpha": "ALPHA", "alpha_prime": "ALPHA_PRIME"}
+_SUFFIX = {"float64": "", "float32": "_F32", "float16": "_F16", "bfloat16": "_BF16"}
+_PY_TYPE = {"float64": "np.float64", "float32": "np.float32", "float16": "np.float16",
+            "bfloat16": "ml_dtypes.bfloat16"}
 
 
 def _python_literals(result: ConstantsResult) -> str:
@@ -69,11 +89,85 @@ def _python_literals(result: ConstantsResult) -> str:
     return "\n".join(lines)
 
 
-def _table(result: ConstantsResult) -> None:
+def _ident(key: str) -> str:
+    if key in _NAMES:
+        return _NAMES[key]
+    rate, part = key[len("dropout["):].split("].")
+    return f"DROPOUT_{rate.replace('.', '_').replace('-', 'M')}_{part.upper()}"
+
+
+def _err(r: Rounding) -> str:
+    """The error in ulps to 3 significant digits (its enclosure is far narrower; the
+    outward-rounded interval is in the JSON)."""
+    return f"{float(sum(r.error_ulps) / 2):+.3g} ulp"
+
+
+def _python_dtype_literals(result: ConstantsResult,
+                           rounded: dict[str, dict[str, Rounding]]) -> str:
+    lines = [
+        "# SELU constants certified by `snn-theory solve-constants` for the fixed point "
+        f"(mean, variance) = ({result.mean}, {result.variance}),",
+        f"# weights (omega, tau) = ({result.omega}, {result.tau}).  Each value is the "
+        "correctly rounded constant",
+        "# in its dtype (proven from the arb enclosure); the argument is its exact value, "
+        "so the conversion is exact.",
+        "import numpy as np",
+    ]
+    if "bfloat16" in rounded:
+        lines.append("import ml_dtypes")
+    for dtype, table in rounded.items():
+        lines.append(f"# {dtype}")
+        for key, r in table.items():
+            lines.append(f"{_ident(key)}{_SUFFIX[dtype]} = {_PY_TYPE[dtype]}"
+                         f"({float(r.value)!r})  # {r.literal}, {_err(r)}")
+    return "\n".join(lines)
+
+
+def _c_literals(result: ConstantsResult, rounded: dict[str, dict[str, Rounding]]) -> str:
+    lines = [
+        "/* SELU constants certified by `snn-theory solve-constants` for the fixed point",
+        f"   (mean, variance) = ({result.mean}, {result.variance}), weights (omega, tau) = "
+        f"({result.omega}, {result.tau}).",
+        "   Each is the correctly rounded constant in its type (proven from the arb "
+        "enclosure).",
+        "   float16/bfloat16 values are written exactly, so converting them is exact. */",
+    ]
+    for dtype, table in rounded.items():
+        ctype = get_format(dtype).c_type
+        for key, r in table.items():
+            literal = r.literal + ("f" if dtype == "float32" else "")
+            lines.append(f"static const {ctype} SELU_{_ident(key)}{_SUFFIX[dtype]} = {literal};"
+                         f"  /* {_err(r)} */")
+    return "\n".join(lines)
+
+
+def _dtype_table(console: object, rounded: dict[str, dict[str, Rounding]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="correctly rounded per dtype (error = rounded − exact, in ulps)")
+    table.add_column("quantity", no_wrap=True)
+    for dtype in rounded:
+        table.add_column(dtype, no_wrap=True)
+        table.add_column("error", no_wrap=True, justify="right")
+    keys = list(next(iter(rounded.values())))
+    for key in keys:
+        cells = []
+        for d in rounded:
+            cells += [escape(rounded[d][key].literal), escape(_err(rounded[d][key]))]
+        table.add_row(escape(key), *cells)
+    console.print(table)
+    console.print("proven: each enclosure lies strictly between the rounding boundaries "
+                  "around its value (halfway to the neighbouring representable numbers), so "
+                  "the value is the nearest and no tie is possible.", soft_wrap=True)
+
+
+def _table(result: ConstantsResult,
+           rounded: dict[str, dict[str, Rounding]] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=max(Console().width, 140 if rounded else 80))
     title = (f"SELU constants for fixed point (mean, variance) = ({result.mean}, "
              f"{result.variance}), weights (omega, tau) = ({result.omega}, {result.tau})")
     table = Table(title=title, show_lines=False)
@@ -101,6 +195,8 @@ def _table(result: ConstantsResult) -> None:
         f"{result.seconds:.3f} s, {result.precision_bits} bits.",
         soft_wrap=True,
     )
+    if rounded:
+        _dtype_table(console, rounded)
 
 
 @click.command("solve-constants")
@@ -114,16 +210,31 @@ def _table(result: ConstantsResult) -> None:
 @click.option("--dropout-rate", "dropout_rates", multiple=True, metavar="R",
               help="Alpha-dropout DROP probability R in [0, 1) (keep q = 1 − R); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--format", "fmt", type=click.Choice(["table", "python"]), default="table",
-              show_default=True, help="Human output: a table, or float64 Python literals.")
+@click.option("--format", "fmt", type=click.Choice(["table", "python", "c", "json"]),
+              default="table", show_default=True,
+              help="table; python (numpy/ml_dtypes literals); c (declarations); json "
+                   "(= --json). python and c are float64 unless --dtype is given.")
+@click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
+              help=f"Also the correctly rounded constants in DTYPE ({'|'.join(DTYPE_NAMES)}), "
+                   "proven, with the error in ulps; repeatable.")
 def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digits: int,
-                            dropout_rates: tuple[str, ...], as_json: bool, fmt: str) -> None:
+                            dropout_rates: tuple[str, ...], as_json: bool, fmt: str,
+                            dtypes: tuple[str, ...]) -> None:
     """Certified λ, α making (MEAN, VARIANCE) a fixed point for weights (OMEGA, TAU).
 
     Root finding at a precision above --digits, then a Krawczyk test in arb proves that a
-    box of radius < 10^-digits holds exactly one solution (MATH.md §3).  Exit 2 on bad input
-    or an unreachable target, 3 if the proof fails.
+    box of radius < 10^-digits holds exactly one solution (MATH.md §3).  With --dtype, the
+    correctly rounded value of every constant in that format, proven from the enclosure
+    (strictly inside the rounding interval of the chosen number), and its error in ulps.
+    Exit 2 on bad input or an unreachable target, 3 if a proof fails.
+
+    \b
+    snn-theory solve-constants --dtype float32 --dtype bfloat16 --dropout-rate 0.1
+    snn-theory solve-constants --dtype float16 --format c
     """
+    for d in dtypes:
+        get_format(d)  # unknown dtype: one line, exit 2, before any work
+    as_json = as_json or fmt == "json"
     result = solve_constants(mean=mean, variance=variance, omega=omega, tau=tau,
                              digits=digits, dropout_rates=dropout_rates)
     if not result.ok:
@@ -137,8 +248,25 @@ def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digi
         click.echo(f"snn-theory solve-constants: error: NOT certified: {reason} "
                    f"({result.method}); no constants are reported", err=True)
         sys.exit(EXIT_NOT_CERTIFIED)
+    rounded = None
+    if dtypes or (fmt == "c"):
+        rounded = round_constants(result, dtypes or ("float64",))
+        failed = [f"{key} in {d}: {r.reason}" for d, table in rounded.items()
+                  for key, r in table.items() if not r.certified]
+        if failed:
+            click.echo("snn-theory solve-constants: error: correct rounding NOT proven for "
+                       f"{failed[0]}; rerun with more --digits", err=True)
+            sys.exit(EXIT_NOT_CERTIFIED)
     if as_json:
-        click.echo(json.dumps(result.to_json()))
+        out = result.to_json()
+        if rounded:
+            out["rounded"] = {d: {k: r.to_json() for k, r in table.items()}
+                              for d, table in rounded.items()}
+        click.echo(json.dumps(out))
+    elif fmt == "c":
+        click.echo(_c_literals(result, rounded))
+    elif fmt == "python" and dtypes:
+        click.echo(_python_dtype_literals(result, rounded))
     elif fmt == "python":
         missing = [k for k in ("lambda", "alpha", "alpha_prime") if k not in result.floats]
         missing += [f"dropout[{d.rate}].{k}" for d in result.dropout for k in ("a", "b")
@@ -149,4 +277,4 @@ def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digi
             sys.exit(EXIT_NOT_CERTIFIED)
         click.echo(_python_literals(result))
     else:
-        _table(result)
+        _table(result, rounded)
