@@ -423,3 +423,13 @@ def conditional_function(backend: str, which: str) -> Callable[..., tuple[Any]]:
     ns = ACB_NAMESPACE if backend == "acb" else namespace(backend)
     return compile_function(formulas.CONDITIONAL_ARGUMENTS, [expression], ns,
                             name=f"{backend}_conditional_{which}")
+
+
+@cache
+def erf_propagation_function(backend: str) -> Callable[..., tuple[Any, ...]]:
+    """``f(c, v, tau) -> (variance, chi1, c_map, c_slope)`` of the erf activation
+    (:data:`snn_theory.formulas.ERF_PROPAGATION`), in ``"arb"``, ``"mpmath"`` or ``"numpy"``."""
+    extra = {"arb": lambda x: _as_arb(x).asin(), "mpmath": mpmath.asin, "numpy": np.arcsin}
+    ns = dict(namespace(backend), asin=extra[backend])
+    return compile_function(formulas.ERF_ARGUMENTS, list(formulas.ERF_PROPAGATION.values()), ns,
+                            name=f"{backend}_erf_propagation")

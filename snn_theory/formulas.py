@@ -301,3 +301,18 @@ _conditional = {mu: cond_a, omega: 1, nu: cond_w, tau: 1}
 CONDITIONAL_MEAN = MEAN.subs(_conditional, simultaneous=True)
 CONDITIONAL_SLOPE = SLOPE_MEAN.subs(_conditional, simultaneous=True)
 CONDITIONAL_ARGUMENTS: tuple[sp.Symbol, ...] = (cond_a, cond_w, lam, alpha)
+
+# --- a smooth comparison activation: f = erf (docs/propagation.md) ------------------------
+# For zero-mean jointly Gaussian (u₁, u₂) with variances v and covariance c·v (Williams 1998):
+# E[erf(u₁)erf(u₂)] = (2/π)·asin(2cv/(1 + 2v)); E[erf′(z)²] = (4/π)/√(1 + 4v).  With m = 0
+# the mean is 0, so c̃(c) = asin(2cv/(1 + 2v))/asin(2v/(1 + 2v)).
+erf_c = sp.Symbol("c", real=True)
+_erf_v = sp.Symbol("v", positive=True)
+ERF_ARGUMENTS: tuple[sp.Symbol, ...] = (erf_c, _erf_v, tau)
+_erf_map = sp.asin(2 * erf_c * _erf_v / (1 + 2 * _erf_v)) / sp.asin(2 * _erf_v / (1 + 2 * _erf_v))
+ERF_PROPAGATION: dict[str, sp.Expr] = {
+    "variance": 2 / sp.pi * sp.asin(2 * _erf_v / (1 + 2 * _erf_v)),
+    "chi1": tau * 4 / sp.pi / sp.sqrt(1 + 4 * _erf_v),
+    "c_map": _erf_map,
+    "c_slope": sp.diff(_erf_map, erf_c),
+}

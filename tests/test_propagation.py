@@ -273,3 +273,55 @@ def test_pair_correlations_track_the_c_map() -> None:
     assert np.all(np.abs(r.correlation - r.predicted) <= tolerance)
     assert abs(r.correlation[0] - 0.6) < 4 / math.sqrt(n)
     assert r.predicted[-1] < r.predicted[0]  # towards the stable fixed point c* = 0
+
+
+def test_cli_json_and_human_output(capsys) -> None:
+    code, out, err = _run(["propagate", "--json", "--correlation", "-1"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["phase"]["phase"] == "chaotic" and data["no_other_fixed_points"]["proven"]
+    chi1 = arb(data["chi1"])
+    assert chi1.overlaps(arb(data["correlation_fixed_points"][1]["slope"]))
+    # c = −1: the integral with u₂ = 2m − u₁ (no conditioning); |c̃(−1)| < 1 (Mehler)
+    assert abs(arb(data["correlation"]["c_map"])) < 1
+    code, out, err = _run(["propagate", "--tau", "1.1"], capsys)
+    assert code == 0 and "chaotic" in out and "no other fixed points" in out
+
+
+def test_erf_closed_forms_against_quadrature() -> None:
+    """The erf comparison activation's closed forms (Williams) against mpmath at v = 0.7."""
+    ctx.prec, old = 128, ctx.prec
+    try:
+        variance, chi1, c_map, c_slope = backends.erf_propagation_function("arb")(
+            arb("0.3"), arb("0.7"), arb("1.2")
+        )
+    finally:
+        ctx.prec = old
+    with mpmath.workdps(DIGITS + 5):
+        v = mpmath.mpf("0.7")
+        var = _moments_1d(lambda x: mpmath.erf(x) ** 2, mpmath.mpf(0), v)
+        d2 = _moments_1d(lambda x: 4 / mpmath.pi * mpmath.exp(-2 * x * x), mpmath.mpf(0), v)
+        # the c-map through the conditional: E[erf(u₂) | u₁] = erf(a/√(1 + 2w))
+        c = mpmath.mpf("0.3")
+        w = (1 - c * c) * v
+        pair = _moments_1d(
+            lambda t: mpmath.erf(t) * mpmath.erf(c * t / mpmath.sqrt(1 + 2 * w)), mpmath.mpf(0), v
+        )
+        chi1_ref, c_map_ref = mpmath.mpf("1.2") * d2, pair / var
+    assert _contains(variance, var)
+    assert _contains(chi1, chi1_ref)
+    assert _contains(c_map, c_map_ref)
+
+
+def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
+    from snn_theory import plots
+
+    r = plots.correlation_map(
+        tmp_path / "c.png", grid=5, depth=2, monte_carlo=False, size=plots.FigureSize(400, 200, 50)
+    )
+    assert r.path.exists()
+    assert [f["c"] for f in r.summary["fixed_points"]] == [0.0, 1.0]
+    assert r.summary["no_other_fixed_points"] and r.summary["phase"] == "chaotic"
+    # the drawn curve is the c-map: c̃(c) − c vanishes at the fixed points, < 0 on (0, 1)
+    dev = dict(zip(r.data["c"], r.data["deviation"]))
+    assert abs(dev[0.0]) < 1e-12 and abs(dev[1.0]) < 1e-12 and dev[0.5] < 0 < dev[-0.5]
