@@ -119,7 +119,8 @@ def main() -> None:
             row = f"{q:>13} {mid:>22.15g}" + "".join(
                 f" {abs(gh[d][q] - mid):>10.2e}" for d in DEGREES)
             print(row)
-        times = {d: best_of(lambda d=d: gauss_hermite(f, df, 0.0, 1.0, 1.0, d), repeats)
+        times = {d: best_of(lambda d=d, f=f, df=df: gauss_hermite(f, df, 0.0, 1.0, 1.0, d),
+                            repeats)
                  for d in DEGREES}
         print(f"{'time/set':>13} {t_cert * 1e3:>19.2f} ms" + "".join(
             f" {times[d] * 1e3:>7.2f} ms" for d in DEGREES))
