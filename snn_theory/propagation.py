@@ -231,9 +231,9 @@ def pair_expectation(
     A, B, C = act.growth
     minus_one = c == -1
     if not minus_one and not (c > -1 and c < 1) and not c == 1:
-        raise ValueError("pair_expectation needs c in (-1, 1) or exactly +-1")
+        raise InputError(f"the correlation must lie in (-1, 1) or be exactly -1 or 1 (got {c})")
     if c == 1:
-        raise ValueError("c = 1 is the closed-form second moment; use the point's values")
+        raise InputError("c = 1 is the closed-form second moment; use correlation_map")
     K = math.sqrt(2 * math.log(2) * (prec + 30)) + 2
     m_f, sd_f = float(m.mid()), math.sqrt(float(v.mid()))
     L, R = math.floor(m_f - K * sd_f) - 1, math.ceil(m_f + K * sd_f) + 1

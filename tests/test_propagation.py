@@ -282,8 +282,14 @@ def test_cli_json_and_human_output(capsys) -> None:
     assert data["phase"]["phase"] == "chaotic" and data["no_other_fixed_points"]["proven"]
     chi1 = arb(data["chi1"])
     assert chi1.overlaps(arb(data["correlation_fixed_points"][1]["slope"]))
-    # c = −1: the integral with u₂ = 2m − u₁ (no conditioning); |c̃(−1)| < 1 (Mehler)
-    assert abs(arb(data["correlation"]["c_map"])) < 1
+    # c = −1: the integral with u₂ = 2m − u₁ (no conditioning); |c̃(−1)| < 1 (Mehler).
+    # At (0, 1) (m = 0, v = ν̃ = 1, μ̃ = 0) Stein's identity E[u·h(u); u > 0] = E[h′(u); u > 0]
+    # for h(u) = e^{−u} − 1 (h(0) = 0) gives E[f(u)f(−u)] = −E[f′(u)f′(−u)]: c̃(−1) = −χ_c(−1).
+    ctx.prec, old = 128, ctx.prec  # read the printed balls without rounding them
+    c_map, slope = arb(data["correlation"]["c_map"]), arb(data["correlation"]["slope"])
+    ctx.prec = old
+    assert abs(c_map) < 1
+    assert (c_map + slope).contains(0) and (c_map + slope).rad() < 1e-25
     code, out, err = _run(["propagate", "--tau", "1.1"], capsys)
     assert code == 0 and "chaotic" in out and "no other fixed points" in out
 

@@ -149,11 +149,12 @@ def propagate_command(
     tau = parse_decimal("tau", tau, positive=True)
     lam = None if lam is None else parse_decimal("lam", lam, positive=True)
     alpha = None if alpha is None else parse_decimal("alpha", alpha, positive=True)
-    c_value = None
+    c_value: str | None = None
     if correlation is not None:
-        c_text = parse_decimal("correlation", correlation)
-        c_value = arb(c_text)
-        if not (c_value >= -1 and c_value <= 1):
+        from decimal import Decimal
+
+        c_value = parse_decimal("correlation", correlation)
+        if not -1 <= Decimal(c_value) <= 1:
             raise InputError(f"--correlation must lie in [-1, 1] (got {correlation!r})")
     taus = _floats(edge_tau, "edge-tau") if edge_tau else []
     if any(t <= 0 for t in taus):
@@ -193,7 +194,7 @@ def _math_failure(message: str) -> None:
 def _extras(
     P: Any,
     result: Any,
-    c_value: arb | None,
+    c_value: str | None,
     taus: list[float],
     alphas: list[float],
     lam: str | None,
@@ -208,10 +209,16 @@ def _extras(
         ctx.prec = prec
         try:
             tol = arb(2) ** (-(prec // 2))
+            c = arb(c_value)  # the decimal enclosed at the working precision
+            if not (c.rad() == 0 or (c > -1 and c < 1)):
+                raise InputError(
+                    f"--correlation {c_value} is too close to -1 or 1 for the "
+                    "working precision; raise --digits"
+                )
             extra["correlation"] = (
-                c_value,
-                P.correlation_map(result.point, c_value, tol),
-                P.correlation_slope(result.point, c_value, tol),
+                c,
+                P.correlation_map(result.point, c, tol),
+                P.correlation_slope(result.point, c, tol),
             )
         finally:
             ctx.prec = old
