@@ -331,3 +331,37 @@ def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
     # the drawn curve is the c-map: c̃(c) − c vanishes at the fixed points, < 0 on (0, 1)
     dev = dict(zip(r.data["c"], r.data["deviation"]))
     assert abs(dev[0.0]) < 1e-12 and abs(dev[1.0]) < 1e-12 and dev[0.5] < 0 < dev[-0.5]
+
+
+def test_plot_gradients_command(tmp_path, capsys) -> None:
+    out = tmp_path / "g.png"
+    code, text, err = _run(
+        [
+            "plot",
+            "gradients",
+            "--taus",
+            "1",
+            "--depth",
+            "3",
+            "--mc-width",
+            "16",
+            "--mc-batch",
+            "4",
+            "--out",
+            str(out),
+            "--width",
+            "300",
+            "--height",
+            "200",
+            "--dpi",
+            "50",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    data = json.loads(text)
+    assert out.exists() and data["figure"] == "gradients"
+    assert data["chi1"]["1.0"].startswith("[1.0715749924")
+    code, text, err = _run(["plot", "gradients", "--taus", "1,x"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
