@@ -365,3 +365,18 @@ def test_plot_gradients_command(tmp_path, capsys) -> None:
     assert data["chi1"]["1.0"].startswith("[1.0715749924")
     code, text, err = _run(["plot", "gradients", "--taus", "1,x"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_tampered_inputs_are_rejected(results) -> None:
+    from snn_theory.krawczyk import krawczyk_1d
+
+    # two roots (±0.1) in the box: the Krawczyk test must not claim a unique one
+    two = krawczyk_1d(lambda x: x * x - arb("0.01"), lambda x: 2 * x, arb(0, 0.5))
+    assert not two.proved
+    one = krawczyk_1d(lambda x: x * x - arb("0.01"), lambda x: 2 * x, arb("0.1", "0.01"))
+    assert one.proved and one.enclosure.contains(arb("0.1"))
+    # an integral whose radius cannot meet an impossible tolerance is reported, not returned
+    with pytest.raises(ArithmeticError, match="did not converge"):
+        propagation.correlation_map(results["1"].point, arb("0.5"), tolerance=arb(2) ** -400)
+    with pytest.raises(propagation.InputError):
+        propagation.pair_expectation(results["1"].point, arb(1, 0.5))
