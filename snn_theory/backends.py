@@ -370,3 +370,66 @@ def expression_function(
 ) -> Callable[..., tuple[Any, ...]]:
     """Compile arbitrary formula expressions (e.g. second partials) for ``backend``."""
     return compile_function(arguments, expressions, namespace(backend))
+
+
+# --------------------------------------------------------------------------- acb (complex balls)
+def _acb_exp_erfc(a: Any, x: Any, q: Any) -> Any:
+    """exp(a)·erfc(x) for complex balls (the integrands of :mod:`snn_theory.propagation`).
+
+    Arb's exponents are unbounded, so the direct product has small relative error at any
+    magnitude; it is analytic in (a, x), which ``acb.integral`` needs on complex balls.
+    """
+    from flint import acb
+
+    a = a if isinstance(a, acb) else acb(a)
+    x = x if isinstance(x, acb) else acb(x)
+    return a.exp() * x.erfc()
+
+
+def _acb(x: Any) -> Any:
+    from flint import acb
+
+    return x if isinstance(x, acb) else acb(x)
+
+
+ACB_NAMESPACE: dict[str, Any] = {
+    "exp": lambda x: _acb(x).exp(),
+    # every square root in the propagation formulas has a real positive argument (w, v, 2/π)
+    "sqrt": lambda x: _acb(x).sqrt(),
+    "erf": lambda x: _acb(x).erf(),
+    "erfc": lambda x: _acb(x).erfc(),
+    "ExpErfc": _acb_exp_erfc,
+    "POW": operator.pow,
+    "Q": lambda p, q: arb(fmpq(p, q)),
+    "PI": arb.pi,
+    "E": arb.const_e,
+}
+
+
+@cache
+def propagation_function(backend: str) -> Callable[..., tuple[Any, ...]]:
+    """``f(mu, omega, nu, tau, lam, alpha) -> (slope_mean, slope_second_moment, chi1,
+    chi_mean, chi_c0, chi_c1)`` of :data:`snn_theory.formulas.PROPAGATION`."""
+    return compile_function(formulas.ARGUMENTS, list(formulas.PROPAGATION.values()),
+                            namespace(backend), name=f"{backend}_propagation")
+
+
+@cache
+def conditional_function(backend: str, which: str) -> Callable[..., tuple[Any]]:
+    """``f(a, w, lam, alpha) -> (E[f(a + √w·Y)],)`` (``which="mean"``) or ``(E[f′(a + √w·Y)],)``
+    (``which="slope"``), Y ~ N(0, 1), in ``backend`` or ``"acb"`` (complex balls, analytic in
+    a: the integrands of ``acb.integral``)."""
+    expression = {"mean": formulas.CONDITIONAL_MEAN, "slope": formulas.CONDITIONAL_SLOPE}[which]
+    ns = ACB_NAMESPACE if backend == "acb" else namespace(backend)
+    return compile_function(formulas.CONDITIONAL_ARGUMENTS, [expression], ns,
+                            name=f"{backend}_conditional_{which}")
+
+
+@cache
+def erf_propagation_function(backend: str) -> Callable[..., tuple[Any, ...]]:
+    """``f(c, v, tau) -> (variance, chi1, c_map, c_slope)`` of the erf activation
+    (:data:`snn_theory.formulas.ERF_PROPAGATION`), in ``"arb"``, ``"mpmath"`` or ``"numpy"``."""
+    extra = {"arb": lambda x: _as_arb(x).asin(), "mpmath": mpmath.asin, "numpy": np.arcsin}
+    ns = dict(namespace(backend), asin=extra[backend])
+    return compile_function(formulas.ERF_ARGUMENTS, list(formulas.ERF_PROPAGATION.values()), ns,
+                            name=f"{backend}_erf_propagation")

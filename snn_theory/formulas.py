@@ -270,3 +270,49 @@ def moments_by_integration() -> tuple[sp.Expr, sp.Expr]:
 def partial(name: str, variable: sp.Symbol) -> sp.Expr:
     """∂(quantity)/∂variable, derived symbolically (second partials of the moments included)."""
     return sp.diff(derived_expression(name), variable)
+
+
+# --- signal propagation: slopes of SELU under a Gaussian (docs/propagation.md) -----------
+# E[f′(z)] and E[f′(z)²] for z ~ N(m, v); f′ = λ on z > 0 and λα·eᶻ on z < 0 (the kink at 0
+# has measure zero).  E[f′(z)] = ∂μ̃/∂m (differentiation under the integral), so it is
+# MEAN_M; E[f′(z)²] = λ²·(P(z > 0) + α²·E[e^{2z}; z < 0]) = λ²/2·(erfc(−r) + α²·E2).
+SLOPE_MEAN = MEAN_M
+SLOPE_SECOND_MOMENT = lam**2 / 2 * (sp.erfc(-r) + alpha**2 * E2)
+
+#: Propagation quantities as explicit expressions in (μ, ω, ν, τ, λ, α), z ~ N(μω, ντ):
+#: ``chi1`` = τ·E[f′(z)²] (growth of the squared gradient norm per layer), ``chi_mean`` =
+#: ω²·E[f′(z)]² (growth of the squared mean of the backpropagated signal), ``chi_c0`` =
+#: v·E[f′(z)]²/ν̃ (slope of the correlation map at c = 0) and ``chi_c1`` = v·E[f′(z)²]/ν̃
+#: (its slope at c = 1; equal to chi1 at a fixed point, where ν̃ = ν).
+PROPAGATION: dict[str, sp.Expr] = {
+    "slope_mean": SLOPE_MEAN,
+    "slope_second_moment": SLOPE_SECOND_MOMENT,
+    "chi1": tau * SLOPE_SECOND_MOMENT,
+    "chi_mean": omega**2 * SLOPE_MEAN**2,
+    "chi_c0": v * SLOPE_MEAN**2 / (SECOND_MOMENT - MEAN**2),
+    "chi_c1": v * SLOPE_SECOND_MOMENT / (SECOND_MOMENT - MEAN**2),
+}
+
+# The inner expectations of the correlation map: for (u₁, u₂) bivariate Gaussian with means m,
+# variances v and correlation c, u₂ | u₁ ~ N(a, w) with a = m + c·(u₁ − m), w = (1 − c²)·v.
+# E[f(u₂) | u₁] and E[f′(u₂) | u₁] are the mean and the slope formulas at (m, v) = (a, w).
+cond_a, cond_w = sp.symbols("a w", real=True)
+_conditional = {mu: cond_a, omega: 1, nu: cond_w, tau: 1}
+CONDITIONAL_MEAN = MEAN.subs(_conditional, simultaneous=True)
+CONDITIONAL_SLOPE = SLOPE_MEAN.subs(_conditional, simultaneous=True)
+CONDITIONAL_ARGUMENTS: tuple[sp.Symbol, ...] = (cond_a, cond_w, lam, alpha)
+
+# --- a smooth comparison activation: f = erf (docs/propagation.md) ------------------------
+# For zero-mean jointly Gaussian (u₁, u₂) with variances v and covariance c·v (Williams 1998):
+# E[erf(u₁)erf(u₂)] = (2/π)·asin(2cv/(1 + 2v)); E[erf′(z)²] = (4/π)/√(1 + 4v).  With m = 0
+# the mean is 0, so c̃(c) = asin(2cv/(1 + 2v))/asin(2v/(1 + 2v)).
+erf_c = sp.Symbol("c", real=True)
+_erf_v = sp.Symbol("v", positive=True)
+ERF_ARGUMENTS: tuple[sp.Symbol, ...] = (erf_c, _erf_v, tau)
+_erf_map = sp.asin(2 * erf_c * _erf_v / (1 + 2 * _erf_v)) / sp.asin(2 * _erf_v / (1 + 2 * _erf_v))
+ERF_PROPAGATION: dict[str, sp.Expr] = {
+    "variance": 2 / sp.pi * sp.asin(2 * _erf_v / (1 + 2 * _erf_v)),
+    "chi1": tau * 4 / sp.pi / sp.sqrt(1 + 4 * _erf_v),
+    "c_map": _erf_map,
+    "c_slope": sp.diff(_erf_map, erf_c),
+}

@@ -74,3 +74,27 @@ def krawczyk(
 def ball(center: object, radius: object) -> arb:
     """The ball [center ± radius] (center, radius: anything arb accepts, e.g. mpf strings)."""
     return arb(center, radius) if not isinstance(center, arb) else arb(center.mid(), radius)
+
+
+@dataclass(frozen=True)
+class Krawczyk1DResult:
+    """``proved``: K(X) ⊂ int(X); then ``enclosure`` (= K(X) ∩ X) holds the unique root in X."""
+
+    proved: bool
+    box: arb
+    enclosure: arb
+
+
+def krawczyk_1d(function: Callable[[arb], arb], derivative: Callable[[arb], arb],
+                box: arb) -> Krawczyk1DResult:
+    """The one-dimensional Krawczyk test K(X) = x₀ − y·g(x₀) + (1 − y·g′(X))·(X − x₀) with
+    x₀ the midpoint of X and y ≈ 1/g′(x₀): if K(X) ⊂ int X, g has exactly one root in X and
+    it lies in K(X).  ``function`` encloses g at a point, ``derivative`` g′ over a ball."""
+    x0 = arb(box.mid())
+    d0 = derivative(x0)
+    if not d0.is_finite() or d0.mid() == 0:
+        return Krawczyk1DResult(False, box, box)
+    y = arb((1 / arb(d0.mid())).mid())
+    k = x0 - y * function(x0) + (1 - y * derivative(box)) * (box - x0)
+    proved = bool(k.is_finite() and _strictly_inside(k, box))
+    return Krawczyk1DResult(proved, box, k.intersection(box) if proved else box)

@@ -754,17 +754,167 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
     return PlotResult("convergence", path, data, summary)
 
 
+# ============================================================================ propagation
+def correlation_map(out: str | Path | None = None, *, omega: float = 0.0, tau: float = 1.0,
+                    grid: int = 41, starts: Sequence[float] = (0.95, 0.5, -0.5),
+                    depth: int = 30, mc_width: int = 1024, mc_batch: int = 64, seed: int = 0,
+                    monte_carlo: bool = True,
+                    size: FigureSize = FigureSize(1600, 650, 150)) -> PlotResult:
+    """Left: c̃(c) − c over [−1, 1] (the correlation map's distance from the diagonal;
+    midpoints of arb enclosures) with the certified fixed points c* = 0, 1 and their slopes,
+    and one-layer Monte Carlo points (mean over ``mc_batch`` pairs, ±2 standard errors).
+    Right: correlation against depth from ``starts``: c-map iterates (lines) against
+    simulated pairs (markers).  c is the centred correlation (docs/propagation.md)."""
+    from flint import arb
+
+    from snn_theory import propagation
+
+    _check_value("omega", omega)
+    _check_value("tau", tau, positive=True)
+    _check_grid(grid)
+    if any(not -1 <= c <= 1 for c in starts):
+        raise InputError(f"starting correlations must lie in [-1, 1] (got {list(starts)})")
+    path, suffix = output_path(out, "correlation_map")
+    result = propagation.propagate(omega, tau, prec=128)
+    point = result.point
+    cs = np.linspace(-1, 1, grid)
+    deviation = np.array([float(propagation.correlation_map(point, arb(float(c))).mid()) - c
+                          for c in cs])
+    iterates = {c0: np.array(propagation.correlation_iterates(point, c0, depth))
+                for c0 in starts}
+    mc_one: dict[float, tuple[float, float]] = {}
+    mc_depth: dict[float, np.ndarray] = {}
+    if monte_carlo:
+        try:
+            from snn_theory import simulate as sim  # noqa: PLC0415 - lazy: JAX import is slow
+        except ImportError as exc:
+            raise SimulatorUnavailable(f"the Monte Carlo simulator is not available: {exc}") \
+                from None
+        for c0 in np.linspace(-0.9, 0.9, 7):
+            cfg = sim.SimulationConfig(width=mc_width, depth=1, batch=mc_batch, omega=omega,
+                                       tau=tau, seed=seed)
+            r = sim.simulate_pairs(cfg, float(c0))
+            mc_one[float(r.correlation[0])] = (float(r.correlation[1] - r.correlation[0]),
+                                               float(2 * r.spread[1] / math.sqrt(mc_batch)))
+        for c0 in starts:
+            cfg = sim.SimulationConfig(width=mc_width, depth=depth, batch=mc_batch, omega=omega,
+                                       tau=tau, seed=seed)
+            mc_depth[c0] = sim.simulate_pairs(cfg, float(c0)).correlation
+
+    fps = [(float(f.value.mid()), float(f.slope.mid()), f.stable) for f in result.fixed_points]
+    with _style():
+        import matplotlib
+
+        fig, axes = _new_figure(size, ncols=2)
+        a1, a2 = axes[0]
+        a1.axhline(0, color="black", lw=0.8)
+        a1.plot(cs, deviation, "-", color="#3b528b", lw=1.8, label="c̃(c) − c (arb midpoints)")
+        if mc_one:
+            xs = sorted(mc_one)
+            a1.errorbar(xs, [mc_one[x][0] for x in xs], yerr=[mc_one[x][1] for x in xs],
+                        fmt="o", ms=4, color="#fde725", mec="black", ecolor="gray",
+                        label=f"Monte Carlo, one layer (N = {mc_width}, {mc_batch} pairs, ±2 s.e.)")
+        for c, slope, stable in fps:
+            a1.plot([c], [0], "D" if stable else "X", ms=9, color="#21918c" if stable else "#440154",
+                    mec="black", zorder=6,
+                    label=f"c* = {c:g}: χ_c = {slope:.6f} ({'stable' if stable else 'unstable'}, "
+                          "certified)")
+        a1.set_xlabel("input correlation c (centred)")
+        a1.set_ylabel("c̃(c) − c")
+        a1.set_title(f"Correlation map at the fixed point (ω = {omega:g}, τ = {tau:g})")
+        a1.legend(fontsize=7.5, loc="upper right")
+        cmap = matplotlib.colormaps["viridis"]
+        layers = np.arange(depth + 1)
+        for j, c0 in enumerate(starts):
+            color = cmap(0.85 * j / max(len(starts) - 1, 1))
+            a2.plot(layers, iterates[c0], "-", color=color, lw=1.6,
+                    label=f"c-map iterates from {c0:g}")
+            if c0 in mc_depth:
+                a2.plot(layers, mc_depth[c0], "o", ms=3, color=color, mec="black", mew=0.4)
+        a2.axhline(0, color="black", lw=0.6, ls=":")
+        a2.set_xlabel("layer")
+        a2.set_ylabel("correlation of the two inputs")
+        a2.set_title(f"Through depth (markers: Monte Carlo, N = {mc_width}, {mc_batch} pairs)")
+        a2.legend(fontsize=7.5)
+        _save(fig, path, suffix, size)
+
+    data = {"c": cs, "deviation": deviation, "iterates": iterates, "mc_one_layer": mc_one,
+            "mc_depth": mc_depth}
+    summary = {"omega": omega, "tau": tau, "phase": result.phase.phase,
+               "fixed_points": [{"c": c, "slope": s, "stable": st} for c, s, st in fps],
+               "chi1": _ball_text(point.chi1), "no_other_fixed_points": result.complete}
+    return PlotResult("correlation-map", path, data, summary)
+
+
+def gradients(out: str | Path | None = None, *, taus: Sequence[float] = (0.95, 1.0, 1.1),
+              depth: int = 60, mc_width: int = 512, mc_batch: int = 32, seed: int = 0,
+              size: FigureSize = FigureSize(1200, 800, 150)) -> PlotResult:
+    """ln of the squared gradient norm against the number k of layers backpropagated through:
+    simulated networks (SELU, normalised weights, ω = 0) at several τ against k·ln χ₁ with
+    the certified χ₁ (arb) at each τ's fixed point."""
+    from snn_theory import propagation
+
+    taus = [float(t) for t in taus]
+    for t in taus:
+        _check_value("tau", t, positive=True)
+    width, batch = mc_width, mc_batch
+    for name, value in (("depth", depth), ("width", width), ("batch", batch)):
+        if int(value) != value or value < 1:
+            raise InputError(f"{name} must be a positive integer (got {value!r})")
+    path, suffix = output_path(out, "gradients")
+    try:
+        from snn_theory import simulate as sim  # noqa: PLC0415
+    except ImportError as exc:
+        raise SimulatorUnavailable(f"the Monte Carlo simulator is not available: {exc}") \
+            from None
+    chis, empirical = {}, {}
+    for t in taus:
+        chis[t] = propagation.propagation_point(0, t).chi1
+        cfg = sim.SimulationConfig(width=int(width), depth=int(depth), batch=int(batch),
+                                   tau=t, seed=seed)
+        empirical[t] = sim.simulate_gradients(cfg).log_norm
+    k = np.arange(depth + 1)
+    with _style():
+        import matplotlib
+
+        fig, axes = _new_figure(size)
+        ax = axes[0][0]
+        cmap = matplotlib.colormaps["viridis"]
+        for j, t in enumerate(taus):
+            color = cmap(0.85 * j / max(len(taus) - 1, 1))
+            chi = float(chis[t].mid())
+            ax.plot(k, k * math.log(chi), "-", color=color, lw=1.6,
+                    label=f"τ = {t:g}: k·ln χ₁, χ₁ = {chi:.6f} (certified)")
+            ax.plot(k, empirical[t], "o", ms=3, color=color, mec="black", mew=0.4,
+                    label=f"τ = {t:g}: Monte Carlo")
+        ax.axhline(0, color="black", lw=0.6, ls=":")
+        ax.set_xlabel("layers backpropagated through, k = L − l")
+        ax.set_ylabel("ln(‖∂L/∂x_l‖² / ‖∂L/∂x_L‖²)")
+        ax.set_title(f"SELU gradients explode at the fixed point (N = {width}, batch {batch}, "
+                     f"ω = 0)")
+        ax.legend(fontsize=7.5)
+        _save(fig, path, suffix, size)
+    data = {"k": k, "empirical": empirical, "chi1": {t: float(c.mid()) for t, c in chis.items()}}
+    summary = {"taus": taus, "depth": depth, "width": width, "batch": batch,
+               "chi1": {str(t): _ball_text(c) for t, c in chis.items()},
+               "max_deviation": {str(t): float(np.max(np.abs(empirical[t] - k * math.log(
+                   float(chis[t].mid()))))) for t in taus}}
+    return PlotResult("gradients", path, data, summary)
+
+
 FIGURES: dict[str, Callable[..., PlotResult]] = {
     "flow-field": flow_field,
     "contraction": contraction,
     "variance-change": variance_change,
     "fixed-points": fixed_points,
     "convergence": convergence,
+    "correlation-map": correlation_map,
+    "gradients": gradients,
 }
 
 __all__ = [
     "FIGURES", "FigureSize", "PlotResult", "SimulatorUnavailable", "certified_fixed_point",
-    "contraction", "convergence", "fixed_points", "fixed_points_numpy", "flow_field",
+    "contraction", "convergence", "correlation_map", "fixed_points", "gradients", "fixed_points_numpy", "flow_field",
     "load_certificate_boxes", "moment_grid", "output_path", "simulate_trajectories",
     "theorem_domains", "variance_change",
 ]

@@ -835,9 +835,253 @@ def start_grid(config: SimulationConfig, mus: Sequence[float], nus: Sequence[flo
                      config)
 
 
+# ----------------------------------------------------------------------------- pairs, gradients
+
+
+def _check_propagation_config(config: SimulationConfig, what: str) -> None:
+    """--pairs and --gradients use plain normalised SELU layers in float32/float64."""
+    config.validate()
+    if config.weights != "normalized":
+        raise InputError(f"{what} needs normalized weights (the correlation map and chi1 are "
+                         "derived for rows with sum omega and sum of squares tau)")
+    if config.dropout_rate:
+        raise InputError(f"{what} cannot be combined with alpha dropout")
+    if config.dtype == "bfloat16":
+        raise InputError(f"{what} needs --dtype float32 or float64")
+
+
+def _selu_layer(config: SimulationConfig, lam: float, alpha: float) -> Callable[..., Any]:
+    """``layer(x, wkey, index) -> selu(W_index x)`` with the normalised weights of
+    :func:`simulate` (the same draws u from ``fold_in(wkey, index)``), differentiable in x."""
+    import jax
+    import jax.numpy as jnp
+
+    n = config.width
+    acc = engine_acc(config)
+    omega, tau = float(config.omega), float(config.tau)
+
+    def layer(x: Any, wkey: Any, index: Any) -> Any:
+        u = jax.random.normal(jax.random.fold_in(wkey, index), (n, n), acc)
+        row_sum = jnp.sum(u, axis=1)
+        u_bar = row_sum / n
+        centred_sq = jnp.maximum(jnp.sum(jnp.square(u), axis=1) - row_sum * u_bar, 0.0)
+        c = jnp.sqrt((tau - omega**2 / n) / centred_sq)
+        xu = jax.lax.dot_general(x, u, (((1,), (1,)), ((), ())),
+                                 precision=jax.lax.Precision.HIGHEST, preferred_element_type=acc)
+        x_sum = jnp.sum(x, axis=1, keepdims=True)
+        z = (omega / n) * x_sum + c * (xu - u_bar * x_sum)
+        return lam * jnp.where(z > 0, z, alpha * jnp.expm1(jnp.minimum(z, 0.0)))
+
+    return layer
+
+
+@dataclass
+class PairResult:
+    """Pairs of inputs at the fixed point with centred correlation ``c0`` through the network.
+
+    ``correlation`` (depth + 1): mean over pairs of the centred (Pearson) correlation over
+    units of the two activations; ``spread``: its standard deviation over pairs;
+    ``predicted``: the iterates c₀, c̃(c₀), … of the correlation map (midpoints of arb
+    enclosures, evidence), from the measured input correlation."""
+
+    config: SimulationConfig
+    c0: float
+    correlation: np.ndarray
+    spread: np.ndarray
+    predicted: np.ndarray
+    fixed_point: tuple[float, float]
+    seconds: float
+    devices: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "c0": self.c0,
+                "fixed_point": list(self.fixed_point), "devices": self.devices,
+                "layers": [{"layer": i, "correlation": _f(self.correlation[i]),
+                            "spread": _f(self.spread[i]), "c_map": _f(self.predicted[i])}
+                           for i in range(len(self.correlation))],
+                "max_deviation": _nanmax_abs(self.correlation - self.predicted),
+                "seconds": self.seconds}
+
+
+def simulate_pairs(config: SimulationConfig, c0: float,
+                   progress: ProgressCallback | None = None) -> PairResult:
+    """``config.batch`` pairs (x_a, x_b) of inputs at the fixed point (μ*, ν*) of (ω, τ):
+    x_a = μ* + √ν*·e, x_b = μ* + √ν*·(c₀e + √(1 − c₀²)e′), e, e′ i.i.d. N(0, 1) per unit,
+    through one network; per layer the centred correlation over units, against the c-map."""
+    _check_propagation_config(config, "--pairs")
+    if not (isinstance(c0, int | float) and -1 <= c0 <= 1):
+        raise InputError(f"--pairs: the correlation must lie in [-1, 1] (got {c0!r})")
+    _ensure_dtype(config.dtype)
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    lam, alpha = _constants(config)
+    target = numerical_fixed_point(config.omega, config.tau, lam, alpha)
+    if target is None:
+        raise InputError("--pairs: no fixed point of g found for these omega, tau, lam, alpha")
+    mesh, _ = _mesh_for(config.batch)
+    sharding = NamedSharding(mesh, P("batch", None))
+    acc = engine_acc(config)
+    data_key, _, weight_key = _keys(config, mesh.devices.flat[0].platform)
+    ka, kb = jax.random.split(data_key)
+    shape = (config.batch, config.width)
+    e1, e2 = jax.random.normal(ka, shape, acc), jax.random.normal(kb, shape, acc)
+    sd = math.sqrt(target[1])
+    xa = jax.device_put(target[0] + sd * e1, sharding)
+    xb = jax.device_put(target[0] + sd * (c0 * e1 + math.sqrt(max(1 - c0 * c0, 0.0)) * e2),
+                        sharding)
+    layer = _selu_layer(config, lam, alpha)
+
+    def corr(a: Any, b: Any) -> Any:
+        a = a - jnp.mean(a, axis=1, keepdims=True)
+        b = b - jnp.mean(b, axis=1, keepdims=True)
+        r = jnp.sum(a * b, axis=1) / jnp.sqrt(jnp.sum(a * a, axis=1) * jnp.sum(b * b, axis=1))
+        return jnp.stack([jnp.mean(r), jnp.std(r)])
+
+    @jax.jit
+    def run(xa: Any, xb: Any) -> Any:
+        def body(carry: Any, i: Any) -> tuple[Any, Any]:
+            a, b = carry
+            a, b = layer(a, weight_key, i), layer(b, weight_key, i)
+            return (a, b), corr(a, b)
+
+        _, rows = jax.lax.scan(body, (xa, xb), jnp.arange(config.depth, dtype=jnp.int32))
+        return jnp.concatenate([corr(xa, xb)[None], rows])
+
+    t0 = time.perf_counter()
+    stats = np.asarray(run(xa, xb), dtype=np.float64)
+    seconds = time.perf_counter() - t0
+    predicted = _correlation_iterates(config, lam, alpha, target, float(stats[0, 0]), progress)
+    return PairResult(config, float(c0), stats[:, 0], stats[:, 1], predicted, target, seconds,
+                      device_summary(mesh))
+
+
+def _correlation_iterates(config: SimulationConfig, lam: float, alpha: float,
+                          target: tuple[float, float], c0: float,
+                          progress: ProgressCallback | None) -> np.ndarray:
+    """c-map iterates in double-precision arb (enclosure midpoints) at the float fixed point."""
+    from flint import arb, ctx
+
+    from snn_theory import propagation
+
+    old = ctx.prec
+    ctx.prec = 53
+    try:
+        point = propagation.propagation_point(config.omega, config.tau, lam, alpha,
+                                              fixed=(arb(target[0]), arb(target[1])))
+        out = [min(max(c0, -1.0), 1.0)]
+        for k in range(config.depth):
+            c = out[-1]
+            out.append(1.0 if c >= 1 else float(propagation.correlation_map(point, arb(c)).mid()))
+            if progress is not None:
+                progress(k + 1, config.depth)
+        return np.array(out)
+    finally:
+        ctx.prec = old
+
+
+@dataclass
+class GradientResult:
+    """Backpropagation through one sampled network from a random cotangent g ~ N(0, I) at the
+    output.  ``log_norm`` (depth + 1): ln of the mean over the batch of ‖∂⟨g, x_L⟩/∂x_l‖²
+    minus its value at l = L, indexed by k = L − l (layers backpropagated through);
+    ``predicted`` = k·ln ρ with ρ = max(χ₁, ω²E[f′]²) at the float fixed point."""
+
+    config: SimulationConfig
+    log_norm: np.ndarray
+    predicted: np.ndarray
+    chi1: float
+    rate: float
+    fixed_point: tuple[float, float]
+    seconds: float
+    devices: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "chi1": self.chi1, "rate": self.rate,
+                "fixed_point": list(self.fixed_point), "devices": self.devices,
+                "layers": [{"backprop_depth": k, "log_norm_sq": _f(self.log_norm[k]),
+                            "predicted": _f(self.predicted[k])}
+                           for k in range(len(self.log_norm))],
+                "max_deviation": _nanmax_abs(self.log_norm - self.predicted),
+                "seconds": self.seconds}
+
+
+def simulate_gradients(config: SimulationConfig,
+                       progress: ProgressCallback | None = None) -> GradientResult:
+    """Forward through ``config.depth`` layers from inputs at the fixed point, keeping each
+    layer's input (memory O(N² + L·B·N); the weights are regenerated from their keys, never
+    stored), then backward with ``jax.vjp`` layer by layer."""
+    _check_propagation_config(config, "--gradients")
+    _ensure_dtype(config.dtype)
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    from snn_theory.backends import propagation_function
+
+    lam, alpha = _constants(config)
+    target = numerical_fixed_point(config.omega, config.tau, lam, alpha)
+    if target is None:
+        raise InputError("--gradients: no fixed point of g found for these omega, tau, lam, "
+                         "alpha")
+    values = propagation_function("numpy")(target[0], config.omega, target[1], config.tau,
+                                           lam, alpha)
+    chi1, chi_mean = float(values[2]), float(values[3])
+    rate = max(chi1, chi_mean)
+    mesh, used = _mesh_for(config.batch)
+    estimate = memory_estimate(config, used) + (config.depth + 1) * \
+        (-(-config.batch // used)) * config.width * (8 if config.dtype == "float64" else 4)
+    limit = config.memory_limit
+    if limit is None:
+        avail = available_memory(mesh.devices.flat[0])
+        limit = MEMORY_FRACTION * avail if avail is not None else None
+    if limit is not None and estimate > limit:
+        raise InputError(f"--gradients needs about {_human_bytes(estimate)} per device (every "
+                         f"layer's input is kept) but the limit is {_human_bytes(limit)}")
+    sharding = NamedSharding(mesh, P("batch", None))
+    acc = engine_acc(config)
+    data_key, dropout_key, weight_key = _keys(config, mesh.devices.flat[0].platform)
+    shape = (config.batch, config.width)
+    x0 = jax.device_put(target[0] + math.sqrt(target[1]) * jax.random.normal(data_key, shape,
+                                                                             acc), sharding)
+    g = jax.device_put(jax.random.normal(dropout_key, shape, acc), sharding)
+    layer = _selu_layer(config, lam, alpha)
+    idx = jnp.arange(config.depth, dtype=jnp.int32)
+
+    @jax.jit
+    def run(x0: Any, g: Any) -> Any:
+        def forward(x: Any, i: Any) -> tuple[Any, Any]:
+            return layer(x, weight_key, i), x  # keep the layer's input
+
+        _, inputs = jax.lax.scan(forward, x0, idx)
+
+        def backward(delta: Any, item: Any) -> tuple[Any, Any]:
+            x, i = item
+            _, pullback = jax.vjp(lambda y: layer(y, weight_key, i), x)
+            (d,) = pullback(delta)
+            return d, jnp.sum(d * d) / config.batch
+
+        _, norms = jax.lax.scan(backward, g, (inputs, idx), reverse=True)
+        return jnp.concatenate([norms, (jnp.sum(g * g) / config.batch)[None]])
+
+    t0 = time.perf_counter()
+    norms = np.asarray(run(x0, g), dtype=np.float64)  # index l = 0..L (input of layer l)
+    seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(config.depth, config.depth)
+    log_norm = np.log(norms[::-1]) - math.log(norms[-1])  # index k = L − l
+    predicted = np.arange(config.depth + 1) * math.log(rate)
+    return GradientResult(config, log_norm, predicted, chi1, rate, target, seconds,
+                          device_summary(mesh))
+
+
 __all__ = [
     "SimulationConfig", "SimulationResult", "simulate", "width_sweep", "WidthSweep",
     "start_grid", "StartGrid", "parse_starts", "alpha_dropout_affine", "analytic_trajectory",
     "numerical_fixed_point", "converged_at", "memory_estimate", "fit_power_law",
-    "network_inputs", "network_weights",
+    "network_inputs", "network_weights", "simulate_pairs", "PairResult",
+    "simulate_gradients", "GradientResult",
 ]

@@ -214,4 +214,53 @@ def convergence_command(widths: list[int], depth: int, batch: int, mean0: float,
          omega=omega, tau=tau, seed=seed, **fig)
 
 
+@plot_group.command("correlation-map")
+@click.option("--omega", type=float, default=0.0, show_default=True, help="Weight sum ω.")
+@click.option("--tau", type=float, default=1.0, show_default=True,
+              help="Weight sum of squares τ.")
+@click.option("--grid", type=int, default=41, show_default=True, help="Points of c in [-1, 1].")
+@click.option("--starts", default="0.95,0.5,-0.5", show_default=True,
+              help="Comma-separated starting correlations (in [-1, 1]) for the depth panel.")
+@click.option("--depth", type=int, default=30, show_default=True, help="Layers.")
+@click.option("--mc-width", type=int, default=1024, show_default=True)
+@click.option("--mc-batch", type=int, default=64, show_default=True, help="Pairs of inputs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@click.option("--monte-carlo/--no-monte-carlo", default=True, show_default=True)
+@_figure_options(plots.FigureSize(1600, 650, 150))
+def correlation_map_command(omega: float, tau: float, grid: int, starts: str, depth: int,
+                            mc_width: int, mc_batch: int, seed: int, monte_carlo: bool,
+                            **fig: Any) -> None:
+    """The correlation map c ↦ c̃ of two inputs at the fixed point (c the centred correlation,
+    c̃ = (E[f(u₁)f(u₂)] − μ̃²)/ν̃), its certified fixed points and slopes, and Monte Carlo
+    pairs (see `snn-theory propagate`)."""
+    try:
+        start_list = [float(x) for x in starts.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers (got {starts!r})",
+                                 param_hint="--starts") from None
+    _run(plots.correlation_map, omega=omega, tau=tau, grid=grid, starts=start_list, depth=depth,
+         mc_width=mc_width, mc_batch=mc_batch, seed=seed, monte_carlo=monte_carlo, **fig)
+
+
+@plot_group.command("gradients")
+@click.option("--taus", default="0.95,1,1.1", show_default=True,
+              help="Comma-separated τ (ω = 0) of the simulated networks.")
+@click.option("--depth", type=int, default=60, show_default=True, help="Layers.")
+@click.option("--mc-width", "width_n", type=int, default=512, show_default=True)
+@click.option("--mc-batch", "batch", type=int, default=32, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@_figure_options(plots.FigureSize(1200, 800, 150))
+def gradients_command(taus: str, depth: int, width_n: int, batch: int, seed: int,
+                      **fig: Any) -> None:
+    """ln of the squared gradient norm against depth: simulated SELU networks against k·ln χ₁
+    with the certified χ₁ at each τ."""
+    try:
+        tau_list = [float(x) for x in taus.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers (got {taus!r})",
+                                 param_hint="--taus") from None
+    _run(plots.gradients, taus=tau_list, depth=depth, mc_width=width_n, mc_batch=batch,
+         seed=seed, **fig)
+
+
 __all__ = ["plot_group"]

@@ -132,6 +132,63 @@ def _print_result(r: SimulationResult, every: int | None) -> None:
     click.echo(f"{verdict}; {dev}")
 
 
+def _check_propagation_options(pairs: float | None, gradients: bool, widths: str | None,
+                               starts: str | None, mean0: float, var0: float) -> None:
+    if pairs is not None and gradients:
+        raise InputError("--pairs and --gradients cannot be combined (run them separately)")
+    name = "--pairs" if pairs is not None else "--gradients"
+    if widths or starts:
+        raise InputError(f"{name} cannot be combined with --widths or --starts")
+    if mean0 != 0.0 or var0 != 1.0:
+        raise InputError(f"{name} draws its inputs at the fixed point; it cannot be combined "
+                         "with --mean0/--var0")
+    if pairs is not None and not (math.isfinite(pairs) and -1 <= pairs <= 1):
+        raise InputError(f"--pairs: the correlation C0 must lie in [-1, 1] (got {pairs})")
+
+
+def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: bool,
+                     show_progress: bool, as_json: bool, out: str | None) -> None:
+    from snn_theory.simulate import simulate_gradients, simulate_pairs
+
+    if pairs is not None:
+        with _progress(show_progress, "c-map iterates") as update:
+            r = simulate_pairs(config, pairs, progress=update)
+        if out:
+            import numpy as np
+
+            np.savez(out, correlation=r.correlation, spread=r.spread, c_map=r.predicted)
+        if as_json:
+            click.echo(json.dumps(r.to_json()))
+            return
+        click.echo(f"{'layer':>6} {'correlation':>12} {'spread':>8} {'c-map':>9}")
+        step = max(1, config.depth // 20)
+        for i in sorted(set(range(0, config.depth + 1, step)) | {config.depth}):
+            click.echo(f"{i:>6} {_g(r.correlation[i]):>12} {_g(r.spread[i]):>8} "
+                       f"{_g(r.predicted[i]):>9}")
+        dev = r.to_json()["max_deviation"]
+        click.echo(f"{config.batch} pairs, width {config.width}: max |empirical − c-map| = "
+                   f"{_g(dev)} (sampling scale 1/√(N·B) = "
+                   f"{1 / math.sqrt(config.width * config.batch):.2g}; Monte Carlo evidence)")
+        return
+    with _progress(show_progress, "forward and backward") as update:
+        r = simulate_gradients(config, progress=update)
+    if out:
+        import numpy as np
+
+        np.savez(out, log_norm=r.log_norm, predicted=r.predicted)
+    if as_json:
+        click.echo(json.dumps(r.to_json()))
+        return
+    click.echo(f"{'k = L-l':>8} {'ln |grad|^2 ratio':>18} {'k ln rate':>10}")
+    step = max(1, config.depth // 20)
+    for k in sorted(set(range(0, config.depth + 1, step)) | {config.depth}):
+        click.echo(f"{k:>8} {_g(r.log_norm[k]):>18} {_g(r.predicted[k]):>10}")
+    dev = r.to_json()["max_deviation"]
+    click.echo(f"chi1 = {r.chi1:.6f} (float, at the float fixed point; certified values: "
+               f"`snn-theory propagate`); max |empirical − k ln rate| = {_g(dev)} "
+               f"(width {config.width}, batch {config.batch}; Monte Carlo evidence)")
+
+
 @click.command("simulate")
 @click.option("--width", type=int, default=512, show_default=True, help="Units per layer N.")
 @click.option("--depth", type=int, default=50, show_default=True, help="Number of layers L.")
@@ -175,6 +232,14 @@ def _print_result(r: SimulationResult, every: int | None) -> None:
 @click.option("--coordinator", default=None, help="host:port of process 0 (with --distributed).")
 @click.option("--num-processes", type=int, default=None, help="With --distributed.")
 @click.option("--process-id", type=int, default=None, help="With --distributed.")
+@click.option("--pairs", "pairs", type=float, default=None, metavar="C0",
+              help="Propagate --batch pairs of inputs at the fixed point with centred "
+                   "correlation C0 in [-1, 1]; per-layer correlation against the c-map "
+                   "(see `snn-theory propagate`).")
+@click.option("--gradients", is_flag=True,
+              help="Backpropagate a random output cotangent (jax.vjp, weights regenerated "
+                   "from their keys); per-layer ln of the squared gradient norm against "
+                   "k·ln chi1.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the per-layer arrays to FILE.npz.")
@@ -184,8 +249,14 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
                      every: int | None, widths: str | None, seeds: int, starts: str | None,
                      prng: str, memory_limit: float | None, distributed: bool,
                      coordinator: str | None, num_processes: int | None,
-                     process_id: int | None, as_json: bool, out: str | None) -> None:
-    """Run wide SELU networks in JAX and compare their layer statistics with the map g."""
+                     process_id: int | None, pairs: float | None, gradients: bool,
+                     as_json: bool, out: str | None) -> None:
+    """Run wide SELU networks in JAX and compare their layer statistics with the map g.
+
+    --pairs C0: pairs of inputs at the fixed point with centred correlation C0 (covariance
+    over units / nu*), per-layer correlation against the c-map iterates.  --gradients:
+    per-layer ln ||dL/dx_l||^2 (L = <g, x_L>, g ~ N(0, I)) against k ln chi1, k = L - l.
+    """
     if distributed:
         import jax
 
@@ -201,6 +272,8 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         raise InputError("--coordinator/--num-processes/--process-id need --distributed")
     if widths and starts:
         raise InputError("--widths and --starts cannot be combined")
+    if pairs is not None or gradients:
+        _check_propagation_options(pairs, gradients, widths, starts, mean0, var0)
     if every is not None and every < 1:
         raise InputError(f"--every must be >= 1 (got {every})")
     if seeds < 1:
@@ -214,6 +287,10 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         memory_limit=None if memory_limit is None else memory_limit * 2**30)
     config.validate()
     show_progress = not as_json and sys.stderr.isatty()
+
+    if pairs is not None or gradients:
+        _run_propagation(config, pairs, gradients, show_progress, as_json, out)
+        return
 
     if widths:
         width_list = _parse_widths(widths)
