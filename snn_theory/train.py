@@ -48,11 +48,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 from snn_theory.moment_map import InputError
 
@@ -259,157 +255,6 @@ def selu_constants(rate: float = 0.0) -> SeluConstants:
     return SeluConstants(float(rate), lam, alpha, ap, a, b)
 
 
-# ============================================================================ network
-def _activation(name: str) -> Callable[[Any, dict[str, Any]], Any]:
-    if name == "selu":
-        return lambda x, h: h["lam"] * jnp.where(x > 0, x,
-                                                 h["alpha"] * jnp.expm1(jnp.minimum(x, 0.0)))
-    if name == "relu":
-        return lambda x, h: jax.nn.relu(x)
-    if name == "tanh":
-        return lambda x, h: jnp.tanh(x)
-    if name == "scaled_tanh":
-        return lambda x, h: 1.7159 * jnp.tanh(x * (2.0 / 3.0))
-    raise InputError(f"unknown activation {name!r}")
-
-
-def init_weight(rng: np.random.Generator, fan_out: int, fan_in: int, gain: float,
-                init: str) -> np.ndarray:
-    """LeCun/He normal w ~ N(0, gain/fan_in), or (``"normalized"``) rows u ~ N(0, 1) centred
-    and scaled so that Σ_j w_ij = 0 and Σ_j w_ij² = gain (float64, then rounded to float32)."""
-    u = rng.standard_normal((fan_out, fan_in))
-    if init == "lecun" or fan_in == 1:
-        return (u * math.sqrt(gain / fan_in)).astype(np.float32)
-    centred = u - u.mean(axis=1, keepdims=True)
-    w = centred * np.sqrt(gain / np.sum(centred**2, axis=1, keepdims=True))
-    return w.astype(np.float32)
-
-
-class MLP(eqx.Module):
-    """``depth`` hidden layers z = W x + b → (batch norm) → activation → (dropout), then a
-    linear output layer; called on one example inside ``jax.vmap(axis_name="batch")``."""
-
-    hidden: list
-    norms: list | None
-    out: eqx.nn.Linear
-    activation: str = eqx.field(static=True)
-    dropout: str = eqx.field(static=True)
-
-    def __call__(self, x: Any, state: Any, key: Any, hyper: dict[str, Any],
-                 inference: bool) -> tuple[Any, Any, Any]:
-        """(logits, state, hidden activations stacked to (depth, width)) for one example."""
-        act = _activation(self.activation)
-        keys = jax.random.split(key, len(self.hidden))
-        outs = []
-        for l, layer in enumerate(self.hidden):
-            z = layer(x)
-            if self.norms is not None:
-                z, state = self.norms[l](z, state, inference=inference)
-            x = act(z, hyper)
-            outs.append(x)
-            if not inference:
-                q = hyper["keep"]
-                mask = jax.random.bernoulli(keys[l], q, x.shape)
-                if self.dropout == "alpha":
-                    x = hyper["a"] * jnp.where(mask, x, hyper["alpha_prime"]) + hyper["b"]
-                else:
-                    x = jnp.where(mask, x / q, 0.0)
-        return self.out(x), state, jnp.stack(outs)
-
-
-def build_network(config: TrainConfig, split: Split) -> tuple[MLP, Any]:
-    """(model, batch-norm state) with the variant's initial weights and zero biases; the
-    weights come from numpy's generator seeded with ``config.seed`` (layer by layer)."""
-    variant = VARIANTS[config.variant]
-    rng = np.random.default_rng([config.seed, 7])
-    sizes = [split.n_features] + [config.width] * config.depth
-    key = jax.random.key(0)  # equinox's own initial values are replaced below
-
-    def linear(fan_in: int, fan_out: int, gain: float, init: str) -> eqx.nn.Linear:
-        layer = eqx.nn.Linear(fan_in, fan_out, key=key)
-        w = init_weight(rng, fan_out, fan_in, gain, init)
-        return eqx.tree_at(lambda m: (m.weight, m.bias), layer,
-                           (jnp.asarray(w), jnp.zeros(fan_out, jnp.float32)))
-
-    hidden = [linear(i, o, variant.gain, config.init) for i, o in zip(sizes[:-1], sizes[1:])]
-    out = linear(config.width, split.n_classes, 1.0, "lecun")
-    norms = ([eqx.nn.BatchNorm(config.width, axis_name="batch", mode="batch",
-                               momentum=BN_MOMENTUM) for _ in range(config.depth)]
-             if variant.batch_norm else None)
-    return eqx.nn.make_with_state(MLP)(hidden, norms, out, variant.activation, variant.dropout)
-
-
-def _batched(model: MLP, state: Any, x: Any, key: Any, hyper: dict[str, Any],
-             inference: bool) -> tuple[Any, Any, Any]:
-    keys = jax.random.split(key, x.shape[0])
-    return jax.vmap(lambda m, s, xi, ki: m(xi, s, ki, hyper, inference), axis_name="batch",
-                    in_axes=(None, None, 0, 0), out_axes=(0, None, 0))(model, state, x, keys)
-
-
-@functools.lru_cache(maxsize=8)
-def _optimizer(name: str) -> Any:
-    make = {"adam": optax.adam, "sgd": optax.sgd,
-            "momentum": functools.partial(optax.sgd, momentum=0.9)}[name]
-    return optax.inject_hyperparams(make)(learning_rate=1e-3)
-
-
-def _layer_weights(model: Any) -> list[Any]:
-    return [layer.weight for layer in model.hidden] + [model.out.weight]
-
-
-@eqx.filter_jit
-def _run_epoch(model: MLP, state: Any, opt_state: Any, key: Any, x: Any, y: Any, batches: Any,
-               hyper: dict[str, Any], optimizer: Any) -> tuple[Any, ...]:
-    """One epoch as one ``lax.scan`` over the minibatches (rows of ``batches``: indices)."""
-    params, static = eqx.partition(model, eqx.is_inexact_array)
-
-    def step(carry: Any, idx: Any) -> tuple[Any, Any]:
-        params, state, opt_state, key = carry
-        key, sub = jax.random.split(key)
-
-        def loss_fn(p: Any) -> tuple[Any, Any]:
-            logits, new_state, _ = _batched(eqx.combine(p, static), state, x[idx], sub, hyper,
-                                            False)
-            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y[idx]).mean()
-            return loss, new_state
-
-        (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        norms = jnp.stack([jnp.sqrt(jnp.sum(jnp.square(g))) for g in _layer_weights(grads)])
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        return (params, state, opt_state, key), (loss, norms)
-
-    (params, state, opt_state, key), (losses, norms) = jax.lax.scan(
-        step, (params, state, opt_state, key), batches)
-    return eqx.combine(params, static), state, opt_state, losses, norms.mean(axis=0)
-
-
-def pooled_moments(h: Any) -> tuple[Any, Any]:
-    """Per layer, the mean μ_l and variance ν_l of the activations h[:, l, :] pooled over
-    samples and units (h: (batch, layers, units))."""
-    mu = jnp.mean(h, axis=(0, 2))
-    nu = jnp.mean(jnp.square(h - mu[None, :, None]), axis=(0, 2))
-    return mu, nu
-
-
-@eqx.filter_jit
-def _evaluate(model: MLP, state: Any, hyper: dict[str, Any], sets: Any,
-              heldout: Any) -> tuple[Any, ...]:
-    """Loss and accuracy on each (x, y) of ``sets`` and the per-layer pooled (μ, ν) on
-    ``heldout`` (layer 0: the input), all in inference mode."""
-    key = jax.random.key(0)  # no randomness is used in inference mode
-    losses, accs = [], []
-    for x, y in sets:
-        logits, _, _ = _batched(model, state, x, key, hyper, True)
-        losses.append(optax.softmax_cross_entropy_with_integer_labels(logits, y).mean())
-        accs.append(jnp.mean(jnp.argmax(logits, axis=1) == y))
-    _, _, h = _batched(model, state, heldout, key, hyper, True)  # (B, depth, width)
-    mu0, nu0 = pooled_moments(heldout[:, None, :])
-    mu, nu = pooled_moments(h)
-    mu, nu = jnp.concatenate([mu0, mu]), jnp.concatenate([nu0, nu])
-    return jnp.stack(losses), jnp.stack(accs), mu, nu
-
-
 # ============================================================================ statistics
 @dataclass(frozen=True)
 class WeightStatistics:
@@ -446,9 +291,39 @@ def g_iterates(mu0: float, nu0: float, steps: int, omega: float = 0.0,
     (:func:`snn_theory.moment_map.iterate`); NaN once they leave the domain."""
     from snn_theory.simulate import analytic_trajectory
 
-    lam, alpha = selu_constants(0.0).lam, selu_constants(0.0).alpha
-    m, v = analytic_trajectory(float(mu0), float(nu0), omega, tau, steps, lam, alpha)
+    c = selu_constants(0.0)
+    m, v = analytic_trajectory(float(mu0), float(nu0), omega, tau, steps, c.lam, c.alpha)
     return np.stack([m, v], axis=1)
+
+
+def g_prediction(x: np.ndarray, depth: int, width: int) -> np.ndarray:
+    """(depth + 1, 2): the pooled (μ_l, ν_l) that the iterates of g predict for a SELU network
+    with *normalised* weights (every row Σw = 0, Σw² = 1) on the inputs ``x`` (samples, features).
+
+    For a fixed sample a and a row w drawn uniformly from {Σw = 0, Σw² = 1} ⊂ ℝⁿ,
+    z = w·x has mean 0 and variance Σ_j (x_j − x̄)²/(n − 1) = ν_a·n/(n − 1), with (μ_a, ν_a)
+    the mean and variance of the sample's n inputs, whatever μ_a: so each sample follows its
+    own iterates of g at ω = 0, τ = n/(n − 1) (:func:`snn_theory.moment_map.evaluate`,
+    float64, vectorised over samples; n = features, then ``width``).  Pooled over samples:
+    μ_l = mean_a μ_a, ν_l = mean_a ν_a + var_a μ_a (law of total variance), the statistic
+    :class:`RunResult` records.  A large-width prediction: the network deviates from it by
+    O(1/√width).  For LeCun weights it is only indicative (their rows have ω_i ~ N(0, 1)).
+    """
+    from snn_theory.moment_map import evaluate
+
+    c = selu_constants(0.0)
+    x = np.asarray(x, np.float64)
+    mu, nu = x.mean(axis=1), x.var(axis=1)
+    n = x.shape[1]
+    out = [(mu.mean(), nu.mean() + mu.var())]
+    with np.errstate(all="ignore"):
+        for _ in range(depth):
+            q = evaluate(mu, 0.0, nu, n / (n - 1) if n > 1 else 1.0, c.lam, c.alpha,
+                         backend="numpy", quantities=("mean", "variance"), check=False)
+            mu, nu = np.asarray(q["mean"]), np.asarray(q["variance"])
+            out.append((mu.mean(), nu.mean() + mu.var()))
+            n = width
+    return np.array(out, dtype=np.float64)
 
 
 # ============================================================================ results
@@ -467,7 +342,7 @@ def _from_json_array(x: Any) -> np.ndarray:
 #: Per-epoch arrays of :class:`RunResult` (epoch 0 = initialisation), in JSON order.
 EPOCH_FIELDS: tuple[str, ...] = (
     "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "act_mean",
-    "act_var", "omega_quantiles", "tau_quantiles", "in_region", "grad_norm")
+    "act_var", "act_var_within", "omega_quantiles", "tau_quantiles", "in_region", "grad_norm")
 
 
 @dataclass
@@ -479,7 +354,8 @@ class RunResult:
     * ``train_loss``, ``val_loss``, ``test_loss``, ``val_accuracy``, ``test_accuracy``
       (epochs + 1,): full sets, inference mode;
     * ``act_mean``, ``act_var`` (epochs + 1, depth + 1): pooled (μ_l, ν_l) on the held-out
-      batch, l = 0 the input, l ≥ 1 after hidden layer l's activation;
+      batch, l = 0 the input, l ≥ 1 after hidden layer l's activation; ``act_var_within``:
+      the within-unit part of ν_l (mean over units of each unit's variance over samples);
     * ``omega_quantiles``, ``tau_quantiles`` (epochs + 1, 3, depth); ``in_region``
       (epochs + 1, depth) (:class:`WeightStatistics`);
     * ``grad_norm`` (epochs + 1, depth + 1): per layer (hidden 1..depth, then the output
@@ -490,6 +366,8 @@ class RunResult:
       ``hidden{l}.bias``, ``out.weight``, ``out.bias``; with batch norm ``bn{l}.mean``,
       ``bn{l}.var`` (the running statistics used at inference), ``bn{l}.gamma``,
       ``bn{l}.beta``);
+    * ``predicted`` (depth + 1, 2): :func:`g_prediction` on the held-out batch (the pooled
+      (μ_l, ν_l) the iterates of g predict for normalised weights);
     * ``heldout``: the held-out batch (float32 features) the (μ, ν) were measured on.
     """
 
@@ -504,11 +382,13 @@ class RunResult:
     test_accuracy: np.ndarray
     act_mean: np.ndarray
     act_var: np.ndarray
+    act_var_within: np.ndarray
     omega_quantiles: np.ndarray
     tau_quantiles: np.ndarray
     in_region: np.ndarray
     grad_norm: np.ndarray
     snapshots: dict[int, tuple[np.ndarray, np.ndarray]]
+    predicted: np.ndarray | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     heldout: np.ndarray | None = field(default=None, repr=False)
     seconds: float = 0.0
@@ -552,6 +432,8 @@ class RunResult:
             for name in EPOCH_FIELDS:
                 out[name] = _nan_to_none(getattr(self, name)) if getattr(self, name).ndim < 3 \
                     else [_nan_to_none(a) for a in getattr(self, name)]
+            out["predicted"] = None if self.predicted is None else \
+                [_nan_to_none(p) for p in self.predicted.T]
             out["snapshots"] = {str(e): {"omega": _nan_to_none(o), "tau": _nan_to_none(t)}
                                 for e, (o, t) in self.snapshots.items()}
         return out
@@ -570,8 +452,12 @@ class RunResult:
                                 and isinstance(v[0][0], list) else _from_json_array(v))
             snapshots = {int(e): (_from_json_array(s["omega"]), _from_json_array(s["tau"]))
                          for e, s in data["snapshots"].items()}
+            pred = data.get("predicted")
+            predicted = None if pred is None else np.stack([_from_json_array(p)
+                                                            for p in pred], axis=1)
             return cls(config, SeluConstants(**data["constants"]), int(data["steps_per_epoch"]),
                        _from_json_array(data["step_loss"]), snapshots=snapshots,
+                       predicted=predicted,
                        seconds=float(data.get("summary", {}).get("seconds") or 0.0), **arrays)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, InputError):
@@ -584,32 +470,7 @@ def _f(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _weights_dict(model: MLP, state: Any) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for l, layer in enumerate(model.hidden, start=1):
-        out[f"hidden{l}.weight"] = np.asarray(layer.weight)
-        out[f"hidden{l}.bias"] = np.asarray(layer.bias)
-    out["out.weight"] = np.asarray(model.out.weight)
-    out["out.bias"] = np.asarray(model.out.bias)
-    if model.norms is not None:
-        for l, bn in enumerate(model.norms, start=1):
-            counter = int(state.get(bn.batch_counter))
-            mean, var = (np.asarray(a, np.float64) for a in state.get(bn.batch_state_index))
-            scale = 1.0 if counter == 0 else 1.0 - bn.momentum**counter  # equinox's debiasing
-            out[f"bn{l}.mean"], out[f"bn{l}.var"] = mean / scale, var / scale
-            out[f"bn{l}.gamma"], out[f"bn{l}.beta"] = np.asarray(bn.weight), np.asarray(bn.bias)
-            out[f"bn{l}.eps"] = np.asarray(bn.eps)
-    return out
-
-
 # ============================================================================ training
-def _hyper(config: TrainConfig, constants: SeluConstants) -> dict[str, Any]:
-    return {k: jnp.asarray(v, jnp.float32) for k, v in (
-        ("lam", constants.lam), ("alpha", constants.alpha),
-        ("alpha_prime", constants.alpha_prime), ("a", constants.a), ("b", constants.b),
-        ("keep", 1.0 - config.dropout_rate))}
-
-
 def train(config: TrainConfig, progress: ProgressCallback | None = None,
           split: Split | None = None) -> RunResult:
     """Train one network; record the statistics of :class:`RunResult` after every epoch.
@@ -617,13 +478,26 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     ``progress(done, total)`` is called after each epoch (total = ``config.epochs``).
     Deterministic: the same config gives the same numbers.
     """
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    from snn_theory.train_network import (
+        build_network,
+        hyper_parameters,
+        optimizer_for,
+        run_epoch,
+        run_evaluation,
+        weights_dict,
+    )
+
     config.validate()
     t0 = time.perf_counter()
     split = load_split(config.dataset, config.split_seed) if split is None else split
     constants = selu_constants(config.dropout_rate)
-    hyper = _hyper(config, constants)
+    hyper = hyper_parameters(config, constants)
     model, state = build_network(config, split)
-    optimizer = _optimizer(config.optimizer)
+    optimizer = optimizer_for(config.optimizer)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     opt_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
 
@@ -632,11 +506,10 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     steps = n // batch
     rng = np.random.default_rng([config.seed, 11])
     x_tr, y_tr = jnp.asarray(split.x_train), jnp.asarray(split.y_train)
-    sets = tuple((jnp.asarray(a), jnp.asarray(b)) for a, b in (
-        (split.x_train, split.y_train), (split.x_val, split.y_val),
-        (split.x_test, split.y_test)))
     heldout = split.x_val[:config.heldout]
-    heldout_j = jnp.asarray(heldout)
+    x_all = jnp.asarray(np.concatenate([split.x_train, split.x_val, split.x_test]))
+    y_all = jnp.asarray(np.concatenate([split.y_train, split.y_val, split.y_test]))
+    sizes = (n, len(split.y_val), len(split.y_test), len(heldout))
     key = jax.random.key(config.seed)
     E, L = config.epochs, config.depth
     rec: dict[str, list[Any]] = {name: [] for name in EPOCH_FIELDS}
@@ -645,12 +518,14 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def record(epoch: int, grad_norm: np.ndarray) -> None:
-        losses, accs, mu, nu = (np.asarray(a, np.float64)
-                                for a in _evaluate(model, state, hyper, sets, heldout_j))
+        losses, accs, mu, nu, within = (np.asarray(a, np.float64)
+                                for a in run_evaluation(model, state, hyper, x_all, y_all,
+                                                        sizes))
         ws = weight_statistics([np.asarray(layer.weight) for layer in model.hidden])
         for name, value in (("train_loss", losses[0]), ("val_loss", losses[1]),
                             ("test_loss", losses[2]), ("val_accuracy", accs[1]),
                             ("test_accuracy", accs[2]), ("act_mean", mu), ("act_var", nu),
+                            ("act_var_within", within),
                             ("omega_quantiles", ws.omega_quantiles),
                             ("tau_quantiles", ws.tau_quantiles), ("in_region", ws.in_region),
                             ("grad_norm", grad_norm)):
@@ -662,7 +537,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     for epoch in range(1, E + 1):
         order = rng.permutation(n)[:steps * batch].reshape(steps, batch)
         key, sub = jax.random.split(key)
-        model, state, opt_state, losses, norms = _run_epoch(
+        model, state, opt_state, losses, norms = run_epoch(
             model, state, opt_state, sub, x_tr, y_tr, jnp.asarray(order, jnp.int32), hyper,
             optimizer)
         step_loss.append(np.asarray(losses, np.float64))
@@ -671,6 +546,8 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
             progress(epoch, E)
 
     arrays = {name: np.stack(v) for name, v in rec.items()}
+    predicted = g_prediction(heldout, config.depth, config.width)
     return RunResult(config, constants, steps, np.concatenate(step_loss), snapshots=snapshots,
-                     weights=_weights_dict(model, state), heldout=np.asarray(heldout),
+                     predicted=predicted,
+                     weights=weights_dict(model, state), heldout=np.asarray(heldout),
                      seconds=time.perf_counter() - t0, **arrays)

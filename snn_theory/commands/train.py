@@ -95,15 +95,21 @@ def build_configs(dataset: str, variants: str, depths: str, **fields: Any) -> li
     return configs
 
 
-def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The training options shared by ``train`` and ``plot training``."""
+def common_options(f: Callable[..., Any] | None = None, *, width_flag: str = "--width",
+                   **defaults: Any) -> Any:
+    """The training options shared by ``train`` and ``plot training`` (``defaults``
+    override :class:`snn_theory.train.TrainConfig`'s; ``width_flag`` names the network-width
+    option, passed as ``width``, or as ``net_width`` under another flag)."""
+    if f is None:
+        return lambda g: common_options(g, width_flag=width_flag, **defaults)
     from snn_theory.train import TrainConfig
 
-    d = TrainConfig()
+    d = replace(TrainConfig(), **defaults)
     for option in reversed([
         click.option("--dataset", default=d.dataset, show_default=True,
                      help="digits, breast-cancer, wine or iris (bundled with scikit-learn)."),
-        click.option("--width", type=int, default=d.width, show_default=True,
+        click.option(width_flag, "width" if width_flag == "--width" else "net_width", type=int,
+                     default=d.width, show_default=True,
                      help="Units per hidden layer."),
         click.option("--epochs", type=int, default=d.epochs, show_default=True),
         click.option("--batch-size", type=int, default=d.batch_size, show_default=True),
