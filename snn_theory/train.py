@@ -12,8 +12,8 @@ after every epoch the quantities the theorems are stated in are recorded:
   the map g acts on (MATH.md §1);
 * per hidden unit i of layer l the weight statistics ``ω_i = Σ_j w_ij`` and
   ``τ_i = Σ_j w_ij²`` (row i of the layer's weight matrix, z = W x + b), their median and
-  5–95 % range, and the fraction of units whose (ω_i, τ_i) lies in the certified rectangle of
-  Theorem 1, ``ω ∈ [−0.1, 0.1], τ ∈ [0.95, 1.1]`` (read from
+  5–95 % range, and the fraction of units whose (ω_i, τ_i) lies in the rectangle of
+  Theorem 1 (the domain on which ``verify-contraction --theorem 1`` proves the contraction), ``ω ∈ [−0.1, 0.1], τ ∈ [0.95, 1.1]`` (read from
   :data:`snn_theory.claims.THEOREM_DOMAINS`, never copied).  The theorem proves contraction of
   g for *every* (ω, τ) in that rectangle; a unit outside it is not covered by the proof (which
   does not mean it misbehaves);

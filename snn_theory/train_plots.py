@@ -3,15 +3,16 @@
 Six panels, from one set of training runs (SELU and ReLU + batch norm at several depths):
 
 1. training loss of every minibatch against iterations (the paper's Figure 1 in miniature);
-2. fraction of SELU hidden units whose (ω_i, τ_i) lies in Theorem 1's certified rectangle,
-   per epoch (for batch-normalised ReLU networks the rectangle means nothing: batch norm
-   undoes the scale of W, and He initialisation puts τ at 2);
+2. fraction of SELU hidden units whose (ω_i, τ_i) lies in Theorem 1's rectangle (the domain
+   of the contraction proof), per epoch (for batch-normalised ReLU networks the rectangle
+   means nothing: batch norm undoes the scale of W, and He initialisation puts τ at 2);
 3. median and 5–95 % band of the SELU units' τ_i per epoch with the rectangle's τ range;
 4. the (ω_i, τ_i) of every hidden unit of the deepest SELU run at initialisation, midway and
-   at the end, over the certified rectangle;
+   at the end, over that rectangle;
 5. and 6. that run's per-layer mean μ_l and variance ν_l on the held-out batch at the same
-   three epochs (and, at the end, the within-unit part of ν_l), against the fixed point (0, 1) of g (certified, Krawczyk) and the iterates of
-   g for normalised weights on the held-out inputs (:func:`snn_theory.train.g_prediction`).
+   three epochs (and, at the end, the within-unit part of ν_l), against the fixed point
+   (0, 1) of g (certified by the Krawczyk test) and the iterates of g for normalised weights
+   on the held-out inputs (:func:`snn_theory.train.g_prediction`).
 
 Drawn with the conventions of :mod:`snn_theory.plots` (fixed rcParams, deterministic bytes);
 every number is a float32 measurement of trained networks except the fixed point and the
@@ -125,9 +126,11 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         a3.legend(fontsize=6.5, ncol=2)
 
         snap_colors = [cmap(x) for x in np.linspace(0.1, 0.85, len(epochs))]
-        for e, col in zip(epochs, snap_colors):
+        for e, col in reversed(list(zip(epochs, snap_colors))):  # the start drawn on top
             om, ta = deep.snapshots[e]
-            a4.scatter(om.ravel(), ta.ravel(), s=3, alpha=0.45, color=col, lw=0,
+            first = e == epochs[0]
+            a4.scatter(om.ravel(), ta.ravel(), s=14 if first else 3,
+                       alpha=0.9 if first else 0.45, color=col, lw=0, zorder=6 if first else 2,
                        label=f"epoch {e}")
         a4.add_patch(Rectangle((wl, tl), wh - wl, th - tl, fill=False, lw=1.6, color="black",
                                label="Theorem 1 (ω, τ) rectangle", zorder=5))

@@ -257,6 +257,10 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
     else:
         fields["width"] = fields.pop("net_width")
         configs = build_configs(dataset, variants, depths, **fields)
-        runs = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
+        try:
+            runs = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
+        except ArithmeticError as exc:  # the SELU constants were not certified
+            click.echo(f"snn-theory plot: error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(3)
     _run(lambda o, size: train_plots.training(o, runs=runs, size=size), out=out, width=width,
          height=height, dpi=dpi, as_json=as_json)

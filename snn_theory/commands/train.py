@@ -154,7 +154,8 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
     Per epoch and per hidden layer, on a held-out batch of the validation set: the
     activations' pooled mean and variance (μ, ν) — the fixed point of the map g is (0, 1);
     the per-unit weight statistics ω_i = Σ_j w_ij and τ_i = Σ_j w_ij² (median, 5–95 %) and
-    the fraction of units with (ω_i, τ_i) in Theorem 1's certified rectangle
+    the fraction of units with (ω_i, τ_i) in Theorem 1's rectangle (where
+    `verify-contraction --theorem 1` proves the contraction)
     ω ∈ [−0.1, 0.1], τ ∈ [0.95, 1.1]; the gradient norms; losses and accuracies.
 
     Variants: selu (certified λ01, α01; alpha dropout with certified a, b), relu-bn (equinox
@@ -239,7 +240,8 @@ def _print_table(results: list[Any]) -> None:
     click.echo(f"start → end of training.  (μ, ν): pooled over the held-out batch and the "
                f"last hidden layer's units (fixed point of g: (0, 1)).  median τ: over "
                f"hidden layers 2..depth.  in region: hidden units with ω_i ∈ [{wl:g}, {wh:g}] "
-               f"and τ_i ∈ [{tl:g}, {th:g}] (Theorem 1's certified rectangle).  float32 "
+               f"and τ_i ∈ [{tl:g}, {th:g}] (Theorem 1's rectangle, on which `verify-contraction --theorem 1` proves the "
+               "contraction of g).  float32 "
                "measurements, not proofs.")
 
 
