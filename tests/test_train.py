@@ -1,6 +1,6 @@
 """Tests of ``snn-theory train`` and ``plot training``: trained networks against the theorem.
 
-Tiny networks (width 16, depth 3, 3 epochs) on digits.  The recorded statistics are checked
+Small networks (width 128, depth 3, 3 epochs) on digits.  The recorded statistics are checked
 against independent computations: ω_i, τ_i and their quantiles recomputed from the saved
 weights with exact sums (math.fsum) and a hand-written quantile, membership in the rectangle
 decided in exact rationals; (μ, ν) from a float64 numpy forward pass of the saved weights
@@ -32,7 +32,9 @@ from snn_theory.train import (
     train,
 )
 
-TINY = TrainConfig(dataset="digits", depth=3, width=16, epochs=3, batch_size=64,
+# One shape for every test (depth 3, width 128): the programs compile once (two: with and
+# without batch norm); the time is compilation, not training.
+TINY = TrainConfig(dataset="digits", depth=3, width=128, epochs=3, batch_size=64,
                    learning_rate=3e-3, dropout_rate=0.05, seed=1)
 
 
@@ -146,9 +148,8 @@ def test_initial_moments_follow_the_iterates_of_g() -> None:
     samples they give the recorded (μ_l, ν_l) up to O(1/√width): measured deviations on
     digits ≈ 1.3/√N, 0.66/√N, 0.5/√N (variance) at N = 64, 256, 1024 over 8 layers, and
     below 0.2/√N (mean); 0.4/√N at N = 128 over 4 layers; the tolerance is 1/√N."""
-    width, depth = 128, 4
-    r = train(replace(TINY, variant="selu", init="normalized", width=width, depth=depth,
-                      epochs=1))
+    width, depth = TINY.width, TINY.depth
+    r = train(replace(TINY, variant="selu", init="normalized", epochs=1))
     lam, alpha = default_constants("numpy")
 
     def iterates(lam_factor: float) -> np.ndarray:
@@ -202,6 +203,7 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     (["--optimizer", "lbfgs"], "unknown optimizer"),
     (["--depths", "x"], "depths must be integers"),
     (["--save-weights", "w.txt"], ".npz"),
+    (["--out", "."], "is a directory"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,7 +216,7 @@ def test_cli_json_out_and_plot_from_results(tmp_path, capsys: pytest.CaptureFixt
     rec = tmp_path / "runs.json"
     wts = tmp_path / "w.npz"
     # the shapes of TINY: the compiled epoch is reused
-    code, out, _ = _cli(["train", "--variants", "selu,relu-bn", "--depths", "3", "--width", "16",
+    code, out, _ = _cli(["train", "--variants", "selu,relu-bn", "--depths", "3", "--width", "128",
                          "--epochs", "2", "--lr", "3e-3", "--seed", "1", "--json", "--out",
                          str(rec), "--save-weights", str(wts)], capsys)
     assert code == 0
@@ -226,7 +228,7 @@ def test_cli_json_out_and_plot_from_results(tmp_path, capsys: pytest.CaptureFixt
     assert back.act_var.shape == (3, 4) and back.tau_quantiles.shape == (3, 3, 3)
     np.testing.assert_array_equal(back.act_var, np.array(data["runs"][0]["act_var"]))
     with np.load(wts) as z:
-        assert z["run0/hidden2.weight"].shape == (16, 16) and "run1/bn1.mean" in z
+        assert z["run0/hidden2.weight"].shape == (128, 128) and "run1/bn1.mean" in z
     png = tmp_path / "training.png"
     code, out, _ = _cli(["plot", "training", "--results", str(rec), "--out", str(png),
                          "--width", "900", "--height", "550", "--dpi", "100"], capsys)

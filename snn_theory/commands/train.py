@@ -167,6 +167,15 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
     configs = build_configs(dataset, variants, depths, **fields)
     if save_weights and not save_weights.endswith(".npz"):
         raise InputError(f"--save-weights must name a .npz file (got {save_weights!r})")
+    for option, path in (("--out", out), ("--save-weights", save_weights)):
+        if path:  # before training, not after it
+            from pathlib import Path
+
+            from snn_theory.files import writable_directory
+
+            if Path(path).is_dir():
+                raise InputError(f"{option} {path!r} is a directory")
+            writable_directory(Path(path).parent, f"{option} directory")
     try:
         results = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
     except ArithmeticError as exc:
