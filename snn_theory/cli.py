@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "plot": "snn_theory.commands.plot:plot_group",
     "reproduce": "snn_theory.commands.reproduce:reproduce_command",
     "propagate": "snn_theory.commands.propagate:propagate_command",
+    "train": "snn_theory.commands.train:train_command",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from snn_theory import plots
+from snn_theory.commands.train import common_options
 
 
 def _parse_range(ctx: click.Context | None, param: click.Parameter | None,
@@ -264,3 +265,51 @@ def gradients_command(taus: str, depth: int, width_n: int, batch: int, seed: int
 
 
 __all__ = ["plot_group"]
+
+
+@plot_group.command("training")
+@click.option("--results", type=click.Path(dir_okay=False), default=None,
+              help="Draw the runs recorded by `snn-theory train --out FILE` instead of "
+                   "training (needs at least one selu run).")
+@click.option("--variants", default="selu,relu-bn", show_default=True,
+              help="Comma-separated variants to train (without --results).")
+@click.option("--depths", default="8,16,32", show_default=True,
+              help="Comma-separated depths to train (without --results).")
+@common_options(width_flag="--net-width", init="normalized")
+@_figure_options(plots.FigureSize(1800, 1100, 150))
+def training_command(results: str | None, variants: str, depths: str, dataset: str,
+                     out: str | None, width: int, height: int, dpi: int, as_json: bool,
+                     **fields: Any) -> None:
+    """Trained networks against the theorem: training loss of SNN and BN networks at several
+    depths (the paper's Figure 1 in miniature), the fraction of hidden units inside
+    Theorem 1's (ω, τ) rectangle and their τ per epoch, the units' (ω, τ) at the start,
+    midway and the end, and the per-layer (μ, ν) against the fixed point of g.
+
+    Without --results it trains first (default: digits, normalised initialisation, so every
+    unit starts inside the rectangle; about 1–2 minutes on two CPU cores, mostly
+    compilation).  The --width/--height options are the figure's pixels; the network width
+    is --net-width.
+    """
+    from snn_theory import train_plots
+    from snn_theory.commands.train import build_configs, run_configs
+    from snn_theory.train import RunResult
+
+    if results is not None:
+        try:
+            with open(results) as fh:
+                record = json.load(fh)
+            runs = [RunResult.from_json(r) for r in record["runs"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise click.BadParameter(f"cannot read training records from {results!r}: "
+                                     f"{type(exc).__name__}: {exc}",
+                                     param_hint="--results") from None
+    else:
+        fields["width"] = fields.pop("net_width")
+        configs = build_configs(dataset, variants, depths, **fields)
+        try:
+            runs = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
+        except ArithmeticError as exc:  # the SELU constants were not certified
+            click.echo(f"snn-theory plot: error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(3)
+    _run(lambda o, size: train_plots.training(o, runs=runs, size=size), out=out, width=width,
+         height=height, dpi=dpi, as_json=as_json)

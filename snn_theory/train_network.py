@@ -1,0 +1,217 @@
+"""The equinox network and the jitted training epoch behind :mod:`snn_theory.train`.
+
+Kept apart from the records so that importing :mod:`snn_theory.train` (configs, data,
+statistics) does not import JAX, equinox and optax.  One MLP: ``depth`` hidden layers
+z = W x + b → (``eqx.nn.BatchNorm``) → activation → (alpha or inverted dropout), then a linear
+output layer; one epoch is one ``jax.lax.scan`` over the minibatches (``eqx.filter_jit``);
+learning rate, activation (``lax.switch``), dropout and SELU constants are traced arguments,
+so every variant without batch norm, seed and learning rate of one (depth, width, data set)
+shares one compilation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from snn_theory.train import BN_MOMENTUM, VARIANTS, SeluConstants, Split, TrainConfig
+
+#: The activations, in the order of the traced index ``hyper["activation"]``.
+ACTIVATIONS: tuple[str, ...] = ("selu", "relu", "tanh", "scaled_tanh")
+
+
+def _activation(index: Any, x: Any, h: dict[str, Any]) -> Any:
+    """Activation number ``index`` of :data:`ACTIVATIONS` (``lax.switch``: one compiled
+    program serves every variant without batch norm)."""
+    branches = [
+        lambda x: h["lam"] * jnp.where(x > 0, x, h["alpha"] * jnp.expm1(jnp.minimum(x, 0.0))),
+        jax.nn.relu,
+        jnp.tanh,
+        lambda x: 1.7159 * jnp.tanh(x * (2.0 / 3.0)),  # LeCun's scaled tanh
+    ]
+    return jax.lax.switch(index, branches, x)
+
+
+def init_weight(rng: np.random.Generator, fan_out: int, fan_in: int, gain: float,
+                init: str) -> np.ndarray:
+    """LeCun/He normal w ~ N(0, gain/fan_in), or (``"normalized"``) rows u ~ N(0, 1) centred
+    and scaled so that Σ_j w_ij = 0 and Σ_j w_ij² = gain (float64, then rounded to float32)."""
+    u = rng.standard_normal((fan_out, fan_in))
+    if init == "lecun" or fan_in == 1:
+        return (u * math.sqrt(gain / fan_in)).astype(np.float32)
+    centred = u - u.mean(axis=1, keepdims=True)
+    w = centred * np.sqrt(gain / np.sum(centred**2, axis=1, keepdims=True))
+    return w.astype(np.float32)
+
+
+class MLP(eqx.Module):
+    """``depth`` hidden layers z = W x + b → (batch norm) → activation → (dropout), then a
+    linear output layer; called on one example inside ``jax.vmap(axis_name="batch")``."""
+
+    hidden: list
+    norms: list | None
+    out: eqx.nn.Linear
+
+    def __call__(self, x: Any, state: Any, keep_mask: Any, hyper: dict[str, Any],
+                 inference: bool) -> tuple[Any, Any, Any]:
+        """(logits, state, hidden activations stacked to (depth, width)) for one example;
+        ``keep_mask`` (depth, width): the dropout mask (ignored in inference mode)."""
+        outs = []
+        for l, layer in enumerate(self.hidden):
+            z = layer(x)
+            if self.norms is not None:
+                z, state = self.norms[l](z, state, inference=inference)
+            x = _activation(hyper["activation"], z, hyper)
+            outs.append(x)
+            if not inference:
+                # alpha dropout: scale 1, dropped units set to α′, then a·x + b (MATH.md §3);
+                # inverted dropout: scale 1/q, dropped units 0, a = 1, b = 0
+                x = hyper["a"] * jnp.where(keep_mask[l], x * hyper["scale"],
+                                           hyper["fill"]) + hyper["b"]
+        return self.out(x), state, jnp.stack(outs)
+
+
+def build_network(config: TrainConfig, split: Split) -> tuple[MLP, Any]:
+    """(model, batch-norm state) with the variant's initial weights and zero biases; the
+    weights come from numpy's generator seeded with ``config.seed`` (layer by layer)."""
+    variant = VARIANTS[config.variant]
+    rng = np.random.default_rng([config.seed, 7])
+    sizes = [split.n_features] + [config.width] * config.depth
+    key = jax.random.key(0)  # equinox's own initial values are replaced below
+
+    def linear(fan_in: int, fan_out: int, gain: float, init: str) -> eqx.nn.Linear:
+        # shapes only (no random numbers drawn, nothing compiled): the values come from numpy
+        layer = eqx.filter_eval_shape(eqx.nn.Linear, fan_in, fan_out, key=key)
+        w = init_weight(rng, fan_out, fan_in, gain, init)
+        return eqx.tree_at(lambda m: (m.weight, m.bias), layer,
+                           (jnp.asarray(w), jnp.zeros(fan_out, jnp.float32)))
+
+    hidden = [linear(i, o, variant.gain, config.init) for i, o in zip(sizes[:-1], sizes[1:])]
+    out = linear(config.width, split.n_classes, 1.0, "lecun")
+    norms = ([eqx.nn.BatchNorm(config.width, axis_name="batch", mode="batch",
+                               momentum=BN_MOMENTUM) for _ in range(config.depth)]
+             if variant.batch_norm else None)
+    return eqx.nn.make_with_state(MLP)(hidden, norms, out)
+
+
+def _batched(model: MLP, state: Any, x: Any, key: Any, hyper: dict[str, Any],
+             inference: bool) -> tuple[Any, Any, Any]:
+    shape = (x.shape[0], len(model.hidden), model.hidden[0].weight.shape[0])
+    # one draw for the whole batch (a per-example, per-layer draw compiles far slower)
+    masks = (jnp.ones(shape, bool) if inference
+             else jax.random.bernoulli(key, hyper["keep"], shape))
+    return jax.vmap(lambda m, s, xi, mi: m(xi, s, mi, hyper, inference), axis_name="batch",
+                    in_axes=(None, None, 0, 0), out_axes=(0, None, 0))(model, state, x, masks)
+
+
+@functools.lru_cache(maxsize=8)
+def optimizer_for(name: str) -> Any:
+    make = {"adam": optax.adam, "sgd": optax.sgd,
+            "momentum": functools.partial(optax.sgd, momentum=0.9)}[name]
+    return optax.inject_hyperparams(make)(learning_rate=1e-3)
+
+
+def _layer_weights(model: Any) -> list[Any]:
+    return [layer.weight for layer in model.hidden] + [model.out.weight]
+
+
+@eqx.filter_jit
+def run_epoch(model: MLP, state: Any, opt_state: Any, key: Any, x: Any, y: Any, batches: Any,
+               hyper: dict[str, Any], optimizer: Any) -> tuple[Any, ...]:
+    """One epoch as one ``lax.scan`` over the minibatches (rows of ``batches``: indices)."""
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def step(carry: Any, idx: Any) -> tuple[Any, Any]:
+        params, state, opt_state, key = carry
+        key, sub = jax.random.split(key)
+
+        def loss_fn(p: Any) -> tuple[Any, Any]:
+            logits, new_state, _ = _batched(eqx.combine(p, static), state, x[idx], sub, hyper,
+                                            False)
+            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y[idx]).mean()
+            return loss, new_state
+
+        (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        norms = jnp.stack([jnp.sqrt(jnp.sum(jnp.square(g))) for g in _layer_weights(grads)])
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        return (params, state, opt_state, key), (loss, norms)
+
+    (params, state, opt_state, key), (losses, norms) = jax.lax.scan(
+        step, (params, state, opt_state, key), batches)
+    return eqx.combine(params, static), state, opt_state, losses, norms.mean(axis=0)
+
+
+def pooled_moments(h: Any) -> tuple[Any, Any, Any]:
+    """Per layer l of h (batch, layers, units): the mean μ_l and variance ν_l of h[:, l, :]
+    pooled over samples and units, and the within-unit part of ν_l (the mean over units of
+    each unit's variance over samples; ν_l − within = the spread of the unit means)."""
+    mu = jnp.mean(h, axis=(0, 2))
+    nu = jnp.mean(jnp.square(h - mu[None, :, None]), axis=(0, 2))
+    within = jnp.mean(jnp.var(h, axis=0), axis=1)
+    return mu, nu, within
+
+
+@eqx.filter_jit
+def run_evaluation(model: MLP, state: Any, hyper: dict[str, Any], x: Any, y: Any,
+                   sizes: tuple[int, int, int, int]) -> tuple[Any, ...]:
+    """One inference-mode pass over ``x`` = train, validation and test rows stacked
+    (``sizes`` = their lengths and the held-out count, static): loss and accuracy of each set
+    and the per-layer pooled (μ, ν, within-unit ν) on the first ``sizes[3]`` validation rows
+    (layer 0: the input).  Batch norm uses its running statistics, so stacking changes
+    nothing."""
+    key = jax.random.key(0)  # no randomness is used in inference mode
+    logits, _, h = _batched(model, state, x, key, hyper, True)  # h: (rows, depth, width)
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    hit = jnp.argmax(logits, axis=1) == y
+    n_train, n_val, n_test, n_held = sizes
+    losses, accs, start = [], [], 0
+    for n in (n_train, n_val, n_test):
+        losses.append(jnp.mean(ce[start:start + n]))
+        accs.append(jnp.mean(hit[start:start + n]))
+        start += n
+    first = pooled_moments(x[n_train:n_train + n_held, None, :])
+    rest = pooled_moments(h[n_train:n_train + n_held])
+    mu, nu, within = (jnp.concatenate([a, b]) for a, b in zip(first, rest))
+    return jnp.stack(losses), jnp.stack(accs), mu, nu, within
+
+
+def hyper_parameters(config: TrainConfig, constants: SeluConstants) -> dict[str, Any]:
+    """The traced per-run values: activation index, SELU λ, α, dropout keep probability q,
+    and the dropout map x ↦ a·(mask ? x·scale : fill) + b of the variant."""
+    variant = VARIANTS[config.variant]
+    q = 1.0 - config.dropout_rate
+    if variant.dropout == "alpha":
+        scale, fill, a, b = 1.0, constants.alpha_prime, constants.a, constants.b
+    else:
+        scale, fill, a, b = 1.0 / q, 0.0, 1.0, 0.0
+    out = {k: jnp.asarray(v, jnp.float32) for k, v in (
+        ("lam", constants.lam), ("alpha", constants.alpha), ("keep", q), ("scale", scale),
+        ("fill", fill), ("a", a), ("b", b))}
+    out["activation"] = jnp.asarray(ACTIVATIONS.index(variant.activation), jnp.int32)
+    return out
+
+
+def weights_dict(model: MLP, state: Any) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for l, layer in enumerate(model.hidden, start=1):
+        out[f"hidden{l}.weight"] = np.asarray(layer.weight)
+        out[f"hidden{l}.bias"] = np.asarray(layer.bias)
+    out["out.weight"] = np.asarray(model.out.weight)
+    out["out.bias"] = np.asarray(model.out.bias)
+    if model.norms is not None:
+        for l, bn in enumerate(model.norms, start=1):
+            counter = int(state.get(bn.batch_counter))
+            mean, var = (np.asarray(a, np.float64) for a in state.get(bn.batch_state_index))
+            scale = 1.0 if counter == 0 else 1.0 - bn.momentum**counter  # equinox's debiasing
+            out[f"bn{l}.mean"], out[f"bn{l}.var"] = mean / scale, var / scale
+            out[f"bn{l}.gamma"], out[f"bn{l}.beta"] = np.asarray(bn.weight), np.asarray(bn.bias)
+            out[f"bn{l}.eps"] = np.asarray(bn.eps)
+    return out

@@ -1,0 +1,250 @@
+"""Tests of ``snn-theory train`` and ``plot training``: trained networks against the theorem.
+
+Small networks (width 128, depth 3, 3 epochs) on digits.  The recorded statistics are checked
+against independent computations: ω_i, τ_i and their quantiles recomputed from the saved
+weights with exact sums (math.fsum) and a hand-written quantile, membership in the rectangle
+decided in exact rationals; (μ, ν) from a float64 numpy forward pass of the saved weights
+(SELU with the float constants, batch norm with its running statistics); the initial (μ, ν)
+against the iterates of g computed through the mpmath backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from snn_theory.claims import THEOREM_DOMAINS
+from snn_theory.cli import main
+from snn_theory.moment_map import default_constants, moments
+from snn_theory.simulate import alpha_dropout_affine
+from snn_theory.train import (
+    QUANTILES,
+    VARIANTS,
+    RunResult,
+    TrainConfig,
+    certified_region,
+    selu_constants,
+    train,
+)
+
+# One shape for every test (depth 3, width 128): the programs compile once (two: with and
+# without batch norm); the time is compilation, not training.
+TINY = TrainConfig(dataset="digits", depth=3, width=128, epochs=3, batch_size=64,
+                   learning_rate=3e-3, dropout_rate=0.05, seed=1)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, RunResult]:
+    return {v: train(replace(TINY, variant=v)) for v in VARIANTS}
+
+
+def test_short_run_reduces_the_loss_for_every_variant(runs: dict[str, RunResult]) -> None:
+    for name, r in runs.items():
+        assert not r.diverged, name
+        assert r.train_loss[-1] < 0.8 * r.train_loss[0], (name, r.train_loss)
+        assert r.val_loss[-1] < r.val_loss[0], (name, r.val_loss)
+        assert r.test_accuracy[-1] > 0.3, (name, r.test_accuracy)  # chance: 0.1
+        assert r.step_loss.shape == (TINY.epochs * r.steps_per_epoch,)
+
+
+@pytest.mark.parametrize("variant", ["selu", "relu-bn"])
+def test_same_seed_gives_identical_numbers(runs: dict[str, RunResult], variant: str) -> None:
+    again = train(replace(TINY, variant=variant))
+    first = runs[variant]
+    np.testing.assert_array_equal(again.step_loss, first.step_loss)
+    for name in ("train_loss", "act_mean", "act_var", "tau_quantiles", "grad_norm"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    for k, w in first.weights.items():
+        np.testing.assert_array_equal(again.weights[k], w)
+    other = train(replace(TINY, variant=variant, seed=2))
+    assert not np.array_equal(other.step_loss, first.step_loss)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (position q·(n − 1))."""
+    s = sorted(values)
+    pos = q * (len(s) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (pos - lo) * (s[hi] - s[lo])
+
+
+def test_recorded_weight_statistics_match_the_saved_weights(runs: dict[str, RunResult]) -> None:
+    domain = dict(zip(("mu", "omega", "nu", "tau"), THEOREM_DOMAINS["theorem1"].bounds))
+    (wl, wh), (tl, th) = domain["omega"], domain["tau"]
+    for name in ("selu", "tanh"):
+        r = runs[name]
+        final_omega, final_tau = r.snapshots[TINY.epochs]
+        for l in range(TINY.depth):
+            w = r.weights[f"hidden{l + 1}.weight"]
+            assert w.shape == (TINY.width, 64 if l == 0 else TINY.width)
+            omega = [math.fsum(float(v) for v in row) for row in w]
+            tau = [math.fsum(float(v) ** 2 for v in row) for row in w]
+            np.testing.assert_allclose(final_omega[l], omega, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(final_tau[l], tau, rtol=1e-12)
+            for k, q in enumerate(QUANTILES):
+                assert r.omega_quantiles[-1, k, l] == pytest.approx(_quantile(omega, q),
+                                                                     abs=1e-12)
+                assert r.tau_quantiles[-1, k, l] == pytest.approx(_quantile(tau, q), rel=1e-12)
+            inside = sum(wl <= Fraction(o) <= wh and tl <= Fraction(t) <= th
+                         for o, t in zip(omega, tau))
+            assert r.in_region[-1, l] == inside / TINY.width
+    assert certified_region() == ((-0.1, 0.1), (0.95, 1.1))
+
+
+def _selu(x: np.ndarray, lam: float, alpha: float) -> np.ndarray:
+    return lam * np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0.0)) - 1))
+
+
+def _forward(r: RunResult) -> list[np.ndarray]:
+    """Hidden activations of the saved network on the held-out batch (float64, inference)."""
+    w = r.weights
+    c = r.constants
+    x = np.asarray(r.heldout, np.float64)
+    layers = [x]
+    for l in range(1, r.config.depth + 1):
+        z = x @ w[f"hidden{l}.weight"].astype(np.float64).T + w[f"hidden{l}.bias"]
+        if f"bn{l}.mean" in w:
+            z = ((z - w[f"bn{l}.mean"]) / np.sqrt(w[f"bn{l}.var"] + w[f"bn{l}.eps"])
+                 * w[f"bn{l}.gamma"] + w[f"bn{l}.beta"])
+        act = VARIANTS[r.config.variant].activation
+        x = {"selu": lambda t: _selu(t, c.lam, c.alpha), "relu": lambda t: np.maximum(t, 0),
+             "tanh": np.tanh, "scaled_tanh": lambda t: 1.7159 * np.tanh(2 * t / 3)}[act](z)
+        layers.append(x)
+    return layers
+
+
+def test_recorded_moments_match_a_direct_forward_pass(runs: dict[str, RunResult]) -> None:
+    for name in ("selu", "relu-bn", "scaled-tanh"):
+        r = runs[name]
+        layers = _forward(r)
+        for l, h in enumerate(layers):
+            assert r.act_mean[-1, l] == pytest.approx(h.mean(), abs=2e-5), (name, l)
+            assert r.act_var[-1, l] == pytest.approx(h.var(), rel=2e-5), (name, l)
+            assert r.act_var_within[-1, l] == pytest.approx(h.var(axis=0).mean(), rel=2e-5)
+        logits = layers[-1] @ r.weights["out.weight"].astype(np.float64).T + r.weights["out.bias"]
+        assert logits.shape == (len(r.heldout), 10)
+
+
+def test_selu_constants_are_the_certified_values() -> None:
+    lam, alpha = default_constants("numpy")  # closed forms (MATH.md §3), 80-bit mpmath
+    c = selu_constants(0.05)
+    assert (c.lam, c.alpha) == (lam, alpha)
+    a, b = alpha_dropout_affine(0.05, 0.0, 1.0, lam, alpha)  # float64 formula evaluation
+    assert c.a == pytest.approx(a, rel=1e-14) and c.b == pytest.approx(b, rel=1e-13)
+    assert c.alpha_prime == pytest.approx(-lam * alpha, rel=1e-15)
+    assert (selu_constants(0.0).a, selu_constants(0.0).b) == (1.0, 0.0)
+
+
+def test_initial_moments_follow_the_iterates_of_g() -> None:
+    """Normalised weights (Σw = 0, Σw² = 1 per row) at initialisation: each held-out sample's
+    (mean, variance) over the units of a layer follows the iterates of g at ω = 0 (its mean
+    is then irrelevant), τ = n/(n − 1) (a uniform row of the centred sphere); pooled over the
+    samples they give the recorded (μ_l, ν_l) up to O(1/√width): measured deviations on
+    digits ≈ 1.3/√N, 0.66/√N, 0.5/√N (variance) at N = 64, 256, 1024 over 8 layers, and
+    below 0.2/√N (mean); 0.4/√N at N = 128 over 4 layers; the tolerance is 1/√N."""
+    width, depth = TINY.width, TINY.depth
+    r = train(replace(TINY, variant="selu", init="normalized", epochs=1))
+    lam, alpha = default_constants("numpy")
+
+    def iterates(lam_factor: float) -> np.ndarray:
+        x = np.asarray(r.heldout, np.float64)
+        mu, nu = x.mean(axis=1), x.var(axis=1)
+        n = x.shape[1]
+        out = [(mu.mean(), nu.mean() + mu.var())]
+        for _ in range(depth):
+            # 40 samples through the mpmath backend (independent of the float64 vectorised
+            # prediction the library stores), the rest through numpy
+            q = [moments(float(m), 0, float(v) * n / (n - 1), 1, lam * lam_factor, alpha)
+                 for m, v in zip(mu[:40], nu[:40])]
+            rest = moments(mu[40:], 0.0, nu[40:] * n / (n - 1), 1.0, lam * lam_factor, alpha,
+                           backend="numpy")
+            mu = np.concatenate([[float(t.mean) for t in q], np.asarray(rest.mean)])
+            nu = np.concatenate([[float(t.variance) for t in q], np.asarray(rest.variance)])
+            out.append((mu.mean(), nu.mean() + mu.var()))
+            n = width
+        return np.array(out)
+
+    expected = iterates(1.0)
+    tol = 1 / math.sqrt(width)
+    np.testing.assert_allclose(r.act_mean[0], expected[:, 0], atol=tol)
+    np.testing.assert_allclose(r.act_var[0], expected[:, 1], atol=tol)
+    np.testing.assert_allclose(r.predicted, expected, rtol=1e-9, atol=1e-12)
+    assert r.in_region[0].tolist() == [1.0] * depth  # every unit starts in the rectangle
+    # the comparison can fail: with λ 5 % too large the iterates leave the tolerance
+    wrong = iterates(1.05)
+    assert abs(wrong[-1, 1] - r.act_var[0, -1]) > tol
+
+
+# ---------------------------------------------------------------------------- command line
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--dataset", "mnist"], "unknown data set"),
+    (["--variants", "selu,swish"], "unknown variant"),
+    (["--depths", "4,0"], "depth must be"),
+    (["--width", "0"], "width must be"),
+    (["--lr", "0"], "learning rate"),
+    (["--lr", "-0.1"], "learning rate"),
+    (["--lr", "nan"], "learning rate"),
+    (["--dropout-rate", "1"], "dropout rate"),
+    (["--dropout-rate", "-0.01"], "dropout rate"),
+    (["--epochs", "0"], "epochs must be"),
+    (["--optimizer", "lbfgs"], "unknown optimizer"),
+    (["--depths", "x"], "depths must be integers"),
+    (["--save-weights", "w.txt"], ".npz"),
+    (["--out", "."], "is a directory"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _cli(["train", *args], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("snn-theory train: error:") and text in err
+
+
+def test_cli_json_out_and_plot_from_results(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = tmp_path / "runs.json"
+    wts = tmp_path / "w.npz"
+    # the shapes of TINY: the compiled epoch is reused
+    code, out, _ = _cli(["train", "--variants", "selu,relu-bn", "--depths", "3", "--width", "128",
+                         "--epochs", "2", "--lr", "3e-3", "--seed", "1", "--json", "--out",
+                         str(rec), "--save-weights", str(wts)], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert [r["config"]["variant"] for r in data["runs"]] == ["selu", "relu-bn"]
+    assert data["region"] == {"omega": [-0.1, 0.1], "tau": [0.95, 1.1]}
+    assert json.loads(rec.read_text()) == data
+    back = RunResult.from_json(data["runs"][0])
+    assert back.act_var.shape == (3, 4) and back.tau_quantiles.shape == (3, 3, 3)
+    np.testing.assert_array_equal(back.act_var, np.array(data["runs"][0]["act_var"]))
+    with np.load(wts) as z:
+        assert z["run0/hidden2.weight"].shape == (128, 128) and "run1/bn1.mean" in z
+    png = tmp_path / "training.png"
+    code, out, _ = _cli(["plot", "training", "--results", str(rec), "--out", str(png),
+                         "--width", "900", "--height", "550", "--dpi", "100"], capsys)
+    assert code == 0 and png.exists() and "wrote" in out
+    from matplotlib.image import imread
+
+    assert imread(png).shape[:2] == (550, 900)
+    # tampered records are rejected with one line, exit 2
+    bad = tmp_path / "bad.json"
+    broken = json.loads(rec.read_text())
+    broken["runs"][0]["config"]["depth"] = 0
+    bad.write_text(json.dumps(broken))
+    code, _, err = _cli(["plot", "training", "--results", str(bad), "--out", str(png)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    broken = json.loads(rec.read_text())
+    del broken["runs"][0]["act_var"]
+    bad.write_text(json.dumps(broken))
+    code, _, err = _cli(["plot", "training", "--results", str(bad), "--out", str(png)], capsys)
+    assert code == 2 and err.count("\n") == 1
