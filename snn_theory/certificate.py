@@ -37,6 +37,7 @@ import json
 import math
 import os
 import platform
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -319,9 +320,14 @@ def read_certificate(path: Path | str) -> dict[str, Any]:
     return content
 
 
+#: How a rational is spelt in a certificate: a decimal (optional exponent) or p/q, in ASCII,
+#: with nothing around it.
+_RATIONAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?\d+/\d+")
+
+
 def _fraction(text: Any, what: str) -> Fraction:
-    if not isinstance(text, str):
-        raise CertificateError(f"{what}: {text!r} is not an exact rational string")
+    if not isinstance(text, str) or not _RATIONAL.fullmatch(text) or not text.isascii():
+        raise CertificateError(f"{what}: {str(text)[:40]!r} is not an exact rational string")
     try:
         return parse_number(text, what)
     except InputError as exc:
@@ -525,8 +531,11 @@ def _parse_boxes(raw: Any, default_bits: int) -> list[tuple[list, Fraction, int]
 def _statement_json(claim: Claim, constants: dict[str, Any], builtin: Claim | None) -> dict:
     return {"quantity": claim.quantity, "relation": claim.relation,
             "threshold": format_fraction(claim.threshold), "domain": claim.domain.to_json(),
-            "constants": {"source": constants["source"], "lam": list(constants["lam"]),
-                          "alpha": list(constants["alpha"])},
+            "constants": {"source": constants["source"],
+                          "lam": [format_fraction(_fraction(x, "constants.lam"))
+                                  for x in constants["lam"]],
+                          "alpha": [format_fraction(_fraction(x, "constants.alpha"))
+                                    for x in constants["alpha"]]},
             "builtin": None if builtin is None else builtin.name}
 
 
@@ -562,6 +571,9 @@ def _fresh_point(claim: Claim, point: list[Fraction], used: tuple, bits: int) ->
 def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None,
            report: CheckReport) -> CheckReport:
     content = read_certificate(path)
+    _fraction(content["claim"]["threshold"], "claim.threshold")  # spelt as a certificate
+    for n in VARIABLE_NAMES:                                     # spells rationals
+        _interval(content["claim"]["domain"][n], f"claim.domain.{n}")
     claim = Claim.from_json(content["claim"])
     report.claim, report.verdict = claim.name, content["verdict"]
     constants = content["constants"]
@@ -578,8 +590,7 @@ def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None,
     closed_form = source == "closed-form"
     if closed_form:
         lam01, alpha01 = closed_form_constants(bits)
-        if ball_bounds(lam01) != list(constants["lam"]) or \
-                ball_bounds(alpha01) != list(constants["alpha"]):
+        if (lower(lam01), upper(lam01)) != lam_iv or (lower(alpha01), upper(alpha01)) != alpha_iv:
             if not (interval_ball(*lam_iv).contains(lam01)
                     and interval_ball(*alpha_iv).contains(alpha01)):
                 raise CertificateError("constants: the stored enclosures do not contain λ01, "

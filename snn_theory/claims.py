@@ -33,6 +33,8 @@ def parse_number(text: str, what: str) -> Fraction:
     is built, so '1e999999999' is refused at once instead of expanding to a billion digits).
     """
     s = str(text).strip()
+    if not s.isascii():  # '０.０７' and '٠.٠٧' would parse: numbers are spelt in ASCII only
+        raise InputError(f"{what}: {s[:40]!r} is not a number (ASCII digits only)")
     exponent = re.search(r"[eE]([+-]?\d+)$", s)
     if len(s) > 200_000 or (exponent and abs(int(exponent.group(1))) > 1000):
         raise InputError(f"{what}: {s[:40]!r} is out of range (nonzero magnitudes must lie in "

@@ -274,7 +274,9 @@ def _table(results: list) -> None:
     from rich.text import Text
 
     table = Table(title="verify-contraction (ball arithmetic, python-flint/Arb)")
-    for column in ("name", "statement", "domain", "constants", "certified extremum enclosure",
+    width = max(len(r.claim.name) for r in results)
+    table.add_column("name", no_wrap=True, min_width=width)  # a name is never cut or folded
+    for column in ("statement", "domain", "constants", "certified extremum enclosure",
                    "verdict", "boxes", "seconds"):
         table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left",
                          overflow="fold")
@@ -283,7 +285,7 @@ def _table(results: list) -> None:
         cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
                  _enclosure_text(r), _verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
         table.add_row(*(Text(cell) for cell in cells))
-    Console(soft_wrap=False, width=max(200, Console().width)).print(table)
+    Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")
