@@ -8,21 +8,29 @@ A certificate records one claim (:mod:`snn_theory.claims`) and the evidence for 
   the witness point that proves its other end;
 * ``refuted``: a counterexample point whose ball evaluation violates the claim.
 
-The checker (:func:`check_certificate`) trusts nothing in the file.  It re-derives every
-fact from the formulas, in this order:
+The format is specified in ``docs/certificate-format.md``.  The checker
+(:func:`check_certificate`) trusts nothing in the file.  It re-derives every fact from the
+formulas, in this order:
 
-1. the file parses, has every field, and its SHA-256 checksum matches its content;
-2. a built-in claim's name, quantity, relation, threshold and domain are exactly the built-in
-   ones; the constant enclosures contain λ01, α01 recomputed from their closed forms
-   (when the certificate says it used them);
+1. the file parses with no duplicate key, has exactly the documented fields with their JSON
+   types (no unknown key), spells rationals in ASCII, and its SHA-256 checksum matches;
+2. the claim is identified by its *statement*: it is a built-in claim exactly when quantity,
+   relation, threshold and domain are a built-in claim's and the constants are λ01, α01; a
+   name that normalises to a built-in name while stating something else is rejected; names
+   use a plain ASCII alphabet; closed-form constant enclosures are exactly those recomputed
+   from the closed forms;
 3. the leaf boxes tile the domain with no gap and no overlap: the checker recursively finds
    a cut that no box straddles (a *guillotine* tiling, which is what grid + bisection
    produces) until each region is exactly one box — exact integer arithmetic throughout;
-4. a fresh ball evaluation (:func:`snn_theory.enclosure.bound`) of every box proves the
-   stored bound, and every stored bound proves the claim;
-5. the extremum enclosure: its decided end bounds every box, its other end is attained
-   (ball evaluation at the witness point); for ``refuted``, the counterexample's ball value
-   violates the claim.
+4. a fresh ball evaluation (:func:`snn_theory.enclosure.bound`) of every box gives exactly
+   the stored bound, and every stored bound proves the claim;
+5. the extremum enclosure: its decided end is exactly the worst fresh bound, its other end
+   exactly the attained end of the ball at the witness point; for ``refuted``, the
+   counterexample's ball value violates the claim.
+
+Whatever the checker prints (:meth:`CheckReport.line`, ``--json``) is derived by it: the
+full statement, the constants, the recomputed extremum, rounded outward.  Results do not
+depend on the caller's arb precision.
 
 The tiling check and the certificate I/O are written without any code from the search
 (:mod:`snn_theory.verify`); both share only the per-box bound of
@@ -133,13 +141,23 @@ def overwrite_conflict(directory: Path | str, claim: dict[str, Any],
         if not path.exists():
             continue
         try:
-            theirs = _statement_of(read_certificate(path))
-        except CertificateError as exc:
+            theirs = _statement_of(_loose_read(path))
+        except (CertificateError, ValueError, OSError, EOFError, TypeError) as exc:
             return f"{path} exists and is not a readable certificate ({exc}); move it away"
         if theirs != mine:
             return (f"{path} holds a certificate of another statement; give this claim "
                     "another --name (or move that file away)")
     return None
+
+
+def _loose_read(path: Path) -> dict[str, Any]:
+    """The JSON of an existing certificate file, for telling whose it is — not a check (an
+    older or edited certificate of the same statement may be replaced)."""
+    raw = path.read_bytes()
+    content = json.loads((gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode())
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise CertificateError("not an snn-theory certificate")
+    return content
 
 
 #: Top-level fields of a certificate, by verdict (see docs/certificate-format.md).
@@ -458,10 +476,15 @@ class CheckReport:
             return (f"[{decimal_text(Fraction(pair[0]), -1)}, "
                     f"{decimal_text(Fraction(pair[1]), 1)}]")
         constants = f"constants {c['source']}: lam ∈ {iv(c['lam'])}, alpha ∈ {iv(c['alpha'])}"
-        kind = f"built-in {st['builtin']}" if st.get("builtin") else "user claim"
+        if not st.get("builtin"):
+            kind = f"user claim {self.claim}"
+        elif st["builtin"] == self.claim:
+            kind = f"built-in {self.claim}"
+        else:
+            kind = f"built-in {st['builtin']} (named {self.claim})"
         what = {"holds": "HOLDS", "refuted": "FALSE"}.get(self.verdict or "", "?")
         body = (f"{what}: {st['quantity']} {st['relation']} {st['threshold']} on {domain} | "
-                f"{constants} | {kind} {self.claim} | {self.boxes} boxes")
+                f"{constants} | {kind} | {self.boxes} boxes")
         if self.valid and self.details.get("extremum"):
             e = self.details["extremum"]
             body += f" | {e['kind']} ∈ [{e['lower']}, {e['upper']}]"

@@ -21,8 +21,8 @@ rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precisio
    q(c) a ball evaluation at the exact centre c; intersected with the direct enclosure (a
    non-finite centred form falls back to the direct enclosure).
 
-The rational returned is the arb bound rounded outward (``arb.upper()``/``arb.lower()`` are
-exact dyadic numbers), so comparisons against thresholds are exact.
+The rational returned is the exact end mid ± rad of the arb ball (a dyadic number, the same
+whatever precision the caller has set), so comparisons against thresholds are exact.
 """
 
 from __future__ import annotations

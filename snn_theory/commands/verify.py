@@ -254,7 +254,10 @@ class _progress:
             self.tasks[claim.name] = self.bar.add_task(escape(claim.name), total=None)
         text = ""
         if enclosure is not None:
-            text = f"  {claim.kind} ∈ [{float(enclosure[0]):.10g}, {float(enclosure[1]):.10g}]"
+            from snn_theory.claims import decimal_text
+
+            lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
+            text = f"  {claim.kind} ∈ [{lo}, {hi}]"
         self.bar.update(self.tasks[claim.name], description=escape(f"{claim.name}: {boxes} boxes{text}"))
         self.bar.refresh()
 
