@@ -702,9 +702,10 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
     best, counterexample = _checked_points(claim, best, counterexample, violates)
     enclosure_ = _enclosure(heap, best, side)
     if enclosure_ is not None and enclosure_[0] > enclosure_[1]:
-        raise ArithmeticError("inconsistent extremum enclosure (lower > upper); no verdict "
-                              "is reported")
-    if counterexample is not None:
+        # impossible for rigorous enclosures: never report a verdict on top of it
+        verdict, enclosure_, counterexample = "undecided", None, None
+        reason = "inconsistent extremum enclosure (lower > upper): no verdict"
+    elif counterexample is not None:
         verdict = "refuted"
     elif all(leaf.bound is not None and claim.satisfied_by(leaf.bound) for leaf in leaves):
         verdict = "holds"
