@@ -77,6 +77,12 @@ def test_table_prints_renamed_claims_and_constants(tmp_path, capsys):
     code, out, _ = run(["verify-contraction", "--theorem", "2", "--jobs", "1",
                         "--certificate-dir", str(tmp_path)], capsys)
     assert code == 0 and "λ01, α01 (closed forms)" in out
+    # any name that looks like markup is printed as it is
+    code, out, err = run(["verify-contraction", "--domain", OMEGA, "--claim", "mean<=0.07",
+                          "--name", "m[bold]x[/bold][link=y]", "--jobs", "1",
+                          "--certificate-dir", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "m[bold]x[/bold][link=y]" in out and "mean <= 0.07" in out
 
 
 # ------------------------------------------------------------------ 2. identity by statement
