@@ -7,7 +7,9 @@ thresholds are exact rationals (parsed from decimal strings), never floats.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -31,6 +33,8 @@ def parse_number(text: str, what: str) -> Fraction:
     is built, so '1e999999999' is refused at once instead of expanding to a billion digits).
     """
     s = str(text).strip()
+    if not s.isascii():  # '０.０７' and '٠.٠٧' would parse: numbers are spelt in ASCII only
+        raise InputError(f"{what}: {s[:40]!r} is not a number (ASCII digits only)")
     exponent = re.search(r"[eE]([+-]?\d+)$", s)
     if len(s) > 200_000 or (exponent and abs(int(exponent.group(1))) > 1000):
         raise InputError(f"{what}: {s[:40]!r} is out of range (nonzero magnitudes must lie in "
@@ -65,6 +69,75 @@ def format_fraction(x: Fraction) -> str:
         return f"{sign}{n}"
     s = str(n).rjust(digits + 1, "0")
     return f"{sign}{s[:-digits]}.{s[-digits:]}".rstrip("0").rstrip(".")
+
+
+def decimal_text(x: Fraction, direction: int, digits: int = 17) -> str:
+    """``x`` with ``digits`` significant decimal digits, rounded down (direction −1) or up
+    (+1), at every magnitude — the one formatter of printed enclosure ends, so that a
+    printed interval always contains the exact one.
+
+    Exact integer arithmetic throughout (no float is formed, so nothing overflows or rounds
+    to nearest): the text is a plain decimal when it is short, else ``d.ddde±N``.
+    """
+    x = Fraction(x)
+    if direction not in (1, -1):
+        raise ValueError("direction must be +1 (round up) or -1 (round down)")
+    if x == 0:
+        return "0"
+    num, den = abs(x.numerator), x.denominator
+    # exponent e with 10**e <= |x| < 10**(e + 1), exactly
+    e = len(str(num)) - len(str(den))
+    if num * 10**max(0, -e) < den * 10**max(0, e):
+        e -= 1
+    shift = digits - 1 - e
+    scaled = x * (Fraction(10) ** shift)
+    n = math.floor(scaled) if direction < 0 else math.ceil(scaled)
+    if len(str(abs(n))) > digits:  # rounding carried into a new digit (e.g. 9.99… → 10.0…)
+        n = math.floor(Fraction(n, 10)) if direction < 0 else math.ceil(Fraction(n, 10))
+        shift -= 1
+    value = Fraction(n) * (Fraction(10) ** -shift)
+    plain = format_fraction(value)
+    if len(plain) <= digits + 8:
+        return plain
+    sign = "-" if n < 0 else ""
+    mantissa = str(abs(n)).rstrip("0") or "0"
+    exponent = len(str(abs(n))) - 1 - shift
+    body = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    return f"{sign}{body}e{exponent:+d}"
+
+
+def decimal_interval(lo: Fraction, hi: Fraction, digits: int = 17,
+                     exclude: Fraction | None = None) -> list[str]:
+    """[lo, hi] rounded outward to ``digits`` significant digits — or to more (up to 80),
+    when that is what it takes for the printed interval to exclude ``exclude`` as the exact
+    one does (a counterexample false by 3e-18 must *look* false)."""
+    for d in range(digits, 81):
+        text = [decimal_text(lo, -1, d), decimal_text(hi, 1, d)]
+        if exclude is None or lo <= exclude <= hi or not (
+                Fraction(text[0]) <= exclude <= Fraction(text[1])):
+            return text
+    return text
+
+
+#: Claim names: plain ASCII letters, digits and ``. _ - [ ] = , : / +`` (no spaces, no
+#: look-alike or invisible characters), at most 200 characters.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-\[\]=,:/+]{0,199}")
+
+
+def normalise_name(name: str) -> str:
+    """The form two names are compared in: NFKC, format characters (zero-width etc.) and
+    whitespace removed, case folded."""
+    text = unicodedata.normalize("NFKC", str(name))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and not ch.isspace())
+    return text.casefold()
+
+
+def check_name(name: str, what: str = "claim name") -> str:
+    """``name`` if it is spelt in the plain alphabet of :data:`NAME_PATTERN`; InputError."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InputError(f"{what}: {str(name)[:60]!r} is not a valid name (use ASCII letters, "
+                         "digits and . _ - [ ] = , : / +, starting with a letter or digit)")
+    return name
 
 
 @dataclass(frozen=True)
@@ -132,6 +205,7 @@ class Claim:
     domain: Domain
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         if self.quantity not in QUANTITIES:
             raise InputError(f"claim: unknown quantity {self.quantity!r}; choose one of "
                              f"{', '.join(QUANTITIES)}")
@@ -145,6 +219,22 @@ class Claim:
     @property
     def statement(self) -> str:
         return f"{self.quantity} {self.relation} {format_fraction(self.threshold)} on {self.domain}"
+
+    @property
+    def statement_key(self) -> tuple:
+        """What the claim says (quantity, relation, threshold, domain), without its name."""
+        return (self.quantity, self.relation, self.threshold, self.domain.bounds)
+
+    def default_name(self, constants: dict | None = None) -> str:
+        """A name derived from the statement (and the constants' JSON, when given):
+        ``user.<quantity>.<12 hex digits of a hash>``, so that different claims never share
+        a name (nor a certificate file)."""
+        import hashlib
+        import json
+
+        text = json.dumps({"claim": dict(self.to_json(), name=None), "constants": constants},
+                          sort_keys=True)
+        return f"user.{self.quantity}.{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
     def satisfied_by(self, upper_or_lower: Fraction | float) -> bool:
         """Whether a bound on the deciding extremum proves the claim."""
@@ -213,3 +303,30 @@ THEOREM_GROUPS: dict[str, tuple[str, ...]] = {
     "appendix": ("appendix.contraction_wide_tau",),
 }
 THEOREM_GROUPS["all"] = tuple(BUILTIN_CLAIMS)
+
+
+def builtin_claim_for(claim: Claim, closed_form: bool) -> Claim | None:
+    """The built-in claim ``claim`` *is*, decided by its statement, not by its name.
+
+    Returns the built-in claim with the same quantity, relation, threshold and domain when
+    the constants are the closed forms λ01, α01 (whatever ``claim`` is called), else None.
+    Raises InputError for a name that normalises (NFKC, invisible characters, whitespace,
+    case; :func:`normalise_name`) to a built-in name but states something else — a
+    look-alike of a theorem must not pass as that theorem or as a user claim.
+    """
+    key = normalise_name(claim.name)
+    for builtin in BUILTIN_CLAIMS.values():
+        if normalise_name(builtin.name) == key and (
+                builtin.statement_key != claim.statement_key or not closed_form):
+            raise InputError(
+                f"claim {claim.name!r} bears the name of the built-in claim {builtin.name!r} "
+                "but states something else (" + ("other constants than λ01, α01" if
+                builtin.statement_key == claim.statement_key else
+                f"{claim.quantity} {claim.relation} {format_fraction(claim.threshold)} on "
+                f"{claim.domain}") + ")")
+    if not closed_form:
+        return None
+    for builtin in BUILTIN_CLAIMS.values():
+        if builtin.statement_key == claim.statement_key:
+            return builtin
+    return None

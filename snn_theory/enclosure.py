@@ -18,10 +18,11 @@ rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precisio
    x_i = upper or lower end; the box is replaced by that face, and step 1 is repeated on the
    face (at most four times).
 3. **Centred (mean-value) form** on what remains: q(X) ⊆ q(c) + Σ_i ∂_i q(X)·(X_i − c_i), with
-   q(c) a ball evaluation at the exact centre c; intersected with the direct enclosure.
+   q(c) a ball evaluation at the exact centre c; intersected with the direct enclosure (a
+   non-finite centred form falls back to the direct enclosure).
 
-The rational returned is the arb bound rounded outward (``arb.upper()``/``arb.lower()`` are
-exact dyadic numbers), so comparisons against thresholds are exact.
+The rational returned is the exact end mid ± rad of the arb ball (a dyadic number, the same
+whatever precision the caller has set), so comparisons against thresholds are exact.
 """
 
 from __future__ import annotations
@@ -52,22 +53,43 @@ def to_fraction(x: arb) -> Fraction:
 
 
 def upper(x: arb) -> Fraction:
-    """Exact rational upper end of a ball (NaN or infinite → +∞ sentinel raises)."""
+    """Exact rational upper end mid + rad of a ball (NaN or infinite: ArithmeticError).
+
+    Computed from the exact midpoint and radius, not with ``arb.upper()``, which rounds to
+    the *current* precision: the result must not depend on the caller's global precision.
+    """
     if not x.is_finite():
         raise ArithmeticError("enclosure is not finite")
-    return to_fraction(x.upper())
+    return to_fraction(x.mid()) + to_fraction(x.rad())
 
 
 def lower(x: arb) -> Fraction:
+    """Exact rational lower end mid − rad of a ball (see :func:`upper`)."""
     if not x.is_finite():
         raise ArithmeticError("enclosure is not finite")
-    return to_fraction(x.lower())
+    return to_fraction(x.mid()) - to_fraction(x.rad())
 
 
 def point_value(quantity: str, point: Sequence[Fraction], lam: arb, alpha: arb) -> arb:
     """Ball containing quantity(point) at an exact rational point."""
     balls = [interval_ball(p, p) for p in point]
     return backends.evaluator("arb", (quantity,))(*balls, lam, alpha)[0]
+
+
+def _combine(centred: arb, direct: arb) -> arb:
+    """The tighter of the centred and the direct enclosure of the same value.
+
+    Both contain the value, so their intersection does too; a non-finite (NaN or infinite)
+    ball contains everything and must not replace a finite one — a NaN ball "overlaps"
+    every ball, and intersecting with it would discard the finite direct enclosure.
+    """
+    if not centred.is_finite():
+        return direct
+    if not direct.is_finite():
+        return centred
+    if centred.overlaps(direct):
+        return centred.intersection(direct)
+    return centred  # (disjoint enclosures of one value cannot happen; keep one of them)
 
 
 def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fraction, list]:
@@ -108,8 +130,6 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fra
                 c = centre[i]
                 offset = interval_ball(lo - c, hi - c)
                 centred = centred + grad[i] * offset
-        enclosure = centred
-        if centred.overlaps(value):
-            enclosure = centred.intersection(value)
+        enclosure = _combine(centred, value)
         return (upper(enclosure) if side > 0 else lower(enclosure)), current
     raise AssertionError("unreachable: each reduction fixes a coordinate")

@@ -34,6 +34,7 @@ Ctrl-C, so that ``--resume`` continues without redoing finished work.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import json
@@ -51,7 +52,14 @@ from typing import Any
 from flint import arb, ctx
 
 from snn_theory import backends, enclosure
-from snn_theory.claims import VARIABLE_NAMES, Claim, format_fraction, parse_number
+from snn_theory.claims import (  # noqa: F401  (decimal_text: re-exported)
+    VARIABLE_NAMES,
+    Claim,
+    decimal_interval,
+    decimal_text,
+    format_fraction,
+    parse_number,
+)
 from snn_theory.moment_map import InputError
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
@@ -96,6 +104,25 @@ class Constants:
             return enclosure.interval_ball(*self.lam), enclosure.interval_ball(*self.alpha)
         finally:
             ctx.prec = old
+
+    def describe(self, bits: int = 128) -> dict[str, Any]:
+        """The constants as printed: source, and λ, α intervals rounded outward to 17
+        digits (the closed forms' balls at ``bits``; user intervals exactly under
+        ``"exact"``)."""
+        if self.closed_form:
+            lam, alpha = self.balls(bits)
+            lam_iv = (enclosure.lower(lam), enclosure.upper(lam))
+            alpha_iv = (enclosure.lower(alpha), enclosure.upper(alpha))
+        else:
+            lam_iv, alpha_iv = self.lam, self.alpha
+        out: dict[str, Any] = {
+            "source": "closed-form" if self.closed_form else "user",
+            "lam": [decimal_text(lam_iv[0], -1), decimal_text(lam_iv[1], 1)],
+            "alpha": [decimal_text(alpha_iv[0], -1), decimal_text(alpha_iv[1], 1)]}
+        if not self.closed_form:
+            out["exact"] = {"lam": [format_fraction(x) for x in self.lam],
+                            "alpha": [format_fraction(x) for x in self.alpha]}
+        return out
 
     def to_json(self) -> dict[str, Any]:
         if self.closed_form:
@@ -177,6 +204,12 @@ class Evaluated:
     point: list[Fraction]
     point_lo: Fraction | None
     point_hi: Fraction | None
+    #: precision of the point value (raised where it could not decide the claim)
+    point_bits: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.point_bits is None:
+            self.point_bits = self.bits
 
     def to_json(self) -> list:
         f = str  # exact "p/q" (faster than format_fraction; this is only the resume state)
@@ -184,7 +217,8 @@ class Evaluated:
                 None if self.bound is None else f(self.bound),
                 [[f(a), f(b)] for a, b in self.face], self.bits, self.depth,
                 [f(x) for x in self.point],
-                None if self.point_lo is None else [f(self.point_lo), f(self.point_hi)]]
+                None if self.point_lo is None else [f(self.point_lo), f(self.point_hi)],
+                self.point_bits]
 
     @classmethod
     def from_json(cls, data: list) -> Evaluated:
@@ -194,7 +228,8 @@ class Evaluated:
                    [(F(a), F(b)) for a, b in data[2]], int(data[3]), int(data[4]),
                    [F(x) for x in data[5]],
                    None if data[6] is None else F(data[6][0]),
-                   None if data[6] is None else F(data[6][1]))
+                   None if data[6] is None else F(data[6][1]),
+                   int(data[7]) if len(data) > 7 else None)
 
 
 @dataclass
@@ -214,6 +249,9 @@ class ClaimResult:
     constants: Constants
     reason: str = ""
     certificate: str | None = None
+    #: precisions the witness / counterexample values were computed at
+    witness_bits: int | None = None
+    counterexample_bits: int | None = None
 
     @property
     def holds(self) -> bool | None:
@@ -229,23 +267,29 @@ class ClaimResult:
             if leaf.bits != self.precision:
                 entry.append(leaf.bits)
             boxes.append(entry)
-        return {
+        def point(p: tuple | None, bits: int | None) -> dict | None:
+            if p is None:
+                return None
+            entry: dict[str, Any] = {"point": [f(x) for x in p[0]]}
+            if bits is not None and bits != self.precision:
+                entry["precision_bits"] = bits
+            return entry
+
+        data: dict[str, Any] = {
             "claim": self.claim.to_json(),
             "verdict": self.verdict,
             "constants": self.constants.to_json(),
             "precision_bits": self.precision,
-            "extremum": None if self.extremum is None else
-            {"kind": self.claim.kind, "lower": f(self.extremum[0]), "upper": f(self.extremum[1])},
-            "witness": None if self.witness is None else
-            {"point": [f(x) for x in self.witness[0]],
-             "value": [f(self.witness[1][0]), f(self.witness[1][1])]},
-            "counterexample": None if self.counterexample is None else
-            {"point": [f(x) for x in self.counterexample[0]],
-             "value": [f(self.counterexample[1][0]), f(self.counterexample[1][1])]},
-            "boxes": boxes,
-            "stats": {"boxes": len(self.leaves), "seconds": round(self.seconds, 3),
-                      "max_depth": self.max_depth},
         }
+        if self.verdict == "refuted":
+            data["counterexample"] = point(self.counterexample, self.counterexample_bits)
+        else:
+            data["extremum"] = None if self.extremum is None else {
+                "kind": self.claim.kind, "lower": f(self.extremum[0]),
+                "upper": f(self.extremum[1])}
+            data["witness"] = point(self.witness, self.witness_bits)
+            data["boxes"] = boxes
+        return data
 
     def json_entry(self) -> dict[str, Any]:
         """The ``--json`` entry of issue 4 (extremum ends rounded outward to 17 digits)."""
@@ -253,27 +297,16 @@ class ClaimResult:
         if self.counterexample is not None:
             point, (lo, hi) = self.counterexample
             ce = {n: format_fraction(x) for n, x in zip(VARIABLE_NAMES, point)}
-            ce["value"] = [decimal_text(lo, -1), decimal_text(hi, 1)]
+            ce["value"] = decimal_interval(lo, hi, exclude=self.claim.threshold)
         ext = None
         if self.extremum is not None:
             ext = {"kind": self.claim.kind, "lower": decimal_text(self.extremum[0], -1),
                    "upper": decimal_text(self.extremum[1], 1)}
         return {"name": self.claim.name, "statement": self.claim.statement, "holds": self.holds,
+                "proof": "interval" if self.verdict == "holds" else None,
+                "constants": self.constants.describe(),
                 "extremum": ext, "counterexample": ce, "boxes": len(self.leaves),
                 "seconds": round(self.seconds, 3), "certificate": self.certificate}
-
-
-def decimal_text(x: Fraction, direction: int, digits: int = 17) -> str:
-    """``x`` as a decimal with ``digits`` significant digits, rounded down (direction −1) or
-    up (+1) — so a printed enclosure still contains what the exact one contains."""
-    if x == 0:
-        return "0"
-    exponent = math.floor(math.log10(abs(float(x)))) if float(x) != 0 else -300
-    scale = Fraction(10) ** (digits - 1 - exponent)
-    scaled = x * scale
-    n = math.floor(scaled) if direction < 0 else math.ceil(scaled)
-    value = Fraction(n) / scale
-    return format_fraction(value) if len(format_fraction(value)) < 40 else f"{float(value):.17g}"
 
 
 # ------------------------------------------------------------------------------ per-box work
@@ -332,7 +365,38 @@ def evaluate_box(box: Box, depth: int) -> Evaluated:
         pass
     ctx.prec = _WORKER["precision"]
     return Evaluated(list(box), result, [tuple(iv) for iv in face], bits if result is not None
-                     else _WORKER["precision"], depth, point, p_lo, p_hi)
+                     else _WORKER["precision"], depth, point, p_lo, p_hi, point_bits=bits)
+
+
+def sharpen_point(item: Evaluated, claim: Claim) -> Evaluated:
+    """``item`` with its point value re-evaluated at doubled precisions (up to
+    :data:`_MAX_PRECISION_FACTOR` × the base) while the ball straddles the claim's threshold.
+
+    A point whose ball contains the threshold neither refutes the claim nor is harmless; at
+    the base precision such a point (a claim false by 3e-18, say) would stay undecided however
+    finely the boxes are split, because splitting does not shrink a *point* ball — only
+    precision does.  Uses this process's constants (:func:`_setup` must have run).
+    """
+    lo, hi = item.point_lo, item.point_hi
+    if lo is None or claim.satisfied_by(lo) == claim.satisfied_by(hi):
+        return item
+    bits = max(item.point_bits or item.bits, _WORKER["precision"])
+    old = ctx.prec
+    try:
+        while bits < _WORKER["precision"] * _MAX_PRECISION_FACTOR:
+            bits *= 2
+            ctx.prec = bits
+            lam, alpha = _constant_balls(bits)
+            try:
+                value = enclosure.point_value(_WORKER["quantity"], item.point, lam, alpha)
+                lo, hi = enclosure.lower(value), enclosure.upper(value)
+            except ArithmeticError:
+                continue
+            if claim.satisfied_by(lo) == claim.satisfied_by(hi):
+                break
+    finally:
+        ctx.prec = old
+    return dataclasses.replace(item, point_lo=lo, point_hi=hi, point_bits=bits)
 
 
 def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
@@ -472,20 +536,40 @@ def _load_state(path: Path | None, settings: Settings, claim: Claim) -> dict | N
         return None
 
 
+def _inside(box: Sequence[Interval], claim: Claim) -> bool:
+    """Whether ``box`` is a non-empty sub-box of the claim's domain (exact comparison)."""
+    return len(box) == 4 and all(
+        a <= lo <= hi <= b for (lo, hi), (a, b) in zip(box, claim.domain.bounds))
+
+
 def _loaded_boxes(state: dict, claim: Claim) -> tuple[list, list] | None:
-    """(tasks for the saved boxes, tasks for the saved witness/counterexample boxes), or None
-    when the saved boxes do not tile the claim's domain (the state is then ignored)."""
+    """(tasks for the saved boxes, tasks for the saved witness/counterexample boxes) from a
+    resume state, or None when the state cannot be used (it is then ignored).
+
+    A state file is a cache, never evidence: only *boxes* are taken from it, and each must
+    be proven to lie in the claim's domain — the saved leaves must tile the domain exactly
+    (:func:`snn_theory.certificate.tiling_error`, which also rejects a box sticking out),
+    and a saved witness/counterexample box outside the domain is dropped.  Everything
+    else (bounds, faces, points, values, precisions) is re-derived by evaluating the boxes
+    afresh; depths are clamped to be non-negative integers.
+    """
     from snn_theory.certificate import tiling_error
 
+    def task(entry: Any) -> tuple[Box, int]:
+        item = Evaluated.from_json(entry)
+        depth = item.depth if isinstance(item.depth, int) and 0 <= item.depth < 10_000 else 0
+        return [(Fraction(lo), Fraction(hi)) for lo, hi in item.box], depth
+
     try:
-        saved = [Evaluated.from_json(entry) for entry in state["boxes"]]
-        extra = [Evaluated.from_json(state[k]) for k in ("best", "counterexample")
-                 if state.get(k)]
-    except (KeyError, TypeError, ValueError):
+        saved = [task(entry) for entry in state["boxes"]]
+        extra = [task(state[k]) for k in ("best", "counterexample") if state.get(k)]
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
         return None
-    if not saved or tiling_error(claim.domain.bounds, [e.box for e in saved]) is not None:
+    if not saved or any(not _inside(box, claim) for box, _ in saved):
         return None
-    return [(e.box, e.depth) for e in saved], [(e.box, e.depth) for e in extra]
+    if tiling_error(claim.domain.bounds, [box for box, _ in saved]) is not None:
+        return None
+    return saved, [(box, depth) for box, depth in extra if _inside(box, claim)]
 
 
 def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
@@ -527,6 +611,7 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
 
     def add(item: Evaluated) -> None:
         nonlocal best, counterexample
+        item = sharpen_point(item, claim)
         heapq.heappush(heap, (key(item), next(counter), item))
         end = point_end(item)
         if end is not None and (best is None or side * end > side * point_end(best)):
@@ -545,6 +630,7 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
         for item in runner.map(_eval_task, boxes):
             add(item)
         for item in runner.map(_eval_task, extra):
+            item = sharpen_point(item, claim)
             end = point_end(item)
             if end is not None and (best is None or side * end > side * point_end(best)):
                 best = item
@@ -613,15 +699,13 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
     # the final queue is kept as the state: --resume of a finished claim redoes nothing
     _save_state(state_path, settings, claim, heap, best, counterexample, elapsed, done=True)
     leaves = [entry[2] for entry in heap]
-    # the certificate stores one precision for points: re-evaluate the witness and the
-    # counterexample there (they may come from a box whose precision was raised)
-    best = _at_base_precision(best, settings.precision)
-    if counterexample is not None:
-        counterexample = _at_base_precision(counterexample, settings.precision)
-        if counterexample is None or not violates(counterexample):
-            counterexample = None
+    best, counterexample = _checked_points(claim, best, counterexample, violates)
     enclosure_ = _enclosure(heap, best, side)
-    if counterexample is not None:
+    if enclosure_ is not None and enclosure_[0] > enclosure_[1]:
+        # impossible for rigorous enclosures: never report a verdict on top of it
+        verdict, enclosure_, counterexample = "undecided", None, None
+        reason = "inconsistent extremum enclosure (lower > upper): no verdict"
+    elif counterexample is not None:
         verdict = "refuted"
     elif all(leaf.bound is not None and claim.satisfied_by(leaf.bound) for leaf in leaves):
         verdict = "holds"
@@ -636,24 +720,23 @@ def _verify(claim: Claim, settings: Settings, runner: Runner,
         ce = (counterexample.point, (counterexample.point_lo, counterexample.point_hi))
     return ClaimResult(claim, verdict, enclosure_, witness, ce, leaves, elapsed,
                        max((leaf.depth for leaf in leaves), default=0), settings.precision,
-                       settings.constants, reason)
+                       settings.constants, reason,
+                       witness_bits=None if best is None else best.point_bits,
+                       counterexample_bits=None if counterexample is None
+                       else counterexample.point_bits)
 
 
-def _at_base_precision(item: Evaluated | None, bits: int) -> Evaluated | None:
-    """``item`` with its point value re-evaluated at ``bits`` (None if not finite there)."""
-    if item is None or item.bits == bits:
-        return item
-    old = ctx.prec
-    ctx.prec = bits
-    try:
-        lam, alpha = _constant_balls(bits)
-        value = enclosure.point_value(_WORKER["quantity"], item.point, lam, alpha)
-        lo, hi = enclosure.lower(value), enclosure.upper(value)
-    except ArithmeticError:
-        return None
-    finally:
-        ctx.prec = old
-    return Evaluated(item.box, item.bound, item.face, item.bits, item.depth, item.point, lo, hi)
+def _checked_points(claim: Claim, best: Evaluated | None, counterexample: Evaluated | None,
+                    violates: Callable[[Evaluated], bool]
+                    ) -> tuple[Evaluated | None, Evaluated | None]:
+    """The witness and the counterexample, each kept only if its point lies in the domain
+    (and the counterexample only if its value violates the claim) — the last line of defence
+    between a point of unknown origin and a printed verdict."""
+    def ok(item: Evaluated | None) -> bool:
+        return item is not None and _inside([(x, x) for x in item.point], claim)
+
+    return (best if ok(best) else None,
+            counterexample if ok(counterexample) and violates(counterexample) else None)
 
 
 def _enclosure(heap: list, best: Evaluated | None,

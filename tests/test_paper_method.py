@@ -62,7 +62,9 @@ def test_coarse_theorem1_holds_and_matches_independent_values(coarse: dict) -> N
     r, g = coarse, coarse["grid"]
     assert r["name"] == "theorem1.contraction" and r["method"] == "paper"
     assert r["holds"] is True
-    assert r["verdict_text"] == "holds (grid + rigorous derivative bounds)"
+    assert r["verdict_text"] == ("holds (grid + rigorous derivative bounds + stated (unproven) "
+                                 "float allowance)")
+    assert r["proof"] == "grid+allowance" and r["extremum"]["certified"] is False
     assert "verif" not in r["verdict_text"] and "certif" not in r["verdict_text"]
     lo, up = r["extremum"]["lower"], r["extremum"]["upper"]
     assert lo <= g["max"] + g["float_allowance"] and g["max"] < up < 1

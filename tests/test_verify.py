@@ -215,8 +215,8 @@ def test_cli_json_and_certificates(tmp_path, capsys):
     assert code == 0, err
     data = json.loads(out)
     (entry,) = data["claims"]
-    assert set(entry) == {"name", "statement", "holds", "extremum", "counterexample", "boxes",
-                          "seconds", "certificate"}
+    assert set(entry) == {"name", "statement", "holds", "proof", "constants", "extremum",
+                          "counterexample", "boxes", "seconds", "certificate"}
     assert entry["holds"] is True and entry["counterexample"] is None
     assert set(entry["extremum"]) == {"kind", "lower", "upper"}
     assert Fraction(entry["extremum"]["upper"]) <= Fraction("1.48617")
@@ -282,9 +282,9 @@ def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
 
     args = [sys.executable, "-m", "snn_theory.cli", "verify-contraction", "--domain",
             "mu=-1:1,omega=-1:1,nu=0.1:10,tau=0.5:2", "--claim", "spectral_norm<3",
-            "--jobs", "2", "--json", "--certificate-dir", str(tmp_path)]
+            "--name", "ctrlc", "--jobs", "2", "--json", "--certificate-dir", str(tmp_path)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = tmp_path / ".state" / "user.json"
+    state = tmp_path / ".state" / "ctrlc.json"
     deadline = time.monotonic() + 60
     while not state.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)

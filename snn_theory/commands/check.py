@@ -26,6 +26,12 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     arithmetic); a fresh ball-arithmetic bound on every box; the extremum enclosure and its
     witness; or, for a refuted claim, the counterexample.
 
+    Output: one line per certificate, the single place to read what was proven —
+    VALID/INVALID, path, HOLDS/FALSE, the full statement (quantity, relation, threshold,
+    domain), the constants (source and intervals), whether it is a built-in theorem (decided
+    by its statement, not its name), the claim's name, the box count, and the extremum
+    enclosure or the counterexample recomputed by the checker.  --json: the same fields.
+
     Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
     """
     from rich.console import Console
@@ -42,18 +48,20 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     console = Console(stderr=True)
     reports = []
     show = not as_json and console.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} boxes"),
-                  TimeElapsedColumn(), console=console, disable=not show, transient=True) as bar:
+    from rich.markup import escape
+
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} boxes"), TimeElapsedColumn(),
+                  console=console, disable=not show, transient=True) as bar:
         for f in files:
-            task = bar.add_task(f"checking {f.name}", total=None)
-            report = check_certificate(f, jobs=jobs,
-                                       progress=lambda d, t, task=task: bar.update(task, completed=d, total=t))
+            task = bar.add_task(escape(f"checking {f.name}"), total=None)
+            report = check_certificate(
+                f, jobs=jobs, progress=lambda d, t, task=task: bar.update(task, completed=d, total=t))
             reports.append(report)
     if as_json:
         click.echo(json.dumps({"certificates": [r.to_json() for r in reports],
                                "all_valid": all(r.valid for r in reports)}))
     else:
         for r in reports:
-            mark = "VALID  " if r.valid else "INVALID"
-            click.echo(f"{mark} {r.path}: {r.message}")
+            click.echo(r.line())
     sys.exit(0 if all(r.valid for r in reports) else 1)

@@ -193,6 +193,7 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
 def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     kind = {"mpmath": f"mpmath, {digits} digits (point values)",
             "arb": f"arb balls at {digits} digits (each contains the exact value)",
@@ -206,7 +207,7 @@ def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
             ("H21 = ∂ν̃/∂μ", h21), ("H22 = ∂ν̃/∂ν", h22),
             ("spectral norm S(H)", out["spectral_norm"])]
     for name, value in rows:
-        table.add_row(name, str(value))
+        table.add_row(name, Text(str(value)))
     console = Console(soft_wrap=False)
     console.print(table)
     if "trajectory" in out:
@@ -215,5 +216,5 @@ def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
         traj.add_column("μ_k", overflow="fold")
         traj.add_column("ν_k", overflow="fold")
         for k, (m, v) in enumerate(out["trajectory"]):
-            traj.add_row(str(k), str(m), str(v))
+            traj.add_row(str(k), Text(str(m)), Text(str(v)))
         console.print(traj)

@@ -39,8 +39,10 @@ class _RichProgress(rp.Progress):
             self.bar.update(self.task, completed=done, total=total)
 
     def status(self, text: str) -> None:
+        from rich.markup import escape
+
         if self.task is not None:
-            self.bar.update(self.task, description=f"  {self.name} — {text}")
+            self.bar.update(self.task, description=escape(f"  {self.name} — {text}"))
 
     def note(self, text: str) -> None:
         self.count += 1
@@ -101,6 +103,7 @@ def reproduce_command(quick: bool, full: bool, out: Path, jobs: int | None,
 def _print_summary(result: rp.Reproduction) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(soft_wrap=False, width=max(150, Console().width))
     claims = result.stage("claims")
@@ -112,19 +115,19 @@ def _print_summary(result: rp.Reproduction) -> None:
         for c in verify["claims"]:
             ext = c.get("extremum") or {}
             verdict = rp.verdict_text(c)
-            table.add_row(c["name"], f"{ext.get('kind', '')} ∈ [{ext.get('lower')}, "
-                                     f"{ext.get('upper')}]", verdict, str(c.get("boxes")),
-                          str(c.get("seconds")))
+            table.add_row(Text(str(c["name"])), Text(f"{ext.get('kind', '')} ∈ "
+                                                     f"[{ext.get('lower')}, {ext.get('upper')}]"),
+                          Text(verdict), str(c.get("boxes")), str(c.get("seconds")))
         console.print(table)
     table = Table(title=rp.invocation(result.mode))
     for col in ("stage", "holds", "seconds", "summary"):
         table.add_column(col)
     for s in result.stages:
-        table.add_row(s.name, "yes" if s.ok else "NO", f"{s.seconds:.1f}", s.summary)
+        table.add_row(Text(s.name), "yes" if s.ok else "NO", f"{s.seconds:.1f}", Text(s.summary))
     console.print(table)
     total = sum(s.seconds for s in result.stages)
     verdict = "everything holds" if result.ok else "NOT everything holds"
-    console.print(f"{verdict}; report: {result.report}; total {total:.1f} s", highlight=False)
+    console.print(Text(f"{verdict}; report: {result.report}; total {total:.1f} s"))
 
 
 __all__ = ["reproduce_command"]

@@ -20,6 +20,8 @@ from snn_theory.claims import (
     THEOREM_GROUPS,
     Claim,
     Domain,
+    builtin_claim_for,
+    check_name,
     format_fraction,
     parse_number,
 )
@@ -27,14 +29,51 @@ from snn_theory.files import writable_directory
 from snn_theory.moment_map import InputError
 
 
-def _claims(theorem: str, domain: str | None, claim: str | None) -> list[Claim]:
+def _claims(theorem: str, domain: str | None, claim: str | None, name: str | None,
+            constants: object) -> list[Claim]:
+    """The claims to verify.  A user claim is called ``--name`` or, by default, a name
+    derived from its statement and constants (so two different claims never share a name or
+    a certificate file).  A built-in claim under other constants than λ01, α01 is another
+    claim: it gets the constants appended to its name."""
     if (domain is None) != (claim is None):
         raise InputError("give --domain and --claim together (e.g. --domain "
                          "'mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1' "
                          "--claim 'spectral_norm<1')")
     if domain is not None:
-        return [Claim.parse(claim, Domain.parse(domain), name="user")]
-    return [BUILTIN_CLAIMS[name] for name in THEOREM_GROUPS[theorem]]
+        if name is not None:
+            check_name(name, "--name")
+        parsed = Claim.parse(claim, Domain.parse(domain), name=name or "user")
+        if name is None:
+            parsed = dataclasses.replace(parsed,
+                                         name=parsed.default_name(constants.to_json()))
+        builtin_claim_for(parsed, constants.closed_form)  # no look-alike of a theorem
+        return [parsed]
+    if name is not None:
+        raise InputError("--name names a user claim (with --domain and --claim); built-in "
+                         "claims keep their names")
+    claims = [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
+    if not constants.closed_form:
+        claims = [dataclasses.replace(c, name=c.name + _constants_label(constants))
+                  for c in claims]
+    return claims
+
+
+def _constants_label(constants: object) -> str:
+    """``[lam=…,alpha=…]`` from the parsed constants (exact values, not the typed text);
+    a constant left at its closed form shows as lam01 / alpha01."""
+    from snn_theory.verify import Constants
+
+    default = Constants.parse(None, "1")  # λ's closed-form interval, as parse builds it
+    default_alpha = Constants.parse("1", None).alpha
+
+    def one(iv: tuple, closed: tuple, symbol: str) -> str:
+        if iv == closed:
+            return symbol
+        lo, hi = iv
+        return format_fraction(lo) if lo == hi else f"{format_fraction(lo)}:{format_fraction(hi)}"
+
+    return (f"[lam={one(constants.lam, default.lam, 'lam01')},"
+            f"alpha={one(constants.alpha, default_alpha, 'alpha01')}]")
 
 
 def _verdict_text(result: object) -> str:
@@ -76,6 +115,11 @@ def _enclosure_text(result: object) -> str:
               help="Own claim: domain 'mu=a:b,omega=a:b,nu=a:b,tau=a:b' (with --claim).")
 @click.option("--claim", "claim_text", default=None,
               help="Own claim: e.g. 'spectral_norm<1', 'variance_change>0', 'J22<=0.9'.")
+@click.option("--name", "claim_name", default=None,
+              help="Name of the own claim (ASCII letters, digits, . _ - [ ] = , : / +); its "
+                   "certificate is NAME.cert.json.  Default: user.QUANTITY.HASH, derived from "
+                   "the statement and the constants.  A certificate of another statement is "
+                   "never overwritten.")
 @click.option("--lam", default=None, help="λ: exact decimal or interval a:b (default λ01 "
                                           "enclosed from its closed form).")
 @click.option("--alpha", default=None, help="α: exact decimal or interval a:b (default α01).")
@@ -85,20 +129,27 @@ def _enclosure_text(result: object) -> str:
               help="Seconds per claim; undecided when reached.")
 @click.option("--method", type=click.Choice(["interval", "paper"]), default="interval",
               show_default=True,
-              help="interval: branch-and-bound in ball arithmetic; paper: the paper's grid + "
-                   "mean-value argument (--theorem 1|appendix).")
+              help="interval: branch-and-bound in ball arithmetic (a proof, with a "
+                   "certificate); paper: the paper's float64 grid + rigorous derivative bounds "
+                   "+ a stated, UNPROVEN float allowance (--theorem 1|appendix; not a proof, "
+                   "no certificate; JSON \"proof\": \"grid+allowance\").")
 def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                    certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
-                   claim_text: str | None, lam: str | None, alpha: str | None,
-                   max_boxes: int | None, time_limit: float | None, method: str) -> None:
+                   claim_text: str | None, claim_name: str | None, lam: str | None,
+                   alpha: str | None, max_boxes: int | None, time_limit: float | None,
+                   method: str) -> None:
     """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
 
     Each claim (quantity relation threshold on a box in μ, ω, ν, τ) gets a certified
     enclosure of its deciding extremum (max for < and ≤, min for > and ≥), a verdict and a
     certificate in --certificate-dir that `snn-theory check-certificate` re-verifies.
 
+    The table (and --json) shows each claim's name, full statement, domain and constants;
+    --json marks an interval proof "proof": "interval".
+
     Exit status: 0 every claim holds, 1 a claim is false (with a counterexample),
-    3 a claim is undecided (budget), 2 bad input.
+    3 a claim is undecided (budget), 2 bad input.  With --method paper, 0 means the paper's
+    inequality was met, which rests on the unproven float allowance (see --method).
     """
     from rich.console import Console
 
@@ -115,9 +166,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     show_progress = not as_json and console.is_terminal
 
     if method == "paper":
-        if domain is not None or claim_text is not None or lam is not None or alpha is not None:
+        if (domain is not None or claim_text is not None or lam is not None
+                or alpha is not None or claim_name is not None):
             raise InputError("--method paper checks the built-in contraction claims only "
-                             "(no --domain/--claim/--lam/--alpha)")
+                             "(no --domain/--claim/--name/--lam/--alpha)")
         if theorem not in ("1", "appendix"):
             raise InputError("--method paper supports --theorem 1|appendix")
         certificate_dir = writable_directory(certificate_dir, "certificate dir")
@@ -133,16 +185,18 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
-    claims = _claims(theorem, domain, claim_text)
+    from snn_theory.certificate import overwrite_conflict
     from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Runner, Settings, verify_claim
 
     constants = Constants.parse(lam, alpha)
-    if not constants.closed_form:
-        # A claim checked with other constants is another claim: it must not carry (or
-        # overwrite the certificate of) the built-in name proven for λ01, α01.
-        label = f"[lam={lam or 'lam01'},alpha={alpha or 'alpha01'}]"
-        claims = [dataclasses.replace(c, name=c.name + label) for c in claims]
+    # A claim checked with other constants is another claim: it must not carry (or
+    # overwrite the certificate of) the built-in name proven for λ01, α01.
+    claims = _claims(theorem, domain, claim_text, claim_name, constants)
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
+    for c in claims:  # refuse before spending the time, not after
+        conflict = overwrite_conflict(certificate_dir, c.to_json(), constants.to_json())
+        if conflict:
+            raise InputError(f"{c.name}: {conflict}")
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs or os.cpu_count() or 1,
                         max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,
                         constants=constants, state_dir=certificate_dir / ".state",
@@ -194,28 +248,47 @@ class _progress:
                  enclosure: tuple[Fraction, Fraction] | None) -> None:
         if self.bar is None:
             return
+        from rich.markup import escape
+
         if claim.name not in self.tasks:
-            self.tasks[claim.name] = self.bar.add_task(claim.name, total=None)
+            self.tasks[claim.name] = self.bar.add_task(escape(claim.name), total=None)
         text = ""
         if enclosure is not None:
-            text = f"  {claim.kind} ∈ [{float(enclosure[0]):.10g}, {float(enclosure[1]):.10g}]"
-        self.bar.update(self.tasks[claim.name], description=f"{claim.name}: {boxes} boxes{text}")
+            from snn_theory.claims import decimal_text
+
+            lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
+            text = f"  {claim.kind} ∈ [{lo}, {hi}]"
+        self.bar.update(self.tasks[claim.name], description=escape(f"{claim.name}: {boxes} boxes{text}"))
         self.bar.refresh()
 
 
+def _constants_text(result: object) -> str:
+    c = result.constants.describe()
+    if c["source"] == "closed-form":
+        return "λ01, α01 (closed forms)"
+    return f"λ ∈ [{c['lam'][0]}, {c['lam'][1]}], α ∈ [{c['alpha'][0]}, {c['alpha'][1]}]"
+
+
 def _table(results: list) -> None:
+    """The human table.  Every cell is a rich ``Text`` (never markup): claim names such as
+    ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they are."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="verify-contraction (ball arithmetic, python-flint/Arb)")
-    for column in ("name", "statement", "certified extremum enclosure", "verdict", "boxes",
-                   "seconds"):
-        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left")
+    width = max(len(r.claim.name) for r in results)
+    table.add_column("name", no_wrap=True, min_width=width)  # a name is never cut or folded
+    for column in ("statement", "domain", "constants", "certified extremum enclosure",
+                   "verdict", "boxes", "seconds"):
+        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left",
+                         overflow="fold")
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
-        table.add_row(r.claim.name, statement, _enclosure_text(r), _verdict_text(r),
-                      str(len(r.leaves)), f"{r.seconds:.2f}")
-    Console(soft_wrap=False, width=max(160, Console().width)).print(table)
+        cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
+                 _enclosure_text(r), _verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
+        table.add_row(*(Text(cell) for cell in cells))
+    Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")
