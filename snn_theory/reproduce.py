@@ -238,10 +238,9 @@ def verify_claims(names: Sequence[str], certificate_dir: Path, grid: str,
     entries, verdicts = [], []
     with Runner(settings.jobs) as runner:
         for k, name in enumerate(names):
-            def report(claim: Any, boxes: int, enclosure: Any, k: int = k,
-                       name: str = name) -> None:
+            def report(claim: Any, status: Any, k: int = k, name: str = name) -> None:
                 if progress is not None:
-                    progress(k, name, boxes)
+                    progress(k, name, status.boxes)
 
             result = verify_claim(BUILTIN_CLAIMS[name], settings, runner, report)
             path = write_certificate(certificate_dir, result.certificate_data())
