@@ -1,35 +1,47 @@
 """The search behind ``snn-theory verify-contraction``: interval branch-and-bound (MATH.md §7).
 
 For a claim ``q ⋈ t`` on a domain box (:mod:`snn_theory.claims`) the search proves, refutes,
-or gives up on the claim, and encloses the deciding extremum of q (the maximum for < and ≤,
-the minimum for > and ≥):
+or gives up on the claim — deciding it first — and encloses the deciding extremum of q (the
+maximum for < and ≤, the minimum for > and ≥) as far as asked:
 
 * **Boxes.**  The domain is cut into a uniform initial grid (:data:`GRID_CELLS` cells per
   dimension), then boxes are bisected (always at their exact midpoint), so the leaf boxes form
   a guillotine tiling of the domain — exactly what the certificate checker re-derives.
-* **Bounds.**  Every box bound is :func:`snn_theory.enclosure.bound` (forward-mode gradient
-  enclosure + monotonicity reduction + centred form, in arb), at the precision stored with the
-  box; the certificate checker recomputes exactly this.  A non-finite enclosure
-  (:class:`ArithmeticError`) on a small box is retried at a higher precision; on a wide box it
-  simply makes the box be split.
-* **Splitting rule.**  A box that is not decided is bisected in the coordinate i maximising
-  |∂_i q(face)|·w_i (gradient enclosure on the face the monotonicity reduction led to, times
-  the box width): the term of the centred form's excess that halving removes most of.
-  Coordinates fixed by the monotonicity reduction score 0.  Without a finite gradient the
-  widest coordinate relative to the domain is cut.  (Measured against plain widest-first
-  bisection: 4–80× fewer boxes, see ``benchmarks/bench_verify.py``.)
-* **Moore–Skelboe order.**  Boxes wait in a priority queue by their bound (largest upper bound
-  first for a max).  The *decided* end of the extremum enclosure is the worst bound of all
-  boxes; the other end is the best rigorously evaluated point (ball value at the centre of
-  each evaluated box's reduced face).  The search stops when the top box proves the claim and
-  the enclosure is narrower than the tolerance, or — after a counterexample — when the
-  enclosure is narrower than the tolerance.
+* **Bounds.**  Every box bound is :func:`snn_theory.enclosure.bound` (cheap whole-box
+  enclosure — for S also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then forward-mode gradient enclosure +
+  monotonicity reduction + centred form, in arb), at the precision stored with the box; the
+  certificate checker recomputes exactly this (never weaker than what the search stored).
+  While deciding without a tolerance the search stops at the cheap bound when it already
+  proves the claim.  A non-finite enclosure (:class:`ArithmeticError`) on a small box is
+  retried at a higher precision; on a wide box it simply makes the box be split.
+* **Deciding.**  A box is *decided* as soon as its bound proves the claim and is never split
+  again.  Open boxes are split alternately where deciding is closest (the bound nearest the
+  threshold) and where it is farthest (the worst bound: where a counterexample is likeliest);
+  every evaluated box contributes a rigorously evaluated point (ball value at the centre of
+  its reduced face), and the first point that violates the claim refutes it.  The effort thus
+  depends on the claim's margin: ``spectral_norm<5`` on Theorem 1's Ω is proven by the 16
+  boxes of the initial grid.
+* **Splitting rule.**  A box is bisected in the coordinate i maximising |∂_i q(face)|·w_i
+  (gradient enclosure on the face the monotonicity reduction led to, times the box width):
+  the term of the centred form's excess that halving removes most of.  Coordinates fixed by
+  the monotonicity reduction score 0.  Without a finite gradient the widest coordinate
+  relative to the domain is cut.
+* **Refining** (only with a tolerance).  After the claim is decided, Moore–Skelboe order on
+  all leaves (largest upper bound first for a max) narrows the extremum enclosure: its
+  *decided* end is the worst bound of all boxes, its other end the best evaluated point.  It
+  stops when the enclosure is narrower than the tolerance, when the box or time budget is
+  spent, or when it stalls (the width not shrinking by 1 % while the boxes double, e.g. when
+  an interval of constants limits it); the verdict stands and the enclosure reached is
+  reported with ``tolerance_met``.
 * **Verdicts.**  ``holds`` only when every leaf bound proves the claim; ``refuted`` only with a
-  point whose ball value violates the claim; ``undecided`` when the box or time budget ran out.
+  point whose ball value violates the claim; ``undecided`` when the box or time budget ran out
+  first.  ``strategy="enclose"`` reproduces the former order (refine the extremum to the
+  tolerance, then decide) as the benchmark's baseline.
 
 Work is spread over processes in rounds (a batch of boxes from the top of the queue is split
-in parallel); the queue and the best point are saved to a state file periodically and on
-Ctrl-C, so that ``--resume`` continues without redoing finished work.
+in parallel); the leaves and the best point are saved to a state file periodically and on
+Ctrl-C, so that ``--resume`` continues without redoing finished work (the state is removed
+once a claim is decided and its enclosure meets the tolerance asked for).
 """
 
 from __future__ import annotations

@@ -213,6 +213,10 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         seed=seed, lam=lam, alpha=alpha, tolerance=tolerance, prng=prng,
         memory_limit=None if memory_limit is None else memory_limit * 2**30)
     config.validate()
+    if out:  # before computing anything: a run must not be lost to an unwritable path
+        from snn_theory.files import writable_file
+
+        writable_file(out, "--out")
     show_progress = not as_json and sys.stderr.isatty()
 
     if widths:
