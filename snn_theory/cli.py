@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         if saved is False:
             _fail(command, "interrupted", 130)
         elif saved is None:
-            _fail(command, "interrupted before anything was saved (a rerun starts afresh)", 130)
+            _fail(command, "interrupted before anything was written (a rerun starts afresh)", 130)
         _fail(command, f"interrupted; finished work saved to {saved} (verify-contraction "
                        "--resume continues from it)", 130)
     except click.exceptions.Exit as exc:
