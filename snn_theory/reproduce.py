@@ -233,8 +233,10 @@ def verify_claims(names: Sequence[str], certificate_dir: Path, grid: str,
     from snn_theory.verify import DEFAULT_TOLERANCE, Constants, Runner, Settings, verify_claim
 
     tol = DEFAULT_TOLERANCE if tolerance is None else parse_number(tolerance, "tolerance")
+    # a fixed round size: the same leaves (and certificates) whatever the number of cores
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs, constants=Constants(),
-                        state_dir=certificate_dir / ".state", resume=False)
+                        state_dir=certificate_dir / ".state", resume=False,
+                        round_size=REPRODUCE_ROUND)
     entries, verdicts = [], []
     with Runner(settings.jobs) as runner:
         for k, name in enumerate(names):
@@ -480,9 +482,59 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
     progress.advance(1, 1)
     stages.append(StageResult("report", True, time.perf_counter() - t0, f"wrote {report}"))
     repro.report = report
-    (proofs / "reproduce.json").write_text(json.dumps(repro.to_json(), indent=1,
-                                                      default=_default) + "\n")
+    full = _jsonable(repro.to_json())
+    # committed outputs carry no timings or versions, so that a repeat run rewrites them
+    # byte for byte; those go to the git-ignored TIMINGS_FILE
+    (proofs / "reproduce.json").write_text(json.dumps(_without_timings(full), indent=1)
+                                           + "\n")
+    timings = {"note": "timings and software versions of the last reproduction (not "
+                       "committed: they change from run to run)",
+               "software": _software(), "stage_seconds": {s.name: round(s.seconds, 3)
+                                                          for s in repro.stages},
+               "run": _timings_only(full)}
+    (proofs / TIMINGS_FILE).write_text(json.dumps(timings, indent=1) + "\n")
     return repro
+
+
+#: Boxes split per round by reproduce's searches (see ``Settings.round_size``).
+REPRODUCE_ROUND = 128
+#: Where reproduce writes what changes from run to run (git-ignored).
+TIMINGS_FILE = "reproduce.timings.json"
+#: Keys holding timings or versions, kept out of the committed outputs.
+VOLATILE_KEYS = frozenset({"seconds", "compile_seconds", "points_per_second", "version",
+                           "software", "elapsed"})
+
+
+def _without_timings(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items() if k not in VOLATILE_KEYS}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
+def _timings_only(obj: Any) -> Any:
+    """The volatile entries of ``obj``, at their paths (empty branches dropped)."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k in VOLATILE_KEYS:
+                out[k] = v
+            else:
+                sub = _timings_only(v)
+                if sub not in ({}, [], None):
+                    out[k] = sub
+        return out
+    if isinstance(obj, list):
+        items = [_timings_only(v) for v in obj]
+        return items if any(i not in ({}, [], None) for i in items) else []
+    return None
+
+
+def _software() -> dict[str, str]:
+    from snn_theory.certificate import software_versions
+
+    return software_versions()
 
 
 def _default(obj: Any) -> Any:
@@ -534,7 +586,8 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     status = "everything holds" if repro.ok else "NOT everything holds"
     add("# snn-theory: reproduction report")
     add("")
-    add(f"`{invocation(repro.mode)}` (snn-theory {__version__}): **{status}**.")
+    add(f"`{invocation(repro.mode)}`: **{status}**.  (Timings and software versions of the "
+        f"run: `proofs/{TIMINGS_FILE}`, not committed.)")
     add("")
     add("Certified numbers are rigorous enclosures computed in ball arithmetic (Arb through "
         "python-flint) and re-checked by the independent certificate checker; the Monte Carlo "
@@ -578,8 +631,8 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     verify = (claims.data.get("verify") if claims else None) or {}
     if verify.get("claims"):
         add("| claim | paper's statement | checked statement | extremum | certified enclosure "
-            "[lower, upper] | verdict | boxes | seconds | certificate | checker | figures |")
-        add("|---|---|---|---|---|---|---|---|---|---|---|")
+            "[lower, upper] | verdict | boxes | certificate | checker | figures |")
+        add("|---|---|---|---|---|---|---|---|---|---|")
         for c in verify["claims"]:
             ext = c.get("extremum") or {}
             cert = c.get("certificate")
@@ -594,11 +647,10 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
             add(f"| {c['name']} | {_md(PAPER_STATEMENTS.get(c['name'], '—'))} | "
                 f"{_md(c.get('statement', ''))} | {ext.get('kind', '')} | "
                 f"{_enclosure(ext)} | {verdict} | {c.get('boxes')} | "
-                f"{c.get('seconds')} | {Path(cert).name if cert else '—'} | {_md(checker)} | "
-                f"{figs or '—'} |")
+                f"{Path(cert).name if cert else '—'} | {_md(checker)} | {figs or '—'} |")
         for name in claims.data.get("skipped", []):
             add(f"| {name} | {_md(PAPER_STATEMENTS.get(name, '—'))} | not run in "
-                f"--{repro.mode}: {_md(QUICK_SKIPS.get(name, ''))} | | | | | | | | |")
+                f"--{repro.mode}: {_md(QUICK_SKIPS.get(name, ''))} | | | | | | | |")
         errata = [c for c in verify["claims"] if c.get("holds") is False
                   and c["name"] in EXPECTED_FALSE]
         if errata:
@@ -618,14 +670,14 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     add("")
     if mc and mc.data.get("runs"):
         add("| width | depth | batch | max abs mean deviation | max abs variance deviation | "
-            "converged at layer | within tolerance | seconds |")
-        add("|---|---|---|---|---|---|---|---|")
+            "converged at layer | within tolerance |")
+        add("|---|---|---|---|---|---|---|")
         for run_json, chk in zip(mc.data["runs"], mc.data["checks"], strict=True):
             cfg = run_json["config"]
             dev = run_json["max_deviation"]
             add(f"| {cfg['width']} | {cfg['depth']} | {cfg['batch']} | {dev['mean']} | "
                 f"{dev['variance']} | {run_json['converged_at_layer']} | "
-                f"{chk['within_tolerance']} | {run_json['seconds']} |")
+                f"{chk['within_tolerance']} |")
         add("")
         add(f"{mc.summary}. Fitted exponent of the deviation against width: "
             f"{mc.data.get('deviation_exponent')} (about −0.5 expected).")
@@ -642,12 +694,12 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
         else:
             add(f"- {name}: not drawn ({_md(info.get('error'))})")
     add("")
-    add("## Stage times")
+    add("## Stages")
     add("")
-    add("| stage | holds | seconds | summary |")
-    add("|---|---|---|---|")
+    add("| stage | holds | summary |")
+    add("|---|---|---|")
     for s in repro.stages:
-        add(f"| {s.name} | {s.ok} | {s.seconds:.2f} | {_md(s.summary)} |")
+        add(f"| {s.name} | {s.ok} | {_md(s.summary)} |")
     add("")
     path = proofs / "REPORT.md"
     path.write_text("\n".join(lines))

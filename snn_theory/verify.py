@@ -178,6 +178,9 @@ class Settings:
     resume: bool = False
     save_every: float = 5.0
     strategy: str = "decide"
+    #: Boxes split per round (None: 1 in-process, 64 per worker with a pool).  A fixed
+    #: value makes the leaves — and so the certificate — independent of --jobs.
+    round_size: int | None = None
 
     def key(self, claim: Claim) -> dict[str, Any]:
         """What a saved state must match to be resumed (the tolerance is not part of it: the
@@ -275,8 +278,8 @@ class ClaimResult:
             {"point": [f(x) for x in self.counterexample[0]],
              "value": [f(self.counterexample[1][0]), f(self.counterexample[1][1])]},
             "boxes": boxes,
-            "stats": {"boxes": len(self.leaves), "seconds": round(self.seconds, 3),
-                      "max_depth": self.max_depth},
+            # no timings: a certificate is the same file whenever the search is repeated
+            "stats": {"boxes": len(self.leaves), "max_depth": self.max_depth},
         }
 
     def json_entry(self) -> dict[str, Any]:
@@ -734,7 +737,9 @@ class _Search:
     def batch(self) -> int:
         """Boxes split per round: one per worker chunk, and never past the box budget (each
         split adds one leaf)."""
-        size = 1 if self.runner.pool is None else self.runner.jobs * 64
+        size = self.settings.round_size
+        if size is None:
+            size = 1 if self.runner.pool is None else self.runner.jobs * 64
         return max(1, min(size, self.settings.max_boxes - self.leaf_count()))
 
     # -------------------------------------------------------------------- phases
