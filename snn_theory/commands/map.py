@@ -257,15 +257,16 @@ def float_errors(values: dict[str, Any], mu: str, omega: str, nu: str, tau: str,
 
 
 def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from snn_theory.commands import unwrapped_console
 
     kind = {"mpmath": f"mpmath, {digits} digits (point values)",
             "arb": f"arb balls at {digits} digits (each contains the exact value)",
             "numpy": "numpy float64", "jax": "JAX float64"}[backend]
     table = Table(title=f"SELU moment map g ({kind})")
     table.add_column("quantity")
-    table.add_column("value", overflow="fold")
+    table.add_column("value", no_wrap=True)
     (h11, h12), (h21, h22) = out["jacobian"]
     rows = [("mean μ̃", out["mean"]), ("second moment ξ̃", out["second_moment"]),
             ("variance ν̃", out["variance"]), ("H11 = ∂μ̃/∂μ", h11), ("H12 = ∂μ̃/∂ν", h12),
@@ -273,13 +274,17 @@ def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
             ("spectral norm S(H)", out["spectral_norm"])]
     for name, value in rows:
         table.add_row(name, str(value))
-    console = Console(soft_wrap=False)
+    # wide enough that no value is wrapped (copy and paste must give the whole number)
+    cells = [str(v) for _, v in rows]
+    if "trajectory" in out:
+        cells += [f"{m}    {v}" for m, v in out["trajectory"]]
+    console = unwrapped_console(*cells)
     console.print(table)
     if "trajectory" in out:
         traj = Table(title="trajectory of g (start first)")
         traj.add_column("k", justify="right")
-        traj.add_column("μ_k", overflow="fold")
-        traj.add_column("ν_k", overflow="fold")
+        traj.add_column("μ_k", no_wrap=True)
+        traj.add_column("ν_k", no_wrap=True)
         for k, (m, v) in enumerate(out["trajectory"]):
             traj.add_row(str(k), str(m), str(v))
         console.print(traj)
