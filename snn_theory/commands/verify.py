@@ -91,9 +91,12 @@ def _enclosure_text(result: object) -> str:
                                           "enclosed from its closed form).")
 @click.option("--alpha", default=None, help="α: exact decimal or interval a:b (default α01).")
 @click.option("--max-boxes", type=int, default=None,
-              help="Box budget per claim (default 400000); undecided when exhausted.")
+              help="Leaf-box budget per claim (default 400000, at least the initial grid): "
+                   "undecided when spent before the claim is decided; spent while refining, "
+                   "the claim stands and the enclosure reached is reported.")
 @click.option("--time-limit", type=float, default=None,
-              help="Seconds per claim; undecided when reached.")
+              help="Seconds per claim (like --max-boxes: undecided only if reached before "
+                   "the claim is decided).")
 @click.option("--method", type=click.Choice(["interval", "paper"]), default="interval",
               show_default=True,
               help="interval: branch-and-bound in ball arithmetic; paper: the paper's grid + "
