@@ -498,9 +498,11 @@ class CheckReport:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(quantity: str, lam: list[str] | None, alpha: list[str] | None, side: int) -> None:
-    """``lam``/``alpha``: exact [lo, hi] strings, or None for the closed-form constants."""
-    _WORKER.update(quantity=quantity, side=side,
+def _init_worker(quantity: str, lam: list[str] | None, alpha: list[str] | None, side: int,
+                 claim: Claim | None = None) -> None:
+    """``lam``/``alpha``: exact [lo, hi] strings, or None for the closed-form constants;
+    ``claim``: the claim the bounds must decide (for the early-stopping bound)."""
+    _WORKER.update(quantity=quantity, side=side, claim=claim,
                    lam=None if lam is None else [Fraction(x) for x in lam],
                    alpha=None if alpha is None else [Fraction(x) for x in alpha])
 
@@ -521,15 +523,28 @@ def constant_balls(lam: Sequence[Fraction] | None, alpha: Sequence[Fraction] | N
 
 
 def _check_chunk(chunk: list[tuple[int, list, Fraction, int]]) -> list[tuple[int, Fraction | None, str]]:
-    """Recompute the bound of each (index, box, stored bound, precision) in a worker."""
+    """Recompute the bound of each (index, box, stored bound, precision) in a worker.
+
+    :func:`snn_theory.enclosure.bound` is deterministic and has two modes: with ``decides``
+    it may stop at the cheap whole-box enclosure once that proves the claim (what a search
+    that only decides stores), without it it always adds the centred form (what a search
+    refining the extremum stores).  The fresh bound is the mode that reproduces the stored
+    one exactly; if neither does, the full bound is returned and the box fails.
+    """
     out = []
     old = ctx.prec
+    claim = _WORKER.get("claim")
     try:
-        for index, box, _stored, bits in chunk:
+        for index, box, stored, bits in chunk:
             lam, alpha = constant_balls(_WORKER["lam"], _WORKER["alpha"], bits)
             ctx.prec = bits
             try:
-                b, _ = bound(_WORKER["quantity"], box, lam, alpha, _WORKER["side"])
+                b = None
+                if claim is not None:
+                    b, _ = bound(_WORKER["quantity"], box, lam, alpha, _WORKER["side"],
+                                 decides=claim.satisfied_by)
+                if b != stored:
+                    b, _ = bound(_WORKER["quantity"], box, lam, alpha, _WORKER["side"])
                 out.append((index, b, ""))
             except ArithmeticError as exc:
                 out.append((index, None, str(exc)))
@@ -699,7 +714,7 @@ def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int, jobs: int,
     tasks = [(k, box, stored, bits) for k, (box, stored, bits) in enumerate(boxes)]
     lam_iv, alpha_iv = used
     init_args = (claim.quantity, None if lam_iv is None else [str(x) for x in lam_iv],
-                 None if alpha_iv is None else [str(x) for x in alpha_iv], side)
+                 None if alpha_iv is None else [str(x) for x in alpha_iv], side, claim)
     stored_of = {k: stored for k, (_, stored, _) in enumerate(boxes)}
     failures: list[tuple[int, str]] = []
     fresh: list[Fraction] = []

@@ -4,7 +4,7 @@ Every subcommand lives in its own module under :mod:`snn_theory.commands` and is
 :data:`COMMANDS`; this module only wires them up and enforces the error contract:
 
 * bad input → one line ``snn-theory <command>: error: <message>`` on stderr, exit code 2;
-* Ctrl-C → one line, exit 130 (long commands save their progress first);
+* Ctrl-C → one line, exit 130 (long commands save their progress first and say where);
 * an unexpected internal error → one line naming it, exit 1
   (set ``SNN_THEORY_DEBUG=1`` to see the traceback).
 """
@@ -93,9 +93,15 @@ def main(argv: list[str] | None = None) -> None:
         _fail(command, str(exc), 2)
     except click.exceptions.Abort:
         _fail(command, "interrupted", 130)
-    except KeyboardInterrupt:
-        _fail(command, "interrupted (finished work was saved; rerun with --resume where "
-                       "the command supports it)", 130)
+    except KeyboardInterrupt as exc:
+        # commands that save their progress raise an interrupt that says what was written
+        saved = getattr(exc, "saved", False)
+        if saved is False:
+            _fail(command, "interrupted", 130)
+        elif saved is None:
+            _fail(command, "interrupted before anything was written (a rerun starts afresh)", 130)
+        _fail(command, f"interrupted; finished work saved to {saved} (verify-contraction "
+                       "--resume continues from it)", 130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BrokenPipeError:

@@ -5,8 +5,13 @@ independent certificate checker trust.
 
     quantity(x) ≤ U   (side = +1)      or      quantity(x) ≥ L   (side = −1)
 
-for **every** x in the closed box, λ in the λ ball and α in the α ball.  It combines three
+for **every** x in the closed box, λ in the λ ball and α in the α ball.  It combines
 rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precision:
+
+0. **Cheap whole-box enclosure** (:func:`global_enclosure`): the plain ball evaluation over
+   the box, for the spectral norm intersected with ‖H‖_F/√2 ≤ S ≤ ‖H‖_F.  Loose, but finite
+   on wide boxes where the gradient is not, and often enough to decide a claim with a wide
+   margin (the search may stop here, see ``decides``);
 
 1. **Gradient enclosure over the box**: the gradient of the quantity in compact form
    (:func:`snn_theory.formulas.compact_gradient`: chain rule through the moments, with the
@@ -20,6 +25,7 @@ rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precisio
 3. **Centred (mean-value) form** on what remains: q(X) ⊆ q(c) + Σ_i ∂_i q(X)·(X_i − c_i), with
    q(c) a ball evaluation at the exact centre c; intersected with the direct enclosure (a
    non-finite centred form falls back to the direct enclosure).
+   The bound returned is the better of this and step 0.
 
 The rational returned is the exact end mid ± rad of the arb ball (a dyadic number, the same
 whatever precision the caller has set), so comparisons against thresholds are exact.
@@ -27,7 +33,7 @@ whatever precision the caller has set), so comparisons against thresholds are ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from flint import arb, fmpq
@@ -92,24 +98,81 @@ def _combine(centred: arb, direct: arb) -> arb:
     return centred  # (disjoint enclosures of one value cannot happen; keep one of them)
 
 
-def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fraction, list]:
+def global_enclosure(quantity: str, balls: Sequence[arb], lam: arb, alpha: arb,
+                     direct: arb) -> arb:
+    """Cheap whole-box enclosure: ``direct`` (the plain ball evaluation of the quantity over
+    the box), for the spectral norm intersected with ‖H‖_F/√2 ≤ S ≤ ‖H‖_F (S is the largest
+    singular value of the 2×2 matrix H, ‖H‖_F² = s₁² + s₂² ≤ 2 s₁²), the four entries of H
+    evaluated over the box.  Non-finite parts are ignored; the result may be non-finite."""
+    if quantity != "spectral_norm":
+        return direct
+    entries = backends.evaluator("arb", ("H11", "H12", "H21", "H22"))(*balls, lam, alpha)
+    if not all(h.is_finite() for h in entries):
+        return direct
+    big = sum((abs(h).upper() ** 2 for h in entries), arb(0))
+    small = sum((abs(h).lower() ** 2 for h in entries), arb(0))
+    frobenius = arb(small.lower()).union(arb(big.upper())).sqrt()
+    sandwich = arb((frobenius / arb(2).sqrt()).lower()).union(arb(frobenius.upper()))
+    if not direct.is_finite():
+        return sandwich
+    return direct.intersection(sandwich) if direct.overlaps(sandwich) else direct
+
+
+def _end(x: arb, side: int) -> Fraction:
+    return upper(x) if side > 0 else lower(x)
+
+
+def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
+          decides: Callable[[Fraction], bool] | None = None) -> tuple[Fraction, list]:
     """Rigorous upper (side=+1) or lower (side=−1) bound of ``quantity`` over ``box``.
 
     Returns ``(bound, face)``: the exact rational bound, and the face (a sub-box, possibly
     degenerate in some coordinates) the monotonicity reduction led to — its centre is a
-    good candidate for the extremum.  Raises :class:`ArithmeticError` if an enclosure is
-    not finite (e.g. precision too low); callers split the box or raise the precision.
+    good candidate for the extremum.  Raises :class:`ArithmeticError` if no enclosure is
+    finite (e.g. precision too low); callers split the box or raise the precision.
+
+    The bound is the best of (a) the cheap whole-box enclosure of :func:`global_enclosure`
+    and (b) the monotonicity reduction + centred form (whose gradient may not be finite on a
+    wide box, then (a) alone is used).  ``decides``: a test on a bound (does it prove the
+    claim?); when (a) passes it, (a) is returned without computing (b).  Without
+    ``decides`` (the certificate checker) both are computed, so the fresh bound is never
+    weaker than one returned early.
     """
     if side not in (1, -1):
         raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
     current = [tuple(iv) for iv in box]
+    if all(lo == hi for lo, hi in current):
+        value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
+        return _end(value, side), current
+    value_and_gradient = backends.value_and_gradient("arb", quantity)
+    balls = [interval_ball(lo, hi) for lo, hi in current]
+    value, *grad = value_and_gradient(*balls, lam, alpha)
+    cheap = global_enclosure(quantity, balls, lam, alpha, value)
+    cheap_end = _end(cheap, side) if cheap.is_finite() else None
+    whole_box = list(current)
+    if cheap_end is not None and decides is not None and decides(cheap_end):
+        return cheap_end, whole_box
+    try:
+        fine_end, face = _reduced_centred_bound(quantity, current, value, grad, lam, alpha,
+                                                side)
+    except ArithmeticError:
+        if cheap_end is None:
+            raise
+        return cheap_end, whole_box
+    if cheap_end is not None and side * cheap_end < side * fine_end:
+        return cheap_end, face
+    return fine_end, face
+
+
+def _reduced_centred_bound(quantity: str, current: list, value: arb, grad: list, lam: arb,
+                           alpha: arb, side: int) -> tuple[Fraction, list]:
+    """Steps 2 and 3 of the module docstring, starting from the value and gradient
+    enclosures over ``current``."""
     value_and_gradient = backends.value_and_gradient("arb", quantity)
     for _ in range(len(current) + 1):
         if all(lo == hi for lo, hi in current):
             value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
-            return (upper(value) if side > 0 else lower(value)), current
-        balls = [interval_ball(lo, hi) for lo, hi in current]
-        value, *grad = value_and_gradient(*balls, lam, alpha)
+            return _end(value, side), current
         reduced = False
         for i, (lo, hi) in enumerate(current):
             if lo == hi:
@@ -121,6 +184,9 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fra
                 current[i] = (end, end)
                 reduced = True
         if reduced:
+            if not all(lo == hi for lo, hi in current):
+                balls = [interval_ball(lo, hi) for lo, hi in current]
+                value, *grad = value_and_gradient(*balls, lam, alpha)
             continue
         centre = [(lo + hi) / 2 for lo, hi in current]
         value_at_centre = point_value(quantity, centre, lam, alpha)
@@ -131,5 +197,5 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int) -> tuple[Fra
                 offset = interval_ball(lo - c, hi - c)
                 centred = centred + grad[i] * offset
         enclosure = _combine(centred, value)
-        return (upper(enclosure) if side > 0 else lower(enclosure)), current
+        return _end(enclosure, side), current
     raise AssertionError("unreachable: each reduction fixes a coordinate")

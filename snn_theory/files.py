@@ -22,3 +22,20 @@ def writable_directory(path: str | Path, what: str) -> Path:
     except OSError as exc:
         raise InputError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc})") from None
     return path
+
+
+def writable_file(path: str | Path, what: str) -> Path:
+    """Check, before any work, that a file can be written at ``path``: its directory exists
+    and takes a real write, and ``path`` is not a directory.  Raises :class:`InputError`."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {str(path)!r} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{what} {str(path)!r}: directory {str(parent)!r} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc})") from None
+    return path

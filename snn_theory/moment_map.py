@@ -17,6 +17,7 @@ their closed forms in the chosen number system) and ``backend``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -163,6 +164,75 @@ def evaluate(
     return dict(zip(quantities, values))
 
 
+@dataclass(frozen=True)
+class CheckedValues:
+    """mpmath values with a stated number of correct digits (:func:`evaluate_digits`)."""
+
+    values: dict[str, Number]  # mpmath numbers at ``bits`` of working precision
+    digits: int  # significant digits each value has (relative to its arb enclosure)
+    bits: int  # the working precision that was needed
+    balls: dict[str, arb]  # the arb enclosures at ``bits`` that vouch for the digits
+
+    @property
+    def unresolved(self) -> tuple[str, ...]:
+        """Quantities known only to within ±2^(−bits/2) of 0 (no digit of them is correct
+        if they are not exactly 0: e.g. differences of ~1e19 terms equal to e^(−r²))."""
+        return tuple(q for q, ball in self.balls.items() if ball.contains(0))
+
+
+#: ``evaluate_digits`` doubles the working precision at most this many times.
+MAX_PRECISION_DOUBLINGS = 8
+
+
+def evaluate_digits(mu: str, omega: str, nu: str, tau: str, lam: str | None = None,
+                    alpha: str | None = None, *, digits: int,
+                    quantities: tuple[str, ...] = formulas.QUANTITIES) -> CheckedValues:
+    """mpmath values of ``quantities`` with ``digits`` correct significant digits.
+
+    The working precision follows the inputs: the same formulas are evaluated in arb balls
+    at the mpmath precision, and the precision is doubled until every ball determines
+    ``digits`` digits (relative radius ≤ 10^−digits; a ball around 0 narrower than
+    2^(−bits/2) counts as an exact zero) and contains the mpmath value.  Large |μω|/√(ντ)
+    cancel about log10((μω)²/(ντ)) digits in ν̃ = ξ̃ − μ̃² and in H21, H22, so a fixed
+    precision would print wrong digits there.  Raises :class:`ArithmeticError` if
+    :data:`MAX_PRECISION_DOUBLINGS` doublings do not suffice.
+    """
+    from flint import ctx
+
+    from snn_theory.precision import digits_to_bits
+
+    bits = digits_to_bits(digits)
+    tolerance = mpmath.mpf(10) ** (-digits)
+    old_mp, old_arb = mpmath.mp.prec, ctx.prec
+    try:
+        for _ in range(MAX_PRECISION_DOUBLINGS + 1):
+            mpmath.mp.prec = ctx.prec = bits
+            values = evaluate(mu, omega, nu, tau, lam, alpha, backend="mpmath",
+                              quantities=quantities)
+            balls = evaluate(mu, omega, nu, tau, lam, alpha, backend="arb",
+                             quantities=quantities)
+            if all(_determines(balls[q], values[q], tolerance, bits) for q in quantities):
+                return CheckedValues(values, digits, bits, balls)
+            bits *= 2
+    finally:
+        mpmath.mp.prec, ctx.prec = old_mp, old_arb
+    raise ArithmeticError(f"{digits} correct digits not reached at {bits // 2} bits of "
+                          "working precision (cancellation too strong)")
+
+
+def _determines(ball: arb, value: Any, tolerance: Any, bits: int) -> bool:
+    if not ball.is_finite() or not mpmath.isfinite(value):
+        return False
+    point = mpf_to_arb(value)
+    if not ball.contains(point):
+        return False
+    rad = arb_to_mpf(ball.rad())
+    mid = abs(arb_to_mpf(ball.mid()))
+    if ball.contains(0):
+        return rad <= mpmath.mpf(2) ** (-(bits // 2))
+    return rad <= tolerance * (mid - rad)
+
+
 def moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
             backend: str = "mpmath") -> Moments:
     """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (MATH.md §1)."""
@@ -289,6 +359,7 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
 
 __all__ = [
     "InputError", "Moments", "Jacobians", "evaluate", "moments", "jacobian", "spectral_norm",
-    "iterate", "fixed_point", "default_constants", "to_number",
+    "iterate", "fixed_point", "default_constants", "to_number", "evaluate_digits",
+    "CheckedValues",
 ]
 

@@ -37,7 +37,8 @@ from snn_theory.moment_map import InputError, evaluate, fixed_point, iterate
 VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 SYMBOL: dict[str, str] = {"mu": "μ", "omega": "ω", "nu": "ν", "tau": "τ"}
 FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
-DEFAULT_DIR = Path("figures")
+#: Colour of the S = 1 contour (distinct from the black Theorem 1 box; colour-blind safe).
+S_ONE_COLOR = "#d55e00"
 
 LABEL: dict[str, str] = {
     "theorem1": "Theorem 1",
@@ -118,8 +119,9 @@ def theorem_domains() -> dict[str, dict[str, tuple[float, float]]]:
 
 
 def output_path(out: str | Path | None, default_name: str) -> tuple[Path, str]:
-    """The file to write and its format suffix (``figures/<default_name>.png`` by default)."""
-    path = DEFAULT_DIR / f"{default_name}.png" if out is None else Path(out)
+    """The file to write and its format suffix (``./<default_name>.png`` by default: the
+    committed ``figures/`` are written only by ``reproduce`` or an explicit ``out``)."""
+    path = Path(f"{default_name}.png") if out is None else Path(out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InputError(f"output file {str(path)!r} must end in one of {', '.join(FORMATS)}")
@@ -181,12 +183,13 @@ def _check_grid(n: int) -> None:
 
 
 def _rect(ax: Any, box: Mapping[str, tuple[float, float]], xvar: str, yvar: str, *,
-          label: str, style: str = "-", color: str = "black", lw: float = 1.6) -> None:
+          label: str, style: str = "-", color: str = "black", lw: float = 1.6,
+          zorder: float = 5) -> None:
     from matplotlib.patches import Rectangle
 
     (x0, x1), (y0, y1) = box[xvar], box[yvar]
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle=style,
-                           edgecolor=color, linewidth=lw, label=label, zorder=5))
+                           edgecolor=color, linewidth=lw, label=label, zorder=zorder))
 
 
 def _inside(value: float, interval: tuple[float, float]) -> bool:
@@ -412,8 +415,9 @@ def _max_dev(analytic: Sequence[np.ndarray], empirical: Sequence[np.ndarray]) ->
 
 
 # ============================================================================ contraction
-def load_certificate_boxes(path: str | Path) -> tuple[dict[str, tuple[float, float]] | None,
-                                                       list[dict[str, tuple[float, float]]]]:
+def load_certificate_boxes(path: str | Path, quantity: str | None = None
+                           ) -> tuple[dict[str, tuple[float, float]] | None,
+                                      list[dict[str, tuple[float, float]]]]:
     """The domain and leaf boxes of a certificate, as float intervals, for drawing.
 
     Accepted: an snn-theory certificate (:mod:`snn_theory.certificate`; plain or gzip JSON,
@@ -422,6 +426,8 @@ def load_certificate_boxes(path: str | Path) -> tuple[dict[str, tuple[float, flo
     JSON (optionally gzip) ``{"domain": {var: [lo, hi]}, "boxes": [{var: [lo, hi]}, ...]}``.
     Interval ends may be numbers or exact rational text ("-1/10", "0.8").  Only the checksum
     is checked here, not the proof: use ``snn-theory check-certificate`` for that.
+    ``quantity``: refuse a certificate whose claim is about another quantity (a figure of S
+    must not draw the boxes of a proof about the variance).
     """
     import gzip
     import json
@@ -445,6 +451,11 @@ def load_certificate_boxes(path: str | Path) -> tuple[dict[str, tuple[float, flo
             raise InputError(f"certificate {str(p)!r}: {exc}") from None
     if not isinstance(raw, Mapping) or not isinstance(raw.get("boxes"), list):
         raise InputError(f"certificate {str(p)!r} has no 'boxes' list")
+    claim = raw.get("claim")
+    if quantity is not None and isinstance(claim, Mapping) and claim.get("quantity") != quantity:
+        raise InputError(f"certificate {str(p)!r} is about {claim.get('quantity')!r} "
+                         f"(claim {claim.get('name')!r}), not {quantity}: its boxes do not "
+                         "belong in this figure")
 
     def num(x: Any) -> float:
         return float(Fraction(str(x)))
@@ -492,8 +503,8 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
     _check_range("tau", tau_range, positive=True)
     _check_grid(grid)
     path, suffix = output_path(out, "contraction")
-    cert_domain, cert_boxes = (load_certificate_boxes(certificate) if certificate
-                               else (None, []))
+    cert_domain, cert_boxes = (load_certificate_boxes(certificate, "spectral_norm")
+                               if certificate else (None, []))
     mus, nus, taus = (np.linspace(*mu_range, grid), np.linspace(*nu_range, grid),
                       np.linspace(*tau_range, grid))
     M, N = np.meshgrid(mus, nus)
@@ -514,19 +525,23 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
         ):
             im = ax.pcolormesh(X, Y, S, cmap="cividis", vmin=vmin, vmax=vmax, shading="gouraud",
                                rasterized=True)
-            if np.nanmin(S) < 1 < np.nanmax(S):
-                cs = ax.contour(X, Y, S, levels=[1.0], colors="black", linewidths=2.0)
-                ax.clabel(cs, fmt="S = 1", fontsize=8)
+            has_one = bool(np.nanmin(S) < 1 < np.nanmax(S))
+            if has_one:
+                ax.contour(X, Y, S, levels=[1.0], colors=S_ONE_COLOR, linewidths=2.2,
+                           zorder=4)
             levels = [v for v in (0.8, 0.9, 0.95) if np.nanmin(S) < v < np.nanmax(S)]
             if levels:
                 thin = ax.contour(X, Y, S, levels=levels, colors="white", linewidths=0.7,
                                   linestyles=":")
                 ax.clabel(thin, fmt="%.2f", fontsize=7)
-            for key, style, color in (("theorem1", "-", "black"), ("appendix", "--", "white")):
+            # the appendix box first, Theorem 1's on top: where their edges coincide (ν range)
+            # the black box stays whole instead of being split by the white dashes
+            for key, style, color, z in (("appendix", "--", "white", 5),
+                                         ("theorem1", "-", "black", 6)):
                 box = domains[key]
                 inside = all(_inside(v, box[n]) for n, v in fixed.items())
                 _rect(ax, box, xv, yv, style=style if inside else ":", color=color,
-                      lw=1.6 if inside else 1.0,
+                      lw=1.6 if inside else 1.0, zorder=z,
                       label=LABEL[key] + ("" if inside else " (slice outside its domain)"))
             for box in cert_boxes:
                 if all(_inside(v, box[n]) for n, v in fixed.items()):
@@ -540,13 +555,22 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
                          "S(ν, τ) at " + ", ".join(f"{SYMBOL[n]} = {v:g}"
                                                    for n, v in fixed.items()))
             handles, labels = ax.get_legend_handles_labels()
+            from matplotlib.lines import Line2D
+
+            handles.insert(0, Line2D([], [], color=S_ONE_COLOR, lw=2.2))
+            labels.insert(0, "S = 1 (contraction boundary)" if has_one
+                          else "S = 1: not reached in this slice")
             if cert_boxes:
                 from matplotlib.patches import Patch
 
                 handles.append(Patch(fill=False, edgecolor="#e69f00"))
                 labels.append(f"certificate leaf boxes ({drawn['mu_nu' if xv == 'mu' else 'nu_tau']}"
                               " in this slice)")
-            ax.legend(handles, labels, loc="upper right", fontsize=7.5, framealpha=0.85)
+            # below the axes: the legend never hides the S = 1 curve or a box
+            # (grey frame: the white dashed appendix entry must stay visible)
+            ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+                      ncol=2, fontsize=7.5, facecolor="0.72", framealpha=1.0,
+                      edgecolor="0.72")
         fig.colorbar(im, ax=[a1, a2], label="spectral norm S of the Jacobian of g")
         _save(fig, path, suffix, size)
 
@@ -642,26 +666,38 @@ def fixed_points(out: str | Path | None = None, *,
     omegas, taus = np.linspace(*omega_range, grid), np.linspace(*tau_range, grid)
     W, T = np.meshgrid(omegas, taus)
     mu_s, nu_s, ok = fixed_points_numpy(W, T)
+    found = int(ok.sum())
+    if found == 0:
+        raise InputError(f"no fixed point of g found for ω ∈ [{omega_range[0]:g}, "
+                         f"{omega_range[1]:g}], τ ∈ [{tau_range[0]:g}, {tau_range[1]:g}] "
+                         "(Newton from (0, 1) does not converge anywhere there): nothing to "
+                         "draw; choose ranges nearer ω = 0, τ = 1")
+    missing = ok.size - found
 
     with _style():
         fig, axes = _new_figure(size, ncols=3)
         a1, a2, a3 = axes[0]
-        for ax, Z, name in ((a1, mu_s, "μ*"), (a2, nu_s, "ν*")):
+        for ax, Z, name, what in ((a1, mu_s, "μ*", "mean"), (a2, nu_s, "ν*", "variance")):
             im = ax.pcolormesh(W, T, Z, cmap="viridis", shading="gouraud", rasterized=True)
-            cs = ax.contour(W, T, Z, levels=7, colors="white", linewidths=0.6)
-            ax.clabel(cs, fmt="%.3g", fontsize=7)
-            fig.colorbar(im, ax=ax, label=f"fixed-point {'mean' if name == 'μ*' else 'variance'}"
-                                           f" {name}")
+            finite = Z[np.isfinite(Z)]
+            if finite.size and np.ptp(finite) > 0:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cs = ax.contour(W, T, Z, levels=7, colors="white", linewidths=0.6)
+                ax.clabel(cs, fmt="%.3g", fontsize=7)
+            fig.colorbar(im, ax=ax, label=name)
             ax.set_xlabel("weight sum ω")
             ax.set_ylabel("weight sum of squares τ")
-            ax.set_title(f"{name}(ω, τ)")
+            note = f"\nblank: no fixed point found ({missing} of {ok.size})" if missing else ""
+            ax.set_title(f"fixed-point {what} {name}(ω, τ){note}")
         sc = a3.scatter(mu_s.ravel(), nu_s.ravel(), c=T.ravel(), s=4, cmap="cividis")
         fig.colorbar(sc, ax=a3, label="τ")
         _rect(a3, t1, "mu", "nu", label="Theorem 1 (μ, ν) box")
         a3.set_xlabel("fixed-point mean μ*")
         a3.set_ylabel("fixed-point variance ν*")
         a3.set_title("(μ*, ν*) over the (ω, τ) box")
-        a3.legend(loc="lower right", fontsize=7.5)
+        a3.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7.5,
+                  frameon=False)
         _save(fig, path, suffix, size)
 
     data = {"omega": omegas, "tau": taus, "mu_star": mu_s, "nu_star": nu_s, "converged": ok}
@@ -669,7 +705,7 @@ def fixed_points(out: str | Path | None = None, *,
                "tau_range": list(map(float, tau_range)),
                "mu_star_range": [float(np.nanmin(mu_s)), float(np.nanmax(mu_s))],
                "nu_star_range": [float(np.nanmin(nu_s)), float(np.nanmax(nu_s))],
-               "all_converged": bool(ok.all())}
+               "all_converged": bool(ok.all()), "without_fixed_point": int(missing)}
     return PlotResult("fixed-points", path, data, summary)
 
 
@@ -739,7 +775,15 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
         a3.loglog(ws, dm, "o-", color=cmap(0.15), label="max |mean − theory|")
         a3.loglog(ws, dv, "s-", color=cmap(0.75), label="max |variance − theory|")
         ref = max(dm[0], dv[0], 1e-12)
-        a3.loglog(ws, ref * (ws / ws[0]) ** -0.5, ":", color="black", label="∝ N^(−1/2)")
+        a3.loglog(ws, ref * (ws / ws[0]) ** -0.5, ":", color="black",
+                  label=r"$\propto N^{-1/2}$ (guide)")
+        from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+        # the widths themselves as the only x ticks; no minor labels (they overlapped)
+        a3.xaxis.set_major_locator(FixedLocator(ws))
+        a3.xaxis.set_major_formatter(lambda x, _pos: f"{x:g}")
+        a3.xaxis.set_minor_locator(NullLocator())
+        a3.yaxis.set_minor_formatter(NullFormatter())
         a3.set_xlabel("width N")
         a3.set_ylabel("largest deviation over layers")
         a3.set_title(f"Finite-width effect (batch {batch})")

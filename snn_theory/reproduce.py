@@ -12,14 +12,17 @@ Stages (each timed; the run holds only when every stage holds):
    (:func:`snn_theory.certificate.check_certificate`);
 4. **monte-carlo** — wide networks (normalised weights) simulated at a few widths
    (:func:`snn_theory.simulate.simulate`; each run's JSON is what ``snn-theory simulate
-   --json`` prints for the same configuration).  A statistical confirmation, not a proof;
+   --json`` prints for the same configuration).  A statistical sanity check, not a proof;
 5. **figures** — every figure of :mod:`snn_theory.plots` into ``OUT/figures``;
 6. **report** — ``OUT/proofs/REPORT.md`` (tables: constants, each claim with the paper's
    statement and the certified result, the checker's verdicts, the Monte Carlo runs, the
-   figures, the stage times) and ``OUT/proofs/reproduce.json`` (everything, machine-readable).
+   figures, the stages) and ``OUT/proofs/reproduce.json`` (everything, machine-readable, but
+   no timings or versions: those go to the git-ignored ``OUT/proofs/reproduce.timings.json``,
+   so that a repeat run rewrites the committed files byte for byte).
 
 Only the constants, the claims and the checked certificates are called *certified*; the
-Monte Carlo stage is called *confirmed* when its statistical criterion holds.
+Monte Carlo stage holds when its statistical sanity bound holds (the deviation law it also
+fits is reported with its own verdict).
 """
 
 from __future__ import annotations
@@ -233,15 +236,16 @@ def verify_claims(names: Sequence[str], certificate_dir: Path, grid: str,
     from snn_theory.verify import DEFAULT_TOLERANCE, Constants, Runner, Settings, verify_claim
 
     tol = DEFAULT_TOLERANCE if tolerance is None else parse_number(tolerance, "tolerance")
+    # a fixed round size: the same leaves (and certificates) whatever the number of cores
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs, constants=Constants(),
-                        state_dir=certificate_dir / ".state", resume=False)
+                        state_dir=certificate_dir / ".state", resume=False,
+                        round_size=REPRODUCE_ROUND)
     entries, verdicts = [], []
     with Runner(settings.jobs) as runner:
         for k, name in enumerate(names):
-            def report(claim: Any, boxes: int, enclosure: Any, k: int = k,
-                       name: str = name) -> None:
+            def report(claim: Any, status: Any, k: int = k, name: str = name) -> None:
                 if progress is not None:
-                    progress(k, name, boxes)
+                    progress(k, name, status.boxes)
 
             result = verify_claim(BUILTIN_CLAIMS[name], settings, runner, report)
             path = write_certificate(certificate_dir, result.certificate_data())
@@ -357,11 +361,12 @@ def stage_check(mode: Mode, claims_stage: StageResult | None, jobs: int,
 
 
 def stage_monte_carlo(mode: Mode, progress: Progress) -> tuple[bool, str, dict[str, Any]]:
-    """Criterion (statistical, a sanity check rather than a test of the scaling law): at
+    """Criterion (statistical, a sanity bound rather than a test of the scaling law): at
     every layer l the empirical mean and variance of a width-N network lie within
-    2·(1 + ν_l)/√N of the analytic iterates (μ_l, ν_l) — finite-width deviations are
-    O(N^−1/2), MATH.md §6 — and the widest network ends within 0.05 + 4/√N of the fixed
-    point (0, 1)."""
+    2·(1 + ν_l)/√N of the analytic iterates (μ_l, ν_l), and the widest network ends within
+    0.05 + 4/√N of the fixed point (0, 1).  Separately, and not part of the criterion, the
+    deviation law a/√(N·B) + b/N is fitted and tested
+    (:func:`snn_theory.simulate.fit_deviation_law`; untested with fewer than 3 widths)."""
     widths, batch = mode.monte_carlo_sizes()
     progress.stage("simulating wide networks", len(widths))
     runs, arrays, checks = [], {}, []
@@ -382,17 +387,20 @@ def stage_monte_carlo(mode: Mode, progress: Progress) -> tuple[bool, str, dict[s
     slack = 0.05 + 4.0 / math.sqrt(max(arrays))
     settled = bool(abs(widest[0]) <= slack and abs(widest[1] - 1) <= slack)
     ok = settled and all(c["within_tolerance"] for c in checks)
-    exponent = None
+    from snn_theory.simulate import fit_deviation_law
+
+    exponent, law = None, None
     if len(widths) >= 2:
         dev = [max(c["max_deviation"]["mean"], c["max_deviation"]["variance"]) for c in checks]
         if all(d > 0 for d in dev):
             exponent = float(np.polyfit(np.log(widths), np.log(dev), 1)[0])
-    summary = (f"{'confirmed' if ok else 'NOT confirmed'} (statistical): widths "
-               f"{', '.join(map(str, widths))} (batch {batch}) track the iterates; widest "
-               f"ends at "
-               f"(μ, ν) = ({widest[0]:.4f}, {widest[1]:.4f})")
+            law = fit_deviation_law(widths, batch, dev).to_json()
+    summary = (f"{'within' if ok else 'NOT within'} the sanity bound (statistical): at every "
+               f"layer widths {', '.join(map(str, widths))} (batch {batch}) stay within "
+               f"2·(1 + ν)/√N of the iterates of g, and the widest ends at (μ, ν) = "
+               f"({widest[0]:.4f}, {widest[1]:.4f}), near the fixed point (0, 1)")
     return ok, summary, {"widths": list(widths), "batch": batch, "runs": runs, "checks": checks,
-                         "deviation_exponent": exponent,
+                         "deviation_exponent": exponent, "deviation_law": law,
                          "final_widest": [float(widest[0]), float(widest[1])],
                          "_arrays": arrays}
 
@@ -481,9 +489,59 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
     progress.advance(1, 1)
     stages.append(StageResult("report", True, time.perf_counter() - t0, f"wrote {report}"))
     repro.report = report
-    (proofs / "reproduce.json").write_text(json.dumps(repro.to_json(), indent=1,
-                                                      default=_default) + "\n")
+    full = _jsonable(repro.to_json())
+    # committed outputs carry no timings or versions, so that a repeat run rewrites them
+    # byte for byte; those go to the git-ignored TIMINGS_FILE
+    (proofs / "reproduce.json").write_text(json.dumps(_without_timings(full), indent=1)
+                                           + "\n")
+    timings = {"note": "timings and software versions of the last reproduction (not "
+                       "committed: they change from run to run)",
+               "software": _software(), "stage_seconds": {s.name: round(s.seconds, 3)
+                                                          for s in repro.stages},
+               "run": _timings_only(full)}
+    (proofs / TIMINGS_FILE).write_text(json.dumps(timings, indent=1) + "\n")
     return repro
+
+
+#: Boxes split per round by reproduce's searches (see ``Settings.round_size``).
+REPRODUCE_ROUND = 128
+#: Where reproduce writes what changes from run to run (git-ignored).
+TIMINGS_FILE = "reproduce.timings.json"
+#: Keys holding timings or versions, kept out of the committed outputs.
+VOLATILE_KEYS = frozenset({"seconds", "compile_seconds", "points_per_second", "version",
+                           "software", "elapsed"})
+
+
+def _without_timings(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _without_timings(v) for k, v in obj.items() if k not in VOLATILE_KEYS}
+    if isinstance(obj, list):
+        return [_without_timings(v) for v in obj]
+    return obj
+
+
+def _timings_only(obj: Any) -> Any:
+    """The volatile entries of ``obj``, at their paths (empty branches dropped)."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k in VOLATILE_KEYS:
+                out[k] = v
+            else:
+                sub = _timings_only(v)
+                if sub not in ({}, [], None):
+                    out[k] = sub
+        return out
+    if isinstance(obj, list):
+        items = [_timings_only(v) for v in obj]
+        return items if any(i not in ({}, [], None) for i in items) else []
+    return None
+
+
+def _software() -> dict[str, str]:
+    from snn_theory.certificate import software_versions
+
+    return software_versions()
 
 
 def _default(obj: Any) -> Any:
@@ -535,11 +593,12 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     status = "everything holds" if repro.ok else "NOT everything holds"
     add("# snn-theory: reproduction report")
     add("")
-    add(f"`{invocation(repro.mode)}` (snn-theory {__version__}): **{status}**.")
+    add(f"`{invocation(repro.mode)}`: **{status}**.  (Timings and software versions of the "
+        f"run: `proofs/{TIMINGS_FILE}`, not committed.)")
     add("")
     add("Certified numbers are rigorous enclosures computed in ball arithmetic (Arb through "
         "python-flint) and re-checked by the independent certificate checker; the Monte Carlo "
-        "stage is a statistical confirmation, not a proof.")
+        "stage is a statistical sanity check, not a proof.")
     add("")
 
     const = repro.stage("constants")
@@ -579,8 +638,8 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     verify = (claims.data.get("verify") if claims else None) or {}
     if verify.get("claims"):
         add("| claim | paper's statement | checked statement | extremum | certified enclosure "
-            "[lower, upper] | verdict | boxes | seconds | certificate | checker | figures |")
-        add("|---|---|---|---|---|---|---|---|---|---|---|")
+            "[lower, upper] | verdict | boxes | certificate | checker | figures |")
+        add("|---|---|---|---|---|---|---|---|---|---|")
         for c in verify["claims"]:
             ext = c.get("extremum") or {}
             cert = c.get("certificate")
@@ -595,11 +654,10 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
             add(f"| {c['name']} | {_md(PAPER_STATEMENTS.get(c['name'], '—'))} | "
                 f"{_md(c.get('statement', ''))} | {ext.get('kind', '')} | "
                 f"{_enclosure(ext)} | {verdict} | {c.get('boxes')} | "
-                f"{c.get('seconds')} | {Path(cert).name if cert else '—'} | {_md(checker)} | "
-                f"{figs or '—'} |")
+                f"{Path(cert).name if cert else '—'} | {_md(checker)} | {figs or '—'} |")
         for name in claims.data.get("skipped", []):
             add(f"| {name} | {_md(PAPER_STATEMENTS.get(name, '—'))} | not run in "
-                f"--{repro.mode}: {_md(QUICK_SKIPS.get(name, ''))} | | | | | | | | |")
+                f"--{repro.mode}: {_md(QUICK_SKIPS.get(name, ''))} | | | | | | | |")
         errata = [c for c in verify["claims"] if c.get("holds") is False
                   and c["name"] in EXPECTED_FALSE]
         if errata:
@@ -615,21 +673,30 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     add("")
 
     mc = repro.stage("monte-carlo")
-    add("## Monte Carlo confirmation (MATH.md §6; statistical, not a proof)")
+    add("## Monte Carlo (MATH.md §6; statistical, not a proof)")
     add("")
     if mc and mc.data.get("runs"):
         add("| width | depth | batch | max abs mean deviation | max abs variance deviation | "
-            "converged at layer | within tolerance | seconds |")
-        add("|---|---|---|---|---|---|---|---|")
+            "converged at layer | within tolerance |")
+        add("|---|---|---|---|---|---|---|")
         for run_json, chk in zip(mc.data["runs"], mc.data["checks"], strict=True):
             cfg = run_json["config"]
             dev = run_json["max_deviation"]
             add(f"| {cfg['width']} | {cfg['depth']} | {cfg['batch']} | {dev['mean']} | "
                 f"{dev['variance']} | {run_json['converged_at_layer']} | "
-                f"{chk['within_tolerance']} | {run_json['seconds']} |")
+                f"{chk['within_tolerance']} |")
         add("")
-        add(f"{mc.summary}. Fitted exponent of the deviation against width: "
-            f"{mc.data.get('deviation_exponent')} (about −0.5 expected).")
+        add(f"{mc.summary}.")
+        add("")
+        law = mc.data.get("deviation_law") or {}
+        exponent = mc.data.get("deviation_exponent")
+        if exponent is not None:
+            add(f"Power-law fit of the largest deviation against width: N^{exponent:.3f} "
+                "(pure sampling error would give −0.5, pure finite-width fluctuation −1).")
+            add("")
+        if law:
+            add(f"Deviation law {law['law']} (sampling error of N·B values plus the frozen "
+                f"fluctuations of one network of width N): {law['verdict']}.")
     else:
         add(f"Not run: {mc.summary if mc else 'stage missing'}")
     add("")
@@ -643,12 +710,12 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
         else:
             add(f"- {name}: not drawn ({_md(info.get('error'))})")
     add("")
-    add("## Stage times")
+    add("## Stages")
     add("")
-    add("| stage | holds | seconds | summary |")
-    add("|---|---|---|---|")
+    add("| stage | holds | summary |")
+    add("|---|---|---|")
     for s in repro.stages:
-        add(f"| {s.name} | {s.ok} | {s.seconds:.2f} | {_md(s.summary)} |")
+        add(f"| {s.name} | {s.ok} | {_md(s.summary)} |")
     add("")
     path = proofs / "REPORT.md"
     path.write_text("\n".join(lines))

@@ -4,8 +4,13 @@ A network of ``depth`` layers of ``width`` SELU units, ``x_{l+1} = selu(W_l x_l)
 followed by alpha dropout), is run on ``batch`` random inputs, and after every layer the
 empirical mean and variance of the activations are compared with the iterates of the moment
 map g of MATH.md §1 (:func:`snn_theory.moment_map.iterate`). Nothing here is rigorous: these
-are statistics of one random network, with sampling error of order 1/√(N·B) and finite-width
-effects of order 1/√N; they illustrate the theorems, they do not prove anything.
+are statistics of one random network; they illustrate the theorems, they do not prove anything.
+
+The deviation law tested (:func:`fit_deviation_law`): the pooled statistics over N units and
+B samples deviate from g by about a/√(N·B) (sampling error of N·B values) + b/N (the frozen
+finite-width fluctuations of one network), with constants a, b fitted from a sweep over
+widths; a sweep is consistent with the law when every width's deviation is within a factor
+:data:`LAW_FACTOR` of the fit.  One run cannot test it (two unknown constants).
 
 Design (see ``issues show 6``):
 
@@ -709,14 +714,73 @@ class WidthSweep:
     exponent: float
     prefactor: float
     results: list[SimulationResult]
+    law: DeviationLaw | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"widths": self.widths, "deviation": self.deviation,
                 "max_deviation_mean": self.max_mean, "max_deviation_variance": self.max_variance,
                 "exponent": self.exponent, "prefactor": self.prefactor,
+                "law": None if self.law is None else self.law.to_json(),
                 "config": self.results[0].to_json()["config"] if self.results else None,
                 "devices": self.results[0].devices if self.results else None,
                 "seconds": sum(r.seconds for r in self.results)}
+
+
+#: A sweep is consistent with the deviation law when measured/fitted lies in
+#: [1/LAW_FACTOR, LAW_FACTOR] at every width.
+LAW_FACTOR = 2.0
+LAW_TEXT = "|empirical − g| ≈ a/√(N·B) + b/N"
+
+
+@dataclass(frozen=True)
+class DeviationLaw:
+    """The fit of ``deviation ≈ a/√(N·B) + b/N`` (a, b ≥ 0) over a width sweep at batch B.
+
+    ``ratios``: measured / fitted deviation per width.  ``consistent``: every ratio within
+    a factor :data:`LAW_FACTOR`; None when fewer than three widths (two points always fit
+    two constants: no test)."""
+
+    widths: list[int]
+    batch: int
+    deviations: list[float]
+    a: float
+    b: float
+    ratios: list[float]
+    consistent: bool | None
+
+    def verdict(self) -> str:
+        if self.consistent is None:
+            return f"not tested ({len(self.widths)} widths cannot test a 2-constant law; use ≥ 3)"
+        worst = max(self.ratios, key=lambda r: max(r, 1 / r) if r > 0 else math.inf)
+        return (f"{'consistent' if self.consistent else 'NOT consistent'} with {LAW_TEXT}: "
+                f"a = {self.a:.3g}, b = {self.b:.3g}; measured/fitted from {min(self.ratios):.2f} "
+                f"to {max(self.ratios):.2f} (worst {worst:.2f}; the test allows a factor "
+                f"{LAW_FACTOR:g})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"law": LAW_TEXT, "widths": self.widths, "batch": self.batch,
+                "deviations": self.deviations, "a": self.a, "b": self.b, "ratios": self.ratios,
+                "factor": LAW_FACTOR, "consistent": self.consistent, "verdict": self.verdict()}
+
+
+def fit_deviation_law(widths: Sequence[int], batch: int,
+                      deviations: Sequence[float]) -> DeviationLaw:
+    """Fit a, b ≥ 0 in d(N) ≈ a/√(N·B) + b/N by non-negative least squares on the relative
+    residuals (each width weighs the same whatever its deviation)."""
+    from scipy.optimize import nnls
+
+    n = np.asarray(widths, float)
+    d = np.asarray(deviations, float)
+    if len(n) < 2 or not np.all(np.isfinite(d)) or not np.all(d > 0):
+        raise InputError("the deviation law needs ≥ 2 widths with finite positive deviations")
+    design = np.stack([1 / np.sqrt(n * batch), 1 / n], axis=1) / d[:, None]
+    (a, b), _ = nnls(design, np.ones(len(n)))
+    fitted = a / np.sqrt(n * batch) + b / n
+    ratios = [float(x) for x in d / np.where(fitted > 0, fitted, np.nan)]
+    consistent = None if len(n) < 3 else bool(
+        all(math.isfinite(r) and 1 / LAW_FACTOR <= r <= LAW_FACTOR for r in ratios))
+    return DeviationLaw([int(w) for w in widths], int(batch), [float(x) for x in d], float(a),
+                        float(b), ratios, consistent)
 
 
 def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
@@ -751,7 +815,8 @@ def width_sweep(config: SimulationConfig, widths: Sequence[int], seeds: int = 1,
     if not all(np.isfinite(devs)) or min(devs) <= 0:
         raise InputError("the deviations are not finite and positive; cannot fit an exponent")
     p, c = fit_power_law(widths, devs)
-    return WidthSweep(list(map(int, widths)), devs, mmax, vmax, p, c, results)
+    law = fit_deviation_law(widths, config.batch, devs)
+    return WidthSweep(list(map(int, widths)), devs, mmax, vmax, p, c, results, law)
 
 
 @dataclass
@@ -1083,5 +1148,6 @@ __all__ = [
     "start_grid", "StartGrid", "parse_starts", "alpha_dropout_affine", "analytic_trajectory",
     "numerical_fixed_point", "converged_at", "memory_estimate", "fit_power_law",
     "network_inputs", "network_weights", "simulate_pairs", "PairResult",
-    "simulate_gradients", "GradientResult",
+    "simulate_gradients", "GradientResult", "fit_deviation_law", "DeviationLaw", "LAW_TEXT",
+    "LAW_FACTOR",
 ]

@@ -1,35 +1,47 @@
 """The search behind ``snn-theory verify-contraction``: interval branch-and-bound (MATH.md §7).
 
 For a claim ``q ⋈ t`` on a domain box (:mod:`snn_theory.claims`) the search proves, refutes,
-or gives up on the claim, and encloses the deciding extremum of q (the maximum for < and ≤,
-the minimum for > and ≥):
+or gives up on the claim — deciding it first — and encloses the deciding extremum of q (the
+maximum for < and ≤, the minimum for > and ≥) as far as asked:
 
 * **Boxes.**  The domain is cut into a uniform initial grid (:data:`GRID_CELLS` cells per
   dimension), then boxes are bisected (always at their exact midpoint), so the leaf boxes form
   a guillotine tiling of the domain — exactly what the certificate checker re-derives.
-* **Bounds.**  Every box bound is :func:`snn_theory.enclosure.bound` (forward-mode gradient
-  enclosure + monotonicity reduction + centred form, in arb), at the precision stored with the
-  box; the certificate checker recomputes exactly this.  A non-finite enclosure
-  (:class:`ArithmeticError`) on a small box is retried at a higher precision; on a wide box it
-  simply makes the box be split.
-* **Splitting rule.**  A box that is not decided is bisected in the coordinate i maximising
-  |∂_i q(face)|·w_i (gradient enclosure on the face the monotonicity reduction led to, times
-  the box width): the term of the centred form's excess that halving removes most of.
-  Coordinates fixed by the monotonicity reduction score 0.  Without a finite gradient the
-  widest coordinate relative to the domain is cut.  (Measured against plain widest-first
-  bisection: 4–80× fewer boxes, see ``benchmarks/bench_verify.py``.)
-* **Moore–Skelboe order.**  Boxes wait in a priority queue by their bound (largest upper bound
-  first for a max).  The *decided* end of the extremum enclosure is the worst bound of all
-  boxes; the other end is the best rigorously evaluated point (ball value at the centre of
-  each evaluated box's reduced face).  The search stops when the top box proves the claim and
-  the enclosure is narrower than the tolerance, or — after a counterexample — when the
-  enclosure is narrower than the tolerance.
+* **Bounds.**  Every box bound is :func:`snn_theory.enclosure.bound` (cheap whole-box
+  enclosure — for S also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then forward-mode gradient enclosure +
+  monotonicity reduction + centred form, in arb), at the precision stored with the box; the
+  certificate checker recomputes exactly this (never weaker than what the search stored).
+  While deciding without a tolerance the search stops at the cheap bound when it already
+  proves the claim.  A non-finite enclosure (:class:`ArithmeticError`) on a small box is
+  retried at a higher precision; on a wide box it simply makes the box be split.
+* **Deciding.**  A box is *decided* as soon as its bound proves the claim and is never split
+  again.  Open boxes are split alternately where deciding is closest (the bound nearest the
+  threshold) and where it is farthest (the worst bound: where a counterexample is likeliest);
+  every evaluated box contributes a rigorously evaluated point (ball value at the centre of
+  its reduced face), and the first point that violates the claim refutes it.  The effort thus
+  depends on the claim's margin: ``spectral_norm<5`` on Theorem 1's Ω is proven by the 16
+  boxes of the initial grid.
+* **Splitting rule.**  A box is bisected in the coordinate i maximising |∂_i q(face)|·w_i
+  (gradient enclosure on the face the monotonicity reduction led to, times the box width):
+  the term of the centred form's excess that halving removes most of.  Coordinates fixed by
+  the monotonicity reduction score 0.  Without a finite gradient the widest coordinate
+  relative to the domain is cut.
+* **Refining** (only with a tolerance).  After the claim is decided, Moore–Skelboe order on
+  all leaves (largest upper bound first for a max) narrows the extremum enclosure: its
+  *decided* end is the worst bound of all boxes, its other end the best evaluated point.  It
+  stops when the enclosure is narrower than the tolerance, when the box or time budget is
+  spent, or when it stalls (the width not shrinking by 1 % while the boxes double, e.g. when
+  an interval of constants limits it); the verdict stands and the enclosure reached is
+  reported with ``tolerance_met``.
 * **Verdicts.**  ``holds`` only when every leaf bound proves the claim; ``refuted`` only with a
-  point whose ball value violates the claim; ``undecided`` when the box or time budget ran out.
+  point whose ball value violates the claim; ``undecided`` when the box or time budget ran out
+  first.  ``strategy="enclose"`` reproduces the former order (refine the extremum to the
+  tolerance, then decide) as the benchmark's baseline.
 
 Work is spread over processes in rounds (a batch of boxes from the top of the queue is split
-in parallel); the queue and the best point are saved to a state file periodically and on
-Ctrl-C, so that ``--resume`` continues without redoing finished work.
+in parallel); the leaves and the best point are saved to a state file periodically and on
+Ctrl-C, so that ``--resume`` continues without redoing finished work (the state is removed
+once a claim is decided and its enclosure meets the tolerance asked for).
 """
 
 from __future__ import annotations
@@ -70,8 +82,16 @@ DEFAULT_PRECISION = 64
 #: on a non-finite enclosure (wider boxes are split instead).
 _SMALL_BOX = Fraction(1, 2**12)
 _MAX_PRECISION_FACTOR = 8
+#: The extremum tolerance ``reproduce`` asks for (the search itself refines only when asked).
 DEFAULT_TOLERANCE = Fraction(1, 10**6)
 DEFAULT_MAX_BOXES = 400_000
+#: Search strategies: "decide" (the claim first, then the enclosure as far as asked) and
+#: "enclose" (the former strategy, kept as the benchmark's baseline: refine the extremum
+#: to the tolerance before deciding).
+STRATEGIES: tuple[str, ...] = ("decide", "enclose")
+#: Refinement of the enclosure stops when the box count doubled (and grew by at least this
+#: many) without the enclosure narrowing by 1 % — e.g. when constant intervals limit it.
+_STALL_BOXES = 2000
 STATE_VERSION = 1
 
 Interval = tuple[Fraction, Fraction]
@@ -173,7 +193,9 @@ def _parse_interval(text: str, what: str) -> Interval:
 @dataclass
 class Settings:
     grid: str = "coarse"
-    tolerance: Fraction = DEFAULT_TOLERANCE
+    #: Width the extremum enclosure is refined to after the claim is decided (None: decide
+    #: only, the enclosure is what deciding reached).
+    tolerance: Fraction | None = None
     jobs: int = 1
     max_boxes: int = DEFAULT_MAX_BOXES
     time_limit: float | None = None
@@ -182,12 +204,16 @@ class Settings:
     state_dir: Path | None = None
     resume: bool = False
     save_every: float = 5.0
+    strategy: str = "decide"
+    #: Boxes split per round (None: 1 in-process, 64 per worker with a pool).  A fixed
+    #: value makes the leaves — and so the certificate — independent of --jobs.
+    round_size: int | None = None
 
     def key(self, claim: Claim) -> dict[str, Any]:
-        """What a saved state must match to be resumed."""
+        """What a saved state must match to be resumed (the tolerance is not part of it: the
+        saved leaves tile the domain whatever the tolerance was)."""
         return {"version": STATE_VERSION, "claim": claim.to_json(), "grid": self.grid,
-                "tolerance": format_fraction(self.tolerance), "precision": self.precision,
-                "constants": self.constants.to_json()}
+                "precision": self.precision, "constants": self.constants.to_json()}
 
 
 # ------------------------------------------------------------------------------ results
@@ -252,6 +278,15 @@ class ClaimResult:
     #: precisions the witness / counterexample values were computed at
     witness_bits: int | None = None
     counterexample_bits: int | None = None
+    #: The tolerance asked for (None: decide only) and whether the enclosure met it.
+    tolerance: Fraction | None = None
+    tolerance_met: bool | None = None
+    #: What happened to ``--resume``: "resumed" (saved boxes re-proven), "no state" (none
+    #: saved for this claim), "unusable state" (saved for other settings, or damaged), or
+    #: "" (no resume asked).
+    resume: str = ""
+    #: Leaf boxes decided by their bound when the search stopped, and the others.
+    decided: int = 0
 
     @property
     def holds(self) -> bool | None:
@@ -306,6 +341,9 @@ class ClaimResult:
                 "proof": "interval" if self.verdict == "holds" else None,
                 "constants": self.constants.describe(),
                 "extremum": ext, "counterexample": ce, "boxes": len(self.leaves),
+                "boxes_decided": self.decided,
+                "tolerance": None if self.tolerance is None else format_fraction(self.tolerance),
+                "tolerance_met": self.tolerance_met, "reason": self.reason or None,
                 "seconds": round(self.seconds, 3), "certificate": self.certificate}
 
 
@@ -314,13 +352,16 @@ _WORKER: dict[str, Any] = {}
 
 
 def _setup(quantity: str, side: int, constants: Constants, precision: int,
-           domain_widths: Sequence[Fraction], worker: bool = False) -> None:
-    """Per-process state (python-flint's precision is process-global; set it here)."""
+           domain_widths: Sequence[Fraction], claim: Claim | None = None,
+           worker: bool = False) -> None:
+    """Per-process state (python-flint's precision is process-global; set it here).
+    ``claim``: boxes evaluated with ``early=True`` stop at the first bound that decides it."""
     if worker:  # Ctrl-C is handled by the parent, which saves the state
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.clear()
     _WORKER.update(quantity=quantity, side=side, constants=constants, precision=precision,
-                   widths=list(domain_widths), balls={})
+                   widths=list(domain_widths), balls={},
+                   decides=None if claim is None else claim.satisfied_by)
     ctx.prec = precision
 
 
@@ -335,10 +376,12 @@ def _is_small(box: Box) -> bool:
     return all((hi - lo) <= w * _SMALL_BOX for (lo, hi), w in zip(box, _WORKER["widths"]))
 
 
-def evaluate_box(box: Box, depth: int) -> Evaluated:
+def evaluate_box(box: Box, depth: int, early: bool = False) -> Evaluated:
     """Bound ``box`` rigorously (raising the precision where a small box needs it) and
-    evaluate the quantity at the centre of the reduced face."""
+    evaluate the quantity at the centre of the reduced face.  ``early``: stop at the cheap
+    whole-box bound when it already decides the claim (:func:`enclosure.bound`)."""
     quantity, side = _WORKER["quantity"], _WORKER["side"]
+    decides = _WORKER["decides"] if early else None
     bits = _WORKER["precision"]
     small = _is_small(box)
     result = face = None
@@ -346,7 +389,7 @@ def evaluate_box(box: Box, depth: int) -> Evaluated:
         ctx.prec = bits
         lam, alpha = _constant_balls(bits)
         try:
-            result, face = enclosure.bound(quantity, box, lam, alpha, side)
+            result, face = enclosure.bound(quantity, box, lam, alpha, side, decides)
             break
         except ArithmeticError:
             if not small or bits >= _WORKER["precision"] * _MAX_PRECISION_FACTOR:
@@ -442,13 +485,14 @@ def bisect(box: Box, i: int) -> tuple[Box, Box]:
     return left, right
 
 
-def _eval_task(task: tuple[Box, int]) -> Evaluated:
+def _eval_task(task: tuple[Box, int, bool]) -> Evaluated:
     return evaluate_box(*task)
 
 
-def _split_task(item: Evaluated) -> list[Evaluated]:
+def _split_task(task: tuple[Evaluated, bool]) -> list[Evaluated]:
+    item, early = task
     i = split_coordinate(item)
-    return [evaluate_box(child, item.depth + 1) for child in bisect(item.box, i)]
+    return [evaluate_box(child, item.depth + 1, early) for child in bisect(item.box, i)]
 
 
 def initial_grid(claim: Claim, cells: int) -> list[Box]:
@@ -470,6 +514,7 @@ class Runner:
         self.setup_args: tuple | None = None
 
     def configure(self, *setup_args: Any) -> None:
+        """``setup_args``: those of :func:`_setup` (without ``worker``)."""
         _setup(*setup_args)
         # compile the evaluators before forking, so that the workers inherit them
         backends.value_and_gradient("arb", setup_args[0])
@@ -499,7 +544,26 @@ class Runner:
         self.close()
 
 
-ProgressFn = Callable[[Claim, int, tuple[Fraction, Fraction] | None], None]
+@dataclass(frozen=True)
+class SearchProgress:
+    """What the progress callback is told after each round of the search."""
+
+    phase: str  # "deciding": boxes are split until each bound decides the claim; "refining"
+    boxes: int  # leaf boxes
+    decided: int  # leaf boxes whose bound decides the claim (the others are open)
+    enclosure: tuple[Fraction, Fraction] | None  # current certified extremum enclosure
+    refuted: bool  # a counterexample was found
+
+
+ProgressFn = Callable[[Claim, SearchProgress], None]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a search.  ``saved``: the state file written (None: nothing written)."""
+
+    def __init__(self, saved: Path | None):
+        super().__init__()
+        self.saved = saved
 
 
 def _state_path(settings: Settings, claim: Claim) -> Path | None:
@@ -509,19 +573,36 @@ def _state_path(settings: Settings, claim: Claim) -> Path | None:
     return Path(settings.state_dir) / f"{safe}.json"
 
 
-def _save_state(path: Path | None, settings: Settings, claim: Claim, heap: list,
+def _save_state(path: Path | None, settings: Settings, claim: Claim, leaves: Sequence[Evaluated],
                 best: Evaluated | None, counterexample: Evaluated | None, elapsed: float,
-                done: bool = False) -> None:
+                done: bool = False) -> Path | None:
+    """Write the state atomically; returns the path written (None: no state directory)."""
     if path is None:
-        return
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"key": settings.key(claim), "elapsed": elapsed, "done": done,
-            "boxes": [entry[2].to_json() for entry in heap],
+            "boxes": [leaf.to_json() for leaf in leaves],
             "best": None if best is None else best.to_json(),
             "counterexample": None if counterexample is None else counterexample.to_json()}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, separators=(",", ":")))
     os.replace(tmp, path)
+    return path
+
+
+def _remove_state(path: Path | None) -> None:
+    """Delete a finished claim's state (and the state directory once it is empty)."""
+    if path is None:
+        return
+    for p in (path, path.with_name(path.name + ".tmp")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass  # not empty (other claims' states) or already gone
 
 
 def _load_state(path: Path | None, settings: Settings, claim: Claim) -> dict | None:
@@ -574,156 +655,345 @@ def _loaded_boxes(state: dict, claim: Claim) -> tuple[list, list] | None:
 
 def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
                  progress: ProgressFn | None = None) -> ClaimResult:
-    """Run the branch-and-bound for one claim (see the module docstring for guarantees)."""
+    """Run the branch-and-bound for one claim (see the module docstring for guarantees).
+
+    Raises :class:`InputError` for a box budget below the initial grid or an unknown
+    strategy, :class:`Interrupted` on Ctrl-C (after saving the state, if a state directory
+    is set).
+    """
+    if settings.strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {settings.strategy!r}; use {', '.join(STRATEGIES)}")
+    grid_boxes = GRID_CELLS[settings.grid] ** len(VARIABLE_NAMES)
+    if settings.max_boxes < grid_boxes:
+        raise InputError(f"--max-boxes {settings.max_boxes} is below the {grid_boxes} boxes of "
+                         f"the initial grid (--grid {settings.grid})")
     own_runner = runner is None
     runner = runner or Runner(settings.jobs)
     try:
-        return _verify(claim, settings, runner, progress)
+        return _Search(claim, settings, runner, progress).run()
     finally:
         if own_runner:
             runner.close()
 
 
-def _verify(claim: Claim, settings: Settings, runner: Runner,
-            progress: ProgressFn | None) -> ClaimResult:
-    side = 1 if claim.kind == "max" else -1
-    widths = [hi - lo for lo, hi in claim.domain.bounds]
-    runner.configure(claim.quantity, side, settings.constants, settings.precision, widths)
-    started = time.monotonic()
-    state_path = _state_path(settings, claim)
-    counter = itertools.count()
-    heap: list[tuple[Any, int, Evaluated]] = []
-    best: Evaluated | None = None
-    counterexample: Evaluated | None = None
-    previous = 0.0
+class _Search:
+    """One claim's search.  Deciding phase: leaves are *decided* (their bound proves the
+    claim; never split again) or *open*; open boxes are split, alternately the one whose
+    bound is closest to deciding and the worst one (where a counterexample is likeliest),
+    until none is open or a point violates the claim.  Refining phase (only with a
+    tolerance): Moore–Skelboe on all leaves, worst bound first, until the extremum
+    enclosure is narrower than the tolerance or the budget or progress runs out."""
 
-    def key(item: Evaluated) -> Any:
-        # heapq is a min-heap: the box with the worst (largest signed) bound first
-        return (0, 0) if item.bound is None else (1, -side * item.bound)
+    def __init__(self, claim: Claim, settings: Settings, runner: Runner,
+                 progress: ProgressFn | None):
+        self.claim, self.settings, self.runner, self.progress = claim, settings, runner, progress
+        self.side = 1 if claim.kind == "max" else -1
+        self.serial = itertools.count()
+        self.phase = "deciding"
+        self.decided: list[Evaluated] = []
+        self.decided_worst: Fraction | None = None
+        self.open: dict[int, Evaluated] = {}
+        self.near: list = []  # (closeness to deciding, serial) of open boxes
+        self.far: list = []  # (worst bound first, serial) of open boxes
+        self.turn = 0
+        self.heap: list = []  # refining phase: every leaf, worst bound first
+        self.n_decided = 0  # refining phase: leaves in the heap that prove the claim
+        self.best: Evaluated | None = None
+        self.counterexample: Evaluated | None = None
+        self.work: list[Evaluated] = []
+        self.in_flight: list[Evaluated] = []
+        self.previous = 0.0
+        self.started = time.monotonic()
+        self.state_path = _state_path(settings, claim)
+        self.last_save = time.monotonic()
+        # Stop at cheap bounds that decide only when no enclosure is asked for: refining
+        # would then have to split those boxes again for their tight bounds.
+        self.early = settings.strategy == "decide" and settings.tolerance is None
 
-    def point_end(item: Evaluated) -> Fraction | None:
+    # -------------------------------------------------------------------- bookkeeping
+    def point_end(self, item: Evaluated) -> Fraction | None:
         """The attained end of the ball at the point: lower end (max) / upper end (min)."""
-        return item.point_lo if side > 0 else item.point_hi
+        return item.point_lo if self.side > 0 else item.point_hi
 
-    def violates(item: Evaluated) -> bool:
-        end = point_end(item)
-        return end is not None and not claim.satisfied_by(end)
+    def violates(self, item: Evaluated) -> bool:
+        end = self.point_end(item)
+        return end is not None and not self.claim.satisfied_by(end)
 
-    def add(item: Evaluated) -> None:
-        nonlocal best, counterexample
-        item = sharpen_point(item, claim)
-        heapq.heappush(heap, (key(item), next(counter), item))
-        end = point_end(item)
-        if end is not None and (best is None or side * end > side * point_end(best)):
-            best = item
-        if counterexample is None and violates(item):
-            counterexample = item
+    def worst_key(self, item: Evaluated) -> Any:
+        # heapq is a min-heap: the box with the worst (largest signed) bound first
+        return (0, 0) if item.bound is None else (1, -self.side * item.bound)
 
-    state = _load_state(state_path, settings, claim) if settings.resume else None
-    loaded = _loaded_boxes(state, claim) if state is not None else None
-    if loaded is not None:
-        # The state file is a cache, not a proof: its boxes must tile the domain, and every
-        # bound, witness and counterexample is recomputed (one bound per saved box; the
-        # splitting that produced them is not redone).
-        previous = float(state.get("elapsed", 0.0))
-        boxes, extra = loaded
-        for item in runner.map(_eval_task, boxes):
-            add(item)
-        for item in runner.map(_eval_task, extra):
-            item = sharpen_point(item, claim)
-            end = point_end(item)
-            if end is not None and (best is None or side * end > side * point_end(best)):
-                best = item
-            if counterexample is None and violates(item):
-                counterexample = item
-    else:
-        tasks = [(b, 0) for b in initial_grid(claim, GRID_CELLS[settings.grid])]
-        for item in runner.map(_eval_task, tasks):
-            add(item)
+    def note_point(self, item: Evaluated) -> None:
+        end = self.point_end(item)
+        if end is not None and (self.best is None or
+                                self.side * end > self.side * self.point_end(self.best)):
+            self.best = item
+        if self.counterexample is None and self.violates(item):
+            self.counterexample = item
 
-    batch = 1 if runner.pool is None else runner.jobs * 64
-    last_save = time.monotonic()
-    reason = ""
-    work: list[Evaluated] = []
-    in_flight: list[Evaluated] = []
-    try:
+    def proves(self, item: Evaluated) -> bool:
+        return item.bound is not None and self.claim.satisfied_by(item.bound)
+
+    def add(self, item: Evaluated) -> None:
+        item = sharpen_point(item, self.claim)
+        self.note_point(item)
+        n = next(self.serial)
+        if self.phase == "refining":
+            heapq.heappush(self.heap, (self.worst_key(item), n, item))
+            self.n_decided += self.proves(item)
+        elif self.proves(item):
+            self.decided.append(item)
+            if self.decided_worst is None or self.side * item.bound > self.side * self.decided_worst:
+                self.decided_worst = item.bound
+        else:
+            self.open[n] = item
+            gap = (1, 0) if item.bound is None else (0, self.side * (item.bound - self.claim.threshold))
+            heapq.heappush(self.near, (gap, n))
+            heapq.heappush(self.far, (self.worst_key(item), n))
+
+    def _top(self, heap: list) -> int | None:
+        while heap and heap[0][1] not in self.open:
+            heapq.heappop(heap)
+        return heap[0][1] if heap else None
+
+    def take_open(self) -> Evaluated:
+        """The next open box to split: alternately the nearest to deciding and the worst."""
+        self.turn ^= 1
+        n = self._top(self.near if self.turn else self.far)
+        return self.open.pop(n)
+
+    def leaves(self) -> list[Evaluated]:
+        if self.phase == "refining":
+            return [entry[2] for entry in self.heap]
+        return self.decided + list(self.open.values())
+
+    def leaf_count(self) -> int:
+        return len(self.heap) if self.phase == "refining" else len(self.decided) + len(self.open)
+
+    def enclosure(self) -> tuple[Fraction, Fraction] | None:
+        """(lower, upper) of the extremum: decided end from every box bound, other end from
+        the best evaluated point; None while a box has no finite bound or no point is known."""
+        if self.best is None:
+            return None
+        if self.phase == "refining":
+            worst = self.heap[0][2].bound if self.heap else None
+        else:
+            worst = self.decided_worst
+            n = self._top(self.far)
+            if n is not None:
+                bound = self.open[n].bound
+                if bound is None:
+                    return None
+                if worst is None or self.side * bound > self.side * worst:
+                    worst = bound
+        if worst is None:
+            return None
+        return (self.point_end(self.best), worst) if self.side > 0 else (worst, self.point_end(self.best))
+
+    def elapsed(self) -> float:
+        return self.previous + time.monotonic() - self.started
+
+    def out_of_budget(self) -> str:
+        if self.leaf_count() >= self.settings.max_boxes:
+            return f"box budget ({self.settings.max_boxes}) exhausted"
+        limit = self.settings.time_limit
+        if limit is not None and self.elapsed() >= limit:
+            return f"time limit ({limit:g} s) reached"
+        return ""
+
+    def round(self, work: list[Evaluated], early: bool) -> None:
+        """Split ``work`` (already taken out of the leaves) and add the children."""
+        self.work = work
+        results = self.runner.map(_split_task, [(item, early) for item in work])
+        self.in_flight = [child for children in results for child in children]
+        for child in self.in_flight:
+            self.add(child)
+        self.work, self.in_flight = [], []  # one step: no interrupt between the two
+        if self.progress is not None:
+            decided = len(self.decided) if self.phase == "deciding" else self.n_decided
+            self.progress(self.claim, SearchProgress(self.phase, self.leaf_count(), decided,
+                                                     self.enclosure(),
+                                                     self.counterexample is not None))
+        if self.state_path is not None and time.monotonic() - self.last_save >= self.settings.save_every:
+            _save_state(self.state_path, self.settings, self.claim, self.leaves(), self.best,
+                        self.counterexample, self.elapsed())
+            self.last_save = time.monotonic()
+
+    def batch(self) -> int:
+        """Boxes split per round: one per worker chunk, and never past the box budget (each
+        split adds one leaf)."""
+        size = self.settings.round_size
+        if size is None:
+            size = 1 if self.runner.pool is None else self.runner.jobs * 64
+        return max(1, min(size, self.settings.max_boxes - self.leaf_count()))
+
+    # -------------------------------------------------------------------- phases
+    def start(self) -> str:
+        """Evaluate the initial grid, or the saved leaves with --resume; returns the resume
+        note of :class:`ClaimResult`."""
+        settings, claim = self.settings, self.claim
+        early = self.early
+        note = ""
+        loaded = None
+        if settings.resume:
+            state = _load_state(self.state_path, settings, claim)
+            loaded = _loaded_boxes(state, claim) if state is not None else None
+            if loaded is not None:
+                note = "resumed"
+            elif self.state_path is not None and self.state_path.exists():
+                note = "unusable state"
+            else:
+                note = "no state"
+        if loaded is not None:
+            # The state file is a cache, not a proof: its boxes must tile the domain, and
+            # every bound, witness and counterexample is recomputed (one bound per saved
+            # box; the splitting that produced them is not redone).
+            try:  # timing only, never evidence
+                self.previous = max(0.0, float(state.get("elapsed", 0.0)))
+            except (TypeError, ValueError):
+                self.previous = 0.0
+            boxes, extra = loaded
+            for item in self.runner.map(_eval_task, [(b, d, early) for b, d in boxes]):
+                self.add(item)
+            for item in self.runner.map(_eval_task, [(b, d, early) for b, d in extra]):
+                self.note_point(sharpen_point(item, claim))
+        else:
+            tasks = [(b, 0, early) for b in initial_grid(claim, GRID_CELLS[settings.grid])]
+            for item in self.runner.map(_eval_task, tasks):
+                self.add(item)
+        return note
+
+    def decide(self) -> str:
+        """The deciding phase; returns why it stopped early ('' when it finished)."""
+        while self.open and self.counterexample is None:
+            reason = self.out_of_budget()
+            if reason:
+                return reason
+            n = min(self.batch(), len(self.open))
+            self.round([self.take_open() for _ in range(n)], early=self.early)
+        return ""
+
+    def to_refining(self) -> None:
+        leaves = self.leaves()
+        self.phase = "refining"
+        self.heap = [(self.worst_key(item), next(self.serial), item) for item in leaves]
+        heapq.heapify(self.heap)
+        self.n_decided = sum(map(self.proves, leaves))
+        self.open.clear()
+        self.near, self.far = [], []
+
+    def refine(self, tolerance: Fraction, with_claim: bool) -> tuple[bool, str]:
+        """Moore–Skelboe on all leaves until the enclosure is narrower than ``tolerance``.
+        ``with_claim`` (the "enclose" strategy): also split boxes whose bound does not prove
+        the claim, and stop only once it is decided.  Returns (tolerance met, reason)."""
+        claim, side = self.claim, self.side
+        stall_boxes, stall_gap = self.leaf_count(), None
         while True:
-            top = heap[0][2]
-            decided_end = top.bound
-            gap_ok = (decided_end is not None and best is not None and
-                      side * (decided_end - point_end(best)) <= settings.tolerance)
-            if gap_ok and (claim.satisfied_by(decided_end) or counterexample is not None):
-                break
-            elapsed = time.monotonic() - started
-            if len(heap) >= settings.max_boxes:
-                reason = f"box budget ({settings.max_boxes}) exhausted"
-                break
-            if settings.time_limit is not None and previous + elapsed >= settings.time_limit:
-                reason = f"time limit ({settings.time_limit:g} s) reached"
-                break
-            # pop the boxes that need splitting, worst first
-            while heap and len(work) < batch:
-                item = heap[0][2]
-                needs = (item.bound is None or not claim.satisfied_by(item.bound) or
-                         best is None or side * (item.bound - point_end(best)) > settings.tolerance)
+            top = self.heap[0][2]
+            best_end = None if self.best is None else self.point_end(self.best)
+            gap = (None if top.bound is None or best_end is None
+                   else side * (top.bound - best_end))
+            met = gap is not None and gap <= tolerance
+            if met and (not with_claim or claim.satisfied_by(top.bound)
+                        or self.counterexample is not None):
+                return True, ""
+            reason = self.out_of_budget()
+            if reason:
+                return False, reason
+            if gap is not None and not with_claim:
+                if stall_gap is None:
+                    stall_gap = gap
+                elif self.leaf_count() >= 2 * stall_boxes and self.leaf_count() - stall_boxes >= _STALL_BOXES:
+                    if gap > stall_gap * Fraction(99, 100):
+                        return False, (f"refinement stalled (the enclosure width did not shrink "
+                                       f"by 1 % while the boxes grew from {stall_boxes} to "
+                                       f"{self.leaf_count()})")
+                    stall_boxes, stall_gap = self.leaf_count(), gap
+            work: list[Evaluated] = []
+            limit = self.batch()
+            while self.heap and len(work) < limit:
+                item = self.heap[0][2]
+                needs = (item.bound is None or best_end is None or
+                         side * (item.bound - best_end) > tolerance or
+                         (with_claim and not claim.satisfied_by(item.bound)))
                 if not needs:
                     break
-                work.append(heapq.heappop(heap)[2])
+                work.append(heapq.heappop(self.heap)[2])
+                self.n_decided -= self.proves(work[-1])
             if not work:
-                break
-            results = runner.map(_split_task, work)
-            in_flight = [child for children in results for child in children]
-            for child in in_flight:
-                add(child)
-            work, in_flight = [], []  # one step: no interrupt between the two
-            if progress is not None:
-                progress(claim, len(heap), _enclosure(heap, best, side))
-            if state_path is not None and time.monotonic() - last_save >= settings.save_every:
-                _save_state(state_path, settings, claim, heap, best, counterexample,
-                            previous + time.monotonic() - started)
-                last_save = time.monotonic()
-    except KeyboardInterrupt:
-        # put the boxes of the round in flight back (their children are dropped), so that the
-        # saved queue tiles the domain exactly; then save and let the CLI report it
-        if work or in_flight:
-            dropped = {id(child) for child in in_flight}
-            kept = [entry for entry in heap if id(entry[2]) not in dropped]
-            heap[:] = kept
-            heapq.heapify(heap)
-            for item in work:
-                heapq.heappush(heap, (key(item), next(counter), item))
-        _save_state(state_path, settings, claim, heap, best, counterexample,
-                    previous + time.monotonic() - started)
-        raise
-    elapsed = previous + time.monotonic() - started
-    # the final queue is kept as the state: --resume of a finished claim redoes nothing
-    _save_state(state_path, settings, claim, heap, best, counterexample, elapsed, done=True)
-    leaves = [entry[2] for entry in heap]
-    best, counterexample = _checked_points(claim, best, counterexample, violates)
-    enclosure_ = _enclosure(heap, best, side)
-    if enclosure_ is not None and enclosure_[0] > enclosure_[1]:
-        # impossible for rigorous enclosures: never report a verdict on top of it
-        verdict, enclosure_, counterexample = "undecided", None, None
-        reason = "inconsistent extremum enclosure (lower > upper): no verdict"
-    elif counterexample is not None:
-        verdict = "refuted"
-    elif all(leaf.bound is not None and claim.satisfied_by(leaf.bound) for leaf in leaves):
-        verdict = "holds"
-    else:
-        verdict = "undecided"
-        reason = reason or "not every box could be decided"
-    witness = None
-    if best is not None:
-        witness = (best.point, (best.point_lo, best.point_hi))
-    ce = None
-    if counterexample is not None:
-        ce = (counterexample.point, (counterexample.point_lo, counterexample.point_hi))
-    return ClaimResult(claim, verdict, enclosure_, witness, ce, leaves, elapsed,
-                       max((leaf.depth for leaf in leaves), default=0), settings.precision,
-                       settings.constants, reason,
-                       witness_bits=None if best is None else best.point_bits,
-                       counterexample_bits=None if counterexample is None
-                       else counterexample.point_bits)
+                return True, ""
+            self.round(work, early=False)
+
+    def run(self) -> ClaimResult:
+        claim, settings = self.claim, self.settings
+        widths = [hi - lo for lo, hi in claim.domain.bounds]
+        self.runner.configure(claim.quantity, self.side, settings.constants, settings.precision,
+                              widths, claim)
+        self.started = time.monotonic()
+        reason, met = "", None
+        try:
+            resume_note = self.start()
+            if settings.strategy == "enclose":
+                self.to_refining()
+                met, reason = self.refine(settings.tolerance or DEFAULT_TOLERANCE, True)
+            else:
+                reason = self.decide()
+                if not reason and settings.tolerance is not None:
+                    self.to_refining()
+                    met, why = self.refine(settings.tolerance, False)
+                    if not met:
+                        reason = f"enclosure tolerance not met: {why}"
+        except KeyboardInterrupt:
+            # put the boxes of the round in flight back (their children are dropped), so that
+            # the saved leaves tile the domain exactly; then save and let the CLI report it
+            dropped = {id(child) for child in self.in_flight}
+            leaves = [leaf for leaf in self.leaves() if id(leaf) not in dropped] + self.work
+            saved = None  # nothing finished yet (interrupted while evaluating the first boxes)
+            if leaves:
+                saved = _save_state(self.state_path, settings, claim, leaves, self.best,
+                                    self.counterexample, self.elapsed())
+            raise Interrupted(saved) from None
+        return self.finish(reason, met, resume_note)
+
+    def finish(self, reason: str, met: bool | None, resume_note: str) -> ClaimResult:
+        claim, settings = self.claim, self.settings
+        elapsed = self.elapsed()
+        leaves = self.leaves()
+        best, counterexample = _checked_points(claim, self.best, self.counterexample,
+                                               self.violates)
+        self.best = best
+        enclosure_ = self.enclosure() if best is not None else None
+        decided = sum(1 for leaf in leaves
+                      if leaf.bound is not None and claim.satisfied_by(leaf.bound))
+        if enclosure_ is not None and enclosure_[0] > enclosure_[1]:
+            # impossible for rigorous enclosures: never report a verdict on top of it
+            verdict, enclosure_, counterexample = "undecided", None, None
+            reason = "inconsistent extremum enclosure (lower > upper): no verdict"
+        elif counterexample is not None:
+            verdict = "refuted"
+        elif decided == len(leaves):
+            verdict = "holds"
+        else:
+            verdict = "undecided"
+            reason = reason or "not every box could be decided"
+            reason += f" ({len(leaves) - decided} of {len(leaves)} boxes undecided)"
+        if verdict != "undecided" and met is not False:
+            _remove_state(self.state_path)  # nothing left to resume
+        else:  # --resume continues from here (e.g. with a larger budget)
+            _save_state(self.state_path, settings, claim, leaves, self.best,
+                        self.counterexample, elapsed)
+        witness = None if best is None else (best.point, (best.point_lo, best.point_hi))
+        ce = None
+        if counterexample is not None:
+            ce = (counterexample.point, (counterexample.point_lo, counterexample.point_hi))
+        return ClaimResult(claim, verdict, enclosure_, witness, ce, leaves, elapsed,
+                           max((leaf.depth for leaf in leaves), default=0), settings.precision,
+                           settings.constants, reason, tolerance=settings.tolerance,
+                           tolerance_met=met, resume=resume_note, decided=decided,
+                           witness_bits=None if best is None else best.point_bits,
+                           counterexample_bits=None if counterexample is None
+                           else counterexample.point_bits)
+
 
 
 def _checked_points(claim: Claim, best: Evaluated | None, counterexample: Evaluated | None,
@@ -737,18 +1007,3 @@ def _checked_points(claim: Claim, best: Evaluated | None, counterexample: Evalua
 
     return (best if ok(best) else None,
             counterexample if ok(counterexample) and violates(counterexample) else None)
-
-
-def _enclosure(heap: list, best: Evaluated | None,
-               side: int) -> tuple[Fraction, Fraction] | None:
-    """(lower, upper) of the extremum: decided end from every box bound (the top of the heap
-    holds the worst one, or a box without a finite bound), other end from the best evaluated
-    point; None while a box has no finite bound or no point is evaluated."""
-    if not heap or best is None:
-        return None
-    worst = heap[0][2].bound
-    if worst is None:
-        return None
-    if side > 0:
-        return best.point_lo, worst
-    return worst, best.point_hi

@@ -22,9 +22,10 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return int(info.value.code or 0), out, err
 
 
-def _mp_reference(mu: str, omega: str, nu: str, tau: str) -> dict[str, mpmath.mpf]:
+def _mp_reference(mu: str, omega: str, nu: str, tau: str,
+                  dps: int = 50) -> dict[str, mpmath.mpf]:
     names = ("mean", "second_moment", "variance", "H11", "H12", "H21", "H22", "spectral_norm")
-    with working_precision(digits=50):
+    with working_precision(digits=dps):
         lam, alpha = backends.constants_function("mpmath")()
         values = backends.evaluator("mpmath", names)(
             *(mpmath.mpf(x) for x in (mu, omega, nu, tau)), lam, alpha)
@@ -58,7 +59,8 @@ def test_json_mpmath(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run([*ARGS, "--json", "--digits", "40"], capsys)
     assert code == 0
     obj = json.loads(out)
-    assert set(obj) == {"mean", "second_moment", "variance", "jacobian", "spectral_norm"}
+    assert set(obj) == {"mean", "second_moment", "variance", "jacobian", "spectral_norm",
+                        "working_bits", "zero_to_working_precision"}
     ref = _mp_reference(**{k: POINT[k] for k in ("mu", "omega", "nu", "tau")})
     with mpmath.workdps(50):
         for name, text in _flatten(obj).items():
@@ -147,3 +149,47 @@ def test_console_script_end_to_end() -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "snn-theory map: error: --nu must be > 0 (got '-1')"]
+
+
+def test_mpmath_precision_follows_the_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+    """μ = 1e19: ν̃ = ξ̃ − μ̃² cancels ~38 digits; a fixed 30-digit precision printed
+    8.39e-21714724095162591382556445945830254097.  The value must match an independent
+    200-digit mpmath evaluation to the 30 digits printed."""
+    code, out, err = run(["--mu", "1e19", "--omega", "1", "--nu", "1", "--json"], capsys)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["working_bits"] > 140  # raised above 30 digits + guard bits
+    ref = _mp_reference(mu="1e19", omega="1", nu="1", tau="1", dps=200)
+    with mpmath.workdps(60):
+        for name in ("mean", "second_moment", "variance", "spectral_norm"):
+            assert abs(mpmath.mpf(obj[name]) - ref[name]) <= mpmath.mpf("1e-29") * abs(ref[name])
+    assert abs(mpmath.mpf(obj["variance"]) - mpmath.mpf("1.1039725648")) < mpmath.mpf("1e-9")
+    code, out, err = run(["--mu", "1e19", "--omega", "1", "--nu", "1"], capsys)
+    assert code == 0 and "working precision was raised" in err
+
+
+@pytest.mark.parametrize("args,flagged", [
+    (["--mu", "-20", "--omega", "1", "--nu", "0.01", "--backend", "numpy"], "variance"),
+    (["--mu", "0", "--nu", "1e-50", "--backend", "jax"], "mean"),
+])
+def test_float_backends_flag_ill_conditioned_results(capsys, args, flagged) -> None:
+    """Known-bad float64 results (ν̃ = 0 where it is ~1e-5; μ̃ with the wrong sign) are
+    flagged in JSON and warned about in human output; the reference is 50-digit mpmath."""
+    code, out, err = run([*args, "--json"], capsys)
+    assert code == 0
+    obj = json.loads(out)
+    assert flagged in obj["ill_conditioned"]
+    point = dict(zip(args[0:-2:2], args[1:-2:2]))
+    ref = _mp_reference(mu=point["--mu"], omega=point.get("--omega", "0"), nu=point["--nu"],
+                        tau="1", dps=50)
+    value = obj[flagged]
+    assert value == 0 or (value > 0) != (ref[flagged] > 0) or \
+        abs(value - float(ref[flagged])) > 1e-6 * abs(float(ref[flagged]))  # really wrong
+    code, out, err = run(args, capsys)
+    assert code == 0 and f"warning: float64 {flagged} is ill-conditioned" in err
+
+
+def test_float_backends_quiet_where_well_conditioned(capsys) -> None:
+    code, out, err = run(["--mu", "0.1", "--omega", "0.1", "--nu", "1.2", "--tau", "1.1",
+                          "--backend", "numpy", "--json"], capsys)
+    assert code == 0 and json.loads(out)["ill_conditioned"] == []

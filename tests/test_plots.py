@@ -171,13 +171,20 @@ def test_each_plot_command_writes_png_of_requested_size(tmp_path: Path, args: li
     assert png_size(out) == (333, 222)
 
 
-def test_default_output_is_figures_png(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_output_is_the_current_directory(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --out a figure goes to ./<figure>.png: the README's figures/ (written by
+    ``reproduce`` with its own settings) are never overwritten with other defaults."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "figures").mkdir()
+    readme_figure = tmp_path / "figures" / "fixed_points.png"
+    readme_figure.write_bytes(b"the committed figure")
     assert run_cli(["plot", "fixed-points", "--grid", "4", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["path"] == str(Path("figures") / "fixed_points.png")
-    assert png_size(tmp_path / "figures" / "fixed_points.png") == (1600, 600)
+    assert data["path"] == "fixed_points.png"
+    assert png_size(tmp_path / "fixed_points.png") == (1600, 600)
+    assert readme_figure.read_bytes() == b"the committed figure"
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
@@ -248,3 +255,107 @@ def test_bad_input_subprocess_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+# --------------------------------------------------------------------------- rendered artists
+@pytest.fixture
+def figures(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The Figure objects the plot functions save (to assert on their artists)."""
+    saved: list = []
+    original = plots._save
+
+    def keep(fig, path, suffix, size):
+        saved.append(fig)
+        original(fig, path, suffix, size)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return saved
+
+
+def _legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [] if legend is None else [t.get_text() for t in legend.get_texts()]
+
+
+def test_contraction_artists(tmp_path: Path, figures: list) -> None:
+    plots.contraction(tmp_path / "c.png", grid=31, size=SMALL)
+    (fig,) = figures
+    a1, a2 = fig.axes[:2]
+    for ax in (a1, a2):
+        labels = _legend_texts(ax)
+        assert labels[0] == "S = 1 (contraction boundary)"  # the curve has a legend entry
+        assert any(lab.startswith("Theorem 1") for lab in labels)
+        # the S = 1 curve is not drawn in the black of the Theorem 1 box
+        legend = ax.get_legend()
+        s_one, t1 = legend.legend_handles[0], legend.legend_handles[labels.index(
+            next(lab for lab in labels if lab.startswith("Theorem 1")))]
+        assert s_one.get_color() == plots.S_ONE_COLOR
+        assert tuple(t1.get_edgecolor()[:3]) == (0.0, 0.0, 0.0)
+        # the legend sits below the axes, not over the data
+        assert legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0
+    # Theorem 1's box is drawn above the appendix's (their ν edges coincide): one whole box
+    rects = {p.get_label(): p for p in a2.patches}
+    t1 = next(p for k, p in rects.items() if k.startswith("Theorem 1"))
+    app = next(p for k, p in rects.items() if k.startswith("appendix"))
+    assert t1.get_zorder() > app.get_zorder()
+
+
+def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path,
+                                                               capsys) -> None:
+    from snn_theory.certificate import write_certificate
+    from snn_theory.claims import Claim, Domain
+    from snn_theory.verify import Settings, verify_claim
+
+    claim = Claim.parse("variance<=3", Domain.parse(
+        "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")
+    cert = write_certificate(tmp_path, verify_claim(claim, Settings(jobs=1)).certificate_data())
+    code = run_cli(["plot", "contraction", "--grid", "9", "--certificate", str(cert),
+                    "--out", str(tmp_path / "c.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "is about 'variance'" in err and not (tmp_path / "c.png").exists()
+
+
+def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "f.png"
+    code = run_cli(["plot", "fixed-points", "--omega-range", "2:3", "--tau-range", "5:6",
+                    "--grid", "5", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "no fixed point of g found" in err and not out.exists()
+    # independent check: the moment map has no fixed point near there (mpmath Newton from
+    # (0, 1) at 30 digits leaves the domain or fails)
+    with mpmath.workdps(30):
+        with pytest.raises((ArithmeticError, ZeroDivisionError, ValueError)):
+            x = fixed_point("2.5", "5.5", backend="mpmath")
+            values = evaluate(x[0], "2.5", x[1], "5.5", quantities=("mean", "variance"))
+            if not (abs(values["mean"] - x[0]) < 1e-20 and abs(values["variance"] - x[1]) < 1e-20):
+                raise ArithmeticError("not a fixed point")
+
+
+def test_fixed_points_partial_range_says_what_is_blank(tmp_path: Path, figures: list) -> None:
+    r = plots.fixed_points(tmp_path / "f.png", omega_range=(-0.1, 3.0), tau_range=(0.95, 6.0),
+                           grid=7, size=SMALL)
+    missing = r.summary["without_fixed_point"]
+    assert 0 < missing < 49
+    (fig,) = figures
+    titles = [ax.get_title() for ax in fig.axes[:4]]
+    assert sum(f"blank: no fixed point found ({missing} of 49)" in t for t in titles) == 2
+
+
+def test_fixed_points_labels_are_not_repeated(tmp_path: Path, figures: list) -> None:
+    plots.fixed_points(tmp_path / "f.png", grid=5, size=SMALL)
+    (fig,) = figures
+    labels = [ax.get_ylabel() for ax in fig.axes] + [ax.get_xlabel() for ax in fig.axes]
+    long = [lab for lab in labels if "fixed-point" in lab]
+    assert len(long) == len(set(long))  # "fixed-point variance ν*" appears once
+
+
+def test_convergence_ticks_and_guide(tmp_path: Path, figures: list) -> None:
+    plots.convergence(tmp_path / "c.png", widths=(32, 64, 128), depth=2, batch=8, size=SMALL)
+    (fig,) = figures
+    a3 = fig.axes[2]
+    assert r"$\propto N^{-1/2}$ (guide)" in _legend_texts(a3)  # mathtext, not plain text
+    fig.canvas.draw()
+    assert [t.get_text() for t in a3.get_xticklabels()] == ["32", "64", "128"]
+    assert all(t.get_text() == "" for t in a3.get_xticklabels(minor=True))
+    assert all(t.get_text() == "" for t in a3.get_yticklabels(minor=True))

@@ -303,3 +303,62 @@ def test_float64_on_a_device_without_it_is_refused(monkeypatch) -> None:
     with pytest.raises(InputError, match="float64"):
         sim._ensure_dtype("float64")
     assert not jax.config.jax_enable_x64  # nothing was switched on in this process
+
+
+# ------------------------------------------------------------------ the deviation law, outputs
+def test_fit_deviation_law_recovers_its_constants() -> None:
+    from snn_theory.simulate import LAW_FACTOR, fit_deviation_law
+
+    widths, batch = [64, 256, 1024, 4096], 32
+    exact = [1.5 / math.sqrt(n * batch) + 2.5 / n for n in widths]
+    law = fit_deviation_law(widths, batch, exact)
+    assert law.a == pytest.approx(1.5, rel=1e-9) and law.b == pytest.approx(2.5, rel=1e-9)
+    assert law.consistent is True and all(r == pytest.approx(1) for r in law.ratios)
+    off = list(exact)
+    off[1] *= 3 * LAW_FACTOR  # one width far off the law
+    assert fit_deviation_law(widths, batch, off).consistent is False
+    two = fit_deviation_law(widths[:2], batch, exact[:2])
+    assert two.consistent is None and two.verdict().startswith("not tested")
+
+
+def test_width_sweep_verdict_follows_from_its_numbers(capsys) -> None:
+    """The CLI states the law, fits it, and its verdict is what the printed numbers give."""
+    code, out, err = _cli(["--widths", "64,256,1024", "--depth", "12", "--batch", "64",
+                           "--mean0", "0.5", "--var0", "2", "--json"], capsys)
+    assert code == 0, err
+    law = json.loads(out)["law"]
+    assert law["law"] == "|empirical − g| ≈ a/√(N·B) + b/N"
+    assert law["deviations"] == json.loads(out)["deviation"]
+    fitted = [law["a"] / math.sqrt(n * 64) + law["b"] / n for n in law["widths"]]
+    ratios = [d / f for d, f in zip(law["deviations"], fitted, strict=True)]
+    assert ratios == pytest.approx(law["ratios"], rel=1e-9)
+    assert law["consistent"] == all(1 / law["factor"] <= r <= law["factor"] for r in ratios)
+    assert law["a"] >= 0 and law["b"] >= 0 and law["a"] + law["b"] > 0
+    code, out, err = _cli(["--widths", "64,256,1024", "--depth", "12", "--batch", "64",
+                           "--mean0", "0.5", "--var0", "2"], capsys)
+    assert code == 0 and "deviation law: " in out
+    assert ("NOT consistent" in out) == (law["consistent"] is False)
+
+
+def test_single_run_says_what_it_can_and_cannot_tell(capsys) -> None:
+    code, out, err = _cli(["--width", "64", "--depth", "4", "--batch", "16"], capsys)
+    assert code == 0, err
+    assert "spread mean / spread var: standard deviation over the N units" in out
+    assert "one run cannot test it" in out and "(1/√(N·B) + 1/N =" in out
+
+
+@pytest.mark.parametrize("name", ["/nonexistent/dir/x.npz", "{tmp}"])
+def test_out_path_is_checked_before_computing(capsys, monkeypatch, tmp_path, name) -> None:
+    import snn_theory.commands.simulate as command
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("simulated although the output cannot be written")
+
+    monkeypatch.setattr(command, "simulate", must_not_run)
+    monkeypatch.setattr(command, "width_sweep", must_not_run)
+    target = name.format(tmp=tmp_path)  # the second case: an existing directory
+    for extra in ([], ["--widths", "64,128"]):
+        code, out, err = _cli(["--width", "64", "--depth", "2", "--batch", "8", *extra,
+                               "--out", target], capsys)
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+        assert "--out" in err

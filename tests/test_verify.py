@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 from snn_theory import backends
 from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.cli import main
-from snn_theory.verify import Constants, Runner, Settings, verify_claim
+from snn_theory.verify import Constants, Interrupted, Runner, Settings, verify_claim
 
 #: The paper's printed bounds (MATH.md §4) and which side of them is claimed.
 PAPER_BOUNDS = {
@@ -68,8 +68,8 @@ def independent_extremum(claim: Claim) -> tuple[mpmath.mpf, list]:
 
 @pytest.fixture(scope="module")
 def builtin_results():
-    """Every built-in claim, --grid coarse, once (2 processes)."""
-    settings = Settings(grid="coarse", jobs=2)
+    """Every built-in claim, --grid coarse, enclosures refined to 1e-6, once (2 processes)."""
+    settings = Settings(grid="coarse", jobs=2, tolerance=Fraction(1, 10**6))
     with Runner(2) as runner:
         return {name: verify_claim(claim, settings, runner)
                 for name, claim in BUILTIN_CLAIMS.items()}
@@ -193,10 +193,10 @@ def test_resume_after_interrupt(tmp_path):
     assert sorted(map(str, (leaf.box for leaf in resumed.leaves))) == \
         sorted(map(str, (leaf.box for leaf in full.leaves)))
     assert rounds["n"] + 150 == rounds_full["n"]  # no finished work redone
-    assert json.loads(state.read_text())["done"] is True
-    again = verify_claim(claim, settings,
-                         progress=lambda *_: rounds.__setitem__("n", rounds["n"] + 1))
-    assert rounds["n"] + 150 == rounds_full["n"]  # a finished claim is not redone at all
+    assert resumed.resume == "resumed"
+    assert not state.exists() and not tmp_path.exists()  # a decided claim leaves no state
+    again = verify_claim(claim, settings)  # --resume with nothing saved: says so, starts afresh
+    assert again.resume == "no state"
     assert again.verdict == "holds" and again.extremum == resumed.extremum
     assert len(again.leaves) == len(resumed.leaves)
 
@@ -216,7 +216,9 @@ def test_cli_json_and_certificates(tmp_path, capsys):
     data = json.loads(out)
     (entry,) = data["claims"]
     assert set(entry) == {"name", "statement", "holds", "proof", "constants", "extremum",
-                          "counterexample", "boxes", "seconds", "certificate"}
+                          "counterexample", "boxes", "boxes_decided", "tolerance",
+                          "tolerance_met", "reason", "seconds", "certificate"}
+    assert entry["boxes_decided"] == entry["boxes"] and entry["tolerance"] is None
     assert entry["holds"] is True and entry["counterexample"] is None
     assert set(entry["extremum"]) == {"kind", "lower", "upper"}
     assert Fraction(entry["extremum"]["upper"]) <= Fraction("1.48617")
@@ -307,9 +309,15 @@ def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
 def test_resume_reproves_a_tampered_state(tmp_path):
     """The resume state is a cache: an edited bound in it does not survive a resume."""
     claim = BUILTIN_CLAIMS["theorem1.mean_upper"]
-    settings = Settings(jobs=1, state_dir=tmp_path, save_every=0.0)
-    first = verify_claim(claim, settings)
+    first = verify_claim(claim, Settings(jobs=1))
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as exc:
+        verify_claim(claim, Settings(jobs=1, state_dir=tmp_path), progress=interrupt)
     (state_file,) = tmp_path.glob("*.json")
+    assert exc.value.saved == state_file
     state = json.loads(state_file.read_text())
     state["done"] = False
     for entry in state["boxes"]:

@@ -1,0 +1,15 @@
+"""The subcommands of the ``snn-theory`` CLI (one module each), and what their output shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def unwrapped_console(*cells: str, margin: int = 60, **kwargs: Any) -> Any:
+    """A rich Console wide enough that no table cell among ``cells`` is wrapped or cut: a
+    50-digit constant stays one line, so that it can be copied and pasted (the terminal may
+    still fold the display, but not the text)."""
+    from rich.console import Console
+
+    width = max([Console().width, *(len(str(c)) + margin for c in cells)])
+    return Console(width=width, soft_wrap=False, **kwargs)

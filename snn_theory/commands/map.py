@@ -22,7 +22,17 @@ Number formats in ``--json`` (one object on stdout):
   computed ball, which contains the exact value: no digit is lost and none is claimed that
   the ball does not prove.
 * numpy / jax: JSON numbers (float64; JAX runs inside ``jax.enable_x64(True)``).  A value that
-  float64 cannot represent (overflow, a NaN from it) is ``null``.
+  float64 cannot represent (overflow, a NaN from it) is ``null``.  Every float result is
+  compared with a 17-digit reference (mpmath, its digits vouched for by arb); the key
+  ``ill_conditioned`` lists the quantities whose relative error exceeds 1e-12 — the regions
+  the backends document (ν̃ and H2x for large (μω)²/(ντ), μ̃ near 0, ν·τ ≪ 1, underflow) —
+  and the human output prints a warning for each.
+
+The mpmath working precision follows the inputs: it is doubled until arb balls evaluated at
+the same precision determine every printed digit and contain the mpmath value (cancellation
+for large |μω| costs digits); exit 3 if 8 doublings do not suffice.  ``working_bits`` is the
+precision used; ``zero_to_working_precision`` lists quantities whose ball still contains 0
+(exact zeros such as μ̃(0, 1), or values below 2^(−bits/2) that are not resolved).
 
 Limits (bad input → one line, exit 2): ν, τ, λ, α > 0; every number finite and, to keep
 every error-function argument inside mpmath's range, 0 or of magnitude in [1e-50, 1e50];
@@ -47,8 +57,8 @@ import mpmath
 from flint import ctx
 
 from snn_theory import backends
-from snn_theory.moment_map import InputError, evaluate, iterate
-from snn_theory.precision import working_precision
+from snn_theory.moment_map import InputError, evaluate, evaluate_digits, iterate
+from snn_theory.precision import digits_to_bits, working_precision
 
 #: Largest accepted ``--digits``.
 MAX_DIGITS = 10_000
@@ -169,7 +179,18 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     lam = None if lam is None else parse_decimal("lam", lam, positive=True)
     alpha = None if alpha is None else parse_decimal("alpha", alpha, positive=True)
 
-    with working_precision(digits=digits):
+    bits = None
+    unresolved: tuple[str, ...] = ()
+    if backend == "mpmath":
+        # the working precision follows the inputs: raised until arb vouches for D digits
+        try:
+            checked = evaluate_digits(mu, omega, nu, tau, lam, alpha, digits=digits,
+                                      quantities=_QUANTITIES)
+            bits, unresolved = checked.bits, checked.unresolved
+        except ArithmeticError as exc:
+            click.echo(f"snn-theory map: error: {exc}; not printing wrong digits", err=True)
+            sys.exit(3)
+    with working_precision(digits=digits) if bits is None else working_precision(bits=bits):
         values, trajectory = _run(mu, nu, omega, tau, lam, alpha, steps, backend)
         fmt = _formatter(backend, digits, as_json)
         out = {
@@ -183,6 +204,20 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
         if steps is not None:
             out["trajectory"] = [[fmt(m), fmt(v)] for m, v in trajectory]
 
+    if backend == "mpmath":
+        out["working_bits"] = bits
+        out["zero_to_working_precision"] = list(unresolved)
+        if not as_json and bits > digits_to_bits(digits):
+            click.echo(f"note: cancellation at this point: the working precision was raised "
+                       f"to {bits} bits so that all {digits} digits are correct", err=True)
+    if backend in ("numpy", "jax"):
+        flagged = float_errors(values, mu, omega, nu, tau, lam, alpha)
+        out["ill_conditioned"] = sorted(flagged)
+        if not as_json:
+            for name, error in sorted(flagged.items()):
+                click.echo(f"warning: float64 {name} is ill-conditioned here: relative error "
+                           f"{error:.2g} against a 17-digit arb-checked reference "
+                           "(see `snn-theory map --help`)", err=True)
     if as_json:
         json.dump(out, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
@@ -190,17 +225,49 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     _print_table(out, backend, digits)
 
 
+#: Float results are flagged above this relative error (the well-conditioned accuracy of
+#: the float64 backends is 1e-12, see :mod:`snn_theory.backends`).
+FLOAT_TOLERANCE = 1e-12
+
+
+def float_errors(values: dict[str, Any], mu: str, omega: str, nu: str, tau: str,
+                 lam: str | None, alpha: str | None) -> dict[str, float]:
+    """Relative errors above :data:`FLOAT_TOLERANCE` of float results, measured against
+    17-digit mpmath values checked by arb (:func:`evaluate_digits`); an error of 1 means
+    the float result has no correct digit (e.g. 0 for a nonzero value, or the wrong sign).
+    """
+    try:
+        reference = evaluate_digits(mu, omega, nu, tau, lam, alpha, digits=17,
+                                    quantities=tuple(values)).values
+    except ArithmeticError:
+        return {name: math.inf for name in values}
+    flagged = {}
+    for name, value in values.items():
+        exact = reference[name]
+        x = float(value)
+        if exact == 0:
+            error = 0.0 if x == 0 else math.inf
+        elif not math.isfinite(x):
+            error = math.inf
+        else:
+            error = min(float(abs((mpmath.mpf(x) - exact) / exact)), 1.0)
+        if error > FLOAT_TOLERANCE:
+            flagged[name] = error
+    return flagged
+
+
 def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from snn_theory.commands import unwrapped_console
 
     kind = {"mpmath": f"mpmath, {digits} digits (point values)",
             "arb": f"arb balls at {digits} digits (each contains the exact value)",
             "numpy": "numpy float64", "jax": "JAX float64"}[backend]
     table = Table(title=f"SELU moment map g ({kind})")
     table.add_column("quantity")
-    table.add_column("value", overflow="fold")
+    table.add_column("value", no_wrap=True)
     (h11, h12), (h21, h22) = out["jacobian"]
     rows = [("mean μ̃", out["mean"]), ("second moment ξ̃", out["second_moment"]),
             ("variance ν̃", out["variance"]), ("H11 = ∂μ̃/∂μ", h11), ("H12 = ∂μ̃/∂ν", h12),
@@ -208,13 +275,17 @@ def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
             ("spectral norm S(H)", out["spectral_norm"])]
     for name, value in rows:
         table.add_row(name, Text(str(value)))
-    console = Console(soft_wrap=False)
+    # wide enough that no value is wrapped (copy and paste must give the whole number)
+    cells = [str(v) for _, v in rows]
+    if "trajectory" in out:
+        cells += [f"{m}    {v}" for m, v in out["trajectory"]]
+    console = unwrapped_console(*cells)
     console.print(table)
     if "trajectory" in out:
         traj = Table(title="trajectory of g (start first)")
         traj.add_column("k", justify="right")
-        traj.add_column("μ_k", overflow="fold")
-        traj.add_column("ν_k", overflow="fold")
+        traj.add_column("μ_k", no_wrap=True)
+        traj.add_column("ν_k", no_wrap=True)
         for k, (m, v) in enumerate(out["trajectory"]):
             traj.add_row(str(k), Text(str(m)), Text(str(v)))
         console.print(traj)

@@ -60,7 +60,7 @@ def _figure_options(default_size: plots.FigureSize) -> Callable[[Callable[..., A
         for option in reversed([
             click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
                          help="Output file; .png (default), .svg or .pdf "
-                              "[default: figures/<figure>.png]."),
+                              "[default: ./<figure>.png in the current directory; the README's figures/ are written by reproduce]."),
             click.option("--width", "width", type=int, default=default_size.width_px,
                          show_default=True, help="Width in pixels (PNG; inches = px / dpi)."),
             click.option("--height", "height", type=int, default=default_size.height_px,

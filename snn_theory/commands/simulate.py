@@ -11,13 +11,18 @@ or several hosts after ``jax.distributed.initialize()`` (see the README). Statis
 random network — a Monte Carlo illustration, not a proof (nothing here is "verified").
 
 Output: a per-layer table (every ``--every``-th layer; default about 20 rows) of the empirical
-mean and variance over all units and samples, their spread across units (standard deviation
-over units of the per-unit mean / variance over samples), and the iterates of g for the same
+mean and variance over all units and samples, their spread across units ("spread mean" /
+"spread var": the standard deviation over the N units of each unit's mean / variance over the
+B samples), and the iterates of g for the same
 ω, τ, λ, α (for LeCun weights ω = 0, τ = 1; with dropout the prediction is the no-dropout map);
 then a verdict line: the layer from which the empirical (mean, variance) stays within
 ``--tolerance`` of the fixed point of g, and the maximum deviation from g. ``--json`` prints one
 object (keys config, devices, layers, max_deviation, converged_at_layer, seconds); ``--out``
-writes the per-layer arrays to an ``.npz`` file. ``--widths`` fits deviation ≈ C·N^p;
+writes the per-layer arrays to an ``.npz`` file (its directory is checked before anything
+runs). ``--widths`` fits deviation ≈ C·N^p and tests the deviation law
+|empirical − g| ≈ a/√(N·B) + b/N (JSON key ``law``: a, b, measured/fitted per width and the
+verdict; consistent when each width is within a factor 2 of the fit, untested below three
+widths);
 ``--starts`` returns the empirical one-layer map and trajectories from a grid of start points.
 
 Bad input (one line, exit 2): width/depth/batch < 1, var0 ≤ 0, τ ≤ 0, dropout rate outside
@@ -40,6 +45,7 @@ from snn_theory.moment_map import InputError
 from snn_theory.simulate import (
     DTYPES,
     INPUT_LAWS,
+    LAW_TEXT,
     PRNG_IMPLS,
     WEIGHT_MODES,
     SimulationConfig,
@@ -104,6 +110,9 @@ def _print_result(r: SimulationResult, every: int | None) -> None:
                       _g(r.predicted_variance[i]), _g(r.mean_spread[i]),
                       _g(r.variance_spread[i]))
     console.print(table)
+    click.echo("spread mean / spread var: standard deviation over the N units of each unit's "
+               "mean / variance over the B samples (the error of the pooled mean is about "
+               "spread/√N)")
     d = r.devices
     click.echo(f"devices: {d['used']} × {d['kind']} ({d['platform']}, {d['visible']} visible, "
                   f"{d['processes']} process(es)); λ = {r.lam:.10g}, α = {r.alpha:.10g}; "
@@ -116,9 +125,11 @@ def _print_result(r: SimulationResult, every: int | None) -> None:
         click.echo(f"alpha dropout: a = {r.dropout_ab[0]:.6f}, b = {r.dropout_ab[1]:.6f} "
                       "(prediction: the no-dropout map g)")
     md = r.max_deviation
-    scale = 1 / math.sqrt(c.width * c.batch)
+    scale = 1 / math.sqrt(c.width * c.batch) + 1 / c.width
+    worst = max(md["mean"], md["variance"])
     dev = (f"max |empirical − g|: mean {_g(md['mean'])}, variance {_g(md['variance'])} "
-           f"(1/√(N·B) = {scale:.2g}, 1/N = {1 / c.width:.2g})")
+           f"= {worst / scale:.2g} × (1/√(N·B) + 1/N = {scale:.2g}); the law {LAW_TEXT} has "
+           "two unknown constants, so one run cannot test it: run --widths W1,W2,W3")
     if r.fixed_point is None:
         verdict = "no fixed point of g found for these ω, τ, λ, α"
     else:
@@ -286,6 +297,10 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         seed=seed, lam=lam, alpha=alpha, tolerance=tolerance, prng=prng,
         memory_limit=None if memory_limit is None else memory_limit * 2**30)
     config.validate()
+    if out:  # before computing anything: a run must not be lost to an unwritable path
+        from snn_theory.files import writable_file
+
+        writable_file(out, "--out")
     show_progress = not as_json and sys.stderr.isatty()
 
     if pairs is not None or gradients:
@@ -313,10 +328,11 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         click.echo(f"{'width':>8} {'rms deviation':>14} {'max |Δmean|':>12} {'max |Δvar|':>12}")
         for w, d, m, v in zip(sweep.widths, sweep.deviation, sweep.max_mean, sweep.max_variance):
             click.echo(f"{w:>8} {d:>14.5f} {m:>12.5f} {v:>12.5f}")
-        click.echo(f"fit: deviation ≈ {sweep.prefactor:.3g}·N^{sweep.exponent:.3f} "
+        click.echo(f"power-law fit: deviation ≈ {sweep.prefactor:.3g}·N^{sweep.exponent:.3f} "
                    f"(least squares in log-log over {len(sweep.widths)} widths, batch {batch}, "
                    f"{seeds} network(s) each; sampling error alone gives N^-1/2, frozen "
                    "finite-width fluctuations of the pooled statistics N^-1)")
+        click.echo(f"deviation law: {sweep.law.verdict()}")
         return
 
     if starts:

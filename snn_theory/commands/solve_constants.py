@@ -164,15 +164,15 @@ def _dtype_table(console: object, rounded: dict[str, dict[str, Rounding]]) -> No
 
 def _table(result: ConstantsResult,
            rounded: dict[str, dict[str, Rounding]] | None = None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=max(Console().width, 140 if rounded else 80))
+    from snn_theory.commands import unwrapped_console
+
     title = (f"SELU constants for fixed point (mean, variance) = ({result.mean}, "
              f"{result.variance}), weights (omega, tau) = ({result.omega}, {result.tau})")
     table = Table(title=title, show_lines=False)
     table.add_column("quantity", no_wrap=True)
-    table.add_column(f"value ({result.digits} decimals)", overflow="fold")
+    table.add_column(f"value ({result.digits} decimals)", no_wrap=True)
     table.add_column("float64", no_wrap=True)
     rows = [("λ", result.lam, "lambda"), ("α", result.alpha, "alpha"),
             ("α′ = −λα", result.alpha_prime, "alpha_prime")]
@@ -180,9 +180,12 @@ def _table(result: ConstantsResult,
         key = f"dropout[{d.rate}]"
         rows.append((f"a   (drop rate {d.rate})", d.a, key + ".a"))
         rows.append((f"b   (drop rate {d.rate})", d.b, key + ".b"))
-    for name, ball, key in rows:
+    values = [result.decimals(ball).value for _, ball, _ in rows]
+    for (name, _, key), value in zip(rows, values, strict=True):
         fl = result.floats.get(key)
-        table.add_row(name, result.decimals(ball).value, repr(fl) if fl is not None else "—")
+        table.add_row(name, value, repr(fl) if fl is not None else "—")
+    # wide enough that no constant is wrapped (copy and paste must give the whole number)
+    console = unwrapped_console(*values, margin=len(title) // 2 + 40)
     console.print(table)
     for lam, alpha in result.other_solutions:
         console.print(f"note: the target has another solution (not certified here) near "

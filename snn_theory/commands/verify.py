@@ -10,7 +10,7 @@ import dataclasses
 import json
 import os
 import sys
-from fractions import Fraction
+import time
 from pathlib import Path
 
 import click
@@ -85,6 +85,15 @@ def _verdict_text(result: object) -> str:
     return f"undecided: {result.reason}"
 
 
+def _enclosure_note(result: object) -> str:
+    """Why the enclosure is as wide as it is (empty when it met the tolerance asked for)."""
+    if result.verdict == "undecided" or result.tolerance_met is True:
+        return ""
+    if result.tolerance is None:
+        return "(not refined; see --tolerance)"
+    return f"({result.reason})"
+
+
 def _enclosure_text(result: object) -> str:
     from snn_theory.verify import decimal_text
 
@@ -102,8 +111,10 @@ def _enclosure_text(result: object) -> str:
               help="Initial uniform partition: coarse = 2 cells per dimension (16 boxes), "
                    "fine = 8 per dimension (4096 boxes); refinement is adaptive. "
                    "'paper' only with --method paper.")
-@click.option("--tolerance", default="1e-6", show_default=True,
-              help="Refine each extremum enclosure until it is narrower than this.")
+@click.option("--tolerance", default=None,
+              help="After deciding a claim, refine its extremum enclosure until it is "
+                   "narrower than this (within --max-boxes/--time-limit; the enclosure "
+                   "reached is reported).  Default: decide only.")
 @click.option("--jobs", "-j", type=int, default=None,
               help="Worker processes (default: all cores).")
 @click.option("--certificate-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -124,9 +135,12 @@ def _enclosure_text(result: object) -> str:
                                           "enclosed from its closed form).")
 @click.option("--alpha", default=None, help="α: exact decimal or interval a:b (default α01).")
 @click.option("--max-boxes", type=int, default=None,
-              help="Box budget per claim (default 400000); undecided when exhausted.")
+              help="Leaf-box budget per claim (default 400000, at least the initial grid): "
+                   "undecided when spent before the claim is decided; spent while refining, "
+                   "the claim stands and the enclosure reached is reported.")
 @click.option("--time-limit", type=float, default=None,
-              help="Seconds per claim; undecided when reached.")
+              help="Seconds per claim (like --max-boxes: undecided only if reached before "
+                   "the claim is decided).")
 @click.option("--method", type=click.Choice(["interval", "paper"]), default="interval",
               show_default=True,
               help="interval: branch-and-bound in ball arithmetic (a proof, with a "
@@ -140,9 +154,12 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                    method: str) -> None:
     """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
 
-    Each claim (quantity relation threshold on a box in μ, ω, ν, τ) gets a certified
-    enclosure of its deciding extremum (max for < and ≤, min for > and ≥), a verdict and a
-    certificate in --certificate-dir that `snn-theory check-certificate` re-verifies.
+    Each claim (quantity relation threshold on a box in μ, ω, ν, τ) is decided first: a
+    box is done as soon as its rigorous bound proves the claim, and the search stops at the
+    first point whose ball value violates it.  Then, with --tolerance, the enclosure of the
+    deciding extremum (max for < and ≤, min for > and ≥) is refined to that width.  Every
+    claim gets a verdict, the certified enclosure reached, and a certificate in
+    --certificate-dir that `snn-theory check-certificate` re-verifies.
 
     The table (and --json) shows each claim's name, full statement, domain and constants;
     --json marks an interval proof "proof": "interval".
@@ -152,6 +169,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     inequality was met, which rests on the unproven float allowance (see --method).
     """
     from rich.console import Console
+    from rich.text import Text
 
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
@@ -159,8 +177,8 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
         raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"--time-limit must be > 0 (got {time_limit})")
-    tol = parse_number(tolerance, "--tolerance")
-    if tol <= 0:
+    tol = None if tolerance is None else parse_number(tolerance, "--tolerance")
+    if tol is not None and tol <= 0:
         raise InputError(f"--tolerance must be > 0 (got {tolerance})")
     console = Console(stderr=True)
     show_progress = not as_json and console.is_terminal
@@ -174,9 +192,17 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
             raise InputError("--method paper supports --theorem 1|appendix")
         certificate_dir = writable_directory(certificate_dir, "certificate dir")
         from snn_theory.paper_method import render_paper_result, run_paper_method
+        from snn_theory.verify import Interrupted
 
-        entry = run_paper_method(theorem, grid, resume, state_dir=certificate_dir / ".state",
-                                 progress=show_progress)
+        state_dir = certificate_dir / ".state"
+        started = time.time()
+        try:
+            entry = run_paper_method(theorem, grid, resume, state_dir=state_dir,
+                                     progress=show_progress)
+        except KeyboardInterrupt:
+            # say "saved" only if the scan wrote its state during this run
+            written = [p for p in state_dir.glob("paper-*.json") if p.stat().st_mtime >= started]
+            raise Interrupted(written[0] if written else None) from None
         if as_json:
             click.echo(json.dumps({"claims": [entry]}))
         else:
@@ -205,6 +231,11 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     with Runner(settings.jobs) as runner, _progress(console, show_progress) as progress:
         for claim in claims:
             result = verify_claim(claim, settings, runner, progress)
+            if resume and result.resume != "resumed":
+                why = ("no saved state" if result.resume == "no state" else
+                       "the saved state is for other settings or damaged")
+                console.print(Text(f"{claim.name}: --resume: {why}; started from the "
+                                   "initial grid"))
             result.certificate = _write(certificate_dir, result)
             results.append(result)
     if as_json:
@@ -244,21 +275,24 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
 
-    def __call__(self, claim: Claim, boxes: int,
-                 enclosure: tuple[Fraction, Fraction] | None) -> None:
+    def __call__(self, claim: Claim, status: object) -> None:
         if self.bar is None:
             return
         from rich.markup import escape
 
         if claim.name not in self.tasks:
             self.tasks[claim.name] = self.bar.add_task(escape(claim.name), total=None)
-        text = ""
+        enclosure = status.enclosure
+        text = f"{status.phase}: {status.decided} boxes decided, " \
+               f"{status.boxes - status.decided} open"
+        if status.refuted:
+            text += ", counterexample found"
         if enclosure is not None:
             from snn_theory.claims import decimal_text
 
             lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
-            text = f"  {claim.kind} ∈ [{lo}, {hi}]"
-        self.bar.update(self.tasks[claim.name], description=escape(f"{claim.name}: {boxes} boxes{text}"))
+            text += f", {claim.kind} ∈ [{lo}, {hi}]"
+        self.bar.update(self.tasks[claim.name], description=escape(f"{claim.name}: {text}"))
         self.bar.refresh()
 
 
@@ -285,8 +319,9 @@ def _table(results: list) -> None:
                          overflow="fold")
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
+        enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
         cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
-                 _enclosure_text(r), _verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
+                 enclosure_text, _verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
         table.add_row(*(Text(cell) for cell in cells))
     Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
     for r in results:
