@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "snn_theory.commands.simulate:simulate_command",
     "plot": "snn_theory.commands.plot:plot_group",
     "reproduce": "snn_theory.commands.reproduce:reproduce_command",
+    "gain": "snn_theory.commands.gain:gain_command",
 }
 
 
