@@ -223,7 +223,10 @@ class Activation:
 
 
 def _fmt(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+    """Exact text: a finite decimal where there is one, else p/q."""
+    from snn_theory.claims import format_fraction
+
+    return format_fraction(q)
 
 
 def _prec(backend: str) -> int:

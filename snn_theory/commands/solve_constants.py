@@ -38,12 +38,14 @@ from fractions import Fraction
 
 import click
 
+from snn_theory.commands.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.constants import (
     EXIT_NOT_CERTIFIED,
     MAX_DIGITS,
     ConstantsResult,
     solve_constants,
 )
+from snn_theory.moment_map import InputError
 
 
 def _python_literals(result: ConstantsResult) -> str:
@@ -116,14 +118,31 @@ def _table(result: ConstantsResult) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--format", "fmt", type=click.Choice(["table", "python"]), default="table",
               show_default=True, help="Human output: a table, or float64 Python literals.")
+@click.option("--activation", default="selu", show_default=True, metavar="NAME|EXPR",
+              help=ACTIVATION_HELP + "  Other than selu: solves the scale c and shift d of "
+                   "c·f(x) + d instead of λ, α.")
 def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digits: int,
-                            dropout_rates: tuple[str, ...], as_json: bool, fmt: str) -> None:
+                            dropout_rates: tuple[str, ...], as_json: bool, fmt: str,
+                            activation: str) -> None:
     """Certified λ, α making (MEAN, VARIANCE) a fixed point for weights (OMEGA, TAU).
 
     Root finding at a precision above --digits, then a Krawczyk test in arb proves that a
     box of radius < 10^-digits holds exactly one solution (MATH.md §3).  Exit 2 on bad input
-    or an unreachable target, 3 if the proof fails.
+    or an unreachable target, 3 if the proof fails.  With --activation (not selu) the
+    unknowns are c, d of c·f(x) + d (the two solutions are c = ±√(ν*/Var f), d = μ* − c·E f;
+    c > 0 is reported).
     """
+    from snn_theory import activations
+
+    act = activations.get(activation)
+    if not act.is_selu:
+        if dropout_rates:
+            raise InputError("--dropout-rate is alpha dropout for SELU; it does not apply to "
+                             "--activation " + activation)
+        from snn_theory.commands.solve_affine import run_affine
+
+        run_affine(act, mean, variance, omega, tau, digits, as_json, fmt)
+        return
     result = solve_constants(mean=mean, variance=variance, omega=omega, tau=tau,
                              digits=digits, dropout_rates=dropout_rates)
     if not result.ok:
