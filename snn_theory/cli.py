@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "plot": "snn_theory.commands.plot:plot_group",
     "reproduce": "snn_theory.commands.reproduce:reproduce_command",
     "gain": "snn_theory.commands.gain:gain_command",
+    "activation-table": "snn_theory.commands.activation_table:activation_table_command",
 }
 
 

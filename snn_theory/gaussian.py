@@ -285,23 +285,25 @@ def raw_partials(act: Activation, m: arb, v: arb, order: int = 2) -> dict[tuple[
         ∂ⁿF(B) ⊆ ∂ⁿF(c) + ∂ⁿ⁺¹F(B)·(m − c_m) + ½·∂ⁿ⁺²F(B)·(v − c_v)
 
     (∂_v = ½∂²_m), intersected with the direct enclosure: the direct one alone overestimates
-    by a factor that grows with the box, because the Gaussian weight is enclosed pointwise."""
+    by a factor that grows with the box, because the Gaussian weight is enclosed pointwise.
+    The form is applied from order ``order + 2`` down to 0, each order using the already
+    tightened enclosures of the two above it (only the top two stay direct)."""
     if m.rad() == 0 and v.rad() == 0:
         return _normalized(act, m, v, order)
+    top = order + 4
     cm, cv = arb(m.mid()), arb(v.mid())
-    centre = _normalized(act, cm, cv, order)
-    box = _normalized(act, m, v, order + 2)
+    centre = _normalized(act, cm, cv, top - 2)
+    direct = _normalized(act, m, v, top)
     dm, dv = m - cm, v - cv
-    out = {}
-    for (p, n), direct in box.items():
-        if n > order:
-            continue
-        centred = centre[(p, n)] + box[(p, n + 1)] * dm + box[(p, n + 2)] / 2 * dv
-        if not centred.is_finite():
-            out[(p, n)] = direct
-        else:
-            out[(p, n)] = centred.intersection(direct) if centred.overlaps(direct) else centred
-    return out
+    tight = dict(direct)
+    # from the top down: each order is tightened with the already tightened higher ones
+    for n in range(top - 2, -1, -1):
+        for p in (1, 2):
+            centred = centre[(p, n)] + tight[(p, n + 1)] * dm + tight[(p, n + 2)] / 2 * dv
+            d = direct[(p, n)]
+            if centred.is_finite():
+                tight[(p, n)] = centred.intersection(d) if centred.overlaps(d) else centred
+    return {k: x for k, x in tight.items() if k[1] <= order}
 
 
 def combine(raw: dict[tuple[int, int], arb], order: int, scale: arb, shift: arb
@@ -365,6 +367,8 @@ def base_gradients(P: MomentPartials, mu: arb, omega: arb, nu: arb, tau: arb
     grads = []
     for F in (P.a, P.b):
         grads.append(chain(F(1), F(0, 1)))
+    if len(P.A) < 5:  # order 2: the Jacobian entries' gradients are not available
+        return (grads[0], grads[1], None, None, None, None)
     for F in (P.a, P.b):
         # J_1 = ω·F_m ;  J_2 = τ·F_v
         g_m = chain(F(2), F(1, 1))
@@ -404,6 +408,10 @@ def value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
     for i in range(4):
         total = outer[-1] if i == 2 else arb(0)
         for k in range(len(base)):
+            if grads[k] is None:
+                if outer[k] != 0:
+                    raise ValueError(f"{name} needs partials of order 4")
+                continue
             total += outer[k] * grads[k][i]
         result.append(total)
     return (value, *result)
