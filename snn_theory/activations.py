@@ -124,7 +124,9 @@ class Activation:
         base = self.name
         if self.scale == 1 and self.shift == 0:
             return base
-        return f"{_fmt(self.scale)}*{base}{' + ' + _fmt(self.shift) if self.shift else ''}"
+        shift = "" if not self.shift else (f" + {_fmt(self.shift)}" if self.shift > 0
+                                           else f" - {_fmt(-self.shift)}")
+        return f"{_fmt(self.scale)}*{base}{shift}"
 
     def sympy_expression(self) -> sp.Expr:
         """f as one sympy Piecewise expression in x (parameters substituted exactly)."""

@@ -89,3 +89,21 @@ def test_map_activation_bad_input(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", *full], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_table_parameters_and_bad_input() -> None:
+    from snn_theory.activation_table import normalized
+
+    act, params = normalized("tanh")
+    # c·tanh with Var = 1 at N(0, 1): c = 1/√E[tanh(Z)²] (quadrature), d = 0
+    with mpmath.workdps(30):
+        second = mpmath.quad(lambda z: mpmath.tanh(z) ** 2 * mpmath.npdf(z),
+                             [-mpmath.inf, -3, 0, 3, mpmath.inf])
+        assert abs(mpmath.mpf(act.scale.numerator) / act.scale.denominator
+                   - 1 / mpmath.sqrt(second)) < mpmath.mpf("1e-19")
+    assert act.shift == 0 and "c = 1.5925374197" in params
+    selu, text = normalized("selu")
+    assert selu.is_selu and "λ01" in text
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "activation-table", "--only",
+                           "nosuch"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
