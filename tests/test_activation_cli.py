@@ -107,3 +107,21 @@ def test_table_parameters_and_bad_input() -> None:
     proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "activation-table", "--only",
                            "nosuch"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+def test_simulate_activation_follows_g_and_refuses_selu_options() -> None:
+    out = CliRunner().invoke(cli, ["simulate", "--activation", "gelu", "--scale", "1.7",
+                                   "--shift", "-0.48", "--width", "256", "--depth", "5",
+                                   "--batch", "128", "--mean0", "0.3", "--var0", "1.5",
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["activation"]["scale"] == "1.7" and "not a proof" in data["evidence"]
+    # finite width 256 × batch 128: deviations of a few 1e-2 at most
+    assert data["max_deviation"]["mean"] < 0.05 and data["max_deviation"]["variance"] < 0.1
+    layers = data["layers"]
+    assert abs(layers[1]["predicted_variance"] - layers[1]["variance"]) < 0.1
+    for args in (["--lam", "1.1"], ["--dropout-rate", "0.1"], ["--width", "1"]):
+        proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "simulate",
+                               "--activation", "tanh", *args], capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, (args, proc.stderr)
