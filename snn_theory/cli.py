@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "reproduce": "snn_theory.commands.reproduce:reproduce_command",
     "propagate": "snn_theory.commands.propagate:propagate_command",
     "train": "snn_theory.commands.train:train_command",
+    "gain": "snn_theory.commands.gain:gain_command",
+    "activation-table": "snn_theory.commands.activation_table:activation_table_command",
 }
 
 

@@ -37,6 +37,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from snn_theory import activation_verify
     from snn_theory.certificate import check_certificate
 
     if jobs is not None and jobs < 1:
@@ -55,8 +56,11 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
                   console=console, disable=not show, transient=True) as bar:
         for f in files:
             task = bar.add_task(escape(f"checking {f.name}"), total=None)
-            report = check_certificate(
-                f, jobs=jobs, progress=lambda d, t, task=task: bar.update(task, completed=d, total=t))
+            if activation_verify.is_activation_certificate(f):
+                reports.append(activation_verify.check_certificate_file(f, jobs=jobs))
+                continue
+            report = check_certificate(f, jobs=jobs,
+                                       progress=lambda d, t, task=task: bar.update(task, completed=d, total=t))
             reports.append(report)
     if as_json:
         click.echo(json.dumps({"certificates": [r.to_json() for r in reports],

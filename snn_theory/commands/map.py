@@ -57,6 +57,7 @@ import mpmath
 from flint import ctx
 
 from snn_theory import backends
+from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.moment_map import InputError, evaluate, evaluate_digits, iterate
 from snn_theory.precision import digits_to_bits, working_precision
 
@@ -156,15 +157,19 @@ def _evaluate_and_iterate(mu: str, nu: str, omega: str, tau: str, lam: str | Non
 @click.option("--digits", type=int, default=30, show_default=True,
               help=f"Decimal digits for mpmath/arb (1..{MAX_DIGITS}); ignored by float backends.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@activation_options
 def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: str | None,
-                steps: int | None, backend: str, digits: int, as_json: bool) -> None:
+                steps: int | None, backend: str, digits: int, as_json: bool,
+                activation: str, scale: str, shift: str) -> None:
     """Evaluate g(μ, ν) = (μ̃, ν̃), the Jacobian H and its spectral norm S(H).
 
     Numbers are exact decimal strings; ω defaults to 0 and τ to 1, λ and α to λ01, α01.
     Nonzero inputs must have magnitudes in [1e-50, 1e50].  Values from mpmath are point
     values (D digits); from arb, balls "[m +/- r]" that contain the exact value; from
-    numpy/JAX, float64.
+    numpy/JAX, float64.  --activation other than selu: the rigorous Gaussian integrals
+    (backends arb and mpmath only; mpmath prints the midpoints of the arb enclosures).
     """
+    act = resolve(activation, scale, shift)
     if backend not in backends.BACKENDS:
         raise InputError(f"--backend must be one of {', '.join(backends.BACKENDS)} "
                          f"(got {backend!r})")
@@ -179,9 +184,16 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     lam = None if lam is None else parse_decimal("lam", lam, positive=True)
     alpha = None if alpha is None else parse_decimal("alpha", alpha, positive=True)
 
+    if not act.is_selu:
+        if lam is not None or alpha is not None:
+            raise InputError("--lam/--alpha are SELU parameters; with --activation use "
+                             "--scale/--shift")
+        if backend not in ("arb", "mpmath"):
+            raise InputError(f"--backend {backend} evaluates the SELU closed forms only; with "
+                             "--activation use arb or mpmath")
     bits = None
     unresolved: tuple[str, ...] = ()
-    if backend == "mpmath":
+    if act.is_selu and backend == "mpmath":
         # the working precision follows the inputs: raised until arb vouches for D digits
         try:
             checked = evaluate_digits(mu, omega, nu, tau, lam, alpha, digits=digits,
@@ -191,7 +203,10 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
             click.echo(f"snn-theory map: error: {exc}; not printing wrong digits", err=True)
             sys.exit(3)
     with working_precision(digits=digits) if bits is None else working_precision(bits=bits):
-        values, trajectory = _run(mu, nu, omega, tau, lam, alpha, steps, backend)
+        if act.is_selu:
+            values, trajectory = _run(mu, nu, omega, tau, lam, alpha, steps, backend)
+        else:
+            values, trajectory = _run_activation(act, mu, nu, omega, tau, steps, backend)
         fmt = _formatter(backend, digits, as_json)
         out = {
             "mean": fmt(values["mean"]),
@@ -204,7 +219,7 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
         if steps is not None:
             out["trajectory"] = [[fmt(m), fmt(v)] for m, v in trajectory]
 
-    if backend == "mpmath":
+    if act.is_selu and backend == "mpmath":
         out["working_bits"] = bits
         out["zero_to_working_precision"] = list(unresolved)
         if not as_json and bits > digits_to_bits(digits):
@@ -218,11 +233,13 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
                 click.echo(f"warning: float64 {name} is ill-conditioned here: relative error "
                            f"{error:.2g} against a 17-digit arb-checked reference "
                            "(see `snn-theory map --help`)", err=True)
+    if not act.is_selu:
+        out["activation"] = act.to_json()
     if as_json:
         json.dump(out, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
         return
-    _print_table(out, backend, digits)
+    _print_table(out, backend, digits, act.label())
 
 
 #: Float results are flagged above this relative error (the well-conditioned accuracy of
@@ -256,7 +273,26 @@ def float_errors(values: dict[str, Any], mu: str, omega: str, nu: str, tau: str,
     return flagged
 
 
-def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
+def _run_activation(act: Any, mu: str, nu: str, omega: str, tau: str, steps: int | None,
+                    backend: str) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
+    """The map for a non-SELU activation: arb enclosures (mpmath: their midpoints)."""
+    from snn_theory import activation_map
+
+    try:
+        values = activation_map.evaluate(act, mu, omega, nu, tau, _QUANTITIES)
+        trajectory = [] if steps is None else activation_map.iterate(act, mu, nu, omega, tau,
+                                                                     steps)
+    except ArithmeticError as exc:
+        raise InputError(f"the Gaussian integrals failed: {exc}") from None
+    if backend == "mpmath":
+        values = {k: activation_map.to_mpf(x) for k, x in values.items()}
+        trajectory = [(activation_map.to_mpf(m), activation_map.to_mpf(v))
+                      for m, v in trajectory]
+    return values, trajectory
+
+
+def _print_table(out: dict[str, Any], backend: str, digits: int, name: str = "selu") -> None:
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -265,7 +301,8 @@ def _print_table(out: dict[str, Any], backend: str, digits: int) -> None:
     kind = {"mpmath": f"mpmath, {digits} digits (point values)",
             "arb": f"arb balls at {digits} digits (each contains the exact value)",
             "numpy": "numpy float64", "jax": "JAX float64"}[backend]
-    table = Table(title=f"SELU moment map g ({kind})")
+    label = "SELU" if name == "selu" else escape(name)
+    table = Table(title=f"{label} moment map g ({kind})")
     table.add_column("quantity")
     table.add_column("value", no_wrap=True)
     (h11, h12), (h21, h22) = out["jacobian"]

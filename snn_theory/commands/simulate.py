@@ -41,6 +41,7 @@ from contextlib import contextmanager
 
 import click
 
+from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.moment_map import InputError
 from snn_theory.simulate import (
     DTYPES,
@@ -254,6 +255,7 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the per-layer arrays to FILE.npz.")
+@activation_options
 def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: float, weights: str,
                      omega: float, tau: float, dropout_rate: float, input_law: str, dtype: str,
                      seed: int, lam: float | None, alpha: float | None, tolerance: float,
@@ -261,13 +263,29 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
                      prng: str, memory_limit: float | None, distributed: bool,
                      coordinator: str | None, num_processes: int | None,
                      process_id: int | None, pairs: float | None, gradients: bool,
-                     as_json: bool, out: str | None) -> None:
+                     as_json: bool, out: str | None,
+                     activation: str = "selu", scale: str = "1", shift: str = "0") -> None:
     """Run wide SELU networks in JAX and compare their layer statistics with the map g.
 
     --pairs C0: pairs of inputs at the fixed point with centred correlation C0 (covariance
     over units / nu*), per-layer correlation against the c-map iterates.  --gradients:
     per-layer ln ||dL/dx_l||^2 (L = <g, x_L>, g ~ N(0, I)) against k ln chi1, k = L - l.
+
+    With --activation other than selu: a numpy Monte Carlo of the same network with that
+    activation against the iterates of its map g (options: width, depth, batch, mean0,
+    var0, omega, tau, seed, json).
     """
+    act = resolve(activation, scale, shift)
+    if not act.is_selu:
+        if pairs is not None or gradients or out is not None:
+            raise InputError("--pairs, --gradients and --out are for SELU networks; with "
+                             f"--activation {activation} the Monte Carlo takes width, depth, "
+                             "batch, mean0, var0, omega, tau, seed and --json")
+        from snn_theory.commands.simulate_activation import run
+
+        run(act, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0, omega=omega,
+            tau=tau, seed=seed, as_json=as_json)
+        return
     if distributed:
         import jax
 

@@ -51,6 +51,7 @@ from fractions import Fraction
 
 import click
 
+from snn_theory.commands.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.constants import (
     EXIT_NOT_CERTIFIED,
     MAX_DIGITS,
@@ -58,6 +59,7 @@ from snn_theory.constants import (
     solve_constants,
 )
 from snn_theory.dtypes import DTYPE_NAMES, Rounding, get_format, round_constants
+from snn_theory.moment_map import InputError
 
 #: constant name → (Python / C identifier stem, label in tables)
 _NAMES = {"lambda": "LAMBDA", "alpha": "ALPHA", "alpha_prime": "ALPHA_PRIME"}
@@ -220,21 +222,40 @@ def _table(result: ConstantsResult,
 @click.option("--dtype", "dtypes", multiple=True, metavar="DTYPE",
               help=f"Also the correctly rounded constants in DTYPE ({'|'.join(DTYPE_NAMES)}), "
                    "proven, with the error in ulps; repeatable.")
+@click.option("--activation", default="selu", show_default=True, metavar="NAME|EXPR",
+              help=ACTIVATION_HELP + "  Other than selu: solves the scale c and shift d of "
+                   "c·f(x) + d instead of λ, α.")
 def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digits: int,
                             dropout_rates: tuple[str, ...], as_json: bool, fmt: str,
-                            dtypes: tuple[str, ...]) -> None:
+                            dtypes: tuple[str, ...], activation: str) -> None:
     """Certified λ, α making (MEAN, VARIANCE) a fixed point for weights (OMEGA, TAU).
 
     Root finding at a precision above --digits, then a Krawczyk test in arb proves that a
     box of radius < 10^-digits holds exactly one solution (MATH.md §3).  With --dtype, the
     correctly rounded value of every constant in that format, proven from the enclosure
     (strictly inside the rounding interval of the chosen number), and its error in ulps.
-    Exit 2 on bad input or an unreachable target, 3 if a proof fails.
+    Exit 2 on bad input or an unreachable target, 3 if a proof fails.  With --activation
+    (not selu) the unknowns are c, d of c·f(x) + d (the two solutions are c = ±√(ν*/Var f),
+    d = μ* − c·E f; c > 0 is reported).
 
     \b
     snn-theory solve-constants --dtype float32 --dtype bfloat16 --dropout-rate 0.1
     snn-theory solve-constants --dtype float16 --format c
     """
+    from snn_theory import activations
+
+    act = activations.get(activation)
+    if not act.is_selu:
+        if dtypes or fmt == "c":
+            raise InputError("--dtype and --format c are for the SELU constants; they do not "
+                             "apply to --activation " + activation)
+        if dropout_rates:
+            raise InputError("--dropout-rate is alpha dropout for SELU; it does not apply to "
+                             "--activation " + activation)
+        from snn_theory.commands.solve_affine import run_affine
+
+        run_affine(act, mean, variance, omega, tau, digits, as_json, fmt)
+        return
     for d in dtypes:
         get_format(d)  # unknown dtype: one line, exit 2, before any work
     as_json = as_json or fmt == "json"

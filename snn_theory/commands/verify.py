@@ -25,6 +25,7 @@ from snn_theory.claims import (
     format_fraction,
     parse_number,
 )
+from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.files import writable_directory
 from snn_theory.moment_map import InputError
 
@@ -147,11 +148,12 @@ def _enclosure_text(result: object) -> str:
                    "certificate); paper: the paper's float64 grid + rigorous derivative bounds "
                    "+ a stated, UNPROVEN float allowance (--theorem 1|appendix; not a proof, "
                    "no certificate; JSON \"proof\": \"grid+allowance\").")
+@activation_options
 def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                    certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
                    claim_text: str | None, claim_name: str | None, lam: str | None,
                    alpha: str | None, max_boxes: int | None, time_limit: float | None,
-                   method: str) -> None:
+                   method: str, activation: str, scale: str, shift: str) -> None:
     """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
 
     Each claim (quantity relation threshold on a box in μ, ω, ν, τ) is decided first: a
@@ -164,6 +166,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     The table (and --json) shows each claim's name, full statement, domain and constants;
     --json marks an interval proof "proof": "interval".
 
+    With --activation other than selu, the claims are about that activation (--theorem 1:
+    S < 1 and g maps the (μ, ν) box into itself), decided with rigorous Gaussian integrals;
+    certificates record the activation's definition.
+
     Exit status: 0 every claim holds, 1 a claim is false (with a counterexample),
     3 a claim is undecided (budget), 2 bad input.  With --method paper, 0 means the paper's
     inequality was met, which rests on the unproven float allowance (see --method).
@@ -171,6 +177,11 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from rich.console import Console
     from rich.text import Text
 
+    act = resolve(activation, scale, shift)
+    if not act.is_selu and (method != "interval" or lam is not None or alpha is not None
+                            or resume or grid == "paper"):
+        raise InputError("--method paper, --grid paper, --lam, --alpha and --resume are for "
+                         "SELU; with --activation use --scale/--shift")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
     if max_boxes is not None and max_boxes < 1:
@@ -211,6 +222,16 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
+    if not act.is_selu:
+        if claim_name is not None or resume or tolerance is not None:
+            raise InputError("--name, --resume and --tolerance are not available with "
+                             f"--activation {activation} (its claims are decided, not refined)")
+        from snn_theory.commands import verify_activation
+
+        verify_activation.run(act, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
+                              writable_directory(certificate_dir, "certificate dir"),
+                              max_boxes, time_limit, as_json, show_progress)
+        return
     from snn_theory.certificate import overwrite_conflict
     from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Runner, Settings, verify_claim
 

@@ -1,0 +1,177 @@
+"""The moment map g of any activation: values, trajectories, fixed points, affine constants.
+
+The SELU pipeline's quantities (MATH.md §1–2) for an activation f
+(:mod:`snn_theory.activations`), evaluated in arb ball arithmetic by the rigorous Gaussian
+engine (:mod:`snn_theory.gaussian`).  SELU itself keeps its closed forms
+(:mod:`snn_theory.moment_map`); this module is what ``--activation`` selects otherwise.
+
+Affine constants: for f = c·g + d the moments at the target (μ*, ν*) with weights (ω, τ)
+are E[f] = c·M₁ + d and Var[f] = c²·V with M₁ = E[g(x)], V = Var[g(x)], x ~ N(μ*ω, ν*τ),
+which do not depend on (c, d).  So the fixed-point conditions μ̃ = μ*, ν̃ = ν* have exactly
+the two solutions c = ±√(ν*/V), d = μ* − c·M₁ whenever V > 0 (every non-constant g);
+:func:`solve_affine` returns the one with c > 0, proven unique in a small box by a Krawczyk
+test on F(c, d) = (c·M₁ + d − μ*, c²·V − ν*).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+from flint import arb, ctx, fmpq
+
+from snn_theory import gaussian
+from snn_theory.activations import Activation
+from snn_theory.krawczyk import krawczyk
+from snn_theory.moment_map import InputError, arb_to_mpf, mpf_to_arb
+
+
+def _ball(x: Any) -> arb:
+    if isinstance(x, arb):
+        return x
+    if isinstance(x, Fraction):
+        return arb(fmpq(x.numerator, x.denominator))
+    if isinstance(x, mpmath.mpf):
+        return mpf_to_arb(x)
+    return arb(str(x)) if isinstance(x, str) else arb(x)
+
+
+def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
+             quantities: Sequence[str] | None = None) -> dict[str, arb]:
+    """Enclosures of the quantities at (μ, ω, ν, τ) (numbers or balls) at the current
+    precision.  Raises :class:`InputError` unless ν·τ > 0, ArithmeticError if an integral
+    fails."""
+    mu, omega, nu, tau = (_ball(x) for x in (mu, omega, nu, tau))
+    if not (nu > 0 and tau > 0):
+        raise InputError("nu and tau must be > 0")
+    kwargs = {} if quantities is None else {"names": tuple(quantities)}
+    return gaussian.quantities(act, mu, omega, nu, tau, **kwargs)
+
+
+def iterate(act: Activation, mu: Any, nu: Any, omega: Any = 0, tau: Any = 1,
+            steps: int = 10) -> list[tuple[arb, arb]]:
+    """The trajectory (μ_k, ν_k), k = 0..steps, of g.  Each step maps the exact midpoint of
+    the previous ball (so every printed ball encloses g of the previous *midpoint*: a
+    rigorous one-step enclosure, not an enclosure of the whole orbit)."""
+    point = (_ball(mu), _ball(nu))
+    out = [point]
+    for _ in range(int(steps)):
+        m, v = arb(point[0].mid()), arb(point[1].mid())
+        if not v > 0:
+            raise InputError(f"the trajectory left the domain (nu = {v} is not > 0)")
+        q = evaluate(act, m, omega, v, tau, ("mean", "variance"))
+        point = (q["mean"], q["variance"])
+        out.append(point)
+    return out
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """A Krawczyk-certified fixed point of g: the unique one in ``box``."""
+
+    mean: arb
+    variance: arb
+    proved: bool
+
+
+def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any, Any] = (0, 1),
+                iterations: int = 60) -> FixedPoint:
+    """Newton's method on g(x) − x (midpoints), then a Krawczyk test in arb."""
+    omega_b, tau_b = _ball(omega), _ball(tau)
+    x, y = _ball(start[0]), _ball(start[1])
+    for _ in range(iterations):
+        q = evaluate(act, x, omega_b, y, tau_b, ("mean", "variance", "H11", "H12", "H21", "H22"))
+        f0, f1 = q["mean"] - x, q["variance"] - y
+        a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
+        det = a * d - b * c
+        dx = arb(((d * f0 - b * f1) / det).mid())
+        dy = arb(((-c * f0 + a * f1) / det).mid())
+        x, y = arb((x - dx).mid()), arb((y - dy).mid())
+        if not y > 0:
+            raise ArithmeticError("Newton's method left the domain (nu <= 0)")
+        if abs(dx) + abs(dy) < arb(2) ** (-(ctx.prec - 8)) * (1 + abs(x) + abs(y)):
+            break
+
+    def f(u: arb, w: arb) -> tuple[arb, arb]:
+        q = evaluate(act, u, omega_b, w, tau_b, ("mean", "variance"))
+        return q["mean"] - u, q["variance"] - w
+
+    def jac(u: arb, w: arb) -> list[list[arb]]:
+        q = evaluate(act, u, omega_b, w, tau_b, ("H11", "H12", "H21", "H22"))
+        return [[q["H11"] - 1, q["H12"]], [q["H21"], q["H22"] - 1]]
+
+    radius = arb(2) ** (-(ctx.prec // 2))
+    for _ in range(5):
+        result = krawczyk(f, jac, (x + arb(0, radius), y + arb(0, radius)))
+        if result.proved:
+            return FixedPoint(*result.enclosure, True)
+        radius *= 2**6
+    return FixedPoint(x, y, False)
+
+
+@dataclass
+class AffineResult:
+    """c, d with (μ*, ν*) a fixed point of g for f = c·g + d, weights (ω, τ)."""
+
+    activation: Activation
+    mean: Fraction
+    variance: Fraction
+    omega: Fraction
+    tau: Fraction
+    scale: arb
+    shift: arb
+    certified: bool
+    precision_bits: int
+    method: str
+    seconds: float = 0.0
+    base_moments: tuple[arb, arb] = field(default=(arb(0), arb(0)))
+
+
+def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fraction,
+                 tau: Fraction) -> AffineResult:
+    """Certified c > 0, d such that c·g + d has the fixed point (mean, variance) for (ω, τ)
+    (see the module docstring), at the current precision."""
+    if variance <= 0 or tau <= 0:
+        raise InputError("the target variance and tau must be > 0")
+    started = time.perf_counter()
+    base = act.with_affine(Fraction(1), Fraction(0))
+    m = _ball(mean) * _ball(omega)
+    v = _ball(variance) * _ball(tau)
+    P = gaussian.moment_partials(base, m, v, order=0)
+    m1, m2 = P.A[0], P.B[0]
+    var_g = m2 - m1 * m1
+    mu_b, nu_b = _ball(mean), _ball(variance)
+    bits = ctx.prec
+    if not var_g > 0:
+        return AffineResult(act, mean, variance, omega, tau, arb(0), arb(0), False, bits,
+                            "Var[g] not proven > 0", time.perf_counter() - started, (m1, m2))
+    c0 = (nu_b / var_g).sqrt()
+    d0 = mu_b - c0 * m1
+
+    def f(c: arb, d: arb) -> tuple[arb, arb]:
+        return c * m1 + d - mu_b, c * c * var_g - nu_b
+
+    def jac(c: arb, d: arb) -> list[list[arb]]:
+        return [[m1, arb(1)], [2 * c * var_g, arb(0)]]
+
+    radius = max(c0.rad(), d0.rad(), arb(2) ** (-(bits - 10))) * 8
+    for _ in range(6):
+        box = (arb(c0.mid()) + arb(0, radius), arb(d0.mid()) + arb(0, radius))
+        result = krawczyk(f, jac, box)
+        if result.proved:
+            return AffineResult(act, mean, variance, omega, tau, *result.enclosure, True, bits,
+                                "closed form c = sqrt(nu*/Var g), d = mu* - c E[g]; Krawczyk "
+                                "test on (c E[g] + d - mu*, c^2 Var[g] - nu*)",
+                                time.perf_counter() - started, (m1, m2))
+        radius *= 16
+    return AffineResult(act, mean, variance, omega, tau, c0, d0, False, bits,
+                        "Krawczyk test failed", time.perf_counter() - started, (m1, m2))
+
+
+def to_mpf(x: arb) -> mpmath.mpf:
+    """Midpoint as mpmath (for point-value output)."""
+    return arb_to_mpf(x)

@@ -1,0 +1,609 @@
+"""Claims about any activation, proven or refuted in ball arithmetic, with certificates.
+
+A claim is ``quantity relation threshold`` on a box in (μ, ω, ν, τ)
+(:class:`snn_theory.claims.Claim`); the activation is any
+:class:`snn_theory.activations.Activation`.  SELU keeps its closed-form verifier
+(:mod:`snn_theory.verify`); this is the generic one.
+
+**Per-box bound.**  The moments and their (m, v)-partials depend on (μ, ω, ν, τ) only through
+m = μω and v = ντ, so their enclosures live in the (m, v) plane: a dyadic grid of cells
+[i·2⁻ᵏ, (i+1)·2⁻ᵏ] × [j·2⁻ˡ, (j+1)·2⁻ˡ] whose enclosures (rigorous Gaussian integrals over the
+cell, :func:`snn_theory.gaussian.raw_partials`) are computed once and cached.  For a 4-D box,
+its (m, v) rectangle (exact: μω is bilinear, so its range is spanned by the corner products)
+is covered by at most 2 × 2 cells at the level matching its size; the union of their
+enclosures contains the partials at every point of the box; the quantity is then evaluated in
+arb from those balls and the box's ω, τ, ν balls (:func:`snn_theory.gaussian.quantities`).
+The cache is an optimisation only: every cell is computed in this run (and the checker
+recomputes its own); nothing cached is read from disk.
+
+**Search.**  Boxes whose bound satisfies the claim are decided; the others are bisected
+(widest coordinate relative to the domain), until every box is decided (**holds**), a box
+centre is rigorously on the wrong side of the threshold (**refuted**, the counterexample is
+re-evaluated by the checker), or the budget (boxes, seconds) runs out (**undecided**).
+
+**Certificates** record the activation's definition (:meth:`Activation.to_json`), the claim,
+the precision and every leaf box with its bound; :func:`check_certificate_file` re-derives
+the activation from its definition (an edited formula or growth bound is rejected), checks
+that the leaves tile the domain exactly, and recomputes every bound from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from flint import arb, ctx, fmpq
+
+from snn_theory import activations, gaussian
+from snn_theory.activations import Activation
+from snn_theory.claims import (
+    BUILTIN_CLAIMS,
+    THEOREM_DOMAINS,
+    THEOREM_GROUPS,
+    Claim,
+    format_fraction,
+    parse_number,
+)
+from snn_theory.moment_map import InputError
+
+FORMAT = "snn-theory-activation-certificate"
+VERSION = 1
+#: Working precision of the search and the checker (bits).
+DEFAULT_BITS = 64
+DEFAULT_MAX_BOXES = 20_000
+#: Order of the m-partials a quantity's value and gradient need (the moments: 2; the
+#: Jacobian entries and S: 4).
+MOMENT_QUANTITIES = ("mean", "second_moment", "variance", "variance_change")
+
+
+def cell_order(quantity: str) -> int:
+    return 2 if quantity in MOMENT_QUANTITIES else 4
+
+Box = list[tuple[Fraction, Fraction]]
+CellKey = tuple[int, int, int, int]
+ProgressFn = Callable[[Claim, int, int], None]
+
+
+# ----------------------------------------------------------------------------- claims
+def theorem1_analogue(name_prefix: str = "theorem1_analogue") -> list[Claim]:
+    """Theorem 1's statement for any activation on the paper's domain: S(H) < 1, and g maps
+    the (μ, ν) box [−0.1, 0.1] × [0.8, 1.5] into itself (μ̃ ∈ [−0.1, 0.1], ν̃ ∈ [0.8, 1.5])."""
+    d = THEOREM_DOMAINS["theorem1"]
+    texts = (("contraction", "spectral_norm<1"), ("mean_lower", "mean>=-0.1"),
+             ("mean_upper", "mean<=0.1"), ("variance_lower", "variance>=0.8"),
+             ("variance_upper", "variance<=1.5"))
+    return [Claim.parse(t, d, name=f"{name_prefix}.{n}") for n, t in texts]
+
+
+def builtin_claims(theorem: str) -> list[Claim]:
+    """The built-in claim groups for a non-SELU activation: Theorem 1's SELU-specific bounds
+    on μ̃, ν̃ become "g maps the box into itself"; the other claims apply as they are."""
+    out: list[Claim] = []
+    groups = ["1", "appendix", "2", "3"] if theorem == "all" else [theorem]
+    for group in groups:
+        if group == "1":
+            out += theorem1_analogue()
+        else:
+            out += [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[group]]
+    return out
+
+
+# ----------------------------------------------------------------------------- (m, v) cells
+def _q(x: Fraction) -> arb:
+    return arb(fmpq(x.numerator, x.denominator))
+
+
+def _ball(lo: Fraction, hi: Fraction) -> arb:
+    a = _q(lo)
+    return a if lo == hi else a.union(_q(hi))
+
+
+def _pack(x: arb) -> tuple[tuple[int, int], tuple[int, int]]:
+    m, e = x.mid().man_exp()
+    rm, re = x.rad().man_exp()
+    return (int(m), int(e)), (int(rm), int(re))
+
+
+def _unpack(t: tuple[tuple[int, int], tuple[int, int]]) -> arb:
+    (m, e), (rm, re) = t
+    return arb((m, e), (rm, re))
+
+
+def mv_range(box: Sequence[tuple[Fraction, Fraction]]) -> tuple[Fraction, Fraction, Fraction,
+                                                                 Fraction]:
+    """Exact (m_lo, m_hi, v_lo, v_hi) of m = μω, v = ντ over the box (ν, τ > 0)."""
+    (a, b), (c, d), (e, f), (g, h) = box
+    products = [a * c, a * d, b * c, b * d]
+    return min(products), max(products), e * g, f * h
+
+
+def _level(width: Fraction) -> int:
+    if width <= 0:
+        return 60
+    return max(-8, min(60, math.floor(-math.log2(width)) if width < 1 else
+                       -math.ceil(math.log2(width))))
+
+
+def cover(m_lo: Fraction, m_hi: Fraction, v_lo: Fraction, v_hi: Fraction) -> list[CellKey]:
+    """Dyadic cells covering [m_lo, m_hi] × [v_lo, v_hi], each cell about as wide as the
+    rectangle (so at most 2 per axis), none touching v = 0."""
+    km = _level(m_hi - m_lo)
+    kv = _level(v_hi - v_lo)
+    while True:
+        w = Fraction(2) ** -kv
+        j0, j1 = math.floor(v_lo / w), math.ceil(v_hi / w) - 1
+        if j0 >= 1:
+            break
+        kv += 1
+        if kv > 60:
+            raise InputError("the variance range reaches 0")
+    wm = Fraction(2) ** -km
+    i0, i1 = math.floor(m_lo / wm), max(math.floor(m_lo / wm), math.ceil(m_hi / wm) - 1)
+    j1 = max(j0, j1)
+    return [(km, i, kv, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
+
+
+def cell_bounds(key: CellKey) -> tuple[Fraction, Fraction, Fraction, Fraction]:
+    km, i, kv, j = key
+    wm, wv = Fraction(2) ** -km, Fraction(2) ** -kv
+    return i * wm, (i + 1) * wm, j * wv, (j + 1) * wv
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(record: dict, bits: int) -> None:
+    _WORKER["act"] = activations.from_json(record)
+    _WORKER["bits"] = bits
+    ctx.prec = bits
+
+
+def _compute_cell(task: tuple[int, CellKey]) -> tuple[tuple[int, CellKey], dict | None]:
+    ctx.prec = _WORKER["bits"]
+    order, key = task
+    m_lo, m_hi, v_lo, v_hi = cell_bounds(key)
+    try:
+        raw = gaussian.raw_partials(_WORKER["act"], _ball(m_lo, m_hi), _ball(v_lo, v_hi),
+                                    order=order)
+    except ArithmeticError:
+        return task, None
+    return task, {k: _pack(x) for k, x in raw.items()}
+
+
+class CellCache:
+    """Enclosures of the (m, v)-partials of E[g], E[g²] on dyadic cells, computed on demand
+    (in ``jobs`` processes when > 1)."""
+
+    def __init__(self, act: Activation, bits: int, jobs: int = 1):
+        self.act, self.bits, self.jobs = act, bits, jobs
+        self.cells: dict[tuple[int, CellKey], dict | None] = {}
+        self.pool = None
+        _worker_init(act.to_json(), bits)
+        if jobs > 1:
+            self.pool = multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_worker_init, initargs=(act.to_json(), bits))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+    def ensure(self, keys: Sequence[CellKey], order: int = 4) -> None:
+        missing = sorted({(order, k) for k in keys if (order, k) not in self.cells})
+        if not missing:
+            return
+        if self.pool is not None and len(missing) > 1:
+            results = self.pool.map(_compute_cell, missing, chunksize=1)
+        else:
+            results = [_compute_cell(k) for k in missing]
+        self.cells.update(results)
+
+    def partials(self, keys: Sequence[CellKey], order: int = 4
+                 ) -> gaussian.MomentPartials | None:
+        """Union over the cells, combined with the activation's scale and shift."""
+        union: dict[tuple[int, int], arb] = {}
+        for k in keys:
+            cell = self.cells[(order, k)]
+            if cell is None:
+                return None
+            for key, packed in cell.items():
+                x = _unpack(packed)
+                union[key] = x if key not in union else union[key].union(x)
+        return gaussian.combine(union, order, _q(self.act.scale), _q(self.act.shift))
+
+
+def box_enclosure(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fraction]]
+                  ) -> arb | None:
+    """Ball containing ``quantity`` at every point of ``box`` (None: an integral failed)."""
+    keys = cover(*mv_range(box))
+    order = cell_order(quantity)
+    cache.ensure(keys, order)
+    P = cache.partials(keys, order)
+    if P is None:
+        return None
+    balls = [_ball(lo, hi) for lo, hi in box]
+    value = gaussian.quantities(cache.act, *balls, names=(quantity,), partials=P)[quantity]
+    return value if value.is_finite() else None
+
+
+def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fraction]],
+              side: int, centred: bool = False) -> tuple[Fraction | None, Box, list[float]]:
+    """Rigorous upper (side +1) or lower (−1) bound of ``quantity`` over ``box``, and the face
+    it was taken on.
+
+    Monotonicity reduction (as :func:`snn_theory.enclosure.bound`): where the enclosure of
+    ∂q/∂x_i over the box (:func:`snn_theory.gaussian.value_and_gradient` from the cells'
+    partials) excludes 0, the extremum lies on the face x_i = the corresponding end; the box
+    is replaced by that face (its (m, v) rectangle shrinks, often to a segment) and the test
+    repeated.  On the final face the direct enclosure is intersected with the centred form
+    q(c) + Σ ∂ᵢq(face)·(xᵢ − cᵢ) (q(c) by direct integration at the exact centre) and with
+    the enclosure on the whole box."""
+    current: Box = [tuple(iv) for iv in box]  # type: ignore[misc]
+    first = None
+    spread = [0.0] * 4  # |∂_i q|·width_i on the box (where to split)
+    order = cell_order(quantity)
+    for _ in range(5):
+        keys = cover(*mv_range(current))
+        cache.ensure(keys, order)
+        P = cache.partials(keys, order)
+        if P is None:
+            return None, current, spread
+        balls = [_ball(lo, hi) for lo, hi in current]
+        value, *grad = gaussian.value_and_gradient(cache.act, quantity, *balls, partials=P)
+        if not value.is_finite():
+            return None, current, spread
+        if first is None:
+            first = value
+            spread = [float(g.abs_upper()) * float(hi - lo) if g.is_finite() else math.inf
+                      for g, (lo, hi) in zip(grad, current)]
+        reduced = False
+        for i, (lo, hi) in enumerate(current):
+            if lo != hi and (grad[i] > 0 or grad[i] < 0):
+                end = hi if bool(grad[i] > 0) == (side > 0) else lo
+                current[i] = (end, end)
+                reduced = True
+        if not reduced:
+            break
+    enclosure = value
+    free = [i for i, (lo, hi) in enumerate(current) if lo != hi]
+    if centred and free:
+        # centred (mean-value) form on the face: q(c) + Σ ∂_i q(face)·(x_i − c_i)
+        centre = [(lo + hi) / 2 for lo, hi in current]
+        try:
+            centred_value = point_enclosure(cache.act, quantity, centre)
+        except ArithmeticError:
+            centred_value = None
+        if centred_value is not None:
+            for i in free:
+                lo, hi = current[i]
+                centred_value = centred_value + grad[i] * _ball(lo - centre[i], hi - centre[i])
+            if centred_value.is_finite() and centred_value.overlaps(enclosure):
+                enclosure = centred_value.intersection(enclosure)
+    bound = _end(enclosure, side)
+    if first is not None:
+        bound = min(bound, _end(first, side)) if side > 0 else max(bound, _end(first, side))
+    return bound, current, spread
+
+
+def point_enclosure(act: Activation, quantity: str, point: Sequence[Fraction]) -> arb:
+    """Ball containing ``quantity`` at an exact point (direct integrals, no cache)."""
+    balls = [_q(x) for x in point]
+    mu, omega, nu, tau = balls
+    return gaussian.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
+
+
+def _to_fraction(x: arb) -> Fraction:
+    return gaussian._to_fraction(x)
+
+
+def _end(x: arb, side: int) -> Fraction:
+    return _to_fraction(arb(x.upper() if side > 0 else x.lower()))
+
+
+# ----------------------------------------------------------------------------- search
+@dataclass
+class ActivationClaimResult:
+    """Verdict ``holds`` (every leaf's bound satisfies the claim), ``refuted`` (a point whose
+    enclosure violates it) or ``undecided`` (budget); ``extremum`` = (lower, upper) bounds of
+    the deciding extremum where known."""
+
+    activation: Activation
+    claim: Claim
+    verdict: str
+    leaves: list[tuple[Box, Fraction]]
+    counterexample: tuple[list[Fraction], tuple[Fraction, Fraction]] | None
+    extremum: tuple[Fraction | None, Fraction | None]
+    boxes: int
+    cells: int
+    seconds: float
+    bits: int
+    reason: str = ""
+    certificate: str | None = None
+    open_boxes: list[Box] = field(default_factory=list)
+
+    @property
+    def holds(self) -> bool | None:
+        return {"holds": True, "refuted": False}.get(self.verdict)
+
+    def certificate_data(self) -> dict[str, Any]:
+        f = format_fraction
+        data: dict[str, Any] = {
+            "format": FORMAT, "version": VERSION,
+            "activation": self.activation.to_json(), "claim": self.claim.to_json(),
+            "statement": self.claim.statement, "verdict": self.verdict,
+            "precision_bits": self.bits,
+            "leaves": [[[[f(a), f(b)] for a, b in box], f(bound)] for box, bound in self.leaves]
+            if self.verdict == "holds" else [],
+            "counterexample": None if self.counterexample is None else {
+                "point": [f(x) for x in self.counterexample[0]],
+                "value": [f(self.counterexample[1][0]), f(self.counterexample[1][1])]},
+        }
+        data["checksum"] = _checksum(data)
+        return data
+
+    def json_entry(self) -> dict[str, Any]:
+        lo, hi = self.extremum
+        return {"name": self.claim.name, "activation": self.activation.to_json(),
+                "statement": self.claim.statement, "holds": self.holds, "verdict": self.verdict,
+                "extremum": {"kind": self.claim.kind,
+                             "lower": None if lo is None else float(lo),
+                             "upper": None if hi is None else float(hi)},
+                "counterexample": None if self.counterexample is None else {
+                    "point": [format_fraction(x) for x in self.counterexample[0]],
+                    "value": [float(self.counterexample[1][0]),
+                              float(self.counterexample[1][1])]},
+                "boxes": self.boxes, "cells": self.cells, "seconds": round(self.seconds, 3),
+                "reason": self.reason, "certificate": self.certificate}
+
+
+def _checksum(data: dict[str, Any]) -> str:
+    content = {k: v for k, v in data.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _split(box: Box, widths: Sequence[Fraction], spread: Sequence[float] | None = None
+           ) -> tuple[Box, Box]:
+    """Bisect where the quantity varies most over the box (|∂_i q|·width_i), falling back to
+    the widest coordinate relative to the domain."""
+    if spread and any(x > 0 for x in spread):
+        i = max(range(4), key=lambda k: (spread[k], (box[k][1] - box[k][0]) / widths[k]))
+    else:
+        i = max(range(4), key=lambda k: (box[k][1] - box[k][0]) / widths[k])
+    lo, hi = box[i]
+    mid = (lo + hi) / 2
+    left, right = list(box), list(box)
+    left[i], right[i] = (lo, mid), (mid, hi)
+    return left, right
+
+
+def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
+           time_limit: float | None = None, bits: int = DEFAULT_BITS, jobs: int = 1,
+           progress: ProgressFn | None = None, cache: CellCache | None = None
+           ) -> ActivationClaimResult:
+    """Branch-and-bound for one claim (see the module docstring for the guarantees)."""
+    started = time.monotonic()
+    side = 1 if claim.kind == "max" else -1
+    own = cache is None
+    cache = cache or CellCache(act, bits, jobs)
+    old = ctx.prec
+    ctx.prec = bits
+    domain = [tuple(iv) for iv in claim.domain.bounds]
+    widths = [b - a for a, b in domain]
+    counter = itertools.count()
+    try:
+        # start with 2 cells per dimension
+        frontier: list[Box] = [[]]
+        for lo, hi in domain:
+            mid = (lo + hi) / 2
+            frontier = [b + [iv] for b in frontier for iv in ((lo, mid), (mid, hi))]
+        leaves: list[tuple[Box, Fraction]] = []
+        heap: list = []
+        best: Fraction | None = None  # best rigorous point value end (inner bound)
+        evaluated = 0
+        counterexample = None
+        reason = ""
+        # candidates first: the domain's centre and its 16 corners (where the extrema of
+        # the moments often are); a rigorous violation there refutes the claim at once
+        candidates = [[(a + b) / 2 for a, b in domain]]
+        candidates += [list(c) for c in itertools.product(*domain)]
+        for point in candidates:
+            value = point_enclosure(act, claim.quantity, point)
+            inner = _end(value, -side)
+            best = inner if best is None or side * (inner - best) > 0 else best
+            if _violates(claim, value):
+                counterexample = (point, (_end(value, -1), _end(value, 1)))
+                break
+        while frontier and counterexample is None:
+            if evaluated >= max_boxes:
+                reason = f"box budget {max_boxes} exhausted"
+                break
+            if time_limit is not None and time.monotonic() - started > time_limit:
+                reason = f"time limit {time_limit:g} s reached"
+                break
+            batch, frontier = frontier[:max(8, 4 * jobs)], frontier[max(8, 4 * jobs):]
+            cache.ensure([k for b in batch for k in cover(*mv_range(b))],
+                         cell_order(claim.quantity))
+            for box in batch:
+                evaluated += 1
+                bound, face, spread = box_bound(cache, claim.quantity, box, side)
+                if bound is not None and claim.satisfied_by(bound):
+                    leaves.append((box, bound))
+                    continue
+                # undecided: is the face centre a counterexample?  (checked where the bound
+                # is on the wrong side by more than the box's share of the margin)
+                if bound is None or _suspicious(claim, bound, box, face, widths):
+                    c = [(a + b) / 2 for a, b in face]
+                    value = point_enclosure(act, claim.quantity, c)
+                    inner = _end(value, -side)
+                    best = inner if best is None or side * (inner - best) > 0 else best
+                    if _violates(claim, value):
+                        counterexample = (c, (_end(value, -1), _end(value, 1)))
+                        break
+                heapq.heappush(heap, (next(counter), box))
+                frontier.extend(_split(box, widths, spread))
+            if progress is not None:
+                progress(claim, evaluated, len(cache.cells))
+        if counterexample is not None:
+            verdict = "refuted"
+        elif not frontier:
+            verdict = "holds"
+        else:
+            verdict = "undecided"
+        decided = None
+        if verdict == "holds" and leaves:
+            ends = [b for _, b in leaves]
+            decided = max(ends) if side > 0 else min(ends)
+        lo, hi = (best, decided) if side > 0 else (decided, best)
+        return ActivationClaimResult(act, claim, verdict, leaves, counterexample, (lo, hi),
+                                     evaluated, len(cache.cells), time.monotonic() - started,
+                                     bits, reason, open_boxes=frontier[:10])
+    finally:
+        ctx.prec = old
+        if own:
+            cache.close()
+
+
+def _suspicious(claim: Claim, bound: Fraction, box: Box, face: Box,
+                widths: Sequence[Fraction]) -> bool:
+    """Heuristic for when to spend a point evaluation on a counterexample: small boxes, or
+    a monotonicity face of dimension ≤ 2 (where the extremum of the box lies)."""
+    rel = max((b - a) / w for (a, b), w in zip(box, widths))
+    fixed = sum(1 for a, b in face if a == b)
+    return rel <= Fraction(1, 16) or fixed >= 2
+
+
+def _violates(claim: Claim, value: arb) -> bool:
+    """The whole ball is on the wrong side of the threshold (so the claim is false)."""
+    t = claim.threshold
+    lo, hi = _end(value, -1), _end(value, 1)
+    return {"<": lo >= t, "<=": lo > t, ">": hi <= t, ">=": hi < t}[claim.relation]
+
+
+# ----------------------------------------------------------------------------- certificates
+def certificate_path(directory: Path | str, result: ActivationClaimResult) -> Path:
+    ident = hashlib.sha256(json.dumps(result.activation.to_json(), sort_keys=True).encode())
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in result.claim.name)
+    name = "".join(ch if ch.isalnum() else "_" for ch in result.activation.name)[:24]
+    return Path(directory) / f"{safe}.{name}-{ident.hexdigest()[:10]}.activation.json"
+
+
+def write_certificate(directory: Path | str, result: ActivationClaimResult) -> Path | None:
+    """Write the certificate (for proven and refuted claims; None for undecided ones)."""
+    if result.verdict == "undecided":
+        return None
+    path = certificate_path(directory, result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result.certificate_data()))
+    tmp.replace(path)
+    return path
+
+
+def is_activation_certificate(path: Path | str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return f'"format": "{FORMAT}"' in head
+
+
+@dataclass
+class ActivationCheckReport:
+    path: str
+    valid: bool
+    message: str
+    claim: str = ""
+    verdict: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "valid": self.valid, "message": self.message,
+                "claim": self.claim, "verdict": self.verdict}
+
+
+def check_certificate_file(path: Path | str, jobs: int = 1) -> ActivationCheckReport:
+    """Re-verify an activation certificate from scratch (see the module docstring)."""
+    path = str(path)
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        return ActivationCheckReport(path, False, f"unreadable: {exc}")
+    try:
+        return _check(path, data, jobs)
+    except (InputError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return ActivationCheckReport(path, False, f"rejected: {exc}")
+
+
+def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
+    if data.get("format") != FORMAT or data.get("version") != VERSION:
+        return ActivationCheckReport(path, False, "not an activation certificate of this version")
+    if data.get("checksum") != _checksum(data):
+        return ActivationCheckReport(path, False, "checksum mismatch (the file was edited)")
+    act = activations.from_json(data["activation"])
+    claim = Claim.from_json(data["claim"])
+    bits = int(data["precision_bits"])
+    if not 30 <= bits <= 4096:
+        raise ValueError("precision out of range")
+    verdict = data["verdict"]
+    report = ActivationCheckReport(path, False, "", claim.statement, verdict)
+    if verdict == "refuted":
+        ce = data["counterexample"]
+        point = [parse_number(x, "counterexample") for x in ce["point"]]
+        for x, (a, b) in zip(point, claim.domain.bounds):
+            if not a <= x <= b:
+                report.message = "the counterexample lies outside the domain"
+                return report
+        old = ctx.prec
+        ctx.prec = bits
+        try:
+            value = point_enclosure(act, claim.quantity, point)
+        finally:
+            ctx.prec = old
+        if not _violates(claim, value):
+            report.message = "the counterexample does not violate the claim when re-evaluated"
+            return report
+        report.valid = True
+        report.message = (f"refuted for {act.label()}: {claim.quantity} at the recorded point "
+                          f"re-evaluated to {value.str(8)}")
+        return report
+    if verdict != "holds":
+        report.message = f"unknown verdict {verdict!r}"
+        return report
+    from snn_theory.certificate import tiling_error
+
+    leaves = [[(parse_number(a, "box"), parse_number(b, "box")) for a, b in box]
+              for box, _ in data["leaves"]]
+    problem = tiling_error(claim.domain.bounds, leaves)
+    if problem:
+        report.message = f"the boxes do not tile the domain: {problem}"
+        return report
+    cache = CellCache(act, bits, jobs)
+    old = ctx.prec
+    ctx.prec = bits
+    try:
+        cache.ensure([k for box in leaves for k in cover(*mv_range(box))],
+                     cell_order(claim.quantity))
+        side = 1 if claim.kind == "max" else -1
+        for k, box in enumerate(leaves):
+            bound, _, _ = box_bound(cache, claim.quantity, box, side)
+            if bound is None or not claim.satisfied_by(bound):
+                report.message = f"box {k}: the recomputed bound does not prove the claim"
+                return report
+    finally:
+        ctx.prec = old
+        cache.close()
+    report.valid = True
+    report.message = (f"proven for {act.label()}: {claim.statement} ({len(leaves)} boxes "
+                      "re-bounded from the activation's definition)")
+    return report

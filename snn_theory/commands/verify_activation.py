@@ -1,0 +1,106 @@
+"""``verify-contraction --activation NAME``: the claims for another activation.
+
+The presentation half of :mod:`snn_theory.activation_verify` (search, certificates and the
+checker are documented there).  Built-in groups: ``--theorem 1`` becomes Theorem 1's
+statement for the activation (S < 1, and g maps the (μ, ν) box [−0.1, 0.1] × [0.8, 1.5] into
+itself), ``appendix``, ``2`` and ``3`` keep their claims; ``--domain``/``--claim`` give one's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from snn_theory import activation_verify
+from snn_theory.activations import Activation
+from snn_theory.claims import Claim, Domain, format_fraction
+from snn_theory.moment_map import InputError
+
+
+def claims_for(act: Activation, theorem: str, domain: str | None, claim: str | None
+               ) -> list[Claim]:
+    if (domain is None) != (claim is None):
+        raise InputError("give --domain and --claim together")
+    if domain is not None:
+        claims = [Claim.parse(claim, Domain.parse(domain), name="user")]
+    else:
+        claims = activation_verify.builtin_claims(theorem)
+    # the claim's name carries the activation: a statement about another function
+    return [dataclasses.replace(c, name=f"{c.name}[{act.label()}]") for c in claims]
+
+
+def run(act: Activation, theorem: str, domain: str | None, claim_text: str | None,
+        jobs: int, certificate_dir: Path, max_boxes: int | None, time_limit: float | None,
+        as_json: bool, show_progress: bool) -> None:
+    from rich.console import Console
+
+    claims = claims_for(act, theorem, domain, claim_text)
+    console = Console(stderr=True)
+    results = []
+    cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
+    try:
+        for claim in claims:
+            status = console.status(f"{claim.name}") if show_progress else None
+            if status is not None:
+                status.start()
+
+            def progress(c: Claim, boxes: int, cells: int, status=status) -> None:
+                if status is not None:
+                    status.update(f"{c.name}: {boxes} boxes, {cells} (m, v) cells")
+
+            try:
+                result = activation_verify.verify(
+                    act, claim, max_boxes=max_boxes or activation_verify.DEFAULT_MAX_BOXES,
+                    time_limit=time_limit, jobs=jobs, progress=progress, cache=cache)
+            finally:
+                if status is not None:
+                    status.stop()
+            path = activation_verify.write_certificate(certificate_dir, result)
+            result.certificate = None if path is None else str(path)
+            results.append(result)
+    finally:
+        cache.close()
+    if as_json:
+        click.echo(json.dumps({"activation": act.to_json(),
+                               "claims": [r.json_entry() for r in results]}))
+    else:
+        _table(act, results)
+    verdicts = [r.verdict for r in results]
+    sys.exit(1 if "refuted" in verdicts else 3 if "undecided" in verdicts else 0)
+
+
+def verdict_text(r: activation_verify.ActivationClaimResult) -> str:
+    if r.verdict == "holds":
+        return "holds (certified)"
+    if r.verdict == "refuted":
+        point = ", ".join(f"{float(x):.6g}" for x in r.counterexample[0])
+        return f"FALSE at ({point})"
+    return f"undecided: {r.reason}"
+
+
+def _table(act: Activation, results: list) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(f"verify-contraction for {act.label()} (ball arithmetic, "
+                               "rigorous Gaussian integrals)"))
+    for column in ("name", "statement", "bound", "verdict", "boxes", "seconds"):
+        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left")
+    for r in results:
+        statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
+        lo, hi = r.extremum
+        end = hi if r.claim.kind == "max" else lo
+        bound = "—" if end is None else f"{r.claim.kind} {'≤' if r.claim.kind == 'max' else '≥'} " \
+                                        f"{float(end):.10g}"
+        table.add_row(escape(r.claim.name), escape(statement), escape(bound),
+                      escape(verdict_text(r)), str(r.boxes), f"{r.seconds:.2f}")
+    Console(soft_wrap=False, width=max(160, Console().width)).print(table)
+    click.echo(f"activation: {act.label()} = {act.to_json()['formula']}")
+    for r in results:
+        if r.certificate:
+            click.echo(f"certificate: {r.certificate}")

@@ -1,0 +1,141 @@
+"""Claims about other activations: proofs, refutations, certificates, tampering, CLI contract.
+
+* a true claim for a non-SELU activation is proven and its certificate re-checks;
+* a false claim is refuted with a counterexample that the checker re-evaluates, and that an
+  independent mpmath quadrature confirms;
+* certificates whose activation definition, scale or boxes were edited are rejected;
+* options that only make sense for SELU are refused (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import mpmath
+import pytest
+
+from snn_theory import activation_verify as av
+from snn_theory import activations
+from snn_theory.claims import Claim, Domain
+
+SMALL = Domain.parse("mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1")
+THEOREM1 = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1")
+
+
+def _quad_variance(act: activations.Activation, point: list[Fraction]) -> mpmath.mpf:
+    mu, omega, nu, tau = (mpmath.mpf(x.numerator) / x.denominator for x in point)
+    m, s = mu * omega, mpmath.sqrt(nu * tau)
+    f1 = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), [-12, -2, 0, 2, 12])
+    f2 = mpmath.quad(lambda z: act.mpmath(m + s * z) ** 2 * mpmath.npdf(z), [-12, -2, 0, 2, 12])
+    return f2 - f1 * f1
+
+
+def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
+    act = activations.get("gelu")
+    claim = Claim.parse("mean>0.1", SMALL, name="user")
+    result = av.verify(act, claim, max_boxes=2000)
+    assert result.verdict == "holds", result.reason
+    path = av.write_certificate(tmp_path, result)
+    report = av.check_certificate_file(path)
+    assert report.valid, report.message
+    # the proven lower bound is below the true minimum (at the domain's low corner, where
+    # m = 0.25, v = 0.25: mpmath quadrature)
+    with mpmath.workdps(20):
+        m, s = mpmath.mpf("0.25"), mpmath.mpf("0.5")
+        true_min = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), [-12, 0, 12])
+    assert 0.1 < float(result.extremum[0]) <= float(true_min) + 1e-12
+
+    # tampering 1: the formula no longer follows from the definition
+    data = json.loads(path.read_text())
+    data["activation"]["formula"] = "x*(erf(x) + 1)/2"
+    data["checksum"] = av._checksum(data)
+    edited = tmp_path / "edited.activation.json"
+    edited.write_text(json.dumps(data))
+    report = av.check_certificate_file(edited)
+    assert not report.valid and "edited" in report.message
+
+    # tampering 2: a consistent edit (another scale) with a fixed checksum: the recomputed
+    # bounds no longer prove the claim (the mean of −gelu is negative)
+    data = json.loads(path.read_text())
+    data["activation"]["scale"] = "-1"
+    data["activation"]["formula"] = activations.get("gelu", scale=-1).to_json()["formula"]
+    data["checksum"] = av._checksum(data)
+    edited.write_text(json.dumps(data))
+    report = av.check_certificate_file(edited)
+    assert not report.valid and "does not prove" in report.message
+
+    # tampering 3: plain edit without a new checksum; 4: a box removed
+    data = json.loads(path.read_text())
+    data["claim"]["threshold"] = "0.2"
+    edited.write_text(json.dumps(data))
+    assert "checksum" in av.check_certificate_file(edited).message
+    data = json.loads(path.read_text())
+    data["leaves"] = data["leaves"][1:]
+    data["checksum"] = av._checksum(data)
+    edited.write_text(json.dumps(data))
+    assert "tile" in av.check_certificate_file(edited).message
+
+
+def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None:
+    act = activations.get("tanh")
+    claim = Claim.parse("variance<=0.3", THEOREM1, name="user")
+    result = av.verify(act, claim, max_boxes=500)
+    assert result.verdict == "refuted"
+    point, (lo, hi) = result.counterexample
+    assert lo > Fraction(3, 10)
+    with mpmath.workdps(25):
+        value = _quad_variance(act, point)
+    assert float(lo) - 1e-15 <= value <= float(hi) + 1e-15
+    path = av.write_certificate(tmp_path, result)
+    report = av.check_certificate_file(path)
+    assert report.valid, report.message
+    # a counterexample moved to where the claim holds is rejected
+    data = json.loads(path.read_text())
+    data["claim"]["threshold"] = "0.9"
+    data["checksum"] = av._checksum(data)
+    path.write_text(json.dumps(data))
+    report = av.check_certificate_file(path)
+    assert not report.valid and "does not violate" in report.message
+
+
+def test_theorem1_analogue_scaled_tanh_contraction_small_budget() -> None:
+    """The contraction part for 1.5925·tanh on a sub-box of the paper's domain."""
+    act = activations.get("tanh", scale="1.5925374197228314")
+    domain = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=1.2:1.5,tau=0.95:1.1")
+    result = av.verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
+    assert result.verdict == "holds", result.reason
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snn_theory.cli", *args], capture_output=True,
+                          text=True)
+
+
+@pytest.mark.parametrize("args", [
+    ["--activation", "tanh", "--method", "paper", "--theorem", "1"],
+    ["--activation", "tanh", "--lam", "1.05"],
+    ["--activation", "tanh", "--resume"],
+    ["--activation", "nosuch(x)"],
+    ["--activation", "x*y"],
+])
+def test_verify_selu_only_options_exit_2(args: list[str], tmp_path: Path) -> None:
+    proc = _cli("verify-contraction", "--certificate-dir", str(tmp_path), *args)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_verify_cli_refutation_and_check(tmp_path: Path) -> None:
+    proc = _cli("verify-contraction", "--activation", "tanh", "--domain",
+                "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim",
+                "variance<=0.3", "--certificate-dir", str(tmp_path), "--json", "-j", "1")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    entry = data["claims"][0]
+    assert entry["verdict"] == "refuted" and entry["activation"]["definition"] == "tanh"
+    check = _cli("check-certificate", entry["certificate"], "--json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["all_valid"] is True
