@@ -109,9 +109,13 @@ class _Progress:
         if self.bar is not None:
             self.bar.stop()
 
-    def __call__(self, claim: Any, boxes: int, enclosure: Any) -> None:
+    def __call__(self, claim: Any, status: Any) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, description=f"{claim.name}: {boxes} boxes")
+            from rich.markup import escape
+
+            self.bar.update(self.task, description=escape(
+                f"{claim.name}: {status.phase}, {status.decided} of {status.boxes} boxes "
+                "decided"))
 
 
 @click.command("rounding")
