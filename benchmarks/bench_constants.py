@@ -1,4 +1,4 @@
-"""Seconds to certify the SELU constants at 50, 1000 and 10000 digits (issue 3).
+"""Seconds to certify the SELU constants at 50, 1000 and 10000 digits).
 
     python benchmarks/bench_constants.py            # 50, 1000, 10000 digits, 3 repeats
     python benchmarks/bench_constants.py --quick    # 50 and 1000 digits, 1 repeat

@@ -10,7 +10,7 @@ One "evaluation" computes, at one point (or one box for arb), the quantities
 Each row is measured beside a *naive baseline in the same run*: the same sympy formulas
 (:mod:`snn_theory.formulas`, compiled the same way), but with the stable primitive
 ``ExpErfc(a, x, q)`` replaced by the paper's direct product ``exp(a)·erfc(x)``
-(scipy / jax.scipy / arb), i.e. the unstable erf/erfc formulas of the paper, MATH.md §1.
+(scipy / jax.scipy / arb), i.e. the unstable erf/erfc formulas of the paper, docs/mathematics.md §1.
 The formulas are not retyped: the baseline differs from the real thing exactly in the
 stable forms, which is what the ratio prices.  Rows:
 
@@ -120,7 +120,7 @@ def bench_jax(n: int, repeats: int, x64: bool) -> dict[str, Any]:
 
 
 def bench_arb(n: int, repeats: int) -> dict[str, Any]:
-    """n boxes of width ~1e-3 in the Theorem 1 domain (MATH.md §4), 30 digits."""
+    """n boxes of width ~1e-3 in the Theorem 1 domain (docs/mathematics.md §4), 30 digits."""
     rng = np.random.default_rng(3)
     lo = np.array([-0.1, -0.1, 0.8, 0.95])
     hi = np.array([0.1, 0.1, 1.5, 1.1])

@@ -1,7 +1,7 @@
-"""Benchmark: grid points per second of the paper-method scan (issue 5).
+"""Benchmark: grid points per second of the paper-method scan).
 
 Measures the jitted, sharded JAX kernel of :mod:`snn_theory.paper_method` on a slice of the
-paper's 3.4·10⁹-point grid (appendix domain, MATH.md §5) — on every CPU core as a device, and
+paper's 3.4·10⁹-point grid (appendix domain, docs/mathematics.md §5) — on every CPU core as a device, and
 on the GPU when there is one — extrapolates the time of the full paper grid (target: < 10 s
 on one H100, i.e. > 3·10⁸ points/s), and prints the ratio to a numpy/scipy evaluation
 (``backends.evaluator("numpy", ("spectral_norm",))``) of the same points in the same run.

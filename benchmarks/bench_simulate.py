@@ -14,10 +14,10 @@ For each configuration, measured in the same process on the same devices:
 * ``matmul``: seconds per layer of a bare ``jax.lax.scan`` of ``x ← x·W`` with a fixed,
   pre-generated W in the same dtype, float32 accumulation, the same batch sharding;
 * ``weights``: seconds to generate one layer's raw weights and their row statistics alone;
-* ratio = simulate / matmul (issue 6 target on a GPU: ≤ 1.3) and the achieved FLOP/s
+* ratio = simulate / matmul target on a GPU: ≤ 1.3) and the achieved FLOP/s
   2·B·N² / (seconds per layer).
 
-The one-GPU configuration of issue 6 — width 16384, depth 1000, batch 4096, bfloat16 — runs only
+The one-GPU configuration — width 16384, depth 1000, batch 4096, bfloat16 — runs only
 when ``jax.default_backend()`` is ``gpu`` (or with ``--gpu-config`` on any device, if you
 have the memory and patience).
 """
@@ -155,7 +155,7 @@ def main() -> None:
         print()
     else:
         print(f"{len(devices)} × {devices[0].device_kind} ({backend}); ratio = simulate / bare "
-              "matmul of the same shapes in this run (issue target on GPU: ≤ 1.3)")
+              "matmul of the same shapes in this run (target on a GPU: ≤ 1.3)")
         if backend == "cpu":
             print("no GPU here: the 16384 × 1000 × 4096 bfloat16 configuration was not run")
 

@@ -1,6 +1,6 @@
 """The moment map g of any activation: values, trajectories, fixed points, affine constants.
 
-The SELU pipeline's quantities (MATH.md §1–2) for an activation f
+The SELU pipeline's quantities (docs/mathematics.md §1–2) for an activation f
 (:mod:`snn_theory.activations`), evaluated in arb ball arithmetic by the rigorous Gaussian
 engine (:mod:`snn_theory.gaussian`).  SELU itself keeps its closed forms
 (:mod:`snn_theory.moment_map`); this module is what ``--activation`` selects otherwise.

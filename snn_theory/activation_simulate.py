@@ -1,7 +1,7 @@
 """Wide networks with any activation against the iterates of its moment map (Monte Carlo).
 
 A network of ``depth`` layers of ``width`` units, x_{l+1} = f(W_l x_l), with *normalized*
-weights (each row rescaled so that Σ_j w_ij = ω and Σ_j w_ij² = τ exactly, MATH.md §6)
+weights (each row rescaled so that Σ_j w_ij = ω and Σ_j w_ij² = τ exactly, docs/mathematics.md §6)
 drawn afresh per layer; inputs i.i.d. N(mean0, var0).  Per layer the empirical mean and
 variance over the batch and the units are compared with the iterates (μ_k, ν_k) of g for
 the same activation (:func:`snn_theory.activation_map.iterate`, arb midpoints).  Floats,

@@ -93,7 +93,7 @@ def mp_erfcx(x: Any) -> Any:
 
 
 def _mp_exp_erfc(a: Any, x: Any, q: Any) -> Any:
-    """exp(a)·erfc(x), q = a − x² (MATH.md §1).
+    """exp(a)·erfc(x), q = a − x² (docs/mathematics.md §1).
 
     x < 0: the direct product (erfc(x) ∈ (1, 2], exp(a) ≤ 1 in the moment map).  x ≥ 0:
     exp(q)·erfcx(x).  The direct product is *not* safe here even with unbounded exponents:
@@ -144,7 +144,7 @@ def arb_erfcx(x: arb) -> arb:
 
 
 def arb_exp_erfc(a: Any, x: Any, q: Any) -> arb:
-    """Enclosure of exp(α)·erfc(t) over the balls, given that q ∋ α − t² (MATH.md §1).
+    """Enclosure of exp(α)·erfc(t) over the balls, given that q ∋ α − t² (docs/mathematics.md §1).
 
     Returns the intersection of the direct product exp(a)·erfc(x) (tight for narrow balls)
     and, where x can be ≥ 0, the stable form exp(q)·erfcx(x), whose factors do not grow
@@ -206,7 +206,7 @@ ARB_NAMESPACE: dict[str, Any] = {
 
 # --------------------------------------------------------------------------- numpy
 def _np_exp_erfc(a: Any, x: Any, q: Any) -> Any:
-    """exp(a)·erfc(x) in float64 without spurious overflow (MATH.md §1).
+    """exp(a)·erfc(x) in float64 without spurious overflow (docs/mathematics.md §1).
 
     x < 0: erfc(x) ∈ (1, 2], the direct product is safe.  x ≥ 0: exp(q)·erfcx(x) with
     q = a − x² = −r² ≤ 0 in the moment map, so nothing overflows or cancels.
@@ -232,7 +232,7 @@ NUMPY_NAMESPACE: dict[str, Any] = {
 
 # --------------------------------------------------------------------------- jax
 #: Above these arguments JAX's erfcx is replaced by its asymptotic series: jax's erfcx
-#: returns 0 in a band near x ≈ 26.6 (float64) and x ≈ 9.2–9.4 (float32), MATH.md §5.
+#: returns 0 in a band near x ≈ 26.6 (float64) and x ≈ 9.2–9.4 (float32), docs/mathematics.md §5.
 JAX_ERFCX_SWITCH = {"float64": 25.0, "float32": 8.0, "bfloat16": 8.0, "float16": 8.0}
 
 
@@ -348,7 +348,7 @@ def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]
 
 @cache
 def constants_function(backend: str) -> Callable[[], tuple[Any, Any]]:
-    """``f() -> (λ01, α01)`` from their closed forms (MATH.md §3), in ``backend``.
+    """``f() -> (λ01, α01)`` from their closed forms (docs/mathematics.md §3), in ``backend``.
 
     In arb these are rigorous enclosures at the current precision; never decimal literals.
     """
@@ -359,7 +359,7 @@ def constants_function(backend: str) -> Callable[[], tuple[Any, Any]]:
 @cache
 def alpha_dropout_function(backend: str) -> Callable[..., tuple[Any, Any, Any]]:
     """``f(q, mu, nu, lam, alpha) -> (α′, a, b)`` of alpha dropout with keep probability q at
-    the fixed point (mu, nu) (MATH.md §3; :data:`snn_theory.formulas.DROPOUT_A` etc.)."""
+    the fixed point (mu, nu) (docs/mathematics.md §3; :data:`snn_theory.formulas.DROPOUT_A` etc.)."""
     return compile_function(formulas.DROPOUT_ARGUMENTS,
                             [formulas.ALPHA_PRIME, formulas.DROPOUT_A, formulas.DROPOUT_B],
                             namespace(backend), name=f"{backend}_alpha_dropout")

@@ -104,7 +104,7 @@ def ball_bounds(x: arb) -> list[str]:
 
 
 def closed_form_constants(bits: int) -> tuple[arb, arb]:
-    """λ01, α01 enclosed from their closed forms (MATH.md §3) at ``bits`` of precision."""
+    """λ01, α01 enclosed from their closed forms (docs/mathematics.md §3) at ``bits`` of precision."""
     from snn_theory.backends import constants_function
 
     old = ctx.prec

@@ -1,7 +1,7 @@
 """Claims as data: a domain box in (μ, ω, ν, τ), a quantity, a relation and a threshold.
 
 The built-in claims are the paper's Theorems 1–3 and the appendix's wider-τ contraction
-(MATH.md §4; Klambauer et al. 2017, Section 3 and Appendix A3).  Domain endpoints and
+(docs/mathematics.md §4; Klambauer et al. 2017, Section 3 and Appendix A3).  Domain endpoints and
 thresholds are exact rationals (parsed from decimal strings), never floats.
 """
 
@@ -119,7 +119,7 @@ def decimal_interval(lo: Fraction, hi: Fraction, digits: int = 17,
     return text
 
 
-#: Claim names: plain ASCII letters, digits and ``. _ - [ ] = , : / +`` (no spaces, no
+#: Claim names: plain ASCII letters, digits and ``. _ - [ ] =, : / +`` (no spaces, no
 #: look-alike or invisible characters), at most 200 characters.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-\[\]=,:/+]{0,199}")
 
@@ -136,7 +136,7 @@ def check_name(name: str, what: str = "claim name") -> str:
     """``name`` if it is spelt in the plain alphabet of :data:`NAME_PATTERN`; InputError."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InputError(f"{what}: {str(name)[:60]!r} is not a valid name (use ASCII letters, "
-                         "digits and . _ - [ ] = , : / +, starting with a letter or digit)")
+                         "digits and . _ - [ ] =, : / +, starting with a letter or digit)")
     return name
 
 
@@ -265,7 +265,7 @@ def _domain(mu: str, omega: str, nu: str, tau: str) -> Domain:
     return Domain.parse(f"mu={mu},omega={omega},nu={nu},tau={tau}")
 
 
-#: The domains of MATH.md §4 (paper Theorems 1–3 and the appendix's wider τ range).
+#: The domains of docs/mathematics.md §4 (paper Theorems 1–3 and the appendix's wider τ range).
 THEOREM_DOMAINS: dict[str, Domain] = {
     "theorem1": _domain("-0.1:0.1", "-0.1:0.1", "0.8:1.5", "0.95:1.1"),
     "appendix": _domain("-0.1:0.1", "-0.1:0.1", "0.8:1.5", "0.8:1.25"),
@@ -279,7 +279,7 @@ def _claim(name: str, text: str, domain: str) -> Claim:
     return Claim.parse(text, THEOREM_DOMAINS[domain], name=name)
 
 
-#: The built-in claims, by the names of issue 4, grouped by theorem.
+#: The built-in claims, by name, grouped by theorem.
 BUILTIN_CLAIMS: dict[str, Claim] = {
     c.name: c
     for c in (

@@ -1,10 +1,10 @@
-"""Certified SELU constants λ, α for any target fixed point (MATH.md §3).
+"""Certified SELU constants λ, α for any target fixed point (docs/mathematics.md §3).
 
 Given a target fixed point (μ*, ν*) and weights (ω, τ), find λ > 0, α > 0 with
 
     F(λ, α) = ( μ̃(μ*, ω, ν*, τ, λ, α) − μ*,  ν̃(μ*, ω, ν*, τ, λ, α) − ν* ) = 0
 
-and *prove* it: a Krawczyk test (:mod:`snn_theory.krawczyk`, MATH.md §7) in arb ball
+and *prove* it: a Krawczyk test (:mod:`snn_theory.krawczyk`, docs/mathematics.md §7) in arb ball
 arithmetic shows that a box of radius below 10^-digits around the computed point holds exactly
 one root of F.  The formulas are those of :mod:`snn_theory.formulas`, evaluated through
 :func:`snn_theory.backends.evaluator` (mpmath for root finding, ``arb`` for F at the box
@@ -13,7 +13,7 @@ centre, ``dual`` — forward-mode differentiation over arb — for F′ over the
 Pipeline (:func:`solve_constants`):
 
 1. **Starting point / feasibility.**  μ̃ is λ times an affine function of α and ξ̃ is λ² times
-   a quadratic in α (MATH.md §1; ``tests/test_constants.py`` checks this on the sympy
+   a quadratic in α (docs/mathematics.md §1; ``tests/test_constants.py`` checks this on the sympy
    expressions).  Write μ̃ = λ·P(α), ξ̃ = λ²·S(α), V = S − P².  Eliminating λ = √(ν*/V(α))
    leaves (ν* + μ*²)·P(α)² − μ*²·S(α) = 0 — a quadratic in α — together with the sign
    condition sign P(α) = sign μ*.  Its coefficients are read off the evaluator at α = −1, 0, 1
@@ -30,7 +30,7 @@ Pipeline (:func:`solve_constants`):
    fail the result is returned with ``certified = False``.
 4. For the default target (0, 1, ω = 0, τ = 1) the closed forms of λ01, α01 are evaluated in
    arb as well and must intersect the certified enclosures (``closed_form_agrees``).
-5. **Alpha dropout** (MATH.md §3) for each drop rate R (keep probability q = 1 − R):
+5. **Alpha dropout** (docs/mathematics.md §3) for each drop rate R (keep probability q = 1 − R):
    α′ = −λα, a = √(ν/(q((1−q)(α′−μ)² + ν))), b = μ − a(qμ + (1−q)α′), as arb balls
    computed from the certified enclosures of λ, α (so they enclose the exact values).
 
@@ -213,7 +213,7 @@ def nearest_float(x: arb) -> float | None:
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class DropoutConstants:
-    """Alpha-dropout constants for one drop rate (keep probability q = 1 − rate), MATH.md §3.
+    """Alpha-dropout constants for one drop rate (keep probability q = 1 − rate), docs/mathematics.md §3.
     Each field is a ball containing the exact value for the certified λ, α."""
 
     rate: str
@@ -261,7 +261,7 @@ class ConstantsResult:
         return decimal_enclosure(x, self.digits)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of ``snn-theory solve-constants --json`` (issue 3)."""
+        """The JSON object of ``snn-theory solve-constants --json``)."""
         out: dict[str, Any] = {
             "certified": self.certified,
             "digits": self.digits,
@@ -659,10 +659,10 @@ class _Derived:
 
 def _derived(target: tuple[Fraction, ...], lam_b: arb, alpha_b: arb, rates: list[Fraction],
              rate_texts: list[str], d: int, bits: int) -> _Derived:
-    """Closed-form check, α′, alpha dropout (MATH.md §3) and float64 values, at ``bits``."""
+    """Closed-form check, α′, alpha dropout (docs/mathematics.md §3) and float64 values, at ``bits``."""
     with working_precision(bits=bits):
         closed = None
-        if target == (0, 0, 1, 1):  # (μ, ω, ν, τ) of MATH.md §3
+        if target == (0, 0, 1, 1):  # (μ, ω, ν, τ) of docs/mathematics.md §3
             cl, ca = backends.constants_function("arb")()
             closed = bool(lam_b.overlaps(cl) and alpha_b.overlaps(ca))
         mu, nu = _arb(target[0]), _arb(target[2])

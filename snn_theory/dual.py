@@ -9,7 +9,7 @@ every function of the namespace propagates *enclosures*: after evaluating f,
 This is the rule of each operation applied in ball arithmetic (the chain rule holds pointwise,
 and every ball operation encloses its exact result for all points of its inputs).  The
 gradient enclosure is what the centred (mean-value) form, the monotonicity test and the
-paper-method derivative bounds need (MATH.md §7).
+paper-method derivative bounds need (docs/mathematics.md §7).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ independent certificate checker trust.
     quantity(x) ≤ U   (side = +1)      or      quantity(x) ≥ L   (side = −1)
 
 for **every** x in the closed box, λ in the λ ball and α in the α ball.  It combines
-rigorous steps (MATH.md §7), all in arb ball arithmetic at the current precision:
+rigorous steps (docs/mathematics.md §7), all in arb ball arithmetic at the current precision:
 
 0. **Cheap whole-box enclosure** (:func:`global_enclosure`): the plain ball evaluation over
    the box, for the spectral norm intersected with ‖H‖_F/√2 ≤ S ≤ ‖H‖_F.  Loose, but finite

@@ -2,10 +2,10 @@
 
 Every number system in snn-theory (mpmath, arb balls, arb forward-mode duals, numpy, JAX)
 evaluates the expressions defined here; nothing else in the package spells out a formula.
-See ``MATH.md`` §1–3 and Klambauer et al. (2017), eqs. (4)–(5) and Appendix A3.
+See ``docs/mathematics.md`` §1–3 and Klambauer et al. (2017), eqs. (4)–(5) and Appendix A3.
 
 Variables: ``mu, omega, nu, tau`` (mean and variance of the inputs, sum and sum of squares
-of the weights) and the SELU parameters ``lam, alpha``.  Abbreviations (MATH.md §1):
+of the weights) and the SELU parameters ``lam, alpha``.  Abbreviations (docs/mathematics.md §1):
 
     m = mu*omega, v = nu*tau, s = sqrt(2 v), r = m/s, X = (m+v)/s, Y = (m+2v)/s.
 
@@ -13,7 +13,7 @@ The products ``exp(m + v/2)·erfc(X)`` and ``exp(2(m+v))·erfc(Y)`` overflow/und
 floating point long before their value does, and enclosing each factor separately makes
 interval enclosures useless.  They are therefore written with the two-argument primitive
 :class:`ExpErfc` ``(a, x, q) = exp(a)·erfc(x)`` with ``q = a − x² = −r²``, which each
-backend evaluates stably (``exp(q)·erfcx(x)`` for x ≥ 0, MATH.md §1 "stable forms").
+backend evaluates stably (``exp(q)·erfcx(x)`` for x ≥ 0, docs/mathematics.md §1 "stable forms").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class ExpErfc(sp.Function):
     """``ExpErfc(a, x, q) = exp(a)·erfc(x)``, where the caller guarantees ``q = a − x²``.
 
     ``q`` is redundant information, passed so that backends never have to form a − x² by
-    cancellation: for x ≥ 0 they evaluate ``exp(q)·erfcx(x)`` (MATH.md §1 stable forms),
+    cancellation: for x ≥ 0 they evaluate ``exp(q)·erfcx(x)`` (docs/mathematics.md §1 stable forms),
     whose factors do not grow together.  In the moment map q = −r² ≤ 0.  Derivatives are
     taken on the manifold q = a − x² (∂/∂q = 0), which is where the formulas live:
 
@@ -59,7 +59,7 @@ class ExpErfc(sp.Function):
         return sp.exp(a) * sp.erfc(x)
 
 
-# --- abbreviations (MATH.md §1) ---------------------------------------------------------
+# --- abbreviations (docs/mathematics.md §1) ---------------------------------------------------------
 m = mu * omega
 v = nu * tau
 s = sp.sqrt(2 * v)
@@ -71,7 +71,7 @@ E1 = ExpErfc(m + v / 2, X, -(r**2))  # (m + v/2) − X² = −r²
 E2 = ExpErfc(2 * (m + v), Y, -(r**2))  # 2(m + v) − Y² = −r²
 GAUSS = sp.sqrt(2 / sp.pi) * sp.sqrt(v) * sp.exp(-(r**2))
 
-# --- the moments (MATH.md §1; paper eq. (4) and (5)) -------------------------------------
+# --- the moments (docs/mathematics.md §1; paper eq. (4) and (5)) -------------------------------------
 # μ̃ = E[selu(z)],  z ~ N(m, v).  m·erf(r) + m is written m·erfc(−r) (no cancellation).
 MEAN = lam / 2 * (m * sp.erfc(-r) + alpha * (E1 - sp.erfc(r)) + GAUSS)
 # ξ̃ = E[selu(z)²].  (m²+v)(2 − erfc(r)) is written (m²+v)·erfc(−r).
@@ -79,18 +79,18 @@ SECOND_MOMENT = lam**2 / 2 * (
     (m**2 + v) * sp.erfc(-r) + alpha**2 * (sp.erfc(r) - 2 * E1 + E2) + m * GAUSS
 )
 
-# --- compact partials with respect to m = μω and v = ντ (MATH.md §2) -----------------------
+# --- compact partials with respect to m = μω and v = ντ (docs/mathematics.md §2) -----------------------
 # μ̃ and ξ̃ depend on (μ, ω, ν, τ) only through m and v, so ∂/∂μ = ω ∂/∂m, ∂/∂ω = μ ∂/∂m,
 # ∂/∂ν = τ ∂/∂v, ∂/∂τ = ν ∂/∂v.  The forms below have the terms that cancel analytically
 # cancelled (as in the paper's Appendix A3.1), which keeps interval enclosures over boxes
-# tight (MATH.md §5, first trap); tests prove them equal to sympy's derivatives of MEAN and
+# tight (docs/mathematics.md §5, first trap); tests prove them equal to sympy's derivatives of MEAN and
 # SECOND_MOMENT.  The paper's 2 − erfc(r) is written erfc(−r): equal, without cancellation.
 MEAN_M = lam / 2 * (alpha * E1 + sp.erfc(-r))
 MEAN_V = lam / 4 * (alpha * E1 - (alpha - 1) * sp.sqrt(2 / (sp.pi * v)) * sp.exp(-(r**2)))
 SECOND_M = lam**2 * (-(alpha**2) * E1 + alpha**2 * E2 + m * sp.erfc(-r) + GAUSS)
 SECOND_V = lam**2 / 2 * (-(alpha**2) * E1 + 2 * alpha**2 * E2 + sp.erfc(-r))
 
-# --- the Jacobian J of (μ, ν) ↦ (μ̃, ξ̃) (MATH.md §2; paper Appendix A3.1) ---------------
+# --- the Jacobian J of (μ, ν) ↦ (μ̃, ξ̃) (docs/mathematics.md §2; paper Appendix A3.1) ---------------
 J11 = omega * MEAN_M
 J12 = tau * MEAN_V
 J21 = omega * SECOND_M
@@ -106,7 +106,7 @@ BASE: dict[str, sp.Expr] = {
     "J22": J22,
 }
 
-# --- quantities derived from the base ones (MATH.md §2) ----------------------------------
+# --- quantities derived from the base ones (docs/mathematics.md §2) ----------------------------------
 _b = {k: sp.Symbol(k, real=True) for k in BASE}
 _nu = nu
 H11 = _b["J11"]
@@ -114,7 +114,7 @@ H12 = _b["J12"]
 # ν̃ = ξ̃ − μ̃²  ⇒  ∂ν̃/∂x = ∂ξ̃/∂x − 2 μ̃ ∂μ̃/∂x
 H21 = _b["J21"] - 2 * _b["mean"] * _b["J11"]
 H22 = _b["J22"] - 2 * _b["mean"] * _b["J12"]
-# Largest singular value of a 2×2 matrix (MATH.md §2).
+# Largest singular value of a 2×2 matrix (docs/mathematics.md §2).
 SPECTRAL_NORM = (
     sp.sqrt((H11 + H22) ** 2 + (H21 - H12) ** 2) + sp.sqrt((H11 - H22) ** 2 + (H21 + H12) ** 2)
 ) / 2
@@ -147,7 +147,7 @@ def derived_expression(name: str) -> sp.Expr:
     return DERIVED[name].subs({_b[k]: BASE[k] for k in BASE}, simultaneous=True)
 
 
-# --- gradients in compact form (for enclosures over boxes, MATH.md §7) -------------------
+# --- gradients in compact form (for enclosures over boxes, docs/mathematics.md §7) -------------------
 _m_sym, _v_sym = sp.symbols("m v", positive=True)
 
 
@@ -219,7 +219,7 @@ def compact_gradient(name: str) -> tuple[sp.Expr, ...]:
     return tuple(result)
 
 
-# --- the SELU constants (MATH.md §3; paper eq. (14)) --------------------------------------
+# --- the SELU constants (docs/mathematics.md §3; paper eq. (14)) --------------------------------------
 _e1 = sp.erfc(1 / sp.sqrt(2))
 ALPHA01 = -sp.sqrt(2 / sp.pi) / (_e1 * sp.sqrt(sp.E) - 1)
 LAMBDA01 = (1 - _e1 * sp.sqrt(sp.E)) * sp.sqrt(2 * sp.pi) / sp.sqrt(
@@ -231,7 +231,7 @@ LAMBDA01 = (1 - _e1 * sp.sqrt(sp.E)) * sp.sqrt(2 * sp.pi) / sp.sqrt(
 )
 
 
-# --- alpha dropout (MATH.md §3; paper Section 4, "Alpha-dropout") -------------------------
+# --- alpha dropout (docs/mathematics.md §3; paper Section 4, "Alpha-dropout") -------------------------
 #: keep probability q = 1 − drop rate
 keep = sp.Symbol("q", positive=True)
 #: Dropped units are set to α′ = −λα, the SELU's limit for x → −∞; then y ↦ a·y + b restores

@@ -2,7 +2,7 @@
 
 For an activation f = c·g + d (:mod:`snn_theory.activations`) and x ~ N(m, v), with
 s = √v and z = (x − m)/s, Gaussian integration by parts gives every partial derivative of a
-Gaussian expectation without differentiating g (MATH.md §8 of the project notes; Stein's
+Gaussian expectation without differentiating g (docs/mathematics.md §8 of the project notes; Stein's
 lemma iterated):
 
     ∂ⁿ/∂mⁿ E[h(x)] = E[h(x)·Heₙ(z)] / sⁿ,        ∂/∂v E[h(x)] = ½·∂²/∂m² E[h(x)],
@@ -30,7 +30,7 @@ their absolute values) and t₀ the smallest standardized distance of the cut ov
 The tail bound is added as a ball [0 ± T]: never dropped.
 
 The moments depend on (μ, ω, ν, τ) only through (m, v) = (μω, ντ): everything here is a
-function of (m, v); :func:`quantities` adds the (ω, τ) factors of the Jacobian (MATH.md §2).
+function of (m, v); :func:`quantities` adds the (ω, τ) factors of the Jacobian (docs/mathematics.md §2).
 """
 
 from __future__ import annotations
@@ -353,7 +353,7 @@ def _derived_gradient_function(name: str) -> Any:
 
 
 def base_values(P: MomentPartials, omega: arb, tau: arb) -> tuple[arb, ...]:
-    """(μ̃, ξ̃, J11, J12, J21, J22) from the (m, v) partials (MATH.md §2)."""
+    """(μ̃, ξ̃, J11, J12, J21, J22) from the (m, v) partials (docs/mathematics.md §2)."""
     return (P.a(0), P.b(0), omega * P.a(1), tau * P.a(0, 1), omega * P.b(1), tau * P.b(0, 1))
 
 

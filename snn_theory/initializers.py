@@ -1,6 +1,6 @@
 """Weight initialisers against the theory: the τ they produce, the correction, the spread.
 
-The fixed-point theory needs, per unit, ω = Σ_i w_i ≈ 0 and τ = Σ_i w_i² ≈ 1 (MATH.md §6).
+The fixed-point theory needs, per unit, ω = Σ_i w_i ≈ 0 and τ = Σ_i w_i² ≈ 1 (docs/mathematics.md §6).
 An initialiser draws w_i = s·u_i/√N i.i.d. (fan-in N, framework scale s, u from a unit-scale
 law L).  With v = E[u²] (the law's *variance factor*) and m4 = E[u⁴]:
 

@@ -5,7 +5,7 @@ For a box X with midpoint c and a fixed (approximate inverse) matrix Y ≈ F′(
     K(X) = c − Y·F(c) + (I − Y·F′(X))·(X − c).
 
 If K(X) lies in the interior of X, F has exactly one root in X, and that root lies in
-K(X) ∩ X (Krawczyk 1969; Moore 1977; MATH.md §7).  F(c) and F′(X) must be arb
+K(X) ∩ X (Krawczyk 1969; Moore 1977; docs/mathematics.md §7).  F(c) and F′(X) must be arb
 enclosures: F(c) of the value at the (exact) point c, F′(X) of the Jacobian over all of X.
 """
 

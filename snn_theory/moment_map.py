@@ -5,7 +5,7 @@
     np.float64(1.00000000000000...)
 
 Arguments are always ``(mu, omega, nu, tau)`` — input mean, weight sum, input variance,
-weight sum of squares (MATH.md §1) — then ``lam, alpha`` (default λ01, α01, computed from
+weight sum of squares (docs/mathematics.md §1) — then ``lam, alpha`` (default λ01, α01, computed from
 their closed forms in the chosen number system) and ``backend``:
 
 * ``"mpmath"`` (default): working precision from :func:`snn_theory.working_precision`;
@@ -42,7 +42,7 @@ class Moments(NamedTuple):
 
 
 class Jacobians(NamedTuple):
-    """``H``: Jacobian of g = (μ̃, ν̃); ``J``: of (μ̃, ξ̃) (MATH.md §2). Rows: output, cols: (μ, ν)."""
+    """``H``: Jacobian of g = (μ̃, ν̃); ``J``: of (μ̃, ξ̃) (docs/mathematics.md §2). Rows: output, cols: (μ, ν)."""
 
     H: tuple[tuple[Number, Number], tuple[Number, Number]]
     J: tuple[tuple[Number, Number], tuple[Number, Number]]
@@ -81,7 +81,7 @@ def to_number(x: Any, backend: str) -> Number:
 
 
 def default_constants(backend: str = "mpmath") -> tuple[Number, Number]:
-    """(λ01, α01) from their closed forms (MATH.md §3) in ``backend`` at the current precision."""
+    """(λ01, α01) from their closed forms (docs/mathematics.md §3) in ``backend`` at the current precision."""
     if backend in ("numpy", "jax"):
         return _float_constants()
     return backends.constants_function("arb" if backend == "dual" else backend)()
@@ -235,7 +235,7 @@ def _determines(ball: arb, value: Any, tolerance: Any, bits: int) -> bool:
 
 def moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
             backend: str = "mpmath") -> Moments:
-    """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (MATH.md §1)."""
+    """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (docs/mathematics.md §1)."""
     q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
                  quantities=("mean", "second_moment", "variance"))
     return Moments(q["mean"], q["second_moment"], q["variance"])
@@ -243,7 +243,7 @@ def moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any 
 
 def jacobian(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
              backend: str = "mpmath") -> Jacobians:
-    """H = ∂(μ̃, ν̃)/∂(μ, ν) and J = ∂(μ̃, ξ̃)/∂(μ, ν) (MATH.md §2)."""
+    """H = ∂(μ̃, ν̃)/∂(μ, ν) and J = ∂(μ̃, ξ̃)/∂(μ, ν) (docs/mathematics.md §2)."""
     names = ("H11", "H12", "H21", "H22", "J11", "J12", "J21", "J22")
     q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=names)
     return Jacobians(((q["H11"], q["H12"]), (q["H21"], q["H22"])),

@@ -1,10 +1,10 @@
 """The paper's own proof of contraction, redone: ``verify-contraction --method paper``.
 
 Klambauer et al. (2017) proved Theorem 1's contraction (and the wider-τ version of the
-appendix) by evaluating the spectral norm S of the Jacobian H (MATH.md §2) on a uniform grid
+appendix) by evaluating the spectral norm S of the Jacobian H (docs/mathematics.md §2) on a uniform grid
 of about 3·10⁹ points and bounding S *between* grid points with the mean value theorem,
 using hand-derived bounds on the partial derivatives of S and a few-ulp argument for the
-floating-point error (MATH.md §5).  This module redoes that computation:
+floating-point error (docs/mathematics.md §5).  This module redoes that computation:
 
 1. **Grid maximum** (float64, JAX).  The grid has ``n_i`` points per variable, spaced
    ``Δ_i = (b_i − a_i)/(n_i − 1)`` and including both ends, over the domain
@@ -76,7 +76,7 @@ from snn_theory.precision import working_precision
 #: Variables of the grid, in the order of the flat index (τ varies fastest).
 VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 
-#: The domains (MATH.md §4): Theorem 1's Ω, and the appendix's wider τ range.
+#: The domains (docs/mathematics.md §4): Theorem 1's Ω, and the appendix's wider τ range.
 #: The endpoints are exact decimals; the grid uses their float64 roundings (DOMAINS), the
 #: derivative-bound tiling is widened by one ulp outward so that it contains the decimal box,
 #: and the lower bound of max S is evaluated at a point of the decimal box.
@@ -92,9 +92,9 @@ CLAIM_NAMES: dict[str, str] = {
     "appendix": "appendix.contraction_wide_tau",
 }
 
-#: The paper's grid spacings (MATH.md §5) for (μ, ω, ν, τ).
+#: The paper's grid spacings (docs/mathematics.md §5) for (μ, ω, ν, τ).
 PAPER_SPACINGS: tuple[float, ...] = (0.0068097371, 0.0008292885, 0.0009580840, 0.0007323095)
-#: The paper's hand-derived bounds on |∂S/∂μ|, |∂S/∂ω|, |∂S/∂ν|, |∂S/∂τ| (MATH.md §5).
+#: The paper's hand-derived bounds on |∂S/∂μ|, |∂S/∂ω|, |∂S/∂ν|, |∂S/∂τ| (docs/mathematics.md §5).
 PAPER_DERIVATIVE_BOUNDS: tuple[float, ...] = (0.32112, 2.63690, 2.28242, 2.98610)
 
 #: Points per dimension (μ, ω, ν, τ) of the smaller grids, on whichever domain is chosen:
@@ -183,7 +183,7 @@ class GridSpec:
 def grid_spec(theorem: str, grid: str | Sequence[int]) -> GridSpec:
     """The grid ``grid`` ("coarse" | "fine" | "paper" | points per dimension) on ``theorem``'s domain.
 
-    ``paper``: the paper's spacings Δ_i (MATH.md §5), rounded *down* to fit the domain a
+    ``paper``: the paper's spacings Δ_i (docs/mathematics.md §5), rounded *down* to fit the domain a
     whole number of times (n_i = ⌈(b_i − a_i)/Δ_i⌉ + 1 points, so every Δ_i ≤ the paper's).
     """
     if theorem not in DOMAINS:
@@ -550,7 +550,7 @@ def box_gradient_bounds(box: Sequence[tuple[float, float]], lam: arb, alpha: arb
                         ) -> tuple[list[float], list[float]]:
     """(upper bounds of |∂_iS| over the box, rigorous lower bounds of |∂_iS| at its centre).
 
-    Centred (mean-value) form of each partial (MATH.md §7), second-order accurate:
+    Centred (mean-value) form of each partial (docs/mathematics.md §7), second-order accurate:
     ∂_iS(x) ∈ ∂_iS(c) + Σ_j [∂_j∂_iS](box)·(x_j − c_j), intersected with the direct
     enclosure of ∂_iS over the box; c is the float midpoint (a point of the box),
     ∂_iS(c) a point evaluation in arb, the Hessian enclosure from the dual.  A finite

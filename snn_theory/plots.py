@@ -7,10 +7,10 @@ arrays drawn, so that tests and ``reproduce`` check the data, never the pixels.
 
 Conventions (the same in every figure):
 
-* symbols μ, ν (mean, variance of a layer's input), ω = Σw, τ = Σw² (MATH.md §1);
+* symbols μ, ν (mean, variance of a layer's input), ω = Σw, τ = Σw² (docs/mathematics.md §1);
 * colour maps ``viridis``/``cividis`` (monotone in lightness: readable in grey and by
   colour-blind readers); contours that matter (S = 1, ν̃ − ν = 0) drawn in black;
-* the theorem domains of MATH.md §4 are taken from :func:`theorem_domains` (one place);
+* the theorem domains of docs/mathematics.md §4 are taken from :func:`theorem_domains` (one place);
 * output format from the file extension: ``.png`` (default), ``.svg`` or ``.pdf``; pixel size
   of a PNG = ``width_px × height_px`` exactly; deterministic bytes (fixed rcParams, no dates,
   no software version, fixed SVG hash salt).
@@ -105,7 +105,7 @@ class PlotResult:
 
 
 def theorem_domains() -> dict[str, dict[str, tuple[float, float]]]:
-    """Domains of MATH.md §4 as {key: {variable: (low, high)}} in float64, for drawing.
+    """Domains of docs/mathematics.md §4 as {key: {variable: (low, high)}} in float64, for drawing.
 
     Keys: theorem1, appendix, theorem2, theorem3a, theorem3b.  Read from
     :data:`snn_theory.claims.THEOREM_DOMAINS` (exact rationals, the boxes the verifier

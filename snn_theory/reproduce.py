@@ -109,7 +109,7 @@ MODES: dict[str, Mode] = {
 }
 
 #: The paper's wording of each built-in claim (Klambauer et al. 2017, Section 3 and appendix;
-#: domains as in MATH.md §4).
+#: domains as in docs/mathematics.md §4).
 PAPER_STATEMENTS: dict[str, str] = {
     "theorem1.contraction": "Theorem 1: g is a contraction on Ω (S(H) < 1)",
     "theorem1.mean_lower": "Theorem 1: g maps Ω into itself, μ̃ ≥ −0.03106",
@@ -426,6 +426,17 @@ def stage_figures(mode: Mode, figures: Path, claims_stage: StageResult | None,
         ("fixed_points", lambda: plots.fixed_points(
             figures / "fixed_points.png", grid=int(41 * g))),
     ]
+    quick = mode.name == "quick"
+    jobs += [
+        ("correlation_map", lambda: plots.correlation_map(
+            figures / "correlation_map.png", grid=21 if quick else 41,
+            monte_carlo=not quick)),
+        ("gradients", lambda: plots.gradients(
+            figures / "gradients.png", depth=20 if quick else 60,
+            mc_width=128 if quick else 512, mc_batch=8 if quick else 32)),
+    ]
+    if mode.name == "full":
+        jobs.append(("training", lambda: _training_figure(figures / "training.png")))
     if arrays is not None:
         mu0, nu0 = mode.mc_start
         jobs.append(("convergence", lambda: plots.convergence(
@@ -442,13 +453,28 @@ def stage_figures(mode: Mode, figures: Path, claims_stage: StageResult | None,
         else:
             written[name] = {"path": str(result.path), **_jsonable(result.summary)}
         progress.advance(k + 1, len(jobs))
-    expected = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence")
+    expected = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence",
+                "correlation_map", "gradients") + (("training",) if mode.name == "full" else ())
     missing = [n for n in expected if n not in written or "error" in written[n]]
     ok = not missing
     summary = f"{len(expected) - len(missing)}/{len(expected)} figures written"
     if missing:
         summary += f"; missing: {', '.join(missing)}"
     return ok, summary, {"figures": written}
+
+
+def _training_figure(path: Path) -> plots.PlotResult:
+    """The figure of `snn-theory plot training` at its defaults: SELU and ReLU + batch norm
+    on digits at depths 8, 16, 32, normalised initialisation (``--full`` only: about two
+    minutes of training on two cores)."""
+    from dataclasses import replace
+
+    from snn_theory import train, train_plots
+
+    base = train.TrainConfig(init="normalized")
+    runs = [train.train(replace(base, variant=v, depth=d))
+            for d in (8, 16, 32) for v in ("selu", "relu-bn")]
+    return train_plots.training(path, runs=runs)
 
 
 # --------------------------------------------------------------------------- driver
@@ -602,7 +628,7 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     add("")
 
     const = repro.stage("constants")
-    add("## Constants (MATH.md §3)")
+    add("## Constants (docs/mathematics.md §3)")
     add("")
     cj = (const.data.get("constants") if const else None) or {}
     if cj.get("certified"):
@@ -633,7 +659,7 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     fig_paths = (figures.data.get("figures") if figures else None) or {}
     checked = {Path(r["path"]).name: r for r in (check.data.get("certificates", [])
                                                   if check else [])}
-    add("## Claims (MATH.md §4)")
+    add("## Claims (docs/mathematics.md §4)")
     add("")
     verify = (claims.data.get("verify") if claims else None) or {}
     if verify.get("claims"):
@@ -673,7 +699,7 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
     add("")
 
     mc = repro.stage("monte-carlo")
-    add("## Monte Carlo (MATH.md §6; statistical, not a proof)")
+    add("## Monte Carlo (docs/mathematics.md §6; statistical, not a proof)")
     add("")
     if mc and mc.data.get("runs"):
         add("| width | depth | batch | max abs mean deviation | max abs variance deviation | "

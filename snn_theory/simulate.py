@@ -1,9 +1,9 @@
-"""Wide-network Monte Carlo in JAX: do real SELU networks settle at the fixed point? (MATH.md §6)
+"""Wide-network Monte Carlo in JAX: do real SELU networks settle at the fixed point? (docs/mathematics.md §6)
 
 A network of ``depth`` layers of ``width`` SELU units, ``x_{l+1} = selu(W_l x_l)`` (optionally
 followed by alpha dropout), is run on ``batch`` random inputs, and after every layer the
 empirical mean and variance of the activations are compared with the iterates of the moment
-map g of MATH.md §1 (:func:`snn_theory.moment_map.iterate`). Nothing here is rigorous: these
+map g of docs/mathematics.md §1 (:func:`snn_theory.moment_map.iterate`). Nothing here is rigorous: these
 are statistics of one random network; they illustrate the theorems, they do not prove anything.
 
 The deviation law tested (:func:`fit_deviation_law`): the pooled statistics over N units and
@@ -23,7 +23,7 @@ Design (see ``issues show 6``):
   :class:`jax.sharding.NamedSharding` (1 CPU, 8 GPUs, a TPU slice, several hosts after
   ``jax.distributed.initialize()``); the weights are replicated (every device generates the
   same matrix from the same key);
-* *normalised* weights (the theorem's assumption, MATH.md §6): raw rows ``u ~ N(0, 1)`` are
+* *normalised* weights (the theorem's assumption, docs/mathematics.md §6): raw rows ``u ~ N(0, 1)`` are
   mapped affinely, ``w = ω/N + c·(u − ū)`` with ``c = √((τ − ω²/N) / Σ(u − ū)²)``, so that
   ``Σw = ω`` and ``Σw² = τ`` hold exactly in real arithmetic (this needs ``τ ≥ ω²/N``, by
   Cauchy–Schwarz). The affine map is applied to the matmul *output*:
@@ -34,7 +34,7 @@ Design (see ``issues show 6``):
 * *LeCun* weights ``w = u/√N`` (ω, τ hold only in expectation, ω = 0, τ = 1): the per-unit
   ``Σw`` and ``Σw²`` are recorded and their spread reported;
 * alpha dropout (training-mode noise, keep probability q = 1 − rate): dropped units are set
-  to α′ = −λα, then ``y ↦ a·y + b`` with a, b from MATH.md §3 for the target fixed point, so
+  to α′ = −λα, then ``y ↦ a·y + b`` with a, b from docs/mathematics.md §3 for the target fixed point, so
   that the fixed point's mean and variance are preserved in distribution.
 
 Predictions: the iterates of g for the same (ω, τ, λ, α) — for LeCun weights the expected
@@ -83,7 +83,7 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """One simulation. ``lam``/``alpha`` ``None`` mean λ01, α01 (MATH.md §3).
+    """One simulation. ``lam``/``alpha`` ``None`` mean λ01, α01 (docs/mathematics.md §3).
 
     ``tolerance``: half-width of the neighbourhood of the fixed point used for
     ``converged_at_layer``. ``chunk``: layers per jitted scan call (progress granularity;
@@ -259,7 +259,7 @@ def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
                          alpha: float) -> tuple[float, float]:
     """(a, b) of alpha dropout for keep probability q = 1 − rate at the fixed point (μ, ν).
 
-    MATH.md §3 (the formula of :mod:`snn_theory.formulas`, evaluated in float64; the
+    docs/mathematics.md §3 (the formula of :mod:`snn_theory.formulas`, evaluated in float64; the
     certified balls come from ``snn-theory solve-constants --dropout-rate``).
     """
     from snn_theory.backends import alpha_dropout_function

@@ -1,6 +1,6 @@
 """Trained networks against the theorem: do the weights stay where it holds?
 
-The theorems (MATH.md §4) and the Monte Carlo (:mod:`snn_theory.simulate`) are about networks
+The theorems (docs/mathematics.md §4) and the Monte Carlo (:mod:`snn_theory.simulate`) are about networks
 at initialisation.  Here deep fully connected networks are *trained* on small real data sets
 that ship with scikit-learn (digits, breast cancer, wine, iris: nothing is downloaded), and
 after every epoch the quantities the theorems are stated in are recorded:
@@ -9,7 +9,7 @@ after every epoch the quantities the theorems are stated in are recorded:
   set, at most ``heldout`` samples, inference mode: no dropout, batch norm on its running
   statistics), ``μ_l = mean over samples and units``, ``ν_l = mean of (x − μ_l)²`` (law of
   total variance: within-unit variance plus the spread of the unit means) — the (μ, ν) that
-  the map g acts on (MATH.md §1);
+  the map g acts on (docs/mathematics.md §1);
 * per hidden unit i of layer l the weight statistics ``ω_i = Σ_j w_ij`` and
   ``τ_i = Σ_j w_ij²`` (row i of the layer's weight matrix, z = W x + b), their median and
   5–95 % range, and the fraction of units whose (ω_i, τ_i) lies in the rectangle of
@@ -26,7 +26,7 @@ rescaled so that Σw = 0, Σw² = 1 exactly, the theorem's assumption) and alpha
 ReLU with batch normalisation; plain ReLU (He initialisation); tanh; LeCun's scaled tanh
 1.7159·tanh(2x/3).  SELU uses the float64 roundings of the *certified* λ01, α01 and of the
 certified alpha-dropout constants a, b, α′ = −λα for the drop rate
-(:func:`snn_theory.constants.solve_constants`; MATH.md §3), cast to float32 for training.
+(:func:`snn_theory.constants.solve_constants`; docs/mathematics.md §3), cast to float32 for training.
 
 Libraries: optax (optimisers), equinox (``eqx.nn.Linear``, ``eqx.nn.BatchNorm``), JAX jit with
 one ``lax.scan`` per epoch; scikit-learn for the data and the stratified split
@@ -222,7 +222,7 @@ def load_split(dataset: str, split_seed: int = 0) -> Split:
 @dataclass(frozen=True)
 class SeluConstants:
     """float64 roundings of certified balls: λ01, α01 and alpha dropout at ``rate``
-    (α′ = −λα, a, b; MATH.md §3).  For rate 0: a = 1, b = 0 (no dropout)."""
+    (α′ = −λα, a, b; docs/mathematics.md §3).  For rate 0: a = 1, b = 0 (no dropout)."""
 
     rate: float
     lam: float

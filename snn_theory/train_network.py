@@ -71,7 +71,7 @@ class MLP(eqx.Module):
             x = _activation(hyper["activation"], z, hyper)
             outs.append(x)
             if not inference:
-                # alpha dropout: scale 1, dropped units set to α′, then a·x + b (MATH.md §3);
+                # alpha dropout: scale 1, dropped units set to α′, then a·x + b (docs/mathematics.md §3);
                 # inverted dropout: scale 1/q, dropped units 0, a = 1, b = 0
                 x = hyper["a"] * jnp.where(keep_mask[l], x * hyper["scale"],
                                            hyper["fill"]) + hyper["b"]

@@ -1,4 +1,4 @@
-"""The search behind ``snn-theory verify-contraction``: interval branch-and-bound (MATH.md §7).
+"""The search behind ``snn-theory verify-contraction``: interval branch-and-bound (docs/mathematics.md §7).
 
 For a claim ``q ⋈ t`` on a domain box (:mod:`snn_theory.claims`) the search proves, refutes,
 or gives up on the claim — deciding it first — and encloses the deciding extremum of q (the
@@ -113,7 +113,7 @@ class Constants:
     def balls(self, bits: int) -> tuple[arb, arb]:
         """Balls containing λ and α, computed at ``bits`` of precision.
 
-        Closed forms: enclosures of λ01, α01 evaluated from MATH.md §3 (never decimal
+        Closed forms: enclosures of λ01, α01 evaluated from docs/mathematics.md §3 (never decimal
         literals).  User values: balls containing the exact intervals.
         """
         old = ctx.prec
@@ -327,7 +327,7 @@ class ClaimResult:
         return data
 
     def json_entry(self) -> dict[str, Any]:
-        """The ``--json`` entry of issue 4 (extremum ends rounded outward to 17 digits)."""
+        """The ``--json`` entry (extremum ends rounded outward to 17 digits)."""
         ce = None
         if self.counterexample is not None:
             point, (lo, hi) = self.counterexample
@@ -669,9 +669,11 @@ def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
                          f"the initial grid (--grid {settings.grid})")
     own_runner = runner is None
     runner = runner or Runner(settings.jobs)
+    caller_precision = ctx.prec  # the in-process search sets arb's process-wide precision
     try:
         return _Search(claim, settings, runner, progress).run()
     finally:
+        ctx.prec = caller_precision
         if own_runner:
             runner.close()
 

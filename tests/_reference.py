@@ -1,9 +1,9 @@
-"""Independent reference computations shared by the foundation tests (issue 2).
+"""Independent reference computations shared by the foundation tests).
 
 Nothing here uses the evaluated (stable) formulas of :mod:`snn_theory.formulas`:
 
 * :func:`quad_moments` integrates selu(z) and selu(z)² against the Gaussian density with
-  mpmath quadrature (the defining integrals, MATH.md §1);
+  mpmath quadrature (the defining integrals, docs/mathematics.md §1);
 * :func:`partial_function` lambdifies sympy's derivatives of the quantities
   (:func:`snn_theory.formulas.partial`), rewritten into plain exp·erfc products, with
   sympy's own mpmath printer — not through :mod:`snn_theory.codegen` / the backends.
@@ -74,7 +74,7 @@ def partial_function(names: tuple[str, ...]) -> Callable[..., list[mpmath.mpf]]:
 
 def random_points(seed: int, count: int) -> list[tuple[str, str, str, str]]:
     """Decimal-string points (μ, ω, ν, τ) with |μω| ≤ 10 and ν·τ ∈ [1e-6, 1e3], log-uniform
-    in ν·τ, plus the corners of that region (the "hard" points of issue 2)."""
+    in ν·τ, plus the corners of that region (the "hard" points of the foundation tests)."""
     rng = random.Random(seed)
     corners = [(m, v) for m in (-10.0, -1e-3, 0.0, 2.5, 10.0) for v in (1e-6, 1e-3, 1.0, 1e3)]
     points = []

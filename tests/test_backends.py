@@ -1,4 +1,4 @@
-"""The four number systems against each other (issue 2).
+"""The four number systems against each other).
 
 * numpy and JAX float64 (jit, x64 as a context) against 50-digit mpmath on a stress set:
   relative 1e-12 where the quantity is well conditioned, and a mixed criterion
@@ -118,7 +118,7 @@ def test_jax_float32_accuracy(stress: tuple) -> None:
 @pytest.mark.parametrize(("dtype", "lo", "hi", "tol"),
                          [(np.float64, 26.5, 26.7, 1e-14), (np.float32, 9.1, 9.5, 2e-6)])
 def test_jax_erfcx_guard_band(dtype: type, lo: float, hi: float, tol: float) -> None:
-    """jax.scipy.special.erfcx returns 0 in these bands (MATH.md §5); the guarded version is
+    """jax.scipy.special.erfcx returns 0 in these bands (docs/mathematics.md §5); the guarded version is
     accurate there, and so is its gradient."""
     x = np.linspace(lo, hi, 81).astype(dtype)
     with jax.enable_x64(dtype == np.float64):

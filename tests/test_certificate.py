@@ -95,7 +95,7 @@ def _certificate_data(claim: Claim, leaves: list, witness: list[str]) -> dict:
 def contraction_certificate(tmp_path_factory) -> tuple[dict, object]:
     claim = BUILTIN_CLAIMS["theorem1.contraction"]
     leaves = _bisect_proof(claim, (2, 2, 4, 2))
-    # S is largest at mu = omega = -0.1 (MATH.md §4 counterexample direction), nu = 0.8
+    # S is largest at mu = omega = -0.1 (docs/mathematics.md §4 counterexample direction), nu = 0.8
     data = _certificate_data(claim, leaves, ["-0.1", "-0.1", "0.8", "1.1"])
     path = write_certificate(tmp_path_factory.mktemp("certs"), data)
     return read_certificate(path), path

@@ -1,4 +1,4 @@
-"""Certified SELU constants (issue 3, MATH.md §3): `snn-theory solve-constants`."""
+"""Certified SELU constants (docs/mathematics.md §3): `snn-theory solve-constants`."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_default_target_reproduces_library_literals_and_closed_forms() -> None:
         lo, hi = frac(j[key]["lower"]), frac(j[key]["upper"])
         assert hi - lo <= Fraction(2, 10**60)
         assert abs(frac(literal) - lo) < Fraction(1, 10**31)
-    # closed forms (MATH.md §3) at 80 digits in mpmath lie in the certified enclosure
+    # closed forms (docs/mathematics.md §3) at 80 digits in mpmath lie in the certified enclosure
     with working_precision(digits=80):
         lam01, alpha01 = backends.constants_function("mpmath")()
     assert inside(lam01, j["lambda"]) and inside(alpha01, j["alpha"])

@@ -43,7 +43,7 @@ def exact_constants_mpmath() -> dict[str, mpmath.mpf]:
         lam, alpha = backends.constants_function("mpmath")()
         ap = -lam * alpha
         q = 1 - mpmath.mpf(RATE)
-        a = 1 / mpmath.sqrt(q * ((1 - q) * ap**2 + 1))  # MATH.md §3 at μ = 0, ν = 1
+        a = 1 / mpmath.sqrt(q * ((1 - q) * ap**2 + 1))  # docs/mathematics.md §3 at μ = 0, ν = 1
         b = -a * (1 - q) * ap
         out = {"lambda": +lam, "alpha": +alpha, "alpha_prime": ap,
                f"dropout[{RATE}].a": a, f"dropout[{RATE}].b": b}

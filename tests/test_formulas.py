@@ -1,14 +1,14 @@
-"""The symbolic formulas (issue 2): closed forms against their definitions, and derivatives.
+"""The symbolic formulas): closed forms against their definitions, and derivatives.
 
 * the evaluated (stable erfcx) forms of μ̃ and ξ̃ equal mpmath quadrature of the defining
   integrals E[selu(z)], E[selu(z)²] to 30 digits at 50 points (fixed seed) covering
-  ν·τ ∈ [1e-6, 1e3] and |μω| ≤ 10 (MATH.md §1);
+  ν·τ ∈ [1e-6, 1e3] and |μω| ≤ 10 (docs/mathematics.md §1);
 * they equal sympy's own integration of the definition (:func:`formulas.moments_by_integration`);
 * J11..J22 are the sympy derivatives of MEAN and SECOND_MOMENT, H21, H22 those of the
-  variance (MATH.md §2);
+  variance (docs/mathematics.md §2);
 * forward-mode interval differentiation (:mod:`snn_theory.dual`) of H and S(H) at a point
   ball encloses the sympy-derived partials — two independent methods for second partials;
-* g(0, 1) = (0, 1) at ω = 0, τ = 1 with λ01, α01, and H, S(H) there as in MATH.md §2.
+* g(0, 1) = (0, 1) at ω = 0, τ = 1 with λ01, α01, and H, S(H) there as in docs/mathematics.md §2.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def test_closed_forms_equal_sympy_integration() -> None:
 
 
 def test_jacobian_entries_are_the_sympy_derivatives() -> None:
-    """J11 = ∂μ̃/∂μ, J12 = ∂μ̃/∂ν, J21 = ∂ξ̃/∂μ, J22 = ∂ξ̃/∂ν (compact forms of MATH.md §2),
+    """J11 = ∂μ̃/∂μ, J12 = ∂μ̃/∂ν, J21 = ∂ξ̃/∂μ, J22 = ∂ξ̃/∂ν (compact forms of docs/mathematics.md §2),
     and H21, H22 = ∂ν̃/∂μ, ∂ν̃/∂ν, checked at 40 digits at random points."""
     mu, nu = formulas.mu, formulas.nu
     derivatives = [sp.diff(formulas.MEAN, mu), sp.diff(formulas.MEAN, nu),
@@ -114,14 +114,14 @@ def test_dual_gradient_point_ball_contains_sympy_partials(point: tuple[str, ...]
 
 
 def test_fixed_point_of_lambda01_alpha01() -> None:
-    """g(0, 1) = (0, 1) at ω = 0, τ = 1 (the defining property of λ01, α01, MATH.md §3):
-    the arb balls contain 0 and 1; H and S(H) as in MATH.md §2."""
+    """g(0, 1) = (0, 1) at ω = 0, τ = 1 (the defining property of λ01, α01, docs/mathematics.md §3):
+    the arb balls contain 0 and 1; H and S(H) as in docs/mathematics.md §2."""
     with working_precision(digits=40):
         q = evaluate("0", "0", "1", "1", backend="arb")
         assert q["mean"].contains(0) and q["mean"].rad() < 1e-40
         assert q["variance"].contains(1) and q["variance"].rad() < 1e-40
         assert q["H11"].contains(0) and q["H21"].contains(0)
-        # MATH.md §2: H = [[0, 0.0888…], [0, 0.7826…]], S ≈ 0.7877
+        # docs/mathematics.md §2: H = [[0, 0.0888…], [0, 0.7826…]], S ≈ 0.7877
         assert arb("0.0888") < q["H12"] < arb("0.0889")
         assert arb("0.7826") < q["H22"] < arb("0.7827")
         assert arb("0.78765") < q["spectral_norm"] < arb("0.78775")

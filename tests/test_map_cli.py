@@ -1,4 +1,4 @@
-"""``snn-theory map`` (issue 2): human and JSON output, and every bad input → exit 2, one line."""
+"""``snn-theory map``): human and JSON output, and every bad input → exit 2, one line."""
 
 from __future__ import annotations
 

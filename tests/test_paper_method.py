@@ -1,4 +1,4 @@
-"""The paper's proof method (issue 5): grid max + rigorous derivative bounds + MVT.
+"""The paper's proof method): grid max + rigorous derivative bounds + MVT.
 
 Independent checks: mpmath at 30 digits (a different number system than the float64 grid and
 the arb bounds) for the maximiser and for finite-difference derivatives; an exhaustive
@@ -50,7 +50,7 @@ def test_documented_grids() -> None:
     assert pm.grid_spec("appendix", "fine").total == 17 * 33 * 141 * 121 == 9_571_221
     paper = pm.grid_spec("appendix", "paper")
     assert paper.points == (31, 243, 732, 616)
-    assert 3e9 < paper.total < 3.5e9  # "about 3·10⁹ points" (MATH.md §5)
+    assert 3e9 < paper.total < 3.5e9  # "about 3·10⁹ points" (docs/mathematics.md §5)
     assert all(d <= p for d, p in zip(paper.spacings, pm.PAPER_SPACINGS))
     for name in ("coarse", "fine", "paper"):
         spec = pm.grid_spec("1", name)
@@ -88,7 +88,7 @@ def test_coarse_theorem1_holds_and_matches_independent_values(coarse: dict) -> N
 
 
 def test_grid_max_matches_interval_engine_enclosure(coarse: dict) -> None:
-    """The interval engine's certified enclosure [L, U] of max S over Ω (issue 4) and the
+    """The interval engine's certified enclosure [L, U] of max S over Ω) and the
     paper method agree: the grid max is within the float allowance of [L, U] (the maximiser
     is a corner, which is a grid point), and the two enclosures intersect."""
     from snn_theory import claims, verify
@@ -146,7 +146,7 @@ def test_too_coarse_grid_is_inconclusive(state_dir: str) -> None:
 
 
 def test_refuted_with_checked_counterexample(state_dir: str) -> None:
-    """τ up to 1.6: S ≈ 1.19 at μ = ω = −0.1, ν = 0.8, τ = 1.6 (issue 4): the arb value at the
+    """τ up to 1.6: S ≈ 1.19 at μ = ω = −0.1, ν = 0.8, τ = 1.6): the arb value at the
     grid maximum is > 1, so the claim is false with that point as counterexample."""
     box = (("-0.1", "0.1"), ("-0.1", "0.1"), ("0.8", "1.5"), ("0.8", "1.6"))
     r = pm.run_paper_method("1", (3, 3, 3, 3), domain=box, state_dir=state_dir, progress=False,

@@ -88,7 +88,7 @@ def test_contraction_data_is_the_spectral_norm(tmp_path: Path) -> None:
         assert d["S_mu_nu"][i, j] == pytest.approx(float(ref), rel=1e-12)
         ref = mp_g(-0.1, -0.1, d["nu2"][j], d["tau"][i], ("spectral_norm",))["spectral_norm"]
         assert d["S_nu_tau"][i, j] == pytest.approx(float(ref), rel=1e-12)
-    # MATH.md §2: S(0, 0, 1, 1) ≈ 0.7877 — a sanity anchor of the same pipeline
+    # docs/mathematics.md §2: S(0, 0, 1, 1) ≈ 0.7877 — a sanity anchor of the same pipeline
     s = plots.moment_grid(np.array(0.0), 0.0, np.array(1.0), 1.0, ("spectral_norm",))
     assert float(s["spectral_norm"]) == pytest.approx(0.7877, abs=1e-4)
 

@@ -1,4 +1,4 @@
-"""Tests of ``snn-theory simulate`` (issue 6): wide SELU networks in JAX against the map g.
+"""Tests of ``snn-theory simulate``): wide SELU networks in JAX against the map g.
 
 Small CPU sizes. Finite networks deviate from the iterates of g by (a) sampling error of the
 pooled statistics, of order 1/√(N·B), and (b) frozen fluctuations of the one random network

@@ -132,7 +132,7 @@ def test_recorded_moments_match_a_direct_forward_pass(runs: dict[str, RunResult]
 
 
 def test_selu_constants_are_the_certified_values() -> None:
-    lam, alpha = default_constants("numpy")  # closed forms (MATH.md §3), 80-bit mpmath
+    lam, alpha = default_constants("numpy")  # closed forms (docs/mathematics.md §3), 80-bit mpmath
     c = selu_constants(0.05)
     assert (c.lam, c.alpha) == (lam, alpha)
     a, b = alpha_dropout_affine(0.05, 0.0, 1.0, lam, alpha)  # float64 formula evaluation

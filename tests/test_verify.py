@@ -21,7 +21,7 @@ from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.cli import main
 from snn_theory.verify import Constants, Interrupted, Runner, Settings, verify_claim
 
-#: The paper's printed bounds (MATH.md §4) and which side of them is claimed.
+#: The paper's printed bounds (docs/mathematics.md §4) and which side of them is claimed.
 PAPER_BOUNDS = {
     "theorem1.mean_lower": Fraction("-0.03106"),
     "theorem1.mean_upper": Fraction("0.06773"),

@@ -154,7 +154,7 @@ def test_budget_after_deciding_keeps_the_verdict(tmp_path, capsys):
     assert entry["boxes"] == 40  # the budget, not more
     assert "box budget (40)" in entry["reason"]
     assert check_certificate(entry["certificate"]).valid
-    assert (tmp_path / ".state" / "user.json").exists()
+    assert len(list((tmp_path / ".state").glob("user.spectral_norm.*.json"))) == 1
     code, out, err = run_cli([*args, "--max-boxes", "60", "--resume"], capsys)
     assert code == 0 and "--resume" not in err  # resumed: nothing to say
     (entry,) = json.loads(out)["claims"]

@@ -8,7 +8,7 @@ Numbers are read as exact decimal strings: mpmath rounds each once at the workin
 arb encloses it in a ball (so ``--mu 0.1`` means the real number 1/10, not the nearest double);
 numpy and JAX round it to float64.
 
-Output (MATH.md §1–2): mean μ̃, second moment ξ̃, variance ν̃, the Jacobian
+Output (docs/mathematics.md §1–2): mean μ̃, second moment ξ̃, variance ν̃, the Jacobian
 H = ∂(μ̃, ν̃)/∂(μ, ν) and its spectral norm S(H); with ``--iterate N`` also the trajectory
 (μ_k, ν_k), k = 0..N, of g from (μ, ν).
 

@@ -5,7 +5,7 @@
     snn-theory solve-constants --dropout-rate 0.1 --dropout-rate 0.05 --format python
     snn-theory solve-constants --digits 1000 --json
 
-λ and α solve μ̃(μ*, ω, ν*, τ, λ, α) = μ*, ν̃(μ*, ω, ν*, τ, λ, α) = ν* (MATH.md §3) for the
+λ and α solve μ̃(μ*, ω, ν*, τ, λ, α) = μ*, ν̃(μ*, ω, ν*, τ, λ, α) = ν* (docs/mathematics.md §3) for the
 target ``--mean`` μ*, ``--variance`` ν* and weights ``--omega`` ω = Σw, ``--tau`` τ = Σw².
 Inputs are exact decimals (``--mean -0.1`` is exactly −1/10).  Method and guarantee:
 :mod:`snn_theory.constants` — root finding, then a Krawczyk test in arb ball arithmetic
@@ -16,7 +16,7 @@ the closed forms of λ01, α01 are evaluated too and must agree.
 certified enclosure; ``value`` is its midpoint rounded to D decimals (within 10^-D of the true
 value).  ``--dropout-rate R`` (repeatable) is the probability of *dropping* a unit (keep
 probability q = 1 − R, 0 ≤ R < 1): it adds α′ = −λα and the affine correction a, b of alpha
-dropout (MATH.md §3), as balls enclosing the exact values.
+dropout (docs/mathematics.md §3), as balls enclosing the exact values.
 
 ``--format python`` prints float64 literals, each the float nearest to the exact constant
 (the enclosure lies between two float rounding boundaries).  ``ALPHA_PRIME`` is −λα correctly
@@ -192,7 +192,7 @@ def _table(result: ConstantsResult,
     for lam, alpha in result.other_solutions:
         console.print(f"note: the target has another solution (not certified here) near "
                       f"λ ≈ {lam:.16g}, α ≈ {alpha:.16g}", soft_wrap=True)
-    closed = ("; the closed forms of MATH.md §3 agree" if result.closed_form_agrees else "")
+    closed = ("; the closed forms of docs/mathematics.md §3 agree" if result.closed_form_agrees else "")
     console.print(
         f"certified: a Krawczyk test in arb proved that the box of radius "
         f"{result.to_json()['box_radius']} around the values holds exactly one solution "
@@ -231,7 +231,7 @@ def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digi
     """Certified λ, α making (MEAN, VARIANCE) a fixed point for weights (OMEGA, TAU).
 
     Root finding at a precision above --digits, then a Krawczyk test in arb proves that a
-    box of radius < 10^-digits holds exactly one solution (MATH.md §3).  With --dtype, the
+    box of radius < 10^-digits holds exactly one solution (docs/mathematics.md §3).  With --dtype, the
     correctly rounded value of every constant in that format, proven from the enclosure
     (strictly inside the rounding interval of the chosen number), and its error in ulps.
     Exit 2 on bad input or an unreachable target, 3 if a proof fails.  With --activation

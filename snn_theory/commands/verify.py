@@ -256,7 +256,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                 why = ("no saved state" if result.resume == "no state" else
                        "the saved state is for other settings or damaged")
                 console.print(Text(f"{claim.name}: --resume: {why}; started from the "
-                                   "initial grid"))
+                                   "initial grid"), soft_wrap=True)
             result.certificate = _write(certificate_dir, result)
             results.append(result)
     if as_json:
