@@ -27,6 +27,10 @@ ReLU with batch normalisation; plain ReLU (He initialisation); tanh; LeCun's sca
 1.7159·tanh(2x/3).  SELU uses the float64 roundings of the *certified* λ01, α01 and of the
 certified alpha-dropout constants a, b, α′ = −λα for the drop rate
 (:func:`snn_theory.constants.solve_constants`; docs/mathematics.md §3), cast to float32 for training.
+One more variant, :data:`ACTIVATION` (``--activation``), trains any activation of
+:mod:`snn_theory.activations`, c·f(x) + d, initialised like SELU, without batch norm, with
+inverted dropout; c, d as given or, by default, the certified pair that makes (0, 1) the
+fixed point of its map g at ω = 0, τ = 1 (:func:`resolve_activation`).
 
 Libraries: optax (optimisers), equinox (``eqx.nn.Linear``, ``eqx.nn.BatchNorm``), JAX jit with
 one ``lax.scan`` per epoch; scikit-learn for the data and the stratified split
@@ -94,6 +98,42 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "LeCun's 1.7159·tanh(2x/3), LeCun init"),
 )}
 
+#: The name of the extra variant trained with ``TrainConfig.activation`` (``--activation``).
+ACTIVATION_VARIANT = "activation"
+
+#: The extra variant: any activation of :mod:`snn_theory.activations`, initialised like SELU
+#: (LeCun or normalised, gain 1), no batch norm, inverted dropout.
+ACTIVATION = Variant(ACTIVATION_VARIANT, "custom", False, 1.0, "standard",
+                     "c·f(x) + d of --activation (c, d for the fixed point (0, 1) at ω = 0, "
+                     "τ = 1 unless --scale/--shift), init like selu, no batch norm")
+
+
+def variant_of(name: str) -> Variant:
+    """The :class:`Variant` called ``name`` (:data:`VARIANTS` or :data:`ACTIVATION`)."""
+    return ACTIVATION if name == ACTIVATION_VARIANT else VARIANTS[name]
+
+
+@functools.lru_cache(maxsize=16)
+def resolve_activation(text: str, scale: str | None = None,
+                       shift: str | None = None) -> tuple[Any, str]:
+    """(activation, how its parameters were chosen) for the activation variant.
+
+    With ``scale`` or ``shift`` given: c·f(x) + d with those (exact decimals; the missing one
+    1 resp. 0).  With neither: the member of f's affine family whose fixed point at ω = 0,
+    τ = 1 is (0, 1) (:func:`snn_theory.activation_table.normalized`: SELU keeps λ01, α01;
+    otherwise c, d certified by :func:`snn_theory.activation_map.solve_affine`, rounded to
+    20 decimals).  :class:`InputError` for bad input; ArithmeticError if c, d cannot be
+    certified."""
+    from snn_theory import activations
+
+    act = activations.get(text, "1" if scale is None else scale,
+                          "0" if shift is None else shift)
+    if scale is not None or shift is not None:
+        return act, "as given (--scale/--shift)"
+    from snn_theory.activation_table import normalized
+
+    return normalized(text)
+
 
 def certified_region() -> tuple[tuple[float, float], tuple[float, float]]:
     """Theorem 1's (ω, τ) rectangle from :data:`snn_theory.claims.THEOREM_DOMAINS` as floats:
@@ -130,15 +170,28 @@ class TrainConfig:
     seed: int = 0
     split_seed: int = 0
     heldout: int = 256
+    activation: str | None = None
+    scale: str | None = None
+    shift: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`InputError` (one-line message) for any invalid field."""
         if self.dataset not in DATASETS:
             raise InputError(f"unknown data set {self.dataset!r}; choose one of "
                              f"{', '.join(DATASETS)}")
-        if self.variant not in VARIANTS:
+        if self.variant not in VARIANTS and self.variant != ACTIVATION_VARIANT:
             raise InputError(f"unknown variant {self.variant!r}; choose one of "
-                             f"{', '.join(VARIANTS)}")
+                             f"{', '.join(VARIANTS)} (or give --activation)")
+        if self.variant == ACTIVATION_VARIANT:
+            from snn_theory import activations
+
+            if not isinstance(self.activation, str):
+                raise InputError("the activation variant needs an activation (--activation)")
+            activations.get(self.activation, "1" if self.scale is None else self.scale,
+                            "0" if self.shift is None else self.shift)
+        elif (self.activation, self.scale, self.shift) != (None, None, None):
+            raise InputError(f"an activation applies to the {ACTIVATION_VARIANT!r} variant "
+                             f"only (not {self.variant!r})")
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"unknown optimizer {self.optimizer!r}; choose one of "
                              f"{', '.join(OPTIMIZERS)}")
@@ -368,7 +421,10 @@ class RunResult:
       ``bn{l}.beta``);
     * ``predicted`` (depth + 1, 2): :func:`g_prediction` on the held-out batch (the pooled
       (μ_l, ν_l) the iterates of g predict for normalised weights);
-    * ``heldout``: the held-out batch (float32 features) the (μ, ν) were measured on.
+    * ``heldout``: the held-out batch (float32 features) the (μ, ν) were measured on;
+    * ``activation``: for the activation variant, the activation trained
+      (:meth:`snn_theory.activations.Activation.to_json` plus ``label``, ``parameters``: how
+      c, d were chosen, and their float64 values ``scale_float``, ``shift_float``); else None.
     """
 
     config: TrainConfig
@@ -392,6 +448,7 @@ class RunResult:
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     heldout: np.ndarray | None = field(default=None, repr=False)
     seconds: float = 0.0
+    activation: dict[str, Any] | None = None
 
     @property
     def diverged(self) -> bool:
@@ -399,15 +456,20 @@ class RunResult:
         return not (np.all(np.isfinite(self.step_loss)) and np.all(np.isfinite(self.train_loss)))
 
     @property
-    def label(self) -> str:
+    def name(self) -> str:
+        """The variant's name; for the activation variant ``act:`` and the activation."""
         c = self.config
-        return f"{c.variant} depth {c.depth}"
+        return f"act:{c.activation}" if c.variant == ACTIVATION_VARIANT else c.variant
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} depth {self.config.depth}"
 
     def summary(self) -> dict[str, Any]:
         """Scalars for tables: final losses/accuracy, (μ, ν) of the last hidden layer, the
         fraction of hidden units in the certified region at the start and the end."""
         return {
-            "variant": self.config.variant, "dataset": self.config.dataset,
+            "variant": self.config.variant, "name": self.name, "dataset": self.config.dataset,
             "depth": self.config.depth, "width": self.config.width,
             "train_loss_start": _f(self.train_loss[0]), "train_loss_end": _f(self.train_loss[-1]),
             "val_loss_end": _f(self.val_loss[-1]), "val_accuracy_end": _f(self.val_accuracy[-1]),
@@ -427,6 +489,8 @@ class RunResult:
                                "constants": dataclasses.asdict(self.constants),
                                "steps_per_epoch": self.steps_per_epoch,
                                "summary": self.summary()}
+        if self.activation is not None:
+            out["activation"] = self.activation
         if arrays:
             out["step_loss"] = _nan_to_none(self.step_loss)
             for name in EPOCH_FIELDS:
@@ -457,7 +521,7 @@ class RunResult:
                                                             for p in pred], axis=1)
             return cls(config, SeluConstants(**data["constants"]), int(data["steps_per_epoch"]),
                        _from_json_array(data["step_loss"]), snapshots=snapshots,
-                       predicted=predicted,
+                       predicted=predicted, activation=data.get("activation"),
                        seconds=float(data.get("summary", {}).get("seconds") or 0.0), **arrays)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, InputError):
@@ -496,7 +560,12 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     split = load_split(config.dataset, config.split_seed) if split is None else split
     constants = selu_constants(config.dropout_rate)
     hyper = hyper_parameters(config, constants)
-    model, state = build_network(config, split)
+    act, act_record = None, None
+    if config.variant == ACTIVATION_VARIANT:
+        act, how = resolve_activation(config.activation, config.scale, config.shift)
+        act_record = {**act.to_json(), "label": act.label(), "parameters": how,
+                      "scale_float": float(act.scale), "shift_float": float(act.shift)}
+    model, state = build_network(config, split, act)
     optimizer = optimizer_for(config.optimizer)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     opt_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
@@ -546,8 +615,9 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
             progress(epoch, E)
 
     arrays = {name: np.stack(v) for name, v in rec.items()}
-    predicted = g_prediction(heldout, config.depth, config.width)
+    # the SELU map's prediction; none for the activation variant (its g is another map)
+    predicted = None if act is not None else g_prediction(heldout, config.depth, config.width)
     return RunResult(config, constants, steps, np.concatenate(step_loss), snapshots=snapshots,
-                     predicted=predicted,
+                     predicted=predicted, activation=act_record,
                      weights=weights_dict(model, state), heldout=np.asarray(heldout),
                      seconds=time.perf_counter() - t0, **arrays)

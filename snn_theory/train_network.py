@@ -6,7 +6,8 @@ z = W x + b → (``eqx.nn.BatchNorm``) → activation → (alpha or inverted dro
 output layer; one epoch is one ``jax.lax.scan`` over the minibatches (``eqx.filter_jit``);
 learning rate, activation (``lax.switch``), dropout and SELU constants are traced arguments,
 so every variant without batch norm, seed and learning rate of one (depth, width, data set)
-shares one compilation.
+shares one compilation.  The activation variant (any :class:`snn_theory.activations.Activation`)
+is a static field of the model instead: its own compilation per activation.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from snn_theory.train import BN_MOMENTUM, VARIANTS, SeluConstants, Split, TrainConfig
+from snn_theory.train import BN_MOMENTUM, SeluConstants, Split, TrainConfig, variant_of
 
 #: The activations, in the order of the traced index ``hyper["activation"]``.
 ACTIVATIONS: tuple[str, ...] = ("selu", "relu", "tanh", "scaled_tanh")
@@ -58,6 +59,8 @@ class MLP(eqx.Module):
     hidden: list
     norms: list | None
     out: eqx.nn.Linear
+    #: the activation variant's activation (static: compiled in), else None (``lax.switch``)
+    custom: Any = eqx.field(static=True, default=None)
 
     def __call__(self, x: Any, state: Any, keep_mask: Any, hyper: dict[str, Any],
                  inference: bool) -> tuple[Any, Any, Any]:
@@ -68,7 +71,8 @@ class MLP(eqx.Module):
             z = layer(x)
             if self.norms is not None:
                 z, state = self.norms[l](z, state, inference=inference)
-            x = _activation(hyper["activation"], z, hyper)
+            x = (self.custom.jax(z) if self.custom is not None
+                 else _activation(hyper["activation"], z, hyper))
             outs.append(x)
             if not inference:
                 # alpha dropout: scale 1, dropped units set to α′, then a·x + b (docs/mathematics.md §3);
@@ -78,10 +82,12 @@ class MLP(eqx.Module):
         return self.out(x), state, jnp.stack(outs)
 
 
-def build_network(config: TrainConfig, split: Split) -> tuple[MLP, Any]:
+def build_network(config: TrainConfig, split: Split,
+                  activation: Any = None) -> tuple[MLP, Any]:
     """(model, batch-norm state) with the variant's initial weights and zero biases; the
-    weights come from numpy's generator seeded with ``config.seed`` (layer by layer)."""
-    variant = VARIANTS[config.variant]
+    weights come from numpy's generator seeded with ``config.seed`` (layer by layer).
+    ``activation``: the activation variant's :class:`~snn_theory.activations.Activation`."""
+    variant = variant_of(config.variant)
     rng = np.random.default_rng([config.seed, 7])
     sizes = [split.n_features] + [config.width] * config.depth
     key = jax.random.key(0)  # equinox's own initial values are replaced below
@@ -98,7 +104,7 @@ def build_network(config: TrainConfig, split: Split) -> tuple[MLP, Any]:
     norms = ([eqx.nn.BatchNorm(config.width, axis_name="batch", mode="batch",
                                momentum=BN_MOMENTUM) for _ in range(config.depth)]
              if variant.batch_norm else None)
-    return eqx.nn.make_with_state(MLP)(hidden, norms, out)
+    return eqx.nn.make_with_state(MLP)(hidden, norms, out, activation)
 
 
 def _batched(model: MLP, state: Any, x: Any, key: Any, hyper: dict[str, Any],
@@ -186,7 +192,7 @@ def run_evaluation(model: MLP, state: Any, hyper: dict[str, Any], x: Any, y: Any
 def hyper_parameters(config: TrainConfig, constants: SeluConstants) -> dict[str, Any]:
     """The traced per-run values: activation index, SELU λ, α, dropout keep probability q,
     and the dropout map x ↦ a·(mask ? x·scale : fill) + b of the variant."""
-    variant = VARIANTS[config.variant]
+    variant = variant_of(config.variant)
     q = 1.0 - config.dropout_rate
     if variant.dropout == "alpha":
         scale, fill, a, b = 1.0, constants.alpha_prime, constants.a, constants.b
@@ -195,7 +201,8 @@ def hyper_parameters(config: TrainConfig, constants: SeluConstants) -> dict[str,
     out = {k: jnp.asarray(v, jnp.float32) for k, v in (
         ("lam", constants.lam), ("alpha", constants.alpha), ("keep", q), ("scale", scale),
         ("fill", fill), ("a", a), ("b", b))}
-    out["activation"] = jnp.asarray(ACTIVATIONS.index(variant.activation), jnp.int32)
+    index = ACTIVATIONS.index(variant.activation) if variant.activation in ACTIVATIONS else 0
+    out["activation"] = jnp.asarray(index, jnp.int32)  # unused by the activation variant
     return out
 
 

@@ -2,7 +2,8 @@
 
 Six panels, from one set of training runs (SELU and ReLU + batch norm at several depths):
 
-1. training loss of every minibatch against iterations (the paper's Figure 1 in miniature);
+1. training loss of every minibatch against iterations (the paper's Figure 1 in miniature;
+   with the activation variant of ``--activation`` too, dash-dotted);
 2. fraction of SELU hidden units whose (ω_i, τ_i) lies in Theorem 1's rectangle (the domain
    of the contraction proof), per epoch (for batch-normalised ReLU networks the rectangle
    means nothing: batch norm undoes the scale of W, and He initialisation puts τ at 2);
@@ -29,6 +30,7 @@ import numpy as np
 
 from snn_theory.moment_map import InputError
 from snn_theory.plots import FigureSize, PlotResult, _new_figure, _save, _style, output_path
+from snn_theory.train import ACTIVATION_VARIANT
 
 #: The variants drawn in panel 1 (the comparison of the paper's Figure 1).
 FIGURE1_VARIANTS: tuple[str, ...] = ("selu", "relu-bn")
@@ -87,7 +89,8 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         shade = {d: 0.15 + 0.7 * k / max(len(depths) - 1, 1) for k, d in enumerate(depths)}
         colors = {"selu": matplotlib.colormaps["Blues"], "relu-bn": matplotlib.colormaps["Oranges"],
                   "relu": matplotlib.colormaps["Greys"], "tanh": matplotlib.colormaps["Greens"],
-                  "scaled-tanh": matplotlib.colormaps["Purples"]}
+                  "scaled-tanh": matplotlib.colormaps["Purples"],
+                  ACTIVATION_VARIANT: matplotlib.colormaps["Reds"]}
         loss, region, med_tau = {}, {}, {}
         for r in runs:
             colour = colors.get(r.config.variant, matplotlib.colormaps["Greys"])(
@@ -104,16 +107,19 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
                 a3.plot(ep, med_tau[label], "-o", ms=2.5, color=colour, label=label)
                 a3.fill_between(ep, np.median(tq[:, 0], axis=1), np.median(tq[:, 2], axis=1),
                                 color=colour, alpha=0.15, lw=0)
-            if r.config.variant in FIGURE1_VARIANTS:
+            if r.config.variant in (*FIGURE1_VARIANTS, ACTIVATION_VARIANT):
                 loss[label] = r.step_loss
                 k = max(1, r.steps_per_epoch // 2)
                 y = _smooth(r.step_loss, k)
-                a1.plot(np.arange(len(y)) + (k - 1), y, "-" if r.config.variant == "selu"
-                        else "--", lw=1.3, color=colour, label=label)
+                style = {"selu": "-", ACTIVATION_VARIANT: "-."}.get(r.config.variant, "--")
+                a1.plot(np.arange(len(y)) + (k - 1), y, style, lw=1.3, color=colour,
+                        label=label)
         a1.set_yscale("log")
         a1.set_xlabel("iteration (minibatch)")
         a1.set_ylabel("minibatch loss (mean over ½ epoch)")
-        a1.set_title(f"{c.dataset}: SNN (solid) vs BN (dashed)")
+        extra = ", --activation (dash-dot)" if any(
+            r.config.variant == ACTIVATION_VARIANT for r in runs) else ""
+        a1.set_title(f"{c.dataset}: SNN (solid) vs BN (dashed){extra}")
         a1.legend(fontsize=7)
         a2.set_xlabel("epoch")
         a2.set_ylabel("% hidden units with (ω_i, τ_i) in the rectangle")

@@ -28,6 +28,7 @@ from snn_theory.train import (
     RunResult,
     TrainConfig,
     certified_region,
+    resolve_activation,
     selu_constants,
     train,
 )
@@ -204,6 +205,10 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     (["--depths", "x"], "depths must be integers"),
     (["--save-weights", "w.txt"], ".npz"),
     (["--out", "."], "is a directory"),
+    (["--activation", "tanh(x"], "cannot parse the activation"),
+    (["--activation", "nosuch"], "unknown name"),
+    (["--activation", "tanh", "--scale", "0"], "scale must be nonzero"),
+    (["--scale", "2"], "need --activation"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,3 +253,109 @@ def test_cli_json_out_and_plot_from_results(tmp_path, capsys: pytest.CaptureFixt
     bad.write_text(json.dumps(broken))
     code, _, err = _cli(["plot", "training", "--results", str(bad), "--out", str(png)], capsys)
     assert code == 2 and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------- --activation
+# The activation variant is its own compiled program (one per activation and shape): keep
+# one small shape for its tests.
+ACT = replace(TINY, variant="activation", activation="tanh", width=64, epochs=2, heldout=16)
+
+
+@pytest.fixture(scope="module")
+def act_run() -> RunResult:
+    return train(ACT)
+
+
+def test_activation_variant_learns_and_is_deterministic(act_run: RunResult,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    r = act_run
+    assert not r.diverged
+    assert r.train_loss[-1] < 0.8 * r.train_loss[0], r.train_loss
+    assert r.val_loss[-1] < r.val_loss[0] and r.test_accuracy[-1] > 0.3
+    assert r.predicted is None and r.name == "act:tanh"
+    # no scale/shift given: c·tanh(x) + d with (0, 1) the fixed point at ω = 0, τ = 1
+    rec = r.activation
+    assert rec["definition"] == "tanh" and rec["shift"] == "0"
+    assert rec["scale_float"] == pytest.approx(1.5925374197228314, rel=1e-15)
+    again = train(ACT)
+    np.testing.assert_array_equal(again.step_loss, r.step_loss)
+    for name in ("train_loss", "act_mean", "act_var", "tau_quantiles", "grad_norm"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(r, name))
+    # the forward pass uses exactly c·tanh (checked against numpy in float64)
+    c = rec["scale_float"]
+    x = np.asarray(r.heldout, np.float64)
+    for l in range(1, ACT.depth + 1):
+        x = c * np.tanh(x @ r.weights[f"hidden{l}.weight"].astype(np.float64).T
+                        + r.weights[f"hidden{l}.bias"])
+        assert r.act_var[-1, l] == pytest.approx(x.var(), rel=2e-5)
+    # JSON round trip and the table row
+    data = json.loads(json.dumps(r.to_json()))
+    assert data["config"]["activation"] == "tanh" and data["activation"] == rec
+    back = RunResult.from_json(data)
+    assert back.activation == rec and back.name == "act:tanh"
+    np.testing.assert_array_equal(back.act_var, r.act_var)
+    from snn_theory.commands.train import _print_table
+
+    _print_table([r])
+    out = capsys.readouterr().out
+    assert "act:tanh" in out and "1.59253741972283142777*tanh" in out
+    # given --scale (or --shift): used as is, the other one 1 (or 0)
+    act, how = resolve_activation("tanh", "1.7159", None)
+    assert (act.scale, act.shift) == (Fraction("1.7159"), 0) and "as given" in how
+    act, _ = resolve_activation("tanh", None, "0.5")
+    assert (act.scale, act.shift) == (1, Fraction(1, 2))
+
+
+def test_activation_variant_initial_moments_follow_its_map() -> None:
+    """Normalised weights at initialisation: as for SELU, each held-out sample's (mean,
+    variance) follows the iterates of the activation's map g at ω = 0, τ = n/(n − 1)
+    (:func:`snn_theory.activation_map.evaluate`, arb); pooled they give the recorded
+    (μ_l, ν_l) up to O(1/√width): measured deviations at width 64 over 3 layers 0.03
+    (mean) and 0.07 (variance); the tolerance is 1/√width = 0.125.  A wrong activation (tanh
+    with c = 1, fixed point far from (0, 1)) leaves it."""
+    from snn_theory import activation_map, activations
+    from snn_theory.precision import working_precision
+
+    r = train(replace(ACT, init="normalized", epochs=1))
+    rec = r.activation
+
+    def iterates(act: activations.Activation) -> np.ndarray:
+        x = np.asarray(r.heldout, np.float64)
+        mu, nu, n = x.mean(axis=1), x.var(axis=1), x.shape[1]
+        out = [(mu.mean(), nu.mean() + mu.var())]
+        with working_precision(bits=64):
+            for _ in range(ACT.depth):
+                q = [activation_map.evaluate(act, float(m), 0, float(v), Fraction(n, n - 1),
+                                             ("mean", "variance")) for m, v in zip(mu, nu)]
+                mu = np.array([float(t["mean"].mid()) for t in q])
+                nu = np.array([float(t["variance"].mid()) for t in q])
+                out.append((mu.mean(), nu.mean() + mu.var()))
+                n = ACT.width
+        return np.array(out)
+
+    act = activations.get("tanh").with_affine(Fraction(rec["scale"]), Fraction(rec["shift"]))
+    expected = iterates(act)
+    tol = 1 / math.sqrt(ACT.width)
+    np.testing.assert_allclose(r.act_mean[0], expected[:, 0], atol=tol)
+    np.testing.assert_allclose(r.act_var[0], expected[:, 1], atol=tol)
+    assert r.in_region[0].tolist() == [1.0] * ACT.depth
+    # pooled iterates suffice here: plain tanh's variance collapses (fixed point ν* < 0.4)
+    with working_precision(bits=64):
+        wrong = activation_map.iterate(activations.get("tanh"), float(expected[0, 0]),
+                                       float(expected[0, 1]), 0, 1, ACT.depth)
+    assert abs(float(wrong[-1][1].mid()) - r.act_var[0, -1]) > tol
+
+
+def test_plot_training_draws_the_activation_variant(runs: dict[str, RunResult],
+                                                    act_run: RunResult, tmp_path) -> None:
+    from matplotlib.image import imread
+
+    from snn_theory import train_plots
+    from snn_theory.plots import FigureSize
+
+    png = tmp_path / "training.png"
+    result = train_plots.training(png, runs=[runs["selu"], act_run],
+                                  size=FigureSize(900, 550, 100))
+    assert imread(png).shape[:2] == (550, 900)
+    assert set(result.data["loss"]) == {"selu depth 3", "act:tanh depth 3"}

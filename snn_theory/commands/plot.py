@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from snn_theory import plots
-from snn_theory.commands.train import common_options
+from snn_theory.commands.train import common_options, train_activation_options
 
 
 def _parse_range(ctx: click.Context | None, param: click.Parameter | None,
@@ -275,6 +275,7 @@ __all__ = ["plot_group"]
               help="Comma-separated variants to train (without --results).")
 @click.option("--depths", default="8,16,32", show_default=True,
               help="Comma-separated depths to train (without --results).")
+@train_activation_options
 @common_options(width_flag="--net-width", init="normalized")
 @_figure_options(plots.FigureSize(1800, 1100, 150))
 def training_command(results: str | None, variants: str, depths: str, dataset: str,
@@ -288,7 +289,8 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
     Without --results it trains first (default: digits, normalised initialisation, so every
     unit starts inside the rectangle; about 1–2 minutes on two CPU cores, mostly
     compilation).  The --width/--height options are the figure's pixels; the network width
-    is --net-width.
+    is --net-width.  --activation adds one variant trained with that activation (as in
+    `snn-theory train`), drawn in the loss panel.
     """
     from snn_theory import train_plots
     from snn_theory.commands.train import build_configs, run_configs

@@ -5,10 +5,12 @@ against the theorem (see :mod:`snn_theory.train`).
     snn-theory train --variants selu,relu-bn --depths 8,16,32 --epochs 20
     snn-theory train --dataset wine --init normalized --json
     snn-theory train --out runs.json --save-weights runs.npz   # then: plot training --results runs.json
+    snn-theory train --activation tanh                 # plus c·tanh(x) + d, (0, 1) fixed
 
 Bad input (one line, exit 2): unknown data set, variant, optimizer or init; depth, width,
-epochs or batch size < 1; learning rate ≤ 0; dropout rate outside [0, 1).  If the SELU
-constants cannot be certified: one line, exit 3.
+epochs or batch size < 1; learning rate ≤ 0; dropout rate outside [0, 1); unknown
+activation or an expression that does not parse.  If the SELU constants (or the activation's
+c, d) cannot be certified: one line, exit 3.
 """
 
 from __future__ import annotations
@@ -82,17 +84,43 @@ def run_configs(configs: list[Any], show_progress: bool) -> list[Any]:
     return results
 
 
-def build_configs(dataset: str, variants: str, depths: str, **fields: Any) -> list[Any]:
-    """Every (variant, depth) config, validated before anything runs."""
-    from snn_theory.train import TrainConfig
+def build_configs(dataset: str, variants: str, depths: str, activation: str | None = None,
+                  scale: str | None = None, shift: str | None = None,
+                  **fields: Any) -> list[Any]:
+    """Every (variant, depth) config, validated before anything runs; with ``activation``
+    one more per depth (the activation variant, after the others)."""
+    from snn_theory.train import ACTIVATION_VARIANT, TrainConfig
 
+    if activation is None and (scale is not None or shift is not None):
+        raise InputError("--scale and --shift need --activation")
     base = TrainConfig(dataset=dataset, **fields)
     base.validate()
-    configs = [replace(base, variant=v, depth=d)
-               for d in parse_ints(depths, "depths") for v in _split_list(variants, "variants")]
+    extra = [] if activation is None else [ACTIVATION_VARIANT]
+    configs = [replace(base, variant=v, depth=d, **({"activation": activation, "scale": scale,
+                                                     "shift": shift}
+                                                    if v == ACTIVATION_VARIANT else {}))
+               for d in parse_ints(depths, "depths")
+               for v in [*_split_list(variants, "variants"), *extra]]
     for c in configs:
         c.validate()
     return configs
+
+
+def train_activation_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--activation``, ``--scale``, ``--shift`` (as elsewhere, :mod:`.activation_option`)
+    for the one extra variant; unset by default (no extra variant)."""
+    from snn_theory.commands.activation_option import HELP
+
+    func = click.option("--shift", default=None,
+                        help="d in c·f(x) + d (default: with --scale 0, without it the "
+                             "d for the fixed point (0, 1)).")(func)
+    func = click.option("--scale", default=None,
+                        help="c in c·f(x) + d (default: with --shift 1, without it the c "
+                             "that makes (0, 1) the fixed point at ω = 0, τ = 1).")(func)
+    func = click.option("--activation", default=None, metavar="NAME|EXPR",
+                        help="Train one more variant with this activation (init like selu, "
+                             "no batch norm).  " + HELP.replace("  Default selu.", ""))(func)
+    return func
 
 
 def common_options(f: Callable[..., Any] | None = None, *, width_flag: str = "--width",
@@ -139,6 +167,7 @@ def common_options(f: Callable[..., Any] | None = None, *, width_flag: str = "--
               help="Comma-separated: selu, relu-bn, relu, tanh, scaled-tanh.")
 @click.option("--depths", default="16", show_default=True,
               help="Comma-separated numbers of hidden layers, e.g. 8,16,32,64.")
+@train_activation_options
 @common_options
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object on stdout: every run's config, summary and records.")
@@ -159,7 +188,9 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
     ω ∈ [−0.1, 0.1], τ ∈ [0.95, 1.1]; the gradient norms; losses and accuracies.
 
     Variants: selu (certified λ01, α01; alpha dropout with certified a, b), relu-bn (equinox
-    BatchNorm), relu, tanh, scaled-tanh (1.7159·tanh(2x/3)).  optax optimisers, JAX jit,
+    BatchNorm), relu, tanh, scaled-tanh (1.7159·tanh(2x/3)); with --activation one more,
+    c·f(x) + d of that activation (by default c, d make (0, 1) the fixed point of its map g
+    at ω = 0, τ = 1; certified), initialised like selu, no batch norm.  optax optimisers, JAX jit,
     fixed seeds, 60/20/20 stratified split.  The numbers are float32 measurements of
     trained networks (evidence), not proofs.  The defaults take well under 2 minutes on two
     CPU cores (mostly compilation: one per variant and depth).
@@ -237,7 +268,7 @@ def _print_table(results: list[Any]) -> None:
         s = r.summary()
         tau_mid = r.tau_quantiles[:, 1, 1:].mean(axis=1)  # hidden layers 2.. (fan-in = width)
         table.add_row(*(Text(x) for x in (
-            r.config.variant, str(r.config.depth),
+            r.name, str(r.config.depth),
             f"{_fmt(s['train_loss_start'], 2)}→{_fmt(s['train_loss_end'], 2)}",
             _fmt(s["val_accuracy_end"]), _fmt(s["test_accuracy_end"]),
             f"{_fmt(s['last_layer_mu_start'], 2)}, {_fmt(s['last_layer_nu_start'], 2)}→"
@@ -246,6 +277,10 @@ def _print_table(results: list[Any]) -> None:
             f"{100 * s['in_region_start']:.0f}→{100 * s['in_region_end']:.0f}%",
             f"{r.seconds:.0f}")))
     Console(width=max(Console().width, 118)).print(table)
+    for r in results:
+        if r.activation is not None and r is next(
+                q for q in results if q.activation == r.activation):
+            click.echo(f"{r.name}: f = {r.activation['label']} ({r.activation['parameters']})")
     click.echo(f"start → end of training.  (μ, ν): pooled over the held-out batch and the "
                f"last hidden layer's units (fixed point of g: (0, 1)).  median τ: over "
                f"hidden layers 2..depth.  in region: hidden units with ω_i ∈ [{wl:g}, {wh:g}] "
