@@ -169,6 +169,15 @@ def _worker_init(record: dict, bits: int) -> None:
 
 
 def _compute_cell(task: tuple[int, CellKey]) -> tuple[tuple[int, CellKey], dict | None]:
+    old = ctx.prec  # restored: in-process, the caller's precision must not change
+    try:
+        return _compute_cell_at_working_precision(task)
+    finally:
+        ctx.prec = old
+
+
+def _compute_cell_at_working_precision(task: tuple[int, CellKey]
+                                       ) -> tuple[tuple[int, CellKey], dict | None]:
     ctx.prec = _WORKER["bits"]
     order, key = task
     m_lo, m_hi, v_lo, v_hi = cell_bounds(key)
@@ -188,7 +197,9 @@ class CellCache:
         self.act, self.bits, self.jobs = act, bits, jobs
         self.cells: dict[tuple[int, CellKey], dict | None] = {}
         self.pool = None
+        old = ctx.prec
         _worker_init(act.to_json(), bits)
+        ctx.prec = old  # _compute_cell sets the precision itself
         if jobs > 1:
             self.pool = multiprocessing.get_context("spawn").Pool(
                 jobs, initializer=_worker_init, initargs=(act.to_json(), bits))
