@@ -569,8 +569,9 @@ def is_paving_certificate(path: Path | str) -> bool:
         raw = Path(path).read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-        return b'"format":"' + FORMAT.encode() + b'"' in raw[:200_000].replace(b" ", b"")
-    except (OSError, EOFError, gzip.BadGzipFile):
+        content = json.loads(raw.decode())
+        return isinstance(content, dict) and content.get("format") == FORMAT
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, ValueError, RecursionError):
         return False
 
 

@@ -245,12 +245,14 @@ def test_cli_check_and_plot(tiny: tuple[domains.Paving, Path], tmp_path: Path,
 
 
 def test_cli_map_domain_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    out = tmp_path / "fast.paving.json"
+    out = tmp_path / "fast.paving.json.gz"
     code, stdout, err = _cli(capsys, "map-domain", "--omega", "0:0.1", "--tau", "0.85:0.95",
                              "--cells", "2", "--depth", "1", "--max-boxes", "64", "--jobs", "1",
                              "--out", str(out), "--json")
     assert code == 0, err
     data = json.loads(stdout)
     assert data["refuted"] == 4 and data["largest_rectangle"] is None
-    assert out.read_bytes() == domains.write_paving(tmp_path / "again.json",
+    assert out.read_bytes() == domains.write_paving(tmp_path / "again.json.gz",
                                                     domains.map_domain(FAST)).read_bytes()
+    code, stdout, err = _cli(capsys, "check-certificate", str(out))  # gzip, dispatched
+    assert code == 0 and stdout.startswith("VALID") and "4 refuted" in stdout, err

@@ -131,9 +131,12 @@ def map_domain_command(plane: str, omega_range: str, tau_range: str, mu_range: s
         from rich.text import Text
 
         out_console = Console(soft_wrap=True)
+        sj = spec.to_json()
+        w, t = (", ".join(sj["region"][k]) for k in ("omega", "tau"))
+        m, n = (", ".join(sj["box"][k]) for k in ("mu", "nu"))
         out_console.print(Text(
-            f"paving of omega ∈ [{omega_range}] x tau ∈ [{tau_range}] for B = mu ∈ "
-            f"[{mu_range}] x nu ∈ [{nu_range}] (closed-form lam01, alpha01): "
+            f"paving of omega ∈ [{w}] x tau ∈ [{t}] for B = mu ∈ [{m}] x nu ∈ [{n}] "
+            "(closed-form lam01, alpha01): "
             f"{summary['cells']} cells, {summary['proven']} proven, {summary['refuted']} "
             f"refuted, {summary['undecided']} undecided; areas proven {summary['areas']['proven']}, "
             f"refuted {summary['areas']['refuted']}, undecided {summary['areas']['undecided']}"))
