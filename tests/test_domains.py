@@ -256,3 +256,19 @@ def test_cli_map_domain_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
                                                     domains.map_domain(FAST)).read_bytes()
     code, stdout, err = _cli(capsys, "check-certificate", str(out))  # gzip, dispatched
     assert code == 0 and stdout.startswith("VALID") and "4 refuted" in stdout, err
+
+
+def test_largest_box_is_a_checked_paving(tmp_path: Path) -> None:
+    result = domains.largest_box((F(0), F(1, 20)), (F(975, 1000), F(10125, 10000)),
+                                 (F(-1, 10), F(1, 10)), (F(8, 10), F(15, 10)), F(11, 10),
+                                 steps=0, cells=1, depth=0, max_boxes=200)
+    assert result.proven_scale in (F(1), F(11, 10)) and result.proven is not None
+    mu, nu = result.box(result.proven_scale)
+    assert result.proven.spec.mu == mu and result.proven.spec.nu == nu
+    assert mu[1] == result.proven_scale / 10 and nu[0] == 1 - result.proven_scale / 5
+    path = domains.write_paving(tmp_path / "box.json", result.proven)
+    report = domains.check_paving(path)
+    assert report.valid and report.counts["proven"] == len(result.proven.entries)
+    with pytest.raises(domains.InputError, match="symmetric"):
+        domains.largest_box((F(0), F(1, 20)), (F(1), F(11, 10)), (F(-1, 10), F(2, 10)),
+                            (F(8, 10), F(15, 10)), F(2))
