@@ -8,8 +8,9 @@
 * the wall time of the default paving (``snn-theory map-domain`` defaults) with 2 local
   workers (``--skip-default`` leaves it out).
 
-Each executor is warmed first on a tiny paving (worker start-up and the compilation of
-the evaluators are not counted in the rates).
+Each executor runs in a fresh process (the verifier keeps in-process caches: a run after
+another on the same cells would be faster) and is warmed first on a tiny paving elsewhere
+in the plane (worker start-up and the compilation of the evaluators are not counted).
 
     python benchmarks/bench_domains.py
 """
@@ -33,8 +34,9 @@ def spec(**overrides: object) -> domains.PavingSpec:
     return domains.PavingSpec(**args)  # type: ignore[arg-type]
 
 
-WARM = dict(omega=(F(0), F(1, 10)), tau=(F(85, 100), F(95, 100)), cells=1, depth=0,
-            max_boxes=64)
+#: Warm-up: two proven cells (every evaluator is compiled in every worker that runs one).
+WARM = dict(omega=(F(0), F(1, 20)), tau=(F(975, 1000), F(10125, 10000)), cells=2, depth=0,
+            max_boxes=200)
 
 
 def timed(**kwargs: object) -> tuple[float, domains.Paving]:
@@ -44,33 +46,56 @@ def timed(**kwargs: object) -> tuple[float, domains.Paving]:
     return time.perf_counter() - start, paving
 
 
+def one(kind: str) -> None:
+    """Measure one executor in this (fresh) process; prints one JSON line."""
+    import hashlib
+    import json
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if kind == "dask":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster):
+            seconds, paving = timed(scheduler=cluster.scheduler_address)
+    else:
+        domains.precompile()  # the parent compiles once; local workers are forked from it
+        seconds, paving = timed(jobs=int(kind[-1]))
+    text = json.dumps(domains.certificate_content(paving), sort_keys=True)
+    print(json.dumps({"seconds": seconds, "cells": paving.evaluated,
+                      "sha": hashlib.sha256(text.encode()).hexdigest(),
+                      "summary": paving.summary()}))
+
+
 def main() -> None:
+    import json
+    import subprocess
+    import sys
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-default", action="store_true")
+    parser.add_argument("--one", choices=("local1", "local2", "dask"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    rows = []
-    base_time, base = timed(jobs=1)
-    cells = base.evaluated
-    reference = domains.certificate_content(base)
-    rows.append(("local, 1 worker (baseline)", base_time, True))
-    two_time, two = timed(jobs=2)
-    rows.append(("local, 2 worker processes", two_time,
-                 domains.certificate_content(two) == reference))
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster):
-        dask_time, dask = timed(scheduler=cluster.scheduler_address)
-    rows.append(("Dask LocalCluster, 2 workers", dask_time,
-                 domains.certificate_content(dask) == reference))
-    s = base.summary()
+    if args.one:
+        one(args.one)
+        return
+    # each executor in a fresh process, so that no run profits from another's warm caches
+    runs = {}
+    for kind in ("local1", "local2", "dask"):
+        out = subprocess.run([sys.executable, __file__, "--one", kind], capture_output=True,
+                             text=True, check=True).stdout
+        runs[kind] = json.loads(out.strip().splitlines()[-1])
+    base = runs["local1"]
+    s = base["summary"]
+    cells = base["cells"]
     print(f"paving: {cells} cells decided ({s['cells']} final: {s['proven']} proven, "
           f"{s['refuted']} refuted, {s['undecided']} undecided)")
     print(f"{'executor':32} {'seconds':>8} {'cells/s':>8} {'ratio':>6}  identical certificate")
-    for name, seconds, same in rows:
-        print(f"{name:32} {seconds:8.2f} {cells / seconds:8.2f} {base_time / seconds:6.2f}  "
-              f"{'yes' if same else 'NO'}")
+    names = {"local1": "local, 1 worker (baseline)", "local2": "local, 2 worker processes",
+             "dask": "Dask LocalCluster, 2 workers"}
+    for kind, r in runs.items():
+        print(f"{names[kind]:32} {r['seconds']:8.2f} {r['cells'] / r['seconds']:8.2f} "
+              f"{base['seconds'] / r['seconds']:6.2f}  {'yes' if r['sha'] == base['sha'] else 'NO'}")
     if not args.skip_default:
         defaults = {p.name: p.default for p in map_domain_command.params}
         default = domains.PavingSpec(

@@ -36,7 +36,9 @@ counterexample re-evaluated, by :func:`snn_theory.certificate.check_content`.
 
 The largest certified rectangle (:func:`largest_rectangle`) is the largest-area axis-aligned
 rectangle containing (ω, τ) = (0, 1) inside the union of proven cells; both conditions hold on
-it because they hold on every cell it meets.
+it because they hold on every cell it meets.  The largest certified (μ, ν) box
+(:func:`largest_box`) bisects on the scale s of a family B(s) of boxes around (0, 1), a scale
+counting only when the paving of the weight rectangle for B(s) has every cell proven.
 """
 
 from __future__ import annotations
@@ -334,7 +336,10 @@ class _Executor:
             from concurrent.futures import ProcessPoolExecutor
 
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method))
+            if method == "fork":
+                precompile()  # the workers inherit the compiled evaluators
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method),
+                                            initializer=_ignore_sigint)
 
     def run(self, spec_json: dict, cells: list[dict], done: Callable[[int, dict], None]) -> None:
         if self.client is not None:
@@ -361,6 +366,23 @@ class _Executor:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+
+def precompile() -> None:
+    """Compile the arb evaluators of the three quantities a cell needs (a few seconds, once
+    per process; forked workers inherit them)."""
+    from snn_theory import backends
+
+    for quantity in ("mean", "variance", "spectral_norm"):
+        backends.value_and_gradient("arb", quantity)
+        backends.evaluator("arb", (quantity,))
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which saves the state."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def connect(address: str, timeout: float = 5.0) -> Any:
@@ -425,10 +447,11 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     spec_json = spec.to_json()
     saved = _load_state(state, spec) if resume else {}
     decided: dict[tuple, dict] = {}
-    executor = _Executor(jobs, scheduler, connect_timeout)
     paving = Paving(spec, [])
     last_save = time.perf_counter()
+    executor = None
     try:
+        executor = _Executor(jobs, scheduler, connect_timeout)
         level_cells = spec.initial_cells()
         final: list[dict] = []
         for level in range(spec.depth + 1):
@@ -471,10 +494,12 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
             if not level_cells:
                 break
     except KeyboardInterrupt:
-        _save_state(state, spec, decided)
+        if decided:
+            _save_state(state, spec, decided)
         raise
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
     final.sort(key=lambda e: _cell_key(entry_cell(e)))
     paving.entries = final
     paving.seconds = time.perf_counter() - start

@@ -115,8 +115,9 @@ def map_domain_command(plane: str, omega_range: str, tau_range: str, mu_range: s
                                         resume=resume, progress=progress,
                                         connect_timeout=3.0)
         except KeyboardInterrupt:
-            click.echo(f"snn-theory map-domain: interrupted; state saved in {state} "
-                       "(rerun with --resume)", err=True)
+            where = (f"state saved in {state} (rerun with --resume)" if state.exists()
+                     else "no cell was decided yet, nothing saved")
+            click.echo(f"snn-theory map-domain: interrupted; {where}", err=True)
             sys.exit(130)
     path = domains.write_paving(out, paving)
     summary = paving.summary()
