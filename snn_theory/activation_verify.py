@@ -525,7 +525,7 @@ def is_activation_certificate(path: Path | str) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
             head = fh.read(4096)
-    except OSError:
+    except (OSError, UnicodeDecodeError):  # e.g. a gzip-compressed certificate: not one
         return False
     return f'"format": "{FORMAT}"' in head
 

@@ -606,9 +606,34 @@ def _fresh_point(claim: Claim, point: list[Fraction], used: tuple, bits: int) ->
         ctx.prec = old
 
 
+def check_content(content: dict[str, Any], report: CheckReport, jobs: int = 1,
+                  progress: Callable[[int, int], None] | None = None) -> CheckReport:
+    """Check one claim's certificate already in memory (the parsed file's dict, checksum
+    aside: the caller vouches for nothing, the schema and all the facts are re-checked);
+    never raises for a bad certificate.  Used for the claims embedded in a paving
+    certificate (:mod:`snn_theory.domains`)."""
+    old = ctx.prec
+    try:
+        _schema(content)
+        return _check_parsed(content, jobs, progress, report)
+    except (CertificateError, InputError) as exc:
+        report.message = str(exc)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        report.message = f"malformed certificate ({type(exc).__name__}: {exc})"
+    finally:
+        ctx.prec = old
+    report.valid = False
+    return report
+
+
 def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None,
            report: CheckReport) -> CheckReport:
-    content = read_certificate(path)
+    return _check_parsed(read_certificate(path), jobs, progress, report)
+
+
+def _check_parsed(content: dict[str, Any], jobs: int,
+                  progress: Callable[[int, int], None] | None,
+                  report: CheckReport) -> CheckReport:
     _fraction(content["claim"]["threshold"], "claim.threshold")  # spelt as a certificate
     for n in VARIABLE_NAMES:                                     # spells rationals
         _interval(content["claim"]["domain"][n], f"claim.domain.{n}")

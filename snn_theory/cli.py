@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "train": "snn_theory.commands.train:train_command",
     "gain": "snn_theory.commands.gain:gain_command",
     "activation-table": "snn_theory.commands.activation_table:activation_table_command",
+    "map-domain": "snn_theory.commands.map_domain:map_domain_command",
+    "largest-box": "snn_theory.commands.largest_box:largest_box_command",
 }
 
 

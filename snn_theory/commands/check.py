@@ -24,7 +24,10 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     the file: checksum; the claim against the built-in definition; the constants against
     their closed forms; that the leaf boxes tile the domain with no gap or overlap (exact
     arithmetic); a fresh ball-arithmetic bound on every box; the extremum enclosure and its
-    witness; or, for a refuted claim, the counterexample.
+    witness; or, for a refuted claim, the counterexample.  A paving certificate (written by
+    `map-domain`) is checked cell by cell: the cells tile the plane region exactly, every
+    proven cell's five claims are re-derived from the paving's box B and the cell and
+    re-proven box by box, every refuted cell's counterexample is re-evaluated.
 
     Output: one line per certificate, the single place to read what was proven —
     VALID/INVALID, path, HOLDS/FALSE, the full statement (quantity, relation, threshold,
@@ -37,7 +40,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from snn_theory import activation_verify
+    from snn_theory import activation_verify, domains
     from snn_theory.certificate import check_certificate
 
     if jobs is not None and jobs < 1:
@@ -52,10 +55,14 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     from rich.markup import escape
 
     with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} boxes"), TimeElapsedColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console, disable=not show, transient=True) as bar:
         for f in files:
             task = bar.add_task(escape(f"checking {f.name}"), total=None)
+            if domains.is_paving_certificate(f):
+                reports.append(domains.check_paving(
+                    f, progress=lambda d, t, task=task: bar.update(task, completed=d, total=t)))
+                continue
             if activation_verify.is_activation_certificate(f):
                 reports.append(activation_verify.check_certificate_file(f, jobs=jobs))
                 continue

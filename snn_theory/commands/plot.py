@@ -315,3 +315,17 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
             sys.exit(3)
     _run(lambda o, size: train_plots.training(o, runs=runs, size=size), out=out, width=width,
          height=height, dpi=dpi, as_json=as_json)
+
+
+@plot_group.command("domain-map")
+@click.argument("certificate", type=click.Path(dir_okay=False, exists=True))
+@_figure_options(plots.FigureSize(1400, 1000, 150))
+def domain_map_command(certificate: str, out: str | None, width: int, height: int, dpi: int,
+                       as_json: bool) -> None:
+    """A paving certificate of `map-domain` in the (ω, τ) plane: proven, refuted and
+    undecided cells, the paper's rectangles and the largest certified rectangle.  The
+    certificate is re-checked before drawing (an invalid one is refused, exit 2)."""
+    from snn_theory import domain_plots
+
+    _run(lambda o, size: domain_plots.domain_map(o, certificate=certificate, size=size),
+         out=out, width=width, height=height, dpi=dpi, as_json=as_json)

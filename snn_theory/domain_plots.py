@@ -1,0 +1,78 @@
+"""The figure of a certified domain map (``snn-theory plot domain-map``)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from snn_theory import domains
+from snn_theory.moment_map import InputError
+from snn_theory.plots import FigureSize, PlotResult, _new_figure, _save, _style, output_path
+
+DEFAULT_SIZE = FigureSize(1400, 1000, 150)
+COLOURS = {"proven": "#4daf4a", "refuted": "#e41a1c", "undecided": "#bdbdbd"}
+
+
+def domain_map(out: str | Path | None = None, *, certificate: str | Path,
+               size: FigureSize = DEFAULT_SIZE) -> PlotResult:
+    """Draw a paving certificate: proven, refuted and undecided cells in the (ω, τ) plane,
+    the paper's rectangles (Theorem 1; the appendix's wider τ range, contraction only) and
+    the largest certified rectangle around (0, 1).
+
+    The certificate is re-checked first (:func:`snn_theory.domains.check_paving`): only a
+    valid paving is drawn, and the colours are its checked verdicts.
+    """
+    from matplotlib.patches import Patch, Rectangle
+
+    path, suffix = output_path(out, "domain_map")
+    report = domains.check_paving(certificate)
+    if not report.valid:
+        raise InputError(f"{certificate}: not a valid paving certificate ({report.message})")
+    content = domains.read_paving(certificate)
+    spec = domains.PavingSpec.from_json(content["spec"])
+    cells = content["cells"]
+    with _style():
+        fig, axes = _new_figure(size)
+        ax = axes[0][0]
+        for e in cells:
+            (w0, w1), (t0, t1) = domains.entry_cell(e)
+            ax.add_patch(Rectangle((float(w0), float(t0)), float(w1 - w0), float(t1 - t0),
+                                   facecolor=COLOURS[e["verdict"]], edgecolor="white",
+                                   linewidth=0.4, zorder=1))
+        handles = [Patch(facecolor=COLOURS[v], label=f"{v} ({report.counts.get(v, 0)} cells, "
+                         f"area {float(Fraction(report.areas[v])):.4g})")
+                   for v in ("proven", "refuted", "undecided")]
+        styles = {"Theorem 1": ("black", "-"),
+                  "Appendix (wide tau, contraction only)": ("black", ":")}
+        areas = domains.paper_areas()
+        for name, ((w0, w1), (t0, t1)) in domains.PAPER_RECTANGLES.items():
+            colour, style = styles[name]
+            r = Rectangle((float(w0), float(t0)), float(w1) - float(w0), float(t1) - float(t0),
+                          fill=False, edgecolor=colour, linestyle=style, linewidth=1.6,
+                          zorder=4, label=f"paper: {name}, area {areas[name]}")
+            ax.add_patch(r)
+            handles.append(r)
+        if report.largest:
+            (w0, w1), (t0, t1) = ((float(x) for x in report.largest["omega"]),
+                                  (float(x) for x in report.largest["tau"]))
+            r = Rectangle((w0, t0), w1 - w0, t1 - t0, fill=False, edgecolor="#377eb8",
+                          linewidth=2.4, zorder=5,
+                          label=f"largest certified rectangle, area {report.largest['area']}")
+            ax.add_patch(r)
+            handles.append(r)
+        ax.plot([0], [1], marker="+", color="black", markersize=10, zorder=6)
+        ax.set_xlim(float(spec.omega[0]), float(spec.omega[1]))
+        ax.set_ylim(float(spec.tau[0]), float(spec.tau[1]))
+        ax.set_xlabel("weight sum ω")
+        ax.set_ylabel("weight sum of squares τ")
+        b = content["spec"]["box"]
+        ax.set_title(f"Banach's conditions for B = [{b['mu'][0]}, {b['mu'][1]}] × "
+                     f"[{b['nu'][0]}, {b['nu'][1]}] in (μ, ν): S < 1 and g(B) ⊆ B\n"
+                     "proven (ball arithmetic), refuted (checked counterexample), undecided")
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2,
+                  fontsize=7.5, frameon=False)
+        _save(fig, path, suffix, size)
+    summary = {"certificate": str(certificate), "counts": report.counts,
+               "areas": report.areas, "largest_rectangle": report.largest,
+               "paper_areas": areas}
+    return PlotResult("domain-map", path, {"cells": cells}, summary)

@@ -1,0 +1,875 @@
+"""Certified domain maps: where in the weight plane (ω, τ) do Banach's two conditions hold?
+
+Fix a box B = [μ₋, μ₊] × [ν₋, ν₊] of input moments (it must contain the fixed point
+(μ, ν) = (0, 1)).  For a cell C = [ω₋, ω₊] × [τ₋, τ₊] of the weight plane the two
+conditions of Banach's fixed-point theorem on B for every weight statistic in C are the five
+claims (:mod:`snn_theory.claims`) on the domain D = B × C in (μ, ω, ν, τ):
+
+* ``spectral_norm < 1`` on D (g is a contraction on B, MATH.md §5), and
+* ``mean >= μ₋``, ``mean <= μ₊``, ``variance >= ν₋``, ``variance <= ν₊`` on D
+  (g maps B into itself).
+
+Each claim is decided by the existing branch-and-bound (:func:`snn_theory.verify.verify_claim`,
+decide only, a box budget per claim — never a time limit, so the outcome is deterministic):
+
+* **proven**: all five hold; the cell's evidence is the five claims' leaf boxes with their
+  bounds (exactly what a single-claim certificate stores);
+* **refuted**: one claim (the first, in the order mean, variance, contraction) is false at a
+  rigorously evaluated point of D — the counterexample is stored;
+* **undecided**: the budget ran out before a verdict.
+
+The plane region is cut into an initial uniform grid of cells; for ``depth`` levels, every
+undecided cell, and every refuted cell sharing an edge with a cell that is not refuted (the
+boundary), is cut into four equal cells, which are decided afresh.  The final cells tile the region exactly.
+
+Cells are independent tasks, run on local processes (:class:`concurrent.futures`) or on a Dask
+distributed cluster (``scheduler="tcp://HOST:PORT"``).  Each task computes in one thread of
+one process with no time limit, and results are ordered by cell, so the paving and its
+certificate are byte-identical whichever executor ran them.  A state file lets an interrupted
+run resume: saved proven/refuted cells are re-checked by the certificate checker before being
+used (undecided ones are recomputed) — the state is never evidence.
+
+The certificate (``docs/certificate-format.md``, "Paving certificates") is checked by
+:func:`check_paving`: the cells tile the region; each cell's claims are re-derived from the
+paving's B and the cell (never read from the file) and each proven claim re-proven, each
+counterexample re-evaluated, by :func:`snn_theory.certificate.check_content`.
+
+The largest certified rectangle (:func:`largest_rectangle`) is the largest-area axis-aligned
+rectangle containing (ω, τ) = (0, 1) inside the union of proven cells; both conditions hold on
+it because they hold on every cell it meets.  The largest certified (μ, ν) box
+(:func:`largest_box`) bisects on the scale s of a family B(s) of boxes around (0, 1), a scale
+counting only when the paving of the weight rectangle for B(s) has every cell proven.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from snn_theory.claims import Claim, Domain, format_fraction, parse_number
+from snn_theory.moment_map import InputError
+
+FORMAT = "snn-theory-paving"
+VERSION = 1
+#: The plane variables (the only plane so far); B's variables are the other two.
+PLANE: tuple[str, str] = ("omega", "tau")
+#: Claim names and the order cells are decided in (cheap moment bounds first).
+CONDITIONS: tuple[str, ...] = ("mean_lower", "mean_upper", "variance_lower", "variance_upper",
+                               "contraction")
+#: Theorem 1 of the paper (weights) and its box B.
+PAPER_RECTANGLES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "Theorem 1": (("-0.1", "0.1"), ("0.95", "1.1")),
+    "Appendix (wide tau, contraction only)": (("-0.1", "0.1"), ("0.8", "1.25")),
+}
+DEFAULT_BOX = {"mu": ("-0.1", "0.1"), "nu": ("0.8", "1.5")}
+DEFAULT_REGION = {"omega": ("-0.3", "0.3"), "tau": ("0.9", "1.2")}
+
+Interval = tuple[Fraction, Fraction]
+Cell = tuple[Interval, Interval]  # (omega, tau)
+
+
+class PavingError(Exception):
+    """A paving certificate is invalid; the message says why (one line)."""
+
+
+# ------------------------------------------------------------------------------ the spec
+@dataclass(frozen=True)
+class PavingSpec:
+    """What is paved: B (``mu``, ``nu``), the plane region (``omega``, ``tau``), the initial
+    grid (``cells`` per axis), the refinement ``depth``, and the per-claim box budget."""
+
+    mu: Interval
+    nu: Interval
+    omega: Interval
+    tau: Interval
+    cells: int = 4
+    depth: int = 2
+    max_boxes: int = 160
+    precision: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("mu", "nu", "omega", "tau"):
+            lo, hi = getattr(self, name)
+            if not lo < hi:
+                raise InputError(f"{name} range [{format_fraction(lo)}, {format_fraction(hi)}] "
+                                 "is empty or inverted")
+        if self.nu[0] <= 0 or self.tau[0] <= 0:
+            raise InputError("nu and tau ranges must stay > 0")
+        if not (self.mu[0] <= 0 <= self.mu[1] and self.nu[0] <= 1 <= self.nu[1]):
+            raise InputError(f"the box B = mu [{format_fraction(self.mu[0])}, "
+                             f"{format_fraction(self.mu[1])}] x nu [{format_fraction(self.nu[0])}, "
+                             f"{format_fraction(self.nu[1])}] does not contain the fixed point "
+                             "(mu, nu) = (0, 1)")
+        if not 1 <= self.cells <= 64:
+            raise InputError(f"resolution: --cells must be between 1 and 64 (got {self.cells})")
+        if not 0 <= self.depth <= 8:
+            raise InputError(f"--depth must be between 0 and 8 (got {self.depth})")
+        if self.max_boxes < 16:
+            raise InputError(f"--max-boxes must be ≥ 16, the initial grid (got {self.max_boxes})")
+        if not 30 <= self.precision <= 4096:
+            raise InputError(f"--precision must be between 30 and 4096 bits (got {self.precision})")
+
+    def to_json(self) -> dict[str, Any]:
+        f = format_fraction
+        return {"plane": list(PLANE),
+                "box": {"mu": [f(x) for x in self.mu], "nu": [f(x) for x in self.nu]},
+                "region": {"omega": [f(x) for x in self.omega], "tau": [f(x) for x in self.tau]},
+                "cells": self.cells, "depth": self.depth, "max_boxes": self.max_boxes,
+                "precision_bits": self.precision, "constants": {"source": "closed-form"}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PavingSpec:
+        if list(data["plane"]) != list(PLANE):
+            raise InputError(f"plane {data['plane']!r}: only (omega, tau) is supported")
+        if data.get("constants") != {"source": "closed-form"}:
+            raise InputError("constants: only the closed forms λ01, α01 are supported")
+
+        def iv(pair: Any, what: str) -> Interval:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise InputError(f"{what}: expected [lo, hi]")
+            return parse_number(pair[0], what), parse_number(pair[1], what)
+
+        for key in ("cells", "depth", "max_boxes", "precision_bits"):
+            if not isinstance(data[key], int) or isinstance(data[key], bool):
+                raise InputError(f"{key}: expected an integer")
+        return cls(iv(data["box"]["mu"], "box.mu"), iv(data["box"]["nu"], "box.nu"),
+                   iv(data["region"]["omega"], "region.omega"),
+                   iv(data["region"]["tau"], "region.tau"), data["cells"], data["depth"],
+                   data["max_boxes"], data["precision_bits"])
+
+    def claims(self, cell: Cell) -> list[Claim]:
+        """The five claims of a cell, in :data:`CONDITIONS` order (statements re-derived from
+        B and the cell alone)."""
+        (w0, w1), (t0, t1) = cell
+        domain = Domain(((self.mu[0], self.mu[1]), (w0, w1), (self.nu[0], self.nu[1]), (t0, t1)))
+        rel = {"mean_lower": ("mean", ">=", self.mu[0]), "mean_upper": ("mean", "<=", self.mu[1]),
+               "variance_lower": ("variance", ">=", self.nu[0]),
+               "variance_upper": ("variance", "<=", self.nu[1]),
+               "contraction": ("spectral_norm", "<", Fraction(1))}
+        return [Claim(f"domain.{name}", *rel[name], domain) for name in CONDITIONS]
+
+    def initial_cells(self) -> list[Cell]:
+        n = self.cells
+        ws = [self.omega[0] + (self.omega[1] - self.omega[0]) * k / n for k in range(n + 1)]
+        ts = [self.tau[0] + (self.tau[1] - self.tau[0]) * k / n for k in range(n + 1)]
+        return [((ws[i], ws[i + 1]), (ts[j], ts[j + 1])) for i in range(n) for j in range(n)]
+
+
+def parse_range(text: str, what: str) -> Interval:
+    """``"a:b"`` → (a, b) exact; InputError for anything else or an empty/inverted range."""
+    parts = str(text).split(":")
+    if len(parts) != 2:
+        raise InputError(f"{what}: {text!r} is not a range a:b")
+    lo, hi = parse_number(parts[0], what), parse_number(parts[1], what)
+    if not lo < hi:
+        raise InputError(f"{what}: range {text!r} is empty or inverted")
+    return lo, hi
+
+
+def parse_plane(text: str) -> tuple[str, str]:
+    """``"omega,tau"`` → the plane; InputError for unknown, repeated or unsupported ones."""
+    names = [p.strip() for p in str(text).split(",")]
+    known = ("mu", "omega", "nu", "tau")
+    for n in names:
+        if n not in known:
+            raise InputError(f"plane: unknown variable {n!r}; use two of {', '.join(known)}")
+    if len(names) != 2:
+        raise InputError(f"plane: expected two variables (got {len(names)})")
+    if names[0] == names[1]:
+        raise InputError(f"plane: variable {names[0]!r} repeated")
+    if set(names) != set(PLANE):
+        raise InputError(f"plane {text!r}: only the weight plane omega,tau is supported so far "
+                         "(mu, nu form the box B)")
+    return PLANE
+
+
+# ------------------------------------------------------------------------------ one cell
+def cell_json(cell: Cell) -> dict[str, list[str]]:
+    return {n: [format_fraction(a), format_fraction(b)] for n, (a, b) in zip(PLANE, cell)}
+
+
+def _cell_key(cell: Cell) -> tuple:
+    (w0, w1), (t0, t1) = cell
+    return (w0, t0, w1, t1)
+
+
+_LOCK = threading.Lock()  # arb's precision and the verifier's state are process-global
+
+
+def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> dict[str, Any]:
+    """Decide one cell; returns its certificate entry (JSON-ready; a top-level function so
+    that process pools and Dask workers can run it).  Deterministic: one process, one
+    thread at a time, a box budget and no time limit."""
+    from snn_theory.verify import Runner, Settings, verify_claim
+
+    spec = PavingSpec.from_json(spec_json)
+    cell = (tuple(Fraction(x) for x in cell_text["omega"]),
+            tuple(Fraction(x) for x in cell_text["tau"]))
+    settings = Settings(max_boxes=spec.max_boxes, precision=spec.precision, round_size=1)
+    entry: dict[str, Any] = {**cell_json(cell), "verdict": "undecided", "claims": []}
+    evidence = []
+    boxes = 0
+    with _LOCK:
+        with Runner(1) as runner:
+            for name, claim in zip(CONDITIONS, spec.claims(cell)):
+                result = verify_claim(claim, settings, runner=runner)
+                boxes += len(result.leaves)
+                if result.verdict == "refuted":
+                    data = result.certificate_data()
+                    entry.update(verdict="refuted", failed=name,
+                                 claims=[_strip(data)], boxes=boxes)
+                    return entry
+                if result.verdict != "holds":
+                    entry.update(failed=name, boxes=boxes)
+                    return entry
+                evidence.append(_strip(result.certificate_data()))
+    entry.update(verdict="proven", claims=evidence, boxes=boxes)
+    return entry
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    """A claim's evidence without its statement and constants (re-derived by the checker)."""
+    return {k: v for k, v in data.items() if k not in ("claim", "constants")}
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass
+class PavingProgress:
+    """Told to the progress callback after each decided cell."""
+
+    level: int
+    done: int
+    total: int
+    proven: int
+    refuted: int
+    undecided: int
+
+
+ProgressFn = Callable[[PavingProgress], None]
+
+
+@dataclass
+class Paving:
+    """The final cells (sorted by (ω₋, τ₋)), their entries, and derived numbers."""
+
+    spec: PavingSpec
+    entries: list[dict[str, Any]]
+    seconds: float = 0.0
+    evaluated: int = 0  # cells decided, counting refined parents
+    resumed: int = 0  # cells taken from a resume state after re-checking
+    areas: dict[str, Fraction] = field(default_factory=dict)
+    largest: Cell | None = None
+
+    def cells(self, verdict: str | None = None) -> list[Cell]:
+        return [entry_cell(e) for e in self.entries if verdict is None or e["verdict"] == verdict]
+
+    def summary(self) -> dict[str, Any]:
+        f = format_fraction
+        return {"cells": len(self.entries),
+                **{v: sum(e["verdict"] == v for e in self.entries)
+                   for v in ("proven", "refuted", "undecided")},
+                "areas": {k: f(v) for k, v in self.areas.items()},
+                "largest_rectangle": None if self.largest is None else cell_json(self.largest),
+                "largest_area": None if self.largest is None else f(area(self.largest))}
+
+
+def entry_cell(entry: dict[str, Any]) -> Cell:
+    return (tuple(Fraction(x) for x in entry["omega"]),  # type: ignore[return-value]
+            tuple(Fraction(x) for x in entry["tau"]))
+
+
+def area(cell: Cell) -> Fraction:
+    (w0, w1), (t0, t1) = cell
+    return (w1 - w0) * (t1 - t0)
+
+
+def _touches(a: Cell, b: Cell) -> bool:
+    """Closed cells a, b share a boundary segment of positive length (or overlap)."""
+    (a0, a1), (a2, a3) = a
+    (b0, b1), (b2, b3) = b
+    meet_w, meet_t = a0 <= b1 and b0 <= a1, a2 <= b3 and b2 <= a3
+    long_w, long_t = min(a1, b1) > max(a0, b0), min(a3, b3) > max(a2, b2)
+    return meet_w and meet_t and (long_w or long_t)
+
+
+def _children(cell: Cell) -> list[Cell]:
+    (w0, w1), (t0, t1) = cell
+    wm, tm = (w0 + w1) / 2, (t0 + t1) / 2
+    return [((w0, wm), (t0, tm)), ((w0, wm), (tm, t1)), ((wm, w1), (t0, tm)), ((wm, w1), (tm, t1))]
+
+
+def refine(entries: Sequence[dict[str, Any]]) -> list[Cell]:
+    """The cells to split at the next level: undecided ones, and refuted ones sharing an
+    edge with a cell that is not refuted (the boundary of the refuted region)."""
+    others = [entry_cell(e) for e in entries if e["verdict"] != "refuted"]
+    out = []
+    for e in entries:
+        c = entry_cell(e)
+        if e["verdict"] == "undecided" or (
+                e["verdict"] == "refuted" and any(_touches(c, p) for p in others)):
+            out.append(c)
+    return out
+
+
+# ------------------------------------------------------------------------------ executors
+class _Executor:
+    """Maps :func:`decide_cell` over cells; results come back in the order given."""
+
+    def __init__(self, jobs: int = 1, scheduler: str | None = None,
+                 connect_timeout: float = 5.0):
+        self.jobs = max(1, int(jobs))
+        self.scheduler = scheduler
+        self.pool: Any = None
+        self.client: Any = None
+        if scheduler is not None:
+            self.client = connect(scheduler, connect_timeout)
+        elif self.jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            if method == "fork":
+                precompile()  # the workers inherit the compiled evaluators
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method),
+                                            initializer=_ignore_sigint)
+
+    def run(self, spec_json: dict, cells: list[dict], done: Callable[[int, dict], None]) -> None:
+        if self.client is not None:
+            from distributed import as_completed
+
+            futures = {self.client.submit(decide_cell, spec_json, c, pure=False): k
+                       for k, c in enumerate(cells)}
+            for fut in as_completed(list(futures)):
+                done(futures[fut], fut.result())
+        elif self.pool is not None:
+            from concurrent.futures import as_completed as cf_completed
+
+            futures = {self.pool.submit(decide_cell, spec_json, c): k for k, c in enumerate(cells)}
+            for fut in cf_completed(futures):
+                done(futures[fut], fut.result())
+        else:
+            for k, c in enumerate(cells):
+                done(k, decide_cell(spec_json, c))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def precompile() -> None:
+    """Compile the arb evaluators of the three quantities a cell needs (a few seconds, once
+    per process; forked workers inherit them)."""
+    from snn_theory import backends
+
+    for quantity in ("mean", "variance", "spectral_norm"):
+        backends.value_and_gradient("arb", quantity)
+        backends.evaluator("arb", (quantity,))
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which saves the state."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def connect(address: str, timeout: float = 5.0) -> Any:
+    """A Dask client for ``address`` (``tcp://HOST:PORT``); InputError (one line) when the
+    address is malformed or nothing answers within ``timeout`` seconds."""
+    import re
+
+    if not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", str(address)):
+        raise InputError(f"--scheduler {address!r}: expected an address like tcp://HOST:8786")
+    try:
+        import logging
+
+        from distributed import Client
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        return Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
+                         f"({type(exc).__name__})") from None
+
+
+# ------------------------------------------------------------------------------ the paving
+def _state_key(spec: PavingSpec) -> dict[str, Any]:
+    return {"format": FORMAT + "-state", "version": VERSION, "spec": spec.to_json()}
+
+
+def _load_state(path: Path | None, spec: PavingSpec) -> dict[tuple, dict]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        if data.get("key") != _state_key(spec):
+            return {}
+        out = {}
+        for e in data["entries"]:
+            out[_cell_key(entry_cell(e))] = e
+        return out
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return {}
+
+
+def _save_state(path: Path | None, spec: PavingSpec, entries: dict[tuple, dict]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"key": _state_key(spec),
+                               "entries": [entries[k] for k in sorted(entries)]}))
+    os.replace(tmp, path)
+
+
+def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
+               state: Path | None = None, resume: bool = False,
+               progress: ProgressFn | None = None, connect_timeout: float = 5.0) -> Paving:
+    """Pave the (ω, τ) region of ``spec`` (see the module docstring).
+
+    ``state``: a file where decided cells are saved as they come (removed when the paving is
+    complete); ``resume``: take the saved proven/refuted cells after re-checking each with
+    the certificate checker (undecided or failing ones are decided again).
+    Raises :class:`InputError` for an unreachable scheduler.
+    """
+    start = time.perf_counter()
+    spec_json = spec.to_json()
+    saved = _load_state(state, spec) if resume else {}
+    decided: dict[tuple, dict] = {}
+    paving = Paving(spec, [])
+    last_save = time.perf_counter()
+    executor = None
+    try:
+        executor = _Executor(jobs, scheduler, connect_timeout)
+        level_cells = spec.initial_cells()
+        final: list[dict] = []
+        for level in range(spec.depth + 1):
+            todo: list[Cell] = []
+            for c in level_cells:
+                entry = saved.get(_cell_key(c))
+                if (entry is not None and entry.get("verdict") in ("proven", "refuted")
+                        and check_entry(spec, entry) is None):
+                    decided[_cell_key(c)] = entry
+                    paving.resumed += 1
+                else:
+                    todo.append(c)
+            counts = {"proven": 0, "refuted": 0, "undecided": 0}
+            for c in level_cells:
+                if _cell_key(c) in decided:
+                    counts[decided[_cell_key(c)]["verdict"]] += 1
+            done = len(level_cells) - len(todo)
+
+            def finished(k: int, entry: dict, todo: list[Cell] = todo, level: int = level,
+                         cells: list[Cell] = level_cells, counts: dict = counts) -> None:
+                nonlocal done, last_save
+                decided[_cell_key(todo[k])] = entry
+                counts[entry["verdict"]] += 1
+                done += 1
+                paving.evaluated += 1
+                if time.perf_counter() - last_save > 2.0:
+                    _save_state(state, spec, decided)
+                    last_save = time.perf_counter()
+                if progress:
+                    progress(PavingProgress(level, done, len(cells), counts["proven"],
+                                            counts["refuted"], counts["undecided"]))
+
+            executor.run(spec_json, [cell_json(c) for c in todo], finished)
+            _save_state(state, spec, decided)
+            entries = [decided[_cell_key(c)] for c in level_cells]
+            split = refine(entries) if level < spec.depth else []
+            split_keys = {_cell_key(c) for c in split}
+            final.extend(e for c, e in zip(level_cells, entries) if _cell_key(c) not in split_keys)
+            level_cells = [child for c in split for child in _children(c)]
+            if not level_cells:
+                break
+    except KeyboardInterrupt:
+        if decided:
+            _save_state(state, spec, decided)
+        raise
+    finally:
+        if executor is not None:
+            executor.close()
+    final.sort(key=lambda e: _cell_key(entry_cell(e)))
+    paving.entries = final
+    paving.seconds = time.perf_counter() - start
+    _derive(paving)
+    if state is not None:
+        for p in (state, state.with_name(state.name + ".tmp")):
+            p.unlink(missing_ok=True)
+    return paving
+
+
+def _derive(paving: Paving) -> None:
+    paving.areas = {v: sum((area(c) for c in paving.cells(v)), Fraction(0))
+                    for v in ("proven", "refuted", "undecided")}
+    paving.largest = largest_rectangle(paving.cells("proven"))
+
+
+def largest_rectangle(proven: Sequence[Cell], point: tuple[Fraction, Fraction] = (Fraction(0),
+                      Fraction(1))) -> Cell | None:
+    """The largest-area axis-aligned rectangle containing ``point`` inside the union of the
+    ``proven`` cells (None when no proven cell contains the point).  Exact: the rectangle's
+    sides lie on cell edges; every elementary rectangle of the edge grid it covers lies in a
+    proven cell."""
+    if not proven:
+        return None
+    xs = sorted({x for c in proven for x in c[0]})
+    ys = sorted({y for c in proven for y in c[1]})
+    nx, ny = len(xs) - 1, len(ys) - 1
+    ok = [[False] * ny for _ in range(nx)]
+    for (w0, w1), (t0, t1) in proven:
+        for i in range(xs.index(w0), xs.index(w1)):
+            for j in range(ys.index(t0), ys.index(t1)):
+                ok[i][j] = True
+    px, py = point
+    best: tuple[Fraction, Cell] | None = None
+    for i1 in range(nx):
+        if xs[i1] > px:
+            break
+        col_ok = [True] * ny
+        for i2 in range(i1, nx):
+            col_ok = [col_ok[j] and ok[i2][j] for j in range(ny)]
+            if xs[i2 + 1] < px:
+                continue
+            # the longest run of rows j1..j2 with col_ok, ys[j1] <= py <= ys[j2+1]
+            j = 0
+            while j < ny:
+                if not col_ok[j]:
+                    j += 1
+                    continue
+                k = j
+                while k + 1 < ny and col_ok[k + 1]:
+                    k += 1
+                if ys[j] <= py <= ys[k + 1]:
+                    rect = ((xs[i1], xs[i2 + 1]), (ys[j], ys[k + 1]))
+                    if best is None or area(rect) > best[0]:
+                        best = (area(rect), rect)
+                j = k + 1
+    return None if best is None else best[1]
+
+
+# ------------------------------------------------------------------------------ certificate
+def certificate_content(paving: Paving) -> dict[str, Any]:
+    """The paving certificate (docs/certificate-format.md): no timings, no versions in the
+    checksummed body beyond the software table — byte-identical for identical pavings."""
+    from snn_theory.certificate import ball_bounds, checksum, closed_form_constants
+
+    lam, alpha = closed_form_constants(paving.spec.precision)
+    content: dict[str, Any] = {
+        "format": FORMAT, "version": VERSION, "spec": paving.spec.to_json(),
+        "constants": {"source": "closed-form", "lam": ball_bounds(lam),
+                      "alpha": ball_bounds(alpha)},
+        "cells": paving.entries}
+    content["checksum"] = checksum(content)
+    return content
+
+
+def write_paving(path: Path | str, paving: Paving) -> Path:
+    """Write the certificate (gzip-compressed when the name ends in .gz, with mtime 0)."""
+    path = Path(path)
+    text = json.dumps(certificate_content(paving), indent=None, sort_keys=True,
+                      separators=(",", ":"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if path.name.endswith(".gz"):  # no file name, mtime 0 in the header: same bytes
+        tmp.write_bytes(gzip.compress(text.encode(), mtime=0))
+    else:
+        tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def is_paving_certificate(path: Path | str) -> bool:
+    try:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        content = json.loads(raw.decode())
+        return isinstance(content, dict) and content.get("format") == FORMAT
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+
+
+def read_paving(path: Path | str) -> dict[str, Any]:
+    from snn_theory.certificate import CertificateError, _no_constant, _no_duplicates, checksum
+
+    try:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        content = json.loads(raw.decode(), object_pairs_hook=_no_duplicates,
+                             parse_constant=_no_constant)
+    except CertificateError as exc:
+        raise PavingError(str(exc)) from None
+    except (OSError, EOFError, UnicodeDecodeError, ValueError, gzip.BadGzipFile, RecursionError):
+        raise PavingError("not a readable paving certificate (corrupted or truncated)") from None
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise PavingError("not an snn-theory paving certificate")
+    if content.get("version") != VERSION:
+        raise PavingError(f"unsupported paving version {content.get('version')!r}")
+    if content.get("checksum") != checksum(content):
+        raise PavingError("checksum mismatch: the file was edited or damaged")
+    if set(content) != {"format", "version", "spec", "constants", "cells", "checksum"}:
+        raise PavingError("paving: unexpected or missing top-level fields")
+    return content
+
+
+def check_entry(spec: PavingSpec, entry: Any,
+                constants: dict[str, Any] | None = None) -> str | None:
+    """None when one cell's entry is proven (or refuted) by its evidence, else why not.
+
+    The claims are re-derived from ``spec`` and the cell; every proven claim is re-proven
+    and a counterexample re-evaluated by :func:`snn_theory.certificate.check_content`."""
+    from snn_theory.certificate import (
+        FORMAT as CERT_FORMAT,
+    )
+    from snn_theory.certificate import (
+        VERSION as CERT_VERSION,
+    )
+    from snn_theory.certificate import (
+        CheckReport,
+        ball_bounds,
+        check_content,
+        checksum,
+        closed_form_constants,
+        software_versions,
+    )
+
+    if not isinstance(entry, dict):
+        return "cell: expected an object"
+    verdict = entry.get("verdict")
+    allowed = {"omega", "tau", "verdict", "claims", "boxes", "failed"}
+    if set(entry) - allowed or not {"omega", "tau", "verdict", "claims"} <= set(entry):
+        return "cell: unexpected or missing fields"
+    try:
+        cell = entry_cell(entry)
+        claims = spec.claims(cell)  # type: ignore[arg-type]
+    except (InputError, TypeError, ValueError, ZeroDivisionError) as exc:
+        return f"cell: {exc}"
+    if constants is None:
+        lam, alpha = closed_form_constants(spec.precision)
+        constants = {"source": "closed-form", "lam": ball_bounds(lam), "alpha": ball_bounds(alpha)}
+    evidence = entry["claims"]
+    if not isinstance(evidence, list):
+        return "cell: claims must be a list"
+    if verdict == "undecided":
+        return None if not evidence else "undecided cell carries evidence"
+    if verdict == "proven":
+        if len(evidence) != len(CONDITIONS):
+            return f"proven cell needs the evidence of all {len(CONDITIONS)} claims"
+        pairs = list(zip(claims, evidence))
+        want = "holds"
+    elif verdict == "refuted":
+        name = entry.get("failed")
+        if name not in CONDITIONS or len(evidence) != 1:
+            return "refuted cell needs the one failed claim and its counterexample"
+        pairs = [(claims[CONDITIONS.index(name)], evidence[0])]
+        want = "refuted"
+    else:
+        return f"cell: unknown verdict {verdict!r}"
+    for claim, ev in pairs:
+        if not isinstance(ev, dict) or ev.get("verdict") != want:
+            return f"{claim.name}: evidence is not a {want} proof"
+        content = {**ev, "format": CERT_FORMAT, "version": CERT_VERSION,
+                   "claim": claim.to_json(), "constants": constants,
+                   "software": software_versions()}
+        content["checksum"] = checksum(content)
+        report = check_content(content, CheckReport(claim.name, False, ""))
+        if not report.valid:
+            return f"{claim.name}: {report.message}"
+    return None
+
+
+@dataclass
+class PavingReport:
+    """Outcome of :func:`check_paving` (every number derived by the checker)."""
+
+    path: str
+    valid: bool
+    message: str
+    counts: dict[str, int] = field(default_factory=dict)
+    areas: dict[str, str] = field(default_factory=dict)
+    largest: dict[str, Any] | None = None
+    spec: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "valid": self.valid, "message": self.message,
+                "kind": "paving", "counts": self.counts, "areas": self.areas,
+                "largest_rectangle": self.largest, "spec": self.spec}
+
+    def line(self) -> str:
+        head = f"{'VALID' if self.valid else 'INVALID'} {self.path}"
+        if not self.valid:
+            return f"{head}: paving REJECTED: {self.message}"
+        s = self.spec or {}
+        b = s.get("box", {})
+        r = s.get("region", {})
+        text = (f"{head}: paving of omega ∈ [{', '.join(r['omega'])}] x tau ∈ "
+                f"[{', '.join(r['tau'])}] for B = mu ∈ [{', '.join(b['mu'])}] x nu ∈ "
+                f"[{', '.join(b['nu'])}], constants closed-form lam01, alpha01 | "
+                f"{self.counts.get('proven', 0)} proven (S < 1 and g(B x cell) ⊆ B), "
+                f"{self.counts.get('refuted', 0)} refuted (counterexample), "
+                f"{self.counts.get('undecided', 0)} undecided cells | proven area "
+                f"{self.areas.get('proven')}")
+        if self.largest:
+            text += (f" | largest certified rectangle omega ∈ [{', '.join(self.largest['omega'])}]"
+                     f" x tau ∈ [{', '.join(self.largest['tau'])}], area {self.largest['area']}")
+        return text
+
+
+def check_paving(path: Path | str, progress: Callable[[int, int], None] | None = None
+                 ) -> PavingReport:
+    """Re-verify a paving certificate; never raises for a bad one.  Checks: checksum and
+    fields; the cells tile the region exactly; each cell's evidence
+    (:func:`check_entry`); the stored constants are those recomputed from the closed forms.
+    """
+    from snn_theory.certificate import ball_bounds, closed_form_constants, tiling_error
+
+    report = PavingReport(str(path), False, "")
+    try:
+        content = read_paving(path)
+        spec = PavingSpec.from_json(content["spec"])
+        if spec.to_json() != content["spec"]:
+            raise PavingError("spec: not in canonical form")
+        lam, alpha = closed_form_constants(spec.precision)
+        constants = {"source": "closed-form", "lam": ball_bounds(lam), "alpha": ball_bounds(alpha)}
+        if content["constants"] != constants:
+            raise PavingError("constants: not the closed-form enclosures recomputed at "
+                              f"{spec.precision} bits")
+        entries = content["cells"]
+        if not isinstance(entries, list) or not entries:
+            raise PavingError("no cells")
+        cells = []
+        for k, e in enumerate(entries):
+            if not isinstance(e, dict) or "omega" not in e or "tau" not in e:
+                raise PavingError(f"cell {k}: expected omega and tau ranges")
+            cells.append(entry_cell(e))
+        problem = tiling_error([spec.omega, spec.tau], [list(c) for c in cells])
+        if problem:
+            raise PavingError("cells do not tile the region: " + problem.replace(
+                " in omega", " in tau").replace(" in mu", " in omega"))
+        counts = {"proven": 0, "refuted": 0, "undecided": 0}
+        for k, e in enumerate(entries):
+            why = check_entry(spec, e, constants)
+            if why is not None:
+                raise PavingError(f"cell {k} (omega {e['omega']}, tau {e['tau']}): {why}")
+            counts[e["verdict"]] += 1
+            if progress:
+                progress(k + 1, len(entries))
+        paving = Paving(spec, entries)
+        _derive(paving)
+        summary = paving.summary()
+        report.counts = counts
+        report.areas = summary["areas"]
+        if paving.largest is not None:
+            report.largest = {**cell_json(paving.largest), "area": summary["largest_area"]}
+        report.spec = content["spec"]
+        report.valid, report.message = True, f"valid: {len(entries)} cells re-verified"
+    except (PavingError, InputError) as exc:
+        report.message = str(exc)
+    except (KeyError, TypeError, ValueError, ArithmeticError, ZeroDivisionError) as exc:
+        report.message = f"malformed paving ({type(exc).__name__}: {exc})"
+    return report
+
+
+def paper_areas() -> dict[str, str]:
+    """Areas of the paper's (ω, τ) rectangles (:data:`PAPER_RECTANGLES`), exact."""
+    out = {}
+    for name, ((w0, w1), (t0, t1)) in PAPER_RECTANGLES.items():
+        out[name] = format_fraction((Fraction(w1) - Fraction(w0)) * (Fraction(t1) - Fraction(t0)))
+    return out
+
+
+# ------------------------------------------------------------------------------ largest box
+@dataclass
+class BoxSearch:
+    """Outcome of :func:`largest_box`: the largest scale s proven (None: not even the
+    smallest), its paving (every cell proven), and the smallest scale found not proven
+    with what stopped it (``"refuted"``: a checked counterexample — a true limit of the
+    family; ``"undecided"``: the budget)."""
+
+    family: dict[str, Any]
+    proven_scale: Fraction | None
+    proven: Paving | None
+    failed_scale: Fraction | None
+    failed_because: str | None
+    steps: list[dict[str, Any]]
+
+    def box(self, s: Fraction) -> tuple[Interval, Interval]:
+        return scaled_box(self.family, s)
+
+
+def scaled_box(family: dict[str, Any], s: Fraction) -> tuple[Interval, Interval]:
+    """B(s) = [μ₀ − s·a, μ₀ + s·a] × [1 − s·b, 1 + s·c] for the family's (a, b, c), μ₀ = 0:
+    s = 1 is the family's base box (default Theorem 1's B = [−0.1, 0.1] × [0.8, 1.5])."""
+    a, b, c = family["a"], family["b"], family["c"]
+    return (-s * a, s * a), (1 - s * b, 1 + s * c)
+
+
+def largest_box(omega: Interval, tau: Interval, base_mu: Interval, base_nu: Interval,
+                scale_max: Fraction, steps: int = 4, cells: int = 2, depth: int = 1,
+                max_boxes: int = 200, jobs: int = 1, scheduler: str | None = None,
+                progress: Callable[[int, Fraction, Paving], None] | None = None) -> BoxSearch:
+    """The largest box of the family B(s) (:func:`scaled_box`, s ∈ [1, ``scale_max``]) on
+    which both conditions are proven for every (ω, τ) in ``omega`` × ``tau``, by bisection
+    on s: a scale is proven when the paving of ``omega`` × ``tau`` for B(s) has every cell
+    proven.  ``steps`` bisections after trying s = 1 and s = ``scale_max``; the result is
+    the largest scale proven — a certified lower bound on the family's largest, not the
+    largest itself (a failed scale may be merely undecided at the budget).
+    ``base_mu`` must be symmetric about 0 and ``base_nu`` contain 1."""
+    if base_mu[0] != -base_mu[1]:
+        raise InputError("the base box's mu range must be symmetric about 0")
+    if not base_nu[0] < 1 < base_nu[1]:
+        raise InputError("the base box's nu range must contain 1 in its interior")
+    if not scale_max > 1:
+        raise InputError("--scale-max must be > 1")
+    if not 0 <= steps <= 12:
+        raise InputError(f"--steps must be between 0 and 12 (got {steps})")
+    family = {"a": base_mu[1], "b": 1 - base_nu[0], "c": base_nu[1] - 1}
+    if 1 - scale_max * family["b"] <= 0:
+        raise InputError("--scale-max makes the nu range reach 0")
+    log: list[dict[str, Any]] = []
+
+    def attempt(s: Fraction) -> tuple[bool, Paving]:
+        mu, nu = scaled_box(family, s)
+        spec = PavingSpec(mu, nu, omega, tau, cells=cells, depth=depth, max_boxes=max_boxes)
+        paving = map_domain(spec, jobs=jobs, scheduler=scheduler)
+        ok = all(e["verdict"] == "proven" for e in paving.entries)
+        verdicts = {e["verdict"] for e in paving.entries}
+        log.append({"scale": format_fraction(s), "proven": ok,
+                    "verdicts": sorted(verdicts), "cells": len(paving.entries)})
+        if progress:
+            progress(len(log), s, paving)
+        return ok, paving
+
+    ok, paving = attempt(Fraction(1))
+    if not ok:
+        return BoxSearch(family, None, None, Fraction(1), _why(paving), log)
+    lo, best = Fraction(1), paving
+    ok, paving = attempt(scale_max)
+    if ok:
+        return BoxSearch(family, scale_max, paving, None, None, log)
+    hi, failed = scale_max, paving
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        ok, paving = attempt(mid)
+        if ok:
+            lo, best = mid, paving
+        else:
+            hi, failed = mid, paving
+    return BoxSearch(family, lo, best, hi, _why(failed), log)
+
+
+def _why(paving: Paving) -> str:
+    return "refuted" if any(e["verdict"] == "refuted" for e in paving.entries) else "undecided"
