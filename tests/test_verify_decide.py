@@ -79,13 +79,13 @@ def test_effort_follows_the_margin():
     assert thin.extremum[1] >= max(mp_values("spectral_norm", omega))
 
 
-def test_cheap_bound_decides_where_the_gradient_is_not_finite(tmp_path, capsys):
+def test_cheap_bound_decides_where_the_gradient_is_not_finite(tmp_path, capsys, monkeypatch):
     from flint import ctx
 
     from snn_theory import enclosure
 
     domain = Domain.parse(NAN_GRADIENT_BOX)
-    ctx.prec = 64
+    monkeypatch.setattr(ctx, "prec", 64)  # restored after the test
     lam, alpha = backends.constants_function("arb")()
     balls = [enclosure.interval_ball(a, b) for a, b in domain.bounds]
     grad = backends.value_and_gradient("arb", "spectral_norm")(*balls, lam, alpha)[1:]
@@ -101,7 +101,7 @@ def test_cheap_bound_decides_where_the_gradient_is_not_finite(tmp_path, capsys):
     assert check_certificate(entry["certificate"]).valid
 
 
-def test_frobenius_bound_brackets_the_spectral_norm():
+def test_frobenius_bound_brackets_the_spectral_norm(monkeypatch):
     """‖H‖_F/√2 ≤ S ≤ ‖H‖_F, checked against S and H in mpmath at sample points."""
     with mpmath.workdps(30):
         lam, alpha = backends.constants_function("mpmath")()
@@ -115,7 +115,7 @@ def test_frobenius_bound_brackets_the_spectral_norm():
 
     from snn_theory import enclosure
 
-    ctx.prec = 64
+    monkeypatch.setattr(ctx, "prec", 64)  # restored after the test
     lam_b, alpha_b = backends.constants_function("arb")()
     box = list(Domain.parse(NAN_GRADIENT_BOX).bounds)
     balls = [enclosure.interval_ball(a, b) for a, b in box]
