@@ -503,7 +503,9 @@ def _violates(claim: Claim, value: arb) -> bool:
 
 # ----------------------------------------------------------------------------- certificates
 def certificate_path(directory: Path | str, result: ActivationClaimResult) -> Path:
-    ident = hashlib.sha256(json.dumps(result.activation.to_json(), sort_keys=True).encode())
+    # one file per (activation, statement): a claim never overwrites another claim's file
+    ident = hashlib.sha256(json.dumps([result.activation.to_json(), result.claim.to_json()],
+                                      sort_keys=True).encode())
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in result.claim.name)
     name = "".join(ch if ch.isalnum() else "_" for ch in result.activation.name)[:24]
     return Path(directory) / f"{safe}.{name}-{ident.hexdigest()[:10]}.activation.json"
@@ -542,6 +544,10 @@ class ActivationCheckReport:
         return {"path": self.path, "valid": self.valid, "message": self.message,
                 "claim": self.claim, "verdict": self.verdict}
 
+    def line(self) -> str:
+        """The one line ``check-certificate`` prints (everything in it re-derived)."""
+        return f"{'VALID' if self.valid else 'INVALID'} {self.path}: {self.message}"
+
 
 def check_certificate_file(path: Path | str, jobs: int = 1) -> ActivationCheckReport:
     """Re-verify an activation certificate from scratch (see the module docstring)."""
@@ -563,6 +569,9 @@ def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
         return ActivationCheckReport(path, False, "checksum mismatch (the file was edited)")
     act = activations.from_json(data["activation"])
     claim = Claim.from_json(data["claim"])
+    if claim.to_json() != data["claim"]:
+        return ActivationCheckReport(path, False, "the claim's fields are not those of its "
+                                     "statement (edited or unknown fields)")
     bits = int(data["precision_bits"])
     if not 30 <= bits <= 4096:
         raise ValueError("precision out of range")

@@ -583,9 +583,15 @@ def check_certificate(path: Path | str, jobs: int = 1,
 
     The result does not depend on the caller's arb precision (each step sets its own)."""
     report = CheckReport(str(path), False, "")
+    return _reported(report, lambda: _check(Path(path), jobs, progress, report))
+
+
+def _reported(report: CheckReport, run: Callable[[], CheckReport]) -> CheckReport:
+    """``run()``, with every rejection (or malformed input) turned into an invalid
+    ``report`` and the caller's arb precision restored."""
     old = ctx.prec
     try:
-        return _check(Path(path), jobs, progress, report)
+        return run()
     except (CertificateError, InputError) as exc:
         report.message = str(exc)
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -612,18 +618,11 @@ def check_content(content: dict[str, Any], report: CheckReport, jobs: int = 1,
     aside: the caller vouches for nothing, the schema and all the facts are re-checked);
     never raises for a bad certificate.  Used for the claims embedded in a paving
     certificate (:mod:`snn_theory.domains`)."""
-    old = ctx.prec
-    try:
+    def run() -> CheckReport:
         _schema(content)
         return _check_parsed(content, jobs, progress, report)
-    except (CertificateError, InputError) as exc:
-        report.message = str(exc)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        report.message = f"malformed certificate ({type(exc).__name__}: {exc})"
-    finally:
-        ctx.prec = old
-    report.valid = False
-    return report
+
+    return _reported(report, run)
 
 
 def _check(path: Path, jobs: int, progress: Callable[[int, int], None] | None,

@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args and not args[0].startswith("-") else ""
+    for arg in args:  # e.g. full-width '１': Python would read it as 1, arb cannot
+        if any(ch.isdigit() and not ch.isascii() for ch in arg):
+            _fail(command, f"{arg!r}: numbers must be written with ASCII digits 0-9", 2)
     try:
         # make_context + invoke rather than cli.main: main would print a stray blank line
         # on Ctrl-C before our own one-line message.
@@ -110,6 +113,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except MemoryError:
+        _fail(command, "the requested sizes do not fit in memory; choose smaller ones", 2)
+    except ArithmeticError as exc:
+        # the mathematics, not the input, failed (e.g. an enclosure that is not finite or a
+        # rigorous integral that did not reach its accuracy): nothing is claimed
+        if os.environ.get("SNN_THEORY_DEBUG"):
+            raise
+        _fail(command, f"not certified: {' '.join(str(exc).split())}", 3)
     except Exception as exc:  # pragma: no cover - last resort, keep it to one line
         if os.environ.get("SNN_THEORY_DEBUG"):
             raise

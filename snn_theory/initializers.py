@@ -43,6 +43,9 @@ from snn_theory.precision import working_precision
 LAWS: tuple[str, ...] = ("normal", "truncated_normal", "uniform")
 #: Largest accepted truncation point (beyond, the truncation changes nothing measurable).
 MAX_TRUNCATION = 40
+#: Smallest accepted truncation point: below it E[u²] ≈ a²/3 is lost to cancellation at the
+#: working precision (the table would show 0 and NaN).
+MIN_TRUNCATION = Fraction(1, 100)
 
 
 def _exact(x: Fraction) -> arb:
@@ -57,6 +60,9 @@ def _positive(name: str, value: Any, limit: float | None = None) -> Fraction:
         raise InputError(f"{name} must be > 0 (got {value})")
     if limit is not None and x > limit:
         raise InputError(f"{name} must be ≤ {limit} (got {value})")
+    if name == "truncation" and x < MIN_TRUNCATION:
+        raise InputError(f"truncation must be ≥ {MIN_TRUNCATION} (got {value}): below it the "
+                         "variance factor is not resolved at the working precision")
     return x
 
 

@@ -426,15 +426,12 @@ def stage_figures(mode: Mode, figures: Path, claims_stage: StageResult | None,
         ("fixed_points", lambda: plots.fixed_points(
             figures / "fixed_points.png", grid=int(41 * g))),
     ]
-    quick = mode.name == "quick"
-    jobs += [
-        ("correlation_map", lambda: plots.correlation_map(
-            figures / "correlation_map.png", grid=21 if quick else 41,
-            monte_carlo=not quick)),
-        ("gradients", lambda: plots.gradients(
-            figures / "gradients.png", depth=20 if quick else 60,
-            mc_width=128 if quick else 512, mc_batch=8 if quick else 32)),
-    ]
+    propagation = ("correlation_map", "gradients") if mode.name != "quick" else ()
+    if propagation:  # (--quick leaves them out: about 50 s together)
+        jobs += [
+            ("correlation_map", lambda: plots.correlation_map(figures / "correlation_map.png")),
+            ("gradients", lambda: plots.gradients(figures / "gradients.png")),
+        ]
     if mode.name == "full":
         jobs.append(("training", lambda: _training_figure(figures / "training.png")))
     if arrays is not None:
@@ -453,8 +450,8 @@ def stage_figures(mode: Mode, figures: Path, claims_stage: StageResult | None,
         else:
             written[name] = {"path": str(result.path), **_jsonable(result.summary)}
         progress.advance(k + 1, len(jobs))
-    expected = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence",
-                "correlation_map", "gradients") + (("training",) if mode.name == "full" else ())
+    expected = ("flow_field", "contraction", "variance_change", "fixed_points",
+                "convergence") + propagation + (("training",) if mode.name == "full" else ())
     missing = [n for n in expected if n not in written or "error" in written[n]]
     ok = not missing
     summary = f"{len(expected) - len(missing)}/{len(expected)} figures written"

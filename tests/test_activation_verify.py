@@ -78,6 +78,16 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     data["checksum"] = av._checksum(data)
     edited.write_text(json.dumps(data))
     assert "tile" in av.check_certificate_file(edited).message
+    # 5: a field of the claim that its statement does not give (checksum recomputed)
+    data = json.loads(path.read_text())
+    data["claim"]["statement"] = "variance <= 0.1 on everything"
+    data["checksum"] = av._checksum(data)
+    edited.write_text(json.dumps(data))
+    report = av.check_certificate_file(edited)
+    assert not report.valid and "fields" in report.message
+    # another statement on the same activation gets its own file (nothing overwritten)
+    other = av.verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
+    assert av.certificate_path(tmp_path, other) != path
 
 
 def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None:
@@ -139,3 +149,6 @@ def test_verify_cli_refutation_and_check(tmp_path: Path) -> None:
     check = _cli("check-certificate", entry["certificate"], "--json")
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.loads(check.stdout)["all_valid"] is True
+    human = _cli("check-certificate", entry["certificate"])
+    assert human.returncode == 0, human.stdout + human.stderr
+    assert human.stdout.startswith("VALID ") and "refuted for" in human.stdout

@@ -193,3 +193,31 @@ def test_float_backends_quiet_where_well_conditioned(capsys) -> None:
     code, out, err = run(["--mu", "0.1", "--omega", "0.1", "--nu", "1.2", "--tau", "1.1",
                           "--backend", "numpy", "--json"], capsys)
     assert code == 0 and json.loads(out)["ill_conditioned"] == []
+
+
+def test_non_ascii_digits_are_bad_input(capsys) -> None:
+    """Python reads a full-width '１' as 1, arb cannot: one line, exit 2, never an internal
+    error, in every command."""
+    from snn_theory.cli import main
+
+    for args in (["map", "--mu", "１", "--nu", "1"], ["propagate", "--tau", "１"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.count("\n") == 1 and "ASCII" in err, args
+
+
+def test_a_failed_enclosure_is_not_certified_exit_3(capsys, monkeypatch) -> None:
+    """When the mathematics (not the input) fails — here an enclosure that cannot be made
+    finite — the CLI says "not certified" on one line and exits 3."""
+    from snn_theory.cli import main
+    from snn_theory.commands import map as map_command
+
+    def fail(*args, **kwargs):
+        raise ArithmeticError("enclosure is not finite")
+
+    monkeypatch.setattr(map_command, "_run", fail)
+    with pytest.raises(SystemExit) as info:
+        main(["map", "--mu", "0", "--nu", "1", "--backend", "arb"])
+    err = capsys.readouterr().err
+    assert info.value.code == 3 and err.count("\n") == 1 and "not certified" in err

@@ -17,8 +17,7 @@ import pytest
 from snn_theory import reproduce as rp
 from snn_theory.cli import main
 
-FIGURES = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence",
-           "correlation_map", "gradients")
+FIGURES = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence")
 
 
 def cli_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:

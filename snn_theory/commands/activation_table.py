@@ -44,6 +44,9 @@ def activation_table_command(only: tuple[str, ...], time_limit: float, max_boxes
     from snn_theory.activation_table import markdown as to_markdown
     from snn_theory.activation_table import table
 
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
+
     names = tuple(activations.ALIASES.get(n.lower(), n.lower()) for n in only) or activations.NAMES
     unknown = [n for n in names if n not in activations.NAMES]
     if unknown:

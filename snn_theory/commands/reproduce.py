@@ -53,10 +53,11 @@ class _RichProgress(rp.Progress):
 
 @click.command("reproduce")
 @click.option("--quick", is_flag=True,
-              help="Smaller run (under a minute): every claim but the appendix's thin-margin "
-                   "contraction (about 8000 boxes), small simulations, coarser figures.")
+              help="Smaller run (under a minute): every claim, small simulations, coarser "
+                   "figures, without the correlation-map and gradients figures.")
 @click.option("--full", is_flag=True,
-              help="Larger run: 1000-digit constants, --grid fine, wider networks.")
+              help="Larger run: 1000-digit constants, --grid fine, wider networks, and the "
+                   "training figure (about two minutes more).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True,
               help="Directory receiving figures/ and proofs/ (certificates, REPORT.md).")
