@@ -424,16 +424,25 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
         evaluated = 0
         counterexample = None
         reason = ""
-        # candidates first: the domain's centre and its 16 corners (where the extrema of
-        # the moments often are); a rigorous violation there refutes the claim at once
-        candidates = [[(a + b) / 2 for a, b in domain]]
-        candidates += [list(c) for c in itertools.product(*domain)]
-        for point in candidates:
+
+        def probe(point: list[Fraction]) -> bool:
+            """Evaluate the quantity at ``point``: keep the best inner end, and record a
+            rigorous violation as the counterexample (returns whether it is one)."""
+            nonlocal best, counterexample
             value = point_enclosure(act, claim.quantity, point)
             inner = _end(value, -side)
             best = inner if best is None or side * (inner - best) > 0 else best
             if _violates(claim, value):
                 counterexample = (point, (_end(value, -1), _end(value, 1)))
+                return True
+            return False
+
+        # candidates first: the domain's centre and its 16 corners (where the extrema of
+        # the moments often are); a rigorous violation there refutes the claim at once
+        candidates = [[(a + b) / 2 for a, b in domain]]
+        candidates += [list(c) for c in itertools.product(*domain)]
+        for point in candidates:
+            if probe(point):
                 break
         while frontier and counterexample is None:
             if evaluated >= max_boxes:
@@ -454,12 +463,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                 # undecided: is the face centre a counterexample?  (checked where the bound
                 # is on the wrong side by more than the box's share of the margin)
                 if bound is None or _suspicious(claim, bound, box, face, widths):
-                    c = [(a + b) / 2 for a, b in face]
-                    value = point_enclosure(act, claim.quantity, c)
-                    inner = _end(value, -side)
-                    best = inner if best is None or side * (inner - best) > 0 else best
-                    if _violates(claim, value):
-                        counterexample = (c, (_end(value, -1), _end(value, 1)))
+                    if probe([(a + b) / 2 for a, b in face]):
                         break
                 heapq.heappush(heap, (next(counter), box))
                 frontier.extend(_split(box, widths, spread))

@@ -77,7 +77,8 @@ def _constants_label(constants: object) -> str:
             f"alpha={one(constants.alpha, default_alpha, 'alpha01')}]")
 
 
-def _verdict_text(result: object) -> str:
+def verdict_text(result: object) -> str:
+    """The verdict column (also of the activation verifier's table)."""
     if result.verdict == "holds":
         return "holds (certified)"
     if result.verdict == "refuted":
@@ -342,7 +343,7 @@ def _table(results: list) -> None:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
         cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
-                 enclosure_text, _verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
+                 enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
         table.add_row(*(Text(cell) for cell in cells))
     Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
     for r in results:

@@ -73,19 +73,12 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     sys.exit(1 if "refuted" in verdicts else 3 if "undecided" in verdicts else 0)
 
 
-def verdict_text(r: activation_verify.ActivationClaimResult) -> str:
-    if r.verdict == "holds":
-        return "holds (certified)"
-    if r.verdict == "refuted":
-        point = ", ".join(f"{float(x):.6g}" for x in r.counterexample[0])
-        return f"FALSE at ({point})"
-    return f"undecided: {r.reason}"
-
-
 def _table(act: Activation, results: list) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from snn_theory.commands.verify import verdict_text
 
     table = Table(title=escape(f"verify-contraction for {act.label()} (ball arithmetic, "
                                "rigorous Gaussian integrals)"))
