@@ -138,12 +138,31 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
     ``decides`` (the certificate checker) both are computed, so the fresh bound is never
     weaker than one returned early.
     """
+    bound_, face, _ = _bound(quantity, box, lam, alpha, side, decides)
+    return bound_, face
+
+
+def bound_modes(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
+                decides: Callable[[Fraction], bool]) -> tuple[Fraction, Fraction]:
+    """``(bound(..., decides), bound(...))`` — the early and the full mode of :func:`bound`
+    — from one evaluation: the early mode returns the cheap whole-box end when it decides,
+    else exactly the full bound.  What the certificate checker compares a stored bound
+    with."""
+    full, _, cheap_end = _bound(quantity, box, lam, alpha, side, None)
+    early = cheap_end if cheap_end is not None and decides(cheap_end) else full
+    return early, full
+
+
+def _bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
+           decides: Callable[[Fraction], bool] | None) -> tuple[Fraction, list, Fraction | None]:
+    """:func:`bound`, plus the cheap whole-box end (None when not finite)."""
     if side not in (1, -1):
         raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
     current = [tuple(iv) for iv in box]
     if all(lo == hi for lo, hi in current):
         value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
-        return _end(value, side), current
+        end = _end(value, side)
+        return end, current, end
     value_and_gradient = backends.value_and_gradient("arb", quantity)
     balls = [interval_ball(lo, hi) for lo, hi in current]
     value, *grad = value_and_gradient(*balls, lam, alpha)
@@ -151,17 +170,17 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
     cheap_end = _end(cheap, side) if cheap.is_finite() else None
     whole_box = list(current)
     if cheap_end is not None and decides is not None and decides(cheap_end):
-        return cheap_end, whole_box
+        return cheap_end, whole_box, cheap_end
     try:
         fine_end, face = _reduced_centred_bound(quantity, current, value, grad, lam, alpha,
                                                 side)
     except ArithmeticError:
         if cheap_end is None:
             raise
-        return cheap_end, whole_box
+        return cheap_end, whole_box, cheap_end
     if cheap_end is not None and side * cheap_end < side * fine_end:
-        return cheap_end, face
-    return fine_end, face
+        return cheap_end, face, cheap_end
+    return fine_end, face, cheap_end
 
 
 def _reduced_centred_bound(quantity: str, current: list, value: arb, grad: list, lam: arb,

@@ -16,9 +16,9 @@ from flint import ctx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import backends, formulas
+from snn_theory import backends, formulas, working_precision
 from snn_theory.claims import THEOREM_DOMAINS
-from snn_theory.enclosure import bound
+from snn_theory.enclosure import bound, bound_modes
 from snn_theory.moment_map import default_constants
 
 QUANTITIES = ("mean", "variance", "variance_change", "H22", "spectral_norm")
@@ -82,3 +82,21 @@ def test_bound_holds_at_sampled_points(box, quantity, side, rnd) -> None:
                 assert value <= exact_bound + mpmath.mpf(10) ** -25, (quantity, box, point)
             else:
                 assert value >= exact_bound - mpmath.mpf(10) ** -25, (quantity, box, point)
+
+
+def test_bound_modes_equal_the_two_modes_of_bound() -> None:
+    """The checker's one-evaluation pair is exactly (early-mode bound, full-mode bound), on
+    boxes where the cheap bound decides and where it does not."""
+    with working_precision(bits=64):
+        lam, alpha = backends.constants_function("arb")()
+        box = [(Fraction(-1, 10), Fraction(0)), (Fraction(0), Fraction(1, 10)),
+               (Fraction(4, 5), Fraction(1)), (Fraction(19, 20), Fraction(1))]
+        for quantity, side, threshold in (("spectral_norm", 1, Fraction(5)),
+                                          ("spectral_norm", 1, Fraction(9, 10)),
+                                          ("mean", -1, Fraction(-1)), ("variance", 1, 2)):
+            def decides(b: Fraction, t: Fraction = threshold, s: int = side) -> bool:
+                return b < t if s > 0 else b > t
+
+            early, full = bound_modes(quantity, box, lam, alpha, side, decides)
+            assert early == bound(quantity, box, lam, alpha, side, decides)[0]
+            assert full == bound(quantity, box, lam, alpha, side)[0]
