@@ -4,8 +4,8 @@ derive (``formulas``) → evaluate (``backends``, ``moment_map``) → certify (`
 ``verify``, ``certificate``) → simulate (``simulate``) → show (``plots``).
 """
 
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.moment_map import (
-    InputError,
     Jacobians,
     Moments,
     default_constants,
@@ -21,6 +21,6 @@ from snn_theory.precision import working_precision
 __version__ = "0.1.0"
 
 __all__ = [
-    "InputError", "Jacobians", "Moments", "default_constants", "evaluate", "fixed_point",
+    "InputError", "NumericalFailure", "Jacobians", "Moments", "default_constants", "evaluate", "fixed_point",
     "iterate", "jacobian", "moments", "spectral_norm", "working_precision", "__version__",
 ]

@@ -26,8 +26,9 @@ from flint import arb, ctx, fmpq
 
 from snn_theory import gaussian
 from snn_theory.activations import Activation
+from snn_theory.errors import InputError
 from snn_theory.krawczyk import krawczyk
-from snn_theory.moment_map import InputError, arb_to_mpf, mpf_to_arb
+from snn_theory.moment_map import arb_to_mpf, mpf_to_arb
 
 
 def _ball(x: Any) -> arb:

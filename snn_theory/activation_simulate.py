@@ -18,7 +18,7 @@ import numpy as np
 
 from snn_theory import activation_map
 from snn_theory.activations import Activation
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 from snn_theory.precision import working_precision
 
 

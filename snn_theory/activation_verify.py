@@ -54,7 +54,7 @@ from snn_theory.claims import (
     format_fraction,
     parse_number,
 )
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 FORMAT = "snn-theory-activation-certificate"
 VERSION = 1

@@ -54,7 +54,7 @@ from flint import acb, arb, fmpq
 
 from snn_theory import backends, formulas
 from snn_theory.codegen import compile_function
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 x = sp.Symbol("x", real=True)
 

@@ -66,7 +66,7 @@ from snn_theory.claims import (
     parse_number,
 )
 from snn_theory.enclosure import bound, bound_modes, interval_ball, lower, point_value, upper
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 FORMAT = "snn-theory-certificate"
 VERSION = 1

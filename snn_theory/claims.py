@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
+from snn_theory.errors import InputError
 from snn_theory.formulas import QUANTITIES
-from snn_theory.moment_map import InputError
 
 VARIABLE_NAMES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 RELATIONS: tuple[str, ...] = ("<=", ">=", "<", ">")

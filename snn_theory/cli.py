@@ -4,6 +4,8 @@ Every subcommand lives in its own module under :mod:`snn_theory.commands` and is
 :data:`COMMANDS`; this module only wires them up and enforces the error contract:
 
 * bad input → one line ``snn-theory <command>: error: <message>`` on stderr, exit code 2;
+* a rigorous enclosure that cannot decide → "not certified: …", exit code 3;
+* a numerical method that broke down on valid input → "numerical failure: …", exit code 4;
 * Ctrl-C → one line, exit 130 (long commands save their progress first and say where);
 * an unexpected internal error → one line naming it, exit 1
   (set ``SNN_THEORY_DEBUG=1`` to see the traceback).
@@ -17,7 +19,7 @@ import sys
 
 import click
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError, NumericalFailure
 
 #: command name → "module:attribute" of its click command (imported only when used).
 COMMANDS: dict[str, str] = {
@@ -98,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(command, exc.format_message(), exc.exit_code if exc.exit_code != 1 else 2)
     except InputError as exc:
         _fail(command, str(exc), 2)
+    except NumericalFailure as exc:
+        # valid input on which a numerical method broke down: nothing is claimed
+        _fail(command, f"numerical failure: {exc}", 4)
     except click.exceptions.Abort:
         _fail(command, "interrupted", 130)
     except KeyboardInterrupt as exc:

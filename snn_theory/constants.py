@@ -56,8 +56,9 @@ from flint import arb, fmpq
 
 from snn_theory import backends
 from snn_theory.dual import Dual
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.krawczyk import krawczyk
-from snn_theory.moment_map import InputError, arb_to_mpf, mpf_to_arb
+from snn_theory.moment_map import arb_to_mpf, mpf_to_arb
 from snn_theory.precision import digits_to_bits, working_precision
 
 #: Largest --digits accepted (measured: 10 000 digits ≈ 2 s, 30 000 ≈ 20 s on one core;
@@ -77,8 +78,8 @@ class InfeasibleTarget(InputError):
     """No λ > 0, α > 0 make the target a fixed point (CLI: one line, exit 2)."""
 
 
-class SolverFailure(InputError):
-    """The numerical solver broke down for this target (CLI: one line, exit 2)."""
+class SolverFailure(NumericalFailure):
+    """The numerical solver broke down for this target (CLI: one line, exit 4)."""
 
 
 # --------------------------------------------------------------------------- exact inputs

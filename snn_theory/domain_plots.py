@@ -6,7 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from snn_theory import domains
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 from snn_theory.plots import FigureSize, PlotResult, _new_figure, _save, _style, output_path
 
 DEFAULT_SIZE = FigureSize(1400, 1000, 150)

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from snn_theory.claims import Claim, Domain, format_fraction, parse_number
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 FORMAT = "snn-theory-paving"
 VERSION = 1

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from flint import arb
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 
 @dataclass(frozen=True)

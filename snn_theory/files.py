@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 
 def writable_directory(path: str | Path, what: str) -> Path:

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 from flint import arb, fmpq
 
-from snn_theory.moment_map import InputError, fixed_point
+from snn_theory.errors import InputError
+from snn_theory.moment_map import fixed_point
 from snn_theory.precision import working_precision
 
 LAWS: tuple[str, ...] = ("normal", "truncated_normal", "uniform")

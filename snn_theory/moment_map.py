@@ -26,13 +26,10 @@ import numpy as np
 from flint import arb, fmpq
 
 from snn_theory import backends, formulas
+from snn_theory.errors import InputError
 from snn_theory.krawczyk import krawczyk
 
 Number = Any
-
-
-class InputError(ValueError):
-    """Invalid user input (the CLI turns it into a one-line message and exit code 2)."""
 
 
 class Moments(NamedTuple):

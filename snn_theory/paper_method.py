@@ -69,8 +69,9 @@ import numpy as np
 from flint import arb
 
 from snn_theory import backends
+from snn_theory.errors import InputError
 from snn_theory.files import writable_directory
-from snn_theory.moment_map import InputError, default_constants
+from snn_theory.moment_map import default_constants
 from snn_theory.precision import working_precision
 
 #: Variables of the grid, in the order of the flat index (τ varies fastest).

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.moment_map import InputError, evaluate, fixed_point, iterate
+from snn_theory.errors import InputError
+from snn_theory.moment_map import evaluate, fixed_point, iterate
 
 VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 SYMBOL: dict[str, str] = {"mu": "μ", "omega": "ω", "nu": "ν", "tau": "τ"}

@@ -38,8 +38,9 @@ from typing import Any
 from flint import acb, arb, ctx
 
 from snn_theory import backends, formulas
+from snn_theory.errors import InputError
 from snn_theory.krawczyk import krawczyk_1d
-from snn_theory.moment_map import InputError, default_constants, evaluate, fixed_point, to_number
+from snn_theory.moment_map import default_constants, evaluate, fixed_point, to_number
 
 #: ``progress(stage, done, total)``.
 ProgressCallback = Callable[[str, int, int], None]

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 
 from snn_theory import __version__, plots
+from snn_theory.errors import InputError
 from snn_theory.files import writable_directory
-from snn_theory.moment_map import InputError
 
 
 # --------------------------------------------------------------------------- modes

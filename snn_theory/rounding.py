@@ -32,7 +32,8 @@ from flint import arb, fmpq
 from snn_theory import backends, dtypes
 from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_GROUPS, Claim, format_fraction
 from snn_theory.constants import parse_exact
-from snn_theory.moment_map import InputError, evaluate, fixed_point
+from snn_theory.errors import InputError
+from snn_theory.moment_map import evaluate, fixed_point
 from snn_theory.precision import working_precision
 
 #: Precision (bits) of the fixed-point proof and the distances.

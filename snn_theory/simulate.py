@@ -62,7 +62,8 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.moment_map import InputError, default_constants, iterate
+from snn_theory.errors import InputError
+from snn_theory.moment_map import default_constants, iterate
 
 WEIGHT_MODES = ("normalized", "lecun")
 INPUT_LAWS = ("gaussian", "uniform", "bernoulli")

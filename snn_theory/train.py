@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 ProgressCallback = Callable[[int, int], None]
 

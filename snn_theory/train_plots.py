@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 from snn_theory.plots import FigureSize, PlotResult, _new_figure, _save, _style, output_path
 from snn_theory.train import ACTIVATION_VARIANT
 

@@ -72,7 +72,7 @@ from snn_theory.claims import (  # noqa: F401  (decimal_text: re-exported)
     format_fraction,
     parse_number,
 )
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
 GRID_CELLS: dict[str, int] = {"coarse": 2, "fine": 8}

@@ -18,7 +18,7 @@ import pytest
 
 from snn_theory import activations
 from snn_theory.activations import get
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 SAMPLES = sorted({s * mpmath.mpf(10) ** e * k for s in (-1, 1) for e in range(-6, 5)
                   for k in (1, 2, 5)} | {mpmath.mpf(0), mpmath.mpf("1e-30"), mpmath.mpf("-1e-30")})

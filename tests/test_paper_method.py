@@ -19,7 +19,8 @@ import mpmath
 import pytest
 
 from snn_theory import paper_method as pm
-from snn_theory.moment_map import InputError, spectral_norm
+from snn_theory.errors import InputError
+from snn_theory.moment_map import spectral_norm
 from snn_theory.precision import working_precision
 
 #: Leaf-box budget of the derivative bounds in these tests (the CLI default is larger: its

@@ -17,7 +17,8 @@ import pytest
 
 from snn_theory import plots
 from snn_theory.cli import main
-from snn_theory.moment_map import InputError, evaluate, fixed_point, iterate
+from snn_theory.errors import InputError
+from snn_theory.moment_map import evaluate, fixed_point, iterate
 
 SMALL = plots.FigureSize(320, 240, 80)
 

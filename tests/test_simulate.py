@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from snn_theory.cli import main
-from snn_theory.moment_map import InputError, default_constants, moments
+from snn_theory.errors import InputError
+from snn_theory.moment_map import default_constants, moments
 from snn_theory.simulate import (
     SimulationConfig,
     alpha_dropout_affine,

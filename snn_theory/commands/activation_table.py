@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from snn_theory import activations
+from snn_theory.errors import InputError
 from snn_theory.files import writable_directory
-from snn_theory.moment_map import InputError
 
 
 @click.command("activation-table")

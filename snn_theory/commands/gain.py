@@ -23,8 +23,8 @@ import click
 
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.constants import EXIT_NOT_CERTIFIED, decimal_enclosure
+from snn_theory.errors import InputError
 from snn_theory.gains import certified_gains
-from snn_theory.moment_map import InputError
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 1000

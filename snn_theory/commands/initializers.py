@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 
 def _ball(x: Any) -> dict[str, str]:

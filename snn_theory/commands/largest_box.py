@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 
 @click.command("largest-box")

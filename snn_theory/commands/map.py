@@ -58,7 +58,8 @@ from flint import ctx
 
 from snn_theory import backends
 from snn_theory.commands.activation_option import activation_options, resolve
-from snn_theory.moment_map import InputError, evaluate, evaluate_digits, iterate
+from snn_theory.errors import InputError
+from snn_theory.moment_map import evaluate, evaluate_digits, iterate
 from snn_theory.precision import digits_to_bits, working_precision
 
 #: Largest accepted ``--digits``.

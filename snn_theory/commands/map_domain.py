@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from snn_theory.domains import DEFAULT_BOX, DEFAULT_REGION
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 DEFAULT_OUT = "proofs/domain.paving.json.gz"
 

@@ -42,7 +42,7 @@ import click
 from flint import arb
 
 from snn_theory.commands.map import parse_decimal
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 MAX_DIGITS = 200
 

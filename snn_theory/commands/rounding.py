@@ -19,7 +19,7 @@ import click
 
 from snn_theory.claims import format_fraction
 from snn_theory.dtypes import DTYPE_NAMES, get_format
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 #: exit code when the mathematics fails (fixed point not certified, a claim undecided)
 EXIT_UNDECIDED = 3

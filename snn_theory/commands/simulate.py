@@ -42,7 +42,7 @@ from contextlib import contextmanager
 import click
 
 from snn_theory.commands.activation_option import activation_options, resolve
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 from snn_theory.simulate import (
     DTYPES,
     INPUT_LAWS,

@@ -11,7 +11,7 @@ import json
 import click
 
 from snn_theory.activations import Activation
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 SUPPORTED = {"width", "depth", "batch", "mean0", "var0", "omega", "tau", "seed", "as_json",
              "activation", "scale", "shift"}

@@ -15,7 +15,7 @@ from snn_theory.activation_map import AffineResult, solve_affine
 from snn_theory.activations import Activation
 from snn_theory.claims import format_fraction
 from snn_theory.constants import EXIT_NOT_CERTIFIED, decimal_enclosure, nearest_float, parse_exact
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 from snn_theory.precision import working_precision
 
 #: Largest --digits with a non-SELU activation (each digit costs integration work).

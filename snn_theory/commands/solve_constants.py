@@ -59,7 +59,7 @@ from snn_theory.constants import (
     solve_constants,
 )
 from snn_theory.dtypes import DTYPE_NAMES, Rounding, get_format, round_constants
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 #: constant name → (Python / C identifier stem, label in tables)
 _NAMES = {"lambda": "LAMBDA", "alpha": "ALPHA", "alpha_prime": "ALPHA_PRIME"}

@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 EXIT_NOT_CERTIFIED = 3
 

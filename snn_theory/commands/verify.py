@@ -26,8 +26,8 @@ from snn_theory.claims import (
     parse_number,
 )
 from snn_theory.commands.activation_option import activation_options, resolve
+from snn_theory.errors import InputError
 from snn_theory.files import writable_directory
-from snn_theory.moment_map import InputError
 
 
 def _claims(theorem: str, domain: str | None, claim: str | None, name: str | None,

@@ -18,7 +18,7 @@ import click
 from snn_theory import activation_verify
 from snn_theory.activations import Activation
 from snn_theory.claims import Claim, Domain, format_fraction
-from snn_theory.moment_map import InputError
+from snn_theory.errors import InputError
 
 
 def claims_for(act: Activation, theorem: str, domain: str | None, claim: str | None
