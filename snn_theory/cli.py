@@ -19,6 +19,13 @@ import sys
 
 import click
 
+from snn_theory.commands.exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_FALSE,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_CERTIFIED,
+    EXIT_NUMERICAL_FAILURE,
+)
 from snn_theory.errors import InputError, NumericalFailure
 
 #: command name → "module:attribute" of its click command (imported only when used).
@@ -85,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     command = args[0] if args and not args[0].startswith("-") else ""
     for arg in args:  # e.g. full-width '１': Python would read it as 1, arb cannot
         if any(ch.isdigit() and not ch.isascii() for ch in arg):
-            _fail(command, f"{arg!r}: numbers must be written with ASCII digits 0-9", 2)
+            _fail(command, f"{arg!r}: numbers must be written with ASCII digits 0-9",
+                  EXIT_BAD_INPUT)
     try:
         # make_context + invoke rather than cli.main: main would print a stray blank line
         # on Ctrl-C before our own one-line message.
@@ -95,42 +103,43 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
     except click.UsageError as exc:
-        _fail(command, exc.format_message(), 2)
+        _fail(command, exc.format_message(), EXIT_BAD_INPUT)
     except click.ClickException as exc:
-        _fail(command, exc.format_message(), exc.exit_code if exc.exit_code != 1 else 2)
+        _fail(command, exc.format_message(), exc.exit_code if exc.exit_code != 1 else EXIT_BAD_INPUT)
     except InputError as exc:
-        _fail(command, str(exc), 2)
+        _fail(command, str(exc), EXIT_BAD_INPUT)
     except NumericalFailure as exc:
         # valid input on which a numerical method broke down: nothing is claimed
-        _fail(command, f"numerical failure: {exc}", 4)
+        _fail(command, f"numerical failure: {exc}", EXIT_NUMERICAL_FAILURE)
     except click.exceptions.Abort:
-        _fail(command, "interrupted", 130)
+        _fail(command, "interrupted", EXIT_INTERRUPTED)
     except KeyboardInterrupt as exc:
         # commands that save their progress raise an interrupt that says what was written
         saved = getattr(exc, "saved", False)
         if saved is False:
-            _fail(command, "interrupted", 130)
+            _fail(command, "interrupted", EXIT_INTERRUPTED)
         elif saved is None:
-            _fail(command, "interrupted before anything was written (a rerun starts afresh)", 130)
+            _fail(command, "interrupted before anything was written (a rerun starts afresh)",
+                  EXIT_INTERRUPTED)
         _fail(command, f"interrupted; finished work saved to {saved} (verify-contraction "
-                       "--resume continues from it)", 130)
+                       "--resume continues from it)", EXIT_INTERRUPTED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
     except MemoryError:
-        _fail(command, "the requested sizes do not fit in memory; choose smaller ones", 2)
+        _fail(command, "the requested sizes do not fit in memory; choose smaller ones", EXIT_BAD_INPUT)
     except ArithmeticError as exc:
         # the mathematics, not the input, failed (e.g. an enclosure that is not finite or a
         # rigorous integral that did not reach its accuracy): nothing is claimed
         if os.environ.get("SNN_THEORY_DEBUG"):
             raise
-        _fail(command, f"not certified: {' '.join(str(exc).split())}", 3)
+        _fail(command, f"not certified: {' '.join(str(exc).split())}", EXIT_NOT_CERTIFIED)
     except Exception as exc:  # pragma: no cover - last resort, keep it to one line
         if os.environ.get("SNN_THEORY_DEBUG"):
             raise
         _fail(command, f"internal error: {type(exc).__name__}: {exc} "
-                       "(set SNN_THEORY_DEBUG=1 for a traceback)", 1)
+                       "(set SNN_THEORY_DEBUG=1 for a traceback)", EXIT_FALSE)
     else:
         sys.exit(0)
 

@@ -68,8 +68,6 @@ MAX_DIGITS = 50_000
 MPMATH_MAX_BITS = 5_000
 #: Internal floor on the number of digits (float64 output needs ~17 correct digits).
 MIN_INTERNAL_DIGITS = 40
-#: The CLI exit code when the Krawczyk proof fails (1 = internal error, 2 = bad input).
-EXIT_NOT_CERTIFIED = 3
 
 _MOMENTS = ("mean", "variance")
 
@@ -694,5 +692,5 @@ def _derived(target: tuple[Fraction, ...], lam_b: arb, alpha_b: arb, rates: list
 
 __all__ = [
     "ConstantsResult", "DropoutConstants", "Decimal3", "InfeasibleTarget", "MAX_DIGITS",
-    "EXIT_NOT_CERTIFIED", "decimal_enclosure", "nearest_float", "parse_exact", "solve_constants",
+    "decimal_enclosure", "nearest_float", "parse_exact", "solve_constants",
 ]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from snn_theory import backends, constants, formulas
 from snn_theory.cli import main
+from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.constants import decimal_enclosure, nearest_float, solve_constants
 from snn_theory.moment_map import evaluate
 from snn_theory.precision import working_precision
@@ -175,7 +176,7 @@ def test_failed_proof_exits_3_and_prints_nothing_certified(
 
     monkeypatch.setattr(constants, "krawczyk", refuse)
     code, out, err = run_cli(["--digits", "20", "--json"], capsys)
-    assert code == constants.EXIT_NOT_CERTIFIED == 3
+    assert code == EXIT_NOT_CERTIFIED == 3
     obj = json.loads(out)
     assert obj["certified"] is False and obj["lambda"] is None and obj["alpha"] is None
     assert "NOT certified" in err and err.count("\n") == 1

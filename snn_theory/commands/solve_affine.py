@@ -14,7 +14,8 @@ import click
 from snn_theory.activation_map import AffineResult, solve_affine
 from snn_theory.activations import Activation
 from snn_theory.claims import format_fraction
-from snn_theory.constants import EXIT_NOT_CERTIFIED, decimal_enclosure, nearest_float, parse_exact
+from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
+from snn_theory.constants import decimal_enclosure, nearest_float, parse_exact
 from snn_theory.errors import InputError
 from snn_theory.precision import working_precision
 

@@ -52,8 +52,8 @@ from fractions import Fraction
 import click
 
 from snn_theory.commands.activation_option import HELP as ACTIVATION_HELP
+from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.constants import (
-    EXIT_NOT_CERTIFIED,
     MAX_DIGITS,
     ConstantsResult,
     solve_constants,

@@ -24,9 +24,8 @@ from typing import Any
 
 import click
 
+from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.errors import InputError
-
-EXIT_NOT_CERTIFIED = 3
 
 STUDY_HINT = ("larger study (every data set, two depths, ≥ 5 seeds, a learning-rate grid): "
               "python benchmarks/bench_train.py --full")
