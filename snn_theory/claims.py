@@ -330,3 +330,56 @@ def builtin_claim_for(claim: Claim, closed_form: bool) -> Claim | None:
         if builtin.statement_key == claim.statement_key:
             return builtin
     return None
+
+
+# ------------------------------------------------------------------------------ paper text
+# What the paper says about each built-in claim, its figures and its errata: the one home of
+# this metadata (the reproduction report and the figures read it from here).
+
+#: Labels of the theorem domains of :data:`THEOREM_DOMAINS` in figures and reports.
+THEOREM_LABELS: dict[str, str] = {
+    "theorem1": "Theorem 1",
+    "appendix": "appendix (τ ∈ [0.8, 1.25])",
+    "theorem2": "Theorem 2",
+    "theorem3a": "Theorem 3 (a)",
+    "theorem3b": "Theorem 3 (b)",
+}
+
+#: The paper's wording of each built-in claim (Klambauer et al. 2017, Section 3 and appendix;
+#: domains as in docs/mathematics.md §4).
+PAPER_STATEMENTS: dict[str, str] = {
+    "theorem1.contraction": "Theorem 1: g is a contraction on Ω (S(H) < 1)",
+    "theorem1.mean_lower": "Theorem 1: g maps Ω into itself, μ̃ ≥ −0.03106",
+    "theorem1.mean_upper": "Theorem 1: μ̃ ≤ 0.06773",
+    "theorem1.variance_lower": "Theorem 1: ν̃ ≥ 0.80009",
+    "theorem1.variance_upper": "Theorem 1: ν̃ ≤ 1.48617",
+    "appendix.contraction_wide_tau": "Appendix: contraction also for τ ∈ [0.8, 1.25]",
+    "theorem2.variance_decreases": "Theorem 2: variance decreases for ν ∈ [3, 16]",
+    "theorem3a.variance_increases": "Theorem 3: variance increases for ν ∈ [0.02, 0.16]",
+    "theorem3b.variance_increases": "Theorem 3: variance increases for ν ∈ [0.02, 0.24], "
+                                    "τ ≥ 0.9",
+}
+
+#: Built-in claims whose *paper* statement is known to be false, with the reason.  A
+#: reproduction holds when each of these is refuted (with a certificate the checker accepts)
+#: and every other claim holds; the report lists them as errata.  Only facts established by
+#: a rigorous counterexample belong here.
+EXPECTED_FALSE: dict[str, str] = {
+    "theorem1.mean_lower": (
+        "the paper prints μ̃ ≥ −0.03106 on Ω, but at the corner (μ, ω, ν, τ) = (−0.1, 0.1, "
+        "0.8, 0.95) μ̃ = −0.0310605017922… < −0.03106: the printed bound was rounded the wrong "
+        "way (the substance of Theorem 1 is unaffected: g still maps Ω into the (μ, ν) box)"),
+}
+
+#: The figures (of :mod:`snn_theory.plots`) that show each built-in claim.
+CLAIM_FIGURES: dict[str, tuple[str, ...]] = {
+    "theorem1.contraction": ("contraction", "flow_field"),
+    "theorem1.mean_lower": ("fixed_points", "flow_field"),
+    "theorem1.mean_upper": ("fixed_points", "flow_field"),
+    "theorem1.variance_lower": ("fixed_points", "flow_field"),
+    "theorem1.variance_upper": ("fixed_points", "flow_field"),
+    "appendix.contraction_wide_tau": ("contraction",),
+    "theorem2.variance_decreases": ("variance_change",),
+    "theorem3a.variance_increases": ("variance_change",),
+    "theorem3b.variance_increases": ("variance_change",),
+}

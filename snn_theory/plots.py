@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from snn_theory.claims import THEOREM_LABELS
 from snn_theory.errors import InputError
 from snn_theory.moment_map import evaluate, fixed_point, iterate
 
@@ -41,13 +42,6 @@ FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
 #: Colour of the S = 1 contour (distinct from the black Theorem 1 box; colour-blind safe).
 S_ONE_COLOR = "#d55e00"
 
-LABEL: dict[str, str] = {
-    "theorem1": "Theorem 1",
-    "appendix": "appendix (τ ∈ [0.8, 1.25])",
-    "theorem2": "Theorem 2",
-    "theorem3a": "Theorem 3 (a)",
-    "theorem3b": "Theorem 3 (b)",
-}
 
 # Fixed rcParams: every figure looks (and hashes) the same whatever the user's matplotlibrc.
 _RC: dict[str, Any] = {
@@ -543,7 +537,8 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
                 inside = all(_inside(v, box[n]) for n, v in fixed.items())
                 _rect(ax, box, xv, yv, style=style if inside else ":", color=color,
                       lw=1.6 if inside else 1.0, zorder=z,
-                      label=LABEL[key] + ("" if inside else " (slice outside its domain)"))
+                      label=THEOREM_LABELS[key]
+                      + ("" if inside else " (slice outside its domain)"))
             for box in cert_boxes:
                 if all(_inside(v, box[n]) for n, v in fixed.items()):
                     _rect(ax, box, xv, yv, color="#e69f00", lw=0.4, label="_cert")
@@ -627,7 +622,8 @@ def variance_change(out: str | Path | None = None, *, mu: float = 0.0, omega: fl
             inside = _inside(mu, box["mu"]) and _inside(omega, box["omega"])
             verb = "decreases" if key == "theorem2" else "increases"
             _rect(ax, box, "nu", "tau", style=style, color=color,
-                  label=f"{LABEL[key]}: variance {verb}" + ("" if inside else " (μ, ω outside)"))
+                  label=f"{THEOREM_LABELS[key]}: variance {verb}"
+                  + ("" if inside else " (μ, ω outside)"))
         ax.set_xscale("log")
         ax.set_xlim(*nu_range)
         ax.set_ylim(*tau_range)
