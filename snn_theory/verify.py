@@ -678,6 +678,33 @@ def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
             runner.close()
 
 
+
+def verify_claims(claims: Sequence[Claim], settings: Settings, certificate_dir: Path | None,
+                  progress: ProgressFn | None = None,
+                  done: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
+    """The verifier's entry point: :func:`verify_claim` for each claim in turn, with one
+    worker pool for all of them, each certificate written to ``certificate_dir``
+    (:func:`snn_theory.certificate.write_certificate`; none for an undecided claim, and none
+    at all when ``certificate_dir`` is None) and its path recorded in the result.
+
+    ``progress`` is the search's callback; ``done(result)`` is called after each claim (its
+    certificate written).  The verdicts are the caller's to present.
+    """
+    from snn_theory.certificate import write_certificate
+
+    results = []
+    with Runner(settings.jobs) as runner:
+        for claim in claims:
+            result = verify_claim(claim, settings, runner, progress)
+            if certificate_dir is not None:
+                path = write_certificate(certificate_dir, result.certificate_data())
+                result.certificate = None if path is None else str(path)
+            results.append(result)
+            if done is not None:
+                done(result)
+    return results
+
+
 class _Search:
     """One claim's search.  Deciding phase: leaves are *decided* (their bound proves the
     claim; never split again) or *open*; open boxes are split, alternately the one whose

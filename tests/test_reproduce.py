@@ -14,8 +14,10 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from snn_theory import reproduce as rp
+from snn_theory import claims as registry
 from snn_theory.cli import main
+from snn_theory.show.reproduce import report as rep
+from snn_theory.show.reproduce import stages as rp
 
 FIGURES = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence")
 
@@ -53,9 +55,9 @@ def test_quick_run_holds_and_prints_stage_times(quick) -> None:
     out, proc, data = quick
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert data["ok"] is True and data["mode"] == "quick"
-    assert set(data["stages"]) == set(rp.STAGES)
+    assert set(data["stages"]) == set(rp.stage_names("quick"))
     assert all(s["ok"] for s in data["stages"].values())
-    for stage in ("constants", "claims", "check", "monte-carlo", "figures"):
+    for stage in ("constants", "claims", "check", "monte-carlo", "figures", "report"):
         assert re.search(rf"stage {stage}: \d+\.\d s", proc.stderr), stage
     assert (out / "proofs" / "REPORT.md").is_file()
     assert data["report"] == str(out / "proofs" / "REPORT.md")
@@ -67,7 +69,7 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick) -> None:
     versions go to the git-ignored timings file only."""
     out, proc, _ = quick
     assert proc.returncode == 0, proc.stderr[-2000:]
-    timings = out / "proofs" / rp.TIMINGS_FILE
+    timings = out / "proofs" / rep.TIMINGS_FILE
 
     def snapshot() -> dict[str, bytes]:
         return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
@@ -86,9 +88,9 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick) -> None:
     committed = (out / "proofs" / "reproduce.json").read_text()
     assert '"seconds"' not in committed and '"software"' not in committed
     assert "seconds" not in (out / "proofs" / "REPORT.md").read_text()
-    assert set(first_timings["stage_seconds"]) == set(rp.STAGES)
+    assert set(first_timings["stage_seconds"]) == set(rp.stage_names("quick"))
     assert "python-flint" in first_timings["software"]
-    assert rp.TIMINGS_FILE in Path(__file__).resolve().parents[1].joinpath(
+    assert rep.TIMINGS_FILE in Path(__file__).resolve().parents[1].joinpath(
         ".gitignore").read_text()
 
 
@@ -109,8 +111,7 @@ def test_certificates_are_accepted_by_the_checker(quick) -> None:
     claims = data["stages"]["claims"]["verify"]["claims"]
     expected = rp.MODES["quick"].claims
     assert [c["name"] for c in claims] == list(expected)
-    assert set(expected) | set(rp.QUICK_SKIPS) == set(BUILTIN_CLAIMS)
-    assert data["stages"]["claims"]["skipped"] == list(rp.QUICK_SKIPS)
+    assert set(expected) == set(BUILTIN_CLAIMS)
     files = [c["certificate"] for c in claims]
     assert all(Path(f).parent == out / "proofs" for f in files)
     proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "check-certificate",
@@ -128,21 +129,17 @@ def test_report_claims_table_matches_the_verifier_json(quick) -> None:
     report = (out / "proofs" / "REPORT.md").read_text()
     rows = table_rows(report, "| claim |")
     verify = {c["name"]: c for c in data["stages"]["claims"]["verify"]["claims"]}
-    skipped = [r for r in rows if r[0] in rp.QUICK_SKIPS]
-    assert [r[0] for r in skipped] == list(rp.QUICK_SKIPS)
-    assert all(r[2].startswith("not run in --quick") for r in skipped)
-    rows = [r for r in rows if r[0] not in rp.QUICK_SKIPS]
     assert [r[0] for r in rows] == list(verify)
     for row in rows:
         name, paper, statement, kind, enclosure, verdict, boxes, cert, checker, figs = row
         c = verify[name]
-        assert paper == rp.PAPER_STATEMENTS[name].replace("|", "\\|")
+        assert paper == registry.PAPER_STATEMENTS[name].replace("|", "\\|")
         assert kind == (c.get("extremum") or {}).get("kind", "")
-        assert verdict == rp.verdict_text(c)
+        assert verdict == rep.verdict_text(c)
         assert int(boxes) == c["boxes"]
         assert cert == Path(c["certificate"]).name and checker == "valid"
         if c["holds"] is False:  # a known erratum, refuted with a checked counterexample
-            assert name in rp.EXPECTED_FALSE and c["counterexample"]
+            assert name in registry.EXPECTED_FALSE and c["counterexample"]
             continue
         assert c["holds"] is True
         lo, hi = (Fraction(x.strip()) for x in enclosure.strip("[]").split(","))
@@ -197,17 +194,28 @@ def test_report_monte_carlo_matches_simulate(quick, capsys) -> None:
 # --------------------------------------------------------------------------- cheap paths
 def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatch,
                                                       capsys) -> None:
-    def fake_verify(names, certificate_dir, grid, tolerance, jobs, progress=None):
-        return {"json": {"claims": [{
-            "name": "theorem1.contraction", "statement": "spectral_norm < 1 on …",
-            "holds": False, "extremum": {"kind": "max", "lower": "1.01", "upper": "1.02"},
-            "counterexample": {"mu": "0"}, "boxes": 3, "seconds": 0.1,
-            "certificate": None}]}, "exit_code": 1}
+    from snn_theory import verify
+    from snn_theory.claims import BUILTIN_CLAIMS
 
-    monkeypatch.setattr(rp, "verify_claims", fake_verify)
-    monkeypatch.setattr(rp, "stage_monte_carlo",
-                        lambda mode, progress: (_ for _ in ()).throw(rp.StageError("no sim")))
-    monkeypatch.setattr(rp, "stage_figures", lambda *a: (True, "skipped", {"figures": {}}))
+    def fake_verify(claims, settings, certificate_dir, progress=None, done=None):
+        # a refuted contraction claim that is not a known erratum
+        claim = BUILTIN_CLAIMS["theorem1.contraction"]
+        value = (Fraction(101, 100), Fraction(102, 100))
+        result = verify.ClaimResult(
+            claim=claim, verdict="refuted", extremum=value, witness=None,
+            counterexample=([Fraction(0), Fraction(0), Fraction(1), Fraction(1)], value),
+            leaves=[], seconds=0.1, max_depth=0, precision=64, constants=verify.Constants())
+        if done is not None:
+            done(result)
+        return [result]
+
+    def no_simulator(mode, tell):
+        raise rp.StageError("no sim")
+
+    monkeypatch.setattr(verify, "verify_claims", fake_verify)
+    monkeypatch.setattr(rp, "stage_monte_carlo", no_simulator)
+    monkeypatch.setattr(rp, "stage_figures",
+                        lambda *a: rp.FiguresStage((), (), note="skipped"))
     with pytest.raises(SystemExit) as info:
         main(["reproduce", "--quick", "--out", str(tmp_path)])
     assert info.value.code == 1

@@ -1,9 +1,11 @@
-"""``snn-theory reproduce [--quick|--full] [--out DIR]``: the whole theory in one command.
+"""``snn-theory reproduce [--quick|--full] [--activation NAME] [--out DIR]``: the whole theory
+in one command.
 
-See :mod:`snn_theory.reproduce` for the stages.  A progress bar on stderr throughout (when
-stderr is a terminal), one line per finished stage with its wall time, then a summary table
-on stdout (or one JSON object with ``--json``).  Exit 0 only when every stage holds, 1
-otherwise, 2 on bad input.
+The stages are :mod:`snn_theory.show.reproduce.stages` (typed results) and the report
+:mod:`snn_theory.show.reproduce.report`; this module draws the progress bars (rich, on
+stderr, when it is a terminal), prints one line per finished stage with its wall time, then
+a summary on stdout (or one JSON object with ``--json``), and maps the outcome to the exit
+code (:mod:`snn_theory.commands.exit_codes`).
 """
 
 from __future__ import annotations
@@ -15,63 +17,84 @@ from typing import Any
 
 import click
 
-from snn_theory import reproduce as rp
+from snn_theory.commands.activation_option import activation_options, resolve
+from snn_theory.commands.exit_codes import EXIT_FALSE, EXIT_NOT_CERTIFIED, EXIT_OK
+from snn_theory.show.reproduce import stages as st
+
+#: The exit code of each outcome of a reproduction.
+OUTCOME_EXIT: dict[st.Outcome, int] = {
+    st.Outcome.HOLDS: EXIT_OK,
+    st.Outcome.FAILED: EXIT_FALSE,
+    st.Outcome.NOT_CERTIFIED: EXIT_NOT_CERTIFIED,
+}
 
 
-class _RichProgress(rp.Progress):
-    """One progress bar per stage on stderr (rich), with stage notes printed above it."""
+class _Bars:
+    """The progress callback: one bar per stage on stderr (rich), the stage's wall time and
+    summary printed above it when it finishes."""
 
-    def __init__(self, bar: Any, console: Any, quiet: bool) -> None:
-        self.bar, self.console, self.quiet = bar, console, quiet
+    def __init__(self, bar: Any, console: Any, stages: int) -> None:
+        self.bar, self.console = bar, console
         self.task: Any = None
-        self.name = ""
-        self.overall = bar.add_task("reproduce", total=len(rp.STAGES))
+        self.text = ""
+        self.overall = bar.add_task("reproduce", total=stages)
         self.count = 0
 
-    def stage(self, name: str, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(f"  {name}", total=total, status="")
-        self.name = name
-
-    def advance(self, done: int, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, completed=done, total=total)
-
-    def status(self, text: str) -> None:
+    def __call__(self, event: st.ProgressEvent) -> None:
         from rich.markup import escape
+        from rich.text import Text
 
-        if self.task is not None:
-            self.bar.update(self.task, description=escape(f"  {self.name} — {text}"))
-
-    def note(self, text: str) -> None:
-        self.count += 1
-        self.bar.update(self.overall, completed=self.count)
-        if not self.quiet:
-            self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        if event.kind == "start":
+            if self.task is not None:
+                self.bar.remove_task(self.task)
+            self.text = event.text
+            self.task = self.bar.add_task(escape(f"  {event.text}"), total=event.total)
+        elif event.kind == "advance" and self.task is not None:
+            self.bar.update(self.task, completed=event.done, total=event.total)
+        elif event.kind == "status" and self.task is not None:
+            self.bar.update(self.task, description=escape(f"  {self.text} — {event.text}"))
+        elif event.kind == "done":
+            self.count += 1
+            self.bar.update(self.overall, completed=self.count)
+            self.console.print(Text(f"stage {event.stage}: {event.seconds:.1f} s — "
+                                    f"{event.text}"), highlight=False, soft_wrap=True)
 
 
 @click.command("reproduce")
 @click.option("--quick", is_flag=True,
-              help="Smaller run (under a minute): every claim, small simulations, coarser "
-                   "figures, without the correlation-map and gradients figures.")
+              help="Smaller run (under a minute): every claim, 50-digit constants, small "
+                   "simulations, coarser figures, without the correlation-map and gradients "
+                   "figures.")
 @click.option("--full", is_flag=True,
-              help="Larger run: 1000-digit constants, --grid fine, wider networks, and the "
-                   "training figure (about two minutes more).")
+              help="Larger run: 1000-digit constants, --grid fine, wider networks, the "
+                   "training figure, and the committed domain-map paving "
+                   "(proofs/domain.paving.json.gz) re-checked from scratch with its figure "
+                   "(several minutes more).")
+@activation_options
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True,
-              help="Directory receiving figures/ and proofs/ (certificates, REPORT.md).")
+              help="Directory receiving figures/ and proofs/ (certificates, REPORT.md); "
+                   "for another activation figures/NAME/ and proofs/NAME/.")
 @click.option("--jobs", "-j", type=int, default=None,
               help="Processes for verification and checking [default: all cores].")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (every stage's results) instead of the tables.")
-def reproduce_command(quick: bool, full: bool, out: Path, jobs: int | None,
-                      as_json: bool) -> None:
+def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shift: str,
+                      out: Path, jobs: int | None, as_json: bool) -> None:
     """Reproduce the theory: certified constants, every built-in claim verified with
     certificates re-checked by the independent checker, a Monte Carlo confirmation, every
-    figure (OUT/figures) and a report (OUT/proofs/REPORT.md).
+    figure (OUT/figures) and a report (OUT/proofs/REPORT.md, OUT/proofs/reproduce.json).
 
-    Exit status 0 only when everything holds.
+    With --activation NAME (a built-in such as relu or tanh, or an expression in x) the same
+    for that activation, into OUT/proofs/NAME/ and OUT/figures/NAME/ (the SELU outputs are
+    never touched): the c, d of c·f + d that make (0, 1) the fixed point, S(H) there, its
+    Theorem 1 analogue decided claim by claim with certificates re-checked by the checker,
+    its certified gains, and (--full) the training figure.  reproduce solves c and d
+    itself, so --scale and --shift must stay at 1 and 0.
+
+    Exit status: 0 everything holds; 1 a stage did not hold (a claim not as expected, a
+    certificate rejected, a simulation off its bound, a figure missing); 3 (--activation)
+    a claim is refuted or undecided, reported as such; 2 bad input.
     """
     from rich.console import Console
     from rich.progress import (
@@ -88,47 +111,55 @@ def reproduce_command(quick: bool, full: bool, out: Path, jobs: int | None,
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {str(out)!r} is a file, not a directory")
     mode = "quick" if quick else "full" if full else "default"
+    act = resolve(activation, scale, shift)
+    other = None if act.is_selu else act
     err = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   disable=as_json or not err.is_terminal, transient=True) as bar:
-        progress = _RichProgress(bar, err, quiet=False)  # stage times on stderr, always
-        result = rp.run(out, mode=mode, jobs=jobs, progress=progress)
+        # stage times on stderr, always
+        progress = _Bars(bar, err, len(st.stage_names(mode, other is not None)))
+        result = st.run(out, mode=mode, jobs=jobs, progress=progress, activation=other)
     if as_json:
-        click.echo(json.dumps(result.to_json(), default=rp._default))
+        from snn_theory.show.reproduce.report import json_default, to_json
+
+        click.echo(json.dumps(to_json(result), default=json_default))
     else:
         _print_summary(result)
-    sys.exit(0 if result.ok else 1)
+    sys.exit(OUTCOME_EXIT[result.outcome])
 
 
-def _print_summary(result: rp.Reproduction) -> None:
+def _print_summary(result: st.Reproduction) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    if result.activation is None:
+        claims = result.result("claims")
+        if claims is not None and claims.results:
+            from snn_theory.commands.verify import print_claims
+
+            print_claims(list(claims.results), "Claims (certified in ball arithmetic)")
+    else:
+        analogue = result.result("analogue")
+        if analogue is not None:
+            from snn_theory.commands.verify_activation import print_claims
+
+            print_claims(analogue.row.activation, analogue.row.results)
     console = Console(soft_wrap=False, width=max(150, Console().width))
-    claims = result.stage("claims")
-    verify = (claims.data.get("verify") if claims else None) or {}
-    if verify.get("claims"):
-        table = Table(title="Claims (certified in ball arithmetic)")
-        for col in ("claim", "extremum enclosure", "verdict", "boxes", "seconds"):
-            table.add_column(col)
-        for c in verify["claims"]:
-            ext = c.get("extremum") or {}
-            verdict = rp.verdict_text(c)
-            table.add_row(Text(str(c["name"])), Text(f"{ext.get('kind', '')} ∈ "
-                                                     f"[{ext.get('lower')}, {ext.get('upper')}]"),
-                          Text(verdict), str(c.get("boxes")), str(c.get("seconds")))
-        console.print(table)
-    table = Table(title=rp.invocation(result.mode))
+    table = Table(title=Text(st.invocation(result.mode, None if result.activation is None
+                                           else result.activation.definition)))
     for col in ("stage", "holds", "seconds", "summary"):
         table.add_column(col)
     for s in result.stages:
         table.add_row(Text(s.name), "yes" if s.ok else "NO", f"{s.seconds:.1f}", Text(s.summary))
     console.print(table)
     total = sum(s.seconds for s in result.stages)
-    verdict = "everything holds" if result.ok else "NOT everything holds"
+    verdict = {st.Outcome.HOLDS: "everything holds",
+               st.Outcome.FAILED: "NOT everything holds",
+               st.Outcome.NOT_CERTIFIED: "NOT everything holds (refuted or undecided claims, "
+                                         "reported as such)"}[result.outcome]
     console.print(Text(f"{verdict}; report: {result.report}; total {total:.1f} s"))
 
 
-__all__ = ["reproduce_command"]
+__all__ = ["OUTCOME_EXIT", "reproduce_command"]

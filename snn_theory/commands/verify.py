@@ -26,6 +26,7 @@ from snn_theory.claims import (
     parse_number,
 )
 from snn_theory.commands.activation_option import activation_options, resolve
+from snn_theory.commands.exit_codes import verdicts_exit_code
 from snn_theory.errors import InputError
 from snn_theory.files import writable_directory
 
@@ -234,7 +235,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                               max_boxes, time_limit, as_json, show_progress)
         return
     from snn_theory.certificate import overwrite_conflict
-    from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Runner, Settings, verify_claim
+    from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Settings, verify_claims
 
     constants = Constants.parse(lam, alpha)
     # A claim checked with other constants is another claim: it must not carry (or
@@ -249,30 +250,21 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                         max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,
                         constants=constants, state_dir=certificate_dir / ".state",
                         resume=resume)
-    results = []
-    with Runner(settings.jobs) as runner, _progress(console, show_progress) as progress:
-        for claim in claims:
-            result = verify_claim(claim, settings, runner, progress)
-            if resume and result.resume != "resumed":
-                why = ("no saved state" if result.resume == "no state" else
-                       "the saved state is for other settings or damaged")
-                console.print(Text(f"{claim.name}: --resume: {why}; started from the "
-                                   "initial grid"), soft_wrap=True)
-            result.certificate = _write(certificate_dir, result)
-            results.append(result)
+
+    def resumed(result: object) -> None:
+        if resume and result.resume != "resumed":
+            why = ("no saved state" if result.resume == "no state" else
+                   "the saved state is for other settings or damaged")
+            console.print(Text(f"{result.claim.name}: --resume: {why}; started from the "
+                               "initial grid"), soft_wrap=True)
+
+    with _progress(console, show_progress) as progress:
+        results = verify_claims(claims, settings, certificate_dir, progress, resumed)
     if as_json:
         click.echo(json.dumps({"claims": [r.json_entry() for r in results]}))
     else:
-        _table(results)
-    verdicts = [r.verdict for r in results]
-    sys.exit(1 if "refuted" in verdicts else 3 if "undecided" in verdicts else 0)
-
-
-def _write(directory: Path, result: object) -> str | None:
-    from snn_theory.certificate import write_certificate
-
-    path = write_certificate(directory, result.certificate_data())
-    return None if path is None else str(path)
+        print_claims(results)
+    sys.exit(verdicts_exit_code(r.verdict for r in results))
 
 
 class _progress:
@@ -325,14 +317,17 @@ def _constants_text(result: object) -> str:
     return f"λ ∈ [{c['lam'][0]}, {c['lam'][1]}], α ∈ [{c['alpha'][0]}, {c['alpha'][1]}]"
 
 
-def _table(results: list) -> None:
-    """The human table.  Every cell is a rich ``Text`` (never markup): claim names such as
-    ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they are."""
+def print_claims(results: list, title: str = "verify-contraction (ball arithmetic, "
+                                           "python-flint/Arb)") -> None:
+    """The human table of the verifier's results (``verify-contraction`` and ``reproduce``),
+    then each certificate's path.  Every cell is a rich ``Text`` (never markup): claim names
+    such as ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they
+    are."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="verify-contraction (ball arithmetic, python-flint/Arb)")
+    table = Table(title=Text(title))
     width = max(len(r.claim.name) for r in results)
     table.add_column("name", no_wrap=True, min_width=width)  # a name is never cut or folded
     for column in ("statement", "domain", "constants", "certified extremum enclosure",

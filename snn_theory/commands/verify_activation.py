@@ -18,6 +18,7 @@ import click
 from snn_theory import activation_verify
 from snn_theory.activations import Activation
 from snn_theory.claims import Claim, Domain, format_fraction
+from snn_theory.commands.exit_codes import verdicts_exit_code
 from snn_theory.errors import InputError
 
 
@@ -68,12 +69,13 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
         click.echo(json.dumps({"activation": act.to_json(),
                                "claims": [r.json_entry() for r in results]}))
     else:
-        _table(act, results)
-    verdicts = [r.verdict for r in results]
-    sys.exit(1 if "refuted" in verdicts else 3 if "undecided" in verdicts else 0)
+        print_claims(act, results)
+    sys.exit(verdicts_exit_code(r.verdict for r in results))
 
 
-def _table(act: Activation, results: list) -> None:
+def print_claims(act: Activation, results: list) -> None:
+    """The human table of the activation verifier's results (``verify-contraction
+    --activation`` and ``reproduce --activation``), then the definition and certificates."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

@@ -1,0 +1,1 @@
+"""Show: figures and the reproduction report."""

@@ -1,0 +1,1 @@
+"""One-command reproduction: typed stages and the report."""
