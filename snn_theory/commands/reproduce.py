@@ -93,8 +93,9 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     itself, so --scale and --shift must stay at 1 and 0.
 
     Exit status: 0 everything holds; 1 a stage did not hold (a claim not as expected, a
-    certificate rejected, a simulation off its bound, a figure missing); 3 (--activation)
-    a claim is refuted or undecided, reported as such; 2 bad input.
+    certificate rejected, a simulation off its bound, a figure missing); 3 not certified:
+    a claim of --activation is refuted or undecided, or an enclosure could not decide
+    (reported as such, nothing claimed); 2 bad input.
     """
     from rich.console import Console
     from rich.progress import (
