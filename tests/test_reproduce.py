@@ -229,6 +229,39 @@ def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatc
     assert saved["ok"] is False and saved["stages"]["check"]["ok"] is False
 
 
+def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
+                                                   capsys) -> None:
+    """An ArithmeticError in a stage (the mathematics, not the input) is 'not certified':
+    exit 3, the stage reported failed with the reason, nothing printed as certified."""
+    import numpy as np
+
+    from snn_theory import verify
+    from snn_theory.claims import BUILTIN_CLAIMS
+
+    def undecided(mode, tell):
+        raise ArithmeticError("the Krawczyk test did not succeed")
+
+    holds = verify.ClaimResult(
+        claim=BUILTIN_CLAIMS["theorem1.contraction"], verdict="holds",
+        extremum=(Fraction(9, 10), Fraction(95, 100)), witness=None, counterexample=None,
+        leaves=[], seconds=0.1, max_depth=0, precision=64, constants=verify.Constants())
+    monkeypatch.setattr(rp, "stage_constants", undecided)
+    monkeypatch.setattr(rp, "stage_claims", lambda *a: rp.ClaimsStage((holds,)))
+    monkeypatch.setattr(rp, "stage_check", lambda *a: rp.CheckStage((), ()))
+    monkeypatch.setattr(rp, "stage_monte_carlo", lambda *a: rp.MonteCarloStage(
+        (), 0, (), (), {1: np.array([[0.0, 1.0]])}, True, None, None))
+    monkeypatch.setattr(rp, "stage_figures", lambda *a: rp.FiguresStage((), ()))
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "--quick", "--out", str(tmp_path), "--json"])
+    assert info.value.code == 3
+    data = json.loads(capsys.readouterr().out)
+    assert data["stages"]["constants"]["ok"] is False
+    assert "not certified: the Krawczyk test" in data["stages"]["constants"]["summary"]
+    assert all(s["ok"] for n, s in data["stages"].items() if n != "constants")
+    report = (tmp_path / "proofs" / "REPORT.md").read_text()
+    assert "Not certified: failed: not certified" in report and "| λ01 |" not in report
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--quick", "--full"], "exclude"),
     (["--jobs", "0"], "--jobs"),
