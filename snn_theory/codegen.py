@@ -12,6 +12,7 @@ erfc once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,10 +124,12 @@ def bind(namespace: Mapping[str, Any]) -> Callable[..., tuple[Any, ...]]:
 '''
 
 
+@functools.cache
 def s_gradient_module_source() -> str:
     """The text of the generated module :data:`S_GRADIENT_MODULE`: S and its compact
     gradient (:func:`snn_theory.formulas.compact_gradient`) as one straight-line function
-    (:func:`generate_source`), wrapped in ``bind(namespace)``.  Takes seconds (sympy)."""
+    (:func:`generate_source`), wrapped in ``bind(namespace)``.  Takes seconds (sympy), once
+    per process."""
     import re
 
     from snn_theory import formulas
