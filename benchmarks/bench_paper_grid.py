@@ -1,6 +1,6 @@
 """Benchmark: grid points per second of the paper-method scan).
 
-Measures the jitted, sharded JAX kernel of :mod:`snn_theory.paper_method` on a slice of the
+Measures the jitted, sharded JAX kernel of :mod:`snn_theory.certify.paper.grid` on a slice of the
 paper's 3.4·10⁹-point grid (appendix domain, docs/mathematics.md §5) — on every CPU core as a device, and
 on the GPU when there is one — extrapolates the time of the full paper grid (target: < 10 s
 on one H100, i.e. > 3·10⁸ points/s), and prints the ratio to a numpy/scipy evaluation
@@ -32,13 +32,13 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from snn_theory import backends  # noqa: E402
-from snn_theory import paper_method as pm  # noqa: E402
+from snn_theory.certify.paper import grid as paper_grid  # noqa: E402
 
 
-def numpy_slice_max(spec: pm.GridSpec, count: int, block: int = 1 << 18) -> tuple[float, float]:
+def numpy_slice_max(spec: paper_grid.GridSpec, count: int, block: int = 1 << 18) -> tuple[float, float]:
     """(max S, seconds) over flat indices [0, count) with numpy/scipy float64."""
     f = backends.evaluator("numpy", ("spectral_norm",))
-    lam, alpha = pm.float_constants()
+    lam, alpha = paper_grid.float_constants()
     lo = np.array([d[0] for d in spec.domain])
     hi = np.array([d[1] for d in spec.domain])
     step = np.array(spec.spacings)
@@ -55,29 +55,29 @@ def numpy_slice_max(spec: pm.GridSpec, count: int, block: int = 1 << 18) -> tupl
     return best, time.perf_counter() - t0
 
 
-def jax_slice(spec: pm.GridSpec, count: int, platform: str, chunk: int | None,
+def jax_slice(spec: paper_grid.GridSpec, count: int, platform: str, chunk: int | None,
               repeats: int, device_count: int | None = None) -> dict:
     """Scan flat indices [0, count) of ``spec`` on ``platform``; best of ``repeats``."""
     devices = jax.devices(platform)[:device_count]
-    chunk = chunk or pm._default_chunk(devices)
+    chunk = chunk or paper_grid._default_chunk(devices)
     chunk = min(chunk, count)
 
-    class _Slice(pm.GridSpec):  # the same grid, truncated to its first `count` points
+    class _Slice(paper_grid.GridSpec):  # the same grid, truncated to its first `count` points
         @property
         def total(self) -> int:
             return count
 
     sliced = _Slice(spec.domain, spec.points, spec.name)
     kw = dict(chunk_size=chunk, platform=platform, device_count=len(devices))
-    pm.scan_grid(sliced, **kw)  # compile + warm up
+    paper_grid.scan_grid(sliced, **kw)  # compile + warm up
     best = None
     for _ in range(repeats):
-        r = pm.scan_grid(sliced, **kw)
-        if best is None or r["seconds"] < best["seconds"]:
+        r = paper_grid.scan_grid(sliced, **kw)
+        if best is None or r.seconds < best.seconds:
             best = r
-    best["platform"] = platform
-    best["device_kind"] = devices[0].device_kind
-    return best
+    return {"max": best.max, "seconds": best.seconds, "devices": best.devices,
+            "chunk_size": best.chunk_size, "points_per_second": best.points_per_second,
+            "platform": platform, "device_kind": devices[0].device_kind}
 
 
 def main() -> None:
@@ -90,7 +90,7 @@ def main() -> None:
                         help="points for the numpy baseline (default: same as --points, "
                              "at most 2^22)")
     args = parser.parse_args()
-    spec = pm.grid_spec("appendix", "paper")
+    spec = paper_grid.grid_spec("appendix", "paper")
     count = int(args.points) if args.points else (1 << 19 if args.quick else 1 << 22)
     count = min(count, spec.total)
     np_count = int(args.numpy_points) if args.numpy_points else min(count, 1 << 22)

@@ -338,9 +338,17 @@ def evaluator(backend: str, names: tuple[str, ...]) -> Callable[..., tuple[Any, 
 @cache
 def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]]:
     """``f(mu, omega, nu, tau, lam, alpha) -> (q, ∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ)`` from the compact
-    gradient forms of :func:`snn_theory.formulas.compact_gradient` (compiled once, cached)."""
+    gradient forms of :func:`snn_theory.formulas.compact_gradient` (compiled once, cached).
+
+    For the spectral norm, whose compilation takes seconds, the same straight-line code is
+    committed as the generated module :mod:`snn_theory.derive.s_gradient` and bound to the
+    namespace instead (a test checks that it is what the compilation would produce)."""
     if name not in formulas.DERIVED:
         raise ValueError(f"unknown quantity {name!r}")
+    if name == "spectral_norm":
+        from snn_theory.derive import s_gradient
+
+        return s_gradient.bind(namespace(backend))
     expressions = [formulas.derived_expression(name), *formulas.compact_gradient(name)]
     return compile_function(formulas.ARGUMENTS, expressions, namespace(backend),
                             name=f"{backend}_{name}_with_gradient")

@@ -8,7 +8,9 @@
   variance (docs/mathematics.md §2);
 * forward-mode interval differentiation (:mod:`snn_theory.dual`) of H and S(H) at a point
   ball encloses the sympy-derived partials — two independent methods for second partials;
-* g(0, 1) = (0, 1) at ω = 0, τ = 1 with λ01, α01, and H, S(H) there as in docs/mathematics.md §2.
+* g(0, 1) = (0, 1) at ω = 0, τ = 1 with λ01, α01, and H, S(H) there as in docs/mathematics.md §2;
+* the committed straight-line code of S and its gradient is what the code generator writes
+  from these formulas now, byte for byte (change a formula without regenerating: this fails).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sympy as sp
 from _reference import PARTIAL_NAMES, partial_function, quad_moments, random_points
 from flint import arb
 
-from snn_theory import backends, evaluate, formulas, working_precision
+from snn_theory import backends, codegen, evaluate, formulas, working_precision
 from snn_theory.dual import Dual
 from snn_theory.moment_map import mpf_to_arb
 
@@ -128,3 +130,30 @@ def test_fixed_point_of_lambda01_alpha01() -> None:
         # the exact relation S = sqrt(H12² + H22²) when the first column vanishes
         s = (q["H12"] ** 2 + q["H22"] ** 2).sqrt()
         assert q["spectral_norm"].overlaps(s)
+
+
+def test_generated_s_gradient_module_is_what_the_formulas_generate(tmp_path) -> None:
+    """The committed module of S and its compact gradient is byte for byte what
+    ``write_s_gradient_module`` writes now; a copy with one constant changed is told apart;
+    and the module, bound to mpmath, gives the value of S that the compiled formula gives."""
+    source = codegen.s_gradient_module_source()
+    committed = codegen.s_gradient_module_path()
+    assert committed.read_bytes() == source.encode(), (
+        "snn_theory/derive/s_gradient.py is stale: run write_s_gradient_module()")
+    written = codegen.write_s_gradient_module(tmp_path / "s_gradient.py")
+    assert written.read_bytes() == committed.read_bytes()
+    tampered = tmp_path / "tampered.py"
+    assert "Q(3, 2)" in source
+    tampered.write_text(source.replace("Q(3, 2)", "Q(3, 4)", 1))  # one exponent changed
+    assert codegen.s_gradient_module_is_current(written, source)
+    assert not codegen.s_gradient_module_is_current(tampered, source)
+    # backends use the committed code, and it evaluates the formula
+    from snn_theory.derive import s_gradient
+
+    point = [mpmath.mpf(x) for x in ("0.07", "-0.03", "1.3", "1.02", "1.05", "1.67")]
+    with working_precision(digits=30):
+        value = backends.value_and_gradient("mpmath", "spectral_norm")(*point)[0]
+        bound = s_gradient.bind(backends.namespace("mpmath"))(*point)
+        compiled = backends.evaluator("mpmath", ("spectral_norm",))(*point)[0]
+        assert value == bound[0] and abs(value - compiled) < mpmath.mpf(10) ** -28
+        assert len(bound) == 5

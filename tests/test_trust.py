@@ -300,20 +300,20 @@ def test_nan_centred_form_falls_back_to_the_direct_enclosure(monkeypatch):
 
 # ------------------------------------------------------------------ 9. paper method
 def test_tampered_derivative_bound_cache_is_re_derived(tmp_path):
-    from snn_theory import paper_method as pm
+    from snn_theory.certify.paper.bounds import cached_derivative_bounds
 
     domain = [(-0.1, 0.1), (-0.1, 0.1), (0.8, 0.9), (0.95, 1.0)]
-    fresh = pm.cached_derivative_bounds(domain, tmp_path, max_boxes=24)
-    assert fresh["cached"] is False and min(fresh["upper"]) > 0
+    fresh = cached_derivative_bounds(domain, tmp_path, max_boxes=24)
+    assert fresh.cached is False and min(fresh.upper) > 0
     (cache,) = tmp_path.glob("paper-derivative-bounds-*.json")
     data = json.loads(cache.read_text())
     data["upper"] = [0.0.hex()] * 4  # "all bounds are 0"
     cache.write_text(json.dumps(data))
-    again = pm.cached_derivative_bounds(domain, tmp_path, max_boxes=24)
-    assert again["cached"] is True and again["upper"] == fresh["upper"]
+    again = cached_derivative_bounds(domain, tmp_path, max_boxes=24)
+    assert again.cached is True and again.upper == fresh.upper
     data["leaves"] = data["leaves"][1:]  # a tiling with a gap is not used at all
     cache.write_text(json.dumps(data))
-    assert pm.cached_derivative_bounds(domain, tmp_path, max_boxes=24)["cached"] is False
+    assert cached_derivative_bounds(domain, tmp_path, max_boxes=24).cached is False
 
 
 def test_interval_proof_is_marked_in_json(mean_upper, tmp_path, capsys):

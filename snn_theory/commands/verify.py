@@ -10,7 +10,6 @@ import dataclasses
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -203,24 +202,9 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                              "(no --domain/--claim/--name/--lam/--alpha)")
         if theorem not in ("1", "appendix"):
             raise InputError("--method paper supports --theorem 1|appendix")
-        certificate_dir = writable_directory(certificate_dir, "certificate dir")
-        from snn_theory.paper_method import render_paper_result, run_paper_method
-        from snn_theory.verify import Interrupted
+        from snn_theory.commands import verify_paper
 
-        state_dir = certificate_dir / ".state"
-        started = time.time()
-        try:
-            entry = run_paper_method(theorem, grid, resume, state_dir=state_dir,
-                                     progress=show_progress)
-        except KeyboardInterrupt:
-            # say "saved" only if the scan wrote its state during this run
-            written = [p for p in state_dir.glob("paper-*.json") if p.stat().st_mtime >= started]
-            raise Interrupted(written[0] if written else None) from None
-        if as_json:
-            click.echo(json.dumps({"claims": [entry]}))
-        else:
-            click.echo(render_paper_result(entry))
-        sys.exit({True: 0, False: 1}.get(entry.get("holds"), 3))
+        verify_paper.run(theorem, grid, resume, certificate_dir, as_json, show_progress)
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")

@@ -1,0 +1,1 @@
+"""The paper's own method: grid scan, derivative bounds and verdict."""

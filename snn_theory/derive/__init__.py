@@ -1,0 +1,1 @@
+"""Derive: the mathematics written once (sympy) and the code generated from it."""
