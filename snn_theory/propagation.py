@@ -309,12 +309,14 @@ def correlation_slope(point: PropagationPoint, c: Any, tolerance: arb | None = N
 class CorrelationFixedPoint:
     """A fixed point c* of the c-map: ``value`` (ball), ``slope`` χ_c(c*) (ball), ``stable``
     (True/False, None if the ball of χ_c straddles 1), ``depth_scale`` ξ_c = −1/ln χ_c(c*)
-    (negative: perturbations grow by e every |ξ_c| layers), ``how`` (the certificate)."""
+    — a depth scale only where 0 < χ_c < 1 is proven (perturbations of c* decay by e every
+    ξ_c layers); ``None`` otherwise (an unstable or undecided fixed point has none), ``how``
+    (the certificate)."""
 
     value: arb
     slope: arb
     stable: bool | None
-    depth_scale: arb
+    depth_scale: arb | None
     how: str
 
 
@@ -345,7 +347,7 @@ class PropagationResult:
     fixed_points: tuple[CorrelationFixedPoint, ...]
     exclusions: tuple[Exclusion, ...]
     phase: Phase
-    depth_scale_q: arb
+    depth_scale_q: arb | None
     prec: int
 
     @property
@@ -354,10 +356,11 @@ class PropagationResult:
         return bool(self.exclusions) and self.exclusions[-1].how != "not excluded"
 
 
-def _log_scale(chi: arb) -> arb:
-    """−1/ln χ (a ball; infinite where χ's ball contains 1)."""
-    if not chi > 0:
-        return arb("nan")
+def _log_scale(chi: arb) -> arb | None:
+    """The depth scale −1/ln χ where 0 < χ < 1 is proven (a ball); ``None`` otherwise: for
+    χ ≥ 1 perturbations do not decay, and −1/ln χ is no depth scale."""
+    if not (chi > 0 and chi < 1):
+        return None
     return -1 / chi.log()
 
 
@@ -598,13 +601,15 @@ def _exclusions(
 class EdgePoint:
     """A certified point where χ₁ = 1: ``tau`` and the ball ``nu`` of the input variance at
     which τ·E[f′(z)²] = 1, z ~ N(0, ν·τ) (ω = 0), proven unique in ``box`` (Krawczyk); and,
-    where certified, ν* of the fixed point at this τ and χ₁ there."""
+    where certified, ν* of the fixed point at this τ and χ₁ there (``None`` when no fixed
+    point was certified: ``note`` says why)."""
 
     tau: float
     nu: arb
     box: arb
     nu_star: arb | None
     chi1_at_fixed_point: arb | None
+    note: str = ""
 
 
 def _chi1_function() -> Callable[..., tuple[arb, arb]]:
@@ -675,15 +680,21 @@ def edge_of_chaos_tau(
             if result is None or not result.proved:
                 raise ArithmeticError(f"could not certify the edge of chaos at tau = {tau}")
             nu_star = chi_fp = None
+            note = ""
             try:
                 fp = fixed_point(0, tau_b, lam_b, alpha_b, backend="arb")
                 nu_star = fp[1]
                 chi_fp = backends.propagation_function("arb")(
                     fp[0], arb(0), fp[1], tau_b, lam_b, alpha_b
                 )[2]
-            except (ArithmeticError, ValueError, ZeroDivisionError):
-                pass
-            out.append(EdgePoint(float(tau), result.enclosure, result.box, nu_star, chi_fp))
+            except (ArithmeticError, ValueError, ZeroDivisionError) as exc:
+                note = (
+                    f"no fixed point of the moment map certified at omega = 0, tau = {tau:g} "
+                    f"(Newton from (0, 1), then the Krawczyk test: {' '.join(str(exc).split())})"
+                )
+            out.append(
+                EdgePoint(float(tau), result.enclosure, result.box, nu_star, chi_fp, note)
+            )
         return out
     finally:
         ctx.prec = old

@@ -186,6 +186,15 @@ def propagate_command(
         sys.exit({True: 0, False: 1, None: 3}[verdict[0]])
 
 
+def _no_scale(stable: bool | None) -> str:
+    """Why a c-map fixed point has no depth scale (ξ_c = −1/ln χ_c needs 0 < χ_c < 1)."""
+    if stable is False:
+        return "none (unstable: chi_c > 1, perturbations grow)"
+    if stable is None:
+        return "none (undecided: the enclosure of chi_c contains 1)"
+    return "none (chi_c <= 0 not excluded)"
+
+
 def _math_failure(message: str) -> None:
     click.echo(f"snn-theory propagate: not certified: {' '.join(message.split())}", err=True)
     sys.exit(3)
@@ -267,6 +276,7 @@ def _to_json(
                 "slope": b(f.slope),
                 "stable": f.stable,
                 "depth_scale": b(f.depth_scale),
+                "depth_scale_note": _no_scale(f.stable) if f.depth_scale is None else "",
                 "certificate": f.how,
             }
             for f in r.fixed_points
@@ -276,6 +286,9 @@ def _to_json(
             "pieces": [{"low": e.low, "high": e.high, "how": e.how} for e in r.exclusions],
         },
         "depth_scale_q": b(r.depth_scale_q),
+        "depth_scale_q_note": ""
+        if r.depth_scale_q is not None
+        else "none: |dnu~/dnu| < 1 is not proven at the fixed point",
         "dnu_dnu": b(p.H22),
         "precision_bits": r.prec,
         "definition": "c = centred correlation Cov(x_a, x_b)/nu* over units; "
@@ -291,6 +304,7 @@ def _to_json(
                 "nu": b(e.nu),
                 "nu_star": b(e.nu_star),
                 "chi1_at_fixed_point": b(e.chi1_at_fixed_point),
+                "fixed_point_note": e.note,
                 "certificate": f"Krawczyk: unique root of chi1(nu) - 1 in {b(e.box)}",
             }
             for e in extra["edge_tau"]
@@ -331,12 +345,12 @@ def _print(out: dict[str, Any]) -> None:
         ("χ₁ = τ·E[f′(z)²]", out["chi1"]),
         ("ω²·E[f′(z)]² (mean part)", out["chi_mean"]),
         ("∂ν̃/∂ν", out["dnu_dnu"]),
-        ("ξ_q = −1/ln|∂ν̃/∂ν|", out["depth_scale_q"]),
+        ("ξ_q = −1/ln|∂ν̃/∂ν|", out["depth_scale_q"] or out["depth_scale_q_note"]),
     ]
     for f in out["correlation_fixed_points"]:
         stable = {True: "stable", False: "unstable", None: "undecided"}[f["stable"]]
         rows.append((f"c* = {f['c']}: slope χ_c ({stable})", f["slope"]))
-        rows.append((f"c* = {f['c']}: ξ_c = −1/ln χ_c", f["depth_scale"]))
+        rows.append((f"c* = {f['c']}: ξ_c = −1/ln χ_c", f["depth_scale"] or f["depth_scale_note"]))
     if "correlation" in out:
         c = out["correlation"]
         rows += [(f"c̃({c['c']})", c["c_map"]), (f"χ_c({c['c']})", c["slope"])]
@@ -354,11 +368,15 @@ def _print(out: dict[str, Any]) -> None:
         )
     )
     for e in out.get("edge_of_chaos_tau", []):
+        there = (
+            f"fixed point nu* = {e['nu_star']}, chi1 there = {e['chi1_at_fixed_point']}"
+            if e["nu_star"] is not None
+            else e["fixed_point_note"]
+        )
         console.print(
             escape(
                 f"edge of chaos (omega = 0): tau = {e['tau']:g}, chi1 = 1 at "
-                f"nu in {e['nu']}; fixed point nu* = {e['nu_star']}, chi1 there "
-                f"= {e['chi1_at_fixed_point']}"
+                f"nu in {e['nu']}; {there}"
             )
         )
     for e in out.get("edge_of_chaos_lambda", []):
