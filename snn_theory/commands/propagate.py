@@ -41,6 +41,7 @@ from typing import Any
 import click
 from flint import arb
 
+from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.map import parse_decimal
 from snn_theory.errors import InputError
 
@@ -122,6 +123,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
     help=f"Working precision in decimal digits (10..{MAX_DIGITS}).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@activation_options
 def propagate_command(
     omega: str,
     tau: str,
@@ -133,9 +135,16 @@ def propagate_command(
     edge_alpha: str | None,
     digits: int,
     as_json: bool,
+    activation: str,
+    scale: str,
+    shift: str,
 ) -> None:
     """Certified χ₁, correlation-map fixed points and slopes, depth scales, phase and edge of
-    chaos of SELU networks at the fixed point (μ*, ν*) of (ω, τ).
+    chaos at the fixed point (μ*, ν*) of (ω, τ), for SELU (closed forms) or any
+    --activation (rigorous Gaussian integrals: χ₁ = τ·E[f′(z)²] with f′ between kinks;
+    c̃(C) by a nested integral, an inner Gaussian expectation with a complex mean inside the
+    outer integral; the c-map's fixed points from the Mehler expansion, which needs only
+    1-D integrals; the edge of chaos by bisection with the intermediate value theorem).
 
     The correlation is the centred one: c = Cov(x_a, x_b)/ν* over units for two inputs at the
     fixed point, and c̃ = (E[f(u₁)f(u₂)] − μ̃²)/ν̃ after one layer.  Every printed ball contains
@@ -143,6 +152,13 @@ def propagate_command(
     """
     from snn_theory import propagation as P
 
+    act = resolve(activation, scale, shift)
+    generic = not act.is_selu
+    if generic and (lam is not None or alpha is not None):
+        raise InputError("--lam/--alpha are SELU's parameters; not with another --activation")
+    if generic and edge_alpha:
+        raise InputError("--edge-alpha is the edge of SELU's (lam, alpha) family; "
+                         "not with another --activation")
     if not 10 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be between 10 and {MAX_DIGITS} (got {digits})")
     omega = parse_decimal("omega", omega)
@@ -166,12 +182,17 @@ def propagate_command(
 
     try:
         with _progress(not as_json and sys.stderr.isatty()) as update:
-            result = P.propagate(omega, tau, lam, alpha, prec=prec, progress=update)
+            result = P.propagate(
+                omega, tau, lam, alpha, prec=prec, progress=update,
+                activation=act if generic else None,
+            )
     except ArithmeticError as exc:  # no fixed point at all is an InputError (exit 2)
         _math_failure(str(exc))
         return
     try:
-        extra = _extras(P, result, c_value, taus, alphas, lam, alpha, prec)
+        extra = _extras(
+            P, result, c_value, taus, alphas, lam, alpha, prec, act if generic else None
+        )
     except ArithmeticError as exc:
         _math_failure(str(exc))
         return
@@ -209,6 +230,7 @@ def _extras(
     lam: str | None,
     alpha: str | None,
     prec: int,
+    act: Any = None,
 ) -> dict[str, Any]:
     from flint import ctx
 
@@ -231,7 +253,9 @@ def _extras(
             )
         finally:
             ctx.prec = old
-    if taus:
+    if taus and act is not None:
+        extra["edge_tau"] = P.edge_of_chaos_activation(taus, act, prec=prec)
+    elif taus:
         extra["edge_tau"] = P.edge_of_chaos_tau(taus, lam, alpha, prec=prec)
     if alphas:
         extra["edge_alpha"] = P.edge_of_chaos_lambda(alphas, prec=prec)
@@ -250,8 +274,10 @@ def _to_json(
     def b(x: arb | None) -> str | None:
         return None if x is None else _ball(x, digits)
 
+    source = p.activation.source
     out: dict[str, Any] = {
         "activation": p.activation.name,
+        "activation_definition": None if source is None else source[0].to_json(),
         "parameters": {k: b(v) for k, v in p.activation.parameters.items()},
         "omega": b(p.omega),
         "tau": b(p.tau),
@@ -305,7 +331,7 @@ def _to_json(
                 "nu_star": b(e.nu_star),
                 "chi1_at_fixed_point": b(e.chi1_at_fixed_point),
                 "fixed_point_note": e.note,
-                "certificate": f"Krawczyk: unique root of chi1(nu) - 1 in {b(e.box)}",
+                "certificate": e.how or f"Krawczyk: unique root of chi1(nu) - 1 in {b(e.box)}",
             }
             for e in extra["edge_tau"]
         ]
@@ -331,7 +357,7 @@ def _print(out: dict[str, Any]) -> None:
     console = Console(soft_wrap=False)
     t = Table(
         title=escape(
-            f"Signal propagation at the certified fixed point "
+            f"Signal propagation of {out['activation']} at the certified fixed point "
             f"(omega = {out['omega']}, tau = {out['tau']}; arb balls, "
             f"{out['precision_bits']} bits)"
         ),
