@@ -178,9 +178,7 @@ def derivative_activation(act: activations.Activation) -> activations.Activation
     )
 
 
-def _complex_mean_expectation(
-    base: activations.Activation, a: acb, w: arb, tight: bool
-) -> acb:
+def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tight: bool) -> acb:
     """E[g(a + √w·Y)], Y ~ N(0, 1), for a complex ball ``a`` (entire in a):
 
     ∫ g(x)·exp(−(x − a)²/(2w)) dx/√(2πw) over [Re a − L√w, Re a + L√w] by ``acb.integral``
@@ -1027,9 +1025,7 @@ def edge_of_chaos_tau(
                     f"no fixed point of the moment map certified at omega = 0, tau = {tau:g} "
                     f"(Newton from (0, 1), then the Krawczyk test: {' '.join(str(exc).split())})"
                 )
-            out.append(
-                EdgePoint(float(tau), result.enclosure, result.box, nu_star, chi_fp, note)
-            )
+            out.append(EdgePoint(float(tau), result.enclosure, result.box, nu_star, chi_fp, note))
         return out
     finally:
         ctx.prec = old

@@ -157,8 +157,9 @@ def propagate_command(
     if generic and (lam is not None or alpha is not None):
         raise InputError("--lam/--alpha are SELU's parameters; not with another --activation")
     if generic and edge_alpha:
-        raise InputError("--edge-alpha is the edge of SELU's (lam, alpha) family; "
-                         "not with another --activation")
+        raise InputError(
+            "--edge-alpha is the edge of SELU's (lam, alpha) family; not with another --activation"
+        )
     if not 10 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be between 10 and {MAX_DIGITS} (got {digits})")
     omega = parse_decimal("omega", omega)
@@ -183,7 +184,12 @@ def propagate_command(
     try:
         with _progress(not as_json and sys.stderr.isatty()) as update:
             result = P.propagate(
-                omega, tau, lam, alpha, prec=prec, progress=update,
+                omega,
+                tau,
+                lam,
+                alpha,
+                prec=prec,
+                progress=update,
                 activation=act if generic else None,
             )
     except ArithmeticError as exc:  # no fixed point at all is an InputError (exit 2)
