@@ -28,8 +28,9 @@ def _rewrite(content: dict, out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def paved(tmp_path_factory: pytest.TempPathFactory) -> tuple[domains.Paving, Path]:
-    spec = domains.PavingSpec(B_MU, B_NU, OMEGA, TAU, cells=1, depth=0, max_boxes=40,
-                              activation=ACT)
+    spec = domains.PavingSpec(
+        B_MU, B_NU, OMEGA, TAU, cells=1, depth=0, max_boxes=40, activation=ACT
+    )
     paving = domains.map_domain(spec)
     path = domains.write_paving(tmp_path_factory.mktemp("act") / "act.json", paving)
     return paving, path
@@ -48,8 +49,10 @@ def test_activation_paving_is_proven_and_checkable(paved) -> None:
     # independently: at corners of the domain the moments of f(z) = selu(z) + 0.001 by
     # mpmath quadrature stay inside B
     mpmath.mp.dps = 20
-    for mu, omega, nu, tau in [(B_MU[0], OMEGA[1], B_NU[0], TAU[0]),
-                               (B_MU[1], OMEGA[0], B_NU[1], TAU[1])]:
+    for mu, omega, nu, tau in [
+        (B_MU[0], OMEGA[1], B_NU[0], TAU[0]),
+        (B_MU[1], OMEGA[0], B_NU[1], TAU[1]),
+    ]:
         m = mpmath.mpf(mu.numerator) / mu.denominator * omega.numerator / omega.denominator
         v = mpmath.mpf(nu.numerator) / nu.denominator * tau.numerator / tau.denominator
         sd = mpmath.sqrt(v)

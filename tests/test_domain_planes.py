@@ -46,8 +46,9 @@ def _rewrite(content: dict, out: Path) -> Path:
 
 
 def _one_cell(plane: tuple[str, str], region, tmp_path: Path, name: str):
-    spec = domains.PavingSpec(B_MU, B_NU, OMEGA, TAU, cells=1, depth=0, max_boxes=200,
-                              plane=plane, region=region)
+    spec = domains.PavingSpec(
+        B_MU, B_NU, OMEGA, TAU, cells=1, depth=0, max_boxes=200, plane=plane, region=region
+    )
     paving = domains.map_domain(spec)
     return paving, domains.write_paving(tmp_path / name, paving)
 
@@ -60,8 +61,10 @@ def test_nu_tau_plane(tmp_path: Path) -> None:
     claim = paving.spec.claims(domains.entry_cell(entry, ("nu", "tau")))[0]
     assert claim.domain.bounds == (B_MU, OMEGA, nu_cell, TAU)  # ν from the cell, ω fixed
     mpmath.mp.dps = 20
-    for mu, omega, nu, tau in [(B_MU[0], OMEGA[0], nu_cell[0], TAU[0]),
-                               (B_MU[1], OMEGA[1], nu_cell[1], TAU[1])]:
+    for mu, omega, nu, tau in [
+        (B_MU[0], OMEGA[0], nu_cell[0], TAU[0]),
+        (B_MU[1], OMEGA[1], nu_cell[1], TAU[1]),
+    ]:
         mean, var = moments(mu, omega, nu, tau)
         assert mp(B_MU[0]) <= mean <= mp(B_MU[1]) and mp(B_NU[0]) <= var <= mp(B_NU[1])
     report = domains.check_paving(path)
