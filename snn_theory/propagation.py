@@ -490,6 +490,8 @@ def pair_expectation(
     L, R = math.floor(m_f - K * sd_f) - 1, math.ceil(m_f + K * sd_f) + 1
     w = arb(0) if minus_one else (1 - c * c) * v
     splits = {float(k.mid()) for k in act.kinks}
+    # the kinks of t ↦ F(t)·F(2m − t) (c = −1) or of F(t): balls, as floats for the cuts
+    true_kinks = list(act.kinks) + ([2 * m - k for k in act.kinks] if minus_one else [])
     if minus_one:
         splits |= {float((2 * m - k).mid()) for k in act.kinks}
     elif float(c.mid()) != 0:  # where a = m + c(t − m) = 0 the inner mean is nearly kinked
@@ -499,13 +501,8 @@ def pair_expectation(
     inv_2v = 1 / (2 * v)
     norm = 1 / (2 * arb.pi() * v).sqrt()
 
-    total = acb(0)
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
-        mid_f = (float(lo) + float(hi)) / 2
-        k = sum(1 for km in kink_mids if km < mid_f)
-        k2 = sum(1 for km in kink_mids if km < 2 * m_f - mid_f)
-
-        def integrand(t: acb, analytic: bool, k: int = k, k2: int = k2) -> acb:
+    def make(k: int, k2: int) -> Callable[[acb, bool], acb]:
+        def integrand(t: acb, analytic: bool) -> acb:
             s = t - m
             activations._Analytic.flag = bool(analytic)  # branch cuts of user pieces
             outer = act.piece(t, k, derivative)
@@ -516,14 +513,34 @@ def pair_expectation(
                 inner = act.conditional(m + c * s, w, derivative, not analytic)
             return outer * inner * (-(s * s) * inv_2v).exp() * norm
 
+        return integrand
+
+    total = acb(0)
+    pieces = []
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        mid_f = (float(lo) + float(hi)) / 2
+        k = sum(1 for km in kink_mids if km < mid_f)
+        k2 = sum(1 for km in kink_mids if km < 2 * m_f - mid_f)
+        pieces.append(make(k, k2))
         total += acb.integral(
-            integrand,
+            pieces[-1],
             lo,
             hi,
             rel_tol=arb(2) ** (-prec),
             abs_tol=arb(2) ** (-prec),
             eval_limit=200_000,
         )
+    # A cut that is not exactly its kink (a non-dyadic kink, or 2m − κ with m a ball) leaves
+    # a sliver between them integrated with the neighbouring piece's continuation: enclose
+    # the difference of the two pieces' integrands over the sliver times its width.
+    for i in range(1, len(cuts) - 1):
+        for kink in true_kinks:
+            if float(kink.mid()) == float(cuts[i]) and not kink == cuts[i]:
+                X = arb(cuts[i]).union(kink)
+                gap = abs(pieces[i - 1](acb(X), False) - pieces[i](acb(X), False))
+                width = arb(2 * X.rad())
+                bound = arb((gap * width).upper())
+                total += acb(arb(0, bound), arb(0, bound))
     T = arb(min((m - cuts[0]).lower(), (cuts[-1] - m).lower()))
     if generic:
         tail = _cauchy_schwarz_tail(act, m, v, cuts[0], cuts[-1], derivative)

@@ -188,3 +188,22 @@ def test_bad_activation_input_exit_2(args: list[str], capsys) -> None:
     code, out, err = _run(["propagate", "--digits", "12", *args], capsys)
     assert code == 2, (out, err)
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_non_dyadic_kink_is_enclosed() -> None:
+    """abs(x - 1/3): the cut at the kink is a float, not 1/3; the sliver between them is
+    enclosed (c = −1: E[f(u)f(−u)], u ~ N(0, 1), against mpmath split at ±1/3)."""
+    act = activations.get("abs(x - 1/3)")
+    old = ctx.prec
+    ctx.prec = 80
+    try:
+        p = propagation.propagation_point(0, 1, activation=act, fixed=(arb(0), arb(1)))
+        value = propagation.pair_expectation(p, arb(-1))
+    finally:
+        ctx.prec = old
+    with mpmath.workdps(25):
+        third = mpmath.mpf(1) / 3
+        ref = mpmath.quad(
+            lambda t: abs(t - third) * abs(-t - third) * mpmath.npdf(t), [-15, -third, third, 15]
+        )
+    assert _contains(value, ref, 1e-20) and value.rad() < 1e-18
