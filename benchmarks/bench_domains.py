@@ -101,8 +101,9 @@ def main() -> None:
         default = domains.PavingSpec(
             domains.parse_range(defaults["mu_range"], "mu"),
             domains.parse_range(defaults["nu_range"], "nu"),
-            domains.parse_range(defaults["omega_range"], "omega"),
-            domains.parse_range(defaults["tau_range"], "tau"), cells=defaults["cells"],
+            domains.parse_range(":".join(domains.DEFAULT_REGION["omega"]), "omega"),
+            domains.parse_range(":".join(domains.DEFAULT_REGION["tau"]), "tau"),
+            cells=defaults["cells"],
             depth=defaults["depth"], max_boxes=defaults["max_boxes"])
         start = time.perf_counter()
         paving = domains.map_domain(default, jobs=2)

@@ -59,8 +59,20 @@ from snn_theory.errors import InputError
 
 FORMAT = "snn-theory-paving"
 VERSION = 1
-#: The plane variables (the only plane so far); B's variables are the other two.
+#: The default plane (the weights); B's variables are the other two.
 PLANE: tuple[str, str] = ("omega", "tau")
+#: Variables a plane may name: two of the moment map's (μ, ω, ν, τ), or SELU's (λ, α).
+PLANE_VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau", "lam", "alpha")
+#: The point the largest certified rectangle must contain, per plane variable (λ, α: λ01,
+#: α01 rounded to 4 decimals, exact rationals).
+REFERENCE: dict[str, Fraction] = {"mu": Fraction(0), "omega": Fraction(0), "nu": Fraction(1),
+                                  "tau": Fraction(1), "lam": Fraction("1.0507"),
+                                  "alpha": Fraction("1.6733")}
+#: Default ranges of the plane variables that are not weights or B.
+DEFAULT_PLANE_RANGES: dict[str, tuple[str, str]] = {"mu": ("-0.1", "0.1"), "nu": ("0.8", "1.5"),
+                                                    "lam": ("1", "1.1"), "alpha": ("1.5", "1.8")}
+#: Default ranges of ω, τ when they are held fixed (not in the plane).
+DEFAULT_FIXED: dict[str, tuple[str, str]] = {"omega": ("-0.01", "0.01"), "tau": ("0.99", "1.01")}
 #: Claim names and the order cells are decided in (cheap moment bounds first).
 CONDITIONS: tuple[str, ...] = ("mean_lower", "mean_upper", "variance_lower", "variance_upper",
                                "contraction")
@@ -94,8 +106,32 @@ class PavingSpec:
     depth: int = 2
     max_boxes: int = 160
     precision: int = 64
+    #: The two variables paved; ``region`` their ranges (default plane: (``omega``, ``tau``)).
+    #: Variables of (μ, ω, ν, τ) not in the plane take B's range (μ, ν) or ``omega``/``tau``
+    #: (held fixed: a range); the plane (lam, alpha) pavings SELU's constants, per cell.
+    plane: tuple[str, str] = PLANE
+    region: tuple[Interval, Interval] | None = None
+    #: Another activation than SELU (:class:`snn_theory.activations.Activation`): its cells
+    #: are decided by the generic verifier (:mod:`snn_theory.activation_verify`) and the
+    #: certificate records its definition (the checker re-derives it from there).
+    activation: Any = None
 
     def __post_init__(self) -> None:
+        check_plane(self.plane)
+        if self.activation is not None and self.activation.is_selu:
+            object.__setattr__(self, "activation", None)  # SELU: the closed forms
+        if self.activation is not None and self.plane == ("lam", "alpha"):
+            raise InputError("the plane lam,alpha is SELU's; not with another activation")
+        if self.region is None:
+            if self.plane != PLANE:
+                raise InputError(f"plane {','.join(self.plane)}: the ranges paved are needed")
+            object.__setattr__(self, "region", (self.omega, self.tau))
+        for name, (lo, hi) in zip(self.plane, self.region):
+            if not lo < hi:
+                raise InputError(f"{name} range [{format_fraction(lo)}, {format_fraction(hi)}] "
+                                 "is empty or inverted")
+            if name in ("nu", "tau", "lam", "alpha") and lo <= 0:
+                raise InputError(f"the {name} range must stay > 0")
         for name in ("mu", "nu", "omega", "tau"):
             lo, hi = getattr(self, name)
             if not lo < hi:
@@ -103,7 +139,8 @@ class PavingSpec:
                                  "is empty or inverted")
         if self.nu[0] <= 0 or self.tau[0] <= 0:
             raise InputError("nu and tau ranges must stay > 0")
-        if not (self.mu[0] <= 0 <= self.mu[1] and self.nu[0] <= 1 <= self.nu[1]):
+        if self.plane != ("lam", "alpha") and self.activation is None and not (
+                self.mu[0] <= 0 <= self.mu[1] and self.nu[0] <= 1 <= self.nu[1]):
             raise InputError(f"the box B = mu [{format_fraction(self.mu[0])}, "
                              f"{format_fraction(self.mu[1])}] x nu [{format_fraction(self.nu[0])}, "
                              f"{format_fraction(self.nu[1])}] does not contain the fixed point "
@@ -117,20 +154,51 @@ class PavingSpec:
         if not 30 <= self.precision <= 4096:
             raise InputError(f"--precision must be between 30 and 4096 bits (got {self.precision})")
 
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """ω, τ when they are not in the plane (held to the ranges ``omega``, ``tau``)."""
+        return tuple(n for n in ("omega", "tau") if n not in self.plane)
+
     def to_json(self) -> dict[str, Any]:
         f = format_fraction
-        return {"plane": list(PLANE),
-                "box": {"mu": [f(x) for x in self.mu], "nu": [f(x) for x in self.nu]},
-                "region": {"omega": [f(x) for x in self.omega], "tau": [f(x) for x in self.tau]},
-                "cells": self.cells, "depth": self.depth, "max_boxes": self.max_boxes,
-                "precision_bits": self.precision, "constants": {"source": "closed-form"}}
+        out: dict[str, Any] = {
+            "plane": list(self.plane),
+            "box": {"mu": [f(x) for x in self.mu], "nu": [f(x) for x in self.nu]},
+            "region": {n: [f(x) for x in iv] for n, iv in zip(self.plane, self.region)}}
+        if self.plane != PLANE:
+            out["fixed"] = {n: [f(x) for x in getattr(self, n)] for n in self.fixed}
+        out.update({"cells": self.cells, "depth": self.depth, "max_boxes": self.max_boxes,
+                    "precision_bits": self.precision,
+                    "constants": {"source": self._constants_source()}})
+        if self.activation is not None:
+            out["activation"] = self.activation.to_json()
+        return out
+
+    def _constants_source(self) -> str:
+        if self.activation is not None:
+            return "activation"
+        return "plane" if self.plane == ("lam", "alpha") else "closed-form"
+
+    def constants(self, cell: Cell) -> Any:
+        """The verifier's λ, α for a cell: the closed forms, or the cell's (λ, α) ranges."""
+        from snn_theory.verify import Constants
+
+        return Constants(cell[0], cell[1]) if self.plane == ("lam", "alpha") else Constants()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PavingSpec:
-        if list(data["plane"]) != list(PLANE):
-            raise InputError(f"plane {data['plane']!r}: only (omega, tau) is supported")
-        if data.get("constants") != {"source": "closed-form"}:
-            raise InputError("constants: only the closed forms λ01, α01 are supported")
+        plane = check_plane(",".join(data["plane"]) if isinstance(data["plane"], list)
+                            else "?")
+        act = None
+        if "activation" in data:
+            from snn_theory import activations
+
+            act = activations.from_json(data["activation"])  # re-derived; edits rejected
+        source = ("activation" if act is not None else
+                  "plane" if plane == ("lam", "alpha") else "closed-form")
+        want = {"source": source}
+        if data.get("constants") != want:
+            raise InputError(f"constants: expected {want} for the plane {','.join(plane)}")
 
         def iv(pair: Any, what: str) -> Interval:
             if not isinstance(pair, list) or len(pair) != 2:
@@ -140,16 +208,28 @@ class PavingSpec:
         for key in ("cells", "depth", "max_boxes", "precision_bits"):
             if not isinstance(data[key], int) or isinstance(data[key], bool):
                 raise InputError(f"{key}: expected an integer")
+        if sorted(data["region"]) != sorted(plane):
+            raise InputError("region: expected the ranges of the plane's variables")
+        region = tuple(iv(data["region"][n], f"region.{n}") for n in plane)
+        fixed = data.get("fixed", {}) if plane != PLANE else {}
+        expected = [n for n in ("omega", "tau") if n not in plane]
+        if plane != PLANE and sorted(fixed) != sorted(expected):
+            raise InputError(f"fixed: expected the ranges of {', '.join(expected) or 'nothing'}")
+        weights = {n: fixed[n] if n in fixed else data["region"][n] for n in ("omega", "tau")}
         return cls(iv(data["box"]["mu"], "box.mu"), iv(data["box"]["nu"], "box.nu"),
-                   iv(data["region"]["omega"], "region.omega"),
-                   iv(data["region"]["tau"], "region.tau"), data["cells"], data["depth"],
-                   data["max_boxes"], data["precision_bits"])
+                   iv(weights["omega"], "omega"), iv(weights["tau"], "tau"), data["cells"],
+                   data["depth"], data["max_boxes"], data["precision_bits"], plane,
+                   region, act)  # type: ignore[arg-type]
 
     def claims(self, cell: Cell) -> list[Claim]:
         """The five claims of a cell, in :data:`CONDITIONS` order (statements re-derived from
-        B and the cell alone)."""
-        (w0, w1), (t0, t1) = cell
-        domain = Domain(((self.mu[0], self.mu[1]), (w0, w1), (self.nu[0], self.nu[1]), (t0, t1)))
+        B and the cell alone): the domain takes the cell's ranges for the plane's variables,
+        B's for μ, ν and ``omega``/``tau`` for the weights otherwise."""
+        ranges = {"mu": self.mu, "omega": self.omega, "nu": self.nu, "tau": self.tau}
+        for name, iv in zip(self.plane, cell):
+            if name in ranges:
+                ranges[name] = iv
+        domain = Domain(tuple(ranges[n] for n in ("mu", "omega", "nu", "tau")))  # type: ignore[arg-type]
         rel = {"mean_lower": ("mean", ">=", self.mu[0]), "mean_upper": ("mean", "<=", self.mu[1]),
                "variance_lower": ("variance", ">=", self.nu[0]),
                "variance_upper": ("variance", "<=", self.nu[1]),
@@ -158,8 +238,9 @@ class PavingSpec:
 
     def initial_cells(self) -> list[Cell]:
         n = self.cells
-        ws = [self.omega[0] + (self.omega[1] - self.omega[0]) * k / n for k in range(n + 1)]
-        ts = [self.tau[0] + (self.tau[1] - self.tau[0]) * k / n for k in range(n + 1)]
+        (x0, x1), (y0, y1) = self.region
+        ws = [x0 + (x1 - x0) * k / n for k in range(n + 1)]
+        ts = [y0 + (y1 - y0) * k / n for k in range(n + 1)]
         return [((ws[i], ws[i + 1]), (ts[j], ts[j + 1])) for i in range(n) for j in range(n)]
 
 
@@ -174,26 +255,31 @@ def parse_range(text: str, what: str) -> Interval:
     return lo, hi
 
 
-def parse_plane(text: str) -> tuple[str, str]:
-    """``"omega,tau"`` → the plane; InputError for unknown, repeated or unsupported ones."""
-    names = [p.strip() for p in str(text).split(",")]
-    known = ("mu", "omega", "nu", "tau")
+def check_plane(text: str | Sequence[str]) -> tuple[str, str]:
+    """``"nu,tau"`` → ("nu", "tau"): two of mu, omega, nu, tau, or lam,alpha (SELU's
+    constants; only together).  InputError for unknown, repeated or mixed ones."""
+    names = [p.strip() for p in (text.split(",") if isinstance(text, str) else text)]
     for n in names:
-        if n not in known:
-            raise InputError(f"plane: unknown variable {n!r}; use two of {', '.join(known)}")
+        if n not in PLANE_VARIABLES:
+            raise InputError(f"plane: unknown variable {n!r}; use two of mu, omega, nu, tau, "
+                             "or lam,alpha")
     if len(names) != 2:
         raise InputError(f"plane: expected two variables (got {len(names)})")
     if names[0] == names[1]:
         raise InputError(f"plane: variable {names[0]!r} repeated")
-    if set(names) != set(PLANE):
-        raise InputError(f"plane {text!r}: only the weight plane omega,tau is supported so far "
-                         "(mu, nu form the box B)")
-    return PLANE
+    if ("lam" in names or "alpha" in names) and names != ["lam", "alpha"]:
+        raise InputError("plane: lam and alpha are paved together, as lam,alpha")
+    return names[0], names[1]
+
+
+def parse_plane(text: str) -> tuple[str, str]:
+    """The plane named on the command line (:func:`check_plane`)."""
+    return check_plane(str(text))
 
 
 # ------------------------------------------------------------------------------ one cell
-def cell_json(cell: Cell) -> dict[str, list[str]]:
-    return {n: [format_fraction(a), format_fraction(b)] for n, (a, b) in zip(PLANE, cell)}
+def cell_json(cell: Cell, plane: tuple[str, str] = PLANE) -> dict[str, list[str]]:
+    return {n: [format_fraction(a), format_fraction(b)] for n, (a, b) in zip(plane, cell)}
 
 
 def _cell_key(cell: Cell) -> tuple:
@@ -211,12 +297,14 @@ def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> d
     from snn_theory.verify import Runner, Settings, verify_claim
 
     spec = PavingSpec.from_json(spec_json)
-    cell = (tuple(Fraction(x) for x in cell_text["omega"]),
-            tuple(Fraction(x) for x in cell_text["tau"]))
-    settings = Settings(max_boxes=spec.max_boxes, precision=spec.precision, round_size=1)
-    entry: dict[str, Any] = {**cell_json(cell), "verdict": "undecided", "claims": []}
+    cell = entry_cell(cell_text, spec.plane)
+    settings = Settings(max_boxes=spec.max_boxes, precision=spec.precision, round_size=1,
+                        constants=spec.constants(cell))
+    entry: dict[str, Any] = {**cell_json(cell, spec.plane), "verdict": "undecided", "claims": []}
     evidence = []
     boxes = 0
+    if spec.activation is not None:
+        return _decide_activation_cell(spec, cell, entry)
     with _LOCK:
         with Runner(1) as runner:
             for name, claim in zip(CONDITIONS, spec.claims(cell)):
@@ -233,6 +321,51 @@ def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> d
                 evidence.append(_strip(result.certificate_data()))
     entry.update(verdict="proven", claims=evidence, boxes=boxes)
     return entry
+
+
+#: What an activation claim's evidence leaves out (re-derived by the checker).
+_ACTIVATION_DERIVED = ("format", "version", "activation", "claim", "statement", "checksum")
+
+
+def _decide_activation_cell(spec: PavingSpec, cell: Cell, entry: dict[str, Any]
+                            ) -> dict[str, Any]:
+    """:func:`decide_cell` for another activation: the generic verifier, a box budget, no
+    time limit, one process."""
+    from snn_theory import activation_verify
+
+    evidence = []
+    boxes = 0
+    with _LOCK:
+        for name, claim in zip(CONDITIONS, spec.claims(cell)):
+            result = activation_verify.verify(spec.activation, claim, max_boxes=spec.max_boxes,
+                                              bits=spec.precision)
+            boxes += result.boxes
+            data = {k: v for k, v in result.certificate_data().items()
+                    if k not in _ACTIVATION_DERIVED}
+            if result.verdict == "refuted":
+                entry.update(verdict="refuted", failed=name, claims=[data], boxes=boxes)
+                return entry
+            if result.verdict != "holds":
+                entry.update(failed=name, boxes=boxes)
+                return entry
+            evidence.append(data)
+    entry.update(verdict="proven", claims=evidence, boxes=boxes)
+    return entry
+
+
+def _check_activation_evidence(spec: PavingSpec, claim: Claim, ev: dict[str, Any]) -> str | None:
+    """Re-check one activation claim's evidence with the activation certificate checker (the
+    activation, claim and statement re-derived from the spec and the cell)."""
+    from snn_theory import activation_verify
+
+    if set(ev) & set(_ACTIVATION_DERIVED):
+        return "evidence carries fields that are re-derived"
+    data = {**ev, "format": activation_verify.FORMAT, "version": activation_verify.VERSION,
+            "activation": spec.activation.to_json(), "claim": claim.to_json(),
+            "statement": claim.statement}
+    data["checksum"] = activation_verify._checksum(data)
+    report = activation_verify._check(claim.name, data, 1)
+    return None if report.valid else report.message
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +402,7 @@ class Paving:
     largest: Cell | None = None
 
     def cells(self, verdict: str | None = None) -> list[Cell]:
-        return [entry_cell(e) for e in self.entries if verdict is None or e["verdict"] == verdict]
+        return [entry_cell(e, self.spec.plane) for e in self.entries if verdict is None or e["verdict"] == verdict]
 
     def summary(self) -> dict[str, Any]:
         f = format_fraction
@@ -277,13 +410,14 @@ class Paving:
                 **{v: sum(e["verdict"] == v for e in self.entries)
                    for v in ("proven", "refuted", "undecided")},
                 "areas": {k: f(v) for k, v in self.areas.items()},
-                "largest_rectangle": None if self.largest is None else cell_json(self.largest),
+                "largest_rectangle": None if self.largest is None
+                else cell_json(self.largest, self.spec.plane),
                 "largest_area": None if self.largest is None else f(area(self.largest))}
 
 
-def entry_cell(entry: dict[str, Any]) -> Cell:
-    return (tuple(Fraction(x) for x in entry["omega"]),  # type: ignore[return-value]
-            tuple(Fraction(x) for x in entry["tau"]))
+def entry_cell(entry: dict[str, Any], plane: tuple[str, str] = PLANE) -> Cell:
+    return (tuple(Fraction(x) for x in entry[plane[0]]),  # type: ignore[return-value]
+            tuple(Fraction(x) for x in entry[plane[1]]))
 
 
 def area(cell: Cell) -> Fraction:
@@ -306,13 +440,13 @@ def _children(cell: Cell) -> list[Cell]:
     return [((w0, wm), (t0, tm)), ((w0, wm), (tm, t1)), ((wm, w1), (t0, tm)), ((wm, w1), (tm, t1))]
 
 
-def refine(entries: Sequence[dict[str, Any]]) -> list[Cell]:
+def refine(entries: Sequence[dict[str, Any]], plane: tuple[str, str] = PLANE) -> list[Cell]:
     """The cells to split at the next level: undecided ones, and refuted ones sharing an
     edge with a cell that is not refuted (the boundary of the refuted region)."""
-    others = [entry_cell(e) for e in entries if e["verdict"] != "refuted"]
+    others = [entry_cell(e, plane) for e in entries if e["verdict"] != "refuted"]
     out = []
     for e in entries:
-        c = entry_cell(e)
+        c = entry_cell(e, plane)
         if e["verdict"] == "undecided" or (
                 e["verdict"] == "refuted" and any(_touches(c, p) for p in others)):
             out.append(c)
@@ -417,7 +551,7 @@ def _load_state(path: Path | None, spec: PavingSpec) -> dict[tuple, dict]:
             return {}
         out = {}
         for e in data["entries"]:
-            out[_cell_key(entry_cell(e))] = e
+            out[_cell_key(entry_cell(e, spec.plane))] = e
         return out
     except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
         return {}
@@ -441,8 +575,12 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     ``state``: a file where decided cells are saved as they come (removed when the paving is
     complete); ``resume``: take the saved proven/refuted cells after re-checking each with
     the certificate checker (undecided or failing ones are decided again).
-    Raises :class:`InputError` for an unreachable scheduler.
+    Raises :class:`InputError` for an unreachable scheduler, or ``resume`` without a state
+    file.
     """
+    if resume and (state is None or not Path(state).exists()):
+        raise InputError(f"--resume: no state file {'given' if state is None else state} "
+                         "(nothing to resume; run without --resume)")
     start = time.perf_counter()
     spec_json = spec.to_json()
     saved = _load_state(state, spec) if resume else {}
@@ -484,10 +622,10 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
                     progress(PavingProgress(level, done, len(cells), counts["proven"],
                                             counts["refuted"], counts["undecided"]))
 
-            executor.run(spec_json, [cell_json(c) for c in todo], finished)
+            executor.run(spec_json, [cell_json(c, spec.plane) for c in todo], finished)
             _save_state(state, spec, decided)
             entries = [decided[_cell_key(c)] for c in level_cells]
-            split = refine(entries) if level < spec.depth else []
+            split = refine(entries, spec.plane) if level < spec.depth else []
             split_keys = {_cell_key(c) for c in split}
             final.extend(e for c, e in zip(level_cells, entries) if _cell_key(c) not in split_keys)
             level_cells = [child for c in split for child in _children(c)]
@@ -500,7 +638,7 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     finally:
         if executor is not None:
             executor.close()
-    final.sort(key=lambda e: _cell_key(entry_cell(e)))
+    final.sort(key=lambda e: _cell_key(entry_cell(e, spec.plane)))
     paving.entries = final
     paving.seconds = time.perf_counter() - start
     _derive(paving)
@@ -513,7 +651,9 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
 def _derive(paving: Paving) -> None:
     paving.areas = {v: sum((area(c) for c in paving.cells(v)), Fraction(0))
                     for v in ("proven", "refuted", "undecided")}
-    paving.largest = largest_rectangle(paving.cells("proven"))
+    plane = paving.spec.plane
+    paving.largest = largest_rectangle(paving.cells("proven"),
+                                       (REFERENCE[plane[0]], REFERENCE[plane[1]]))
 
 
 def largest_rectangle(proven: Sequence[Cell], point: tuple[Fraction, Fraction] = (Fraction(0),
@@ -563,16 +703,26 @@ def largest_rectangle(proven: Sequence[Cell], point: tuple[Fraction, Fraction] =
 def certificate_content(paving: Paving) -> dict[str, Any]:
     """The paving certificate (docs/certificate-format.md): no timings, no versions in the
     checksummed body beyond the software table — byte-identical for identical pavings."""
-    from snn_theory.certificate import ball_bounds, checksum, closed_form_constants
+    from snn_theory.certificate import checksum
 
-    lam, alpha = closed_form_constants(paving.spec.precision)
     content: dict[str, Any] = {
         "format": FORMAT, "version": VERSION, "spec": paving.spec.to_json(),
-        "constants": {"source": "closed-form", "lam": ball_bounds(lam),
-                      "alpha": ball_bounds(alpha)},
-        "cells": paving.entries}
+        "constants": paving_constants(paving.spec), "cells": paving.entries}
     content["checksum"] = checksum(content)
     return content
+
+
+def paving_constants(spec: PavingSpec) -> dict[str, Any]:
+    """The certificate's constants: the closed-form enclosures at the spec's precision, or
+    (plane lam, alpha) a note that each cell carries its own ranges."""
+    from snn_theory.certificate import ball_bounds, closed_form_constants
+
+    if spec.activation is not None:
+        return {"source": "activation", "note": "the activation recorded in the spec"}
+    if spec.plane == ("lam", "alpha"):
+        return {"source": "plane", "note": "each cell's lam and alpha ranges"}
+    lam, alpha = closed_form_constants(spec.precision)
+    return {"source": "closed-form", "lam": ball_bounds(lam), "alpha": ball_bounds(alpha)}
 
 
 def write_paving(path: Path | str, paving: Paving) -> Path:
@@ -649,15 +799,17 @@ def check_entry(spec: PavingSpec, entry: Any,
     if not isinstance(entry, dict):
         return "cell: expected an object"
     verdict = entry.get("verdict")
-    allowed = {"omega", "tau", "verdict", "claims", "boxes", "failed"}
-    if set(entry) - allowed or not {"omega", "tau", "verdict", "claims"} <= set(entry):
+    allowed = {*spec.plane, "verdict", "claims", "boxes", "failed"}
+    if set(entry) - allowed or not {*spec.plane, "verdict", "claims"} <= set(entry):
         return "cell: unexpected or missing fields"
     try:
-        cell = entry_cell(entry)
+        cell = entry_cell(entry, spec.plane)
         claims = spec.claims(cell)  # type: ignore[arg-type]
     except (InputError, TypeError, ValueError, ZeroDivisionError) as exc:
         return f"cell: {exc}"
-    if constants is None:
+    if spec.plane == ("lam", "alpha"):  # the cell's own constants (re-derived from it)
+        constants = spec.constants(cell).to_json()
+    elif constants is None:
         lam, alpha = closed_form_constants(spec.precision)
         constants = {"source": "closed-form", "lam": ball_bounds(lam), "alpha": ball_bounds(alpha)}
     evidence = entry["claims"]
@@ -681,6 +833,14 @@ def check_entry(spec: PavingSpec, entry: Any,
     for claim, ev in pairs:
         if not isinstance(ev, dict) or ev.get("verdict") != want:
             return f"{claim.name}: evidence is not a {want} proof"
+        if spec.activation is not None:
+            try:
+                why = _check_activation_evidence(spec, claim, ev)
+            except (InputError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                why = f"rejected: {exc}"
+            if why is not None:
+                return f"{claim.name}: {why}"
+            continue
         content = {**ev, "format": CERT_FORMAT, "version": CERT_VERSION,
                    "claim": claim.to_json(), "constants": constants,
                    "software": software_versions()}
@@ -715,16 +875,24 @@ class PavingReport:
         s = self.spec or {}
         b = s.get("box", {})
         r = s.get("region", {})
-        text = (f"{head}: paving of omega ∈ [{', '.join(r['omega'])}] x tau ∈ "
-                f"[{', '.join(r['tau'])}] for B = mu ∈ [{', '.join(b['mu'])}] x nu ∈ "
-                f"[{', '.join(b['nu'])}], constants closed-form lam01, alpha01 | "
-                f"{self.counts.get('proven', 0)} proven (S < 1 and g(B x cell) ⊆ B), "
+        p1, p2 = s.get("plane", PLANE)
+        fixed = "".join(f", {n} ∈ [{', '.join(iv)}]" for n, iv in s.get("fixed", {}).items())
+        consts = ("each cell's lam, alpha" if (p1, p2) == ("lam", "alpha")
+                  else "closed-form lam01, alpha01")
+        if "activation" in s:
+            a = s["activation"]
+            consts = f"activation {a.get('definition')} (scale {a.get('scale')}, shift {a.get('shift')})"
+        text = (f"{head}: paving of {p1} ∈ [{', '.join(r[p1])}] x {p2} ∈ "
+                f"[{', '.join(r[p2])}] for B = mu ∈ [{', '.join(b['mu'])}] x nu ∈ "
+                f"[{', '.join(b['nu'])}]{fixed}, constants {consts} | "
+                f"{self.counts.get('proven', 0)} proven (S < 1 and g(D) ⊆ B on each cell's "
+                f"domain D{' = B x cell' if (p1, p2) == PLANE else ''}), "
                 f"{self.counts.get('refuted', 0)} refuted (counterexample), "
                 f"{self.counts.get('undecided', 0)} undecided cells | proven area "
                 f"{self.areas.get('proven')}")
         if self.largest:
-            text += (f" | largest certified rectangle omega ∈ [{', '.join(self.largest['omega'])}]"
-                     f" x tau ∈ [{', '.join(self.largest['tau'])}], area {self.largest['area']}")
+            text += (f" | largest certified rectangle {p1} ∈ [{', '.join(self.largest[p1])}]"
+                     f" x {p2} ∈ [{', '.join(self.largest[p2])}], area {self.largest['area']}")
         return text
 
 
@@ -734,7 +902,7 @@ def check_paving(path: Path | str, progress: Callable[[int, int], None] | None =
     fields; the cells tile the region exactly; each cell's evidence
     (:func:`check_entry`); the stored constants are those recomputed from the closed forms.
     """
-    from snn_theory.certificate import ball_bounds, closed_form_constants, tiling_error
+    from snn_theory.certificate import tiling_error
 
     report = PavingReport(str(path), False, "")
     try:
@@ -742,28 +910,30 @@ def check_paving(path: Path | str, progress: Callable[[int, int], None] | None =
         spec = PavingSpec.from_json(content["spec"])
         if spec.to_json() != content["spec"]:
             raise PavingError("spec: not in canonical form")
-        lam, alpha = closed_form_constants(spec.precision)
-        constants = {"source": "closed-form", "lam": ball_bounds(lam), "alpha": ball_bounds(alpha)}
+        constants = paving_constants(spec)
         if content["constants"] != constants:
             raise PavingError("constants: not the closed-form enclosures recomputed at "
-                              f"{spec.precision} bits")
+                              f"{spec.precision} bits" if spec.plane != ("lam", "alpha")
+                              else "constants: expected the per-cell note of the lam,alpha "
+                              "plane")
         entries = content["cells"]
         if not isinstance(entries, list) or not entries:
             raise PavingError("no cells")
         cells = []
+        p1, p2 = spec.plane
         for k, e in enumerate(entries):
-            if not isinstance(e, dict) or "omega" not in e or "tau" not in e:
-                raise PavingError(f"cell {k}: expected omega and tau ranges")
-            cells.append(entry_cell(e))
-        problem = tiling_error([spec.omega, spec.tau], [list(c) for c in cells])
+            if not isinstance(e, dict) or p1 not in e or p2 not in e:
+                raise PavingError(f"cell {k}: expected {p1} and {p2} ranges")
+            cells.append(entry_cell(e, spec.plane))
+        problem = tiling_error(list(spec.region), [list(c) for c in cells])
         if problem:
             raise PavingError("cells do not tile the region: " + problem.replace(
-                " in omega", " in tau").replace(" in mu", " in omega"))
+                " in omega", f" in {p2}").replace(" in mu", f" in {p1}"))
         counts = {"proven": 0, "refuted": 0, "undecided": 0}
         for k, e in enumerate(entries):
             why = check_entry(spec, e, constants)
             if why is not None:
-                raise PavingError(f"cell {k} (omega {e['omega']}, tau {e['tau']}): {why}")
+                raise PavingError(f"cell {k} ({p1} {e[p1]}, {p2} {e[p2]}): {why}")
             counts[e["verdict"]] += 1
             if progress:
                 progress(k + 1, len(entries))
@@ -773,7 +943,8 @@ def check_paving(path: Path | str, progress: Callable[[int, int], None] | None =
         report.counts = counts
         report.areas = summary["areas"]
         if paving.largest is not None:
-            report.largest = {**cell_json(paving.largest), "area": summary["largest_area"]}
+            report.largest = {**cell_json(paving.largest, spec.plane),
+                              "area": summary["largest_area"]}
         report.spec = content["spec"]
         report.valid, report.message = True, f"valid: {len(entries)} cells re-verified"
     except (PavingError, InputError) as exc:

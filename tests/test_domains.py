@@ -204,7 +204,7 @@ def _cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize("args, fragment", [
     (["--plane", "omega,kappa"], "unknown variable"),
     (["--plane", "tau,tau"], "repeated"),
-    (["--plane", "mu,nu"], "only the weight plane"),
+    (["--plane", "lam,nu"], "together"),
     (["--omega", "0.1:0.1"], "empty or inverted"),
     (["--tau", "1.2:0.9"], "empty or inverted"),
     (["--mu", "0.05:0.1"], "fixed point"),

@@ -322,7 +322,7 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
 @_figure_options(plots.FigureSize(1400, 1000, 150))
 def domain_map_command(certificate: str, out: str | None, width: int, height: int, dpi: int,
                        as_json: bool) -> None:
-    """A paving certificate of `map-domain` in the (ω, τ) plane: proven, refuted and
+    """A paving certificate of `map-domain` in its plane (default (ω, τ)): proven, refuted and
     undecided cells, the paper's rectangles and the largest certified rectangle.  The
     certificate is re-checked before drawing (an invalid one is refused, exit 2)."""
     from snn_theory import domain_plots

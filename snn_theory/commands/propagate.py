@@ -41,6 +41,7 @@ from typing import Any
 import click
 from flint import arb
 
+from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.map import parse_decimal
 from snn_theory.errors import InputError
 
@@ -122,6 +123,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
     help=f"Working precision in decimal digits (10..{MAX_DIGITS}).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@activation_options
 def propagate_command(
     omega: str,
     tau: str,
@@ -133,9 +135,16 @@ def propagate_command(
     edge_alpha: str | None,
     digits: int,
     as_json: bool,
+    activation: str,
+    scale: str,
+    shift: str,
 ) -> None:
     """Certified χ₁, correlation-map fixed points and slopes, depth scales, phase and edge of
-    chaos of SELU networks at the fixed point (μ*, ν*) of (ω, τ).
+    chaos at the fixed point (μ*, ν*) of (ω, τ), for SELU (closed forms) or any
+    --activation (rigorous Gaussian integrals: χ₁ = τ·E[f′(z)²] with f′ between kinks;
+    c̃(C) by a nested integral, an inner Gaussian expectation with a complex mean inside the
+    outer integral; the c-map's fixed points from the Mehler expansion, which needs only
+    1-D integrals; the edge of chaos by bisection with the intermediate value theorem).
 
     The correlation is the centred one: c = Cov(x_a, x_b)/ν* over units for two inputs at the
     fixed point, and c̃ = (E[f(u₁)f(u₂)] − μ̃²)/ν̃ after one layer.  Every printed ball contains
@@ -143,6 +152,14 @@ def propagate_command(
     """
     from snn_theory import propagation as P
 
+    act = resolve(activation, scale, shift)
+    generic = not act.is_selu
+    if generic and (lam is not None or alpha is not None):
+        raise InputError("--lam/--alpha are SELU's parameters; not with another --activation")
+    if generic and edge_alpha:
+        raise InputError(
+            "--edge-alpha is the edge of SELU's (lam, alpha) family; not with another --activation"
+        )
     if not 10 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be between 10 and {MAX_DIGITS} (got {digits})")
     omega = parse_decimal("omega", omega)
@@ -166,12 +183,22 @@ def propagate_command(
 
     try:
         with _progress(not as_json and sys.stderr.isatty()) as update:
-            result = P.propagate(omega, tau, lam, alpha, prec=prec, progress=update)
+            result = P.propagate(
+                omega,
+                tau,
+                lam,
+                alpha,
+                prec=prec,
+                progress=update,
+                activation=act if generic else None,
+            )
     except ArithmeticError as exc:  # no fixed point at all is an InputError (exit 2)
         _math_failure(str(exc))
         return
     try:
-        extra = _extras(P, result, c_value, taus, alphas, lam, alpha, prec)
+        extra = _extras(
+            P, result, c_value, taus, alphas, lam, alpha, prec, act if generic else None
+        )
     except ArithmeticError as exc:
         _math_failure(str(exc))
         return
@@ -184,6 +211,15 @@ def propagate_command(
         _print(out)
     if verdict is not None:
         sys.exit({True: 0, False: 1, None: 3}[verdict[0]])
+
+
+def _no_scale(stable: bool | None) -> str:
+    """Why a c-map fixed point has no depth scale (ξ_c = −1/ln χ_c needs 0 < χ_c < 1)."""
+    if stable is False:
+        return "none (unstable: chi_c > 1, perturbations grow)"
+    if stable is None:
+        return "none (undecided: the enclosure of chi_c contains 1)"
+    return "none (chi_c <= 0 not excluded)"
 
 
 def _math_failure(message: str) -> None:
@@ -200,6 +236,7 @@ def _extras(
     lam: str | None,
     alpha: str | None,
     prec: int,
+    act: Any = None,
 ) -> dict[str, Any]:
     from flint import ctx
 
@@ -222,7 +259,9 @@ def _extras(
             )
         finally:
             ctx.prec = old
-    if taus:
+    if taus and act is not None:
+        extra["edge_tau"] = P.edge_of_chaos_activation(taus, act, prec=prec)
+    elif taus:
         extra["edge_tau"] = P.edge_of_chaos_tau(taus, lam, alpha, prec=prec)
     if alphas:
         extra["edge_alpha"] = P.edge_of_chaos_lambda(alphas, prec=prec)
@@ -241,8 +280,10 @@ def _to_json(
     def b(x: arb | None) -> str | None:
         return None if x is None else _ball(x, digits)
 
+    source = p.activation.source
     out: dict[str, Any] = {
         "activation": p.activation.name,
+        "activation_definition": None if source is None else source[0].to_json(),
         "parameters": {k: b(v) for k, v in p.activation.parameters.items()},
         "omega": b(p.omega),
         "tau": b(p.tau),
@@ -267,6 +308,7 @@ def _to_json(
                 "slope": b(f.slope),
                 "stable": f.stable,
                 "depth_scale": b(f.depth_scale),
+                "depth_scale_note": _no_scale(f.stable) if f.depth_scale is None else "",
                 "certificate": f.how,
             }
             for f in r.fixed_points
@@ -276,6 +318,9 @@ def _to_json(
             "pieces": [{"low": e.low, "high": e.high, "how": e.how} for e in r.exclusions],
         },
         "depth_scale_q": b(r.depth_scale_q),
+        "depth_scale_q_note": ""
+        if r.depth_scale_q is not None
+        else "none: |dnu~/dnu| < 1 is not proven at the fixed point",
         "dnu_dnu": b(p.H22),
         "precision_bits": r.prec,
         "definition": "c = centred correlation Cov(x_a, x_b)/nu* over units; "
@@ -291,7 +336,8 @@ def _to_json(
                 "nu": b(e.nu),
                 "nu_star": b(e.nu_star),
                 "chi1_at_fixed_point": b(e.chi1_at_fixed_point),
-                "certificate": f"Krawczyk: unique root of chi1(nu) - 1 in {b(e.box)}",
+                "fixed_point_note": e.note,
+                "certificate": e.how or f"Krawczyk: unique root of chi1(nu) - 1 in {b(e.box)}",
             }
             for e in extra["edge_tau"]
         ]
@@ -317,7 +363,7 @@ def _print(out: dict[str, Any]) -> None:
     console = Console(soft_wrap=False)
     t = Table(
         title=escape(
-            f"Signal propagation at the certified fixed point "
+            f"Signal propagation of {out['activation']} at the certified fixed point "
             f"(omega = {out['omega']}, tau = {out['tau']}; arb balls, "
             f"{out['precision_bits']} bits)"
         ),
@@ -331,12 +377,12 @@ def _print(out: dict[str, Any]) -> None:
         ("χ₁ = τ·E[f′(z)²]", out["chi1"]),
         ("ω²·E[f′(z)]² (mean part)", out["chi_mean"]),
         ("∂ν̃/∂ν", out["dnu_dnu"]),
-        ("ξ_q = −1/ln|∂ν̃/∂ν|", out["depth_scale_q"]),
+        ("ξ_q = −1/ln|∂ν̃/∂ν|", out["depth_scale_q"] or out["depth_scale_q_note"]),
     ]
     for f in out["correlation_fixed_points"]:
         stable = {True: "stable", False: "unstable", None: "undecided"}[f["stable"]]
         rows.append((f"c* = {f['c']}: slope χ_c ({stable})", f["slope"]))
-        rows.append((f"c* = {f['c']}: ξ_c = −1/ln χ_c", f["depth_scale"]))
+        rows.append((f"c* = {f['c']}: ξ_c = −1/ln χ_c", f["depth_scale"] or f["depth_scale_note"]))
     if "correlation" in out:
         c = out["correlation"]
         rows += [(f"c̃({c['c']})", c["c_map"]), (f"χ_c({c['c']})", c["slope"])]
@@ -354,11 +400,15 @@ def _print(out: dict[str, Any]) -> None:
         )
     )
     for e in out.get("edge_of_chaos_tau", []):
+        there = (
+            f"fixed point nu* = {e['nu_star']}, chi1 there = {e['chi1_at_fixed_point']}"
+            if e["nu_star"] is not None
+            else e["fixed_point_note"]
+        )
         console.print(
             escape(
                 f"edge of chaos (omega = 0): tau = {e['tau']:g}, chi1 = 1 at "
-                f"nu in {e['nu']}; fixed point nu* = {e['nu_star']}, chi1 there "
-                f"= {e['chi1_at_fixed_point']}"
+                f"nu in {e['nu']}; {there}"
             )
         )
     for e in out.get("edge_of_chaos_lambda", []):
