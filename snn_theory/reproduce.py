@@ -11,7 +11,7 @@ Stages (each timed; the run holds only when every stage holds):
 3. **check** — every certificate re-verified by the independent checker
    (:func:`snn_theory.certificate.check_certificate`);
 4. **monte-carlo** — wide networks (normalised weights) simulated at a few widths
-   (:func:`snn_theory.simulate.simulate`; each run's JSON is what ``snn-theory simulate
+   (:func:`snn_theory.simulate.engine.simulate`; each run's JSON is what ``snn-theory simulate
    --json`` prints for the same configuration).  A statistical sanity check, not a proof;
 5. **figures** — every figure of :mod:`snn_theory.plots` into ``OUT/figures``;
 6. **report** — ``OUT/proofs/REPORT.md`` (tables: constants, each claim with the paper's
@@ -279,7 +279,7 @@ def simulate_run(width: int, depth: int, batch: int, mean0: float, var0: float,
     ``snn-theory simulate --width … --json`` and its (depth + 1, 2) per-layer (mean, variance).
     """
     try:
-        from snn_theory import simulate as sim
+        from snn_theory.simulate import engine as sim
     except ImportError as exc:
         raise StageError(f"the simulator is not available: {exc}") from None
     config = sim.SimulationConfig(width=width, depth=depth, batch=batch, mean0=mean0,
@@ -366,7 +366,7 @@ def stage_monte_carlo(mode: Mode, progress: Progress) -> tuple[bool, str, dict[s
     2·(1 + ν_l)/√N of the analytic iterates (μ_l, ν_l), and the widest network ends within
     0.05 + 4/√N of the fixed point (0, 1).  Separately, and not part of the criterion, the
     deviation law a/√(N·B) + b/N is fitted and tested
-    (:func:`snn_theory.simulate.fit_deviation_law`; untested with fewer than 3 widths)."""
+    (:func:`snn_theory.simulate.sweeps.fit_deviation_law`; untested with fewer than 3 widths)."""
     widths, batch = mode.monte_carlo_sizes()
     progress.stage("simulating wide networks", len(widths))
     runs, arrays, checks = [], {}, []
@@ -387,7 +387,7 @@ def stage_monte_carlo(mode: Mode, progress: Progress) -> tuple[bool, str, dict[s
     slack = 0.05 + 4.0 / math.sqrt(max(arrays))
     settled = bool(abs(widest[0]) <= slack and abs(widest[1] - 1) <= slack)
     ok = settled and all(c["within_tolerance"] for c in checks)
-    from snn_theory.simulate import fit_deviation_law
+    from snn_theory.simulate.sweeps import fit_deviation_law
 
     exponent, law = None, None
     if len(widths) >= 2:
@@ -466,10 +466,11 @@ def _training_figure(path: Path) -> plots.PlotResult:
     minutes of training on two cores)."""
     from dataclasses import replace
 
-    from snn_theory import train, train_plots
+    from snn_theory import train_plots
+    from snn_theory.simulate import training
 
-    base = train.TrainConfig(init="normalized")
-    runs = [train.train(replace(base, variant=v, depth=d))
+    base = training.TrainConfig(init="normalized")
+    runs = [training.train(replace(base, variant=v, depth=d))
             for d in (8, 16, 32) for v in ("selu", "relu-bn")]
     return train_plots.training(path, runs=runs)
 
