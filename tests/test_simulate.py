@@ -5,7 +5,8 @@ pooled statistics, of order 1/√(N·B), and (b) frozen fluctuations of the one 
 (each unit's Σ_i w_ji² x_i² fluctuates by O(1/√N) and the pooled statistic averages N of them:
 O(1/N)). Tolerances below are stated as multiples of 1/√(N·B) + 1/N; the multiples were
 chosen from the spread measured over a dozen seeds (quoted at each test), with margin.
-Everything runs with x64 off in this process; float64 and multi-device runs go to subprocesses.
+JAX's 64-bit mode stays off in this process (a float64 run switches it on for its own duration
+only); multi-device runs go to subprocesses.
 """
 
 from __future__ import annotations
