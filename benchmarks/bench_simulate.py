@@ -7,7 +7,7 @@
 
 For each configuration, measured in the same process on the same devices:
 
-* ``simulate``: seconds per layer of :func:`snn_theory.simulate.simulate` (best of
+* ``simulate``: seconds per layer of :func:`snn_theory.simulate.engine.simulate` (best of
   ``--repeats`` runs, after a warm-up run that compiles the same chunk length; includes weight generation inside the scan,
   the normalisation, SELU, dropout if any, the per-layer statistics and the host transfer of
   the statistics after each chunk; excludes the one-time analytic prediction);
@@ -37,7 +37,8 @@ from _timing import best_of  # benchmarks/_timing.py (run as python benchmarks/N
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from snn_theory.simulate import SimulationConfig, _mesh_for, simulate
+from snn_theory.simulate.config import SimulationConfig
+from snn_theory.simulate.engine import _mesh_for, simulate
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float64": jnp.float64}
 

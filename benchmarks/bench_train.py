@@ -6,7 +6,7 @@ data set at two depths, mean ± std over seeds, with the same hyper-parameter gr
     python benchmarks/bench_train.py --quick    # a smoke run (one data set, 2 seeds)
     python benchmarks/bench_train.py --json --out study.json
 
-Protocol (:mod:`snn_theory.train`): for each data set, depth and variant, every point of the
+Protocol (:mod:`snn_theory.simulate.training`): for each data set, depth and variant, every point of the
 grid (learning rate × dropout rate, Adam) is trained with each seed; the grid point with the
 best *validation* accuracy at the last epoch (mean over seeds) is selected and its *test*
 accuracy reported as mean ± standard deviation over the seeds (the split is fixed,
@@ -33,7 +33,7 @@ import sys
 import time
 from dataclasses import replace
 
-from snn_theory.train import DATASETS, VARIANTS, TrainConfig, load_split, train
+from snn_theory.simulate.training import DATASETS, VARIANTS, TrainConfig, load_split, train
 
 STUDIES = {
     "quick": dict(datasets=("wine",), depths=(4, 8), width=16, seeds=2, lrs=(1e-3, 1e-2),
@@ -115,8 +115,8 @@ def record_overhead(repeats: int = 3) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from snn_theory import train_network as tn
-    from snn_theory.train import selu_constants
+    from snn_theory.simulate import network as tn
+    from snn_theory.simulate.training import selu_constants
 
     config = TrainConfig(dataset="digits", variant="selu", depth=16, width=64, epochs=5)
     train(config)  # compile

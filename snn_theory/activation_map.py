@@ -53,9 +53,10 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
     return gaussian.quantities(act, mu, omega, nu, tau, **kwargs)
 
 
-def iterate(act: Activation, mu: Any, nu: Any, omega: Any = 0, tau: Any = 1,
+def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
             steps: int = 10) -> list[tuple[arb, arb]]:
-    """The trajectory (μ_k, ν_k), k = 0..steps, of g.  Each step maps the exact midpoint of
+    """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu); arguments
+    in the one order (mu, omega, nu, tau) of :func:`evaluate`.  Each step maps the exact midpoint of
     the previous ball (so every printed ball encloses g of the previous *midpoint*: a
     rigorous one-step enclosure, not an enclosure of the whole orbit)."""
     point = (_ball(mu), _ball(nu))

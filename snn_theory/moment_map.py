@@ -26,7 +26,7 @@ import numpy as np
 from flint import arb, fmpq
 
 from snn_theory import backends, formulas
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.krawczyk import krawczyk
 
 Number = Any
@@ -254,9 +254,10 @@ def spectral_norm(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha
                     quantities=("spectral_norm",))["spectral_norm"]
 
 
-def iterate(mu: Any, nu: Any, omega: Any = 0, tau: Any = 1, steps: int = 10, lam: Any = None,
-            alpha: Any = None, *, backend: str = "mpmath") -> list[tuple[Number, Number]]:
-    """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu), start first.
+def iterate(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10, lam: Any = None,
+            alpha: Any = None, backend: str = "mpmath") -> list[tuple[Number, Number]]:
+    """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu), start first,
+    for weights (ω, τ) = (omega, tau) (arguments in the one order (mu, omega, nu, tau)).
 
     Raises :class:`InputError` if an iterate leaves the domain (ν ≤ 0 or not finite).
     """
@@ -274,35 +275,142 @@ def iterate(mu: Any, nu: Any, omega: Any = 0, tau: Any = 1, steps: int = 10, lam
     return trajectory
 
 
-def fixed_point(omega: Any = 0, tau: Any = 1, lam: Any = None, alpha: Any = None, *,
-                backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
-                max_iterations: int = 100) -> tuple[Number, Number]:
-    """The fixed point (μ*, ν*) of g for weights (ω, τ), by Newton's method on g(x) − x.
+class NewtonResult(NamedTuple):
+    """The last iterate of :func:`newton_fixed_point` and whether it converged (for array
+    inputs: per entry; entries that left the domain ν > 0 are NaN and not converged)."""
 
-    ``backend="arb"`` returns balls *proved* (Krawczyk test) to contain the unique fixed
-    point in a small box; :class:`ArithmeticError` if the proof fails.
+    mu: Number
+    nu: Number
+    converged: Any  # bool, or a boolean array (numpy)
+    iterations: int
+    step: Any  # the size |Δμ| + |Δν| of the last Newton step
+    left_domain: Any  # where the last iterate is not finite with ν > 0 (numpy; else False)
+
+
+def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
+                       backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
+                       max_iterations: int = 100,
+                       tolerance: float | None = None) -> NewtonResult:
+    """Newton's method on F(μ, ν) = g(μ, ν) − (μ, ν) for weights (ω, τ): the one Newton loop
+    of the fixed point of g (docs/mathematics.md §1–2).
+
+    Each step solves (H − I)·Δ = F with H the Jacobian of g (Cramer's rule) and sets
+    (μ, ν) ← (μ, ν) − Δ, and stops once |Δμ| + |Δν| ≤ tol·(1 + |μ| + |ν|); ``tol``:
+    ``tolerance``, or 16 ulp of the working precision (mpmath), 1e-15 (numpy), 16 ulp of
+    the default float dtype (jax).  When ``max_iterations`` steps are spent without that, the
+    iterate still counts as converged if the last step was small, |Δμ| + |Δν| ≤
+    √tol·(1 + |μ| + |ν|), and changed ν by a relative |Δν|/ν ≤ √tol: an ill-conditioned
+    H − I amplifies the rounding error of F above tol, and the steps then only wander
+    within it, about as far as the last step (the relative test rejects iterates creeping
+    towards the degenerate ν = 0).
+
+    ``backend="numpy"`` is vectorised: ``omega``, ``tau`` and ``start`` may be arrays
+    (broadcast); each entry stops on its own, an entry whose ν leaves ν > 0 becomes NaN and
+    is not converged.  For mpmath and jax (scalars) leaving ν > 0 raises
+    :class:`NumericalFailure`.  Never raises for non-convergence: see ``converged`` (and
+    :func:`fixed_point`, which does).  Float evidence, not proof.
     """
-    if backend == "arb":
-        return _certified_fixed_point(omega, tau, lam, alpha, start, max_iterations)
+    if backend not in ("mpmath", "numpy", "jax"):
+        raise InputError(f"Newton's method runs in mpmath, numpy or jax (got {backend!r})")
+    if int(max_iterations) != max_iterations or max_iterations < 1:
+        raise InputError(f"max_iterations must be an integer >= 1 (got {max_iterations!r})")
     if lam is None or alpha is None:
         dl, da = default_constants(backend)
         lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
-    x, y = to_number(start[0], backend), to_number(start[1], backend)
-    eps = mpmath.eps * 16 if backend == "mpmath" else 1e-15
-    for _ in range(max_iterations):
-        if backend in ("mpmath", "numpy") and not y > 0:  # e.g. sqrt(ν·τ) would turn complex
-            raise ArithmeticError(f"Newton's method left the domain (nu = {y} <= 0); "
-                                  "try another start")
-        q = evaluate(x, omega, y, tau, lam, alpha, backend=backend,
-                     quantities=("mean", "variance", "H11", "H12", "H21", "H22"), check=False)
-        f0, f1 = q["mean"] - x, q["variance"] - y
+    vectorised = backend == "numpy"
+    if vectorised:
+        omega, tau, x, y = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (
+            omega, tau, start[0], start[1])))
+        x, y = x.copy(), y.copy()
+        done = np.zeros(x.shape, bool)
+    else:
+        x, y = to_number(start[0], backend), to_number(start[1], backend)
+        done = False
+    if tolerance is not None:
+        tol = tolerance
+    elif backend == "mpmath":
+        tol = mpmath.eps * 16
+    elif backend == "numpy":
+        tol = 1e-15
+    else:
+        import jax.numpy as jnp
+
+        tol = float(jnp.finfo(jnp.asarray(0.0).dtype).eps) * 16
+    names = ("mean", "variance", "H11", "H12", "H21", "H22")
+    step, k = None, 0
+    for k in range(1, max_iterations + 1):
+        if vectorised:
+            y_in = np.where(y > 0, y, np.nan)  # e.g. sqrt(ν·τ) would turn complex
+        elif not y > 0:
+            raise NumericalFailure(f"Newton's method for the fixed point of g left the domain "
+                                   f"(nu = {y} <= 0 after {k - 1} steps from {start}); try "
+                                   "another start")
+        else:
+            y_in = y
+        q = evaluate(x, omega, y_in, tau, lam, alpha, backend=backend, quantities=names,
+                     check=False)
+        f0, f1 = q["mean"] - x, q["variance"] - y_in
         a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
         det = a * d - b * c
+        if not vectorised and det == 0:
+            raise NumericalFailure("Newton's method for the fixed point of g met a singular "
+                                   f"Jacobian (H − I) at (mu, nu) = ({x}, {y})")
         dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
-        x, y = x - dx, y - dy
-        if backend in ("mpmath", "numpy") and abs(dx) + abs(dy) <= eps * (1 + abs(x) + abs(y)):
-            break
-    return x, y
+        step = abs(dx) + abs(dy)
+        scale = 1 + abs(x - dx) + abs(y - dy)
+        small = step <= tol * scale
+        if vectorised:
+            x, y = np.where(done, x, x - dx), np.where(done, y, y_in - dy)
+            done = done | (small & np.isfinite(x) & np.isfinite(y) & (y > 0))
+            if done.all():
+                break
+        else:
+            x, y = x - dx, y - dy
+            if bool(small):
+                done = True
+                break
+    else:  # every step spent: accept a last step at the rounding level
+        settled = ((step <= tol**0.5 * (1 + abs(x) + abs(y)))
+                   & (abs(dy) <= tol**0.5 * abs(y)))
+        if vectorised:
+            done = done | (settled & np.isfinite(x) & np.isfinite(y) & (y > 0))
+        else:
+            done = bool(settled) and y > 0
+    if vectorised:
+        inside = np.isfinite(x) & np.isfinite(y) & (y > 0)
+        ok = done & inside
+        mu, nu = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+        if mu.ndim == 0:  # scalars in, scalars out
+            return NewtonResult(mu[()], nu[()], bool(ok), k, step[()], not bool(inside))
+        return NewtonResult(mu, nu, ok, k, step, ~inside)
+    return NewtonResult(x, y, done, k, step, False)
+
+
+def fixed_point(omega: Any = 0, tau: Any = 1, lam: Any = None, alpha: Any = None, *,
+                backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
+                max_iterations: int = 100) -> tuple[Number, Number]:
+    """The fixed point (μ*, ν*) of g for weights (ω, τ), by Newton's method on g(x) − x
+    (:func:`newton_fixed_point`) from ``start``.
+
+    Raises :class:`NumericalFailure` when Newton's method does not converge within
+    ``max_iterations`` steps or leaves ν > 0 (mpmath, numpy, jax: nothing is returned then).
+    ``backend="arb"`` returns balls *proved* (Krawczyk test) to contain the unique fixed
+    point in a small box; :class:`ArithmeticError` if the proof fails (including when the
+    float Newton start for it does not converge).
+    """
+    if backend == "arb":
+        return _certified_fixed_point(omega, tau, lam, alpha, start, max_iterations)
+    with np.errstate(all="ignore"):
+        result = newton_fixed_point(omega, tau, lam, alpha, backend=backend, start=start,
+                                    max_iterations=max_iterations)
+    if not np.all(result.converged):
+        left = bool(np.any(result.left_domain))
+        raise NumericalFailure(
+            f"Newton's method for the fixed point of g (omega = {omega}, tau = {tau}) "
+            + ("left the domain nu > 0" if left else
+               f"did not converge in {max_iterations} steps (last step {result.step})")
+            + f" from start {start}; try another start")
+    return result.mu, result.nu
 
 
 def arb_to_mpf(z: arb) -> mpmath.mpf:
@@ -330,8 +438,11 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
         lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
     ball_args = [to_number(z, "arb") for z in (omega, tau, lam, alpha)]
     with mpmath.workprec(prec + 20):
-        x0, y0 = fixed_point(*(arb_to_mpf(z) for z in ball_args), backend="mpmath",
-                             start=start, max_iterations=max_iterations)
+        try:
+            x0, y0 = fixed_point(*(arb_to_mpf(z) for z in ball_args), backend="mpmath",
+                                 start=start, max_iterations=max_iterations)
+        except NumericalFailure as exc:  # no start for the proof: nothing is certified
+            raise ArithmeticError(f"the fixed point could not be certified: {exc}") from exc
     omega_b, tau_b, lam_b, alpha_b = ball_args
 
     def f(x: arb, y: arb) -> tuple[arb, arb]:
@@ -356,7 +467,7 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
 
 __all__ = [
     "InputError", "Moments", "Jacobians", "evaluate", "moments", "jacobian", "spectral_norm",
-    "iterate", "fixed_point", "default_constants", "to_number", "evaluate_digits",
-    "CheckedValues",
+    "iterate", "fixed_point", "newton_fixed_point", "NewtonResult", "default_constants",
+    "to_number", "evaluate_digits", "CheckedValues",
 ]
 

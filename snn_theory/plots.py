@@ -34,7 +34,7 @@ import numpy as np
 
 from snn_theory.claims import THEOREM_LABELS
 from snn_theory.errors import InputError
-from snn_theory.moment_map import evaluate, fixed_point, iterate
+from snn_theory.moment_map import evaluate, fixed_point, iterate, newton_fixed_point
 
 VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 SYMBOL: dict[str, str] = {"mu": "μ", "omega": "ω", "nu": "ν", "tau": "τ"}
@@ -214,30 +214,15 @@ def fixed_points_numpy(omega: np.ndarray, tau: np.ndarray, *, iterations: int = 
                        start: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray,
                                                                          np.ndarray]:
     """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ): Newton's method on g(x) − x,
-    vectorised (the same iteration as :func:`snn_theory.moment_map.fixed_point`).
+    vectorised (:func:`snn_theory.moment_map.newton_fixed_point`, relative step 1e-14).
 
     Returns ``(mu, nu, converged)``; where ``converged`` is False the entries are NaN.
     Not certified: for pictures only.
     """
     omega, tau = np.broadcast_arrays(np.asarray(omega, float), np.asarray(tau, float))
-    x = np.full(omega.shape, float(start[0]))
-    y = np.full(omega.shape, float(start[1]))
-    done = np.zeros(omega.shape, bool)
-    names = ("mean", "variance", "H11", "H12", "H21", "H22")
-    with np.errstate(all="ignore"):
-        for _ in range(iterations):
-            q = evaluate(x, omega, np.where(y > 0, y, np.nan), tau, backend="numpy",
-                         quantities=names, check=False)
-            f0, f1 = q["mean"] - x, q["variance"] - y
-            a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
-            det = a * d - b * c
-            dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
-            x, y = np.where(done, x, x - dx), np.where(done, y, y - dy)
-            done |= np.abs(dx) + np.abs(dy) <= 1e-14 * (1 + np.abs(x) + np.abs(y))
-            if done.all():
-                break
-    ok = done & np.isfinite(x) & np.isfinite(y) & (y > 0)
-    return np.where(ok, x, np.nan), np.where(ok, y, np.nan), ok
+    result = newton_fixed_point(omega, tau, backend="numpy", start=start,
+                                max_iterations=iterations, tolerance=1e-14)
+    return result.mu, result.nu, result.converged
 
 
 def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
@@ -263,16 +248,16 @@ def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
             "mu_bounds": _ball_bounds(mu_b), "nu_bounds": _ball_bounds(nu_b)}
 
 
-def analytic_trajectory(mu0: float, nu0: float, omega: float, tau: float,
+def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *,
                         steps: int) -> np.ndarray:
     """Iterates (μ_k, ν_k), k = 0..steps, of g (float64, :func:`moment_map.iterate`)."""
-    points = iterate(float(mu0), float(nu0), omega, tau, int(steps), backend="numpy")
+    points = iterate(float(mu0), omega, float(nu0), tau, steps=int(steps), backend="numpy")
     return np.array([[float(a), float(b)] for a, b in points])
 
 
 # ============================================================================ simulator adapter
 class SimulatorUnavailable(RuntimeError):
-    """The Monte Carlo simulator (:mod:`snn_theory.simulate`) is missing or unusable."""
+    """The Monte Carlo simulator (:mod:`snn_theory.simulate.engine`) is missing or unusable."""
 
 
 def simulate_trajectories(starts: Sequence[tuple[float, float]], *, omega: float, tau: float,
@@ -280,19 +265,19 @@ def simulate_trajectories(starts: Sequence[tuple[float, float]], *, omega: float
                           dtype: str = "float32") -> list[np.ndarray]:
     """Empirical per-layer (mean, variance) of a simulated network from each start.
 
-    Runs :func:`snn_theory.simulate.simulate` (normalised weights: every row has Σw = ω,
+    Runs :func:`snn_theory.simulate.engine.simulate` (normalised weights: every row has Σw = ω,
     Σw² = τ exactly; imported lazily, JAX is slow to import) once per start, with the same
     seed (the same weights) for every start.  Returns, per start, an array of shape
     (depth + 1, 2): row 0 the measured input statistics, row l the output of layer l.
     Raises :class:`SimulatorUnavailable` with a plain reason when the simulator is absent.
     """
     try:
-        from snn_theory import simulate as sim  # noqa: PLC0415 - lazy: JAX import is slow
+        from snn_theory.simulate import engine as sim  # noqa: PLC0415 - lazy: JAX import is slow
     except ImportError as exc:
         raise SimulatorUnavailable(
             f"the Monte Carlo simulator is not available (snn_theory.simulate: {exc})") from None
     if not hasattr(sim, "SimulationConfig") or not hasattr(sim, "simulate"):
-        raise SimulatorUnavailable("snn_theory.simulate lacks SimulationConfig/simulate()")
+        raise SimulatorUnavailable("snn_theory.simulate.engine lacks SimulationConfig/simulate()")
     out = []
     for mu0, nu0 in starts:
         config = sim.SimulationConfig(width=int(width), depth=int(depth), batch=int(batch),
@@ -346,7 +331,7 @@ def flow_field(out: str | Path | None = None, *, omega: float = 0.0, tau: float 
         starts = [(a + 0.1 * (b - a), c + 0.9 * (d - c)), (a + 0.9 * (b - a), c + 0.9 * (d - c)),
                   (a + 0.1 * (b - a), c + 0.08 * (d - c)), (a + 0.9 * (b - a), c + 0.08 * (d - c))]
     starts = [(float(s0), float(s1)) for s0, s1 in starts]
-    paths = ([analytic_trajectory(s0, s1, omega, tau, steps) for s0, s1 in starts]
+    paths = ([analytic_trajectory(s0, omega, s1, tau, steps=steps) for s0, s1 in starts]
              if trajectories or monte_carlo else [])
     mc: list[np.ndarray] = []
     if monte_carlo:
@@ -735,7 +720,7 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
     _check_value("omega", omega)
     _check_value("tau", tau, positive=True)
     path, suffix = output_path(out, "convergence")
-    analytic = analytic_trajectory(mean0, var0, omega, tau, depth)
+    analytic = analytic_trajectory(mean0, omega, var0, tau, steps=depth)
     if empirical is not None:
         empirical = {int(w): np.asarray(e, float) for w, e in empirical.items()}
         if any(e.shape != (depth + 1, 2) for e in empirical.values()):
@@ -827,7 +812,7 @@ def correlation_map(out: str | Path | None = None, *, omega: float = 0.0, tau: f
     mc_depth: dict[float, np.ndarray] = {}
     if monte_carlo:
         try:
-            from snn_theory import simulate as sim  # noqa: PLC0415 - lazy: JAX import is slow
+            from snn_theory.simulate import engine as sim  # noqa: PLC0415 - lazy: JAX import is slow
         except ImportError as exc:
             raise SimulatorUnavailable(f"the Monte Carlo simulator is not available: {exc}") \
                 from None
@@ -904,7 +889,7 @@ def gradients(out: str | Path | None = None, *, taus: Sequence[float] = (0.95, 1
             raise InputError(f"{name} must be a positive integer (got {value!r})")
     path, suffix = output_path(out, "gradients")
     try:
-        from snn_theory import simulate as sim  # noqa: PLC0415
+        from snn_theory.simulate import engine as sim  # noqa: PLC0415
     except ImportError as exc:
         raise SimulatorUnavailable(f"the Monte Carlo simulator is not available: {exc}") \
             from None

@@ -1,4 +1,4 @@
-"""The ``plot training`` figure: trained networks against the theorem (:mod:`snn_theory.train`).
+"""The ``plot training`` figure: trained networks against the theorem (:mod:`snn_theory.simulate.training`).
 
 Six panels, from one set of training runs (SELU and ReLU + batch norm at several depths):
 
@@ -13,7 +13,7 @@ Six panels, from one set of training runs (SELU and ReLU + batch norm at several
 5. and 6. that run's per-layer mean μ_l and variance ν_l on the held-out batch at the same
    three epochs (and, at the end, the within-unit part of ν_l), against the fixed point
    (0, 1) of g (certified by the Krawczyk test) and the iterates of g for normalised weights
-   on the held-out inputs (:func:`snn_theory.train.g_prediction`).
+   on the held-out inputs (:func:`snn_theory.simulate.training.g_prediction`).
 
 Drawn with the conventions of :mod:`snn_theory.plots` (fixed rcParams, deterministic bytes);
 every number is a float32 measurement of trained networks except the fixed point and the
@@ -30,7 +30,7 @@ import numpy as np
 
 from snn_theory.errors import InputError
 from snn_theory.plots import FigureSize, PlotResult, _new_figure, _save, _style, output_path
-from snn_theory.train import ACTIVATION_VARIANT
+from snn_theory.simulate.training import ACTIVATION_VARIANT
 
 #: The variants drawn in panel 1 (the comparison of the paper's Figure 1).
 FIGURE1_VARIANTS: tuple[str, ...] = ("selu", "relu-bn")
@@ -48,14 +48,14 @@ def _smooth(y: np.ndarray, k: int) -> np.ndarray:
 def training(out: str | Path | None = None, *, runs: Sequence[Any],
              size: FigureSize = TRAINING_SIZE) -> PlotResult:
     """Draw the six panels of the module docstring from ``runs``
-    (:class:`snn_theory.train.RunResult`, at least one SELU run).
+    (:class:`snn_theory.simulate.training.RunResult`, at least one SELU run).
 
     ``data``: ``loss`` {label: step losses}, ``in_region`` {label: (epochs+1,)},
     ``median_tau`` {label: (epochs+1,)}, ``snapshot_epochs``, ``act_mean``/``act_var``
     {epoch: (depth+1,)} of the deepest SELU run, ``g_iterates`` (depth+1, 2).
     """
     from snn_theory.plots import certified_fixed_point
-    from snn_theory.train import certified_region, g_iterates
+    from snn_theory.simulate.training import certified_region, g_iterates
 
     runs = list(runs)
     selu = [r for r in runs if r.config.variant == "selu"]

@@ -5,7 +5,8 @@ pooled statistics, of order 1/√(N·B), and (b) frozen fluctuations of the one 
 (each unit's Σ_i w_ji² x_i² fluctuates by O(1/√N) and the pooled statistic averages N of them:
 O(1/N)). Tolerances below are stated as multiples of 1/√(N·B) + 1/N; the multiples were
 chosen from the spread measured over a dozen seeds (quoted at each test), with margin.
-Everything runs with x64 off in this process; float64 and multi-device runs go to subprocesses.
+JAX's 64-bit mode stays off in this process (a float64 run switches it on for its own duration
+only); multi-device runs go to subprocesses.
 """
 
 from __future__ import annotations
@@ -22,20 +23,18 @@ import numpy as np
 import pytest
 
 from snn_theory.cli import main
+from snn_theory.commands.simulate import parse_starts
 from snn_theory.errors import InputError
 from snn_theory.moment_map import default_constants, moments
-from snn_theory.simulate import (
-    SimulationConfig,
+from snn_theory.simulate.config import SimulationConfig
+from snn_theory.simulate.engine import (
     alpha_dropout_affine,
     converged_at,
-    fit_power_law,
     network_inputs,
     network_weights,
-    parse_starts,
     simulate,
-    start_grid,
-    width_sweep,
 )
+from snn_theory.simulate.sweeps import fit_power_law, start_grid, width_sweep
 
 LAM01, ALPHA01 = default_constants("numpy")
 BASE = SimulationConfig(width=256, depth=20, batch=256, mean0=0.5, var0=2.0, seed=0)
@@ -156,7 +155,8 @@ def test_same_seed_identical_other_seed_differs(base_result) -> None:
 
 _DEVICE_SCRIPT = textwrap.dedent("""
     import json, sys
-    from snn_theory.simulate import SimulationConfig, simulate
+    from snn_theory.simulate.config import SimulationConfig
+    from snn_theory.simulate.engine import simulate
     out = {}
     for dtype in ("float32", "float64"):
         r = simulate(SimulationConfig(width=128, depth=8, batch=64, mean0=0.5, var0=2.0,
@@ -298,17 +298,18 @@ def test_memory_message_holds_the_estimate(capsys) -> None:
 def test_float64_on_a_device_without_it_is_refused(monkeypatch) -> None:
     import jax
 
-    from snn_theory import simulate as sim
+    from snn_theory.simulate import engine
 
     monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
     with pytest.raises(InputError, match="float64"):
-        sim._ensure_dtype("float64")
+        with engine.dtype_scope("float64"):
+            pass
     assert not jax.config.jax_enable_x64  # nothing was switched on in this process
 
 
 # ------------------------------------------------------------------ the deviation law, outputs
 def test_fit_deviation_law_recovers_its_constants() -> None:
-    from snn_theory.simulate import LAW_FACTOR, fit_deviation_law
+    from snn_theory.simulate.sweeps import LAW_FACTOR, fit_deviation_law
 
     widths, batch = [64, 256, 1024, 4096], 32
     exact = [1.5 / math.sqrt(n * batch) + 2.5 / n for n in widths]
@@ -363,3 +364,55 @@ def test_out_path_is_checked_before_computing(capsys, monkeypatch, tmp_path, nam
                                "--out", target], capsys)
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
         assert "--out" in err
+
+
+# ------------------------------------------------------------------ the library's own messages
+@pytest.mark.parametrize("change,fragment", [
+    ({"weights": "he"}, "unknown weights mode 'he'; choose one of normalized, lecun"),
+    ({"input_law": "cauchy"}, "unknown input law 'cauchy'; choose one of gaussian"),
+    ({"dtype": "float16"}, "unknown dtype 'float16'; choose one of float32"),
+    ({"prng": "philox"}, "unknown prng 'philox'; choose one of auto"),
+    ({"weights": "lecun", "omega": 0.1}, "omega and tau apply to normalized weights only"),
+    ({"width": 0}, "width must be an integer >= 1"),
+])
+def test_config_messages_name_fields_not_flags(change, fragment) -> None:
+    with pytest.raises(InputError) as exc:
+        dataclasses.replace(BASE, **change).validate()
+    assert fragment in str(exc.value) and "--" not in str(exc.value)
+
+
+def test_library_messages_of_runs_name_no_flags() -> None:
+    from snn_theory.simulate.engine import simulate_gradients, simulate_pairs
+
+    tiny = SimulationConfig(width=8, depth=2, batch=2)
+    cases = [(lambda: simulate(dataclasses.replace(BASE, memory_limit=1024.0)), "width"),
+             (lambda: simulate_pairs(dataclasses.replace(tiny, dtype="bfloat16"), 0.5), "dtype"),
+             (lambda: simulate_pairs(tiny, 1.5), "[-1, 1]"),
+             (lambda: simulate_gradients(dataclasses.replace(tiny, weights="lecun")),
+              "normalized weights"),
+             (lambda: width_sweep(tiny, [8]), "at least two widths")]
+    for run, fragment in cases:
+        with pytest.raises(InputError) as exc:
+            run()
+        assert fragment in str(exc.value) and "--" not in str(exc.value), str(exc.value)
+
+
+def test_float64_is_scoped_to_its_run() -> None:
+    """A float64 configuration runs in this process, in float64, and leaves JAX's 64-bit mode
+    off afterwards (float32 runs in the same process stay float32)."""
+    import jax
+
+    c = SimulationConfig(width=16, depth=2, batch=4, dtype="float64", seed=5)
+    x = network_inputs(c)
+    assert x.dtype == np.float64 and not jax.config.jax_enable_x64
+    w = network_weights(c, 0)
+    # float64 draws: the rows meet Σw = ω = 0 and Σw² = τ = 1 to float64 rounding
+    assert np.max(np.abs(w.sum(axis=1))) < 1e-13 and np.max(np.abs((w**2).sum(axis=1) - 1)) < 1e-13
+    assert network_inputs(dataclasses.replace(c, dtype="float32")).dtype == np.float32
+    assert not jax.config.jax_enable_x64
+
+
+def test_parse_starts_is_command_line_parsing() -> None:
+    for bad in ("mu=1", "mu=0:1:2,nu=-1:1:2", "mu=0:1:x,nu=1", "mu=0:1:2,mu=1,nu=1"):
+        with pytest.raises(InputError, match="--starts"):
+            parse_starts(bad)

@@ -20,9 +20,10 @@ import pytest
 
 from snn_theory.claims import THEOREM_DOMAINS
 from snn_theory.cli import main
+from snn_theory.errors import InputError
 from snn_theory.moment_map import default_constants, moments
-from snn_theory.simulate import alpha_dropout_affine
-from snn_theory.train import (
+from snn_theory.simulate.engine import alpha_dropout_affine
+from snn_theory.simulate.training import (
     QUANTILES,
     VARIANTS,
     RunResult,
@@ -342,8 +343,8 @@ def test_activation_variant_initial_moments_follow_its_map() -> None:
     assert r.in_region[0].tolist() == [1.0] * ACT.depth
     # pooled iterates suffice here: plain tanh's variance collapses (fixed point ν* < 0.4)
     with working_precision(bits=64):
-        wrong = activation_map.iterate(activations.get("tanh"), float(expected[0, 0]),
-                                       float(expected[0, 1]), 0, 1, ACT.depth)
+        wrong = activation_map.iterate(activations.get("tanh"), float(expected[0, 0]), 0,
+                                       float(expected[0, 1]), 1, steps=ACT.depth)
     assert abs(float(wrong[-1][1].mid()) - r.act_var[0, -1]) > tol
 
 
@@ -359,3 +360,16 @@ def test_plot_training_draws_the_activation_variant(runs: dict[str, RunResult],
                                   size=FigureSize(900, 550, 100))
     assert imread(png).shape[:2] == (550, 900)
     assert set(result.data["loss"]) == {"selu depth 3", "act:tanh depth 3"}
+
+
+@pytest.mark.parametrize("change,fragment", [
+    ({"dataset": "mnist"}, "unknown data set 'mnist'; choose one of digits, breast-cancer"),
+    ({"variant": "swish"}, "unknown variant 'swish'; choose one of selu, relu-bn"),
+    ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'; choose one of adam, sgd, momentum"),
+    ({"init": "orthogonal"}, "unknown init 'orthogonal'; choose one of lecun, normalized"),
+    ({"variant": "activation"}, "the activation variant needs an activation"),
+])
+def test_config_messages_name_fields_not_flags(change: dict, fragment: str) -> None:
+    with pytest.raises(InputError) as exc:
+        TrainConfig(**change).validate()
+    assert fragment in str(exc.value) and "--" not in str(exc.value)

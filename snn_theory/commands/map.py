@@ -133,7 +133,8 @@ def _evaluate_and_iterate(mu: str, nu: str, omega: str, tau: str, lam: str | Non
     trajectory: list[tuple[Any, Any]] = []
     if steps is not None:
         try:
-            trajectory = iterate(mu, nu, omega, tau, steps, lam, alpha, backend=backend)
+            trajectory = iterate(mu, omega, nu, tau, steps=steps, lam=lam, alpha=alpha,
+                                 backend=backend)
         except (ArithmeticError, ValueError) as exc:  # InputError is a ValueError
             raise InputError(f"--iterate: the trajectory left the domain: {exc}") from None
         if backend == "jax":  # the library does not check (traced) JAX values
@@ -281,8 +282,8 @@ def _run_activation(act: Any, mu: str, nu: str, omega: str, tau: str, steps: int
 
     try:
         values = activation_map.evaluate(act, mu, omega, nu, tau, _QUANTITIES)
-        trajectory = [] if steps is None else activation_map.iterate(act, mu, nu, omega, tau,
-                                                                     steps)
+        trajectory = [] if steps is None else activation_map.iterate(act, mu, omega, nu, tau,
+                                                                     steps=steps)
     except ArithmeticError as exc:
         raise InputError(f"the Gaussian integrals failed: {exc}") from None
     if backend == "mpmath":

@@ -294,7 +294,7 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
     """
     from snn_theory import train_plots
     from snn_theory.commands.train import build_configs, run_configs
-    from snn_theory.train import RunResult
+    from snn_theory.simulate.training import RunResult
 
     if results is not None:
         try:

@@ -40,22 +40,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
+import numpy as np
 
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.errors import InputError
-from snn_theory.simulate import (
+from snn_theory.simulate.config import (
     DTYPES,
     INPUT_LAWS,
-    LAW_TEXT,
     PRNG_IMPLS,
     WEIGHT_MODES,
     SimulationConfig,
-    SimulationResult,
-    parse_starts,
-    simulate,
-    start_grid,
-    width_sweep,
 )
+from snn_theory.simulate.engine import SimulationResult, simulate
+from snn_theory.simulate.sweeps import LAW_TEXT, start_grid, width_sweep
 
 
 @contextmanager
@@ -74,6 +71,35 @@ def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] 
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def parse_starts(spec: str) -> tuple[np.ndarray, np.ndarray]:
+    """``"mu=a:b:k,nu=c:d:k"`` → (μ values, ν values), each ``numpy.linspace(a, b, k)``."""
+    axes: dict[str, np.ndarray] = {}
+    for part in spec.split(","):
+        name, _, rng = part.partition("=")
+        name = name.strip()
+        if name not in ("mu", "nu") or name in axes:
+            raise InputError(f"--starts: expected 'mu=a:b:k,nu=c:d:k' (got {spec!r})")
+        bits = rng.split(":")
+        try:
+            if len(bits) == 1:
+                a = b = float(bits[0])
+                k = 1
+            elif len(bits) == 3:
+                a, b, k = float(bits[0]), float(bits[1]), int(bits[2])
+            else:
+                raise ValueError
+        except ValueError:
+            raise InputError(f"--starts: bad range {part!r}; use name=a:b:k") from None
+        if k < 1 or not (math.isfinite(a) and math.isfinite(b)):
+            raise InputError(f"--starts: bad range {part!r}; need finite a, b and k >= 1")
+        axes[name] = np.linspace(a, b, k)
+    if set(axes) != {"mu", "nu"}:
+        raise InputError(f"--starts: give both mu and nu (got {spec!r})")
+    if np.any(axes["nu"] <= 0):
+        raise InputError("--starts: variances must be > 0")
+    return axes["mu"], axes["nu"]
 
 
 def _parse_widths(text: str) -> list[int]:
@@ -160,7 +186,7 @@ def _check_propagation_options(pairs: float | None, gradients: bool, widths: str
 
 def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: bool,
                      show_progress: bool, as_json: bool, out: str | None) -> None:
-    from snn_theory.simulate import simulate_gradients, simulate_pairs
+    from snn_theory.simulate.engine import simulate_gradients, simulate_pairs
 
     if pairs is not None:
         with _progress(show_progress, "c-map iterates") as update:

@@ -1,4 +1,4 @@
-"""``simulate --activation NAME``: the numpy Monte Carlo of :mod:`snn_theory.activation_simulate`.
+"""``simulate --activation NAME``: the numpy Monte Carlo of :mod:`snn_theory.simulate.activation`.
 
 Only the options that the generic simulation supports may differ from their defaults; any
 other (SELU- or JAX-specific) option is refused with one line (exit 2).
@@ -26,7 +26,7 @@ def run(act: Activation, *, width: int, depth: int, batch: int, mean0: float, va
             raise InputError(f"--{name.replace('_', '-')} is not supported with --activation "
                              "(supported: width, depth, batch, mean0, var0, omega, tau, seed, "
                              "json)")
-    from snn_theory.activation_simulate import simulate
+    from snn_theory.simulate.activation import simulate
 
     result = simulate(act, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0,
                       omega=omega, tau=tau, seed=seed)

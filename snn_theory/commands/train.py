@@ -1,5 +1,5 @@
 """``snn-theory train``: deep networks trained on scikit-learn's bundled data sets, recorded
-against the theorem (see :mod:`snn_theory.train`).
+against the theorem (see :mod:`snn_theory.simulate.training`).
 
     snn-theory train                                   # digits, every variant, depth 16
     snn-theory train --variants selu,relu-bn --depths 8,16,32 --epochs 20
@@ -55,7 +55,7 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 
 def run_configs(configs: list[Any], show_progress: bool) -> list[Any]:
     """Train each config in turn with one rich progress bar over all epochs (stderr)."""
-    from snn_theory.train import train
+    from snn_theory.simulate.training import train
 
     total = sum(c.epochs for c in configs)
     if not show_progress:
@@ -88,7 +88,7 @@ def build_configs(dataset: str, variants: str, depths: str, activation: str | No
                   **fields: Any) -> list[Any]:
     """Every (variant, depth) config, validated before anything runs; with ``activation``
     one more per depth (the activation variant, after the others)."""
-    from snn_theory.train import ACTIVATION_VARIANT, TrainConfig
+    from snn_theory.simulate.training import ACTIVATION_VARIANT, TrainConfig
 
     if activation is None and (scale is not None or shift is not None):
         raise InputError("--scale and --shift need --activation")
@@ -125,11 +125,11 @@ def train_activation_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def common_options(f: Callable[..., Any] | None = None, *, width_flag: str = "--width",
                    **defaults: Any) -> Any:
     """The training options shared by ``train`` and ``plot training`` (``defaults``
-    override :class:`snn_theory.train.TrainConfig`'s; ``width_flag`` names the network-width
+    override :class:`snn_theory.simulate.training.TrainConfig`'s; ``width_flag`` names the network-width
     option, passed as ``width``, or as ``net_width`` under another flag)."""
     if f is None:
         return lambda g: common_options(g, width_flag=width_flag, **defaults)
-    from snn_theory.train import TrainConfig
+    from snn_theory.simulate.training import TrainConfig
 
     d = replace(TrainConfig(), **defaults)
     for option in reversed([
@@ -234,7 +234,7 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
 
 
 def _region_json() -> dict[str, list[float]]:
-    from snn_theory.train import certified_region
+    from snn_theory.simulate.training import certified_region
 
     (wl, wh), (tl, th) = certified_region()
     return {"omega": [wl, wh], "tau": [tl, th]}
@@ -253,7 +253,7 @@ def _print_table(results: list[Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from snn_theory.train import certified_region
+    from snn_theory.simulate.training import certified_region
 
     c0 = results[0].config
     (wl, wh), (tl, th) = certified_region()

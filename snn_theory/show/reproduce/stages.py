@@ -17,7 +17,7 @@ SELU (the default) — stages:
 3. **check** — every certificate re-verified by the independent checker
    (:func:`snn_theory.certificate.check_certificate`);
 4. **monte-carlo** — wide networks (normalised weights) simulated at a few widths
-   (:func:`snn_theory.simulate.simulate`; each run is what ``snn-theory simulate --json``
+   (:func:`snn_theory.simulate.engine.simulate`; each run is what ``snn-theory simulate --json``
    prints for the same configuration).  A statistical sanity check, not a proof;
 5. **figures** — every figure of :mod:`snn_theory.plots` into ``OUT/figures``;
 6. **domain-map** (``--full`` only: the checker takes about 35 s) — the committed paving
@@ -556,9 +556,10 @@ def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
     2·(1 + ν_l)/√N of the analytic iterates (μ_l, ν_l), and the widest network ends within
     0.05 + 4/√N of the fixed point (0, 1).  Separately, and not part of the criterion, the
     deviation law a/√(N·B) + b/N is fitted and tested
-    (:func:`snn_theory.simulate.fit_deviation_law`; untested with fewer than 3 widths)."""
+    (:func:`snn_theory.simulate.sweeps.fit_deviation_law`; untested with fewer than 3 widths)."""
     try:
-        from snn_theory import simulate as sim
+        from snn_theory.simulate import engine as sim
+        from snn_theory.simulate.sweeps import fit_deviation_law
     except ImportError as exc:
         raise StageError(f"the simulator is not available: {exc}") from None
     widths, batch = mode.monte_carlo_sizes()
@@ -588,7 +589,7 @@ def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
                for r in runs]
         if all(d > 0 for d in dev):
             exponent = float(np.polyfit(np.log(widths), np.log(dev), 1)[0])
-            law = sim.fit_deviation_law(widths, batch, dev)
+            law = fit_deviation_law(widths, batch, dev)
     return MonteCarloStage(tuple(widths), batch, tuple(runs), tuple(checks), trajectories,
                            settled, exponent, law)
 
@@ -650,7 +651,8 @@ def _training_figure(path: Path, activation: str | None = None) -> Any:
     on digits at depths 8, 16, 32, normalised initialisation (``--full`` only: about two
     minutes of training on two cores); with ``activation``, that activation as one more
     variant (as ``plot training --activation``)."""
-    from snn_theory import train, train_plots
+    from snn_theory import train_plots
+    from snn_theory.simulate import training as train
 
     base = train.TrainConfig(init="normalized")
     variants = [(v, {}) for v in ("selu", "relu-bn")]

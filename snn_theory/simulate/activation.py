@@ -83,8 +83,8 @@ def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 25
         variances.append(float(x.var()))
     with working_precision(bits=64):
         try:
-            trajectory = activation_map.iterate(act, str(mean0), str(var0), str(omega), str(tau),
-                                                depth)
+            trajectory = activation_map.iterate(act, str(mean0), str(omega), str(var0),
+                                                str(tau), steps=depth)
         except ArithmeticError as exc:
             raise InputError(f"the iterates of g could not be computed: {exc}") from None
         pm = np.array([float(m.mid()) for m, _ in trajectory])

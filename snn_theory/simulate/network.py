@@ -1,6 +1,6 @@
-"""The equinox network and the jitted training epoch behind :mod:`snn_theory.train`.
+"""The equinox network and the jitted training epoch behind :mod:`snn_theory.simulate.training`.
 
-Kept apart from the records so that importing :mod:`snn_theory.train` (configs, data,
+Kept apart from the records so that importing :mod:`snn_theory.simulate.training` (configs, data,
 statistics) does not import JAX, equinox and optax.  One MLP: ``depth`` hidden layers
 z = W x + b → (``eqx.nn.BatchNorm``) → activation → (alpha or inverted dropout), then a linear
 output layer; one epoch is one ``jax.lax.scan`` over the minibatches (``eqx.filter_jit``);
@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from snn_theory.train import BN_MOMENTUM, SeluConstants, Split, TrainConfig, variant_of
+from snn_theory.simulate.training import BN_MOMENTUM, SeluConstants, Split, TrainConfig, variant_of
 
 #: The activations, in the order of the traced index ``hyper["activation"]``.
 ACTIVATIONS: tuple[str, ...] = ("selu", "relu", "tanh", "scaled_tanh")

@@ -1,6 +1,6 @@
 """Trained networks against the theorem: do the weights stay where it holds?
 
-The theorems (docs/mathematics.md §4) and the Monte Carlo (:mod:`snn_theory.simulate`) are about networks
+The theorems (docs/mathematics.md §4) and the Monte Carlo (:mod:`snn_theory.simulate.engine`) are about networks
 at initialisation.  Here deep fully connected networks are *trained* on small real data sets
 that ship with scikit-learn (digits, breast cancer, wine, iris: nothing is downloaded), and
 after every epoch the quantities the theorems are stated in are recorded:
@@ -48,15 +48,14 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from snn_theory.errors import InputError
-
-ProgressCallback = Callable[[int, int], None]
+from snn_theory.simulate.config import ProgressCallback, check_choice
 
 DATASETS: tuple[str, ...] = ("digits", "breast-cancer", "wine", "iris")
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "momentum")
@@ -104,8 +103,8 @@ ACTIVATION_VARIANT = "activation"
 #: The extra variant: any activation of :mod:`snn_theory.activations`, initialised like SELU
 #: (LeCun or normalised, gain 1), no batch norm, inverted dropout.
 ACTIVATION = Variant(ACTIVATION_VARIANT, "custom", False, 1.0, "standard",
-                     "c·f(x) + d of --activation (c, d for the fixed point (0, 1) at ω = 0, "
-                     "τ = 1 unless --scale/--shift), init like selu, no batch norm")
+                     "c·f(x) + d of the given activation (c, d for the fixed point (0, 1) at "
+                     "ω = 0, τ = 1 unless scale/shift are given), init like selu, no batch norm")
 
 
 def variant_of(name: str) -> Variant:
@@ -129,7 +128,7 @@ def resolve_activation(text: str, scale: str | None = None,
     act = activations.get(text, "1" if scale is None else scale,
                           "0" if shift is None else shift)
     if scale is not None or shift is not None:
-        return act, "as given (--scale/--shift)"
+        return act, "as given (scale, shift)"
     from snn_theory.activation_table import normalized
 
     return normalized(text)
@@ -176,27 +175,21 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`InputError` (one-line message) for any invalid field."""
-        if self.dataset not in DATASETS:
-            raise InputError(f"unknown data set {self.dataset!r}; choose one of "
-                             f"{', '.join(DATASETS)}")
-        if self.variant not in VARIANTS and self.variant != ACTIVATION_VARIANT:
-            raise InputError(f"unknown variant {self.variant!r}; choose one of "
-                             f"{', '.join(VARIANTS)} (or give --activation)")
+        check_choice("data set", self.dataset, DATASETS)
+        check_choice("variant", self.variant, (*VARIANTS, ACTIVATION_VARIANT))
         if self.variant == ACTIVATION_VARIANT:
             from snn_theory import activations
 
             if not isinstance(self.activation, str):
-                raise InputError("the activation variant needs an activation (--activation)")
+                raise InputError("the activation variant needs an activation (a name or an "
+                                 "expression)")
             activations.get(self.activation, "1" if self.scale is None else self.scale,
                             "0" if self.shift is None else self.shift)
         elif (self.activation, self.scale, self.shift) != (None, None, None):
             raise InputError(f"an activation applies to the {ACTIVATION_VARIANT!r} variant "
                              f"only (not {self.variant!r})")
-        if self.optimizer not in OPTIMIZERS:
-            raise InputError(f"unknown optimizer {self.optimizer!r}; choose one of "
-                             f"{', '.join(OPTIMIZERS)}")
-        if self.init not in INITS:
-            raise InputError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("init", self.init, INITS)
         for name in ("depth", "width", "epochs", "batch_size", "heldout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -244,8 +237,7 @@ class Split:
 def load_split(dataset: str, split_seed: int = 0) -> Split:
     """``dataset`` (bundled with scikit-learn) split 60/20/20 stratified with ``split_seed``;
     features standardised with the training set's statistics (constant features → 0)."""
-    if dataset not in DATASETS:
-        raise InputError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    check_choice("data set", dataset, DATASETS)
     from sklearn import datasets
     from sklearn.model_selection import train_test_split
 
@@ -338,14 +330,15 @@ def weight_statistics(weights: Sequence[np.ndarray]) -> WeightStatistics:
                             np.quantile(tau, q, axis=1), inside.mean(axis=1))
 
 
-def g_iterates(mu0: float, nu0: float, steps: int, omega: float = 0.0,
+def g_iterates(mu0: float, nu0: float, steps: int, *, omega: float = 0.0,
                tau: float = 1.0) -> np.ndarray:
     """(steps + 1, 2): the iterates (μ_k, ν_k) of g (λ01, α01, float64) from (mu0, nu0)
     (:func:`snn_theory.moment_map.iterate`); NaN once they leave the domain."""
-    from snn_theory.simulate import analytic_trajectory
+    from snn_theory.simulate.engine import analytic_trajectory
 
     c = selu_constants(0.0)
-    m, v = analytic_trajectory(float(mu0), float(nu0), omega, tau, steps, c.lam, c.alpha)
+    m, v = analytic_trajectory(float(mu0), omega, float(nu0), tau, steps=steps, lam=c.lam,
+                               alpha=c.alpha)
     return np.stack([m, v], axis=1)
 
 
@@ -546,7 +539,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     import jax
     import jax.numpy as jnp
 
-    from snn_theory.train_network import (
+    from snn_theory.simulate.network import (
         build_network,
         hyper_parameters,
         optimizer_for,

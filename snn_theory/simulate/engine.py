@@ -6,11 +6,9 @@ empirical mean and variance of the activations are compared with the iterates of
 map g of docs/mathematics.md §1 (:func:`snn_theory.moment_map.iterate`). Nothing here is rigorous: these
 are statistics of one random network; they illustrate the theorems, they do not prove anything.
 
-The deviation law tested (:func:`fit_deviation_law`): the pooled statistics over N units and
-B samples deviate from g by about a/√(N·B) (sampling error of N·B values) + b/N (the frozen
-finite-width fluctuations of one network), with constants a, b fitted from a sweep over
-widths; a sweep is consistent with the law when every width's deviation is within a factor
-:data:`LAW_FACTOR` of the fit.  One run cannot test it (two unknown constants).
+The width sweep, the deviation law it tests and the grid of start points are in
+:mod:`snn_theory.simulate.sweeps`; the configuration and its validation in
+:mod:`snn_theory.simulate.config`.
 
 Design (see ``issues show 6``):
 
@@ -49,119 +47,29 @@ mean and variance lie within ``|mean − μ*| ≤ tol`` and ``|variance − ν*|
 fixed point was found.
 """
 
+
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.moment_map import default_constants, iterate
-
-WEIGHT_MODES = ("normalized", "lecun")
-INPUT_LAWS = ("gaussian", "uniform", "bernoulli")
-DTYPES = ("float32", "bfloat16", "float64")
-PRNG_IMPLS = ("auto", "threefry", "rbg")
+from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 
 #: Success probability of the (skewed, standardised) two-point law used for ``bernoulli`` inputs.
 BERNOULLI_P = 0.25
 
 #: Default fraction of the available memory a configuration may use.
 MEMORY_FRACTION = 0.8
-
-ProgressCallback = Callable[[int, int], None]
-
-
-# ----------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """One simulation. ``lam``/``alpha`` ``None`` mean λ01, α01 (docs/mathematics.md §3).
-
-    ``tolerance``: half-width of the neighbourhood of the fixed point used for
-    ``converged_at_layer``. ``chunk``: layers per jitted scan call (progress granularity;
-    results do not depend on it; ``None``: about 20 chunks). ``prng``: generator of the weights
-    (``auto``: threefry on CPU, the faster ``rbg`` on GPU/TPU; inputs and dropout masks always
-    use threefry, which gives the same numbers whatever the sharding).
-    ``memory_limit``: bytes per device a configuration may use (``None``: 80 % of the device's
-    memory, or of the host's available memory on CPU).
-    """
-
-    width: int
-    depth: int
-    batch: int
-    mean0: float = 0.0
-    var0: float = 1.0
-    weights: str = "normalized"
-    omega: float = 0.0
-    tau: float = 1.0
-    dropout_rate: float = 0.0
-    input_law: str = "gaussian"
-    dtype: str = "float32"
-    seed: int = 0
-    lam: float | None = None
-    alpha: float | None = None
-    tolerance: float = 0.05
-    chunk: int | None = None
-    prng: str = "auto"
-    memory_limit: float | None = field(default=None, compare=False)
-
-    def validate(self) -> None:
-        """Raise :class:`InputError` (one-line message) for any invalid field."""
-        for name in ("width", "depth", "batch"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise InputError(f"{name} must be an integer >= 1 (got {value!r})")
-        for name in ("mean0", "var0", "omega", "tau", "dropout_rate", "tolerance"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value):
-                raise InputError(f"{name} must be a finite number (got {value!r})")
-        if self.var0 <= 0:
-            raise InputError(f"var0 must be > 0 (got {self.var0})")
-        if self.tau <= 0:
-            raise InputError(f"tau must be > 0 (got {self.tau})")
-        if not 0 <= self.dropout_rate < 1:
-            raise InputError(f"dropout rate must be in [0, 1) (got {self.dropout_rate})")
-        if self.tolerance <= 0:
-            raise InputError(f"tolerance must be > 0 (got {self.tolerance})")
-        if self.weights not in WEIGHT_MODES:
-            raise InputError(f"unknown weights mode {self.weights!r}; choose one of "
-                             f"{', '.join(WEIGHT_MODES)}")
-        if self.input_law not in INPUT_LAWS:
-            raise InputError(f"unknown input law {self.input_law!r}; choose one of "
-                             f"{', '.join(INPUT_LAWS)}")
-        if self.dtype not in DTYPES:
-            raise InputError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
-        if self.prng not in PRNG_IMPLS:
-            raise InputError(f"unknown prng {self.prng!r}; choose one of {', '.join(PRNG_IMPLS)}")
-        if self.weights == "normalized" and self.tau < self.omega**2 / self.width:
-            raise InputError(
-                f"normalized weights need tau >= omega^2/width (Cauchy-Schwarz): "
-                f"tau = {self.tau} < {self.omega**2 / self.width:.6g}")
-        if self.weights == "lecun" and (self.omega != 0 or self.tau != 1):
-            raise InputError("--omega/--tau apply to normalized weights only "
-                             "(lecun weights have omega = 0, tau = 1 in expectation)")
-        for name in ("lam", "alpha"):
-            value = getattr(self, name)
-            if value is not None and (not math.isfinite(value) or value <= 0):
-                raise InputError(f"{name} must be a finite number > 0 (got {value!r})")
-        if self.chunk is not None and (not isinstance(self.chunk, int) or self.chunk < 1):
-            raise InputError(f"chunk must be an integer >= 1 (got {self.chunk!r})")
-        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
-            raise InputError(f"seed must be a non-negative integer (got {self.seed!r})")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d.pop("memory_limit")
-        return d
 
 
 # ----------------------------------------------------------------------------- results
@@ -201,12 +109,6 @@ class SimulationResult:
         """max over layers 0..L of |empirical − predicted| (NaN if the prediction diverged)."""
         return {"mean": _nanmax_abs(self.mean - self.predicted_mean),
                 "variance": _nanmax_abs(self.variance - self.predicted_variance)}
-
-    def rms_deviation(self) -> dict[str, float]:
-        """root mean square over layers 1..L of |empirical − predicted|."""
-        dm = (self.mean - self.predicted_mean)[1:]
-        dv = (self.variance - self.predicted_variance)[1:]
-        return {"mean": float(np.sqrt(np.mean(dm**2))), "variance": float(np.sqrt(np.mean(dv**2)))}
 
     def to_json(self) -> dict[str, Any]:
         """The issue's JSON object: config, devices, layers, max_deviation,
@@ -269,7 +171,7 @@ def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
     return float(a), float(b)
 
 
-def analytic_trajectory(mu0: float, nu0: float, omega: float, tau: float, steps: int,
+def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, steps: int,
                         lam: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Iterates of g in float64 (:func:`snn_theory.moment_map.iterate`); NaN once they
     leave the domain (ν ≤ 0 or overflow)."""
@@ -279,7 +181,8 @@ def analytic_trajectory(mu0: float, nu0: float, omega: float, tau: float, steps:
     point = (mu0, nu0)
     with np.errstate(all="ignore"):
         for k in range(1, steps + 1):
-            m, v = iterate(point[0], point[1], omega, tau, 1, lam, alpha, backend="numpy")[-1]
+            m, v = iterate(point[0], omega, point[1], tau, steps=1, lam=lam, alpha=alpha,
+                           backend="numpy")[-1]
             m, v = float(m), float(v)
             if not (math.isfinite(m) and math.isfinite(v) and v > 0):
                 break
@@ -295,14 +198,15 @@ def numerical_fixed_point(omega: float, tau: float, lam: float, alpha: float,
     (:func:`snn_theory.moment_map.fixed_point`); ``None`` if none is found. Not certified."""
     from snn_theory.moment_map import fixed_point
 
-    means, variances = analytic_trajectory(0.0, 1.0, omega, tau, iterations, lam, alpha)
+    means, variances = analytic_trajectory(0.0, omega, 1.0, tau, steps=iterations, lam=lam,
+                                           alpha=alpha)
     if not (np.isfinite(means[-1]) and np.isfinite(variances[-1])):
         return None
     with np.errstate(all="ignore"):
         try:
             m, v = fixed_point(omega, tau, lam, alpha, backend="numpy",
                                start=(float(means[-1]), float(variances[-1])))
-        except Exception:
+        except NumericalFailure:
             return None
     m, v = float(m), float(v)
     if not (math.isfinite(m) and math.isfinite(v) and v > 0) or \
@@ -374,26 +278,30 @@ def _human_bytes(n: float) -> str:
     return f"{n} B"
 
 
-def _ensure_dtype(dtype: str) -> None:
-    """Enable x64 for float64 before any array exists; refuse where float64 is unavailable."""
+@contextmanager
+def dtype_scope(dtype: str) -> Iterator[None]:
+    """The JAX setting a run in ``dtype`` needs, for the duration of the block only: 64-bit
+    mode (``jax.enable_x64``) for float64, nothing for float32 and bfloat16.  Raises
+    :class:`InputError` where float64 is unavailable (TPU, or a device that gives float32)."""
     import jax
 
     if dtype != "float64":
+        yield
         return
     platform = jax.default_backend()
     if platform == "tpu":
         raise InputError("float64 is not supported on TPU devices; use float32 or bfloat16")
-    if not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
+    with jax.enable_x64(True):
+        import jax.numpy as jnp
 
-    try:
-        ok = jnp.zeros(1, dtype=jnp.float64).dtype == jnp.float64
-    except Exception:
-        ok = False
-    if not ok:
-        raise InputError(f"float64 is not available on this device ({platform}); "
-                         "use float32 or bfloat16")
+        try:
+            ok = jnp.zeros(1, dtype=jnp.float64).dtype == jnp.float64
+        except Exception:
+            ok = False
+        if not ok:
+            raise InputError(f"float64 is not available on this device ({platform}); "
+                             "use float32 or bfloat16")
+        yield
 
 
 def _mesh_for(batch: int) -> tuple[Any, int]:
@@ -564,10 +472,15 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
 
     ``progress(done_layers, depth)`` is called after every chunk of layers.
     Raises :class:`InputError` for invalid configurations, including one whose memory
-    estimate exceeds the limit (the message holds the estimate).
+    estimate exceeds the limit (the message holds the estimate).  A float64 run switches
+    JAX's 64-bit mode on for its own duration only (:func:`dtype_scope`).
     """
     config.validate()
-    _ensure_dtype(config.dtype)
+    with dtype_scope(config.dtype):
+        return _simulate(config, progress)
+
+
+def _simulate(config: SimulationConfig, progress: ProgressCallback | None) -> SimulationResult:
     import jax
     import jax.numpy as jnp
 
@@ -584,7 +497,8 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
         raise InputError(
             f"configuration needs about {_human_bytes(estimate)} per device "
             f"(width {config.width}, batch {config.batch} over {used} device(s), {config.dtype}) "
-            f"but the limit is {_human_bytes(limit)}; reduce --width or --batch or add devices")
+            f"but the limit is {_human_bytes(limit)}; reduce the width or the batch or add "
+            "devices")
 
     omega_pred, tau_pred = ((config.omega, config.tau) if config.weights == "normalized"
                             else (0.0, 1.0))
@@ -595,8 +509,8 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
             raise InputError("alpha dropout needs the fixed point of g, but none was found "
                              "for these omega, tau, lam, alpha")
         dropout_ab = alpha_dropout_affine(config.dropout_rate, target[0], target[1], lam, alpha)
-    pred_mean, pred_var = analytic_trajectory(config.mean0, config.var0, omega_pred, tau_pred,
-                                              config.depth, lam, alpha)
+    pred_mean, pred_var = analytic_trajectory(config.mean0, omega_pred, config.var0, tau_pred,
+                                              steps=config.depth, lam=lam, alpha=alpha)
 
     t0 = time.perf_counter()
     engine = _engine(config, mesh, lam, alpha, dropout_ab)
@@ -647,7 +561,11 @@ def simulate(config: SimulationConfig, progress: ProgressCallback | None = None)
 def network_inputs(config: SimulationConfig) -> np.ndarray:
     """The (batch, width) input matrix :func:`simulate` uses for ``config`` (for checks)."""
     config.validate()
-    _ensure_dtype(config.dtype)
+    with dtype_scope(config.dtype):
+        return _network_inputs(config)
+
+
+def _network_inputs(config: SimulationConfig) -> np.ndarray:
     import jax.numpy as jnp
 
     lam, alpha = _constants(config)
@@ -665,7 +583,11 @@ def network_weights(config: SimulationConfig, layer: int) -> np.ndarray:
     :func:`simulate` applies implicitly, materialised in float64 from the same raw draws
     ``u`` (for checks: rows have Σw = ω, Σw² = τ for normalised weights)."""
     config.validate()
-    _ensure_dtype(config.dtype)
+    with dtype_scope(config.dtype):
+        return _network_weights(config, layer)
+
+
+def _network_weights(config: SimulationConfig, layer: int) -> np.ndarray:
     import jax
     import jax.numpy as jnp
 
@@ -696,216 +618,11 @@ def engine_acc(config: SimulationConfig) -> Any:
     return jnp.float64 if config.dtype == "float64" else jnp.float32
 
 
-# ----------------------------------------------------------------------------- sweeps and grids
-
-
-@dataclass
-class WidthSweep:
-    """Deviation from the analytic iterates against width, and the fitted exponent p of
-    deviation ≈ C·N^p (least squares on log deviation vs log N).
-
-    ``deviation``: for each width, the root mean square over layers 1..L of
-    √(Δmean² + Δvariance²) (less noisy than a maximum); ``max_mean``/``max_variance``: the
-    issue's maximum deviations."""
-
-    widths: list[int]
-    deviation: list[float]
-    max_mean: list[float]
-    max_variance: list[float]
-    exponent: float
-    prefactor: float
-    results: list[SimulationResult]
-    law: DeviationLaw | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"widths": self.widths, "deviation": self.deviation,
-                "max_deviation_mean": self.max_mean, "max_deviation_variance": self.max_variance,
-                "exponent": self.exponent, "prefactor": self.prefactor,
-                "law": None if self.law is None else self.law.to_json(),
-                "config": self.results[0].to_json()["config"] if self.results else None,
-                "devices": self.results[0].devices if self.results else None,
-                "seconds": sum(r.seconds for r in self.results)}
-
-
-#: A sweep is consistent with the deviation law when measured/fitted lies in
-#: [1/LAW_FACTOR, LAW_FACTOR] at every width.
-LAW_FACTOR = 2.0
-LAW_TEXT = "|empirical − g| ≈ a/√(N·B) + b/N"
-
-
-@dataclass(frozen=True)
-class DeviationLaw:
-    """The fit of ``deviation ≈ a/√(N·B) + b/N`` (a, b ≥ 0) over a width sweep at batch B.
-
-    ``ratios``: measured / fitted deviation per width.  ``consistent``: every ratio within
-    a factor :data:`LAW_FACTOR`; None when fewer than three widths (two points always fit
-    two constants: no test)."""
-
-    widths: list[int]
-    batch: int
-    deviations: list[float]
-    a: float
-    b: float
-    ratios: list[float]
-    consistent: bool | None
-
-    def verdict(self) -> str:
-        if self.consistent is None:
-            return f"not tested ({len(self.widths)} widths cannot test a 2-constant law; use ≥ 3)"
-        worst = max(self.ratios, key=lambda r: max(r, 1 / r) if r > 0 else math.inf)
-        return (f"{'consistent' if self.consistent else 'NOT consistent'} with {LAW_TEXT}: "
-                f"a = {self.a:.3g}, b = {self.b:.3g}; measured/fitted from {min(self.ratios):.2f} "
-                f"to {max(self.ratios):.2f} (worst {worst:.2f}; the test allows a factor "
-                f"{LAW_FACTOR:g})")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"law": LAW_TEXT, "widths": self.widths, "batch": self.batch,
-                "deviations": self.deviations, "a": self.a, "b": self.b, "ratios": self.ratios,
-                "factor": LAW_FACTOR, "consistent": self.consistent, "verdict": self.verdict()}
-
-
-def fit_deviation_law(widths: Sequence[int], batch: int,
-                      deviations: Sequence[float]) -> DeviationLaw:
-    """Fit a, b ≥ 0 in d(N) ≈ a/√(N·B) + b/N by non-negative least squares on the relative
-    residuals (each width weighs the same whatever its deviation)."""
-    from scipy.optimize import nnls
-
-    n = np.asarray(widths, float)
-    d = np.asarray(deviations, float)
-    if len(n) < 2 or not np.all(np.isfinite(d)) or not np.all(d > 0):
-        raise InputError("the deviation law needs ≥ 2 widths with finite positive deviations")
-    design = np.stack([1 / np.sqrt(n * batch), 1 / n], axis=1) / d[:, None]
-    (a, b), _ = nnls(design, np.ones(len(n)))
-    fitted = a / np.sqrt(n * batch) + b / n
-    ratios = [float(x) for x in d / np.where(fitted > 0, fitted, np.nan)]
-    consistent = None if len(n) < 3 else bool(
-        all(math.isfinite(r) and 1 / LAW_FACTOR <= r <= LAW_FACTOR for r in ratios))
-    return DeviationLaw([int(w) for w in widths], int(batch), [float(x) for x in d], float(a),
-                        float(b), ratios, consistent)
-
-
-def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """(p, C) minimising Σ(log y − log C − p log x)²."""
-    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    p, logc = np.polyfit(lx, ly, 1)
-    return float(p), float(math.exp(logc))
-
-
-def width_sweep(config: SimulationConfig, widths: Sequence[int], seeds: int = 1,
-                progress: ProgressCallback | None = None) -> WidthSweep:
-    """Run ``config`` at each width (``seeds`` networks each, deviations averaged in square)."""
-    if len(widths) < 2:
-        raise InputError("--widths needs at least two widths to fit a scaling exponent")
-    devs, mmax, vmax, results = [], [], [], []
-    total = len(widths) * seeds
-    for i, n in enumerate(widths):
-        sq, mm, vv = 0.0, 0.0, 0.0
-        for s in range(seeds):
-            r = simulate(dataclasses.replace(config, width=int(n), seed=config.seed + s))
-            dm = (r.mean - r.predicted_mean)[1:]
-            dv = (r.variance - r.predicted_variance)[1:]
-            sq += float(np.mean(dm**2 + dv**2))
-            md = r.max_deviation
-            mm, vv = max(mm, md["mean"]), max(vv, md["variance"])
-            results.append(r)
-            if progress is not None:
-                progress(i * seeds + s + 1, total)
-        devs.append(math.sqrt(sq / seeds))
-        mmax.append(mm)
-        vmax.append(vv)
-    if not all(np.isfinite(devs)) or min(devs) <= 0:
-        raise InputError("the deviations are not finite and positive; cannot fit an exponent")
-    p, c = fit_power_law(widths, devs)
-    law = fit_deviation_law(widths, config.batch, devs)
-    return WidthSweep(list(map(int, widths)), devs, mmax, vmax, p, c, results, law)
-
-
-@dataclass
-class StartGrid:
-    """Empirical flow from a grid of start points (for overlay on the analytic flow field).
-
-    ``starts``: (K, 2) array of start points (μ0, ν0); ``next``: (K, 2) empirical
-    (mean, variance) after one layer (the empirical one-layer map); ``predicted_next``: (K, 2)
-    g(μ0, ν0); ``trajectories``: (K, depth + 1, 2) empirical (mean, variance) per layer,
-    index 0 the measured input statistics; ``predicted``: (K, depth + 1, 2) iterates of g.
-    """
-
-    starts: np.ndarray
-    next: np.ndarray
-    predicted_next: np.ndarray
-    trajectories: np.ndarray
-    predicted: np.ndarray
-    config: SimulationConfig
-
-    def to_json(self) -> dict[str, Any]:
-        def clean(a: np.ndarray) -> Any:
-            return np.where(np.isfinite(a), a, np.nan).tolist()
-
-        import json
-
-        out = {"config": self.config.to_dict(), "starts": clean(self.starts),
-               "next": clean(self.next), "predicted_next": clean(self.predicted_next),
-               "trajectories": clean(self.trajectories), "predicted": clean(self.predicted)}
-        # NaN is not JSON: null
-        return json.loads(json.dumps(out).replace("NaN", "null"))
-
-    def save_npz(self, path: str) -> None:
-        np.savez(path, starts=self.starts, next=self.next, predicted_next=self.predicted_next,
-                 trajectories=self.trajectories, predicted=self.predicted)
-
-
-def parse_starts(spec: str) -> tuple[np.ndarray, np.ndarray]:
-    """``"mu=a:b:k,nu=c:d:k"`` → (μ values, ν values), each ``numpy.linspace(a, b, k)``."""
-    axes: dict[str, np.ndarray] = {}
-    for part in spec.split(","):
-        name, _, rng = part.partition("=")
-        name = name.strip()
-        if name not in ("mu", "nu") or name in axes:
-            raise InputError(f"--starts: expected 'mu=a:b:k,nu=c:d:k' (got {spec!r})")
-        bits = rng.split(":")
-        try:
-            if len(bits) == 1:
-                a = b = float(bits[0])
-                k = 1
-            elif len(bits) == 3:
-                a, b, k = float(bits[0]), float(bits[1]), int(bits[2])
-            else:
-                raise ValueError
-        except ValueError:
-            raise InputError(f"--starts: bad range {part!r}; use name=a:b:k") from None
-        if k < 1 or not (math.isfinite(a) and math.isfinite(b)):
-            raise InputError(f"--starts: bad range {part!r}; need finite a, b and k >= 1")
-        axes[name] = np.linspace(a, b, k)
-    if set(axes) != {"mu", "nu"}:
-        raise InputError(f"--starts: give both mu and nu (got {spec!r})")
-    if np.any(axes["nu"] <= 0):
-        raise InputError("--starts: variances must be > 0")
-    return axes["mu"], axes["nu"]
-
-
-def start_grid(config: SimulationConfig, mus: Sequence[float], nus: Sequence[float],
-               progress: ProgressCallback | None = None) -> StartGrid:
-    """Run ``config`` from every start point (μ0, ν0) of the grid ``mus × nus`` (μ varies
-    slowest); each start uses the same seed, hence the same weights (one network, many
-    input distributions)."""
-    starts = np.array([(m, v) for m in mus for v in nus], dtype=np.float64)
-    traj, pred = [], []
-    for i, (m, v) in enumerate(starts):
-        r = simulate(dataclasses.replace(config, mean0=float(m), var0=float(v)))
-        traj.append(np.stack([r.mean, r.variance], axis=1))
-        pred.append(np.stack([r.predicted_mean, r.predicted_variance], axis=1))
-        if progress is not None:
-            progress(i + 1, len(starts))
-    trajectories, predicted = np.array(traj), np.array(pred)
-    return StartGrid(starts, trajectories[:, 1], predicted[:, 1], trajectories, predicted,
-                     config)
-
-
 # ----------------------------------------------------------------------------- pairs, gradients
 
 
 def _check_propagation_config(config: SimulationConfig, what: str) -> None:
-    """--pairs and --gradients use plain normalised SELU layers in float32/float64."""
+    """The pair and gradient simulations use plain normalised SELU layers in float32/float64."""
     config.validate()
     if config.weights != "normalized":
         raise InputError(f"{what} needs normalized weights (the correlation map and chi1 are "
@@ -913,7 +630,7 @@ def _check_propagation_config(config: SimulationConfig, what: str) -> None:
     if config.dropout_rate:
         raise InputError(f"{what} cannot be combined with alpha dropout")
     if config.dtype == "bfloat16":
-        raise InputError(f"{what} needs --dtype float32 or float64")
+        raise InputError(f"{what} needs dtype float32 or float64 (got bfloat16)")
 
 
 def _selu_layer(config: SimulationConfig, lam: float, alpha: float) -> Callable[..., Any]:
@@ -974,10 +691,16 @@ def simulate_pairs(config: SimulationConfig, c0: float,
     """``config.batch`` pairs (x_a, x_b) of inputs at the fixed point (μ*, ν*) of (ω, τ):
     x_a = μ* + √ν*·e, x_b = μ* + √ν*·(c₀e + √(1 − c₀²)e′), e, e′ i.i.d. N(0, 1) per unit,
     through one network; per layer the centred correlation over units, against the c-map."""
-    _check_propagation_config(config, "--pairs")
+    _check_propagation_config(config, "the pair simulation")
     if not (isinstance(c0, int | float) and -1 <= c0 <= 1):
-        raise InputError(f"--pairs: the correlation must lie in [-1, 1] (got {c0!r})")
-    _ensure_dtype(config.dtype)
+        raise InputError(f"the pair simulation: the correlation c0 must lie in [-1, 1] "
+                         f"(got {c0!r})")
+    with dtype_scope(config.dtype):
+        return _simulate_pairs(config, c0, progress)
+
+
+def _simulate_pairs(config: SimulationConfig, c0: float,
+                    progress: ProgressCallback | None) -> PairResult:
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
@@ -986,7 +709,8 @@ def simulate_pairs(config: SimulationConfig, c0: float,
     lam, alpha = _constants(config)
     target = numerical_fixed_point(config.omega, config.tau, lam, alpha)
     if target is None:
-        raise InputError("--pairs: no fixed point of g found for these omega, tau, lam, alpha")
+        raise InputError("the pair simulation: no fixed point of g found for these omega, "
+                         "tau, lam, alpha")
     mesh, _ = _mesh_for(config.batch)
     sharding = NamedSharding(mesh, P("batch", None))
     acc = engine_acc(config)
@@ -1028,13 +752,12 @@ def _correlation_iterates(config: SimulationConfig, lam: float, alpha: float,
                           target: tuple[float, float], c0: float,
                           progress: ProgressCallback | None) -> np.ndarray:
     """c-map iterates in double-precision arb (enclosure midpoints) at the float fixed point."""
-    from flint import arb, ctx
+    from flint import arb
 
     from snn_theory import propagation
+    from snn_theory.precision import working_precision
 
-    old = ctx.prec
-    ctx.prec = 53
-    try:
+    with working_precision(bits=53):
         point = propagation.propagation_point(config.omega, config.tau, lam, alpha,
                                               fixed=(arb(target[0]), arb(target[1])))
         out = [min(max(c0, -1.0), 1.0)]
@@ -1044,8 +767,6 @@ def _correlation_iterates(config: SimulationConfig, lam: float, alpha: float,
             if progress is not None:
                 progress(k + 1, config.depth)
         return np.array(out)
-    finally:
-        ctx.prec = old
 
 
 @dataclass
@@ -1079,8 +800,13 @@ def simulate_gradients(config: SimulationConfig,
     """Forward through ``config.depth`` layers from inputs at the fixed point, keeping each
     layer's input (memory O(N² + L·B·N); the weights are regenerated from their keys, never
     stored), then backward with ``jax.vjp`` layer by layer."""
-    _check_propagation_config(config, "--gradients")
-    _ensure_dtype(config.dtype)
+    _check_propagation_config(config, "the gradient simulation")
+    with dtype_scope(config.dtype):
+        return _simulate_gradients(config, progress)
+
+
+def _simulate_gradients(config: SimulationConfig,
+                        progress: ProgressCallback | None) -> GradientResult:
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
@@ -1091,8 +817,8 @@ def simulate_gradients(config: SimulationConfig,
     lam, alpha = _constants(config)
     target = numerical_fixed_point(config.omega, config.tau, lam, alpha)
     if target is None:
-        raise InputError("--gradients: no fixed point of g found for these omega, tau, lam, "
-                         "alpha")
+        raise InputError("the gradient simulation: no fixed point of g found for these omega, "
+                         "tau, lam, alpha")
     values = propagation_function("numpy")(target[0], config.omega, target[1], config.tau,
                                            lam, alpha)
     chi1, chi_mean = float(values[2]), float(values[3])
@@ -1105,7 +831,8 @@ def simulate_gradients(config: SimulationConfig,
         avail = available_memory(mesh.devices.flat[0])
         limit = MEMORY_FRACTION * avail if avail is not None else None
     if limit is not None and estimate > limit:
-        raise InputError(f"--gradients needs about {_human_bytes(estimate)} per device (every "
+        raise InputError(f"the gradient simulation needs about {_human_bytes(estimate)} per "
+                         f"device (every "
                          f"layer's input is kept) but the limit is {_human_bytes(limit)}")
     sharding = NamedSharding(mesh, P("batch", None))
     acc = engine_acc(config)
@@ -1144,11 +871,10 @@ def simulate_gradients(config: SimulationConfig,
                           device_summary(mesh))
 
 
+
 __all__ = [
-    "SimulationConfig", "SimulationResult", "simulate", "width_sweep", "WidthSweep",
-    "start_grid", "StartGrid", "parse_starts", "alpha_dropout_affine", "analytic_trajectory",
-    "numerical_fixed_point", "converged_at", "memory_estimate", "fit_power_law",
-    "network_inputs", "network_weights", "simulate_pairs", "PairResult",
-    "simulate_gradients", "GradientResult", "fit_deviation_law", "DeviationLaw", "LAW_TEXT",
-    "LAW_FACTOR",
+    "SimulationResult", "simulate", "alpha_dropout_affine", "analytic_trajectory",
+    "numerical_fixed_point", "converged_at", "memory_estimate", "available_memory",
+    "device_summary", "network_inputs", "network_weights", "simulate_pairs", "PairResult",
+    "simulate_gradients", "GradientResult", "BERNOULLI_P", "MEMORY_FRACTION",
 ]

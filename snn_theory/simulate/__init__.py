@@ -1,0 +1,1 @@
+"""Simulate: wide-network Monte Carlo and training in JAX."""

@@ -1,0 +1,115 @@
+"""Typed configuration of the wide-network Monte Carlo and its validation.
+
+:class:`SimulationConfig` holds one simulation's parameters (docs/mathematics.md §6);
+:meth:`SimulationConfig.validate` raises :class:`snn_theory.errors.InputError` with a one-line
+message naming the offending field by its library name (the command line maps names to its
+flags).  :func:`check_choice` is the one "unknown X; choose one of ..." check of the typed
+configs (this one and :class:`snn_theory.simulate.training.TrainConfig`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from snn_theory.errors import InputError
+
+WEIGHT_MODES = ("normalized", "lecun")
+INPUT_LAWS = ("gaussian", "uniform", "bernoulli")
+DTYPES = ("float32", "bfloat16", "float64")
+PRNG_IMPLS = ("auto", "threefry", "rbg")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def check_choice(what: str, value: Any, choices: Iterable[str]) -> None:
+    """Raise :class:`InputError` ``unknown <what> <value>; choose one of <choices>`` unless
+    ``value`` is one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise InputError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One simulation. ``lam``/``alpha`` ``None`` mean λ01, α01 (docs/mathematics.md §3).
+
+    ``tolerance``: half-width of the neighbourhood of the fixed point used for
+    ``converged_at_layer``. ``chunk``: layers per jitted scan call (progress granularity;
+    results do not depend on it; ``None``: about 20 chunks). ``prng``: generator of the weights
+    (``auto``: threefry on CPU, the faster ``rbg`` on GPU/TPU; inputs and dropout masks always
+    use threefry, which gives the same numbers whatever the sharding).
+    ``memory_limit``: bytes per device a configuration may use (``None``: 80 % of the device's
+    memory, or of the host's available memory on CPU).
+    """
+
+    width: int
+    depth: int
+    batch: int
+    mean0: float = 0.0
+    var0: float = 1.0
+    weights: str = "normalized"
+    omega: float = 0.0
+    tau: float = 1.0
+    dropout_rate: float = 0.0
+    input_law: str = "gaussian"
+    dtype: str = "float32"
+    seed: int = 0
+    lam: float | None = None
+    alpha: float | None = None
+    tolerance: float = 0.05
+    chunk: int | None = None
+    prng: str = "auto"
+    memory_limit: float | None = field(default=None, compare=False)
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` (one-line message) for any invalid field."""
+        for name in ("width", "depth", "batch"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise InputError(f"{name} must be an integer >= 1 (got {value!r})")
+        for name in ("mean0", "var0", "omega", "tau", "dropout_rate", "tolerance"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise InputError(f"{name} must be a finite number (got {value!r})")
+        if self.var0 <= 0:
+            raise InputError(f"var0 must be > 0 (got {self.var0})")
+        if self.tau <= 0:
+            raise InputError(f"tau must be > 0 (got {self.tau})")
+        if not 0 <= self.dropout_rate < 1:
+            raise InputError(f"dropout rate must be in [0, 1) (got {self.dropout_rate})")
+        if self.tolerance <= 0:
+            raise InputError(f"tolerance must be > 0 (got {self.tolerance})")
+        check_choice("weights mode", self.weights, WEIGHT_MODES)
+        check_choice("input law", self.input_law, INPUT_LAWS)
+        check_choice("dtype", self.dtype, DTYPES)
+        check_choice("prng", self.prng, PRNG_IMPLS)
+        if self.weights == "normalized" and self.tau < self.omega**2 / self.width:
+            raise InputError(
+                f"normalized weights need tau >= omega^2/width (Cauchy-Schwarz): "
+                f"tau = {self.tau} < {self.omega**2 / self.width:.6g}")
+        if self.weights == "lecun" and (self.omega != 0 or self.tau != 1):
+            raise InputError("omega and tau apply to normalized weights only "
+                             "(lecun weights have omega = 0, tau = 1 in expectation)")
+        for name in ("lam", "alpha"):
+            value = getattr(self, name)
+            if value is not None and (not math.isfinite(value) or value <= 0):
+                raise InputError(f"{name} must be a finite number > 0 (got {value!r})")
+        if self.chunk is not None and (not isinstance(self.chunk, int) or self.chunk < 1):
+            raise InputError(f"chunk must be an integer >= 1 (got {self.chunk!r})")
+        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
+            raise InputError(f"seed must be a non-negative integer (got {self.seed!r})")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("memory_limit")
+        return d
+
+
+__all__ = ["DTYPES", "INPUT_LAWS", "PRNG_IMPLS", "WEIGHT_MODES", "ProgressCallback",
+           "SimulationConfig", "check_choice"]
