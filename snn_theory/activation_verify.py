@@ -51,10 +51,9 @@ from snn_theory.claims import (
     THEOREM_DOMAINS,
     THEOREM_GROUPS,
     Claim,
-    format_fraction,
-    parse_number,
 )
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction, parse_exact, to_fraction
 
 FORMAT = "snn-theory-activation-certificate"
 VERSION = 1
@@ -314,12 +313,8 @@ def point_enclosure(act: Activation, quantity: str, point: Sequence[Fraction]) -
     return gaussian.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
 
 
-def _to_fraction(x: arb) -> Fraction:
-    return gaussian._to_fraction(x)
-
-
 def _end(x: arb, side: int) -> Fraction:
-    return _to_fraction(arb(x.upper() if side > 0 else x.lower()))
+    return to_fraction(arb(x.upper() if side > 0 else x.lower()))
 
 
 # ----------------------------------------------------------------------------- search
@@ -583,7 +578,7 @@ def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
     report = ActivationCheckReport(path, False, "", claim.statement, verdict)
     if verdict == "refuted":
         ce = data["counterexample"]
-        point = [parse_number(x, "counterexample") for x in ce["point"]]
+        point = [parse_exact(x, "counterexample") for x in ce["point"]]
         for x, (a, b) in zip(point, claim.domain.bounds):
             if not a <= x <= b:
                 report.message = "the counterexample lies outside the domain"
@@ -606,7 +601,7 @@ def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
         return report
     from snn_theory.certificate import tiling_error
 
-    leaves = [[(parse_number(a, "box"), parse_number(b, "box")) for a, b in box]
+    leaves = [[(parse_exact(a, "box"), parse_exact(b, "box")) for a, b in box]
               for box, _ in data["leaves"]]
     problem = tiling_error(claim.domain.bounds, leaves)
     if problem:

@@ -54,8 +54,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from snn_theory.claims import Claim, Domain, format_fraction, parse_number
+from snn_theory.claims import Claim, Domain
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction, parse_exact
+from snn_theory.formulas import VARIABLE_NAMES
 
 FORMAT = "snn-theory-paving"
 VERSION = 1
@@ -135,7 +137,7 @@ class PavingSpec:
         def iv(pair: Any, what: str) -> Interval:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise InputError(f"{what}: expected [lo, hi]")
-            return parse_number(pair[0], what), parse_number(pair[1], what)
+            return parse_exact(pair[0], what), parse_exact(pair[1], what)
 
         for key in ("cells", "depth", "max_boxes", "precision_bits"):
             if not isinstance(data[key], int) or isinstance(data[key], bool):
@@ -168,7 +170,7 @@ def parse_range(text: str, what: str) -> Interval:
     parts = str(text).split(":")
     if len(parts) != 2:
         raise InputError(f"{what}: {text!r} is not a range a:b")
-    lo, hi = parse_number(parts[0], what), parse_number(parts[1], what)
+    lo, hi = parse_exact(parts[0], what), parse_exact(parts[1], what)
     if not lo < hi:
         raise InputError(f"{what}: range {text!r} is empty or inverted")
     return lo, hi
@@ -177,7 +179,7 @@ def parse_range(text: str, what: str) -> Interval:
 def parse_plane(text: str) -> tuple[str, str]:
     """``"omega,tau"`` → the plane; InputError for unknown, repeated or unsupported ones."""
     names = [p.strip() for p in str(text).split(",")]
-    known = ("mu", "omega", "nu", "tau")
+    known = VARIABLE_NAMES
     for n in names:
         if n not in known:
             raise InputError(f"plane: unknown variable {n!r}; use two of {', '.join(known)}")

@@ -71,11 +71,9 @@ from flint import arb
 from snn_theory import backends
 from snn_theory.errors import InputError
 from snn_theory.files import writable_directory
+from snn_theory.formulas import VARIABLE_NAMES as VARIABLES  # grid order: τ varies fastest
 from snn_theory.moment_map import default_constants
 from snn_theory.precision import working_precision
-
-#: Variables of the grid, in the order of the flat index (τ varies fastest).
-VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 
 #: The domains (docs/mathematics.md §4): Theorem 1's Ω, and the appendix's wider τ range.
 #: The endpoints are exact decimals; the grid uses their float64 roundings (DOMAINS), the

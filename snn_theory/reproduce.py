@@ -232,10 +232,11 @@ def verify_claims(names: Sequence[str], certificate_dir: Path, grid: str,
     boxes)`` is called as the search goes.
     """
     from snn_theory.certificate import write_certificate
-    from snn_theory.claims import BUILTIN_CLAIMS, parse_number
+    from snn_theory.claims import BUILTIN_CLAIMS
+    from snn_theory.exact import parse_exact
     from snn_theory.verify import DEFAULT_TOLERANCE, Constants, Runner, Settings, verify_claim
 
-    tol = DEFAULT_TOLERANCE if tolerance is None else parse_number(tolerance, "tolerance")
+    tol = DEFAULT_TOLERANCE if tolerance is None else parse_exact(tolerance, "tolerance")
     # a fixed round size: the same leaves (and certificates) whatever the number of cores
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs, constants=Constants(),
                         state_dir=certificate_dir / ".state", resume=False,

@@ -138,7 +138,8 @@ def resolve_activation(text: str, scale: str | None = None,
 def certified_region() -> tuple[tuple[float, float], tuple[float, float]]:
     """Theorem 1's (ω, τ) rectangle from :data:`snn_theory.claims.THEOREM_DOMAINS` as floats:
     ((ω_lo, ω_hi), (τ_lo, τ_hi)) = ((−0.1, 0.1), (0.95, 1.1))."""
-    from snn_theory.claims import THEOREM_DOMAINS, VARIABLE_NAMES
+    from snn_theory.claims import THEOREM_DOMAINS
+    from snn_theory.formulas import VARIABLE_NAMES
 
     bounds = dict(zip(VARIABLE_NAMES, THEOREM_DOMAINS["theorem1"].bounds, strict=True))
     (wl, wh), (tl, th) = bounds["omega"], bounds["tau"]
