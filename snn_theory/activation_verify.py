@@ -54,6 +54,7 @@ from snn_theory.claims import (
 )
 from snn_theory.errors import InputError
 from snn_theory.exact import format_fraction, parse_exact, to_fraction
+from snn_theory.files import atomic_write
 
 FORMAT = "snn-theory-activation-certificate"
 VERSION = 1
@@ -515,10 +516,7 @@ def write_certificate(directory: Path | str, result: ActivationClaimResult) -> P
     if result.verdict == "undecided":
         return None
     path = certificate_path(directory, result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result.certificate_data()))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(result.certificate_data()))
     return path
 
 

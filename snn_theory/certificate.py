@@ -43,7 +43,6 @@ import gzip
 import hashlib
 import json
 import math
-import os
 import platform
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -59,6 +58,7 @@ from snn_theory.claims import Claim, builtin_claim_for
 from snn_theory.enclosure import bound, bound_modes, interval_ball, lower, point_value, upper
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction, parse_exact
+from snn_theory.files import atomic_write
 from snn_theory.formulas import VARIABLE_NAMES
 
 FORMAT = "snn-theory-certificate"
@@ -203,13 +203,7 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
         raise InputError(f"not writing the certificate of {name}: {conflict}")
     path = certificate_path(directory, name, compressed)
     other = certificate_path(directory, name, not compressed)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    if compressed:
-        with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
-            fh.write(text.encode())
-    else:
-        tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, text, compress=compressed)
     if other.exists():  # same statement (checked above): the older encoding of this claim
         other.unlink()
     return path

@@ -70,7 +70,7 @@ from flint import arb
 
 from snn_theory import backends
 from snn_theory.errors import InputError
-from snn_theory.files import writable_directory
+from snn_theory.files import atomic_write, json_value, writable_directory
 from snn_theory.formulas import VARIABLE_NAMES as VARIABLES  # grid order: τ varies fastest
 from snn_theory.moment_map import default_constants
 from snn_theory.precision import working_precision
@@ -315,16 +315,6 @@ def _default_chunk(devices: Sequence[Any]) -> int:
     return 1 << 24 if devices[0].platform in ("gpu", "cuda", "rocm", "tpu") else 1 << 18
 
 
-def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def scan_grid(
     spec: GridSpec,
     chunk_size: int | None = None,
@@ -380,11 +370,11 @@ def scan_grid(
     def save(next_index: int) -> None:
         if state_file is None:
             return
-        _atomic_write_json(state_file, {
+        atomic_write(state_file, json.dumps({
             "version": STATE_VERSION, "grid": spec.key(), "next": next_index,
             "max": None if best == -math.inf else float(best).hex(), "argmax": best_idx,
             "total": spec.total,
-        })
+        }, indent=1))
 
     bar = None
     if progress:
@@ -744,7 +734,7 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
                   lower=[float(x).hex() for x in data["lower"]],
                   leaves=[[[float(a).hex(), float(b).hex()] for a, b in box]
                           for box in data["leaves"]])
-    _atomic_write_json(path, stored)
+    atomic_write(path, json.dumps(stored, indent=1))
     return dict(data, cached=False)
 
 
@@ -908,7 +898,7 @@ def run_paper_method(
             "paper_bound_proven_valid": bool(ub <= paper),
             "paper_bound_proven_wrong": bool(lb > paper),
         })
-    return _json_safe({
+    return json_value({
         "name": name,
         "statement": "spectral_norm < 1",
         "holds": holds,
@@ -953,17 +943,6 @@ def run_paper_method(
             "resumed_from": scan["resumed_from"],
         },
     })
-
-
-def _json_safe(value: Any) -> Any:
-    """Non-finite floats become None (strict JSON has no inf/nan)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def render_paper_result(result: dict[str, Any]) -> str:

@@ -40,7 +40,7 @@ import numpy as np
 
 from snn_theory import __version__, plots
 from snn_theory.errors import InputError
-from snn_theory.files import writable_directory
+from snn_theory.files import atomic_write, dumps_json, writable_directory
 
 
 # --------------------------------------------------------------------------- modes
@@ -516,14 +516,13 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
     full = _jsonable(repro.to_json())
     # committed outputs carry no timings or versions, so that a repeat run rewrites them
     # byte for byte; those go to the git-ignored TIMINGS_FILE
-    (proofs / "reproduce.json").write_text(json.dumps(_without_timings(full), indent=1)
-                                           + "\n")
+    atomic_write(proofs / "reproduce.json", json.dumps(_without_timings(full), indent=1) + "\n")
     timings = {"note": "timings and software versions of the last reproduction (not "
                        "committed: they change from run to run)",
                "software": _software(), "stage_seconds": {s.name: round(s.seconds, 3)
                                                           for s in repro.stages},
                "run": _timings_only(full)}
-    (proofs / TIMINGS_FILE).write_text(json.dumps(timings, indent=1) + "\n")
+    atomic_write(proofs / TIMINGS_FILE, dumps_json(timings, indent=1) + "\n")
     return repro
 
 
@@ -579,7 +578,7 @@ def _default(obj: Any) -> Any:
 
 
 def _jsonable(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, default=_default))
+    return json.loads(dumps_json(obj, default=_default))
 
 
 # --------------------------------------------------------------------------- report
@@ -742,7 +741,7 @@ def write_report(repro: Reproduction, proofs: Path) -> Path:
         add(f"| {s.name} | {s.ok} | {_md(s.summary)} |")
     add("")
     path = proofs / "REPORT.md"
-    path.write_text("\n".join(lines))
+    atomic_write(path, "\n".join(lines))
     return path
 
 

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError
+from snn_theory.files import json_value
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -382,9 +383,7 @@ def g_prediction(x: np.ndarray, depth: int, width: int) -> np.ndarray:
 
 # ============================================================================ results
 def _nan_to_none(a: Any) -> Any:
-    a = np.asarray(a, np.float64)
-    return [None if not math.isfinite(x) else float(x) for x in a.ravel()] if a.ndim == 1 \
-        else [_nan_to_none(r) for r in a]
+    return json_value(np.asarray(a, np.float64))
 
 
 def _from_json_array(x: Any) -> np.ndarray:
@@ -531,8 +530,7 @@ class RunResult:
 
 
 def _f(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
+    return json_value(float(x))
 
 
 # ============================================================================ training

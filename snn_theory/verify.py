@@ -52,7 +52,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +66,7 @@ from snn_theory import backends, enclosure
 from snn_theory.claims import Claim
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction, parse_exact
+from snn_theory.files import atomic_write
 from snn_theory.formulas import VARIABLE_NAMES
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
@@ -579,9 +579,7 @@ def _save_state(path: Path | None, settings: Settings, claim: Claim, leaves: Seq
             "boxes": [leaf.to_json() for leaf in leaves],
             "best": None if best is None else best.to_json(),
             "counterexample": None if counterexample is None else counterexample.to_json()}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, separators=(",", ":")))
     return path
 
 

@@ -8,7 +8,6 @@ otherwise, 2 on bad input.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import click
 
 from snn_theory import reproduce as rp
+from snn_theory.files import dumps_json
 
 
 class _RichProgress(rp.Progress):
@@ -95,7 +95,7 @@ def reproduce_command(quick: bool, full: bool, out: Path, jobs: int | None,
         progress = _RichProgress(bar, err, quiet=False)  # stage times on stderr, always
         result = rp.run(out, mode=mode, jobs=jobs, progress=progress)
     if as_json:
-        click.echo(json.dumps(result.to_json(), default=rp._default))
+        click.echo(dumps_json(result.to_json(), default=rp._default))
     else:
         _print_summary(result)
     sys.exit(0 if result.ok else 1)

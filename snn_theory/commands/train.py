@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from snn_theory.errors import InputError
+from snn_theory.files import atomic_write
 
 EXIT_NOT_CERTIFIED = 3
 
@@ -243,8 +244,7 @@ def _region_json() -> dict[str, list[float]]:
 
 def _write(path: str, text: str) -> None:
     try:
-        with open(path, "w") as fh:
-            fh.write(text)
+        atomic_write(path, text)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
 
