@@ -25,7 +25,7 @@ from flint import arb
 
 from snn_theory import activation_map, activation_verify, activations
 from snn_theory.activations import Activation
-from snn_theory.claims import format_fraction
+from snn_theory.exact import format_fraction
 from snn_theory.precision import working_precision
 
 PARAMETER_DIGITS = 20

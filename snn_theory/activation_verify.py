@@ -51,10 +51,10 @@ from snn_theory.claims import (
     THEOREM_DOMAINS,
     THEOREM_GROUPS,
     Claim,
-    format_fraction,
-    parse_number,
 )
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction, parse_exact, to_fraction
+from snn_theory.files import atomic_write
 
 FORMAT = "snn-theory-activation-certificate"
 VERSION = 1
@@ -314,12 +314,8 @@ def point_enclosure(act: Activation, quantity: str, point: Sequence[Fraction]) -
     return gaussian.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
 
 
-def _to_fraction(x: arb) -> Fraction:
-    return gaussian._to_fraction(x)
-
-
 def _end(x: arb, side: int) -> Fraction:
-    return _to_fraction(arb(x.upper() if side > 0 else x.lower()))
+    return to_fraction(arb(x.upper() if side > 0 else x.lower()))
 
 
 # ----------------------------------------------------------------------------- search
@@ -520,10 +516,7 @@ def write_certificate(directory: Path | str, result: ActivationClaimResult) -> P
     if result.verdict == "undecided":
         return None
     path = certificate_path(directory, result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result.certificate_data()))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(result.certificate_data()))
     return path
 
 
@@ -583,7 +576,7 @@ def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
     report = ActivationCheckReport(path, False, "", claim.statement, verdict)
     if verdict == "refuted":
         ce = data["counterexample"]
-        point = [parse_number(x, "counterexample") for x in ce["point"]]
+        point = [parse_exact(x, "counterexample") for x in ce["point"]]
         for x, (a, b) in zip(point, claim.domain.bounds):
             if not a <= x <= b:
                 report.message = "the counterexample lies outside the domain"
@@ -606,7 +599,7 @@ def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
         return report
     from snn_theory.certificate import tiling_error
 
-    leaves = [[(parse_number(a, "box"), parse_number(b, "box")) for a, b in box]
+    leaves = [[(parse_exact(a, "box"), parse_exact(b, "box")) for a, b in box]
               for box, _ in data["leaves"]]
     problem = tiling_error(claim.domain.bounds, leaves)
     if problem:

@@ -55,6 +55,7 @@ from flint import acb, arb, fmpq
 from snn_theory import backends, formulas
 from snn_theory.codegen import compile_function
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction, parse_exact
 
 x = sp.Symbol("x", real=True)
 
@@ -124,9 +125,9 @@ class Activation:
         base = self.name
         if self.scale == 1 and self.shift == 0:
             return base
-        shift = "" if not self.shift else (f" + {_fmt(self.shift)}" if self.shift > 0
-                                           else f" - {_fmt(-self.shift)}")
-        return f"{_fmt(self.scale)}*{base}{shift}"
+        shift = "" if not self.shift else (f" + {format_fraction(self.shift)}" if self.shift > 0
+                                           else f" - {format_fraction(-self.shift)}")
+        return f"{format_fraction(self.scale)}*{base}{shift}"
 
     def sympy_expression(self) -> sp.Expr:
         """f as one sympy Piecewise expression in x (parameters substituted exactly)."""
@@ -142,9 +143,9 @@ class Activation:
 
     def to_json(self) -> dict[str, Any]:
         """The definition as certificates record it (re-derivable by :func:`from_json`)."""
-        return {"definition": self.definition, "scale": _fmt(self.scale),
-                "shift": _fmt(self.shift), "formula": str(self.sympy_expression()),
-                "growth": [_fmt(a) for a in self.growth]}
+        return {"definition": self.definition, "scale": format_fraction(self.scale),
+                "shift": format_fraction(self.shift), "formula": str(self.sympy_expression()),
+                "growth": [format_fraction(a) for a in self.growth]}
 
     # -- evaluation of g (not c·g + d) in the number systems
     def parameter_values(self, backend: str) -> tuple[Any, ...]:
@@ -222,13 +223,6 @@ class Activation:
 
     def growth_arb(self) -> tuple[arb, ...]:
         return tuple(arb(fmpq(a.numerator, a.denominator)) for a in self.growth)
-
-
-def _fmt(q: Fraction) -> str:
-    """Exact text: a finite decimal where there is one, else p/q."""
-    from snn_theory.claims import format_fraction
-
-    return format_fraction(q)
 
 
 def _prec(backend: str) -> int:
@@ -387,23 +381,10 @@ def get(text: str, scale: Any = 1, shift: Any = 0) -> Activation:
     if not isinstance(text, str) or not text.strip():
         raise InputError("the activation must be a built-in name or an expression in x")
     act = _cached(text)
-    c, d = _exact(scale, "scale"), _exact(shift, "shift")
+    c, d = parse_exact(scale, "the activation's scale"), parse_exact(shift, "the activation's shift")
     if c == 0:
         raise InputError("the activation's scale must be nonzero")
     return act if (c, d) == (1, 0) else act.with_affine(c, d)
-
-
-def _exact(value: Any, what: str) -> Fraction:
-    try:
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise ValueError
-        q = Fraction(str(value).strip()) if not isinstance(value, Fraction | int) else Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"the activation's {what} must be a finite decimal (got {value!r})") from None
-    if q != 0 and not Fraction(1, 10**50) <= abs(q) <= 10**50:
-        raise InputError(f"the activation's {what} is out of range (got {value!r})")
-    return q
 
 
 def from_json(data: Any) -> Activation:

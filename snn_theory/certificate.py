@@ -43,9 +43,7 @@ import gzip
 import hashlib
 import json
 import math
-import os
 import platform
-import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -56,17 +54,12 @@ from typing import Any
 from flint import arb, ctx
 
 from snn_theory import __version__
-from snn_theory.claims import (
-    VARIABLE_NAMES,
-    Claim,
-    builtin_claim_for,
-    decimal_interval,
-    decimal_text,
-    format_fraction,
-    parse_number,
-)
+from snn_theory.claims import Claim, builtin_claim_for
 from snn_theory.enclosure import bound, bound_modes, interval_ball, lower, point_value, upper
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_interval, decimal_text, format_fraction, parse_exact
+from snn_theory.files import atomic_write
+from snn_theory.formulas import VARIABLE_NAMES
 
 FORMAT = "snn-theory-certificate"
 VERSION = 1
@@ -210,13 +203,7 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
         raise InputError(f"not writing the certificate of {name}: {conflict}")
     path = certificate_path(directory, name, compressed)
     other = certificate_path(directory, name, not compressed)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    if compressed:
-        with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
-            fh.write(text.encode())
-    else:
-        tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, text, compress=compressed)
     if other.exists():  # same statement (checked above): the older encoding of this claim
         other.unlink()
     return path
@@ -338,16 +325,13 @@ def read_certificate(path: Path | str) -> dict[str, Any]:
     return content
 
 
-#: How a rational is spelt in a certificate: a decimal (optional exponent) or p/q, in ASCII,
-#: with nothing around it.
-_RATIONAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?\d+/\d+")
-
-
 def _fraction(text: Any, what: str) -> Fraction:
-    if not isinstance(text, str) or not _RATIONAL.fullmatch(text) or not text.isascii():
+    """A rational spelt as in a certificate: a string, a decimal (optional exponent) or p/q
+    in ASCII (:func:`snn_theory.exact.parse_exact`), with nothing around it."""
+    if not isinstance(text, str) or text != text.strip():
         raise CertificateError(f"{what}: {str(text)[:40]!r} is not an exact rational string")
     try:
-        return parse_number(text, what)
+        return parse_exact(text, what)
     except InputError as exc:
         raise CertificateError(str(exc)) from None
 

@@ -7,116 +7,18 @@ thresholds are exact rationals (parsed from decimal strings), never floats.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
 from snn_theory.errors import InputError
-from snn_theory.formulas import QUANTITIES
+from snn_theory.exact import format_fraction, parse_exact
+from snn_theory.formulas import QUANTITIES, VARIABLE_NAMES
 
-VARIABLE_NAMES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
 RELATIONS: tuple[str, ...] = ("<=", ">=", "<", ">")
 
 Interval = tuple[Fraction, Fraction]
-
-
-#: Nonzero magnitudes accepted in domains, thresholds and certificates.
-MAX_MAGNITUDE = Fraction(10) ** 50
-
-
-def parse_number(text: str, what: str) -> Fraction:
-    """An exact rational from a decimal string ('-0.1', '1e-3', '3/7'); InputError otherwise.
-
-    Nonzero magnitudes must lie in [1e-50, 1e50] (the exponent is checked before the number
-    is built, so '1e999999999' is refused at once instead of expanding to a billion digits).
-    """
-    s = str(text).strip()
-    if not s.isascii():  # '０.０７' and '٠.٠٧' would parse: numbers are spelt in ASCII only
-        raise InputError(f"{what}: {s[:40]!r} is not a number (ASCII digits only)")
-    exponent = re.search(r"[eE]([+-]?\d+)$", s)
-    if len(s) > 200_000 or (exponent and abs(int(exponent.group(1))) > 1000):
-        raise InputError(f"{what}: {s[:40]!r} is out of range (nonzero magnitudes must lie in "
-                         "[1e-50, 1e50])")
-    try:
-        value = Fraction(s)
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"{what}: {text!r} is not a number") from None
-    if value != 0 and not (1 / MAX_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE):
-        raise InputError(f"{what}: {s[:40]!r} is out of range (nonzero magnitudes must lie in "
-                         "[1e-50, 1e50])")
-    return value
-
-
-def format_fraction(x: Fraction) -> str:
-    """Exact text of a rational: a finite decimal when it has one, else 'p/q'."""
-    q = x.denominator
-    twos = fives = 0
-    while q % 2 == 0:
-        q //= 2
-        twos += 1
-    while q % 5 == 0:
-        q //= 5
-        fives += 1
-    if q != 1:
-        return f"{x.numerator}/{x.denominator}"
-    digits = max(twos, fives)
-    scaled = x * 10**digits
-    sign = "-" if scaled < 0 else ""
-    n = abs(scaled.numerator)
-    if digits == 0:
-        return f"{sign}{n}"
-    s = str(n).rjust(digits + 1, "0")
-    return f"{sign}{s[:-digits]}.{s[-digits:]}".rstrip("0").rstrip(".")
-
-
-def decimal_text(x: Fraction, direction: int, digits: int = 17) -> str:
-    """``x`` with ``digits`` significant decimal digits, rounded down (direction −1) or up
-    (+1), at every magnitude — the one formatter of printed enclosure ends, so that a
-    printed interval always contains the exact one.
-
-    Exact integer arithmetic throughout (no float is formed, so nothing overflows or rounds
-    to nearest): the text is a plain decimal when it is short, else ``d.ddde±N``.
-    """
-    x = Fraction(x)
-    if direction not in (1, -1):
-        raise ValueError("direction must be +1 (round up) or -1 (round down)")
-    if x == 0:
-        return "0"
-    num, den = abs(x.numerator), x.denominator
-    # exponent e with 10**e <= |x| < 10**(e + 1), exactly
-    e = len(str(num)) - len(str(den))
-    if num * 10**max(0, -e) < den * 10**max(0, e):
-        e -= 1
-    shift = digits - 1 - e
-    scaled = x * (Fraction(10) ** shift)
-    n = math.floor(scaled) if direction < 0 else math.ceil(scaled)
-    if len(str(abs(n))) > digits:  # rounding carried into a new digit (e.g. 9.99… → 10.0…)
-        n = math.floor(Fraction(n, 10)) if direction < 0 else math.ceil(Fraction(n, 10))
-        shift -= 1
-    value = Fraction(n) * (Fraction(10) ** -shift)
-    plain = format_fraction(value)
-    if len(plain) <= digits + 8:
-        return plain
-    sign = "-" if n < 0 else ""
-    mantissa = str(abs(n)).rstrip("0") or "0"
-    exponent = len(str(abs(n))) - 1 - shift
-    body = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
-    return f"{sign}{body}e{exponent:+d}"
-
-
-def decimal_interval(lo: Fraction, hi: Fraction, digits: int = 17,
-                     exclude: Fraction | None = None) -> list[str]:
-    """[lo, hi] rounded outward to ``digits`` significant digits — or to more (up to 80),
-    when that is what it takes for the printed interval to exclude ``exclude`` as the exact
-    one does (a counterexample false by 3e-18 must *look* false)."""
-    for d in range(digits, 81):
-        text = [decimal_text(lo, -1, d), decimal_text(hi, 1, d)]
-        if exclude is None or lo <= exclude <= hi or not (
-                Fraction(text[0]) <= exclude <= Fraction(text[1])):
-            return text
-    return text
 
 
 #: Claim names: plain ASCII letters, digits and ``. _ - [ ] =, : / +`` (no spaces, no
@@ -169,8 +71,8 @@ class Domain:
                 raise InputError(f"domain: unknown variable {name!r}; use mu, omega, nu, tau")
             if name in parts:
                 raise InputError(f"domain: {name} given twice")
-            parts[name] = (parse_number(match.group(2), f"domain {name}"),
-                           parse_number(match.group(3), f"domain {name}"))
+            parts[name] = (parse_exact(match.group(2), f"domain {name}"),
+                           parse_exact(match.group(3), f"domain {name}"))
         missing = [n for n in VARIABLE_NAMES if n not in parts]
         if missing:
             raise InputError(f"domain: missing {', '.join(missing)}")
@@ -182,7 +84,7 @@ class Domain:
 
     @classmethod
     def from_json(cls, data: dict[str, list[str]]) -> Domain:
-        return cls(tuple((parse_number(data[n][0], n), parse_number(data[n][1], n))
+        return cls(tuple((parse_exact(data[n][0], n), parse_exact(data[n][1], n))
                          for n in VARIABLE_NAMES))  # type: ignore[arg-type]
 
     def __str__(self) -> str:
@@ -249,7 +151,7 @@ class Claim:
     @classmethod
     def from_json(cls, data: dict) -> Claim:
         return cls(str(data["name"]), str(data["quantity"]), str(data["relation"]),
-                   parse_number(data["threshold"], "threshold"), Domain.from_json(data["domain"]))
+                   parse_exact(data["threshold"], "threshold"), Domain.from_json(data["domain"]))
 
     @classmethod
     def parse(cls, text: str, domain: Domain, name: str = "user") -> Claim:
@@ -258,7 +160,7 @@ class Claim:
         if not match:
             raise InputError(f"claim: cannot parse {text!r}; expected e.g. 'spectral_norm<1'")
         return cls(name, match.group(1), match.group(2),
-                   parse_number(match.group(3), "claim threshold"), domain)
+                   parse_exact(match.group(3), "claim threshold"), domain)
 
 
 def _domain(mu: str, omega: str, nu: str, tau: str) -> Domain:

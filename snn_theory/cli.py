@@ -27,6 +27,7 @@ from snn_theory.commands.exit_codes import (
     EXIT_NUMERICAL_FAILURE,
 )
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.exact import check_ascii_digits
 
 #: command name → "module:attribute" of its click command (imported only when used).
 COMMANDS: dict[str, str] = {
@@ -90,10 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args and not args[0].startswith("-") else ""
-    for arg in args:  # e.g. full-width '１': Python would read it as 1, arb cannot
-        if any(ch.isdigit() and not ch.isascii() for ch in arg):
-            _fail(command, f"{arg!r}: numbers must be written with ASCII digits 0-9",
-                  EXIT_BAD_INPUT)
+    try:  # e.g. full-width '１': Python (and click's int options) would read it as 1
+        for arg in args:
+            check_ascii_digits(arg)
+    except InputError as exc:
+        _fail(command, str(exc), EXIT_BAD_INPUT)
     try:
         # make_context + invoke rather than cli.main: main would print a stray blank line
         # on Ctrl-C before our own one-line message.

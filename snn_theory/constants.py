@@ -44,7 +44,6 @@ to ``digits`` decimal places (so |value − true| < 10^-digits).  Every derived 
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from flint import arb, fmpq
 from snn_theory import backends
 from snn_theory.dual import Dual
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.exact import Decimal3, decimal_enclosure, nearest_float, parse_exact
 from snn_theory.krawczyk import krawczyk
 from snn_theory.moment_map import arb_to_mpf, mpf_to_arb
 from snn_theory.precision import digits_to_bits, working_precision
@@ -81,40 +81,6 @@ class SolverFailure(NumericalFailure):
 
 
 # --------------------------------------------------------------------------- exact inputs
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-#: Accepted magnitudes of nonzero inputs (beyond, error-function arguments leave the range
-#: where the evaluators are tested; the exponent bound also keeps parsing cheap).
-MAX_MAGNITUDE = Fraction(10) ** 50
-
-
-def parse_exact(name: str, text: Any) -> Fraction:
-    """A user number (a decimal string such as ``"-0.1"`` or ``"1e-3"``, an int, or a float
-    taken at its exact binary value) as an exact rational.
-
-    Raises :class:`InputError` for anything else, NaN/infinity, and nonzero magnitudes
-    outside [1e-50, 1e50].
-    """
-    if isinstance(text, bool):
-        raise InputError(f"{name} must be a number (got {text!r})")
-    if isinstance(text, int | float | Fraction):
-        if isinstance(text, float) and not math.isfinite(text):
-            raise InputError(f"{name} must be finite (got {text!r})")
-        value = Fraction(text)
-    else:
-        s = str(text).strip()
-        m = _DECIMAL.fullmatch(s)
-        if not m:
-            raise InputError(f"{name} must be a finite decimal number (got {text!r})")
-        if m.group(3) and abs(int(m.group(3)[1:])) > 1000:
-            raise InputError(f"{name} is out of range (got {text!r}); nonzero magnitudes must "
-                             "lie in [1e-50, 1e50]")
-        value = Fraction(s)
-    if value != 0 and not (1 / MAX_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE):
-        raise InputError(f"{name} is out of range (got {text!r}); nonzero magnitudes must lie "
-                         "in [1e-50, 1e50]")
-    return value
-
-
 def _arb(x: Fraction) -> arb:
     """Enclosure of the rational x at the current arb precision (exact when dyadic)."""
     return arb(fmpq(x.numerator, x.denominator))
@@ -122,91 +88,6 @@ def _arb(x: Fraction) -> arb:
 
 def _mpf(x: Fraction) -> mpmath.mpf:
     return mpmath.mpf(x.numerator) / x.denominator
-
-
-# --------------------------------------------------------------------------- decimal output
-def _dyadic(x: arb) -> tuple[int, int]:
-    """(man, exp) with x = man·2^exp, for an exact (radius 0) arb number."""
-    man, exp = x.man_exp()
-    return int(man), int(exp)
-
-
-def _endpoints(x: arb) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    """Exact dyadic (man, exp) of the midpoint, lower and upper endpoint of the ball ``x``.
-
-    Computed with integers, independent of arb's working precision (``arb.lower()`` would
-    round to it: rigorous, but possibly much wider than the ball).
-    """
-    m1, e1 = _dyadic(x.mid())
-    m2, e2 = _dyadic(x.rad())
-    if m2 == 0:
-        return (m1, e1), (m1, e1), (m1, e1)
-    e = min(e1, e2)
-    a, b = m1 << (e1 - e), m2 << (e2 - e)
-    return (m1, e1), (a - b, e), (a + b, e)
-
-
-def _scaled_floor(x: tuple[int, int], digits: int) -> int:
-    """floor(x·10^digits) for the dyadic x = (man, exp)."""
-    man, exp = x
-    n = man * 10**digits
-    return n << exp if exp >= 0 else n >> -exp  # >> is floor division for negative n too
-
-
-def _scaled_round(x: tuple[int, int], digits: int) -> int:
-    """x·10^digits rounded to the nearest integer (ties to even), x = (man, exp)."""
-    man, exp = x
-    n = man * 10**digits
-    if exp >= 0:
-        return n << exp
-    den = 1 << -exp
-    q, r = divmod(n, den)
-    if 2 * r > den or (2 * r == den and q % 2 == 1):
-        q += 1
-    return q
-
-
-def _fixed(n: int, digits: int) -> str:
-    """The integer n·10^-digits as a fixed-point decimal string with ``digits`` decimals."""
-    sign = "-" if n < 0 else ""
-    s = str(abs(n)).rjust(digits + 1, "0")
-    return f"{sign}{s[:-digits]}.{s[-digits:]}" if digits > 0 else f"{sign}{s}"
-
-
-@dataclass(frozen=True)
-class Decimal3:
-    """A ball written in decimal: ``lower ≤ x ≤ upper`` for every x in the ball (outward
-    rounding), ``value`` the midpoint rounded to the same number of decimals."""
-
-    value: str
-    lower: str
-    upper: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"value": self.value, "lower": self.lower, "upper": self.upper}
-
-
-def decimal_enclosure(x: arb, digits: int) -> Decimal3:
-    """Decimal strings with ``digits`` decimals for the ball ``x`` (see :class:`Decimal3`)."""
-    mid, lower, upper = _endpoints(x)
-    lo = _scaled_floor(lower, digits)
-    hi = -_scaled_floor((-upper[0], upper[1]), digits)  # ceiling
-    return Decimal3(_fixed(_scaled_round(mid, digits), digits), _fixed(lo, digits),
-                    _fixed(hi, digits))
-
-
-def _to_float(x: tuple[int, int]) -> float:
-    """The float64 nearest to the dyadic x = (man, exp) (round half to even)."""
-    man, exp = x
-    return float(man << exp) if exp >= 0 else man / (1 << -exp)  # both correctly rounded
-
-
-def nearest_float(x: arb) -> float | None:
-    """The float64 nearest to *every* point of the ball (the correctly rounded value of the
-    number it encloses), or ``None`` if the ball straddles a rounding boundary."""
-    _, lower, upper = _endpoints(x)
-    lo, hi = _to_float(lower), _to_float(upper)
-    return lo if lo == hi else None
 
 
 # --------------------------------------------------------------------------- results
@@ -551,11 +432,11 @@ def solve_constants(
     t_start = time.perf_counter()
     names = ("mean", "variance", "omega", "tau")
     texts = [str(x) for x in (mean, variance, omega, tau)]
-    mu_q, nu_q, om_q, tau_q = (parse_exact(n, x) for n, x in zip(names, (mean, variance, omega,
-                                                                           tau)))
+    mu_q, nu_q, om_q, tau_q = (parse_exact(x, n, ratio=False)
+                               for n, x in zip(names, (mean, variance, omega, tau)))
     target = (mu_q, om_q, nu_q, tau_q)  # the evaluator's argument order (μ, ω, ν, τ)
     rate_texts = [str(r) for r in dropout_rates]
-    rates = [parse_exact("dropout rate", r) for r in rate_texts]
+    rates = [parse_exact(r, "dropout rate", ratio=False) for r in rate_texts]
     d = _validate(digits, target, rates, rate_texts)
     try:
         return _solve(target, texts, d, rate_texts, rates, t_start)
@@ -691,6 +572,5 @@ def _derived(target: tuple[Fraction, ...], lam_b: arb, alpha_b: arb, rates: list
 
 
 __all__ = [
-    "ConstantsResult", "DropoutConstants", "Decimal3", "InfeasibleTarget", "MAX_DIGITS",
-    "decimal_enclosure", "nearest_float", "parse_exact", "solve_constants",
+    "ConstantsResult", "DropoutConstants", "InfeasibleTarget", "MAX_DIGITS", "solve_constants",
 ]

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -54,8 +53,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from snn_theory.claims import Claim, Domain, format_fraction, parse_number
+from snn_theory.claims import Claim, Domain
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction, parse_exact
+from snn_theory.files import atomic_write
 
 FORMAT = "snn-theory-paving"
 VERSION = 1
@@ -203,7 +204,7 @@ class PavingSpec:
         def iv(pair: Any, what: str) -> Interval:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise InputError(f"{what}: expected [lo, hi]")
-            return parse_number(pair[0], what), parse_number(pair[1], what)
+            return parse_exact(pair[0], what), parse_exact(pair[1], what)
 
         for key in ("cells", "depth", "max_boxes", "precision_bits"):
             if not isinstance(data[key], int) or isinstance(data[key], bool):
@@ -249,7 +250,7 @@ def parse_range(text: str, what: str) -> Interval:
     parts = str(text).split(":")
     if len(parts) != 2:
         raise InputError(f"{what}: {text!r} is not a range a:b")
-    lo, hi = parse_number(parts[0], what), parse_number(parts[1], what)
+    lo, hi = parse_exact(parts[0], what), parse_exact(parts[1], what)
     if not lo < hi:
         raise InputError(f"{what}: range {text!r} is empty or inverted")
     return lo, hi
@@ -560,11 +561,8 @@ def _load_state(path: Path | None, spec: PavingSpec) -> dict[tuple, dict]:
 def _save_state(path: Path | None, spec: PavingSpec, entries: dict[tuple, dict]) -> None:
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"key": _state_key(spec),
-                               "entries": [entries[k] for k in sorted(entries)]}))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps({"key": _state_key(spec),
+                                   "entries": [entries[k] for k in sorted(entries)]}))
 
 
 def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
@@ -643,8 +641,7 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     paving.seconds = time.perf_counter() - start
     _derive(paving)
     if state is not None:
-        for p in (state, state.with_name(state.name + ".tmp")):
-            p.unlink(missing_ok=True)
+        state.unlink(missing_ok=True)
     return paving
 
 
@@ -730,14 +727,8 @@ def write_paving(path: Path | str, paving: Paving) -> Path:
     path = Path(path)
     text = json.dumps(certificate_content(paving), indent=None, sort_keys=True,
                       separators=(",", ":"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if path.name.endswith(".gz"):  # no file name, mtime 0 in the header: same bytes
-        tmp.write_bytes(gzip.compress(text.encode(), mtime=0))
-    else:
-        tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+    # gzip without file name and with mtime 0 in the header: the same paving, the same bytes
+    return atomic_write(path, text, compress=path.name.endswith(".gz"))
 
 
 def is_paving_certificate(path: Path | str) -> bool:

@@ -33,6 +33,7 @@ import numpy as np
 from flint import arb
 
 from snn_theory.errors import InputError
+from snn_theory.exact import ball_endpoints, decimal_text, format_fraction, parse_exact
 
 
 @dataclass(frozen=True)
@@ -133,17 +134,6 @@ def neighbours(fmt: FloatFormat, r: Any) -> tuple[Fraction | None, Fraction | No
     return out[0], out[1]
 
 
-def _dyadic_endpoints(x: arb) -> tuple[Fraction, Fraction]:
-    """Exact rational lower and upper endpoints of the ball ``x`` (midpoint ∓ radius, both
-    exact dyadics, so no rounding at arb's working precision)."""
-    def exact(y: arb) -> Fraction:
-        man, exp = y.man_exp()
-        return Fraction(int(man)) * Fraction(2) ** int(exp)
-
-    mid, rad = exact(x.mid()), exact(x.rad())
-    return mid - rad, mid + rad
-
-
 # ------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Rounding:
@@ -175,35 +165,20 @@ class Rounding:
         return float(self.value).hex()
 
     def to_json(self) -> dict[str, Any]:
-        return {"dtype": self.dtype, "literal": self.literal, "exact": exact_decimal(self.value),
+        return {"dtype": self.dtype, "literal": self.literal, "exact": format_fraction(self.value),
                 "hex": self.hex, "bits": self.bits, "certified": self.certified,
-                "error_ulps": [ulps_text(self.error_ulps[0], -1),
-                               ulps_text(self.error_ulps[1], 1)],
+                "error_ulps": [decimal_text(self.error_ulps[0], -1, ULPS_DIGITS),
+                               decimal_text(self.error_ulps[1], 1, ULPS_DIGITS)],
                 **({"reason": self.reason} if self.reason else {})}
 
 
-def ulps_text(x: Fraction, direction: int, digits: int = 4) -> str:
-    """``x`` with ``digits`` significant digits, rounded down (−1) or up (+1)."""
-    from snn_theory.verify import decimal_text  # the project's outward decimal rounding
-
-    return decimal_text(x, direction, digits)
-
-
-def _plain(x: Fraction) -> str:
-    """A finite decimal rational as a plain decimal string."""
-    from snn_theory.claims import format_fraction
-
-    return format_fraction(x)
-
-
-def exact_decimal(x: Fraction) -> str:
-    """The exact decimal expansion of a dyadic rational (finite)."""
-    return _plain(x)
+#: Significant digits of printed errors in ulps (rounded outward).
+ULPS_DIGITS = 4
 
 
 def ulps_interval_text(iv: tuple[Fraction, Fraction]) -> str:
     """``[lo, hi]`` or a single value when both ends print the same (4 significant digits)."""
-    lo, hi = ulps_text(iv[0], -1), ulps_text(iv[1], 1)
+    lo, hi = decimal_text(iv[0], -1, ULPS_DIGITS), decimal_text(iv[1], 1, ULPS_DIGITS)
     return lo if lo == hi else f"[{lo}, {hi}]"
 
 
@@ -212,7 +187,7 @@ def round_rational(fmt: FloatFormat, x: Fraction) -> Fraction:
     """x rounded to the nearest number of ``fmt`` (ties to even), exactly — what a C
     compiler does with a decimal literal of that type.  InputError beyond the range."""
     if abs(x) > fmt.largest + fmt.ulp(fmt.largest) / 2:
-        raise InputError(f"{_plain(x) if x.denominator < 10**40 else float(x)} overflows "
+        raise InputError(f"{format_fraction(x) if x.denominator < 10**40 else float(x)} overflows "
                          f"{fmt.name}")
     start = _scalar(fmt, float(x))  # float(Fraction) is correctly rounded; the cast may
     if not math.isfinite(float(start)):  # double-round: compare the neighbours exactly
@@ -236,7 +211,7 @@ def round_ball(x: arb, dtype: str) -> Rounding:
     fmt = get_format(dtype)
     if not x.is_finite():
         raise ArithmeticError("the enclosure is not finite")
-    lower, upper = _dyadic_endpoints(x)
+    lower, upper = ball_endpoints(x)
     mid = (lower + upper) / 2
     value = round_rational(fmt, mid)
     below, above = neighbours(fmt, _scalar(fmt, float(value)))
@@ -260,11 +235,9 @@ def literal_error(text: str, dtype: str, x: arb) -> tuple[Fraction, tuple[Fracti
     """A decimal literal as stored in ``dtype`` (rounded directly to nearest) and its error
     (stored − constant)/ulp in ulps of the correctly rounded constant, for the constant
     enclosed by ``x`` (an interval enclosing the exact error)."""
-    from snn_theory.constants import parse_exact
-
     fmt = get_format(dtype)
-    stored = round_rational(fmt, parse_exact("literal", text))
-    lower, upper = _dyadic_endpoints(x)
+    stored = round_rational(fmt, parse_exact(text, "literal", ratio=False))
+    lower, upper = ball_endpoints(x)
     ulp = fmt.ulp(round_rational(fmt, (lower + upper) / 2))
     return stored, ((stored - upper) / ulp, (stored - lower) / ulp)
 
@@ -274,7 +247,7 @@ def paste_literal(fmt: FloatFormat, r: Fraction) -> str:
     if fmt.name == "float64":
         return repr(float(r))
     if fmt.name != "float32":
-        return exact_decimal(r)
+        return format_fraction(r)
     f64 = FORMATS["float64"]
     for digits in range(1, 18):
         text = f"{float(r):.{digits}g}"
@@ -311,5 +284,5 @@ __all__ = [
     "DTYPE_NAMES", "FORMATS", "FloatFormat", "Rounding", "constant_balls", "exact_value",
     "get_format", "round_constants",
     "literal_error", "neighbours", "paste_literal", "round_ball", "round_rational",
-    "ulps_interval_text", "ulps_text",
+    "ULPS_DIGITS", "ulps_interval_text",
 ]

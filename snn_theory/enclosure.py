@@ -39,6 +39,7 @@ from fractions import Fraction
 from flint import arb, fmpq
 
 from snn_theory import backends
+from snn_theory.exact import to_fraction
 
 Box = Sequence[tuple[Fraction, Fraction]]
 
@@ -49,13 +50,6 @@ def interval_ball(lo: Fraction, hi: Fraction) -> arb:
     if lo == hi:
         return a
     return a.union(arb(fmpq(hi.numerator, hi.denominator)))
-
-
-def to_fraction(x: arb) -> Fraction:
-    """An exact arb point (e.g. ``ball.upper()``) as a Fraction."""
-    man, exp = x.mid().man_exp()
-    man, exp = int(man), int(exp)
-    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
 
 
 def upper(x: arb) -> Fraction:

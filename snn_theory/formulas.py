@@ -27,6 +27,10 @@ lam, alpha = sp.symbols("lam alpha", positive=True)
 
 #: The variables of the moment map, in the order every evaluator takes them.
 VARIABLES: tuple[sp.Symbol, ...] = (mu, omega, nu, tau)
+#: Their names, in the same order (domains, claims, certificates and figures spell them so).
+VARIABLE_NAMES: tuple[str, ...] = tuple(v.name for v in VARIABLES)
+#: How each variable is displayed: μ, ω, ν, τ.
+VARIABLE_SYMBOLS: dict[str, str] = dict(zip(VARIABLE_NAMES, ("μ", "ω", "ν", "τ"), strict=True))
 #: The SELU parameters.
 PARAMETERS: tuple[sp.Symbol, ...] = (lam, alpha)
 ARGUMENTS: tuple[sp.Symbol, ...] = VARIABLES + PARAMETERS

@@ -22,7 +22,6 @@ binary values):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from flint import arb
 
@@ -97,8 +96,3 @@ def certified_gains(act: Activation) -> GainResult:
             frameworks.append(FrameworkGain("nfnets gamma", value, repr(value), "variance",
                                             (arb(value) - gv) / gv, note))
     return GainResult(act, mean, second, gv, g2, tuple(frameworks))
-
-
-def as_fraction_bounds(x: arb) -> tuple[Fraction, Fraction]:
-    """Exact rational lower/upper ends of a ball."""
-    return gaussian._to_fraction(arb(x.lower())), gaussian._to_fraction(arb(x.upper()))

@@ -49,6 +49,7 @@ from snn_theory import formulas
 from snn_theory.activations import Activation, _Analytic
 from snn_theory.backends import namespace as _backend_namespace
 from snn_theory.codegen import compile_function
+from snn_theory.exact import to_fraction
 
 #: Highest Hermite order the engine computes (gradients of J need ∂⁴/∂m⁴).
 MAX_ORDER = 8
@@ -69,12 +70,6 @@ def hermite_coefficients(n: int) -> list[int]:
 
 def _frac_arb(q: Fraction) -> arb:
     return arb(fmpq(q.numerator, q.denominator))
-
-
-def _to_fraction(x: arb) -> Fraction:
-    man, exp = x.mid().man_exp()
-    man, exp = int(man), int(exp)
-    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
 
 
 def tail_moments(t: arb, jmax: int) -> list[arb]:
@@ -138,7 +133,7 @@ def _range_multiplier(prec: int) -> float:
 def _cut(value: arb, direction: int) -> Fraction:
     """An exact dyadic ≤ (direction −1) or ≥ (+1) the ball ``value``."""
     end = value.lower() if direction < 0 else value.upper()
-    q = _to_fraction(arb(end))
+    q = to_fraction(arb(end))
     return Fraction(math.floor(q * 64), 64) if direction < 0 else Fraction(math.ceil(q * 64), 64)
 
 

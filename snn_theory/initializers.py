@@ -38,6 +38,7 @@ import numpy as np
 from flint import arb, fmpq
 
 from snn_theory.errors import InputError
+from snn_theory.exact import parse_exact
 from snn_theory.moment_map import fixed_point
 from snn_theory.precision import working_precision
 
@@ -54,9 +55,7 @@ def _exact(x: Fraction) -> arb:
 
 
 def _positive(name: str, value: Any, limit: float | None = None) -> Fraction:
-    from snn_theory.constants import parse_exact
-
-    x = parse_exact(name, value)
+    x = parse_exact(value, name, ratio=False)
     if x <= 0:
         raise InputError(f"{name} must be > 0 (got {value})")
     if limit is not None and x > limit:
@@ -102,8 +101,9 @@ def law_moments(law: str, parameter: Any = None) -> LawMoments:
     if law == "uniform":
         if parameter is None:
             return _moments(law, None, arb(1), arb(9) / 5)  # c = √3: c² = 3
-        c = _exact(_positive("uniform half-width", parameter))
-        return _moments(law, Fraction(str(parameter)), c * c / 3, c**4 / 5)
+        half = _positive("uniform half-width", parameter)
+        c = _exact(half)
+        return _moments(law, half, c * c / 3, c**4 / 5)
     raise InputError(f"unknown weight law {law!r}; choose one of {', '.join(LAWS)}")
 
 

@@ -34,10 +34,10 @@ import numpy as np
 
 from snn_theory.claims import THEOREM_LABELS
 from snn_theory.errors import InputError
+from snn_theory.exact import parse_exact
+from snn_theory.formulas import VARIABLE_NAMES, VARIABLE_SYMBOLS
 from snn_theory.moment_map import evaluate, fixed_point, iterate, newton_fixed_point
 
-VARIABLES: tuple[str, ...] = ("mu", "omega", "nu", "tau")
-SYMBOL: dict[str, str] = {"mu": "μ", "omega": "ω", "nu": "ν", "tau": "τ"}
 FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
 #: Colour of the S = 1 contour (distinct from the black Theorem 1 box; colour-blind safe).
 S_ONE_COLOR = "#d55e00"
@@ -106,7 +106,7 @@ def theorem_domains() -> dict[str, dict[str, tuple[float, float]]]:
     :data:`snn_theory.claims.THEOREM_DOMAINS` (exact rationals, the boxes the verifier
     proves things on): one place for the domains.
     """
-    from snn_theory.claims import THEOREM_DOMAINS, VARIABLE_NAMES
+    from snn_theory.claims import THEOREM_DOMAINS
 
     return {key: {name: (float(lo), float(hi))
                   for name, (lo, hi) in zip(VARIABLE_NAMES, domain.bounds, strict=True)}
@@ -411,7 +411,6 @@ def load_certificate_boxes(path: str | Path, quantity: str | None = None
     """
     import gzip
     import json
-    from fractions import Fraction
 
     p = Path(path)
     if not p.is_file():
@@ -438,16 +437,16 @@ def load_certificate_boxes(path: str | Path, quantity: str | None = None
                          "belong in this figure")
 
     def num(x: Any) -> float:
-        return float(Fraction(str(x)))
+        return float(parse_exact(x, "box end"))
 
     def box_of(item: Any) -> dict[str, tuple[float, float]]:
         if isinstance(item, Mapping):
             item = item.get("box", item)
-            pairs = [item[v] for v in VARIABLES]
+            pairs = [item[v] for v in VARIABLE_NAMES]
         else:
             pairs = list(item)[:4]
         lo_hi = [(num(a), num(b)) for a, b in pairs]
-        return dict(zip(VARIABLES, lo_hi, strict=True))
+        return dict(zip(VARIABLE_NAMES, lo_hi, strict=True))
 
     try:
         dom = raw.get("domain") or (raw.get("claim") or {}).get("domain")
@@ -530,10 +529,10 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
                     drawn["mu_nu" if xv == "mu" else "nu_tau"] += 1
             ax.set_xlabel({"mu": "input mean μ", "nu": "input variance ν"}[xv])
             ax.set_ylabel({"nu": "input variance ν", "tau": "weight sum of squares τ"}[yv])
-            ax.set_title("S(μ, ν) at " + ", ".join(f"{SYMBOL[n]} = {v:g}"
+            ax.set_title("S(μ, ν) at " + ", ".join(f"{VARIABLE_SYMBOLS[n]} = {v:g}"
                                                    for n, v in fixed.items())
                          if xv == "mu" else
-                         "S(ν, τ) at " + ", ".join(f"{SYMBOL[n]} = {v:g}"
+                         "S(ν, τ) at " + ", ".join(f"{VARIABLE_SYMBOLS[n]} = {v:g}"
                                                    for n, v in fixed.items()))
             handles, labels = ax.get_legend_handles_labels()
             from matplotlib.lines import Line2D

@@ -30,9 +30,9 @@ from typing import Any
 from flint import arb, fmpq
 
 from snn_theory import backends, dtypes
-from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_GROUPS, Claim, format_fraction
-from snn_theory.constants import parse_exact
+from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_GROUPS, Claim
 from snn_theory.errors import InputError
+from snn_theory.exact import ball_endpoints, decimal_text, format_fraction, parse_exact
 from snn_theory.moment_map import evaluate, fixed_point
 from snn_theory.precision import working_precision
 
@@ -94,7 +94,7 @@ def constants_from_text(lam: str | None, alpha: str | None,
             if text is None:
                 values[name] = None
                 continue
-            value = parse_exact(f"--{'lam' if name == 'lambda' else name}", text)
+            value = parse_exact(text, f"--{'lam' if name == 'lambda' else name}", ratio=False)
             if value <= 0:
                 raise InputError(f"--{'lam' if name == 'lambda' else name} must be > 0 "
                                  f"(got {text})")
@@ -132,7 +132,8 @@ class RoundingImpact:
             "constants": {"label": self.constants.label, "lam": lam or "lam01",
                           "alpha": alpha or "alpha01",
                           "error_ulps": {k: {"dtype": d, "interval": [
-                              dtypes.ulps_text(e[0], -1), dtypes.ulps_text(e[1], 1)]}
+                              decimal_text(e[0], -1, dtypes.ULPS_DIGITS),
+                              decimal_text(e[1], 1, dtypes.ULPS_DIGITS)]}
                               for k, (d, e) in self.constants.errors.items()}},
             "weights": {"omega": format_fraction(self.omega), "tau": format_fraction(self.tau)},
             "fixed_point": {"mean": ball_json(self.mean), "variance": ball_json(self.variance),
@@ -147,9 +148,7 @@ class RoundingImpact:
 
 def ball_json(x: arb) -> dict[str, str]:
     """Outward-rounded decimal bounds (17 significant digits) of a ball."""
-    from snn_theory.verify import decimal_text
-
-    lo, hi = dtypes._dyadic_endpoints(x)
+    lo, hi = ball_endpoints(x)
     return {"lower": decimal_text(lo, -1), "upper": decimal_text(hi, 1)}
 
 
@@ -169,7 +168,7 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
     ``constants`` (module docstring).  ``progress`` is passed to
     :func:`snn_theory.verify.verify_claim`.  ArithmeticError if the fixed point cannot be
     certified."""
-    om, ta = parse_exact("omega", omega), parse_exact("tau", tau)
+    om, ta = parse_exact(omega, "omega", ratio=False), parse_exact(tau, "tau", ratio=False)
     if ta <= 0:
         raise InputError(f"tau must be > 0 (got {tau})")
     with working_precision(bits=PRECISION_BITS):

@@ -52,7 +52,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -64,15 +63,11 @@ from typing import Any
 from flint import arb, ctx
 
 from snn_theory import backends, enclosure
-from snn_theory.claims import (  # noqa: F401  (decimal_text: re-exported)
-    VARIABLE_NAMES,
-    Claim,
-    decimal_interval,
-    decimal_text,
-    format_fraction,
-    parse_number,
-)
+from snn_theory.claims import Claim
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_interval, decimal_text, format_fraction, parse_exact
+from snn_theory.files import atomic_write
+from snn_theory.formulas import VARIABLE_NAMES
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
 GRID_CELLS: dict[str, int] = {"coarse": 2, "fine": 8}
@@ -176,10 +171,10 @@ class Constants:
 def _parse_interval(text: str, what: str) -> Interval:
     parts = str(text).split(":")
     if len(parts) == 1:
-        x = parse_number(parts[0], what)
+        x = parse_exact(parts[0], what)
         lo = hi = x
     elif len(parts) == 2:
-        lo, hi = parse_number(parts[0], what), parse_number(parts[1], what)
+        lo, hi = parse_exact(parts[0], what), parse_exact(parts[1], what)
     else:
         raise InputError(f"{what}: {text!r} is not a number or an interval a:b")
     if lo > hi:
@@ -584,9 +579,7 @@ def _save_state(path: Path | None, settings: Settings, claim: Claim, leaves: Seq
             "boxes": [leaf.to_json() for leaf in leaves],
             "best": None if best is None else best.to_json(),
             "counterexample": None if counterexample is None else counterexample.to_json()}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, separators=(",", ":")))
     return path
 
 

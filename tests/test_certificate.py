@@ -25,9 +25,10 @@ from snn_theory.certificate import (
     tiling_error,
     write_certificate,
 )
-from snn_theory.claims import BUILTIN_CLAIMS, Claim, Domain, format_fraction
+from snn_theory.claims import BUILTIN_CLAIMS, Claim, Domain
 from snn_theory.cli import main
 from snn_theory.enclosure import bound, point_value
+from snn_theory.exact import format_fraction
 
 BITS = 64
 

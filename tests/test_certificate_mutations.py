@@ -285,7 +285,7 @@ def _file_constants(path: str) -> dict:
 
 
 def str_(x: str) -> str:
-    from snn_theory.claims import format_fraction
+    from snn_theory.exact import format_fraction
 
     return format_fraction(Fraction(x))
 

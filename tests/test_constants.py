@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from snn_theory import backends, constants, formulas
 from snn_theory.cli import main
 from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
-from snn_theory.constants import decimal_enclosure, nearest_float, solve_constants
+from snn_theory.constants import solve_constants
+from snn_theory.exact import decimal_enclosure, nearest_float
 from snn_theory.moment_map import evaluate
 from snn_theory.precision import working_precision
 

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 
 from snn_theory import backends, enclosure
 from snn_theory.certificate import check_certificate, checksum, read_certificate
-from snn_theory.claims import THEOREM_DOMAINS, decimal_text
+from snn_theory.claims import THEOREM_DOMAINS
 from snn_theory.cli import main
+from snn_theory.exact import decimal_text
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"  # Theorem 1's domain
 

@@ -23,8 +23,8 @@ import click
 
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
-from snn_theory.constants import decimal_enclosure
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_enclosure
 from snn_theory.gains import certified_gains
 from snn_theory.precision import working_precision
 

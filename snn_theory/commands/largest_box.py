@@ -62,7 +62,7 @@ def largest_box_command(omega_range: str, tau_range: str, mu_range: str, nu_rang
     from rich.text import Text
 
     from snn_theory import domains
-    from snn_theory.claims import format_fraction, parse_number
+    from snn_theory.exact import format_fraction, parse_exact
     from snn_theory.files import writable_directory
 
     if jobs is not None and jobs < 1:
@@ -79,7 +79,7 @@ def largest_box_command(omega_range: str, tau_range: str, mu_range: str, nu_rang
     result = domains.largest_box(
         domains.parse_range(omega_range, "--omega"), domains.parse_range(tau_range, "--tau"),
         domains.parse_range(mu_range, "--mu"), domains.parse_range(nu_range, "--nu"),
-        parse_number(scale_max, "--scale-max"), steps=steps, cells=cells, depth=depth,
+        parse_exact(scale_max, "--scale-max"), steps=steps, cells=cells, depth=depth,
         max_boxes=max_boxes, jobs=jobs or os.cpu_count() or 1, scheduler=scheduler,
         progress=progress)
     f = format_fraction

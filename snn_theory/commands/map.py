@@ -46,10 +46,8 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import click
@@ -59,6 +57,7 @@ from flint import ctx
 from snn_theory import backends
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_string
 from snn_theory.moment_map import evaluate, evaluate_digits, iterate
 from snn_theory.precision import digits_to_bits, working_precision
 
@@ -66,36 +65,7 @@ from snn_theory.precision import digits_to_bits, working_precision
 MAX_DIGITS = 10_000
 #: Largest accepted ``--iterate``.
 MAX_ITERATIONS = 100_000
-#: Accepted magnitudes of nonzero inputs (beyond, mpmath's erfc overflows internally).
-MAX_MAGNITUDE = Decimal("1e50")
-MIN_MAGNITUDE = Decimal("1e-50")
-
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _QUANTITIES = ("mean", "second_moment", "variance", "H11", "H12", "H21", "H22", "spectral_norm")
-
-
-def parse_decimal(name: str, text: str, positive: bool = False) -> str:
-    """Validate a decimal number given as ``--name``; return it (stripped) as a string.
-
-    Raises :class:`InputError` naming the argument for non-numbers, NaN/infinity, values
-    ≤ 0 where ``positive``, and magnitudes outside [1e-50, 1e50].
-    """
-    s = text.strip()
-    if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        raise InputError(f"--{name} must be finite (got {text!r})")
-    if not _DECIMAL.fullmatch(s):
-        raise InputError(f"--{name} must be a decimal number (got {text!r})")
-    mantissa, _, exponent = s.lower().partition("e")
-    if exponent and abs(int(exponent)) > 10**6:
-        raise InputError(f"--{name} is out of range (got {text!r}); "
-                         "nonzero magnitudes must lie in [1e-50, 1e50]")
-    value = Decimal(s)  # exact
-    if positive and not value > 0:
-        raise InputError(f"--{name} must be > 0 (got {text!r})")
-    if value != 0 and not MIN_MAGNITUDE <= abs(value) <= MAX_MAGNITUDE:
-        raise InputError(f"--{name} is out of range (got {text!r}); "
-                         "nonzero magnitudes must lie in [1e-50, 1e50]")
-    return s
 
 
 def _formatter(backend: str, digits: int, as_json: bool) -> Callable[[Any], Any]:
@@ -179,12 +149,12 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
         raise InputError(f"--digits must be between 1 and {MAX_DIGITS} (got {digits})")
     if steps is not None and not 0 <= steps <= MAX_ITERATIONS:
         raise InputError(f"--iterate must be between 0 and {MAX_ITERATIONS} (got {steps})")
-    mu = parse_decimal("mu", mu)
-    nu = parse_decimal("nu", nu, positive=True)
-    omega = parse_decimal("omega", omega)
-    tau = parse_decimal("tau", tau, positive=True)
-    lam = None if lam is None else parse_decimal("lam", lam, positive=True)
-    alpha = None if alpha is None else parse_decimal("alpha", alpha, positive=True)
+    mu = decimal_string(mu, "--mu")
+    nu = decimal_string(nu, "--nu", positive=True)
+    omega = decimal_string(omega, "--omega")
+    tau = decimal_string(tau, "--tau", positive=True)
+    lam = None if lam is None else decimal_string(lam, "--lam", positive=True)
+    alpha = None if alpha is None else decimal_string(alpha, "--alpha", positive=True)
 
     if not act.is_selu:
         if lam is not None or alpha is not None:

@@ -42,8 +42,8 @@ import click
 from flint import arb
 
 from snn_theory.commands.activation_option import activation_options, resolve
-from snn_theory.commands.map import parse_decimal
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_string, parse_exact
 
 MAX_DIGITS = 200
 
@@ -162,16 +162,14 @@ def propagate_command(
         )
     if not 10 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be between 10 and {MAX_DIGITS} (got {digits})")
-    omega = parse_decimal("omega", omega)
-    tau = parse_decimal("tau", tau, positive=True)
-    lam = None if lam is None else parse_decimal("lam", lam, positive=True)
-    alpha = None if alpha is None else parse_decimal("alpha", alpha, positive=True)
+    omega = decimal_string(omega, "--omega")
+    tau = decimal_string(tau, "--tau", positive=True)
+    lam = None if lam is None else decimal_string(lam, "--lam", positive=True)
+    alpha = None if alpha is None else decimal_string(alpha, "--alpha", positive=True)
     c_value: str | None = None
     if correlation is not None:
-        from decimal import Decimal
-
-        c_value = parse_decimal("correlation", correlation)
-        if not -1 <= Decimal(c_value) <= 1:
+        c_value = decimal_string(correlation, "--correlation")
+        if not -1 <= parse_exact(c_value, "--correlation") <= 1:
             raise InputError(f"--correlation must lie in [-1, 1] (got {correlation!r})")
     taus = _floats(edge_tau, "edge-tau") if edge_tau else []
     if any(t <= 0 for t in taus):

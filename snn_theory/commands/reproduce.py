@@ -10,7 +10,6 @@ code (:mod:`snn_theory.commands.exit_codes`).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import click
 
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.exit_codes import EXIT_FALSE, EXIT_NOT_CERTIFIED, EXIT_OK
+from snn_theory.files import dumps_json
 from snn_theory.show.reproduce import stages as st
 
 #: The exit code of each outcome of a reproduction.
@@ -124,7 +124,7 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     if as_json:
         from snn_theory.show.reproduce.report import json_default, to_json
 
-        click.echo(json.dumps(to_json(result), default=json_default))
+        click.echo(dumps_json(to_json(result), default=json_default))
     else:
         _print_summary(result)
     sys.exit(OUTCOME_EXIT[result.outcome])

@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from snn_theory.claims import format_fraction
 from snn_theory.dtypes import DTYPE_NAMES, get_format
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_text, format_fraction
 
 #: exit code when the mathematics fails (fixed point not certified, a claim undecided)
 EXIT_UNDECIDED = 3
@@ -67,8 +67,6 @@ def _print(results: list, with_claims: bool) -> None:
                   "fixed point in a small box; S is a ball at that fixed point.", soft_wrap=True)
     if not with_claims:
         return
-    from snn_theory.verify import decimal_text
-
     claims = Table(title="Theorem 1 on its domain (μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5], "
                          "τ ∈ [0.95, 1.1]) with these constants (interval branch-and-bound)")
     for col in ("constants", "claim", "certified extremum enclosure", "verdict"):

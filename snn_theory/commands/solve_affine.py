@@ -13,10 +13,9 @@ import click
 
 from snn_theory.activation_map import AffineResult, solve_affine
 from snn_theory.activations import Activation
-from snn_theory.claims import format_fraction
 from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
-from snn_theory.constants import decimal_enclosure, nearest_float, parse_exact
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_enclosure, format_fraction, nearest_float, parse_exact
 from snn_theory.precision import working_precision
 
 #: Largest --digits with a non-SELU activation (each digit costs integration work).
@@ -51,7 +50,7 @@ def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, 
     if act.scale != 1 or act.shift != 0:
         raise InputError("the scale and shift are what solve-constants solves for; give the "
                          "activation without them")
-    target = [parse_exact(f"--{n}", t) for n, t in (("mean", mean), ("variance", variance),
+    target = [parse_exact(t, f"--{n}", ratio=False) for n, t in (("mean", mean), ("variance", variance),
                                                     ("omega", omega), ("tau", tau))]
     if target[1] <= 0:
         raise InputError(f"--variance must be > 0 (got {variance})")

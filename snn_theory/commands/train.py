@@ -26,6 +26,7 @@ import click
 
 from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.errors import InputError
+from snn_theory.files import atomic_write
 
 STUDY_HINT = ("larger study (every data set, two depths, ≥ 5 seeds, a learning-rate grid): "
               "python benchmarks/bench_train.py --full")
@@ -242,8 +243,7 @@ def _region_json() -> dict[str, list[float]]:
 
 def _write(path: str, text: str) -> None:
     try:
-        with open(path, "w") as fh:
-            fh.write(text)
+        atomic_write(path, text)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
 

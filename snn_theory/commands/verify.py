@@ -21,12 +21,11 @@ from snn_theory.claims import (
     Domain,
     builtin_claim_for,
     check_name,
-    format_fraction,
-    parse_number,
 )
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.exit_codes import verdicts_exit_code
 from snn_theory.errors import InputError
+from snn_theory.exact import decimal_text, format_fraction, parse_exact
 from snn_theory.files import writable_directory
 
 
@@ -97,8 +96,6 @@ def _enclosure_note(result: object) -> str:
 
 
 def _enclosure_text(result: object) -> str:
-    from snn_theory.verify import decimal_text
-
     if result.extremum is None:
         return "—"
     lo, hi = result.extremum
@@ -189,7 +186,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
         raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"--time-limit must be > 0 (got {time_limit})")
-    tol = None if tolerance is None else parse_number(tolerance, "--tolerance")
+    tol = None if tolerance is None else parse_exact(tolerance, "--tolerance")
     if tol is not None and tol <= 0:
         raise InputError(f"--tolerance must be > 0 (got {tolerance})")
     console = Console(stderr=True)
@@ -286,8 +283,6 @@ class _progress:
         if status.refuted:
             text += ", counterexample found"
         if enclosure is not None:
-            from snn_theory.claims import decimal_text
-
             lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
             text += f", {claim.kind} ∈ [{lo}, {hi}]"
         self.bar.update(self.tasks[claim.name], description=escape(f"{claim.name}: {text}"))

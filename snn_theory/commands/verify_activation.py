@@ -17,9 +17,10 @@ import click
 
 from snn_theory import activation_verify
 from snn_theory.activations import Activation
-from snn_theory.claims import Claim, Domain, format_fraction
+from snn_theory.claims import Claim, Domain
 from snn_theory.commands.exit_codes import verdicts_exit_code
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction
 
 
 def claims_for(act: Activation, theorem: str, domain: str | None, claim: str | None

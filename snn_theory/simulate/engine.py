@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.files import json_value
 from snn_theory.moment_map import default_constants, iterate
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 
@@ -146,8 +147,7 @@ class SimulationResult:
 
 
 def _f(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
+    return json_value(float(x))
 
 
 def _nanmax_abs(a: np.ndarray) -> float:

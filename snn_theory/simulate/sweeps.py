@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError
+from snn_theory.files import json_value
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 from snn_theory.simulate.engine import SimulationResult, simulate
 
@@ -162,16 +163,10 @@ class StartGrid:
     config: SimulationConfig
 
     def to_json(self) -> dict[str, Any]:
-        def clean(a: np.ndarray) -> Any:
-            return np.where(np.isfinite(a), a, np.nan).tolist()
-
-        import json
-
-        out = {"config": self.config.to_dict(), "starts": clean(self.starts),
-               "next": clean(self.next), "predicted_next": clean(self.predicted_next),
-               "trajectories": clean(self.trajectories), "predicted": clean(self.predicted)}
-        # NaN is not JSON: null
-        return json.loads(json.dumps(out).replace("NaN", "null"))
+        return json_value({
+            "config": self.config.to_dict(), "starts": self.starts, "next": self.next,
+            "predicted_next": self.predicted_next, "trajectories": self.trajectories,
+            "predicted": self.predicted})
 
     def save_npz(self, path: str) -> None:
         np.savez(path, starts=self.starts, next=self.next, predicted_next=self.predicted_next,

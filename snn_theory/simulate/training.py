@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError
+from snn_theory.files import json_value
 from snn_theory.simulate.config import ProgressCallback, check_choice
 
 DATASETS: tuple[str, ...] = ("digits", "breast-cancer", "wine", "iris")
@@ -137,7 +138,8 @@ def resolve_activation(text: str, scale: str | None = None,
 def certified_region() -> tuple[tuple[float, float], tuple[float, float]]:
     """Theorem 1's (ω, τ) rectangle from :data:`snn_theory.claims.THEOREM_DOMAINS` as floats:
     ((ω_lo, ω_hi), (τ_lo, τ_hi)) = ((−0.1, 0.1), (0.95, 1.1))."""
-    from snn_theory.claims import THEOREM_DOMAINS, VARIABLE_NAMES
+    from snn_theory.claims import THEOREM_DOMAINS
+    from snn_theory.formulas import VARIABLE_NAMES
 
     bounds = dict(zip(VARIABLE_NAMES, THEOREM_DOMAINS["theorem1"].bounds, strict=True))
     (wl, wh), (tl, th) = bounds["omega"], bounds["tau"]
@@ -374,9 +376,7 @@ def g_prediction(x: np.ndarray, depth: int, width: int) -> np.ndarray:
 
 # ============================================================================ results
 def _nan_to_none(a: Any) -> Any:
-    a = np.asarray(a, np.float64)
-    return [None if not math.isfinite(x) else float(x) for x in a.ravel()] if a.ndim == 1 \
-        else [_nan_to_none(r) for r in a]
+    return json_value(np.asarray(a, np.float64))
 
 
 def _from_json_array(x: Any) -> np.ndarray:
@@ -523,8 +523,7 @@ class RunResult:
 
 
 def _f(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
+    return json_value(float(x))
 
 
 # ============================================================================ training

@@ -24,7 +24,8 @@ from typing import Any
 from flint import arb
 
 from snn_theory import backends
-from snn_theory.certify.paper.grid import STATE_VERSION, atomic_write_json
+from snn_theory.certify.paper.grid import STATE_VERSION
+from snn_theory.files import atomic_write
 from snn_theory.precision import working_precision
 
 #: The paper's hand-derived bounds on |∂S/∂μ|, |∂S/∂ω|, |∂S/∂ν|, |∂S/∂τ| (docs/mathematics.md §5).
@@ -315,7 +316,7 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
                 method=data.get("method"), cached=True)
     result = derivative_bounds(domain, tolerance=tolerance, max_boxes=max_boxes,
                                progress=progress)
-    atomic_write_json(path, {
+    atomic_write(path, json.dumps({
         # the bounds are written for a reader's information only: a later run re-derives them
         "upper": [float(x).hex() for x in result.upper],
         "lower": [float(x).hex() for x in result.lower],
@@ -327,5 +328,5 @@ def cached_derivative_bounds(domain: Sequence[tuple[float, float]], state_dir: P
         "seconds": result.seconds,
         "symbolic_seconds": result.symbolic_seconds,
         "leaves": [[[float(a).hex(), float(b).hex()] for a, b in box] for box in result.leaves],
-    })
+    }, indent=1))
     return result

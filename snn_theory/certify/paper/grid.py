@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 
 from snn_theory import backends
-from snn_theory.claims import BUILTIN_CLAIMS, VARIABLE_NAMES
+from snn_theory.claims import BUILTIN_CLAIMS
 from snn_theory.errors import InputError
+from snn_theory.files import atomic_write
+from snn_theory.formulas import VARIABLE_NAMES
 from snn_theory.moment_map import default_constants
 
 #: ``--theorem`` choice → the built-in contraction claim the paper's method checks.
@@ -253,17 +255,6 @@ def _default_chunk(devices: Sequence[Any]) -> int:
     return 1 << 24 if devices[0].platform in ("gpu", "cuda", "rocm", "tpu") else 1 << 18
 
 
-def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (a temporary file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 @dataclass(frozen=True)
 class GridScan:
     """The outcome of :func:`scan_grid`.
@@ -338,11 +329,11 @@ def scan_grid(
     def save(next_index: int) -> None:
         if state_file is None:
             return
-        atomic_write_json(state_file, {
+        atomic_write(state_file, json.dumps({
             "version": STATE_VERSION, "grid": spec.key(), "next": next_index,
             "max": None if best == -math.inf else float(best).hex(), "argmax": best_idx,
             "total": spec.total,
-        })
+        }, indent=1))
 
     if progress is not None:
         progress(start, spec.total)

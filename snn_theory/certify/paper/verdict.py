@@ -72,9 +72,9 @@ from snn_theory.certify.paper.grid import (
     grid_values,
     scan_grid,
 )
-from snn_theory.claims import VARIABLE_NAMES
 from snn_theory.errors import InputError
-from snn_theory.files import writable_directory
+from snn_theory.files import json_value, writable_directory
+from snn_theory.formulas import VARIABLE_NAMES
 from snn_theory.precision import working_precision
 
 #: Floating-point allowance: max(FLOAT_ALLOWANCE_FLOOR, FLOAT_ALLOWANCE_FACTOR × observed).
@@ -302,7 +302,7 @@ class PaperResult:
         """The claims entry of ``verify-contraction --method paper --json`` (strict JSON:
         non-finite floats become null)."""
         e = self.extremum
-        return _json_safe({
+        return json_value({
             "name": self.name,
             "statement": self.statement,
             "holds": self.holds,
@@ -318,17 +318,6 @@ class PaperResult:
             "verdict_text": self.verdict_text,
             "grid": self.grid.to_json(),
         })
-
-
-def _json_safe(value: Any) -> Any:
-    """Non-finite floats become None (strict JSON has no inf/nan)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 # ----------------------------------------------------------------------- the method

@@ -20,13 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from snn_theory import __version__
-from snn_theory.claims import (
-    CLAIM_FIGURES,
-    EXPECTED_FALSE,
-    PAPER_STATEMENTS,
-    decimal_text,
-    format_fraction,
-)
+from snn_theory.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
+from snn_theory.exact import decimal_text, format_fraction
+from snn_theory.files import atomic_write, dumps_json
 from snn_theory.show.reproduce.stages import (
     PAVING,
     PAVING_MODES,
@@ -146,13 +142,13 @@ def write_json(repro: Reproduction) -> Path:
     byte for byte) and the git-ignored ``PROOFS/reproduce.timings.json``."""
     full = to_json(repro)
     path = repro.proofs / "reproduce.json"
-    path.write_text(json.dumps(_without_timings(full), indent=1) + "\n")
+    atomic_write(path, json.dumps(_without_timings(full), indent=1) + "\n")
     timings = {"note": "timings and software versions of the last reproduction (not "
                        "committed: they change from run to run)",
                "software": _software(), "stage_seconds": {s.name: round(s.seconds, 3)
                                                           for s in repro.stages},
                "run": _timings_only(full)}
-    (repro.proofs / TIMINGS_FILE).write_text(json.dumps(timings, indent=1) + "\n")
+    atomic_write(repro.proofs / TIMINGS_FILE, dumps_json(timings, indent=1) + "\n")
     return path
 
 
@@ -200,7 +196,7 @@ def json_default(obj: Any) -> Any:
 
 
 def _jsonable(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, default=json_default))
+    return json.loads(dumps_json(obj, default=json_default))
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -245,7 +241,7 @@ def write_report(repro: Reproduction) -> Path:
     """Write ``PROOFS/REPORT.md`` (Markdown tables; numbers verbatim from the JSON)."""
     lines = (_selu_report(repro) if repro.activation is None else _activation_report(repro))
     path = repro.proofs / "REPORT.md"
-    path.write_text("\n".join(lines))
+    atomic_write(path, "\n".join(lines))
     return path
 
 

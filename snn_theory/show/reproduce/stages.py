@@ -508,12 +508,12 @@ def stage_constants(mode: Mode, tell: _Tell) -> ConstantsStage:
 def stage_claims(mode: Mode, proofs: Path, jobs: int, tell: _Tell) -> ClaimsStage:
     """Every built-in claim through :func:`snn_theory.verify.verify_claims` (the entry point
     ``verify-contraction`` uses), certificates into ``proofs``."""
-    from snn_theory.claims import parse_number
+    from snn_theory.exact import parse_exact
     from snn_theory.verify import DEFAULT_TOLERANCE, Constants, Settings, verify_claims
 
     names = mode.claims
     tell.start(f"verifying {len(names)} built-in claims (--grid {mode.grid})", len(names))
-    tol = DEFAULT_TOLERANCE if mode.tolerance is None else parse_number(mode.tolerance,
+    tol = DEFAULT_TOLERANCE if mode.tolerance is None else parse_exact(mode.tolerance,
                                                                          "tolerance")
     settings = Settings(grid=mode.grid, tolerance=tol, jobs=jobs, constants=Constants(),
                         state_dir=proofs / ".state", resume=False, round_size=REPRODUCE_ROUND)
