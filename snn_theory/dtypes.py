@@ -184,7 +184,7 @@ class Rounding:
 
 def ulps_text(x: Fraction, direction: int, digits: int = 4) -> str:
     """``x`` with ``digits`` significant digits, rounded down (−1) or up (+1)."""
-    from snn_theory.verify import decimal_text  # the project's outward decimal rounding
+    from snn_theory.claims import decimal_text  # the project's outward decimal rounding
 
     return decimal_text(x, direction, digits)
 

@@ -688,7 +688,7 @@ def _reprove_leaves(domain: Sequence[tuple[float, float]], leaves: Any) -> dict[
     (:func:`box_gradient_bounds`), so nothing but the *choice* of boxes comes from the cache."""
     from fractions import Fraction
 
-    from snn_theory.certificate import tiling_error
+    from snn_theory.certify.certificate.tiling import tiling_error
 
     widened = [(math.nextafter(lo, -math.inf), math.nextafter(hi, math.inf)) for lo, hi in domain]
     try:

@@ -9,7 +9,7 @@ Stages (each timed; the run holds only when every stage holds):
    ``verify-contraction`` with certificates written to ``OUT/proofs`` (the verifier's own JSON
    is kept verbatim);
 3. **check** — every certificate re-verified by the independent checker
-   (:func:`snn_theory.certificate.check_certificate`);
+   (:func:`snn_theory.certify.certificate.check.check_certificate`);
 4. **monte-carlo** — wide networks (normalised weights) simulated at a few widths
    (:func:`snn_theory.simulate.simulate`; each run's JSON is what ``snn-theory simulate
    --json`` prints for the same configuration).  A statistical sanity check, not a proof;
@@ -224,16 +224,18 @@ def verify_claims(names: Sequence[str], certificate_dir: Path, grid: str,
                   progress: Callable[[int, str, int], None] | None = None) -> dict[str, Any]:
     """What ``snn-theory verify-contraction --grid G [--tolerance T] --certificate-dir DIR
     --json`` does for the built-in claims ``names``, in this process: the same search
-    (:func:`snn_theory.verify.verify_claim`), the same certificates
-    (:func:`snn_theory.certificate.write_certificate`), the same JSON entries.
+    (:func:`snn_theory.certify.search.loop.verify_claim`), the same certificates
+    (:func:`snn_theory.certify.certificate.io.write_certificate`), the same JSON entries.
 
     Returns ``{"json": {"claims": [...]}, "exit_code": 0 | 1 | 3}`` (the command's exit code:
     1 when a claim is refuted, 3 when one is undecided).  ``progress(claims_done, claim,
     boxes)`` is called as the search goes.
     """
-    from snn_theory.certificate import write_certificate
+    from snn_theory.certify.certificate.io import write_certificate
+    from snn_theory.certify.search.executors import Executor
+    from snn_theory.certify.search.loop import DEFAULT_TOLERANCE, Settings, verify_claim
+    from snn_theory.certify.search.workers import Constants
     from snn_theory.claims import BUILTIN_CLAIMS, parse_number
-    from snn_theory.verify import DEFAULT_TOLERANCE, Constants, Runner, Settings, verify_claim
 
     tol = DEFAULT_TOLERANCE if tolerance is None else parse_number(tolerance, "tolerance")
     # a fixed round size: the same leaves (and certificates) whatever the number of cores
@@ -241,7 +243,7 @@ def verify_claims(names: Sequence[str], certificate_dir: Path, grid: str,
                         state_dir=certificate_dir / ".state", resume=False,
                         round_size=REPRODUCE_ROUND)
     entries, verdicts = [], []
-    with Runner(settings.jobs) as runner:
+    with Executor(settings.jobs) as runner:
         for k, name in enumerate(names):
             def report(claim: Any, status: Any, k: int = k, name: str = name) -> None:
                 if progress is not None:
@@ -262,7 +264,7 @@ def check_certificates(paths: Sequence[Path], jobs: int,
                        progress: Callable[[int, int], None] | None = None
                        ) -> list[dict[str, Any]]:
     """The checker's report for each file (``snn-theory check-certificate --json`` items)."""
-    from snn_theory.certificate import check_certificate
+    from snn_theory.certify.certificate.check import check_certificate
 
     reports = []
     for k, path in enumerate(paths):
@@ -562,7 +564,7 @@ def _timings_only(obj: Any) -> Any:
 
 
 def _software() -> dict[str, str]:
-    from snn_theory.certificate import software_versions
+    from snn_theory.certify.certificate.io import software_versions
 
     return software_versions()
 

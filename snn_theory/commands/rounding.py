@@ -6,7 +6,7 @@
 
 For each set of constants: the certified fixed point of g with them (Krawczyk test in arb),
 its distance from (0, 1), S there, and Theorem 1's claims on the paper's domain run with them
-(:mod:`snn_theory.rounding`, :func:`snn_theory.verify.verify_claim`).
+(:mod:`snn_theory.rounding`, :func:`snn_theory.certify.search.loop.verify_claim`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _print(results: list, with_claims: bool) -> None:
                   "fixed point in a small box; S is a ball at that fixed point.", soft_wrap=True)
     if not with_claims:
         return
-    from snn_theory.verify import decimal_text
+    from snn_theory.claims import decimal_text
 
     claims = Table(title="Theorem 1 on its domain (μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5], "
                          "τ ∈ [0.95, 1.1]) with these constants (interval branch-and-bound)")

@@ -1,0 +1,1 @@
+"""Certify: ball-arithmetic enclosures, claims, the verifier and its certificates."""
