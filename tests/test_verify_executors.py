@@ -24,9 +24,9 @@ from snn_theory.certify.search.loop import ClaimResult, Settings, verify_claim
 from snn_theory.claims import Claim, Domain
 from snn_theory.cli import main
 
-#: A claim that needs a few rounds of splitting (S reaches ≈ 0.8976 at a corner of the box).
-CLAIM = Claim.parse("spectral_norm<0.9",
-                    Domain.parse("mu=0:0.1,omega=0:0.1,nu=1.3:1.5,tau=1:1.1"), name="tiny")
+#: A claim on Theorem 1's domain that takes a few dozen boxes (J22 reaches ≈ 0.89176).
+DOMAIN = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"
+CLAIM = Claim.parse("J22<0.892", Domain.parse(DOMAIN), name="tiny")
 
 
 def _leaves(result: ClaimResult) -> list:
@@ -55,17 +55,20 @@ def test_local_result_is_right(local_results: dict[int, ClaimResult]) -> None:
     lo, hi = r.extremum
     with mpmath.workdps(30):
         lam, alpha = backends.constants_function("mpmath")()
-        s = backends.evaluator("mpmath", ("spectral_norm",))
+        j22 = backends.evaluator("mpmath", ("J22",))
 
-        def value(point) -> float:
-            return float(s(*(mpmath.mpf(x.numerator) / x.denominator for x in point),
-                           lam, alpha)[0])
+        def value(point) -> mpmath.mpf:
+            return j22(*(mpmath.mpf(x.numerator) / x.denominator for x in point), lam, alpha)[0]
 
+        def mp(x: Fraction) -> mpmath.mpf:
+            return mpmath.mpf(x.numerator) / x.denominator
+
+        slack = mpmath.mpf(10) ** -25
         corners = [value(c) for c in itertools.product(*CLAIM.domain.bounds)]
         witness = value(r.witness[0])
-    # the decided end bounds S at every corner; the witness attains the other end
-    assert max(corners) <= float(hi) < 0.9
-    assert float(lo) <= witness <= float(hi)
+        # the decided end bounds J22 at every corner; the witness attains the other end
+        assert max(corners) <= mp(hi) + slack and hi < Fraction("0.892")
+        assert mp(lo) - slack <= witness <= mp(hi) + slack
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -104,8 +107,7 @@ def test_search_neither_depends_on_nor_changes_the_callers_precision(
 
 def _cli(capsys, *args: str) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exc:
-        main(["verify-contraction", "--domain", "mu=0:0.1,omega=0:0.1,nu=1.3:1.5,tau=1:1.1",
-              "--claim", "spectral_norm<0.9", *args])
+        main(["verify-contraction", "--domain", DOMAIN, "--claim", "J22<0.892", *args])
     return exc.value.code, capsys.readouterr().err
 
 
@@ -133,7 +135,7 @@ def test_state_travels_with_the_task() -> None:
     from snn_theory.certify.search.workers import Constants, WorkerState, evaluate_box
 
     box = [(Fraction(0), Fraction(1, 10)), (Fraction(0), Fraction(1, 10)),
-           (Fraction(13, 10), Fraction(3, 2)), (Fraction(1), Fraction(11, 10))]
+           (Fraction(13, 10), Fraction(3, 2)), (Fraction(1), Fraction(11, 10))]  # in the domain
     closed = WorkerState.for_claim(CLAIM, Constants(), 64)
     user = WorkerState.for_claim(CLAIM, Constants.parse("1.2", "1.8"), 64)
     first = evaluate_box(closed, box, 0)
