@@ -108,6 +108,9 @@ _STALL_BOXES = 2000
 # ------------------------------------------------------------------------------ settings
 @dataclass
 class Settings:
+    """How one claim is searched (the CLI's options); ``jobs`` sizes the local executor
+    :func:`verify_claim` makes when none is given."""
+
     grid: str = "coarse"
     #: Width the extremum enclosure is refined to after the claim is decided (None: decide
     #: only, the enclosure is what deciding reached).
@@ -121,8 +124,9 @@ class Settings:
     resume: bool = False
     save_every: float = 5.0
     strategy: str = "decide"
-    #: Boxes split per round (None: 1 in-process, 64 per worker with a pool).  A fixed
-    #: value makes the leaves — and so the certificate — independent of --jobs.
+    #: Boxes split per round (None: 1 with one worker, else 64 per worker — local processes
+    #: or the cluster's threads).  A fixed value makes the leaves — and so the certificate —
+    #: independent of --jobs and of the cluster's size.
     round_size: int | None = None
 
     def key(self, claim: Claim) -> dict[str, Any]:
