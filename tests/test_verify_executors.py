@@ -9,6 +9,7 @@ checker; the extremum enclosure is compared with a 30-digit mpmath evaluation.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from fractions import Fraction
 
@@ -142,3 +143,21 @@ def test_state_travels_with_the_task() -> None:
     other = evaluate_box(user, box, 0)
     again = evaluate_box(closed, box, 0)
     assert first == again and other.bound != first.bound
+
+
+def test_cli_scheduler_writes_the_local_certificate(tmp_path, capsys) -> None:
+    from distributed import LocalCluster
+
+    code, _ = _cli(capsys, "--jobs", "1", "--json", "--certificate-dir", str(tmp_path / "a"))
+    assert code == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        with pytest.raises(SystemExit) as exc:
+            main(["verify-contraction", "--domain", DOMAIN, "--claim", "J22<0.892", "--json",
+                  "--scheduler", cluster.scheduler_address,
+                  "--certificate-dir", str(tmp_path / "b")])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and json.loads(out)["claims"][0]["holds"] is True
+    (a,) = (tmp_path / "a").glob("*.cert.json")
+    (b,) = (tmp_path / "b").glob("*.cert.json")
+    assert a.name == b.name and a.read_bytes() == b.read_bytes()
