@@ -78,7 +78,7 @@ def test_dask_cluster_gives_identical_result_and_certificate(
     from distributed import Client, LocalCluster, get_task_stream
 
     local = local_results[threads]  # as many workers as the cluster has threads
-    with LocalCluster(n_workers=1, threads_per_worker=threads, processes=False,
+    with LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, protocol="tcp",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         with Executor(scheduler=cluster.scheduler_address) as executor:
             assert executor.workers == threads
@@ -119,6 +119,33 @@ def test_unreachable_scheduler_fails_fast(tmp_path, capsys) -> None:
     assert code == 2 and "cannot reach the Dask scheduler" in err
     assert len(err.strip().splitlines()) == 1 and time.perf_counter() - start < 10
     assert not list(tmp_path.glob("*.cert.json"))
+
+
+def test_a_peer_that_is_not_a_scheduler_is_bad_input(tmp_path, capsys) -> None:
+    """Something answers at the address, with bytes that are not Dask's protocol."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def garble() -> None:
+        try:
+            conn, _ = server.accept()
+            conn.sendall(b"\xff" * 256)
+            conn.close()
+        except OSError:
+            pass
+
+    threading.Thread(target=garble, daemon=True).start()
+    port = server.getsockname()[1]
+    try:
+        code, err = _cli(capsys, "--certificate-dir", str(tmp_path), "--scheduler",
+                         f"tcp://127.0.0.1:{port}")
+    finally:
+        server.close()
+    assert code == 2 and "Dask scheduler" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, fragment", [

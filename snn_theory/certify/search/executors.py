@@ -45,20 +45,50 @@ def compile_arb(quantities: Iterable[str]) -> None:
 
 def connect(address: str, timeout: float = 5.0) -> Any:
     """A Dask client for ``address`` (``tcp://HOST:PORT``); InputError (one line) when the
-    address is malformed or nothing answers within ``timeout`` seconds."""
+    address is malformed, nothing answers within ``timeout`` seconds, or what answers is not
+    a Dask scheduler (checked by a handshake before any client is made, so that a failed
+    client never lingers)."""
     import re
 
     if not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", str(address)):
         raise InputError(f"--scheduler {address!r}: expected an address like tcp://HOST:8786")
-    try:
-        import logging
+    import logging
 
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    failure = None
+    try:
+        if not str(address).startswith("inproc://"):  # in-process clusters need no probe
+            _probe(address, timeout)
         from distributed import Client
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
         return Client(address, timeout=f"{timeout}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
-                         f"({type(exc).__name__})") from None
+    except (OSError, TimeoutError) as exc:
+        failure = f"cannot reach the Dask scheduler at {address} within {timeout:g} s " \
+                  f"({type(exc).__name__})"
+    except Exception as exc:  # a garbled reply (even a MemoryError from a bogus length)
+        failure = (f"what answers at {address} is not a Dask scheduler "
+                   f"({type(exc).__name__})")
+    raise InputError(failure)
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Connect to ``address`` and ask for its identity; raises unless a Dask scheduler
+    answers within ``timeout`` seconds."""
+    import asyncio
+
+    from distributed.comm import connect as open_comm
+
+    async def ask() -> None:
+        comm = await open_comm(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            reply = await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+        if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+            raise ConnectionError("the peer is not a Dask scheduler")
+
+    asyncio.run(asyncio.wait_for(ask(), 2 * timeout))
 
 
 def _ignore_sigint() -> None:
