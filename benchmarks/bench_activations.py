@@ -11,7 +11,7 @@ the activation table):
 
 For SELU the generic engine is timed beside the closed-form path in the same run (arb
 evaluation of the closed forms at the same points, and the closed-form verifier of
-:mod:`snn_theory.verify` on Theorem 1's contraction claim beside the generic one on the same
+:mod:`snn_theory.certify.search` on Theorem 1's contraction claim beside the generic one on the same
 claim): the ratio columns are generic / closed form.
 
     python benchmarks/bench_activations.py               # all built-ins
@@ -81,7 +81,9 @@ def main() -> None:
         lam, alpha = backends.constants_function("arb")()
         closed = backends.evaluator("arb", ("mean", "second_moment", "J11", "J12", "J21", "J22"))
         cr = rate(lambda p: closed(p[0], arb(1), p[1], arb(1), lam, alpha), points)
-        from snn_theory.verify import Constants, Runner, Settings, verify_claim
+        from snn_theory.certify.search.executors import Executor
+        from snn_theory.certify.search.loop import Settings, verify_claim
+        from snn_theory.certify.search.workers import Constants
 
         claim = BUILTIN_CLAIMS["theorem1.contraction"]
         settings = Settings(grid="coarse", tolerance=__import__("fractions").Fraction(1, 10),
@@ -89,7 +91,7 @@ def main() -> None:
                             constants=Constants.parse(None, None), state_dir=None,
                             resume=False)
         started = time.perf_counter()
-        with Runner(args.jobs) as runner:
+        with Executor(args.jobs) as runner:
             verify_claim(claim, settings, runner)
         closed_wall = time.perf_counter() - started
         print()

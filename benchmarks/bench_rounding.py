@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import best_of  # noqa: E402
 
 from snn_theory import dtypes, rounding  # noqa: E402
+from snn_theory.certify.search.executors import Executor  # noqa: E402
+from snn_theory.certify.search.loop import Settings, verify_claim  # noqa: E402
 from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_GROUPS  # noqa: E402
 from snn_theory.constants import solve_constants  # noqa: E402
-from snn_theory.verify import Runner, Settings, verify_claim  # noqa: E402
 
 CASTS = (np.float64, np.float32, np.float16, ml_dtypes.bfloat16)
 
@@ -53,7 +54,7 @@ def main() -> None:
         rounding.rounding_impact(rounding.constants_for_dtype("bfloat16"))
 
     def builtin() -> None:
-        with Runner(1) as runner:
+        with Executor(1) as runner:
             for name in THEOREM_GROUPS["1"]:
                 verify_claim(BUILTIN_CLAIMS[name], Settings(), runner)
 

@@ -29,8 +29,10 @@ from fractions import Fraction
 from flint import ctx
 
 from snn_theory import backends, enclosure
+from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.loop import Settings, initial_grid, verify_claim
+from snn_theory.certify.search.workers import DEFAULT_PRECISION
 from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
-from snn_theory.verify import DEFAULT_PRECISION, Runner, Settings, initial_grid, verify_claim
 
 QUICK = ("theorem1.variance_upper", "theorem2.variance_decreases", "theorem3a.variance_increases")
 
@@ -72,7 +74,7 @@ WIDE_MARGIN = ("spectral_norm<5", "spectral_norm<2", "variance<=3", "mean>=-1",
 WIDE_DOMAIN = "mu=-1:1,omega=-1:1,nu=0.5:3,tau=0.5:2"
 
 
-def _run(claim: Claim, runner: Runner, jobs: int, **kw) -> tuple[str, int, float, str]:
+def _run(claim: Claim, runner: Executor, jobs: int, **kw) -> tuple[str, int, float, str]:
     result = verify_claim(claim, Settings(grid="coarse", jobs=jobs, **kw), runner)
     return result.verdict, len(result.leaves), result.seconds, result.reason
 
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     print(header)
     print("-" * len(header))
     totals = [0.0, 0.0, 0.0]
-    with Runner(args.jobs) as runner:
+    with Executor(args.jobs) as runner:
         for name in names:
             claim = BUILTIN_CLAIMS[name]
             old = _run(claim, runner, args.jobs, strategy="enclose", tolerance=tol)

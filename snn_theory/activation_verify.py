@@ -3,7 +3,7 @@
 A claim is ``quantity relation threshold`` on a box in (μ, ω, ν, τ)
 (:class:`snn_theory.claims.Claim`); the activation is any
 :class:`snn_theory.activations.Activation`.  SELU keeps its closed-form verifier
-(:mod:`snn_theory.verify`); this is the generic one.
+(:mod:`snn_theory.certify.search`); this is the generic one.
 
 **Per-box bound.**  The moments and their (m, v)-partials depend on (μ, ω, ν, τ) only through
 m = μω and v = ντ, so their enclosures live in the (m, v) plane: a dyadic grid of cells
@@ -597,7 +597,7 @@ def _check(path: str, data: dict, jobs: int) -> ActivationCheckReport:
     if verdict != "holds":
         report.message = f"unknown verdict {verdict!r}"
         return report
-    from snn_theory.certificate import tiling_error
+    from snn_theory.certify.certificate.tiling import tiling_error
 
     leaves = [[(parse_exact(a, "box"), parse_exact(b, "box")) for a, b in box]
               for box, _ in data["leaves"]]

@@ -9,7 +9,7 @@ claims (:mod:`snn_theory.claims`) on the domain D = B × C in (μ, ω, ν, τ):
 * ``mean >= μ₋``, ``mean <= μ₊``, ``variance >= ν₋``, ``variance <= ν₊`` on D
   (g maps B into itself).
 
-Each claim is decided by the existing branch-and-bound (:func:`snn_theory.verify.verify_claim`,
+Each claim is decided by the existing branch-and-bound (:func:`snn_theory.certify.search.loop.verify_claim`,
 decide only, a box budget per claim — never a time limit, so the outcome is deterministic):
 
 * **proven**: all five hold; the cell's evidence is the five claims' leaf boxes with their
@@ -22,8 +22,9 @@ The plane region is cut into an initial uniform grid of cells; for ``depth`` lev
 undecided cell, and every refuted cell sharing an edge with a cell that is not refuted (the
 boundary), is cut into four equal cells, which are decided afresh.  The final cells tile the region exactly.
 
-Cells are independent tasks, run on local processes (:class:`concurrent.futures`) or on a Dask
-distributed cluster (``scheduler="tcp://HOST:PORT"``).  Each task computes in one thread of
+Cells are independent tasks, run on local processes or on a Dask distributed cluster
+(``scheduler="tcp://HOST:PORT"``) by the verifier's executor
+(:class:`snn_theory.certify.search.executors.Executor`).  Each task computes in one thread of
 one process with no time limit, and results are ordered by cell, so the paving and its
 certificate are byte-identical whichever executor ran them.  A state file lets an interrupted
 run resume: saved proven/refuted cells are re-checked by the certificate checker before being
@@ -32,7 +33,7 @@ used (undecided ones are recomputed) — the state is never evidence.
 The certificate (``docs/certificate-format.md``, "Paving certificates") is checked by
 :func:`check_paving`: the cells tile the region; each cell's claims are re-derived from the
 paving's B and the cell (never read from the file) and each proven claim re-proven, each
-counterexample re-evaluated, by :func:`snn_theory.certificate.check_content`.
+counterexample re-evaluated, by :func:`snn_theory.certify.certificate.check.check_content`.
 
 The largest certified rectangle (:func:`largest_rectangle`) is the largest-area axis-aligned
 rectangle containing (ω, τ) = (0, 1) inside the union of proven cells; both conditions hold on
@@ -45,11 +46,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,7 @@ class PavingSpec:
 
     def constants(self, cell: Cell) -> Any:
         """The verifier's λ, α for a cell: the closed forms, or the cell's (λ, α) ranges."""
-        from snn_theory.verify import Constants
+        from snn_theory.certify.search.workers import Constants
 
         return Constants(cell[0], cell[1]) if self.plane == ("lam", "alpha") else Constants()
 
@@ -288,14 +289,12 @@ def _cell_key(cell: Cell) -> tuple:
     return (w0, t0, w1, t1)
 
 
-_LOCK = threading.Lock()  # arb's precision and the verifier's state are process-global
-
-
 def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> dict[str, Any]:
     """Decide one cell; returns its certificate entry (JSON-ready; a top-level function so
     that process pools and Dask workers can run it).  Deterministic: one process, one
     thread at a time, a box budget and no time limit."""
-    from snn_theory.verify import Runner, Settings, verify_claim
+    from snn_theory.certify.search.executors import ARB_LOCK, Executor
+    from snn_theory.certify.search.loop import Settings, verify_claim
 
     spec = PavingSpec.from_json(spec_json)
     cell = entry_cell(cell_text, spec.plane)
@@ -306,10 +305,10 @@ def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> d
     boxes = 0
     if spec.activation is not None:
         return _decide_activation_cell(spec, cell, entry)
-    with _LOCK:
-        with Runner(1) as runner:
+    with ARB_LOCK:  # arb's and mpmath's precisions are process-global
+        with Executor(1) as executor:
             for name, claim in zip(CONDITIONS, spec.claims(cell)):
-                result = verify_claim(claim, settings, runner=runner)
+                result = verify_claim(claim, settings, executor)
                 boxes += len(result.leaves)
                 if result.verdict == "refuted":
                     data = result.certificate_data()
@@ -333,10 +332,11 @@ def _decide_activation_cell(spec: PavingSpec, cell: Cell, entry: dict[str, Any]
     """:func:`decide_cell` for another activation: the generic verifier, a box budget, no
     time limit, one process."""
     from snn_theory import activation_verify
+    from snn_theory.certify.search.executors import ARB_LOCK
 
     evidence = []
     boxes = 0
-    with _LOCK:
+    with ARB_LOCK:  # arb's and mpmath's precisions are process-global
         for name, claim in zip(CONDITIONS, spec.claims(cell)):
             result = activation_verify.verify(spec.activation, claim, max_boxes=spec.max_boxes,
                                               bits=spec.precision)
@@ -455,87 +455,16 @@ def refine(entries: Sequence[dict[str, Any]], plane: tuple[str, str] = PLANE) ->
 
 
 # ------------------------------------------------------------------------------ executors
-class _Executor:
-    """Maps :func:`decide_cell` over cells; results come back in the order given."""
-
-    def __init__(self, jobs: int = 1, scheduler: str | None = None,
-                 connect_timeout: float = 5.0):
-        self.jobs = max(1, int(jobs))
-        self.scheduler = scheduler
-        self.pool: Any = None
-        self.client: Any = None
-        if scheduler is not None:
-            self.client = connect(scheduler, connect_timeout)
-        elif self.jobs > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            if method == "fork":
-                precompile()  # the workers inherit the compiled evaluators
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method),
-                                            initializer=_ignore_sigint)
-
-    def run(self, spec_json: dict, cells: list[dict], done: Callable[[int, dict], None]) -> None:
-        if self.client is not None:
-            from distributed import as_completed
-
-            futures = {self.client.submit(decide_cell, spec_json, c, pure=False): k
-                       for k, c in enumerate(cells)}
-            for fut in as_completed(list(futures)):
-                done(futures[fut], fut.result())
-        elif self.pool is not None:
-            from concurrent.futures import as_completed as cf_completed
-
-            futures = {self.pool.submit(decide_cell, spec_json, c): k for k, c in enumerate(cells)}
-            for fut in cf_completed(futures):
-                done(futures[fut], fut.result())
-        else:
-            for k, c in enumerate(cells):
-                done(k, decide_cell(spec_json, c))
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+#: The quantities of a cell's five claims.
+CELL_QUANTITIES: tuple[str, ...] = ("mean", "variance", "spectral_norm")
 
 
 def precompile() -> None:
     """Compile the arb evaluators of the three quantities a cell needs (a few seconds, once
     per process; forked workers inherit them)."""
-    from snn_theory import backends
+    from snn_theory.certify.search.executors import compile_arb
 
-    for quantity in ("mean", "variance", "spectral_norm"):
-        backends.value_and_gradient("arb", quantity)
-        backends.evaluator("arb", (quantity,))
-
-
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which saves the state."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def connect(address: str, timeout: float = 5.0) -> Any:
-    """A Dask client for ``address`` (``tcp://HOST:PORT``); InputError (one line) when the
-    address is malformed or nothing answers within ``timeout`` seconds."""
-    import re
-
-    if not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", str(address)):
-        raise InputError(f"--scheduler {address!r}: expected an address like tcp://HOST:8786")
-    try:
-        import logging
-
-        from distributed import Client
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
-        return Client(address, timeout=f"{timeout}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s "
-                         f"({type(exc).__name__})") from None
+    compile_arb(CELL_QUANTITIES)
 
 
 # ------------------------------------------------------------------------------ the paving
@@ -585,9 +514,13 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     decided: dict[tuple, dict] = {}
     paving = Paving(spec, [])
     last_save = time.perf_counter()
+    from snn_theory.certify.search.executors import Executor
+
     executor = None
     try:
-        executor = _Executor(jobs, scheduler, connect_timeout)
+        executor = Executor(jobs, scheduler, connect_timeout)
+        if executor.jobs > 1:
+            executor.compile(CELL_QUANTITIES)  # before the pool forks: the workers inherit them
         level_cells = spec.initial_cells()
         final: list[dict] = []
         for level in range(spec.depth + 1):
@@ -620,7 +553,8 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
                     progress(PavingProgress(level, done, len(cells), counts["proven"],
                                             counts["refuted"], counts["undecided"]))
 
-            executor.run(spec_json, [cell_json(c, spec.plane) for c in todo], finished)
+            executor.run(partial(decide_cell, spec_json), [cell_json(c, spec.plane) for c in todo],
+                         finished)
             _save_state(state, spec, decided)
             entries = [decided[_cell_key(c)] for c in level_cells]
             split = refine(entries, spec.plane) if level < spec.depth else []
@@ -700,7 +634,7 @@ def largest_rectangle(proven: Sequence[Cell], point: tuple[Fraction, Fraction] =
 def certificate_content(paving: Paving) -> dict[str, Any]:
     """The paving certificate (docs/certificate-format.md): no timings, no versions in the
     checksummed body beyond the software table — byte-identical for identical pavings."""
-    from snn_theory.certificate import checksum
+    from snn_theory.certify.certificate.io import checksum
 
     content: dict[str, Any] = {
         "format": FORMAT, "version": VERSION, "spec": paving.spec.to_json(),
@@ -712,7 +646,7 @@ def certificate_content(paving: Paving) -> dict[str, Any]:
 def paving_constants(spec: PavingSpec) -> dict[str, Any]:
     """The certificate's constants: the closed-form enclosures at the spec's precision, or
     (plane lam, alpha) a note that each cell carries its own ranges."""
-    from snn_theory.certificate import ball_bounds, closed_form_constants
+    from snn_theory.certify.certificate.io import ball_bounds, closed_form_constants
 
     if spec.activation is not None:
         return {"source": "activation", "note": "the activation recorded in the spec"}
@@ -743,14 +677,19 @@ def is_paving_certificate(path: Path | str) -> bool:
 
 
 def read_paving(path: Path | str) -> dict[str, Any]:
-    from snn_theory.certificate import CertificateError, _no_constant, _no_duplicates, checksum
+    from snn_theory.certify.certificate.io import (
+        CertificateError,
+        checksum,
+        no_constant,
+        no_duplicates,
+    )
 
     try:
         raw = Path(path).read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-        content = json.loads(raw.decode(), object_pairs_hook=_no_duplicates,
-                             parse_constant=_no_constant)
+        content = json.loads(raw.decode(), object_pairs_hook=no_duplicates,
+                             parse_constant=no_constant)
     except CertificateError as exc:
         raise PavingError(str(exc)) from None
     except (OSError, EOFError, UnicodeDecodeError, ValueError, gzip.BadGzipFile, RecursionError):
@@ -771,17 +710,16 @@ def check_entry(spec: PavingSpec, entry: Any,
     """None when one cell's entry is proven (or refuted) by its evidence, else why not.
 
     The claims are re-derived from ``spec`` and the cell; every proven claim is re-proven
-    and a counterexample re-evaluated by :func:`snn_theory.certificate.check_content`."""
-    from snn_theory.certificate import (
+    and a counterexample re-evaluated by :func:`snn_theory.certify.certificate.check.check_content`."""
+    from snn_theory.certify.certificate.check import CheckReport, check_content
+    from snn_theory.certify.certificate.io import (
         FORMAT as CERT_FORMAT,
     )
-    from snn_theory.certificate import (
+    from snn_theory.certify.certificate.io import (
         VERSION as CERT_VERSION,
     )
-    from snn_theory.certificate import (
-        CheckReport,
+    from snn_theory.certify.certificate.io import (
         ball_bounds,
-        check_content,
         checksum,
         closed_form_constants,
         software_versions,
@@ -893,7 +831,7 @@ def check_paving(path: Path | str, progress: Callable[[int, int], None] | None =
     fields; the cells tile the region exactly; each cell's evidence
     (:func:`check_entry`); the stored constants are those recomputed from the closed forms.
     """
-    from snn_theory.certificate import tiling_error
+    from snn_theory.certify.certificate.tiling import tiling_error
 
     report = PavingReport(str(path), False, "")
     try:

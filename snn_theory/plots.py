@@ -400,7 +400,7 @@ def load_certificate_boxes(path: str | Path, quantity: str | None = None
                                       list[dict[str, tuple[float, float]]]]:
     """The domain and leaf boxes of a certificate, as float intervals, for drawing.
 
-    Accepted: an snn-theory certificate (:mod:`snn_theory.certificate`; plain or gzip JSON,
+    Accepted: an snn-theory certificate (:mod:`snn_theory.certify.certificate.io`; plain or gzip JSON,
     checksum verified on reading: a damaged file is refused), whose leaf boxes are lists
     ``[[μ lo, μ hi], [ω lo, ω hi], [ν lo, ν hi], [τ lo, τ hi], bound(, bits)]``; or a minimal
     JSON (optionally gzip) ``{"domain": {var: [lo, hi]}, "boxes": [{var: [lo, hi]}, ...]}``.
@@ -422,7 +422,7 @@ def load_certificate_boxes(path: str | Path, quantity: str | None = None
         raise InputError(f"cannot read certificate {str(p)!r} (corrupted, truncated or "
                          "not JSON)") from None
     if isinstance(raw, Mapping) and raw.get("format") == "snn-theory-certificate":
-        from snn_theory.certificate import CertificateError, read_certificate
+        from snn_theory.certify.certificate.io import CertificateError, read_certificate
 
         try:
             raw = read_certificate(p)

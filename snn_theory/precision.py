@@ -3,8 +3,11 @@
     with working_precision(digits=50):
         ...  # mpmath and arb evaluate with ≥ 50 significant digits (+ guard bits)
 
-python-flint's ``ctx.prec`` is process-global: set it per process (worker processes of the
-verifier set it themselves).
+python-flint's ``ctx.prec`` is process-global: the verifier and the certificate checker
+evaluate every box inside this context at the precision they record, so their worker
+processes need no set-up and the caller's precision is never changed (threads sharing a
+process must not interleave such blocks; see
+:data:`snn_theory.certify.search.executors.ARB_LOCK`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ or the decimals given) :func:`rounding_impact` reports, rigorously:
 * S (the spectral norm of the Jacobian of g, the contraction constant) at that fixed point, a
   ball containing S at the exact fixed point;
 * the claims of Theorem 1 (:data:`snn_theory.claims.THEOREM_GROUPS` ``"1"``) on the paper's
-  domain run with those constants by :func:`snn_theory.verify.verify_claim` — the same
+  domain run with those constants by :func:`snn_theory.certify.search.loop.verify_claim` — the same
   branch-and-bound and verdicts as ``verify-contraction --lam … --alpha …``.
 
 Constants come from :func:`constants_for_dtype` (λ01, α01 correctly rounded to a dtype,
@@ -166,7 +166,7 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
                     progress: Any = None) -> RoundingImpact:
     """The fixed point, its distance from (0, 1), S there and (``claims``) Theorem 1 with
     ``constants`` (module docstring).  ``progress`` is passed to
-    :func:`snn_theory.verify.verify_claim`.  ArithmeticError if the fixed point cannot be
+    :func:`snn_theory.certify.search.loop.verify_claim`.  ArithmeticError if the fixed point cannot be
     certified."""
     om, ta = parse_exact(omega, "omega", ratio=False), parse_exact(tau, "tau", ratio=False)
     if ta <= 0:
@@ -190,11 +190,13 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
         lam_delta, alpha_delta = lam - lam01, alpha - alpha01
     results = []
     if claims:
-        from snn_theory.verify import Constants, Runner, Settings, verify_claim
+        from snn_theory.certify.search.executors import Executor
+        from snn_theory.certify.search.loop import Settings, verify_claim
+        from snn_theory.certify.search.workers import Constants
 
         lam_t, alpha_t = constants.texts()
         settings = Settings(grid=grid, jobs=jobs, constants=Constants.parse(lam_t, alpha_t))
-        with Runner(jobs) as runner:
+        with Executor(jobs) as runner:
             for claim in theorem1_claims(constants):
                 results.append(verify_claim(claim, settings, runner, progress))
     return RoundingImpact(constants, om, ta, mu, nu, distance, s, lam_delta, alpha_delta,

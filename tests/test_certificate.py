@@ -17,14 +17,14 @@ from flint import ctx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory.certificate import (
-    check_certificate,
+from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.certificate.io import (
     checksum,
     closed_form_constants,
     read_certificate,
-    tiling_error,
     write_certificate,
 )
+from snn_theory.certify.certificate.tiling import tiling_error
 from snn_theory.claims import BUILTIN_CLAIMS, Claim, Domain
 from snn_theory.cli import main
 from snn_theory.enclosure import bound, point_value
@@ -123,10 +123,10 @@ def test_genuine_certificate_is_valid(contraction_certificate):
 
 
 def test_parallel_check_agrees(contraction_certificate, monkeypatch):
-    import snn_theory.certificate as certificate
+    from snn_theory.certify.certificate import check
 
     _, path = contraction_certificate
-    monkeypatch.setattr(certificate, "PARALLEL_ABOVE", 10)  # force the process pool
+    monkeypatch.setattr(check, "PARALLEL_ABOVE", 10)  # force the process pool
     assert check_certificate(path, jobs=2).valid
 
 

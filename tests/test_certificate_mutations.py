@@ -41,7 +41,8 @@ from typing import Any
 
 import pytest
 
-from snn_theory.certificate import check_certificate, checksum, read_certificate
+from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.certificate.io import checksum, read_certificate
 from snn_theory.cli import main
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"

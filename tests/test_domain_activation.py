@@ -12,7 +12,7 @@ import mpmath
 import pytest
 
 from snn_theory import activations, domains
-from snn_theory.certificate import checksum
+from snn_theory.certify.certificate.io import checksum
 
 #: SELU shifted by 1/1000: not SELU, so the generic verifier decides the cell.
 ACT = activations.get("selu", 1, "0.001")

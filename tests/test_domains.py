@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from snn_theory import domains
-from snn_theory.certificate import checksum
+from snn_theory.certify.certificate.io import checksum
 from snn_theory.cli import main
 from tests._reference import quad_moments
 

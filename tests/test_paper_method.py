@@ -101,10 +101,11 @@ def test_grid_max_matches_interval_engine_enclosure(coarse: PaperResult) -> None
     """The interval engine's certified enclosure [L, U] of max S over Ω) and the
     paper method agree: the grid max is within the float allowance of [L, U] (the maximiser
     is a corner, which is a grid point), and the two enclosures intersect."""
-    from snn_theory import claims, verify
+    from snn_theory import claims
+    from snn_theory.certify.search import loop
 
-    res = verify.verify_claim(claims.BUILTIN_CLAIMS["theorem1.contraction"],
-                              verify.Settings(grid="coarse"))
+    res = loop.verify_claim(claims.BUILTIN_CLAIMS["theorem1.contraction"],
+                            loop.Settings(grid="coarse"))
     low, up = (float(x) for x in res.extremum)
     g = coarse.grid
     assert res.holds is True

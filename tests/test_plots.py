@@ -303,9 +303,9 @@ def test_contraction_artists(tmp_path: Path, figures: list) -> None:
 
 def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path,
                                                                capsys) -> None:
-    from snn_theory.certificate import write_certificate
+    from snn_theory.certify.certificate.io import write_certificate
+    from snn_theory.certify.search.loop import Settings, verify_claim
     from snn_theory.claims import Claim, Domain
-    from snn_theory.verify import Settings, verify_claim
 
     claim = Claim.parse("variance<=3", Domain.parse(
         "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")

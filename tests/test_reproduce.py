@@ -194,7 +194,7 @@ def test_report_monte_carlo_matches_simulate(quick, capsys) -> None:
 # --------------------------------------------------------------------------- cheap paths
 def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatch,
                                                       capsys) -> None:
-    from snn_theory import verify
+    from snn_theory.certify.search import loop as verify
     from snn_theory.claims import BUILTIN_CLAIMS
 
     def fake_verify(claims, settings, certificate_dir, progress=None, done=None):
@@ -235,7 +235,7 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
     exit 3, the stage reported failed with the reason, nothing printed as certified."""
     import numpy as np
 
-    from snn_theory import verify
+    from snn_theory.certify.search import loop as verify
     from snn_theory.claims import BUILTIN_CLAIMS
 
     def undecided(mode, tell):

@@ -135,7 +135,7 @@ def test_bad_activation_input_exits_2(tmp_path: Path, capsys, args: list[str],
 
 # --------------------------------------------------------------------------- domain map
 def _tampered_paving(out: Path, edit) -> None:
-    from snn_theory.certificate import checksum
+    from snn_theory.certify.certificate.io import checksum
 
     content = json.loads(gzip.decompress((REPO / rp.PAVING).read_bytes()))
     edit(content)

@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snn_theory import backends, enclosure
-from snn_theory.certificate import check_certificate, checksum, read_certificate
+from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.certificate.io import checksum, read_certificate
 from snn_theory.claims import THEOREM_DOMAINS
 from snn_theory.cli import main
 from snn_theory.exact import decimal_text
@@ -325,10 +326,10 @@ def test_interval_proof_is_marked_in_json(mean_upper, tmp_path, capsys):
 def test_no_verdict_on_an_inverted_enclosure(monkeypatch):
     """Last line of defence: an enclosure with lower > upper (impossible if every step is
     rigorous) is never reported with a verdict."""
-    from snn_theory import verify
+    from snn_theory.certify.search import loop
     from snn_theory.claims import BUILTIN_CLAIMS
 
-    monkeypatch.setattr(verify._Search, "enclosure", lambda self: (Fraction(1), Fraction(0)))
-    result = verify.verify_claim(BUILTIN_CLAIMS["theorem1.mean_upper"], verify.Settings(jobs=1))
+    monkeypatch.setattr(loop._Search, "enclosure", lambda self: (Fraction(1), Fraction(0)))
+    result = loop.verify_claim(BUILTIN_CLAIMS["theorem1.mean_upper"], loop.Settings(jobs=1))
     assert result.verdict == "undecided" and result.extremum is None
     assert "lower > upper" in result.reason

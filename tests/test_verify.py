@@ -1,4 +1,4 @@
-"""Tests of the branch-and-bound verifier (snn_theory/verify.py) and ``verify-contraction``.
+"""Tests of the branch-and-bound verifier (snn_theory/certify/search/) and ``verify-contraction``.
 
 Independent checks: mpmath at 30 digits at the domain's corners and at float local optima
 (scipy) must lie inside the certified extremum enclosures; refutations carry counterexamples
@@ -17,9 +17,11 @@ import pytest
 from scipy.optimize import minimize
 
 from snn_theory import backends
+from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.loop import Interrupted, Settings, verify_claim
+from snn_theory.certify.search.workers import Constants
 from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.cli import main
-from snn_theory.verify import Constants, Interrupted, Runner, Settings, verify_claim
 
 #: The paper's printed bounds (docs/mathematics.md §4) and which side of them is claimed.
 PAPER_BOUNDS = {
@@ -70,7 +72,7 @@ def independent_extremum(claim: Claim) -> tuple[mpmath.mpf, list]:
 def builtin_results():
     """Every built-in claim, --grid coarse, enclosures refined to 1e-6, once (2 processes)."""
     settings = Settings(grid="coarse", jobs=2, tolerance=Fraction(1, 10**6))
-    with Runner(2) as runner:
+    with Executor(2) as runner:
         return {name: verify_claim(claim, settings, runner)
                 for name, claim in BUILTIN_CLAIMS.items()}
 
@@ -139,7 +141,8 @@ FALSE_CLAIMS = [
 
 @pytest.mark.parametrize("label,domain,text,constants", FALSE_CLAIMS)
 def test_false_claims_refuted(tmp_path, label, domain, text, constants):
-    from snn_theory.certificate import check_certificate, write_certificate
+    from snn_theory.certify.certificate.check import check_certificate
+    from snn_theory.certify.certificate.io import write_certificate
 
     claim = Claim.parse(text, Domain.parse(domain))
     consts = Constants.parse(constants.get("lam"), constants.get("alpha"))
@@ -222,7 +225,7 @@ def test_cli_json_and_certificates(tmp_path, capsys):
     assert entry["holds"] is True and entry["counterexample"] is None
     assert set(entry["extremum"]) == {"kind", "lower", "upper"}
     assert Fraction(entry["extremum"]["upper"]) <= Fraction("1.48617")
-    from snn_theory.certificate import check_certificate
+    from snn_theory.certify.certificate.check import check_certificate
 
     assert check_certificate(entry["certificate"]).valid
 

@@ -14,11 +14,14 @@ from fractions import Fraction
 import mpmath
 import pytest
 
-from snn_theory import backends, verify
-from snn_theory.certificate import check_certificate
+from snn_theory import backends
+from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.search import loop
+from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.loop import Settings, verify_claim
+from snn_theory.certify.search.workers import Constants
 from snn_theory.claims import THEOREM_DOMAINS, Claim, Domain
 from snn_theory.cli import main
-from snn_theory.verify import Settings, verify_claim
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"
 #: A box of the wide domain where the gradient enclosure of S is not finite (a square root
@@ -164,10 +167,10 @@ def test_budget_after_deciding_keeps_the_verdict(tmp_path, capsys):
 def test_refinement_stops_when_it_stalls(monkeypatch):
     """Constants given as an interval bound the enclosure's width from below: the search
     stops refining once the width no longer shrinks, instead of running to the budget."""
-    monkeypatch.setattr(verify, "_STALL_BOXES", 50)
+    monkeypatch.setattr(loop, "_STALL_BOXES", 50)
     claim = Claim.parse("variance<=3", THEOREM_DOMAINS["theorem1"])
     r = verify_claim(claim, Settings(jobs=1, tolerance=Fraction(1, 10**6),
-                                     constants=verify.Constants.parse("1.0:1.1", None)))
+                                     constants=Constants.parse("1.0:1.1", None)))
     assert r.verdict == "holds" and r.tolerance_met is False
     assert "stalled" in r.reason and len(r.leaves) < 2000
     # the width is about the effect of the λ interval: far above the tolerance
@@ -204,7 +207,7 @@ def test_interrupt_before_anything_is_saved(tmp_path, capsys, monkeypatch):
     def interrupted(self, fn, tasks):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(verify.Runner, "map", interrupted)
+    monkeypatch.setattr(Executor, "map", interrupted)
     code, _, err = run_cli(["--domain", OMEGA, "--claim", "spectral_norm<1", "--jobs", "1",
                             "--certificate-dir", str(tmp_path)], capsys)
     assert code == 130 and err.count("\n") == 1
@@ -221,7 +224,7 @@ def test_interrupt_after_progress_names_the_saved_file(tmp_path):
             raise KeyboardInterrupt
 
     claim = Claim.parse("spectral_norm<1", THEOREM_DOMAINS["theorem1"])
-    with pytest.raises(verify.Interrupted) as exc:
+    with pytest.raises(loop.Interrupted) as exc:
         verify_claim(claim, Settings(jobs=1, state_dir=tmp_path), progress=progress)
     assert exc.value.saved == tmp_path / "user.json" and exc.value.saved.exists()
     saved = json.loads(exc.value.saved.read_text())

@@ -41,7 +41,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from snn_theory import activation_verify, domains
-    from snn_theory.certificate import check_certificate
+    from snn_theory.certify.certificate.check import check_certificate
 
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")

@@ -6,7 +6,7 @@
 
 For each set of constants: the certified fixed point of g with them (Krawczyk test in arb),
 its distance from (0, 1), S there, and Theorem 1's claims on the paper's domain run with them
-(:mod:`snn_theory.rounding`, :func:`snn_theory.verify.verify_claim`).
+(:mod:`snn_theory.rounding`, :func:`snn_theory.certify.search.loop.verify_claim`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``snn-theory verify-contraction``: prove (or refute) Theorems 1–3 in ball arithmetic.
 
-The search is :mod:`snn_theory.verify`; certificates are written by
-:mod:`snn_theory.certificate` and re-checked by ``snn-theory check-certificate``.
+The search is :mod:`snn_theory.certify.search`; certificates are written by
+:mod:`snn_theory.certify.certificate.io` and re-checked by ``snn-theory check-certificate``.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _claims(theorem: str, domain: str | None, claim: str | None, name: str | Non
 def _constants_label(constants: object) -> str:
     """``[lam=…,alpha=…]`` from the parsed constants (exact values, not the typed text);
     a constant left at its closed form shows as lam01 / alpha01."""
-    from snn_theory.verify import Constants
+    from snn_theory.certify.search.workers import Constants
 
     default = Constants.parse(None, "1")  # λ's closed-form interval, as parse builds it
     default_alpha = Constants.parse("1", None).alpha
@@ -116,6 +116,10 @@ def _enclosure_text(result: object) -> str:
                    "reached is reported).  Default: decide only.")
 @click.option("--jobs", "-j", type=int, default=None,
               help="Worker processes (default: all cores).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run the boxes on this Dask distributed scheduler instead of local "
+                   "processes (not with --jobs; the boxes split per round follow the "
+                   "cluster's thread count).")
 @click.option("--certificate-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("proofs"), show_default=True,
               help="Where the proof certificates (and the resume state, in .state/) go.")
@@ -148,7 +152,7 @@ def _enclosure_text(result: object) -> str:
                    "no certificate; JSON \"proof\": \"grid+allowance\").")
 @activation_options
 def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
-                   certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
+                   scheduler: str | None, certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
                    claim_text: str | None, claim_name: str | None, lam: str | None,
                    alpha: str | None, max_boxes: int | None, time_limit: float | None,
                    method: str, activation: str, scale: str, shift: str) -> None:
@@ -168,6 +172,13 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     S < 1 and g maps the (μ, ν) box into itself), decided with rigorous Gaussian integrals;
     certificates record the activation's definition.
 
+    Cluster: --scheduler tcp://HOST:8786 sends the boxes of each round, in chunks, to a
+    running Dask scheduler (e.g. `dask scheduler` plus `dask worker tcp://HOST:8786` on each
+    machine; the workers need snn-theory installed).  The boxes are independent tasks and
+    come back in order, so the verdicts, enclosures and certificates are those of local
+    processes with as many workers.  An unreachable scheduler is reported within a few
+    seconds (exit 2).
+
     Exit status: 0 every claim holds, 1 a claim is false (with a counterexample),
     3 a claim is undecided (budget), 2 bad input.  With --method paper, 0 means the paper's
     inequality was met, which rests on the unproven float allowance (see --method).
@@ -182,6 +193,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                          "SELU; with --activation use --scale/--shift")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
+    if scheduler is not None and (jobs is not None or method != "interval"
+                                  or not act.is_selu):
+        raise InputError("--scheduler runs the interval search for SELU on a cluster; it "
+                         "does not combine with --jobs, --method paper or --activation")
     if max_boxes is not None and max_boxes < 1:
         raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
     if time_limit is not None and not time_limit > 0:
@@ -215,8 +230,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                               writable_directory(certificate_dir, "certificate dir"),
                               max_boxes, time_limit, as_json, show_progress)
         return
-    from snn_theory.certificate import overwrite_conflict
-    from snn_theory.verify import DEFAULT_MAX_BOXES, Constants, Settings, verify_claims
+    from snn_theory.certify.certificate.io import overwrite_conflict
+    from snn_theory.certify.search.executors import Executor
+    from snn_theory.certify.search.loop import DEFAULT_MAX_BOXES, Settings, verify_claims
+    from snn_theory.certify.search.workers import Constants
 
     constants = Constants.parse(lam, alpha)
     # A claim checked with other constants is another claim: it must not carry (or
@@ -239,8 +256,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
             console.print(Text(f"{result.claim.name}: --resume: {why}; started from the "
                                "initial grid"), soft_wrap=True)
 
-    with _progress(console, show_progress) as progress:
-        results = verify_claims(claims, settings, certificate_dir, progress, resumed)
+    executor = Executor(settings.jobs, scheduler, connect_timeout=3.0)  # InputError: unreachable
+    with executor, _progress(console, show_progress) as progress:
+        results = verify_claims(claims, settings, certificate_dir, progress, resumed,
+                                executor=executor)
     if as_json:
         click.echo(json.dumps({"claims": [r.json_entry() for r in results]}))
     else:

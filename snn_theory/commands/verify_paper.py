@@ -82,7 +82,7 @@ def run(theorem: str, grid: str, resume: bool, certificate_dir: Path, as_json: b
     expose_cpu_cores()
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
     from snn_theory.certify.paper.verdict import run_paper_method
-    from snn_theory.verify import Interrupted
+    from snn_theory.certify.search.loop import Interrupted
 
     state_dir = certificate_dir / ".state"
     started = time.time()

@@ -262,7 +262,7 @@ def _reprove_leaves(domain: Sequence[tuple[float, float]], leaves: Any
     of boxes comes from the cache."""
     from fractions import Fraction
 
-    from snn_theory.certificate import tiling_error
+    from snn_theory.certify.certificate.tiling import tiling_error
 
     try:
         boxes = tuple(tuple((float.fromhex(a), float.fromhex(b)) for a, b in box)

@@ -179,7 +179,7 @@ def _timings_only(obj: Any) -> Any:
 
 
 def _software() -> dict[str, str]:
-    from snn_theory.certificate import software_versions
+    from snn_theory.certify.certificate.io import software_versions
 
     return software_versions()
 

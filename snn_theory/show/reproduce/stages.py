@@ -12,10 +12,10 @@ SELU (the default) — stages:
    closed forms compared, alpha-dropout constants (:func:`snn_theory.constants.solve_constants`;
    the same object ``snn-theory solve-constants --json`` prints);
 2. **claims** — every built-in claim of :mod:`snn_theory.claims` decided by the verifier's
-   entry point (:func:`snn_theory.verify.verify_claims`, as ``verify-contraction`` does) with
+   entry point (:func:`snn_theory.certify.search.loop.verify_claims`, as ``verify-contraction`` does) with
    certificates written to ``OUT/proofs``;
 3. **check** — every certificate re-verified by the independent checker
-   (:func:`snn_theory.certificate.check_certificate`);
+   (:func:`snn_theory.certify.certificate.check.check_certificate`);
 4. **monte-carlo** — wide networks (normalised weights) simulated at a few widths
    (:func:`snn_theory.simulate.engine.simulate`; each run is what ``snn-theory simulate --json``
    prints for the same configuration).  A statistical sanity check, not a proof;
@@ -209,7 +209,7 @@ class ConstantsStage:
 
 @dataclass(frozen=True)
 class ClaimsStage:
-    """The verifier's results (:class:`snn_theory.verify.ClaimResult`), certificates written."""
+    """The verifier's results (:class:`snn_theory.certify.search.loop.ClaimResult`), certificates written."""
 
     results: tuple[Any, ...]
 
@@ -506,10 +506,11 @@ def stage_constants(mode: Mode, tell: _Tell) -> ConstantsStage:
 
 
 def stage_claims(mode: Mode, proofs: Path, jobs: int, tell: _Tell) -> ClaimsStage:
-    """Every built-in claim through :func:`snn_theory.verify.verify_claims` (the entry point
+    """Every built-in claim through :func:`snn_theory.certify.search.loop.verify_claims` (the entry point
     ``verify-contraction`` uses), certificates into ``proofs``."""
+    from snn_theory.certify.search.loop import DEFAULT_TOLERANCE, Settings, verify_claims
+    from snn_theory.certify.search.workers import Constants
     from snn_theory.exact import parse_exact
-    from snn_theory.verify import DEFAULT_TOLERANCE, Constants, Settings, verify_claims
 
     names = mode.claims
     tell.start(f"verifying {len(names)} built-in claims (--grid {mode.grid})", len(names))
@@ -534,7 +535,7 @@ def stage_claims(mode: Mode, proofs: Path, jobs: int, tell: _Tell) -> ClaimsStag
 
 
 def stage_check(mode: Mode, claims: ClaimsStage | None, jobs: int, tell: _Tell) -> CheckStage:
-    from snn_theory.certificate import check_certificate
+    from snn_theory.certify.certificate.check import check_certificate
 
     results = claims.results if claims is not None else ()
     paths = [Path(r.certificate) for r in results if r.certificate]

@@ -8,8 +8,9 @@ maximum for < and ≤, the minimum for > and ≥) as far as asked:
   dimension), then boxes are bisected (always at their exact midpoint), so the leaf boxes form
   a guillotine tiling of the domain — exactly what the certificate checker re-derives.
 * **Bounds.**  Every box bound is :func:`snn_theory.enclosure.bound` (cheap whole-box
-  enclosure — for S also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then forward-mode gradient enclosure +
-  monotonicity reduction + centred form, in arb), at the precision stored with the box; the
+  enclosure — for S also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then a ball evaluation of the compact
+  gradient forms of :func:`snn_theory.formulas.compact_gradient` over the box, monotonicity
+  reduction onto faces, and the centred form, in arb), at the precision stored with the box; the
   certificate checker recomputes exactly this (never weaker than what the search stored).
   While deciding without a tolerance the search stops at the cheap bound when it already
   proves the claim.  A non-finite enclosure (:class:`ArithmeticError`) on a small box is
@@ -38,45 +39,56 @@ maximum for < and ≤, the minimum for > and ≥) as far as asked:
   first.  ``strategy="enclose"`` reproduces the former order (refine the extremum to the
   tolerance, then decide) as the benchmark's baseline.
 
-Work is spread over processes in rounds (a batch of boxes from the top of the queue is split
-in parallel); the leaves and the best point are saved to a state file periodically and on
-Ctrl-C, so that ``--resume`` continues without redoing finished work (the state is removed
-once a claim is decided and its enclosure meets the tolerance asked for).
+Work is done in rounds: a batch of boxes from the top of the queue is split in parallel by
+an :class:`~snn_theory.certify.search.executors.Executor` (this process, local processes or
+a Dask cluster; the per-box tasks are those of :mod:`snn_theory.certify.search.workers`, and
+the leaves do not depend on which executor ran them, only on the batch size).  The leaves and
+the best point are saved to a state file periodically and on Ctrl-C, so that ``--resume``
+continues without redoing finished work (:mod:`snn_theory.certify.search.state`).
 """
+
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
-import json
-import math
-import multiprocessing
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from flint import arb, ctx
-
-from snn_theory import backends, enclosure
+from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.state import (
+    STATE_VERSION,
+    inside,
+    load_state,
+    loaded_boxes,
+    rederive,
+    remove_state,
+    save_state,
+    saved_elapsed,
+    state_path,
+)
+from snn_theory.certify.search.workers import (
+    DEFAULT_PRECISION,
+    Box,
+    Constants,
+    Evaluated,
+    WorkerState,
+    eval_task,
+    sharpen_point,
+    split_task,
+)
 from snn_theory.claims import Claim
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_interval, decimal_text, format_fraction, parse_exact
-from snn_theory.files import atomic_write
+from snn_theory.exact import decimal_interval, decimal_text, format_fraction
 from snn_theory.formulas import VARIABLE_NAMES
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
 GRID_CELLS: dict[str, int] = {"coarse": 2, "fine": 8}
-#: Working precision (bits) of the search; boxes that need more store their own.
-DEFAULT_PRECISION = 64
-#: A box whose every side is below this fraction of the domain side may raise its precision
-#: on a non-finite enclosure (wider boxes are split instead).
-_SMALL_BOX = Fraction(1, 2**12)
-_MAX_PRECISION_FACTOR = 8
 #: The extremum tolerance ``reproduce`` asks for (the search itself refines only when asked).
 DEFAULT_TOLERANCE = Fraction(1, 10**6)
 DEFAULT_MAX_BOXES = 400_000
@@ -87,106 +99,14 @@ STRATEGIES: tuple[str, ...] = ("decide", "enclose")
 #: Refinement of the enclosure stops when the box count doubled (and grew by at least this
 #: many) without the enclosure narrowing by 1 % — e.g. when constant intervals limit it.
 _STALL_BOXES = 2000
-STATE_VERSION = 1
-
-Interval = tuple[Fraction, Fraction]
-Box = list[Interval]
-
-
-# ------------------------------------------------------------------------------ constants
-@dataclass(frozen=True)
-class Constants:
-    """λ, α: the closed forms λ01, α01 (``lam is None``), or exact intervals given by the user."""
-
-    lam: Interval | None = None
-    alpha: Interval | None = None
-
-    @property
-    def closed_form(self) -> bool:
-        return self.lam is None
-
-    def balls(self, bits: int) -> tuple[arb, arb]:
-        """Balls containing λ and α, computed at ``bits`` of precision.
-
-        Closed forms: enclosures of λ01, α01 evaluated from docs/mathematics.md §3 (never decimal
-        literals).  User values: balls containing the exact intervals.
-        """
-        old = ctx.prec
-        ctx.prec = bits
-        try:
-            if self.closed_form:
-                return backends.constants_function("arb")()
-            return enclosure.interval_ball(*self.lam), enclosure.interval_ball(*self.alpha)
-        finally:
-            ctx.prec = old
-
-    def describe(self, bits: int = 128) -> dict[str, Any]:
-        """The constants as printed: source, and λ, α intervals rounded outward to 17
-        digits (the closed forms' balls at ``bits``; user intervals exactly under
-        ``"exact"``)."""
-        if self.closed_form:
-            lam, alpha = self.balls(bits)
-            lam_iv = (enclosure.lower(lam), enclosure.upper(lam))
-            alpha_iv = (enclosure.lower(alpha), enclosure.upper(alpha))
-        else:
-            lam_iv, alpha_iv = self.lam, self.alpha
-        out: dict[str, Any] = {
-            "source": "closed-form" if self.closed_form else "user",
-            "lam": [decimal_text(lam_iv[0], -1), decimal_text(lam_iv[1], 1)],
-            "alpha": [decimal_text(alpha_iv[0], -1), decimal_text(alpha_iv[1], 1)]}
-        if not self.closed_form:
-            out["exact"] = {"lam": [format_fraction(x) for x in self.lam],
-                            "alpha": [format_fraction(x) for x in self.alpha]}
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        if self.closed_form:
-            return {"source": "closed-form"}
-        return {"source": "user",
-                "lam": [format_fraction(x) for x in self.lam],
-                "alpha": [format_fraction(x) for x in self.alpha]}
-
-    @classmethod
-    def parse(cls, lam: str | None, alpha: str | None) -> Constants:
-        """From ``--lam``/``--alpha`` strings: an exact decimal, or an interval ``a:b``.
-
-        Neither given: the closed forms.  Only one given: the other is the exact dyadic
-        interval of its closed form's ball at 128 bits (which contains λ01 resp. α01).
-        """
-        if lam is None and alpha is None:
-            return cls()
-        old = ctx.prec
-        ctx.prec = 128
-        try:
-            lam01, alpha01 = backends.constants_function("arb")()
-            lam_iv = (_parse_interval(lam, "--lam") if lam is not None
-                      else (enclosure.lower(lam01), enclosure.upper(lam01)))
-            alpha_iv = (_parse_interval(alpha, "--alpha") if alpha is not None
-                        else (enclosure.lower(alpha01), enclosure.upper(alpha01)))
-        finally:
-            ctx.prec = old
-        return cls(lam_iv, alpha_iv)
-
-
-def _parse_interval(text: str, what: str) -> Interval:
-    parts = str(text).split(":")
-    if len(parts) == 1:
-        x = parse_exact(parts[0], what)
-        lo = hi = x
-    elif len(parts) == 2:
-        lo, hi = parse_exact(parts[0], what), parse_exact(parts[1], what)
-    else:
-        raise InputError(f"{what}: {text!r} is not a number or an interval a:b")
-    if lo > hi:
-        raise InputError(f"{what}: interval {text!r} is reversed")
-    if lo <= 0:
-        raise InputError(f"{what}: must be > 0 (got {text!r})")
-    return lo, hi
 
 
 # ------------------------------------------------------------------------------ settings
 @dataclass
 class Settings:
+    """How one claim is searched (the CLI's options); ``jobs`` sizes the local executor
+    :func:`verify_claim` makes when none is given."""
+
     grid: str = "coarse"
     #: Width the extremum enclosure is refined to after the claim is decided (None: decide
     #: only, the enclosure is what deciding reached).
@@ -200,8 +120,9 @@ class Settings:
     resume: bool = False
     save_every: float = 5.0
     strategy: str = "decide"
-    #: Boxes split per round (None: 1 in-process, 64 per worker with a pool).  A fixed
-    #: value makes the leaves — and so the certificate — independent of --jobs.
+    #: Boxes split per round (None: 1 with one worker, else 64 per worker — local processes
+    #: or the cluster's threads).  A fixed value makes the leaves — and so the certificate —
+    #: independent of --jobs and of the cluster's size.
     round_size: int | None = None
 
     def key(self, claim: Claim) -> dict[str, Any]:
@@ -210,47 +131,6 @@ class Settings:
         return {"version": STATE_VERSION, "claim": claim.to_json(), "grid": self.grid,
                 "precision": self.precision, "constants": self.constants.to_json()}
 
-
-# ------------------------------------------------------------------------------ results
-@dataclass
-class Evaluated:
-    """One evaluated box: its rigorous bound (None: enclosure not finite), the face the
-    monotonicity reduction led to, the precision used, and the ball value at the face centre."""
-
-    box: Box
-    bound: Fraction | None
-    face: Box
-    bits: int
-    depth: int
-    point: list[Fraction]
-    point_lo: Fraction | None
-    point_hi: Fraction | None
-    #: precision of the point value (raised where it could not decide the claim)
-    point_bits: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.point_bits is None:
-            self.point_bits = self.bits
-
-    def to_json(self) -> list:
-        f = str  # exact "p/q" (faster than format_fraction; this is only the resume state)
-        return [[[f(a), f(b)] for a, b in self.box],
-                None if self.bound is None else f(self.bound),
-                [[f(a), f(b)] for a, b in self.face], self.bits, self.depth,
-                [f(x) for x in self.point],
-                None if self.point_lo is None else [f(self.point_lo), f(self.point_hi)],
-                self.point_bits]
-
-    @classmethod
-    def from_json(cls, data: list) -> Evaluated:
-        F = Fraction
-        box = [(F(a), F(b)) for a, b in data[0]]
-        return cls(box, None if data[1] is None else F(data[1]),
-                   [(F(a), F(b)) for a, b in data[2]], int(data[3]), int(data[4]),
-                   [F(x) for x in data[5]],
-                   None if data[6] is None else F(data[6][0]),
-                   None if data[6] is None else F(data[6][1]),
-                   int(data[7]) if len(data) > 7 else None)
 
 
 @dataclass
@@ -288,7 +168,7 @@ class ClaimResult:
         return {"holds": True, "refuted": False}.get(self.verdict)
 
     def certificate_data(self) -> dict[str, Any]:
-        """The dict :func:`snn_theory.certificate.write_certificate` takes."""
+        """The dict :func:`snn_theory.certify.certificate.io.write_certificate` takes."""
         f = format_fraction
         boxes = []
         for leaf in self.leaves:
@@ -342,153 +222,6 @@ class ClaimResult:
                 "seconds": round(self.seconds, 3), "certificate": self.certificate}
 
 
-# ------------------------------------------------------------------------------ per-box work
-_WORKER: dict[str, Any] = {}
-
-
-def _setup(quantity: str, side: int, constants: Constants, precision: int,
-           domain_widths: Sequence[Fraction], claim: Claim | None = None,
-           worker: bool = False) -> None:
-    """Per-process state (python-flint's precision is process-global; set it here).
-    ``claim``: boxes evaluated with ``early=True`` stop at the first bound that decides it."""
-    if worker:  # Ctrl-C is handled by the parent, which saves the state
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER.clear()
-    _WORKER.update(quantity=quantity, side=side, constants=constants, precision=precision,
-                   widths=list(domain_widths), balls={},
-                   decides=None if claim is None else claim.satisfied_by)
-    ctx.prec = precision
-
-
-def _constant_balls(bits: int) -> tuple[arb, arb]:
-    cache = _WORKER["balls"]
-    if bits not in cache:
-        cache[bits] = _WORKER["constants"].balls(bits)
-    return cache[bits]
-
-
-def _is_small(box: Box) -> bool:
-    return all((hi - lo) <= w * _SMALL_BOX for (lo, hi), w in zip(box, _WORKER["widths"]))
-
-
-def evaluate_box(box: Box, depth: int, early: bool = False) -> Evaluated:
-    """Bound ``box`` rigorously (raising the precision where a small box needs it) and
-    evaluate the quantity at the centre of the reduced face.  ``early``: stop at the cheap
-    whole-box bound when it already decides the claim (:func:`enclosure.bound`)."""
-    quantity, side = _WORKER["quantity"], _WORKER["side"]
-    decides = _WORKER["decides"] if early else None
-    bits = _WORKER["precision"]
-    small = _is_small(box)
-    result = face = None
-    while True:
-        ctx.prec = bits
-        lam, alpha = _constant_balls(bits)
-        try:
-            result, face = enclosure.bound(quantity, box, lam, alpha, side, decides)
-            break
-        except ArithmeticError:
-            if not small or bits >= _WORKER["precision"] * _MAX_PRECISION_FACTOR:
-                bits = _WORKER["precision"]
-                face = list(box)
-                break
-            bits *= 2
-    ctx.prec = bits
-    lam, alpha = _constant_balls(bits)
-    point = [(lo + hi) / 2 for lo, hi in face]
-    p_lo = p_hi = None
-    try:
-        value = enclosure.point_value(quantity, point, lam, alpha)
-        p_lo, p_hi = enclosure.lower(value), enclosure.upper(value)
-    except ArithmeticError:
-        pass
-    ctx.prec = _WORKER["precision"]
-    return Evaluated(list(box), result, [tuple(iv) for iv in face], bits if result is not None
-                     else _WORKER["precision"], depth, point, p_lo, p_hi, point_bits=bits)
-
-
-def sharpen_point(item: Evaluated, claim: Claim) -> Evaluated:
-    """``item`` with its point value re-evaluated at doubled precisions (up to
-    :data:`_MAX_PRECISION_FACTOR` × the base) while the ball straddles the claim's threshold.
-
-    A point whose ball contains the threshold neither refutes the claim nor is harmless; at
-    the base precision such a point (a claim false by 3e-18, say) would stay undecided however
-    finely the boxes are split, because splitting does not shrink a *point* ball — only
-    precision does.  Uses this process's constants (:func:`_setup` must have run).
-    """
-    lo, hi = item.point_lo, item.point_hi
-    if lo is None or claim.satisfied_by(lo) == claim.satisfied_by(hi):
-        return item
-    bits = max(item.point_bits or item.bits, _WORKER["precision"])
-    old = ctx.prec
-    try:
-        while bits < _WORKER["precision"] * _MAX_PRECISION_FACTOR:
-            bits *= 2
-            ctx.prec = bits
-            lam, alpha = _constant_balls(bits)
-            try:
-                value = enclosure.point_value(_WORKER["quantity"], item.point, lam, alpha)
-                lo, hi = enclosure.lower(value), enclosure.upper(value)
-            except ArithmeticError:
-                continue
-            if claim.satisfied_by(lo) == claim.satisfied_by(hi):
-                break
-    finally:
-        ctx.prec = old
-    return dataclasses.replace(item, point_lo=lo, point_hi=hi, point_bits=bits)
-
-
-def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
-    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound` (the
-    compact gradient forms of :func:`snn_theory.formulas.compact_gradient`)."""
-    return backends.value_and_gradient("arb", quantity)(*balls, lam, alpha)[1:]
-
-
-def split_coordinate(item: Evaluated) -> int:
-    """The coordinate to bisect: argmax |∂_i q(face)|·w_i (see module docstring)."""
-    box, face = item.box, item.face
-    widths = _WORKER["widths"]
-    ctx.prec = item.bits
-    try:
-        if item.bound is not None:
-            lam, alpha = _constant_balls(item.bits)
-            balls = [enclosure.interval_ball(lo, hi) for lo, hi in face]
-            grad = _gradient(_WORKER["quantity"], balls, lam, alpha)
-            scores = []
-            for i, (lo, hi) in enumerate(box):
-                if face[i][0] == face[i][1] or lo == hi:
-                    scores.append(0.0)
-                    continue
-                g = grad[i]
-                if not g.is_finite():
-                    raise ArithmeticError
-                scores.append(float(abs(g).upper()) * float(hi - lo) / 1.0)
-            if max(scores) > 0 and all(math.isfinite(s) for s in scores):
-                return max(range(len(box)), key=lambda i: scores[i])
-    except (ArithmeticError, ValueError, ZeroDivisionError):
-        pass
-    finally:
-        ctx.prec = _WORKER["precision"]
-    return max(range(len(box)), key=lambda i: (box[i][1] - box[i][0]) / widths[i])
-
-
-def bisect(box: Box, i: int) -> tuple[Box, Box]:
-    lo, hi = box[i]
-    mid = (lo + hi) / 2
-    left, right = list(box), list(box)
-    left[i] = (lo, mid)
-    right[i] = (mid, hi)
-    return left, right
-
-
-def _eval_task(task: tuple[Box, int, bool]) -> Evaluated:
-    return evaluate_box(*task)
-
-
-def _split_task(task: tuple[Evaluated, bool]) -> list[Evaluated]:
-    item, early = task
-    i = split_coordinate(item)
-    return [evaluate_box(child, item.depth + 1, early) for child in bisect(item.box, i)]
-
 
 def initial_grid(claim: Claim, cells: int) -> list[Box]:
     """The uniform grid: ``cells`` equal parts per dimension (exact rational cuts)."""
@@ -499,46 +232,8 @@ def initial_grid(claim: Claim, cells: int) -> list[Box]:
     return [list(b) for b in itertools.product(*axes)]
 
 
+
 # ------------------------------------------------------------------------------ the search
-class Runner:
-    """Evaluates tasks in this process (jobs = 1) or in a pool of forked workers."""
-
-    def __init__(self, jobs: int):
-        self.jobs = max(1, int(jobs))
-        self.pool = None
-        self.setup_args: tuple | None = None
-
-    def configure(self, *setup_args: Any) -> None:
-        """``setup_args``: those of :func:`_setup` (without ``worker``)."""
-        _setup(*setup_args)
-        # compile the evaluators before forking, so that the workers inherit them
-        backends.value_and_gradient("arb", setup_args[0])
-        backends.evaluator("arb", (setup_args[0],))
-        if self.jobs > 1:
-            self.close()
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self.pool = multiprocessing.get_context(method).Pool(
-                self.jobs, initializer=_setup, initargs=(*setup_args, True))
-
-    def map(self, fn: Callable, tasks: list) -> list:
-        if self.pool is None or len(tasks) < 2:
-            return [fn(t) for t in tasks]
-        chunk = max(1, len(tasks) // (self.jobs * 8))
-        return self.pool.map(fn, tasks, chunksize=chunk)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
-
-    def __enter__(self) -> Runner:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
 @dataclass(frozen=True)
 class SearchProgress:
     """What the progress callback is told after each round of the search."""
@@ -561,98 +256,36 @@ class Interrupted(KeyboardInterrupt):
         self.saved = saved
 
 
-def _state_path(settings: Settings, claim: Claim) -> Path | None:
-    if settings.state_dir is None:
-        return None
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in claim.name)
-    return Path(settings.state_dir) / f"{safe}.json"
-
-
-def _save_state(path: Path | None, settings: Settings, claim: Claim, leaves: Sequence[Evaluated],
-                best: Evaluated | None, counterexample: Evaluated | None, elapsed: float,
-                done: bool = False) -> Path | None:
-    """Write the state atomically; returns the path written (None: no state directory)."""
-    if path is None:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"key": settings.key(claim), "elapsed": elapsed, "done": done,
-            "boxes": [leaf.to_json() for leaf in leaves],
-            "best": None if best is None else best.to_json(),
-            "counterexample": None if counterexample is None else counterexample.to_json()}
-    atomic_write(path, json.dumps(data, separators=(",", ":")))
-    return path
-
-
-def _remove_state(path: Path | None) -> None:
-    """Delete a finished claim's state (and the state directory once it is empty)."""
-    if path is None:
-        return
-    for p in (path, path.with_name(path.name + ".tmp")):
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
-    try:
-        path.parent.rmdir()
-    except OSError:
-        pass  # not empty (other claims' states) or already gone
-
-
-def _load_state(path: Path | None, settings: Settings, claim: Claim) -> dict | None:
-    if path is None or not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        if data.get("key") != settings.key(claim):
-            return None
-        return data
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _inside(box: Sequence[Interval], claim: Claim) -> bool:
-    """Whether ``box`` is a non-empty sub-box of the claim's domain (exact comparison)."""
-    return len(box) == 4 and all(
-        a <= lo <= hi <= b for (lo, hi), (a, b) in zip(box, claim.domain.bounds))
-
-
-def _loaded_boxes(state: dict, claim: Claim) -> tuple[list, list] | None:
-    """(tasks for the saved boxes, tasks for the saved witness/counterexample boxes) from a
-    resume state, or None when the state cannot be used (it is then ignored).
-
-    A state file is a cache, never evidence: only *boxes* are taken from it, and each must
-    be proven to lie in the claim's domain — the saved leaves must tile the domain exactly
-    (:func:`snn_theory.certificate.tiling_error`, which also rejects a box sticking out),
-    and a saved witness/counterexample box outside the domain is dropped.  Everything
-    else (bounds, faces, points, values, precisions) is re-derived by evaluating the boxes
-    afresh; depths are clamped to be non-negative integers.
-    """
-    from snn_theory.certificate import tiling_error
-
-    def task(entry: Any) -> tuple[Box, int]:
-        item = Evaluated.from_json(entry)
-        depth = item.depth if isinstance(item.depth, int) and 0 <= item.depth < 10_000 else 0
-        return [(Fraction(lo), Fraction(hi)) for lo, hi in item.box], depth
-
-    try:
-        saved = [task(entry) for entry in state["boxes"]]
-        extra = [task(state[k]) for k in ("best", "counterexample") if state.get(k)]
-    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
-        return None
-    if not saved or any(not _inside(box, claim) for box, _ in saved):
-        return None
-    if tiling_error(claim.domain.bounds, [box for box, _ in saved]) is not None:
-        return None
-    return saved, [(box, depth) for box, depth in extra if _inside(box, claim)]
-
-
-def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
+def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = None,
                  progress: ProgressFn | None = None) -> ClaimResult:
-    """Run the branch-and-bound for one claim (see the module docstring for guarantees).
+    """Decide one claim by branch-and-bound in ball arithmetic (see the module docstring).
 
-    Raises :class:`InputError` for a box budget below the initial grid or an unknown
-    strategy, :class:`Interrupted` on Ctrl-C (after saving the state, if a state directory
-    is set).
+    Args:
+        claim: the statement ``quantity relation threshold`` on a domain box.
+        settings: grid, tolerance, budgets, precision, constants, state directory, strategy.
+        executor: where the per-box tasks run (default: a local :class:`Executor` with
+            ``settings.jobs`` processes, closed at the end); pass one to reuse it across
+            claims or to run on a Dask cluster.
+        progress: called after every round with the claim and a :class:`SearchProgress`.
+
+    Returns:
+        A :class:`ClaimResult`: ``verdict`` "holds" (every leaf bound proves the claim),
+        "refuted" (a point whose ball value violates it) or "undecided" (a budget ran out),
+        the certified extremum enclosure, the witness or counterexample point, and the leaves
+        (:meth:`ClaimResult.certificate_data` is what the certificate records).  The caller's
+        arb precision is left as it was.
+
+    Raises:
+        InputError: a box budget below the initial grid, or an unknown strategy.
+        Interrupted: on Ctrl-C (after saving the state, if a state directory is set).
+
+    Example:
+        >>> from snn_theory.claims import Claim, Domain
+        >>> claim = Claim.parse("spectral_norm<5", Domain.parse(
+        ...     "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"))
+        >>> result = verify_claim(claim, Settings(jobs=1))
+        >>> result.verdict, len(result.leaves)
+        ('holds', 16)
     """
     if settings.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {settings.strategy!r}; use {', '.join(STRATEGIES)}")
@@ -660,41 +293,45 @@ def verify_claim(claim: Claim, settings: Settings, runner: Runner | None = None,
     if settings.max_boxes < grid_boxes:
         raise InputError(f"--max-boxes {settings.max_boxes} is below the {grid_boxes} boxes of "
                          f"the initial grid (--grid {settings.grid})")
-    own_runner = runner is None
-    runner = runner or Runner(settings.jobs)
-    caller_precision = ctx.prec  # the in-process search sets arb's process-wide precision
+    own = executor is None
+    executor = executor or Executor(settings.jobs)
     try:
-        return _Search(claim, settings, runner, progress).run()
+        return _Search(claim, settings, executor, progress).run()
     finally:
-        ctx.prec = caller_precision
-        if own_runner:
-            runner.close()
-
+        if own:
+            executor.close()
 
 
 def verify_claims(claims: Sequence[Claim], settings: Settings, certificate_dir: Path | None,
                   progress: ProgressFn | None = None,
-                  done: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
+                  done: Callable[[ClaimResult], None] | None = None,
+                  executor: Executor | None = None) -> list[ClaimResult]:
     """The verifier's entry point: :func:`verify_claim` for each claim in turn, with one
-    worker pool for all of them, each certificate written to ``certificate_dir``
-    (:func:`snn_theory.certificate.write_certificate`; none for an undecided claim, and none
-    at all when ``certificate_dir`` is None) and its path recorded in the result.
+    executor for all of them, each certificate written to ``certificate_dir``
+    (:func:`snn_theory.certify.certificate.io.write_certificate`; none for an undecided claim,
+    and none at all when ``certificate_dir`` is None) and its path recorded in the result.
 
     ``progress`` is the search's callback; ``done(result)`` is called after each claim (its
-    certificate written).  The verdicts are the caller's to present.
+    certificate written).  ``executor``: where the boxes run (default: ``settings.jobs`` local
+    processes).  The verdicts are the caller's to present.
     """
-    from snn_theory.certificate import write_certificate
+    from snn_theory.certify.certificate.io import write_certificate
 
+    own = executor is None
+    executor = executor or Executor(settings.jobs)
     results = []
-    with Runner(settings.jobs) as runner:
+    try:
         for claim in claims:
-            result = verify_claim(claim, settings, runner, progress)
+            result = verify_claim(claim, settings, executor, progress)
             if certificate_dir is not None:
                 path = write_certificate(certificate_dir, result.certificate_data())
                 result.certificate = None if path is None else str(path)
             results.append(result)
             if done is not None:
                 done(result)
+    finally:
+        if own:
+            executor.close()
     return results
 
 
@@ -706,9 +343,12 @@ class _Search:
     tolerance): Moore–Skelboe on all leaves, worst bound first, until the extremum
     enclosure is narrower than the tolerance or the budget or progress runs out."""
 
-    def __init__(self, claim: Claim, settings: Settings, runner: Runner,
+    def __init__(self, claim: Claim, settings: Settings, executor: Executor,
                  progress: ProgressFn | None):
-        self.claim, self.settings, self.runner, self.progress = claim, settings, runner, progress
+        self.claim, self.settings, self.executor, self.progress = (claim, settings, executor,
+                                                                   progress)
+        self.worker = WorkerState.for_claim(claim, settings.constants, settings.precision)
+        self.key = settings.key(claim)
         self.side = 1 if claim.kind == "max" else -1
         self.serial = itertools.count()
         self.phase = "deciding"
@@ -726,7 +366,7 @@ class _Search:
         self.in_flight: list[Evaluated] = []
         self.previous = 0.0
         self.started = time.monotonic()
-        self.state_path = _state_path(settings, claim)
+        self.state_path = state_path(settings.state_dir, claim)
         self.last_save = time.monotonic()
         # Stop at cheap bounds that decide only when no enclosure is asked for: refining
         # would then have to split those boxes again for their tight bounds.
@@ -757,7 +397,7 @@ class _Search:
         return item.bound is not None and self.claim.satisfied_by(item.bound)
 
     def add(self, item: Evaluated) -> None:
-        item = sharpen_point(item, self.claim)
+        item = sharpen_point(self.worker, item, self.claim)
         self.note_point(item)
         n = next(self.serial)
         if self.phase == "refining":
@@ -826,7 +466,8 @@ class _Search:
     def round(self, work: list[Evaluated], early: bool) -> None:
         """Split ``work`` (already taken out of the leaves) and add the children."""
         self.work = work
-        results = self.runner.map(_split_task, [(item, early) for item in work])
+        results = self.executor.map(partial(split_task, self.worker),
+                                    [(item, early) for item in work])
         self.in_flight = [child for children in results for child in children]
         for child in self.in_flight:
             self.add(child)
@@ -837,16 +478,18 @@ class _Search:
                                                      self.enclosure(),
                                                      self.counterexample is not None))
         if self.state_path is not None and time.monotonic() - self.last_save >= self.settings.save_every:
-            _save_state(self.state_path, self.settings, self.claim, self.leaves(), self.best,
-                        self.counterexample, self.elapsed())
+            save_state(self.state_path, self.key, self.leaves(), self.best,
+                       self.counterexample, self.elapsed())
             self.last_save = time.monotonic()
 
     def batch(self) -> int:
         """Boxes split per round: one per worker chunk, and never past the box budget (each
-        split adds one leaf)."""
+        split adds one leaf).  It depends on how many tasks run at once, never on where they
+        run, so local processes and a cluster with as many threads split the same boxes."""
         size = self.settings.round_size
         if size is None:
-            size = 1 if self.runner.pool is None else self.runner.jobs * 64
+            workers = self.executor.workers
+            size = 1 if workers == 1 else workers * 64
         return max(1, min(size, self.settings.max_boxes - self.leaf_count()))
 
     # -------------------------------------------------------------------- phases
@@ -858,8 +501,8 @@ class _Search:
         note = ""
         loaded = None
         if settings.resume:
-            state = _load_state(self.state_path, settings, claim)
-            loaded = _loaded_boxes(state, claim) if state is not None else None
+            state = load_state(self.state_path, self.key)
+            loaded = loaded_boxes(state, claim) if state is not None else None
             if loaded is not None:
                 note = "resumed"
             elif self.state_path is not None and self.state_path.exists():
@@ -870,18 +513,15 @@ class _Search:
             # The state file is a cache, not a proof: its boxes must tile the domain, and
             # every bound, witness and counterexample is recomputed (one bound per saved
             # box; the splitting that produced them is not redone).
-            try:  # timing only, never evidence
-                self.previous = max(0.0, float(state.get("elapsed", 0.0)))
-            except (TypeError, ValueError):
-                self.previous = 0.0
+            self.previous = saved_elapsed(state)  # timing only, never evidence
             boxes, extra = loaded
-            for item in self.runner.map(_eval_task, [(b, d, early) for b, d in boxes]):
+            for item in rederive(boxes, self.executor, self.worker, early):
                 self.add(item)
-            for item in self.runner.map(_eval_task, [(b, d, early) for b, d in extra]):
-                self.note_point(sharpen_point(item, claim))
+            for item in rederive(extra, self.executor, self.worker, early):
+                self.note_point(sharpen_point(self.worker, item, claim))
         else:
             tasks = [(b, 0, early) for b in initial_grid(claim, GRID_CELLS[settings.grid])]
-            for item in self.runner.map(_eval_task, tasks):
+            for item in self.executor.map(partial(eval_task, self.worker), tasks):
                 self.add(item)
         return note
 
@@ -948,9 +588,8 @@ class _Search:
 
     def run(self) -> ClaimResult:
         claim, settings = self.claim, self.settings
-        widths = [hi - lo for lo, hi in claim.domain.bounds]
-        self.runner.configure(claim.quantity, self.side, settings.constants, settings.precision,
-                              widths, claim)
+        # compile the evaluators before any pool forks, so that its workers inherit them
+        self.executor.compile([claim.quantity])
         self.started = time.monotonic()
         reason, met = "", None
         try:
@@ -972,8 +611,8 @@ class _Search:
             leaves = [leaf for leaf in self.leaves() if id(leaf) not in dropped] + self.work
             saved = None  # nothing finished yet (interrupted while evaluating the first boxes)
             if leaves:
-                saved = _save_state(self.state_path, settings, claim, leaves, self.best,
-                                    self.counterexample, self.elapsed())
+                saved = save_state(self.state_path, self.key, leaves, self.best,
+                                   self.counterexample, self.elapsed())
             raise Interrupted(saved) from None
         return self.finish(reason, met, resume_note)
 
@@ -1000,10 +639,10 @@ class _Search:
             reason = reason or "not every box could be decided"
             reason += f" ({len(leaves) - decided} of {len(leaves)} boxes undecided)"
         if verdict != "undecided" and met is not False:
-            _remove_state(self.state_path)  # nothing left to resume
+            remove_state(self.state_path)  # nothing left to resume
         else:  # --resume continues from here (e.g. with a larger budget)
-            _save_state(self.state_path, settings, claim, leaves, self.best,
-                        self.counterexample, elapsed)
+            save_state(self.state_path, self.key, leaves, self.best,
+                       self.counterexample, elapsed)
         witness = None if best is None else (best.point, (best.point_lo, best.point_hi))
         ce = None
         if counterexample is not None:
@@ -1025,7 +664,8 @@ def _checked_points(claim: Claim, best: Evaluated | None, counterexample: Evalua
     (and the counterexample only if its value violates the claim) — the last line of defence
     between a point of unknown origin and a printed verdict."""
     def ok(item: Evaluated | None) -> bool:
-        return item is not None and _inside([(x, x) for x in item.point], claim)
+        return item is not None and inside([(x, x) for x in item.point], claim)
 
     return (best if ok(best) else None,
             counterexample if ok(counterexample) and violates(counterexample) else None)
+

@@ -1,0 +1,1 @@
+"""Proof certificates: writing, tiling and the independent checker."""

@@ -1,0 +1,1 @@
+"""The branch-and-bound verifier: its loop, its workers and its resume state."""
