@@ -55,7 +55,7 @@ import mpmath
 from flint import arb, fmpq
 
 from snn_theory import backends
-from snn_theory.dual import Dual
+from snn_theory.dual import Dual, arb_sqrt
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.krawczyk import krawczyk
 from snn_theory.moment_map import arb_to_mpf, mpf_to_arb
@@ -374,7 +374,7 @@ def _reduced_candidates(target: tuple[Fraction, ...], bits: int) -> tuple[list[_
                 return [], True
             if not disc > 0 and not disc.contains(0):
                 return [], False
-            sq = backends.arb_sqrt(disc)
+            sq = arb_sqrt(disc)
             roots = [(-c1 - sq) / (2 * c2), (-c1 + sq) / (2 * c2)]
         found: list[_Candidate] = []
         decided = True

@@ -278,10 +278,7 @@ def simulate_run(width: int, depth: int, batch: int, mean0: float, var0: float,
     """One simulated network (normalised weights, ω = 0, τ = 1, float32): the JSON of
     ``snn-theory simulate --width … --json`` and its (depth + 1, 2) per-layer (mean, variance).
     """
-    try:
-        from snn_theory import simulate as sim
-    except ImportError as exc:
-        raise StageError(f"the simulator is not available: {exc}") from None
+    from snn_theory import simulate as sim
     config = sim.SimulationConfig(width=width, depth=depth, batch=batch, mean0=mean0,
                                   var0=var0, weights="normalized", seed=seed)
     result = sim.simulate(config)
@@ -443,12 +440,8 @@ def stage_figures(mode: Mode, figures: Path, claims_stage: StageResult | None,
     progress.stage("drawing the figures", len(jobs))
     written: dict[str, Any] = {}
     for k, (name, make) in enumerate(jobs):
-        try:
-            result = make()
-        except plots.SimulatorUnavailable as exc:
-            written[name] = {"error": str(exc)}
-        else:
-            written[name] = {"path": str(result.path), **_jsonable(result.summary)}
+        result = make()
+        written[name] = {"path": str(result.path), **_jsonable(result.summary)}
         progress.advance(k + 1, len(jobs))
     expected = ("flow_field", "contraction", "variance_change", "fixed_points",
                 "convergence") + propagation + (("training",) if mode.name == "full" else ())
