@@ -305,7 +305,7 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
         fields["width"] = fields.pop("net_width")
         configs = build_configs(dataset, variants, depths, **fields)
         try:
-            runs = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
+            runs = run_configs(configs, show_progress=not as_json)
         except ArithmeticError as exc:  # the SELU constants were not certified
             click.echo(f"snn-theory plot: error: {' '.join(str(exc).split())}", err=True)
             sys.exit(3)

@@ -11,44 +11,40 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from snn_theory import reproduce as rp
+from snn_theory.commands.progress import ProgressBar, progress_bar
 
 
 class _RichProgress(rp.Progress):
-    """One progress bar per stage on stderr (rich), with stage notes printed above it."""
+    """Under the overall line, one line per stage on stderr; stage notes printed above."""
 
-    def __init__(self, bar: Any, console: Any, quiet: bool) -> None:
-        self.bar, self.console, self.quiet = bar, console, quiet
-        self.task: Any = None
+    def __init__(self, overall: ProgressBar) -> None:
+        self.overall = overall
+        self.line: ProgressBar | None = None
         self.name = ""
-        self.overall = bar.add_task("reproduce", total=len(rp.STAGES))
         self.count = 0
 
     def stage(self, name: str, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(f"  {name}", total=total, status="")
+        if self.line is not None:
+            self.line.remove()
+        self.line = self.overall.line(f"  {name}", total=total)
         self.name = name
 
     def advance(self, done: int, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, completed=done, total=total)
+        if self.line is not None:
+            self.line(done, total)
 
     def status(self, text: str) -> None:
-        from rich.markup import escape
-
-        if self.task is not None:
-            self.bar.update(self.task, description=escape(f"  {self.name} — {text}"))
+        if self.line is not None:
+            self.line.describe(f"  {self.name} — {text}")
 
     def note(self, text: str) -> None:
         self.count += 1
-        self.bar.update(self.overall, completed=self.count)
-        if not self.quiet:
-            self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        self.overall(self.count, len(rp.STAGES))
+        self.overall.note(text)  # stage times on stderr, always
 
 
 @click.command("reproduce")
@@ -73,27 +69,14 @@ def reproduce_command(quick: bool, full: bool, out: Path, jobs: int | None,
 
     Exit status 0 only when everything holds.
     """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     if quick and full:
         raise click.UsageError("--quick and --full exclude each other")
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {str(out)!r} is a file, not a directory")
     mode = "quick" if quick else "full" if full else "default"
-    err = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  disable=as_json or not err.is_terminal, transient=True) as bar:
-        progress = _RichProgress(bar, err, quiet=False)  # stage times on stderr, always
-        result = rp.run(out, mode=mode, jobs=jobs, progress=progress)
+    with progress_bar("reproduce", total=len(rp.STAGES), show=not as_json, spinner=True,
+                      count="") as overall:
+        result = rp.run(out, mode=mode, jobs=jobs, progress=_RichProgress(overall))
     if as_json:
         click.echo(json.dumps(result.to_json(), default=rp._default))
     else:
