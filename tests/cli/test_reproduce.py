@@ -74,7 +74,7 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick, cli) -> None
     assert "seconds" not in (out / "proofs" / "REPORT.md").read_text()
     assert set(first_timings["stage_seconds"]) == set(rp.STAGES)
     assert "python-flint" in first_timings["software"]
-    assert rp.TIMINGS_FILE in Path(__file__).resolve().parents[1].joinpath(
+    assert rp.TIMINGS_FILE in Path(__file__).resolve().parents[2].joinpath(
         ".gitignore").read_text()
 
 
