@@ -10,7 +10,7 @@ import mpmath
 
 def test_solve_constants_table_keeps_each_constant_on_one_line(cli, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    code, out = cli(["solve-constants", "--digits", "50"])
+    code, out, _ = cli(["solve-constants", "--digits", "50"])
     assert code == 0
     lines = out.splitlines()
     lam_line = next(line for line in lines if line.startswith("│ λ "))
@@ -30,9 +30,9 @@ def test_solve_constants_table_keeps_each_constant_on_one_line(cli, monkeypatch)
 def test_map_table_keeps_each_value_on_one_line(cli, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     args = ["map", "--mu", "0.1", "--omega", "0.05", "--nu", "1.2", "--digits", "70"]
-    code, out = cli(args)
+    code, out, _ = cli(args)
     assert code == 0
-    code, js = cli([*args, "--json"])
+    code, js, _ = cli([*args, "--json"])
     expected = json.loads(js)["spectral_norm"]
     row = next(line for line in out.splitlines() if "spectral norm" in line)
     assert row.split("│")[2].strip() == expected and len(expected) > 70
