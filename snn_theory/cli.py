@@ -51,21 +51,13 @@ COMMANDS: dict[str, str] = {
 
 class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._load(name) is not None]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return self._load(name) if name in COMMANDS else None
-
-    @staticmethod
-    def _load(name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
         module_name, attribute = COMMANDS[name].split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a command not built yet is simply not listed
-            if exc.name == module_name:
-                return None
-            raise
-        return getattr(module, attribute)
+        return getattr(importlib.import_module(module_name), attribute)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

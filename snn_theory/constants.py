@@ -54,7 +54,7 @@ import mpmath
 from flint import arb, fmpq
 
 from snn_theory import backends
-from snn_theory.dual import Dual
+from snn_theory.dual import Dual, arb_sqrt
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.exact import Decimal3, decimal_enclosure, nearest_float, parse_exact
 from snn_theory.krawczyk import krawczyk
@@ -253,7 +253,7 @@ def _reduced_candidates(target: tuple[Fraction, ...], bits: int) -> tuple[list[_
                 return [], True
             if not disc > 0 and not disc.contains(0):
                 return [], False
-            sq = backends.arb_sqrt(disc)
+            sq = arb_sqrt(disc)
             roots = [(-c1 - sq) / (2 * c2), (-c1 + sq) / (2 * c2)]
         found: list[_Candidate] = []
         decided = True

@@ -10,6 +10,11 @@ This is the rule of each operation applied in ball arithmetic (the chain rule ho
 and every ball operation encloses its exact result for all points of its inputs).  The
 gradient enclosure is what the centred (mean-value) form, the monotonicity test and the
 paper-method derivative bounds need (docs/mathematics.md §7).
+
+The ball enclosures of the primitives that arb lacks or gets wrong on balls (erfcx, the
+stable exp(a)·erfc(x), even powers and square roots of balls that touch 0) live here, below
+:mod:`snn_theory.backends`, whose arb backend uses them as they are and whose dual backend is
+this module.
 """
 
 from __future__ import annotations
@@ -18,8 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flint import arb, fmpq
-
-from snn_theory.backends import arb_exp_erfc, arb_pow, arb_sqrt
 
 
 def _two_over_sqrt_pi() -> arb:
@@ -30,6 +33,76 @@ def _as_arb(x: Any) -> arb:
     return x if isinstance(x, arb) else arb(x)
 
 
+# ------------------------------------------------- arb enclosures (the arb backend's too)
+def arb_erfcx(x: arb) -> arb:
+    """Enclosure of erfcx(t) = exp(t²)·erfc(t) for every t in the ball ``x``.
+
+    Arb has no erfcx.  For a point-like ball the product exp(t²)·erfc(t) is evaluated
+    directly (both factors have small relative error at any magnitude, since arb exponents
+    are unbounded).  For a wide ball the monotonicity of erfcx (strictly decreasing on ℝ)
+    gives the enclosure [erfcx(upper), erfcx(lower)] from the two endpoint values.
+    """
+    x = _as_arb(x)
+    direct = arb_pow(x, 2).exp() * x.erfc()
+    if x.rad() == 0 or not x.is_finite():
+        return direct
+    hi = arb(x.upper())
+    lo = arb(x.lower())
+    at_hi = (hi * hi).exp() * hi.erfc()  # smallest value
+    at_lo = (lo * lo).exp() * lo.erfc()  # largest value
+    monotone = at_hi.union(at_lo)
+    return monotone.intersection(direct) if monotone.overlaps(direct) else monotone
+
+
+def arb_exp_erfc(a: Any, x: Any, q: Any) -> arb:
+    """Enclosure of exp(α)·erfc(t) over the balls, given that q ∋ α − t² (docs/mathematics.md §1).
+
+    Returns the intersection of the direct product exp(a)·erfc(x) (tight for narrow balls)
+    and, where x can be ≥ 0, the stable form exp(q)·erfcx(x), whose factors do not grow
+    together (much tighter over boxes, where a and x vary together).  Each is a rigorous
+    enclosure of the same quantity, so their intersection is one too.
+    """
+    a, x, q = _as_arb(a), _as_arb(x), _as_arb(q)
+    direct = a.exp() * x.erfc()
+    if (x.rad() == 0 and a.rad() == 0) or x.upper() < 0:
+        return direct
+    stable = q.exp() * arb_erfcx(x)
+    if direct.overlaps(stable):
+        return direct.intersection(stable)
+    return stable
+
+
+def arb_pow(x: Any, n: int) -> arb:
+    """Enclosure of t**n for all t in the ball ``x`` (n ≥ 0 an integer).
+
+    Even powers use the bounds on |t| so that e.g. [0 ± 1]² = [0, 1] (not [−1, 1]); arb's own
+    power returns NaN for a ball that contains 0.
+    """
+    x = _as_arb(x)
+    if n == 1:
+        return x
+    if n % 2 == 0 and x.rad() > 0 and x.contains(0):
+        # min |t| = 0 on the ball, max |t| = abs_upper
+        return arb_pow(arb(x.abs_upper()), n).union(arb(0))
+    result = x
+    for _ in range(n - 1):
+        result = result * x
+    return result
+
+
+def arb_sqrt(x: Any) -> arb:
+    """Enclosure of √t for t in the ball ``x`` ∩ [0, ∞).
+
+    Every square root in the formulas has an argument that is mathematically ≥ 0 (ν·τ > 0,
+    sums of squares, constants), so only the part of the ball at or above 0 can hold true
+    values; a midpoint-radius ball of e.g. [0, b] necessarily pokes below 0, where arb's
+    plain sqrt would return NaN.
+    """
+    x = _as_arb(x)
+    return x.sqrt() if x.lower() >= 0 else x.nonnegative_part().sqrt()
+
+
+# --------------------------------------------------------------------------- Dual
 class Dual:
     """A ball value with a ball gradient (forward-mode AD over arb)."""
 

@@ -246,7 +246,7 @@ DROPOUT_B = mu - DROPOUT_A * (keep * mu + (1 - keep) * ALPHA_PRIME)
 DROPOUT_ARGUMENTS: tuple[sp.Symbol, ...] = (keep, mu, nu, lam, alpha)
 
 
-# --- derivation from the definition (used by tests and `derivation_report`) ---------------
+# --- derivation from the definition: an independent check of the closed forms (tests) -------
 def selu(z: sp.Expr) -> sp.Piecewise:
     """SELU as a sympy expression (paper eq. (2))."""
     return sp.Piecewise((lam * z, z > 0), (lam * alpha * (sp.exp(z) - 1), True))

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from flint import arb
 
-Vector = Sequence[arb]
 Matrix = Sequence[Sequence[arb]]
 
 
@@ -69,11 +68,6 @@ def krawczyk(
     proved = all(_strictly_inside(k[i], box[i]) for i in range(2))
     enclosure = tuple(k[i].intersection(box[i]) if proved else box[i] for i in range(2))
     return KrawczykResult(proved, tuple(box), enclosure)  # type: ignore[arg-type]
-
-
-def ball(center: object, radius: object) -> arb:
-    """The ball [center ± radius] (center, radius: anything arb accepts, e.g. mpf strings)."""
-    return arb(center, radius) if not isinstance(center, arb) else arb(center.mid(), radius)
 
 
 @dataclass(frozen=True)

@@ -256,10 +256,6 @@ def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *,
 
 
 # ============================================================================ simulator adapter
-class SimulatorUnavailable(RuntimeError):
-    """The Monte Carlo simulator (:mod:`snn_theory.simulate.engine`) is missing or unusable."""
-
-
 def simulate_trajectories(starts: Sequence[tuple[float, float]], *, omega: float, tau: float,
                           width: int, depth: int, batch: int, seed: int = 0,
                           dtype: str = "float32") -> list[np.ndarray]:
@@ -269,15 +265,8 @@ def simulate_trajectories(starts: Sequence[tuple[float, float]], *, omega: float
     Σw² = τ exactly; imported lazily, JAX is slow to import) once per start, with the same
     seed (the same weights) for every start.  Returns, per start, an array of shape
     (depth + 1, 2): row 0 the measured input statistics, row l the output of layer l.
-    Raises :class:`SimulatorUnavailable` with a plain reason when the simulator is absent.
     """
-    try:
-        from snn_theory.simulate import engine as sim  # noqa: PLC0415 - lazy: JAX import is slow
-    except ImportError as exc:
-        raise SimulatorUnavailable(
-            f"the Monte Carlo simulator is not available (snn_theory.simulate: {exc})") from None
-    if not hasattr(sim, "SimulationConfig") or not hasattr(sim, "simulate"):
-        raise SimulatorUnavailable("snn_theory.simulate.engine lacks SimulationConfig/simulate()")
+    from snn_theory.simulate import engine as sim  # lazy: JAX is slow to import
     out = []
     for mu0, nu0 in starts:
         config = sim.SimulationConfig(width=int(width), depth=int(depth), batch=int(batch),
@@ -810,11 +799,7 @@ def correlation_map(out: str | Path | None = None, *, omega: float = 0.0, tau: f
     mc_one: dict[float, tuple[float, float]] = {}
     mc_depth: dict[float, np.ndarray] = {}
     if monte_carlo:
-        try:
-            from snn_theory.simulate import engine as sim  # noqa: PLC0415 - lazy: JAX import is slow
-        except ImportError as exc:
-            raise SimulatorUnavailable(f"the Monte Carlo simulator is not available: {exc}") \
-                from None
+        from snn_theory.simulate import engine as sim  # lazy: JAX is slow to import
         for c0 in np.linspace(-0.9, 0.9, 7):
             cfg = sim.SimulationConfig(width=mc_width, depth=1, batch=mc_batch, omega=omega,
                                        tau=tau, seed=seed)
@@ -887,11 +872,7 @@ def gradients(out: str | Path | None = None, *, taus: Sequence[float] = (0.95, 1
         if int(value) != value or value < 1:
             raise InputError(f"{name} must be a positive integer (got {value!r})")
     path, suffix = output_path(out, "gradients")
-    try:
-        from snn_theory.simulate import engine as sim  # noqa: PLC0415
-    except ImportError as exc:
-        raise SimulatorUnavailable(f"the Monte Carlo simulator is not available: {exc}") \
-            from None
+    from snn_theory.simulate import engine as sim  # lazy: JAX is slow to import
     chis, empirical = {}, {}
     for t in taus:
         chis[t] = propagation.propagation_point(0, t).chi1
@@ -938,7 +919,7 @@ FIGURES: dict[str, Callable[..., PlotResult]] = {
 }
 
 __all__ = [
-    "FIGURES", "FigureSize", "PlotResult", "SimulatorUnavailable", "certified_fixed_point",
+    "FIGURES", "FigureSize", "PlotResult", "certified_fixed_point",
     "contraction", "convergence", "correlation_map", "fixed_points", "gradients", "fixed_points_numpy", "flow_field",
     "load_certificate_boxes", "moment_grid", "output_path", "simulate_trajectories",
     "theorem_domains", "variance_change",

@@ -10,13 +10,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import mpmath
-import pytest
 
 from snn_theory import activation_verify as av
 from snn_theory import activations
@@ -118,37 +115,3 @@ def test_theorem1_analogue_scaled_tanh_contraction_small_budget() -> None:
     domain = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=1.2:1.5,tau=0.95:1.1")
     result = av.verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
     assert result.verdict == "holds", result.reason
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snn_theory.cli", *args], capture_output=True,
-                          text=True)
-
-
-@pytest.mark.parametrize("args", [
-    ["--activation", "tanh", "--method", "paper", "--theorem", "1"],
-    ["--activation", "tanh", "--lam", "1.05"],
-    ["--activation", "tanh", "--resume"],
-    ["--activation", "nosuch(x)"],
-    ["--activation", "x*y"],
-])
-def test_verify_selu_only_options_exit_2(args: list[str], tmp_path: Path) -> None:
-    proc = _cli("verify-contraction", "--certificate-dir", str(tmp_path), *args)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1
-
-
-def test_verify_cli_refutation_and_check(tmp_path: Path) -> None:
-    proc = _cli("verify-contraction", "--activation", "tanh", "--domain",
-                "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim",
-                "variance<=0.3", "--certificate-dir", str(tmp_path), "--json", "-j", "1")
-    assert proc.returncode == 1, proc.stderr
-    data = json.loads(proc.stdout)
-    entry = data["claims"][0]
-    assert entry["verdict"] == "refuted" and entry["activation"]["definition"] == "tanh"
-    check = _cli("check-certificate", entry["certificate"], "--json")
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert json.loads(check.stdout)["all_valid"] is True
-    human = _cli("check-certificate", entry["certificate"])
-    assert human.returncode == 0, human.stdout + human.stderr
-    assert human.stdout.startswith("VALID ") and "refuted for" in human.stdout

@@ -21,7 +21,6 @@ import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
-from _reference import PARTIAL_NAMES, partial_function, random_points, term_scale_function
 from flint import arb
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +28,7 @@ from hypothesis import strategies as st
 from snn_theory import backends, fixed_point, formulas, working_precision
 from snn_theory.dual import Dual
 from snn_theory.moment_map import default_constants, mpf_to_arb
+from tests._reference import PARTIAL_NAMES, partial_function, random_points, term_scale_function
 
 NAMES = formulas.QUANTITIES
 #: Smallest normal float64; XLA on CPU flushes subnormal results to zero.

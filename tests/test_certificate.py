@@ -26,7 +26,6 @@ from snn_theory.certify.certificate.io import (
 )
 from snn_theory.certify.certificate.tiling import tiling_error
 from snn_theory.claims import BUILTIN_CLAIMS, Claim, Domain
-from snn_theory.cli import main
 from snn_theory.enclosure import bound, point_value
 from snn_theory.exact import format_fraction
 
@@ -250,26 +249,6 @@ def test_refutation_certificate(tmp_path):
     assert "outside" in check_certificate(_rewrite(tmp_path, content)).message
 
 
-def test_cli_exit_codes(contraction_certificate, tmp_path, capsys):
-    _, path = contraction_certificate
-    with pytest.raises(SystemExit) as exc:
-        main(["check-certificate", str(path), "--jobs", "1"])
-    assert exc.value.code == 0
-    assert capsys.readouterr().out.startswith("VALID")
-    bad = tmp_path / "bad.json"
-    bad.write_text("{")
-    with pytest.raises(SystemExit) as exc:
-        main(["check-certificate", str(path), str(bad), "--json"])
-    assert exc.value.code == 1
-    out = json.loads(capsys.readouterr().out)
-    assert [c["valid"] for c in out["certificates"]] == [True, False]
-    with pytest.raises(SystemExit) as exc:
-        main(["check-certificate", str(tmp_path / "missing.json")])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "no such file" in err
-
-
 # ---------------------------------------------------------------- the tiling check alone
 def _random_guillotine(draw, region, depth):
     if depth == 0 or draw(st.booleans()) and depth < 3:
@@ -317,18 +296,6 @@ def test_builtin_claim_with_other_constants_is_rejected(tmp_path):
     # under its own name the same refutation is a valid certificate
     data["claim"] = dict(claim.to_json(), name="theorem2.variance_decreases[lam=2]")
     assert check_certificate(write_certificate(tmp_path, data)).valid
-
-
-def test_verify_with_user_constants_renames_the_claim(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["verify-contraction", "--theorem", "2", "--lam", "2", "--jobs", "1", "--json",
-              "--certificate-dir", str(tmp_path)])
-    assert exc.value.code == 1  # false for λ = 2
-    (entry,) = json.loads(capsys.readouterr().out)["claims"]
-    assert entry["name"] == "theorem2.variance_decreases[lam=2,alpha=alpha01]"
-    assert entry["holds"] is False
-    assert check_certificate(entry["certificate"]).valid
-    assert not list(tmp_path.glob("theorem2.variance_decreases.cert.json*"))
 
 
 def test_huge_numbers_are_refused_quickly(contraction_certificate, tmp_path):

@@ -43,24 +43,22 @@ import pytest
 
 from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import checksum, read_certificate
-from snn_theory.cli import main
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"
 LOOK_ALIKES = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і",
                "1": "１", "0": "٠", ".": "․", "-": "‐"}
 
 
-def _make(directory: Path, args: list[str]) -> Path:
-    with pytest.raises(SystemExit) as exc:
-        main(["verify-contraction", *args, "--jobs", "1", "--json", "--certificate-dir",
-              str(directory)])
-    assert exc.value.code in (0, 1)
+def _make(cli, directory: Path, args: list[str]) -> Path:
+    code, _, _ = cli(["verify-contraction", *args, "--jobs", "1", "--json", "--certificate-dir",
+                      str(directory)])
+    assert code in (0, 1)
     (path,) = directory.glob("*.cert.json")
     return path
 
 
 @pytest.fixture(scope="module")
-def certificates(tmp_path_factory) -> dict[str, Path]:
+def certificates(tmp_path_factory, cli) -> dict[str, Path]:
     made = {}
     for label, args in {
         "holds": ["--domain", OMEGA, "--claim", "mean<=0.07", "--name", "m.holds"],
@@ -69,7 +67,7 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
         "refuted": ["--domain", OMEGA, "--claim", "variance>=0.8037117576791128",
                     "--name", "v.refuted"],
     }.items():
-        made[label] = _make(tmp_path_factory.mktemp(label.replace("-", "")), args)
+        made[label] = _make(cli, tmp_path_factory.mktemp(label.replace("-", "")), args)
     return made
 
 

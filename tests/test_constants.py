@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 
 import mpmath
@@ -12,9 +11,7 @@ from flint import arb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import backends, constants, formulas
-from snn_theory.cli import main
-from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
+from snn_theory import backends, formulas
 from snn_theory.constants import solve_constants
 from snn_theory.exact import decimal_enclosure, nearest_float
 from snn_theory.moment_map import evaluate
@@ -22,13 +19,6 @@ from snn_theory.precision import working_precision
 
 LIBRARY_ALPHA = "1.6732632423543772848170429916717"
 LIBRARY_LAMBDA = "1.0507009873554804934193349852946"
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(["solve-constants", *args])
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def frac(x: object) -> Fraction:
@@ -133,58 +123,6 @@ def test_other_targets_certified_and_fixed_points(target: tuple[str, ...]) -> No
         assert abs(q["variance"] - mpmath.mpf(variance)) < 1e-57 * scale
 
 
-def test_infeasible_target_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(["--mean", "5", "--variance", "1", "--omega", "0"], capsys)
-    assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "no λ > 0, α > 0" in err and "Traceback" not in err
-    with pytest.raises(constants.InfeasibleTarget):
-        solve_constants(mean="-3", variance="1", omega="0", tau="1")
-
-
-@pytest.mark.parametrize("args, words", [
-    (["--variance", "0"], "variance must be > 0"),
-    (["--variance", "-1"], "variance must be > 0"),
-    (["--tau", "0"], "tau must be > 0"),
-    (["--tau", "-2"], "tau must be > 0"),
-    (["--dropout-rate", "1"], "dropout rate must be in [0, 1)"),
-    (["--dropout-rate", "-0.1"], "dropout rate must be in [0, 1)"),
-    (["--dropout-rate", "1.5"], "dropout rate must be in [0, 1)"),
-    (["--digits", "0"], "digits must be between 1 and 50000"),
-    (["--digits", "50001"], "digits must be between 1 and 50000"),
-    (["--digits", "ten"], "digits"),
-    (["--mean", "nan"], "mean must be a finite decimal"),
-    (["--mean", "inf"], "mean must be a finite decimal"),
-    (["--omega", "abc"], "omega must be a finite decimal"),
-    (["--variance", "1e999999"], "out of range"),
-    (["--format", "latex"], "format"),
-])
-def test_bad_input_exit_2(args: list[str], words: str,
-                          capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(args, capsys)
-    assert code == 2, err
-    assert out == ""
-    assert err.startswith("snn-theory solve-constants: error:") and err.count("\n") == 1
-    assert words in err and "Traceback" not in err
-
-
-def test_failed_proof_exits_3_and_prints_nothing_certified(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    real = constants.krawczyk
-
-    def refuse(*a: object, **k: object) -> object:
-        res = real(*a, **k)
-        return type(res)(False, res.box, res.box)
-
-    monkeypatch.setattr(constants, "krawczyk", refuse)
-    code, out, err = run_cli(["--digits", "20", "--json"], capsys)
-    assert code == EXIT_NOT_CERTIFIED == 3
-    obj = json.loads(out)
-    assert obj["certified"] is False and obj["lambda"] is None and obj["alpha"] is None
-    assert "NOT certified" in err and err.count("\n") == 1
-    code, out, err = run_cli(["--digits", "20"], capsys)
-    assert code == 3 and out == ""
-
-
 # --------------------------------------------------------------------------- dropout
 def test_alpha_dropout_against_defining_equations() -> None:
     """For the dropout mixture x' = x with probability q, α′ otherwise, the affine map
@@ -216,40 +154,6 @@ def test_alpha_dropout_against_defining_equations() -> None:
     # rate 0 keeps everything: a = 1, b = 0 exactly inside the enclosures
     d0 = j["dropout"][-1]["bounds"]
     assert inside(1, d0["a"]) and inside(0, d0["b"])
-
-
-# --------------------------------------------------------------------------- CLI output
-def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(["--digits", "25", "--json", "--dropout-rate", "0.1",
-                              "--mean", "0.1", "--omega", "0.5", "--tau", "1.2"], capsys)
-    assert code == 0, err
-    obj = json.loads(out)
-    assert obj["certified"] is True
-    assert obj["fixed_point"] == {"mean": "0.1", "variance": "1"}
-    assert obj["weights"] == {"omega": "0.5", "tau": "1.2"}
-    for key in ("lambda", "alpha"):
-        v = obj[key]
-        assert set(v) == {"value", "lower", "upper"}
-        assert all(len(v[k].split(".")[1]) == 25 for k in v)
-        assert frac(v["lower"]) <= frac(v["value"]) <= frac(v["upper"])
-        assert frac(v["upper"]) - frac(v["lower"]) <= Fraction(2, 10**25)
-    (d,) = obj["dropout"]
-    assert {"rate", "alpha_prime", "a", "b"} <= set(d) and d["rate"] == "0.1"
-    assert all(isinstance(d[k], str) for k in ("alpha_prime", "a", "b"))
-
-
-def test_cli_python_format_and_table(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(["--format", "python", "--dropout-rate", "0.1"], capsys)
-    assert code == 0
-    ns: dict[str, object] = {}
-    exec(out, ns)  # noqa: S102 - our own output, checked to be valid Python
-    with working_precision(digits=50):
-        lam01, alpha01 = backends.constants_function("mpmath")()
-        assert ns["LAMBDA"] == float(lam01) and ns["ALPHA"] == float(alpha01)
-        assert ns["ALPHA_PRIME"] == float(-lam01 * alpha01) == -1.7580993408473768
-    assert set(ns["ALPHA_DROPOUT"]) == {0.1}  # type: ignore[arg-type]
-    code, out, _ = run_cli(["--digits", "20"], capsys)
-    assert code == 0 and "1.05070098735548049342" in out and "certified" in out
 
 
 # --------------------------------------------------------------------------- decimals

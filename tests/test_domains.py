@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from fractions import Fraction as F
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 
 from snn_theory import domains
 from snn_theory.certify.certificate.io import checksum
-from snn_theory.cli import main
 from tests._reference import quad_moments
 
 LAM01 = mpmath.mpf("1.0507009873554804934193349852946")
@@ -192,70 +190,6 @@ def test_largest_rectangle_against_brute_force() -> None:
                             best = max(best, F((i2 - i1 + 1) * (j2 - j1 + 1)))
         rect = domains.largest_rectangle(cells)
         assert rect is not None and domains.area(rect) == best
-
-
-def _cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (["--plane", "omega,kappa"], "unknown variable"),
-    (["--plane", "tau,tau"], "repeated"),
-    (["--plane", "lam,nu"], "together"),
-    (["--omega", "0.1:0.1"], "empty or inverted"),
-    (["--tau", "1.2:0.9"], "empty or inverted"),
-    (["--mu", "0.05:0.1"], "fixed point"),
-    (["--cells", "0"], "resolution"),
-])
-def test_bad_input_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture) -> None:
-    code, _, err = _cli(capsys, "map-domain", "--out", str(tmp_path / "p.json"), *args)
-    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
-
-
-def test_unreachable_scheduler_fails_fast(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    start = time.perf_counter()
-    code, _, err = _cli(capsys, "map-domain", "--out", str(tmp_path / "p.json"), "--scheduler",
-                        "tcp://127.0.0.1:9")
-    assert code == 2 and "cannot reach the Dask scheduler" in err
-    assert len(err.strip().splitlines()) == 1 and time.perf_counter() - start < 10
-
-
-def test_cli_check_and_plot(tiny: tuple[domains.Paving, Path], tmp_path: Path,
-                            capsys: pytest.CaptureFixture) -> None:
-    _, path = tiny
-    code, out, err = _cli(capsys, "check-certificate", "--json", str(path))
-    assert code == 0, err
-    entry = json.loads(out)["certificates"][0]
-    assert entry["kind"] == "paving" and entry["counts"]["proven"] == 2
-    content = json.loads(path.read_text())
-    content["cells"][0]["verdict"] = "undecided"  # a refuted cell with evidence, now undecided
-    bad = _rewrite(path, content, tmp_path / "bad.json")
-    code, out, _ = _cli(capsys, "check-certificate", str(bad))
-    assert code == 1 and out.startswith("INVALID")
-    png = tmp_path / "map.png"
-    code, _, err = _cli(capsys, "plot", "domain-map", str(path), "--out", str(png))
-    assert code == 0, err
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    code, _, err = _cli(capsys, "plot", "domain-map", str(bad), "--out", str(tmp_path / "x.png"))
-    assert code == 2 and "not a valid paving" in err
-
-
-def test_cli_map_domain_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    out = tmp_path / "fast.paving.json.gz"
-    code, stdout, err = _cli(capsys, "map-domain", "--omega", "0:0.1", "--tau", "0.85:0.95",
-                             "--cells", "2", "--depth", "1", "--max-boxes", "64", "--jobs", "1",
-                             "--out", str(out), "--json")
-    assert code == 0, err
-    data = json.loads(stdout)
-    assert data["refuted"] == 4 and data["largest_rectangle"] is None
-    assert out.read_bytes() == domains.write_paving(tmp_path / "again.json.gz",
-                                                    domains.map_domain(FAST)).read_bytes()
-    code, stdout, err = _cli(capsys, "check-certificate", str(out))  # gzip, dispatched
-    assert code == 0 and stdout.startswith("VALID") and "4 refuted" in stdout, err
 
 
 def test_largest_box_is_a_checked_paving(tmp_path: Path) -> None:

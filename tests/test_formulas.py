@@ -20,12 +20,12 @@ import random
 import mpmath
 import pytest
 import sympy as sp
-from _reference import PARTIAL_NAMES, partial_function, quad_moments, random_points
 from flint import arb
 
 from snn_theory import backends, codegen, evaluate, formulas, working_precision
 from snn_theory.dual import Dual
 from snn_theory.moment_map import mpf_to_arb
+from tests._reference import PARTIAL_NAMES, partial_function, quad_moments, random_points
 
 
 def _mpf_point(point: tuple[str, ...]) -> tuple[mpmath.mpf, ...]:

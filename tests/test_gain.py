@@ -8,15 +8,11 @@
 
 from __future__ import annotations
 
-import json
-
 import mpmath
 import pytest
-from click.testing import CliRunner
 from flint import arb
 
 from snn_theory import activations
-from snn_theory.cli import cli
 from snn_theory.gains import certified_gains
 from snn_theory.precision import working_precision
 
@@ -70,29 +66,3 @@ def test_framework_relative_errors() -> None:
     torch = {f.framework: f for f in selu.frameworks}["pytorch calculate_gain"]
     # selu preserves E[f²] = 1 at (0, 1), so its exact gain is 1, not 3/4
     assert abs(float(torch.relative_error.mid()) + 0.25) < 1e-12
-
-
-def test_gain_command_json_and_errors() -> None:
-    runner = CliRunner()
-    out = runner.invoke(cli, ["gain", "--activation", "relu", "--digits", "25", "--json"])
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
-    with mpmath.workdps(40):
-        want = 1 / mpmath.sqrt(mpmath.mpf(1) / 2 - 1 / (2 * mpmath.pi))
-        assert mpmath.mpf(data["variance_gain"]["lower"]) <= want <= \
-            mpmath.mpf(data["variance_gain"]["upper"])
-    human = runner.invoke(cli, ["gain", "--activation", "tanh"])
-    assert human.exit_code == 0 and "E[f(Z)]" in human.output and "nfnets" in human.output
-
-
-@pytest.mark.parametrize("args", [["--activation", "foo(x)"], ["--activation", "x*y"],
-                                  ["--activation", "exp(x)"], ["--digits", "0"],
-                                  ["--activation", "tanh", "--scale", "0"]])
-def test_gain_bad_input_exits_2(args: list[str]) -> None:
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "gain", *args],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.count("\n") == 1 and "error:" in proc.stderr

@@ -341,14 +341,3 @@ def test_bad_input() -> None:
         GridSpec(((0.1, -0.1),) + DOMAINS["1"][1:], (3, 3, 3, 3))
     with pytest.raises(InputError):
         grid_spec("1", (1, 3, 3, 3))
-
-
-def test_cli_method_paper_bad_input_if_wired() -> None:
-    """`verify-contraction --method paper` (dispatched by the verify command) rejects a theorem
-    the paper's method does not cover with exit 2 and one line, no traceback."""
-
-    proc = subprocess.run([sys.executable, "-c", "from snn_theory.cli import main; main()",
-                           "verify-contraction", "--method", "paper", "--theorem", "2",
-                           "--grid", "coarse"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -16,17 +14,10 @@ import numpy as np
 import pytest
 
 from snn_theory import plots
-from snn_theory.cli import main
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import InputError
 from snn_theory.moment_map import evaluate, fixed_point, iterate
 
 SMALL = plots.FigureSize(320, 240, 80)
-
-
-def run_cli(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    return int(info.value.code or 0)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -156,52 +147,6 @@ def test_certificate_boxes_drawn_from_minimal_json_and_gzip(tmp_path: Path) -> N
         plots.load_certificate_boxes(bad)
 
 
-# --------------------------------------------------------------------------- files and CLI
-@pytest.mark.parametrize("args", [
-    ["flow-field", "--grid", "5", "--steps", "3"],
-    ["contraction", "--grid", "9"],
-    ["variance-change", "--grid", "9"],
-    ["fixed-points", "--grid", "5"],
-])
-def test_each_plot_command_writes_png_of_requested_size(tmp_path: Path, args: list[str]) -> None:
-    out = tmp_path / "fig.png"
-    code = run_cli(["plot", *args, "--out", str(out), "--width", "333", "--height", "222",
-                    "--dpi", "72"])
-    assert code == 0
-    assert out.stat().st_size > 1000
-    assert png_size(out) == (333, 222)
-
-
-def test_default_output_is_the_current_directory(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    """Without --out a figure goes to ./<figure>.png: the README's figures/ (written by
-    ``reproduce`` with its own settings) are never overwritten with other defaults."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "figures").mkdir()
-    readme_figure = tmp_path / "figures" / "fixed_points.png"
-    readme_figure.write_bytes(b"the committed figure")
-    assert run_cli(["plot", "fixed-points", "--grid", "4", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["path"] == "fixed_points.png"
-    assert png_size(tmp_path / "fixed_points.png") == (1600, 600)
-    assert readme_figure.read_bytes() == b"the committed figure"
-
-
-@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
-def test_output_is_deterministic(tmp_path: Path, suffix: str) -> None:
-    blobs = []
-    for k in range(2):
-        out = tmp_path / f"f{k}{suffix}"
-        assert run_cli(["plot", "flow-field", "--grid", "5", "--steps", "2", "--out", str(out),
-                        "--width", "300", "--height", "200", "--dpi", "60"]) == 0
-        blobs.append(out.read_bytes())
-    assert blobs[0] == blobs[1]
-    head = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}[suffix]
-    assert blobs[0].startswith(head)
-    assert b"CreationDate" not in blobs[0] and b"<dc:date>" not in blobs[0]
-
-
 def test_convergence_uses_the_simulator(tmp_path: Path) -> None:
     r = plots.convergence(tmp_path / "conv.png", widths=(32, 64), depth=3, batch=16,
                           size=SMALL)
@@ -224,38 +169,6 @@ def test_flow_field_monte_carlo_overlay(tmp_path: Path) -> None:
     assert emp.shape == ana.shape == (3, 2)
     assert np.all(np.abs(emp - ana) < 0.5)
     assert r.summary["monte_carlo_max_deviation"]["variance"] < 0.5
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (["flow-field", "--mu-range", "1:0"], "--mu-range"),
-    (["flow-field", "--nu-range", "-1:2"], "nu range"),
-    (["flow-field", "--mu-range", "a:b"], "LOW:HIGH"),
-    (["flow-field", "--tau", "0"], "tau"),
-    (["flow-field", "--omega", "nan"], "omega"),
-    (["flow-field", "--out", "x.jpg"], ".png"),
-    (["flow-field", "--grid", "1"], "grid"),
-    (["contraction", "--width", "5"], "width"),
-    (["contraction", "--certificate", "/nonexistent/c.json"], "does not exist"),
-    (["variance-change", "--tau-range", "0:1"], "tau range"),
-    (["fixed-points", "--dpi", "0"], "dpi"),
-    (["convergence", "--widths", "0,8"], "widths"),
-    (["nosuch"], "No such command"),
-])
-def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                         args: list[str], fragment: str) -> None:
-    assert run_cli(["plot", *args]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("snn-theory plot: error:")
-    assert fragment in err
-
-
-def test_bad_input_subprocess_has_no_traceback(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "plot", "flow-field",
-                           "--nu-range", "0:1", "--out", str(tmp_path / "x.png")],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
-    assert not (tmp_path / "x.png").exists()
 
 
 # --------------------------------------------------------------------------- rendered artists
@@ -299,38 +212,6 @@ def test_contraction_artists(tmp_path: Path, figures: list) -> None:
     t1 = next(p for k, p in rects.items() if k.startswith("Theorem 1"))
     app = next(p for k, p in rects.items() if k.startswith("appendix"))
     assert t1.get_zorder() > app.get_zorder()
-
-
-def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path,
-                                                               capsys) -> None:
-    from snn_theory.certify.certificate.io import write_certificate
-    from snn_theory.certify.search.loop import Settings, verify_claim
-    from snn_theory.claims import Claim, Domain
-
-    claim = Claim.parse("variance<=3", Domain.parse(
-        "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")
-    cert = write_certificate(tmp_path, verify_claim(claim, Settings(jobs=1)).certificate_data())
-    code = run_cli(["plot", "contraction", "--grid", "9", "--certificate", str(cert),
-                    "--out", str(tmp_path / "c.png")])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1
-    assert "is about 'variance'" in err and not (tmp_path / "c.png").exists()
-
-
-def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, capsys) -> None:
-    out = tmp_path / "f.png"
-    code = run_cli(["plot", "fixed-points", "--omega-range", "2:3", "--tau-range", "5:6",
-                    "--grid", "5", "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 2 and "no fixed point of g found" in err and not out.exists()
-    # independent check: the moment map has no fixed point near there (mpmath Newton from
-    # (0, 1) at 30 digits leaves the domain or fails)
-    with mpmath.workdps(30):
-        with pytest.raises((NumericalFailure, ArithmeticError, ZeroDivisionError, ValueError)):
-            x = fixed_point("2.5", "5.5", backend="mpmath")
-            values = evaluate(x[0], "2.5", x[1], "5.5", quantities=("mean", "variance"))
-            if not (abs(values["mean"] - x[0]) < 1e-20 and abs(values["variance"] - x[1]) < 1e-20):
-                raise ArithmeticError("not a fixed point")
 
 
 def test_fixed_points_partial_range_says_what_is_blank(tmp_path: Path, figures: list) -> None:

@@ -4,8 +4,6 @@ integrals at 30 digits; phase claims; tail bounds; Monte Carlo; bad input."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 
 import mpmath
@@ -14,7 +12,6 @@ import pytest
 from flint import arb, ctx
 
 from snn_theory import backends, propagation
-from snn_theory.cli import main
 from snn_theory.moment_map import arb_to_mpf
 
 DIGITS = 30
@@ -158,24 +155,6 @@ def propagation_float_constants() -> tuple[float, float]:
     return default_constants("numpy")
 
 
-def test_false_phase_claims_are_refuted(results, capsys) -> None:
-    r = results["1"]
-    holds, certificate = propagation.check_phase_claim(r, "ordered")
-    assert holds is False and "rho > 1" in certificate
-    assert propagation.check_phase_claim(r, "chaotic")[0] is True
-    # tampered enclosures: a rate straddling 1 is undecided, one below 1 is ordered
-    p = r.point
-    straddle = dataclasses.replace(p, chi1=arb(1, 0.01))
-    assert propagation.phase_of(straddle).phase == "undecided"
-    below = dataclasses.replace(p, chi1=arb("0.9"))
-    assert propagation.phase_of(below).phase == "ordered"
-    # the mean part of the backpropagated signal decides when it dominates
-    mean_part = dataclasses.replace(p, chi1=arb("0.9"), chi_mean=arb("1.2"))
-    assert propagation.phase_of(mean_part).phase == "chaotic"
-    code, out, err = _run(["propagate", "--claim", "ordered", "--json"], capsys)
-    assert code == 1 and json.loads(out)["claim"]["status"] == "refuted"
-
-
 def test_no_other_fixed_points_cover_the_interval(results) -> None:
     r = results["1"]
     zero = r.fixed_points[0]
@@ -216,36 +195,6 @@ def test_edge_of_chaos_points() -> None:
         assert e.chi1.contains(1) and e.chi1.rad() < 1e-25
 
 
-def _run(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["propagate", "--tau", "0"],
-        ["propagate", "--tau", "-1"],
-        ["propagate", "--correlation", "1.5"],
-        ["propagate", "--correlation", "-1.01"],
-        ["propagate", "--tau", "100"],  # no fixed point
-        ["propagate", "--edge-tau", "0.1"],  # no edge of chaos there
-        ["simulate", "--pairs", "1.5", "--width", "8", "--depth", "2", "--batch", "2"],
-        ["simulate", "--pairs", "0.5", "--gradients"],
-        ["simulate", "--gradients", "--weights", "lecun"],
-        ["simulate", "--pairs", "0.5", "--dropout-rate", "0.1"],
-        ["simulate", "--gradients", "--widths", "8,16"],
-        ["simulate", "--pairs", "0.2", "--mean0", "0.5"],
-    ],
-)
-def test_bad_input_exit_2(args: list[str], capsys) -> None:
-    code, out, err = _run(args, capsys)
-    assert code == 2, err
-    assert len(err.strip().splitlines()) == 1 and "error:" in err
-
-
 def test_gradients_follow_chi1() -> None:
     """ln‖∂L/∂x_l‖² − ln‖∂L/∂x_L‖² ≈ k·ln χ₁ (k = L − l) over 40 layers.  Tolerance: the
     per-layer ratio fluctuates with relative standard deviation about √(2/(N·B)) (χ² over
@@ -275,25 +224,6 @@ def test_pair_correlations_track_the_c_map() -> None:
     assert np.all(np.abs(r.correlation - r.predicted) <= tolerance)
     assert abs(r.correlation[0] - 0.6) < 4 / math.sqrt(n)
     assert r.predicted[-1] < r.predicted[0]  # towards the stable fixed point c* = 0
-
-
-def test_cli_json_and_human_output(capsys) -> None:
-    code, out, err = _run(["propagate", "--json", "--correlation", "-1"], capsys)
-    assert code == 0, err
-    data = json.loads(out)
-    assert data["phase"]["phase"] == "chaotic" and data["no_other_fixed_points"]["proven"]
-    chi1 = arb(data["chi1"])
-    assert chi1.overlaps(arb(data["correlation_fixed_points"][1]["slope"]))
-    # c = −1: the integral with u₂ = 2m − u₁ (no conditioning); |c̃(−1)| < 1 (Mehler).
-    # At (0, 1) (m = 0, v = ν̃ = 1, μ̃ = 0) Stein's identity E[u·h(u); u > 0] = E[h′(u); u > 0]
-    # for h(u) = e^{−u} − 1 (h(0) = 0) gives E[f(u)f(−u)] = −E[f′(u)f′(−u)]: c̃(−1) = −χ_c(−1).
-    ctx.prec, old = 128, ctx.prec  # read the printed balls without rounding them
-    c_map, slope = arb(data["correlation"]["c_map"]), arb(data["correlation"]["slope"])
-    ctx.prec = old
-    assert abs(c_map) < 1
-    assert (c_map + slope).contains(0) and (c_map + slope).rad() < 1e-25
-    code, out, err = _run(["propagate", "--tau", "1.1"], capsys)
-    assert code == 0 and "chaotic" in out and "no other fixed points" in out
 
 
 def test_erf_closed_forms_against_quadrature() -> None:
@@ -333,40 +263,6 @@ def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
     # the drawn curve is the c-map: c̃(c) − c vanishes at the fixed points, < 0 on (0, 1)
     dev = dict(zip(r.data["c"], r.data["deviation"]))
     assert abs(dev[0.0]) < 1e-12 and abs(dev[1.0]) < 1e-12 and dev[0.5] < 0 < dev[-0.5]
-
-
-def test_plot_gradients_command(tmp_path, capsys) -> None:
-    out = tmp_path / "g.png"
-    code, text, err = _run(
-        [
-            "plot",
-            "gradients",
-            "--taus",
-            "1",
-            "--depth",
-            "3",
-            "--mc-width",
-            "16",
-            "--mc-batch",
-            "4",
-            "--out",
-            str(out),
-            "--width",
-            "300",
-            "--height",
-            "200",
-            "--dpi",
-            "50",
-            "--json",
-        ],
-        capsys,
-    )
-    assert code == 0, err
-    data = json.loads(text)
-    assert out.exists() and data["figure"] == "gradients"
-    assert data["chi1"]["1.0"].startswith("[1.0715749924")
-    code, text, err = _run(["plot", "gradients", "--taus", "1,x"], capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1
 
 
 def test_tampered_inputs_are_rejected(results) -> None:

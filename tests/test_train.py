@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from snn_theory.claims import THEOREM_DOMAINS
-from snn_theory.cli import main
 from snn_theory.errors import InputError
 from snn_theory.moment_map import default_constants, moments
 from snn_theory.simulate.engine import alpha_dropout_affine
@@ -181,79 +180,6 @@ def test_initial_moments_follow_the_iterates_of_g() -> None:
     # the comparison can fail: with λ 5 % too large the iterates leave the tolerance
     wrong = iterates(1.05)
     assert abs(wrong[-1, 1] - r.act_var[0, -1]) > tol
-
-
-# ---------------------------------------------------------------------------- command line
-def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
-@pytest.mark.parametrize("args, text", [
-    (["--dataset", "mnist"], "unknown data set"),
-    (["--variants", "selu,swish"], "unknown variant"),
-    (["--depths", "4,0"], "depth must be"),
-    (["--width", "0"], "width must be"),
-    (["--lr", "0"], "learning rate"),
-    (["--lr", "-0.1"], "learning rate"),
-    (["--lr", "nan"], "learning rate"),
-    (["--dropout-rate", "1"], "dropout rate"),
-    (["--dropout-rate", "-0.01"], "dropout rate"),
-    (["--epochs", "0"], "epochs must be"),
-    (["--optimizer", "lbfgs"], "unknown optimizer"),
-    (["--depths", "x"], "depths must be integers"),
-    (["--save-weights", "w.txt"], ".npz"),
-    (["--out", "."], "is a directory"),
-    (["--activation", "tanh(x"], "cannot parse the activation"),
-    (["--activation", "nosuch"], "unknown name"),
-    (["--activation", "tanh", "--scale", "0"], "scale must be nonzero"),
-    (["--scale", "2"], "need --activation"),
-])
-def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _cli(["train", *args], capsys)
-    assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("snn-theory train: error:") and text in err
-
-
-def test_cli_json_out_and_plot_from_results(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    rec = tmp_path / "runs.json"
-    wts = tmp_path / "w.npz"
-    # the shapes of TINY: the compiled epoch is reused
-    code, out, _ = _cli(["train", "--variants", "selu,relu-bn", "--depths", "3", "--width", "128",
-                         "--epochs", "2", "--lr", "3e-3", "--seed", "1", "--json", "--out",
-                         str(rec), "--save-weights", str(wts)], capsys)
-    assert code == 0
-    data = json.loads(out)
-    assert [r["config"]["variant"] for r in data["runs"]] == ["selu", "relu-bn"]
-    assert data["region"] == {"omega": [-0.1, 0.1], "tau": [0.95, 1.1]}
-    assert json.loads(rec.read_text()) == data
-    back = RunResult.from_json(data["runs"][0])
-    assert back.act_var.shape == (3, 4) and back.tau_quantiles.shape == (3, 3, 3)
-    np.testing.assert_array_equal(back.act_var, np.array(data["runs"][0]["act_var"]))
-    with np.load(wts) as z:
-        assert z["run0/hidden2.weight"].shape == (128, 128) and "run1/bn1.mean" in z
-    png = tmp_path / "training.png"
-    code, out, _ = _cli(["plot", "training", "--results", str(rec), "--out", str(png),
-                         "--width", "900", "--height", "550", "--dpi", "100"], capsys)
-    assert code == 0 and png.exists() and "wrote" in out
-    from matplotlib.image import imread
-
-    assert imread(png).shape[:2] == (550, 900)
-    # tampered records are rejected with one line, exit 2
-    bad = tmp_path / "bad.json"
-    broken = json.loads(rec.read_text())
-    broken["runs"][0]["config"]["depth"] = 0
-    bad.write_text(json.dumps(broken))
-    code, _, err = _cli(["plot", "training", "--results", str(bad), "--out", str(png)], capsys)
-    assert code == 2 and err.count("\n") == 1
-    broken = json.loads(rec.read_text())
-    del broken["runs"][0]["act_var"]
-    bad.write_text(json.dumps(broken))
-    code, _, err = _cli(["plot", "training", "--results", str(bad), "--out", str(png)], capsys)
-    assert code == 2 and err.count("\n") == 1
 
 
 # ---------------------------------------------------------------------------- --activation

@@ -21,7 +21,6 @@ from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import Interrupted, Settings, verify_claim
 from snn_theory.certify.search.workers import Constants
 from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
-from snn_theory.cli import main
 
 #: The paper's printed bounds (docs/mathematics.md §4) and which side of them is claimed.
 PAPER_BOUNDS = {
@@ -202,111 +201,6 @@ def test_resume_after_interrupt(tmp_path):
     assert again.resume == "no state"
     assert again.verdict == "holds" and again.extremum == resumed.extremum
     assert len(again.leaves) == len(resumed.leaves)
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["verify-contraction", *args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
-def test_cli_json_and_certificates(tmp_path, capsys):
-    code, out, err = run_cli(["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1",
-                              "--claim", "variance<=1.48617", "--jobs", "1", "--json",
-                              "--certificate-dir", str(tmp_path)], capsys)
-    assert code == 0, err
-    data = json.loads(out)
-    (entry,) = data["claims"]
-    assert set(entry) == {"name", "statement", "holds", "proof", "constants", "extremum",
-                          "counterexample", "boxes", "boxes_decided", "tolerance",
-                          "tolerance_met", "reason", "seconds", "certificate"}
-    assert entry["boxes_decided"] == entry["boxes"] and entry["tolerance"] is None
-    assert entry["holds"] is True and entry["counterexample"] is None
-    assert set(entry["extremum"]) == {"kind", "lower", "upper"}
-    assert Fraction(entry["extremum"]["upper"]) <= Fraction("1.48617")
-    from snn_theory.certify.certificate.check import check_certificate
-
-    assert check_certificate(entry["certificate"]).valid
-
-
-def test_cli_exit_codes(tmp_path, capsys):
-    base = ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.02:0.16,tau=0.8:1.25", "--jobs", "1",
-            "--json", "--certificate-dir", str(tmp_path)]
-    code, out, _ = run_cli([*base, "--claim", "variance_change<0"], capsys)
-    assert code == 1 and json.loads(out)["claims"][0]["holds"] is False
-    code, out, _ = run_cli([*base, "--claim", "variance_change>0", "--max-boxes", "20"], capsys)
-    assert code == 3 and json.loads(out)["claims"][0]["holds"] is None
-
-
-@pytest.mark.parametrize("args", [
-    ["--domain", "mu=0.1:-0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim", "mean<1"],
-    ["--domain", "mu=0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim", "mean<1"],
-    ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0:1.5,tau=0.95:1.1", "--claim", "mean<1"],
-    ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=-1:1.1", "--claim", "mean<1"],
-    ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim", "foo<1"],
-    ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim", "mean=1"],
-    ["--domain", "mu=-0.1:0.1;omega=-0.1:0.1", "--claim", "mean<1"],
-    ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5", "--claim", "mean<1"],
-    ["--domain", "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"],
-    ["--tolerance", "0"],
-    ["--tolerance", "abc"],
-    ["--lam", "2:1"],
-    ["--jobs", "0"],
-    ["--grid", "paper"],
-    ["--method", "paper", "--theorem", "2"],
-])
-def test_bad_input_exit_2(tmp_path, capsys, args):
-    code, out, err = run_cli([*args, "--certificate-dir", str(tmp_path)], capsys)
-    assert code == 2
-    assert err.count("\n") == 1 and "error:" in err and "Traceback" not in err
-
-
-def test_non_writable_certificate_dir(tmp_path, capsys):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("x")
-    code, _, err = run_cli(["--theorem", "2", "--certificate-dir", str(blocker / "sub")], capsys)
-    assert code == 2 and err.count("\n") == 1 and "not writable" in err
-
-
-def test_cli_table(tmp_path, capsys):
-    code, out, err = run_cli(["--theorem", "2", "--jobs", "1", "--certificate-dir", str(tmp_path)],
-                             capsys)
-    assert code == 0, err
-    assert "theorem2.variance_decreases" in out and "holds" in out
-    assert "certificate:" in out and (tmp_path / "theorem2.variance_decreases.cert.json").exists()
-
-
-def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
-    """A real SIGINT to the command: exit 130 with one line, the queue saved; --resume
-    starts from the saved queue (here: stops at once, the box budget being below it)."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    args = [sys.executable, "-m", "snn_theory.cli", "verify-contraction", "--domain",
-            "mu=-1:1,omega=-1:1,nu=0.1:10,tau=0.5:2", "--claim", "spectral_norm<3",
-            "--name", "ctrlc", "--jobs", "2", "--json", "--certificate-dir", str(tmp_path)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = tmp_path / ".state" / "ctrlc.json"
-    deadline = time.monotonic() + 60
-    while not state.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert state.exists(), proc.communicate()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    # (click echoes a bare newline on Ctrl-C before cli.main's one-line message)
-    assert err.strip().count("\n") == 0 and "interrupted" in err and "Traceback" not in err
-    saved = json.loads(state.read_text())
-    assert saved["done"] is False and len(saved["boxes"]) > 16
-    budget = len(saved["boxes"]) - 1
-    res = subprocess.run([*args, "--resume", "--max-boxes", str(budget)], capture_output=True,
-                         text=True, timeout=120)
-    assert res.returncode == 3, res.stderr
-    entry = json.loads(res.stdout)["claims"][0]
-    assert entry["holds"] is None and entry["boxes"] == len(saved["boxes"])
 
 
 def test_resume_reproves_a_tampered_state(tmp_path):

@@ -56,20 +56,12 @@ def activation_table_command(only: tuple[str, ...], time_limit: float, max_boxes
         raise InputError("--time-limit must be > 0 and --max-boxes ≥ 1")
     if certificate_dir is not None:
         certificate_dir = writable_directory(certificate_dir, "certificate dir")
-    from rich.console import Console
+    from snn_theory.commands.progress import progress_bar
 
-    console = Console(stderr=True)
-    show = console.is_terminal and not as_json
-    status = console.status("activation table") if show else None
-    if status:
-        status.start()
-    try:
+    with progress_bar("activation table", show=not as_json, spinner=True, bar=False) as bar:
         rows = table(names, time_limit=time_limit, max_boxes=max_boxes,
                      jobs=jobs or os.cpu_count() or 1, certificate_dir=certificate_dir,
-                     progress=(lambda text: status.update(text)) if status else None)
-    finally:
-        if status:
-            status.stop()
+                     progress=bar.describe)
     if as_json:
         click.echo(json.dumps({"rows": [
             {"activation": r.activation.to_json(), "parameters": r.parameters,

@@ -37,11 +37,9 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
 
     Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from snn_theory import activation_verify, domains
     from snn_theory.certify.certificate.check import check_certificate
+    from snn_theory.commands.progress import progress_bar
 
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
@@ -49,26 +47,17 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     for f in files:
         if not f.exists():
             raise InputError(f"no such file: {f}")
-    console = Console(stderr=True)
     reports = []
-    show = not as_json and console.is_terminal
-    from rich.markup import escape
-
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=console, disable=not show, transient=True) as bar:
+    with progress_bar("checking", show=not as_json, count="") as bar:
         for f in files:
-            task = bar.add_task(escape(f"checking {f.name}"), total=None)
+            bar.describe(f"checking {f.name}")
+            bar(0, None)
             if domains.is_paving_certificate(f):
-                reports.append(domains.check_paving(
-                    f, progress=lambda d, t, task=task: bar.update(task, completed=d, total=t)))
-                continue
-            if activation_verify.is_activation_certificate(f):
+                reports.append(domains.check_paving(f, progress=bar))
+            elif activation_verify.is_activation_certificate(f):
                 reports.append(activation_verify.check_certificate_file(f, jobs=jobs))
-                continue
-            report = check_certificate(f, jobs=jobs,
-                                       progress=lambda d, t, task=task: bar.update(task, completed=d, total=t))
-            reports.append(report)
+            else:
+                reports.append(check_certificate(f, jobs=jobs, progress=bar))
     if as_json:
         click.echo(json.dumps({"certificates": [r.to_json() for r in reports],
                                "all_valid": all(r.valid for r in reports)}))

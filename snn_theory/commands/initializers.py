@@ -113,21 +113,14 @@ def initializers_command(fan_in: int, truncation: str, mc: bool, width: int, dep
 
 def _monte_carlo_all(presets: Any, run: Any, args: tuple, show: bool) -> list:
     """One Monte Carlo per preset, with a progress bar on a terminal."""
-    import sys
-
-    if not (show and sys.stderr.isatty()):
-        return [run(p, *args) for p in presets]
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from snn_theory.commands.progress import progress_bar
 
     out = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("Monte Carlo", total=len(presets))
+    with progress_bar("Monte Carlo", total=len(presets), show=show) as bar:
         for p in presets:
-            bar.update(task, description=f"Monte Carlo: {p.name}")
+            bar.describe(f"Monte Carlo: {p.name}")
             out.append(run(p, *args))
-            bar.advance(task)
+            bar.advance()
     return out
 
 

@@ -107,11 +107,8 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
     Exit status: 0 when the paving is complete (whatever the verdicts), 2 on bad input,
     130 on Ctrl-C (the state is saved; rerun with --resume).
     """
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from snn_theory import domains
+    from snn_theory.commands.progress import progress_bar
     from snn_theory.files import writable_directory
 
     axes = domains.parse_plane(plane)
@@ -135,17 +132,12 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
     writable_directory(out.parent if str(out.parent) else Path("."), "--out")
     state = state or out.with_name(out.name + ".state.json")
     jobs = jobs or os.cpu_count() or 1
-    console = Console(stderr=True)
-    show = not as_json and console.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} cells"), TimeElapsedColumn(),
-                  console=console, disable=not show, transient=True) as bar:
-        task = bar.add_task("level 0", total=None)
+    with progress_bar("level 0", show=not as_json, count="cells") as bar:
 
         def progress(p: domains.PavingProgress) -> None:
-            bar.update(task, description=escape(
-                f"level {p.level}: {p.proven} proven, {p.refuted} refuted, "
-                f"{p.undecided} undecided"), completed=p.done, total=p.total)
+            bar.describe(f"level {p.level}: {p.proven} proven, {p.refuted} refuted, "
+                         f"{p.undecided} undecided")
+            bar(p.done, p.total)
 
         try:
             paving = domains.map_domain(spec, jobs=jobs, scheduler=scheduler, state=state,
@@ -166,6 +158,7 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
                                "cells_resumed": paving.resumed,
                                "seconds": round(paving.seconds, 3)}))
     else:
+        from rich.console import Console
         from rich.text import Text
 
         out_console = Console(soft_wrap=True)

@@ -79,11 +79,7 @@ def _figure_options(default_size: plots.FigureSize) -> Callable[[Callable[..., A
 def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, height: int,
          dpi: int, as_json: bool, **kwargs: Any) -> None:
     size = plots.FigureSize(width, height, dpi)
-    try:
-        result = make(out, size=size, **kwargs)
-    except plots.SimulatorUnavailable as exc:
-        click.echo(f"snn-theory plot: error: {' '.join(str(exc).split())}", err=True)
-        sys.exit(1)
+    result = make(out, size=size, **kwargs)
     if as_json:
         click.echo(json.dumps({**result.to_json(), "size_px": [width, height], "dpi": dpi},
                               default=_jsonable))
@@ -309,7 +305,7 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
         fields["width"] = fields.pop("net_width")
         configs = build_configs(dataset, variants, depths, **fields)
         try:
-            runs = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
+            runs = run_configs(configs, show_progress=not as_json)
         except ArithmeticError as exc:  # the SELU constants were not certified
             click.echo(f"snn-theory plot: error: {' '.join(str(exc).split())}", err=True)
             sys.exit(3)

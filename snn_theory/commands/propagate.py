@@ -42,6 +42,7 @@ import click
 from flint import arb
 
 from snn_theory.commands.activation_option import activation_options, resolve
+from snn_theory.commands.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_string, parse_exact
 
@@ -63,24 +64,14 @@ def _floats(text: str, name: str) -> list[float]:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("certifying", total=None)
+def _progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """``propagate``'s callback ``(stage, done, total)``: the stage's name on an indeterminate
+    bar (the totals are budgets, not the work that remains)."""
+    with progress_bar("certifying", show=show) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=None)
+            bar.describe(stage)
+            bar(done, None)
 
         yield update
 
@@ -180,7 +171,7 @@ def propagate_command(
     prec = int(digits * 3.33) + 10
 
     try:
-        with _progress(not as_json and sys.stderr.isatty()) as update:
+        with _progress(not as_json) as update:
             result = P.propagate(
                 omega,
                 tau,

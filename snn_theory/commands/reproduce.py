@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.exit_codes import EXIT_FALSE, EXIT_NOT_CERTIFIED, EXIT_OK
+from snn_theory.commands.progress import ProgressBar, progress_bar
 from snn_theory.files import dumps_json
 from snn_theory.show.reproduce import stages as st
 
@@ -30,34 +30,29 @@ OUTCOME_EXIT: dict[st.Outcome, int] = {
 
 
 class _Bars:
-    """The progress callback: one bar per stage on stderr (rich), the stage's wall time and
-    summary printed above it when it finishes."""
+    """The progress callback: under the overall line, one line per stage on stderr; the
+    stage's wall time and summary printed above it when it finishes (always)."""
 
-    def __init__(self, bar: Any, console: Any, stages: int) -> None:
-        self.bar, self.console = bar, console
-        self.task: Any = None
+    def __init__(self, overall: ProgressBar, stages: int) -> None:
+        self.overall, self.stages = overall, stages
+        self.line: ProgressBar | None = None
         self.text = ""
-        self.overall = bar.add_task("reproduce", total=stages)
         self.count = 0
 
     def __call__(self, event: st.ProgressEvent) -> None:
-        from rich.markup import escape
-        from rich.text import Text
-
         if event.kind == "start":
-            if self.task is not None:
-                self.bar.remove_task(self.task)
+            if self.line is not None:
+                self.line.remove()
             self.text = event.text
-            self.task = self.bar.add_task(escape(f"  {event.text}"), total=event.total)
-        elif event.kind == "advance" and self.task is not None:
-            self.bar.update(self.task, completed=event.done, total=event.total)
-        elif event.kind == "status" and self.task is not None:
-            self.bar.update(self.task, description=escape(f"  {self.text} — {event.text}"))
+            self.line = self.overall.line(f"  {event.text}", total=event.total)
+        elif event.kind == "advance" and self.line is not None:
+            self.line(event.done, event.total)
+        elif event.kind == "status" and self.line is not None:
+            self.line.describe(f"  {self.text} — {event.text}")
         elif event.kind == "done":
             self.count += 1
-            self.bar.update(self.overall, completed=self.count)
-            self.console.print(Text(f"stage {event.stage}: {event.seconds:.1f} s — "
-                                    f"{event.text}"), highlight=False, soft_wrap=True)
+            self.overall(self.count, self.stages)
+            self.overall.note(f"stage {event.stage}: {event.seconds:.1f} s — {event.text}")
 
 
 @click.command("reproduce")
@@ -97,16 +92,6 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     a claim of --activation is refuted or undecided, or an enclosure could not decide
     (reported as such, nothing claimed); 2 bad input.
     """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     if quick and full:
         raise click.UsageError("--quick and --full exclude each other")
     if out.exists() and not out.is_dir():
@@ -114,13 +99,11 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     mode = "quick" if quick else "full" if full else "default"
     act = resolve(activation, scale, shift)
     other = None if act.is_selu else act
-    err = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  disable=as_json or not err.is_terminal, transient=True) as bar:
-        # stage times on stderr, always
-        progress = _Bars(bar, err, len(st.stage_names(mode, other is not None)))
-        result = st.run(out, mode=mode, jobs=jobs, progress=progress, activation=other)
+    stages = len(st.stage_names(mode, other is not None))
+    with progress_bar("reproduce", total=stages, show=not as_json, spinner=True,
+                      count="") as overall:
+        result = st.run(out, mode=mode, jobs=jobs, progress=_Bars(overall, stages),
+                        activation=other)
     if as_json:
         from snn_theory.show.reproduce.report import json_default, to_json
 

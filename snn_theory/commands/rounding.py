@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from snn_theory.commands.progress import progress_bar
 from snn_theory.dtypes import DTYPE_NAMES, get_format
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_text, format_fraction
@@ -87,33 +90,16 @@ def _print(results: list, with_claims: bool) -> None:
     console.print(claims)
 
 
-class _Progress:
-    def __init__(self, enabled: bool):
-        self.enabled, self.bar, self.task = enabled, None, None
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[Any, Any], None]]:
+    """The verifier's callback ``(claim, status)`` as one spinner line on stderr."""
+    with progress_bar("", show=show, spinner=True, bar=False) as bar:
 
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        def update(claim: Any, status: Any) -> None:
+            bar.describe(f"{claim.name}: {status.phase}, {status.decided} of {status.boxes} "
+                         "boxes decided")
 
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                TimeElapsedColumn(), console=Console(stderr=True),
-                                transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("", total=None)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def __call__(self, claim: Any, status: Any) -> None:
-        if self.bar is not None:
-            from rich.markup import escape
-
-            self.bar.update(self.task, description=escape(
-                f"{claim.name}: {status.phase}, {status.decided} of {status.boxes} boxes "
-                "decided"))
+        yield update
 
 
 @click.command("rounding")
@@ -175,7 +161,7 @@ def rounding_command(dtypes: tuple[str, ...], lam: str | None, alpha: str | None
         raise InputError("give --dtype DTYPE and/or --lam/--alpha (e.g. --dtype float32, or "
                          "--lam 1.0507 --alpha 1.67326)")
     results = []
-    with _Progress(claims and not as_json and sys.stderr.isatty()) as progress:
+    with _progress(claims and not as_json) as progress:
         for c in sets:
             try:
                 results.append(rounding_impact(c, omega, tau, claims=claims, jobs=jobs,

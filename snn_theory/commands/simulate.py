@@ -36,13 +36,12 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import click
 import numpy as np
 
 from snn_theory.commands.activation_option import activation_options, resolve
+from snn_theory.commands.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.simulate.config import (
     DTYPES,
@@ -53,24 +52,6 @@ from snn_theory.simulate.config import (
 )
 from snn_theory.simulate.engine import SimulationResult, simulate
 from snn_theory.simulate.sweeps import LAW_TEXT, start_grid, width_sweep
-
-
-@contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 def parse_starts(spec: str) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +170,7 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
     from snn_theory.simulate.engine import simulate_gradients, simulate_pairs
 
     if pairs is not None:
-        with _progress(show_progress, "c-map iterates") as update:
+        with progress_bar("c-map iterates", show=show_progress, count="") as update:
             r = simulate_pairs(config, pairs, progress=update)
         if out:
             import numpy as np
@@ -208,7 +189,7 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
                    f"{_g(dev)} (sampling scale 1/√(N·B) = "
                    f"{1 / math.sqrt(config.width * config.batch):.2g}; Monte Carlo evidence)")
         return
-    with _progress(show_progress, "forward and backward") as update:
+    with progress_bar("forward and backward", show=show_progress, count="") as update:
         r = simulate_gradients(config, progress=update)
     if out:
         import numpy as np
@@ -345,7 +326,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         from snn_theory.files import writable_file
 
         writable_file(out, "--out")
-    show_progress = not as_json and sys.stderr.isatty()
+    show_progress = not as_json
 
     if pairs is not None or gradients:
         _run_propagation(config, pairs, gradients, show_progress, as_json, out)
@@ -357,7 +338,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
             from dataclasses import replace
 
             replace(config, width=w).validate()
-        with _progress(show_progress, "width sweep") as update:
+        with progress_bar("width sweep", show=show_progress, count="") as update:
             sweep = width_sweep(config, width_list, seeds=seeds, progress=update)
         if out:
             import numpy as np
@@ -381,7 +362,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
 
     if starts:
         mus, nus = parse_starts(starts)
-        with _progress(show_progress, "start grid") as update:
+        with progress_bar("start grid", show=show_progress, count="") as update:
             grid = start_grid(config, mus, nus, progress=update)
         if out:
             grid.save_npz(out)
@@ -397,7 +378,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
                    "(empirical and g), L = after the last layer")
         return
 
-    with _progress(show_progress, "layers") as update:
+    with progress_bar("layers", show=show_progress, count="") as update:
         result = simulate(config, progress=update)
     if out:
         result.save_npz(out)

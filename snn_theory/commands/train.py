@@ -55,29 +55,21 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 
 
 def run_configs(configs: list[Any], show_progress: bool) -> list[Any]:
-    """Train each config in turn with one rich progress bar over all epochs (stderr)."""
+    """Train each config in turn, one progress bar over all epochs (stderr, when
+    ``show_progress`` and stderr is a terminal)."""
+    from snn_theory.commands.progress import progress_bar
     from snn_theory.simulate.training import train
 
     total = sum(c.epochs for c in configs)
-    if not show_progress:
-        return [train(c) for c in configs]
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     results = []
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  "epochs", TimeElapsedColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
-        task = bar.add_task("", total=total)
+    with progress_bar("", total=total, show=show_progress, count="epochs") as bar:
         done = 0
         for c in configs:
-            bar.update(task, description=escape(f"{c.variant} depth {c.depth} (compiling…)"))
+            bar.describe(f"{c.variant} depth {c.depth} (compiling…)")
 
-            def update(epoch: int, _total: int, base: int = done,
-                       c: Any = c) -> None:
-                bar.update(task, completed=base + epoch,
-                           description=escape(f"{c.variant} depth {c.depth}"))
+            def update(epoch: int, _total: int, base: int = done, c: Any = c) -> None:
+                bar.describe(f"{c.variant} depth {c.depth}")
+                bar(base + epoch, total)
 
             results.append(train(c, progress=update))
             done += c.epochs
@@ -208,7 +200,7 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
                 raise InputError(f"{option} {path!r} is a directory")
             writable_directory(Path(path).parent, f"{option} directory")
     try:
-        results = run_configs(configs, show_progress=not as_json and sys.stderr.isatty())
+        results = run_configs(configs, show_progress=not as_json)
     except ArithmeticError as exc:
         click.echo(f"snn-theory train: error: {' '.join(str(exc).split())}", err=True)
         sys.exit(EXIT_NOT_CERTIFIED)

@@ -10,6 +10,8 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -24,6 +26,7 @@ from snn_theory.claims import (
 )
 from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.exit_codes import verdicts_exit_code
+from snn_theory.commands.progress import ProgressBar, progress_bar
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_text, format_fraction, parse_exact
 from snn_theory.files import writable_directory
@@ -257,7 +260,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                                "initial grid"), soft_wrap=True)
 
     executor = Executor(settings.jobs, scheduler, connect_timeout=3.0)  # InputError: unreachable
-    with executor, _progress(console, show_progress) as progress:
+    with executor, _progress(show_progress) as progress:
         results = verify_claims(claims, settings, certificate_dir, progress, resumed,
                                 executor=executor)
     if as_json:
@@ -267,45 +270,32 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     sys.exit(verdicts_exit_code(r.verdict for r in results))
 
 
-class _progress:
-    """Rich progress line on stderr: claim, boxes, current extremum enclosure."""
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[Claim, object], None]]:
+    """Progress lines on stderr, one per claim: boxes decided and open, the current extremum
+    enclosure.  Redrawn on each report only (no refresh thread beside the worker pool)."""
+    with progress_bar("verifying", show=show, spinner=True, bar=False,
+                      auto_refresh=False) as display:
+        lines: dict[str, ProgressBar] = {}
 
-    def __init__(self, console: object, enabled: bool):
-        self.console, self.enabled = console, enabled
-        self.bar = None
-        self.tasks: dict[str, int] = {}
+        def update(claim: Claim, status: object) -> None:
+            if not display.shown:
+                return
+            if claim.name not in lines:
+                lines[claim.name] = display.line(claim.name) if lines else display
+            enclosure = status.enclosure
+            text = f"{status.phase}: {status.decided} boxes decided, " \
+                   f"{status.boxes - status.decided} open"
+            if status.refuted:
+                text += ", counterexample found"
+            if enclosure is not None:
+                from snn_theory.exact import decimal_text
 
-    def __enter__(self) -> _progress:
-        if self.enabled:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+                lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
+                text += f", {claim.kind} ∈ [{lo}, {hi}]"
+            lines[claim.name].describe(f"{claim.name}: {text}")
 
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                TimeElapsedColumn(), console=self.console, transient=True,
-                                auto_refresh=False)
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def __call__(self, claim: Claim, status: object) -> None:
-        if self.bar is None:
-            return
-        from rich.markup import escape
-
-        if claim.name not in self.tasks:
-            self.tasks[claim.name] = self.bar.add_task(escape(claim.name), total=None)
-        enclosure = status.enclosure
-        text = f"{status.phase}: {status.decided} boxes decided, " \
-               f"{status.boxes - status.decided} open"
-        if status.refuted:
-            text += ", counterexample found"
-        if enclosure is not None:
-            lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
-            text += f", {claim.kind} ∈ [{lo}, {hi}]"
-        self.bar.update(self.tasks[claim.name], description=escape(f"{claim.name}: {text}"))
-        self.bar.refresh()
+        yield update
 
 
 def _constants_text(result: object) -> str:

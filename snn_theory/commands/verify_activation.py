@@ -38,32 +38,25 @@ def claims_for(act: Activation, theorem: str, domain: str | None, claim: str | N
 def run(act: Activation, theorem: str, domain: str | None, claim_text: str | None,
         jobs: int, certificate_dir: Path, max_boxes: int | None, time_limit: float | None,
         as_json: bool, show_progress: bool) -> None:
-    from rich.console import Console
+    from snn_theory.commands.progress import progress_bar
 
     claims = claims_for(act, theorem, domain, claim_text)
-    console = Console(stderr=True)
     results = []
     cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
     try:
-        for claim in claims:
-            status = console.status(f"{claim.name}") if show_progress else None
-            if status is not None:
-                status.start()
+        with progress_bar("", show=show_progress, spinner=True, bar=False) as bar:
+            for claim in claims:
+                bar.describe(claim.name)
 
-            def progress(c: Claim, boxes: int, cells: int, status=status) -> None:
-                if status is not None:
-                    status.update(f"{c.name}: {boxes} boxes, {cells} (m, v) cells")
+                def progress(c: Claim, boxes: int, cells: int) -> None:
+                    bar.describe(f"{c.name}: {boxes} boxes, {cells} (m, v) cells")
 
-            try:
                 result = activation_verify.verify(
                     act, claim, max_boxes=max_boxes or activation_verify.DEFAULT_MAX_BOXES,
                     time_limit=time_limit, jobs=jobs, progress=progress, cache=cache)
-            finally:
-                if status is not None:
-                    status.stop()
-            path = activation_verify.write_certificate(certificate_dir, result)
-            result.certificate = None if path is None else str(path)
-            results.append(result)
+                path = activation_verify.write_certificate(certificate_dir, result)
+                result.certificate = None if path is None else str(path)
+                results.append(result)
     finally:
         cache.close()
     if as_json:

@@ -558,11 +558,9 @@ def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
     0.05 + 4/√N of the fixed point (0, 1).  Separately, and not part of the criterion, the
     deviation law a/√(N·B) + b/N is fitted and tested
     (:func:`snn_theory.simulate.sweeps.fit_deviation_law`; untested with fewer than 3 widths)."""
-    try:
-        from snn_theory.simulate import engine as sim
-        from snn_theory.simulate.sweeps import fit_deviation_law
-    except ImportError as exc:
-        raise StageError(f"the simulator is not available: {exc}") from None
+    from snn_theory.simulate import engine as sim
+    from snn_theory.simulate.sweeps import fit_deviation_law
+
     widths, batch = mode.monte_carlo_sizes()
     tell.start("simulating wide networks", len(widths))
     runs, checks, trajectories = [], [], {}
@@ -596,12 +594,8 @@ def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
 
 
 def _draw(name: str, make: Callable[[], Any]) -> Figure:
-    from snn_theory import plots
 
-    try:
-        result = make()
-    except plots.SimulatorUnavailable as exc:
-        return Figure(name, error=str(exc))
+    result = make()
     return Figure(name, Path(result.path), dict(result.summary))
 
 

@@ -90,7 +90,7 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick) -> None:
     assert "seconds" not in (out / "proofs" / "REPORT.md").read_text()
     assert set(first_timings["stage_seconds"]) == set(rp.stage_names("quick"))
     assert "python-flint" in first_timings["software"]
-    assert rep.TIMINGS_FILE in Path(__file__).resolve().parents[1].joinpath(
+    assert rep.TIMINGS_FILE in Path(__file__).resolve().parents[2].joinpath(
         ".gitignore").read_text()
 
 

@@ -6,21 +6,11 @@ from __future__ import annotations
 import json
 
 import mpmath
-import pytest
-
-from snn_theory.cli import main
 
 
-def run(args: list[str], capsys) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(args)
-    out, _ = capsys.readouterr()
-    return exc.value.code, out
-
-
-def test_solve_constants_table_keeps_each_constant_on_one_line(capsys, monkeypatch) -> None:
+def test_solve_constants_table_keeps_each_constant_on_one_line(cli, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    code, out = run(["solve-constants", "--digits", "50"], capsys)
+    code, out, _ = cli(["solve-constants", "--digits", "50"])
     assert code == 0
     lines = out.splitlines()
     lam_line = next(line for line in lines if line.startswith("│ λ "))
@@ -37,12 +27,12 @@ def test_solve_constants_table_keeps_each_constant_on_one_line(capsys, monkeypat
         assert abs(mpmath.mpf(alpha_line.split("│")[2].strip()) - alpha01) < mpmath.mpf("1e-49")
 
 
-def test_map_table_keeps_each_value_on_one_line(capsys, monkeypatch) -> None:
+def test_map_table_keeps_each_value_on_one_line(cli, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     args = ["map", "--mu", "0.1", "--omega", "0.05", "--nu", "1.2", "--digits", "70"]
-    code, out = run(args, capsys)
+    code, out, _ = cli(args)
     assert code == 0
-    code, js = run([*args, "--json"], capsys)
+    code, js, _ = cli([*args, "--json"])
     expected = json.loads(js)["spectral_norm"]
     row = next(line for line in out.splitlines() if "spectral norm" in line)
     assert row.split("│")[2].strip() == expected and len(expected) > 70

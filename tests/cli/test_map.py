@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import mpmath
 import pytest
 from flint import arb
 
 from snn_theory import backends, working_precision
-from snn_theory.cli import main
 from snn_theory.moment_map import mpf_to_arb
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(["map", *args])
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def _mp_reference(mu: str, omega: str, nu: str, tau: str,
@@ -43,20 +33,20 @@ def _flatten(obj: dict) -> dict[str, object]:
             "spectral_norm": obj["spectral_norm"]}
 
 
-def test_human_output(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["--mu", "0", "--nu", "1"], capsys)
+def test_human_output(cli) -> None:
+    code, out, err = cli(["map", "--mu", "0", "--nu", "1"])
     assert code == 0 and err == ""
     assert "spectral norm" in out and "0.787673360465715602059395582595" in out
     assert "H12" in out and "0.0888347551068901234827506146205" in out
 
 
-def test_human_output_with_trajectory(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run([*ARGS, "--iterate", "3", "--backend", "numpy"], capsys)
+def test_human_output_with_trajectory(cli) -> None:
+    code, out, _ = cli(["map", *ARGS, "--iterate", "3", "--backend", "numpy"])
     assert code == 0 and "trajectory" in out and "numpy float64" in out
 
 
-def test_json_mpmath(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run([*ARGS, "--json", "--digits", "40"], capsys)
+def test_json_mpmath(cli) -> None:
+    code, out, _ = cli(["map", *ARGS, "--json", "--digits", "40"])
     assert code == 0
     obj = json.loads(out)
     assert set(obj) == {"mean", "second_moment", "variance", "jacobian", "spectral_norm",
@@ -68,8 +58,8 @@ def test_json_mpmath(capsys: pytest.CaptureFixture[str]) -> None:
             assert abs(mpmath.mpf(text) - ref[name]) <= mpmath.mpf("1e-38") * abs(ref[name])
 
 
-def test_json_arb_balls_contain_the_value(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run([*ARGS, "--json", "--backend", "arb", "--iterate", "2"], capsys)
+def test_json_arb_balls_contain_the_value(cli) -> None:
+    code, out, _ = cli(["map", *ARGS, "--json", "--backend", "arb", "--iterate", "2"])
     assert code == 0
     obj = json.loads(out)
     ref = _mp_reference(**{k: POINT[k] for k in ("mu", "omega", "nu", "tau")})
@@ -84,8 +74,8 @@ def test_json_arb_balls_contain_the_value(capsys: pytest.CaptureFixture[str]) ->
 
 
 @pytest.mark.parametrize("backend", ["numpy", "jax"])
-def test_json_float_backends(backend: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run([*ARGS, "--json", "--backend", backend, "--iterate", "1"], capsys)
+def test_json_float_backends(backend: str, cli) -> None:
+    code, out, _ = cli(["map", *ARGS, "--json", "--backend", backend, "--iterate", "1"])
     assert code == 0
     obj = json.loads(out)
     ref = _mp_reference(**{k: POINT[k] for k in ("mu", "omega", "nu", "tau")})
@@ -125,8 +115,8 @@ BAD = [
 
 @pytest.mark.parametrize(("args", "argument"), BAD)
 def test_bad_input_exits_2_with_one_line(args: list[str], argument: str,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(args, capsys)
+                                         cli) -> None:
+    code, out, err = cli(["map", *args])
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -135,27 +125,26 @@ def test_bad_input_exits_2_with_one_line(args: list[str], argument: str,
     assert "Traceback" not in err
 
 
-def test_trajectory_leaving_the_domain_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_trajectory_leaving_the_domain_exits_2(cli) -> None:
     """ν̃ = ξ̃ − μ̃² cancels to 0 in float64 for ν·τ ≪ (μω)²: the next step has ν = 0."""
-    code, _, err = run(["--mu", "3", "--omega", "1", "--nu", "1e-50", "--iterate", "3",
-                        "--backend", "numpy"], capsys)
+    code, _, err = cli(["map", "--mu", "3", "--omega", "1", "--nu", "1e-50", "--iterate", "3",
+                        "--backend", "numpy"])
     assert code == 2 and "--iterate" in err and len(err.strip().splitlines()) == 1
 
 
-def test_console_script_end_to_end() -> None:
+def test_console_script_end_to_end(cli) -> None:
     """The installed entry point: a bad value gives exit 2 and exactly one stderr line."""
-    done = subprocess.run([sys.executable, "-m", "snn_theory.cli", "map", "--mu", "0",
-                           "--nu", "-1"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip().splitlines() == [
+    done = cli.process(["map", "--mu", "0", "--nu", "-1"], timeout=120)
+    assert done.code == 2 and done.out == ""
+    assert done.err.strip().splitlines() == [
         "snn-theory map: error: --nu must be > 0 (got '-1')"]
 
 
-def test_mpmath_precision_follows_the_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_mpmath_precision_follows_the_inputs(cli) -> None:
     """μ = 1e19: ν̃ = ξ̃ − μ̃² cancels ~38 digits; a fixed 30-digit precision printed
     8.39e-21714724095162591382556445945830254097.  The value must match an independent
     200-digit mpmath evaluation to the 30 digits printed."""
-    code, out, err = run(["--mu", "1e19", "--omega", "1", "--nu", "1", "--json"], capsys)
+    code, out, err = cli(["map", "--mu", "1e19", "--omega", "1", "--nu", "1", "--json"])
     assert code == 0, err
     obj = json.loads(out)
     assert obj["working_bits"] > 140  # raised above 30 digits + guard bits
@@ -164,7 +153,7 @@ def test_mpmath_precision_follows_the_inputs(capsys: pytest.CaptureFixture[str])
         for name in ("mean", "second_moment", "variance", "spectral_norm"):
             assert abs(mpmath.mpf(obj[name]) - ref[name]) <= mpmath.mpf("1e-29") * abs(ref[name])
     assert abs(mpmath.mpf(obj["variance"]) - mpmath.mpf("1.1039725648")) < mpmath.mpf("1e-9")
-    code, out, err = run(["--mu", "1e19", "--omega", "1", "--nu", "1"], capsys)
+    code, out, err = cli(["map", "--mu", "1e19", "--omega", "1", "--nu", "1"])
     assert code == 0 and "working precision was raised" in err
 
 
@@ -172,10 +161,10 @@ def test_mpmath_precision_follows_the_inputs(capsys: pytest.CaptureFixture[str])
     (["--mu", "-20", "--omega", "1", "--nu", "0.01", "--backend", "numpy"], "variance"),
     (["--mu", "0", "--nu", "1e-50", "--backend", "jax"], "mean"),
 ])
-def test_float_backends_flag_ill_conditioned_results(capsys, args, flagged) -> None:
+def test_float_backends_flag_ill_conditioned_results(cli, args, flagged) -> None:
     """Known-bad float64 results (ν̃ = 0 where it is ~1e-5; μ̃ with the wrong sign) are
     flagged in JSON and warned about in human output; the reference is 50-digit mpmath."""
-    code, out, err = run([*args, "--json"], capsys)
+    code, out, err = cli(["map", *args, "--json"])
     assert code == 0
     obj = json.loads(out)
     assert flagged in obj["ill_conditioned"]
@@ -185,39 +174,32 @@ def test_float_backends_flag_ill_conditioned_results(capsys, args, flagged) -> N
     value = obj[flagged]
     assert value == 0 or (value > 0) != (ref[flagged] > 0) or \
         abs(value - float(ref[flagged])) > 1e-6 * abs(float(ref[flagged]))  # really wrong
-    code, out, err = run(args, capsys)
+    code, out, err = cli(["map", *args])
     assert code == 0 and f"warning: float64 {flagged} is ill-conditioned" in err
 
 
-def test_float_backends_quiet_where_well_conditioned(capsys) -> None:
-    code, out, err = run(["--mu", "0.1", "--omega", "0.1", "--nu", "1.2", "--tau", "1.1",
-                          "--backend", "numpy", "--json"], capsys)
+def test_float_backends_quiet_where_well_conditioned(cli) -> None:
+    code, out, err = cli(["map", "--mu", "0.1", "--omega", "0.1", "--nu", "1.2", "--tau", "1.1",
+                          "--backend", "numpy", "--json"])
     assert code == 0 and json.loads(out)["ill_conditioned"] == []
 
 
-def test_non_ascii_digits_are_bad_input(capsys) -> None:
+def test_non_ascii_digits_are_bad_input(cli) -> None:
     """Python reads a full-width '１' as 1, arb cannot: one line, exit 2, never an internal
     error, in every command."""
-    from snn_theory.cli import main
-
     for args in (["map", "--mu", "１", "--nu", "1"], ["propagate", "--tau", "１"]):
-        with pytest.raises(SystemExit) as info:
-            main(args)
-        err = capsys.readouterr().err
-        assert info.value.code == 2 and err.count("\n") == 1 and "ASCII" in err, args
+        code, _, err = cli(args)
+        assert code == 2 and err.count("\n") == 1 and "ASCII" in err, args
 
 
-def test_a_failed_enclosure_is_not_certified_exit_3(capsys, monkeypatch) -> None:
+def test_a_failed_enclosure_is_not_certified_exit_3(cli, monkeypatch) -> None:
     """When the mathematics (not the input) fails — here an enclosure that cannot be made
     finite — the CLI says "not certified" on one line and exits 3."""
-    from snn_theory.cli import main
     from snn_theory.commands import map as map_command
 
     def fail(*args, **kwargs):
         raise ArithmeticError("enclosure is not finite")
 
     monkeypatch.setattr(map_command, "_run", fail)
-    with pytest.raises(SystemExit) as info:
-        main(["map", "--mu", "0", "--nu", "1", "--backend", "arb"])
-    err = capsys.readouterr().err
-    assert info.value.code == 3 and err.count("\n") == 1 and "not certified" in err
+    code, _, err = cli(["map", "--mu", "0", "--nu", "1", "--backend", "arb"])
+    assert code == 3 and err.count("\n") == 1 and "not certified" in err

@@ -8,15 +8,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import mpmath
 import pytest
-from click.testing import CliRunner
 
 from snn_theory import activations
-from snn_theory.cli import cli
 
 
 def _moments(name: str, c: mpmath.mpf, d: mpmath.mpf, m: mpmath.mpf, v: mpmath.mpf
@@ -33,14 +29,13 @@ def _moments(name: str, c: mpmath.mpf, d: mpmath.mpf, m: mpmath.mpf, v: mpmath.m
     ("tanh", ("0", "1", "0", "1")), ("gelu", ("0", "1", "0", "1")),
     ("gelu", ("0.1", "1.2", "0.5", "1.1")), ("tanh", ("-0.2", "0.7", "-1", "1.3")),
 ])
-def test_solve_constants_residuals(name: str, target: tuple[str, ...]) -> None:
+def test_solve_constants_residuals(name: str, target: tuple[str, ...], cli) -> None:
     digits = 25
     mean, variance, omega, tau = target
-    out = CliRunner().invoke(cli, ["solve-constants", "--activation", name, "--mean", mean,
-                                   "--variance", variance, "--omega", omega, "--tau", tau,
-                                   "--digits", str(digits), "--json"])
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+    out = cli(["solve-constants", "--activation", name, "--mean", mean, "--variance", variance,
+               "--omega", omega, "--tau", tau, "--digits", str(digits), "--json"])
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
     assert data["certified"] is True
     with mpmath.workdps(digits + 12):
         c, d = mpmath.mpf(data["scale"]["value"]), mpmath.mpf(data["shift"]["value"])
@@ -50,26 +45,23 @@ def test_solve_constants_residuals(name: str, target: tuple[str, ...]) -> None:
         assert abs(got_mean - mu) < tol and abs(got_var - nu) < tol, (got_mean, got_var)
 
 
-def test_solve_constants_activation_bad_input() -> None:
-    runner = CliRunner()
+def test_solve_constants_activation_bad_input(cli) -> None:
     for args in (["--activation", "tanh", "--dropout-rate", "0.1"],
                  ["--activation", "tanh", "--variance", "-1"],
                  ["--activation", "tanh", "--digits", "5000"],
                  ["--activation", "foo"]):
-        proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "solve-constants", *args],
-                              capture_output=True, text=True)
-        assert proc.returncode == 2, (args, proc.stderr)
-        assert proc.stderr.count("\n") == 1
-    assert runner.invoke(cli, ["solve-constants", "--activation", "tanh", "--format",
-                               "python"]).exit_code == 3  # d = 0 straddles float boundaries
+        proc = cli.process(["solve-constants", *args])
+        assert proc.code == 2, (args, proc.err)
+        assert proc.err.count("\n") == 1
+    assert cli(["solve-constants", "--activation", "tanh", "--format",
+                "python"]).code == 3  # d = 0 straddles float boundaries
 
 
-def test_map_activation_contains_quadrature() -> None:
-    out = CliRunner().invoke(cli, ["map", "--mu", "0.3", "--nu", "1.4", "--omega", "0.7",
-                                   "--tau", "0.9", "--activation", "mish", "--backend", "arb",
-                                   "--digits", "25", "--json"])
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+def test_map_activation_contains_quadrature(cli) -> None:
+    out = cli(["map", "--mu", "0.3", "--nu", "1.4", "--omega", "0.7", "--tau", "0.9",
+               "--activation", "mish", "--backend", "arb", "--digits", "25", "--json"])
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
     assert data["activation"]["definition"] == "mish"
     with mpmath.workdps(35):
         m, v = mpmath.mpf("0.3") * mpmath.mpf("0.7"), mpmath.mpf("1.4") * mpmath.mpf("0.9")
@@ -77,21 +69,20 @@ def test_map_activation_contains_quadrature() -> None:
         for key, want in (("mean", mean), ("variance", var)):
             mid, rad = data[key].strip("[]").split(" +/- ")
             assert abs(mpmath.mpf(mid) - want) <= mpmath.mpf(rad) * 1.01 + mpmath.mpf("1e-28")
-    with_iter = CliRunner().invoke(cli, ["map", "--mu", "0", "--nu", "1", "--activation",
-                                         "gelu", "--iterate", "3", "--json"])
-    assert with_iter.exit_code == 0 and len(json.loads(with_iter.output)["trajectory"]) == 4
+    with_iter = cli(["map", "--mu", "0", "--nu", "1", "--activation", "gelu", "--iterate", "3",
+                     "--json"])
+    assert with_iter.code == 0 and len(json.loads(with_iter.out)["trajectory"]) == 4
 
 
 @pytest.mark.parametrize("args", [["--backend", "numpy"], ["--backend", "jax"],
                                   ["--lam", "1.1"], ["--activation", "exp(x)"]])
-def test_map_activation_bad_input(args: list[str]) -> None:
+def test_map_activation_bad_input(args: list[str], cli) -> None:
     full = ["map", "--mu", "0", "--nu", "1", "--activation", "tanh", *args]
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", *full], capture_output=True,
-                          text=True)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    proc = cli.process(full)
+    assert proc.code == 2 and proc.err.count("\n") == 1, proc.err
 
 
-def test_table_parameters_and_bad_input() -> None:
+def test_table_parameters_and_bad_input(cli) -> None:
     from snn_theory.activation_table import normalized
 
     act, params = normalized("tanh")
@@ -104,24 +95,21 @@ def test_table_parameters_and_bad_input() -> None:
     assert act.shift == 0 and "c = 1.5925374197" in params
     selu, text = normalized("selu")
     assert selu.is_selu and "λ01" in text
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "activation-table", "--only",
-                           "nosuch"], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    proc = cli.process(["activation-table", "--only", "nosuch"])
+    assert proc.code == 2 and proc.err.count("\n") == 1
 
 
-def test_simulate_activation_follows_g_and_refuses_selu_options() -> None:
-    out = CliRunner().invoke(cli, ["simulate", "--activation", "gelu", "--scale", "1.7",
-                                   "--shift", "-0.48", "--width", "256", "--depth", "5",
-                                   "--batch", "128", "--mean0", "0.3", "--var0", "1.5",
-                                   "--json"])
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+def test_simulate_activation_follows_g_and_refuses_selu_options(cli) -> None:
+    out = cli(["simulate", "--activation", "gelu", "--scale", "1.7", "--shift", "-0.48", "--width",
+               "256", "--depth", "5", "--batch", "128", "--mean0", "0.3", "--var0", "1.5",
+               "--json"])
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
     assert data["activation"]["scale"] == "1.7" and "not a proof" in data["evidence"]
     # finite width 256 × batch 128: deviations of a few 1e-2 at most
     assert data["max_deviation"]["mean"] < 0.05 and data["max_deviation"]["variance"] < 0.1
     layers = data["layers"]
     assert abs(layers[1]["predicted_variance"] - layers[1]["variance"]) < 0.1
     for args in (["--lam", "1.1"], ["--dropout-rate", "0.1"], ["--width", "1"]):
-        proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "simulate",
-                               "--activation", "tanh", *args], capture_output=True, text=True)
-        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, (args, proc.stderr)
+        proc = cli.process(["simulate", "--activation", "tanh", *args])
+        assert proc.code == 2 and proc.err.count("\n") == 1, (args, proc.err)

@@ -1,0 +1,1 @@
+"""The test suite: library tests here, command-line tests in tests/cli."""

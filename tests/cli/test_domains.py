@@ -1,0 +1,71 @@
+"""``snn-theory map-domain``, ``check-certificate`` on pavings and ``plot domain-map``: bad
+input and an unreachable scheduler → exit 2 with one line (fast); JSON output; tampered
+pavings refused by the checker and by the plot."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from snn_theory import domains
+from tests.test_domains import FAST, _rewrite, tiny  # noqa: F401 (tiny: a fixture)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--plane", "omega,kappa"], "unknown variable"),
+    (["--plane", "tau,tau"], "repeated"),
+    (["--plane", "mu,nu"], "only the weight plane"),
+    (["--omega", "0.1:0.1"], "empty or inverted"),
+    (["--tau", "1.2:0.9"], "empty or inverted"),
+    (["--mu", "0.05:0.1"], "fixed point"),
+    (["--cells", "0"], "resolution"),
+])
+def test_bad_input_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path,
+                                   cli) -> None:
+    code, _, err = cli(["map-domain", "--out", str(tmp_path / "p.json"), *args])
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_unreachable_scheduler_fails_fast(tmp_path: Path, cli) -> None:
+    start = time.perf_counter()
+    code, _, err = cli(["map-domain", "--out", str(tmp_path / "p.json"), "--scheduler",
+                        "tcp://127.0.0.1:9"])
+    assert code == 2 and "cannot reach the Dask scheduler" in err
+    assert len(err.strip().splitlines()) == 1 and time.perf_counter() - start < 10
+
+
+def test_cli_check_and_plot(tiny: tuple[domains.Paving, Path], tmp_path: Path,  # noqa: F811
+                            cli) -> None:
+    _, path = tiny
+    code, out, err = cli(["check-certificate", "--json", str(path)])
+    assert code == 0, err
+    entry = json.loads(out)["certificates"][0]
+    assert entry["kind"] == "paving" and entry["counts"]["proven"] == 2
+    content = json.loads(path.read_text())
+    content["cells"][0]["verdict"] = "undecided"  # a refuted cell with evidence, now undecided
+    bad = _rewrite(path, content, tmp_path / "bad.json")
+    code, out, _ = cli(["check-certificate", str(bad)])
+    assert code == 1 and out.startswith("INVALID")
+    png = tmp_path / "map.png"
+    code, _, err = cli(["plot", "domain-map", str(path), "--out", str(png)])
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = cli(["plot", "domain-map", str(bad), "--out", str(tmp_path / "x.png")])
+    assert code == 2 and "not a valid paving" in err
+
+
+def test_cli_map_domain_json(tmp_path: Path, cli) -> None:
+    out = tmp_path / "fast.paving.json.gz"
+    code, stdout, err = cli(["map-domain", "--omega", "0:0.1", "--tau", "0.85:0.95", "--cells", "2",
+                             "--depth", "1", "--max-boxes", "64", "--jobs", "1", "--out", str(out),
+                             "--json"])
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert data["refuted"] == 4 and data["largest_rectangle"] is None
+    assert out.read_bytes() == domains.write_paving(tmp_path / "again.json.gz",
+                                                    domains.map_domain(FAST)).read_bytes()
+    code, stdout, err = cli(["check-certificate", str(out)])  # gzip, dispatched
+    assert code == 0 and stdout.startswith("VALID") and "4 refuted" in stdout, err

@@ -1,0 +1,122 @@
+"""The ``plot`` commands: each writes a figure of the requested size, where asked (by default
+the current directory, never the README's figures/), byte for byte the same on a rerun; bad
+input and a certificate of another quantity → exit 2 with one line, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mpmath
+import pytest
+
+from snn_theory.moment_map import evaluate, fixed_point
+from tests.test_plots import png_size
+
+
+# --------------------------------------------------------------------------- files and CLI
+@pytest.mark.parametrize("args", [
+    ["flow-field", "--grid", "5", "--steps", "3"],
+    ["contraction", "--grid", "9"],
+    ["variance-change", "--grid", "9"],
+    ["fixed-points", "--grid", "5"],
+])
+def test_each_plot_command_writes_png_of_requested_size(tmp_path: Path, args: list[str],
+                                                       cli) -> None:
+    out = tmp_path / "fig.png"
+    code, _, _ = cli(["plot", *args, "--out", str(out), "--width", "333", "--height", "222",
+                      "--dpi", "72"])
+    assert code == 0
+    assert out.stat().st_size > 1000
+    assert png_size(out) == (333, 222)
+
+
+def test_default_output_is_the_current_directory(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 cli) -> None:
+    """Without --out a figure goes to ./<figure>.png: the README's figures/ (written by
+    ``reproduce`` with its own settings) are never overwritten with other defaults."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "figures").mkdir()
+    readme_figure = tmp_path / "figures" / "fixed_points.png"
+    readme_figure.write_bytes(b"the committed figure")
+    code, out, _ = cli(["plot", "fixed-points", "--grid", "4", "--json"])
+    assert code == 0
+    data = json.loads(out)
+    assert data["path"] == "fixed_points.png"
+    assert png_size(tmp_path / "fixed_points.png") == (1600, 600)
+    assert readme_figure.read_bytes() == b"the committed figure"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_output_is_deterministic(tmp_path: Path, suffix: str, cli) -> None:
+    blobs = []
+    for k in range(2):
+        out = tmp_path / f"f{k}{suffix}"
+        assert cli(["plot", "flow-field", "--grid", "5", "--steps", "2", "--out", str(out),
+                    "--width", "300", "--height", "200", "--dpi", "60"]).code == 0
+        blobs.append(out.read_bytes())
+    assert blobs[0] == blobs[1]
+    head = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}[suffix]
+    assert blobs[0].startswith(head)
+    assert b"CreationDate" not in blobs[0] and b"<dc:date>" not in blobs[0]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["flow-field", "--mu-range", "1:0"], "--mu-range"),
+    (["flow-field", "--nu-range", "-1:2"], "nu range"),
+    (["flow-field", "--mu-range", "a:b"], "LOW:HIGH"),
+    (["flow-field", "--tau", "0"], "tau"),
+    (["flow-field", "--omega", "nan"], "omega"),
+    (["flow-field", "--out", "x.jpg"], ".png"),
+    (["flow-field", "--grid", "1"], "grid"),
+    (["contraction", "--width", "5"], "width"),
+    (["contraction", "--certificate", "/nonexistent/c.json"], "does not exist"),
+    (["variance-change", "--tau-range", "0:1"], "tau range"),
+    (["fixed-points", "--dpi", "0"], "dpi"),
+    (["convergence", "--widths", "0,8"], "widths"),
+    (["nosuch"], "No such command"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str], fragment: str,
+                                         cli) -> None:
+    code, _, err = cli(["plot", *args])
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("snn-theory plot: error:")
+    assert fragment in err
+
+
+def test_bad_input_subprocess_has_no_traceback(tmp_path: Path, cli) -> None:
+    proc = cli.process(["plot", "flow-field", "--nu-range", "0:1", "--out",
+                        str(tmp_path / "x.png")], timeout=60)
+    assert proc.code == 2
+    assert proc.err.count("\n") == 1 and "Traceback" not in proc.err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path, cli) -> None:
+    from snn_theory.certify.certificate.io import write_certificate
+    from snn_theory.certify.search.loop import Settings, verify_claim
+    from snn_theory.claims import Claim, Domain
+
+    claim = Claim.parse("variance<=3", Domain.parse(
+        "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")
+    cert = write_certificate(tmp_path, verify_claim(claim, Settings(jobs=1)).certificate_data())
+    code, _, err = cli(["plot", "contraction", "--grid", "9", "--certificate", str(cert),
+                        "--out", str(tmp_path / "c.png")])
+    assert code == 2 and err.count("\n") == 1
+    assert "is about 'variance'" in err and not (tmp_path / "c.png").exists()
+
+
+def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, cli) -> None:
+    out = tmp_path / "f.png"
+    code, _, err = cli(["plot", "fixed-points", "--omega-range", "2:3", "--tau-range", "5:6",
+                        "--grid", "5", "--out", str(out)])
+    assert code == 2 and "no fixed point of g found" in err and not out.exists()
+    # independent check: the moment map has no fixed point near there (mpmath Newton from
+    # (0, 1) at 30 digits leaves the domain or fails)
+    with mpmath.workdps(30):
+        with pytest.raises((ArithmeticError, ZeroDivisionError, ValueError)):
+            x = fixed_point("2.5", "5.5", backend="mpmath")
+            values = evaluate(x[0], "2.5", x[1], "5.5", quantities=("mean", "variance"))
+            if not (abs(values["mean"] - x[0]) < 1e-20 and abs(values["variance"] - x[1]) < 1e-20):
+                raise ArithmeticError("not a fixed point")

@@ -1,0 +1,76 @@
+"""``snn-theory train`` and ``plot training``: bad input → exit 2 with one line; the JSON
+records, saved weights and the figure drawn from the records; tampered records refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from snn_theory.simulate.training import RunResult
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--dataset", "mnist"], "unknown data set"),
+    (["--variants", "selu,swish"], "unknown variant"),
+    (["--depths", "4,0"], "depth must be"),
+    (["--width", "0"], "width must be"),
+    (["--lr", "0"], "learning rate"),
+    (["--lr", "-0.1"], "learning rate"),
+    (["--lr", "nan"], "learning rate"),
+    (["--dropout-rate", "1"], "dropout rate"),
+    (["--dropout-rate", "-0.01"], "dropout rate"),
+    (["--epochs", "0"], "epochs must be"),
+    (["--optimizer", "lbfgs"], "unknown optimizer"),
+    (["--depths", "x"], "depths must be integers"),
+    (["--save-weights", "w.txt"], ".npz"),
+    (["--out", "."], "is a directory"),
+    (["--activation", "tanh(x"], "cannot parse the activation"),
+    (["--activation", "nosuch"], "unknown name"),
+    (["--activation", "tanh", "--scale", "0"], "scale must be nonzero"),
+    (["--scale", "2"], "need --activation"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
+                                          cli) -> None:
+    code, out, err = cli(["train", *args])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("snn-theory train: error:") and text in err
+
+
+def test_cli_json_out_and_plot_from_results(tmp_path, cli) -> None:
+    rec = tmp_path / "runs.json"
+    wts = tmp_path / "w.npz"
+    # the shapes of TINY: the compiled epoch is reused
+    code, out, _ = cli(["train", "--variants", "selu,relu-bn", "--depths", "3", "--width", "128",
+                        "--epochs", "2", "--lr", "3e-3", "--seed", "1", "--json", "--out", str(rec),
+                        "--save-weights", str(wts)])
+    assert code == 0
+    data = json.loads(out)
+    assert [r["config"]["variant"] for r in data["runs"]] == ["selu", "relu-bn"]
+    assert data["region"] == {"omega": [-0.1, 0.1], "tau": [0.95, 1.1]}
+    assert json.loads(rec.read_text()) == data
+    back = RunResult.from_json(data["runs"][0])
+    assert back.act_var.shape == (3, 4) and back.tau_quantiles.shape == (3, 3, 3)
+    np.testing.assert_array_equal(back.act_var, np.array(data["runs"][0]["act_var"]))
+    with np.load(wts) as z:
+        assert z["run0/hidden2.weight"].shape == (128, 128) and "run1/bn1.mean" in z
+    png = tmp_path / "training.png"
+    code, out, _ = cli(["plot", "training", "--results", str(rec), "--out", str(png), "--width",
+                        "900", "--height", "550", "--dpi", "100"])
+    assert code == 0 and png.exists() and "wrote" in out
+    from matplotlib.image import imread
+
+    assert imread(png).shape[:2] == (550, 900)
+    # tampered records are rejected with one line, exit 2
+    bad = tmp_path / "bad.json"
+    broken = json.loads(rec.read_text())
+    broken["runs"][0]["config"]["depth"] = 0
+    bad.write_text(json.dumps(broken))
+    code, _, err = cli(["plot", "training", "--results", str(bad), "--out", str(png)])
+    assert code == 2 and err.count("\n") == 1
+    broken = json.loads(rec.read_text())
+    del broken["runs"][0]["act_var"]
+    bad.write_text(json.dumps(broken))
+    code, _, err = cli(["plot", "training", "--results", str(bad), "--out", str(png)])
+    assert code == 2 and err.count("\n") == 1
