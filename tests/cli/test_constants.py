@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 
 from snn_theory import backends, constants
+from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.constants import solve_constants
 from snn_theory.precision import working_precision
 from tests.test_constants import frac
@@ -58,7 +59,7 @@ def test_failed_proof_exits_3_and_prints_nothing_certified(
 
     monkeypatch.setattr(constants, "krawczyk", refuse)
     code, out, err = cli(["solve-constants", "--digits", "20", "--json"])
-    assert code == constants.EXIT_NOT_CERTIFIED == 3
+    assert code == EXIT_NOT_CERTIFIED == 3
     obj = json.loads(out)
     assert obj["certified"] is False and obj["lambda"] is None and obj["alpha"] is None
     assert "NOT certified" in err and err.count("\n") == 1
