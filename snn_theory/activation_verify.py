@@ -321,7 +321,9 @@ def _to_fraction(x: arb) -> Fraction:
 
 
 def _end(x: arb, side: int) -> Fraction:
-    return _to_fraction(arb(x.upper() if side > 0 else x.lower()))
+    """The exact upper (side +1) or lower (−1) end mid ± rad of the ball (independent of
+    the working precision: ``arb(x.upper())`` would round it to the current one)."""
+    return _to_fraction(x.mid()) + side * _to_fraction(x.rad())
 
 
 # ----------------------------------------------------------------------------- search
@@ -849,14 +851,15 @@ def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
                 return report
         old = ctx.prec
         ctx.prec = bits
-        try:
+        try:  # the ends are read at the certificate's precision (as the search read them)
             value = point_enclosure(act, claim.quantity, point)
+            violated = _violates(claim, value)
+            ends = [_end(value, -1), _end(value, 1)]
         finally:
             ctx.prec = old
-        if not _violates(claim, value):
+        if not violated:
             report.message = "the counterexample does not violate the claim when re-evaluated"
             return report
-        ends = [_end(value, -1), _end(value, 1)]
         if ends != recorded:
             report.message = ("the recorded counterexample value is not the recomputed one "
                               f"[{format_fraction(ends[0])}, {format_fraction(ends[1])}]")

@@ -146,8 +146,8 @@ class IntegrationBudgetExceeded(ArithmeticError):
 
 @dataclass
 class _Budget:
-    evaluations: int = 2_000_000
-    seconds: float = 120.0
+    evaluations: int = 500_000
+    seconds: float = 60.0
 
 
 _BUDGET = _Budget()
