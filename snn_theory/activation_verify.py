@@ -812,8 +812,9 @@ def check_certificate_file(path: Path | str, jobs: int = 1) -> ActivationCheckRe
         return ActivationCheckReport(path, False, f"unreadable: {exc}")
     try:
         return _check(path, data, jobs)
-    except (InputError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        return ActivationCheckReport(path, False, f"rejected: {exc}")
+    except (InputError, KeyError, IndexError, TypeError, ValueError, AttributeError,
+            ArithmeticError) as exc:
+        return ActivationCheckReport(path, False, f"rejected: {type(exc).__name__}: {exc}")
 
 
 def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:

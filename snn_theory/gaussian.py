@@ -543,10 +543,10 @@ def raw_partials(act: Activation, m: arb, v: arb, order: int = 2, closed_form: b
     The form is applied from order ``order + 2`` down to 0, each order using the already
     tightened enclosures of the two above it (only the top two stay direct).
 
-    With closed-form pieces (and ``closed_form``) the centre values are closed form, and
-    only the top two orders are enclosed directly over the box, by numerical integration
-    (the closed form's Hermite expansion over a box is much wider than the integrator's
-    pointwise enclosure); the lower orders are then the centred form alone."""
+    With closed-form pieces (and ``closed_form``) the centre values and the direct box
+    enclosures are closed form, and the top two orders are also enclosed by numerical
+    integration over the box (the closed form's Hermite expansion over a box is much wider
+    than the integrator's pointwise enclosure at high orders) and intersected."""
     if m.rad() == 0 and v.rad() == 0:
         return _normalized(act, m, v, order, closed_form)
     top = order + 4
@@ -568,7 +568,12 @@ def raw_partials(act: Activation, m: arb, v: arb, order: int = 2, closed_form: b
         return tight
 
     if closed_form and has_closed_pieces(act):
-        tight = tighten(_normalized(act, m, v, top, closed_form=False, min_order=top - 1))
+        direct = _normalized(act, m, v, top, closed_form=True)
+        for key, x in _normalized(act, m, v, top, closed_form=False,
+                                  min_order=top - 1).items():
+            d = direct[key]
+            direct[key] = x.intersection(d) if x.overlaps(d) and d.is_finite() else x
+        tight = tighten(direct)
         if all(x.is_finite() for x in tight.values()):
             return {k: x for k, x in tight.items() if k[1] <= order}
     tight = tighten(_normalized(act, m, v, top, closed_form))
