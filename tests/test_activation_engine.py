@@ -151,3 +151,14 @@ def test_gain_exits_3_when_the_budget_is_exhausted(capsys) -> None:
     assert exc.value.code == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not certified" in err.lower() and "budget" in err
+
+
+def test_decaying_expression_integrates_to_its_closed_form() -> None:
+    """exp(−x²), accepted by its derived bound 1: E[e^{−Z²}] = 1/√3, E[e^{−2Z²}] = 1/√5."""
+    act = activations.get("exp(-x*x)")
+    with working_precision(digits=25):
+        raw = gaussian.raw_partials(act, arb(0), arb(1), order=0)
+    with mpmath.workdps(30):
+        assert _contains(raw[(1, 0)], 1 / mpmath.sqrt(3))
+        assert _contains(raw[(2, 0)], 1 / mpmath.sqrt(5))
+    assert raw[(1, 0)].rad() < arb("1e-20")
