@@ -55,10 +55,13 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
     return gaussian.quantities(act, mu, omega, nu, tau, **kwargs)
 
 
-#: Half-width (in standard deviations) and Gauss–Legendre nodes per piece of the float
-#: evaluator :func:`evaluate_float` (the Gaussian mass beyond 12 s.d. is below 1e-32).
+#: Half-width (in standard deviations), sub-intervals per piece and Gauss–Legendre nodes
+#: per sub-interval of the float evaluator :func:`evaluate_float` (the Gaussian mass
+#: beyond 12 s.d. is below 1e-32; short sub-intervals keep the rule accurate for
+#: integrands with complex poles near the axis, e.g. tanh(s·z) for large s).
 FLOAT_RANGE = 12.0
-FLOAT_NODES = 96
+FLOAT_SUBINTERVALS = 16
+FLOAT_NODES = 24
 
 
 @functools.cache
@@ -75,9 +78,9 @@ def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
                    quantities: Sequence[str]) -> dict[str, np.ndarray]:
     """Float64 values of the quantities on broadcast arrays: **evidence, not a proof** (for
     pictures).  The same (m, v) formulas as :mod:`snn_theory.gaussian` —
-    ∂ⁿ_m E[h] = E[h·Heₙ(z)]/sⁿ, ∂_v = ½∂²_m — with the expectations by Gauss–Legendre
-    quadrature in z = (x − m)/s over [−12, 12], split at the kinks (k − m)/s so that each
-    rule integrates a smooth piece; NaN where ν·τ ≤ 0."""
+    ∂ⁿ_m E[h] = E[h·Heₙ(z)]/sⁿ, ∂_v = ½∂²_m — with the expectations by composite
+    Gauss–Legendre quadrature in z = (x − m)/s over [−12, 12], split at the kinks
+    (k − m)/s so that each rule integrates a smooth piece; NaN where ν·τ ≤ 0."""
     mu, omega, nu, tau = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64)
                                                 for a in (mu, omega, nu, tau)))
     shape = mu.shape
@@ -91,7 +94,12 @@ def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
         ends.append(np.full_like(m, FLOAT_RANGE))
         A = np.zeros((3, m.size))
         B = np.zeros((3, m.size))
+        cuts = []
         for a, b in zip(ends[:-1], ends[1:]):
+            for k in range(FLOAT_SUBINTERVALS):
+                cuts.append((a + (b - a) * k / FLOAT_SUBINTERVALS,
+                             a + (b - a) * (k + 1) / FLOAT_SUBINTERVALS))
+        for a, b in cuts:
             half = (b - a)[:, None] / 2
             z = (a + b)[:, None] / 2 + half * t[None, :]
             weight = half * w[None, :] * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
