@@ -21,10 +21,22 @@ recomputes its own); nothing cached is read from disk.
 centre is rigorously on the wrong side of the threshold (**refuted**, the counterexample is
 re-evaluated by the checker), or the budget (boxes, seconds) runs out (**undecided**).
 
+**Refining and resuming** (as the SELU verifier): with a tolerance, a proven claim's
+extremum enclosure [best point value, worst leaf bound] is narrowed by Moore–Skelboe (a leaf
+is replaced by its halves only where both still prove the claim and are no worse).  A run
+that stops undecided, or is interrupted, saves the boxes of its partition (decided and
+open, together a tiling of the domain) in a state file; a resumed run checks that they tile
+the domain exactly and re-bounds every one — bounds, verdicts and points are never read
+from the file, and an unusable state (another activation, claim or precision, damaged,
+not a tiling) is reported and ignored.
+
 **Certificates** record the activation's definition (:meth:`Activation.to_json`), the claim,
 the precision and every leaf box with its bound; :func:`check_certificate_file` re-derives
 the activation from its definition (an edited formula or growth bound is rejected), checks
-that the leaves tile the domain exactly, and recomputes every bound from scratch.
+that the leaves tile the domain exactly, and recomputes every bound from scratch; it is as
+strict as the SELU checker (duplicate or unknown keys, wrong types, non-ASCII or padded
+numbers, a statement that is not the claim's, a recorded bound or counterexample value that
+is not the recomputed one: rejected), and what it prints is recomputed.
 """
 
 from __future__ import annotations

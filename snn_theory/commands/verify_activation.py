@@ -130,5 +130,13 @@ def _table(act: Activation, results: list) -> None:
     Console(soft_wrap=False, width=max(160, Console().width)).print(table)
     click.echo(f"activation: {act.label()} = {act.to_json()['formula']}")
     for r in results:
+        if r.tolerance is not None:
+            lo, hi = r.extremum
+            enclosure = ("not refined" if lo is None or hi is None
+                         else f"[{float(lo):.12g}, {float(hi):.12g}]")
+            met = "met" if r.tolerance_met else f"not met ({r.reason})"
+            click.echo(f"{r.claim.name}: {r.claim.kind} ∈ {enclosure}; tolerance "
+                       f"{format_fraction(r.tolerance)} {met}")
+    for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")
