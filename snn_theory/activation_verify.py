@@ -606,6 +606,10 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
             else:
                 for path in (state, state.with_name(state.name + ".tmp")):
                     path.unlink(missing_ok=True)
+                try:
+                    state.parent.rmdir()  # once no other claim's state is left
+                except OSError:
+                    pass
         return ActivationClaimResult(act, claim, verdict, leaves, counterexample, (lo, hi),
                                      evaluated, len(cache.cells), time.monotonic() - started,
                                      bits, reason, open_boxes=frontier[:10],

@@ -252,7 +252,8 @@ def _closed_terms(act: Activation, piece: int, power: int
         return None
     shapes, fn = entry
     coeffs = fn(*act.parameter_values("arb"))
-    return tuple((k, a, c) for (k, a), c in zip(shapes, coeffs))
+    # the exponent as (numerator, denominator): cheap to hash and compare (Fraction is not)
+    return tuple((k, (a.numerator, a.denominator), c) for (k, a), c in zip(shapes, coeffs))
 
 
 def _phi(t: arb | None) -> arb:
@@ -297,24 +298,41 @@ def _shifted_hermite(n: int, beta: arb) -> list[arb]:
     return out
 
 
-def _closed_piece(terms: Sequence[tuple[int, Fraction, arb]], lo: Fraction | None,
-                  hi: Fraction | None, n: int, m: arb, v: arb, s: arb) -> arb:
-    """∫_{lo}^{hi} gᵖ(x)·Heₙ(z)·φ(z) dz (z = (x − m)/s) for gᵖ = Σ c·xᵏ·e^{a·x}."""
+def _closed_piece(terms: Sequence[tuple[int, tuple[int, int], arb]], lo: Fraction | None,
+                  hi: Fraction | None, n: int, m: arb, v: arb, s: arb,
+                  memo: dict | None = None, jmax: int = MAX_ORDER + 4) -> arb:
+    """∫_{lo}^{hi} gᵖ(x)·Heₙ(z)·φ(z) dz (z = (x − m)/s) for gᵖ = Σ c·xᵏ·e^{a·x}, each term
+    given as (k, (numerator, denominator) of a, c).
+
+    ``memo`` (one per (m, v) and piece) keeps what does not depend on n and k: per exponent
+    a the tilted mean, the weight e^{a·m + a²v/2} and the moments N_0..N_jmax."""
+    memo = {} if memo is None else memo
     total = arb(0)
     for k, a, c in terms:
-        qa = _frac_arb(a)
-        shift = m + qa * v  # the mean of the tilted Gaussian
-        t0 = None if lo is None else (_frac_arb(lo) - shift) / s
-        t1 = None if hi is None else (_frac_arb(hi) - shift) / s
-        poly = [arb(1)]
-        for _ in range(k):
-            poly = _poly_mul(poly, [shift, s])
-        poly = _poly_mul(poly, _shifted_hermite(n, qa * s))
-        moments = incomplete_moments(t0, t1, len(poly) - 1)
+        if ("a", a) not in memo:
+            qa = arb(fmpq(*a))
+            shift = m + qa * v  # the mean of the tilted Gaussian
+            t0 = None if lo is None else (_frac_arb(lo) - shift) / s
+            t1 = None if hi is None else (_frac_arb(hi) - shift) / s
+            weight = (qa * m + qa * qa * v / 2).exp() if a[0] else arb(1)
+            memo[("a", a)] = (qa, shift, weight, incomplete_moments(t0, t1, jmax))
+        qa, shift, weight, moments = memo[("a", a)]
+        if ("x", a, k) not in memo:
+            poly = [arb(1)]
+            for _ in range(k):
+                poly = _poly_mul(poly, [shift, s])
+            memo[("x", a, k)] = poly
+        if ("he", a, n) not in memo:
+            memo[("he", a, n)] = _shifted_hermite(n, qa * s)
+        poly = _poly_mul(memo[("x", a, k)], memo[("he", a, n)])
+        if len(poly) > len(moments):  # (jmax too small for this call: recompute, rare)
+            moments = incomplete_moments(
+                None if lo is None else (_frac_arb(lo) - shift) / s,
+                None if hi is None else (_frac_arb(hi) - shift) / s, len(poly) - 1)
+            memo[("a", a)] = (qa, shift, weight, moments)
         integral = arb(0)
         for q, mj in zip(poly, moments):
             integral += q * mj
-        weight = (qa * m + qa * qa * v / 2).exp() if a else arb(1)
         total += c * weight * integral
     return total
 
@@ -417,6 +435,10 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         t_left = arb(((arb(m.lower()) - _frac_arb(a)) / s_hi).lower())
         growth = act.growth_arb()
         params_acb = tuple(acb(q) for q in params)
+        memos: list[dict] = [{} for _ in act.pieces]
+        degree = max((t[0] for terms in closed if terms is not None for ts in terms
+                      for t in ts), default=0)
+        jmax = degree + order
         for n in range(min_order, order + 1):
             herm = hermite_coefficients(n)
             totals = [arb(0), arb(0)]
@@ -430,7 +452,8 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
                 if terms is not None:
                     piece = act.pieces[i]
                     for k in range(len(powers)):
-                        exact[k] += _closed_piece(terms[k], piece.lo, piece.hi, n, m, v, s)
+                        exact[k] += _closed_piece(terms[k], piece.lo, piece.hi, n, m, v, s,
+                                                  memos[i], jmax)
             for k, p in enumerate(powers):
                 tail = arb(0)
                 if right:
