@@ -278,9 +278,12 @@ def incomplete_moments(t0: arb | None, t1: arb | None, jmax: int) -> list[arb]:
         n0 = 1 - _upper(t1, 1) - (_upper(t0, -1) if t0 is not None else 0)
     p0, p1 = _phi(t0), _phi(t1)
     out = [n0, p0 - p1]
+    w0 = w1 = arb(1)  # t0^(j−1), t1^(j−1) by products (arb's ** is NaN on a ball around 0)
     for j in range(2, jmax + 1):
-        e0 = arb(0) if t0 is None else t0 ** (j - 1) * p0
-        e1 = arb(0) if t1 is None else t1 ** (j - 1) * p1
+        w0 = w0 if t0 is None else w0 * t0
+        w1 = w1 if t1 is None else w1 * t1
+        e0 = arb(0) if t0 is None else w0 * p0
+        e1 = arb(0) if t1 is None else w1 * p1
         out.append(e0 - e1 + (j - 1) * out[j - 2])
     return out[: jmax + 1]
 

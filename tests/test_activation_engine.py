@@ -162,3 +162,14 @@ def test_decaying_expression_integrates_to_its_closed_form() -> None:
         assert _contains(raw[(1, 0)], 1 / mpmath.sqrt(3))
         assert _contains(raw[(2, 0)], 1 / mpmath.sqrt(5))
     assert raw[(1, 0)].rad() < arb("1e-20")
+
+
+def test_incomplete_moments_over_a_ball_around_zero() -> None:
+    """A cut ball containing 0 (a box whose m range contains a kink): finite, and containing
+    N_j(t) for points t of the ball (arb's ** would give NaN here)."""
+    with working_precision(digits=20):
+        ball = gaussian.incomplete_moments(arb(0, "0.01"), None, 6)
+        for t in ("-0.01", "0", "0.004", "0.01"):
+            point = gaussian.incomplete_moments(arb(t), None, 6)
+            for j, (b, p) in enumerate(zip(ball, point)):
+                assert b.is_finite() and b.contains(p), (t, j, b, p)
