@@ -15,6 +15,7 @@ test on F(c, d) = (c·M₁ + d − μ*, c²·V − ν*).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from fractions import Fraction
 from typing import Any
 
 import mpmath
+import numpy as np
 from flint import arb, ctx, fmpq
 
-from snn_theory import gaussian
+from snn_theory import formulas, gaussian
 from snn_theory.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.krawczyk import krawczyk
@@ -51,6 +53,103 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
         raise InputError("nu and tau must be > 0")
     kwargs = {} if quantities is None else {"names": tuple(quantities)}
     return gaussian.quantities(act, mu, omega, nu, tau, **kwargs)
+
+
+#: Half-width (in standard deviations), sub-intervals per piece and Gauss–Legendre nodes
+#: per sub-interval of the float evaluator :func:`evaluate_float` (the Gaussian mass
+#: beyond 12 s.d. is below 1e-32; short sub-intervals keep the rule accurate for
+#: integrands with complex poles near the axis, e.g. tanh(s·z) for large s).
+FLOAT_RANGE = 12.0
+FLOAT_SUBINTERVALS = 16
+FLOAT_NODES = 24
+
+
+@functools.cache
+def _derived_numpy(names: tuple[str, ...]) -> Any:
+    from snn_theory.backends import namespace
+    from snn_theory.codegen import compile_function
+
+    args = (*formulas.BASE_SYMBOLS, formulas.nu)
+    return compile_function(args, [formulas.DERIVED[n] for n in names], namespace("numpy"),
+                            name="float_" + "_".join(names))
+
+
+def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
+                   quantities: Sequence[str]) -> dict[str, np.ndarray]:
+    """Float64 values of the quantities on broadcast arrays: **evidence, not a proof** (for
+    pictures).  The same (m, v) formulas as :mod:`snn_theory.gaussian` —
+    ∂ⁿ_m E[h] = E[h·Heₙ(z)]/sⁿ, ∂_v = ½∂²_m — with the expectations by composite
+    Gauss–Legendre quadrature in z = (x − m)/s over [−12, 12], split at the kinks
+    (k − m)/s so that each rule integrates a smooth piece; NaN where ν·τ ≤ 0."""
+    mu, omega, nu, tau = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64)
+                                                for a in (mu, omega, nu, tau)))
+    shape = mu.shape
+    m = (mu * omega).ravel()
+    v = (nu * tau).ravel()
+    with np.errstate(all="ignore"):
+        s = np.sqrt(np.where(v > 0, v, np.nan))
+        t, w = np.polynomial.legendre.leggauss(FLOAT_NODES)
+        ends = [np.full_like(m, -FLOAT_RANGE)]
+        ends += [np.clip((float(k) - m) / s, -FLOAT_RANGE, FLOAT_RANGE) for k in act.kinks]
+        ends.append(np.full_like(m, FLOAT_RANGE))
+        A = np.zeros((3, m.size))
+        B = np.zeros((3, m.size))
+        cuts = []
+        for a, b in zip(ends[:-1], ends[1:]):
+            for k in range(FLOAT_SUBINTERVALS):
+                cuts.append((a + (b - a) * k / FLOAT_SUBINTERVALS,
+                             a + (b - a) * (k + 1) / FLOAT_SUBINTERVALS))
+        for a, b in cuts:
+            half = (b - a)[:, None] / 2
+            z = (a + b)[:, None] / 2 + half * t[None, :]
+            weight = half * w[None, :] * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
+            f = act.numpy(m[:, None] + s[:, None] * z)
+            for n, he in enumerate((1.0, z, z * z - 1)):
+                A[n] += np.sum(f * he * weight, axis=1)
+                B[n] += np.sum(f * f * he * weight, axis=1)
+        om, ta, nn = omega.ravel(), tau.ravel(), nu.ravel()
+        base = (A[0], B[0], om * A[1] / s, ta * A[2] / (2 * v), om * B[1] / s,
+                ta * B[2] / (2 * v))
+        names = tuple(quantities)
+        values = _derived_numpy(names)(*base, nn)
+    return {n: np.asarray(x, dtype=np.float64).reshape(shape) * np.ones(shape)
+            for n, x in zip(names, values)}
+
+
+def fixed_points_float(act: Activation, omega: Any, tau: Any, *, iterations: int = 60,
+                       start: tuple[float, float] = (0.0, 1.0)
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ) by Newton's method on
+    g(x) − x with :func:`evaluate_float` (evidence, not certified).  Returns
+    ``(mu, nu, converged)``; NaN where it did not converge."""
+    omega, tau = np.broadcast_arrays(np.asarray(omega, float), np.asarray(tau, float))
+    x = np.full(omega.shape, float(start[0]))
+    y = np.full(omega.shape, float(start[1]))
+    done = np.zeros(omega.shape, bool)
+    names = ("mean", "variance", "H11", "H12", "H21", "H22")
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            q = evaluate_float(act, x, omega, np.where(y > 0, y, np.nan), tau, names)
+            f0, f1 = q["mean"] - x, q["variance"] - y
+            a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
+            det = a * d - b * c
+            dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
+            x, y = np.where(done, x, x - dx), np.where(done, y, y - dy)
+            done |= np.abs(dx) + np.abs(dy) <= 1e-12 * (1 + np.abs(x) + np.abs(y))
+            if done.all():
+                break
+    ok = done & np.isfinite(x) & np.isfinite(y) & (y > 0)
+    return np.where(ok, x, np.nan), np.where(ok, y, np.nan), ok
+
+
+def iterate_float(act: Activation, mu0: float, omega: float, nu0: float, tau: float, *,
+                  steps: int) -> np.ndarray:
+    """Iterates (μ_k, ν_k), k = 0..steps, of g in float64 (shape (steps + 1, 2))."""
+    out = [(float(mu0), float(nu0))]
+    for _ in range(int(steps)):
+        q = evaluate_float(act, out[-1][0], omega, out[-1][1], tau, ("mean", "variance"))
+        out.append((float(q["mean"]), float(q["variance"])))
+    return np.array(out)
 
 
 def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,

@@ -22,7 +22,14 @@ mish, softplus.  Each is also available in the affine family ``c·f + d``.
 
 User expressions (``--activation "1.59*tanh(x)"``) are read by :func:`parse_expression`, a
 small recursive-descent parser (no ``eval``) over a whitelist of functions; it derives the
-growth bound structurally while parsing, so the bound holds by construction:
+growth bound structurally while parsing, so the bound holds by construction.  Beside |·| ≤ P
+it derives a range [L, U] ⊇ {u(x)} (either end may be unknown) by interval arithmetic:
+constants by their arb enclosure, x unbounded, sums and constant multiples end by end,
+products by the interval product (a product of two equal factors and even powers are ≥ 0),
+tanh, erf, sin, cos ∈ [−1, 1], erfc ∈ [0, 2], sigmoid ∈ [0, 1], eᵘ ∈ [0, e^U],
+softplus(u) ∈ [0, log(1 + e^U)], abs ≥ 0, max/min end by end.  So exp(−x·x), exp(−abs(x))
+and exp(−x²/2)·x are accepted, and exp(x), exp(x·x), exp(x − x²) (no upper end derivable)
+are not:
 
 ====================  =========================================================
 x, numbers, pi, e     |x| ≤ |x|; constants by an arb upper bound of |c|
@@ -30,7 +37,8 @@ x, numbers, pi, e     |x| ≤ |x|; constants by an arb upper bound of |c|
 / c, ^ n              only by nonzero constants / non-negative integer powers
 tanh, erf, sin, cos,  bounded by 1 (erfc by 2), for any argument
 sigmoid, erfc
-exp, sinh, cosh       only of arguments that are themselves bounded
+exp                   of arguments bounded above (u ≤ U gives 0 < eᵘ ≤ e^U)
+sinh, cosh            only of arguments that are themselves bounded
 softplus(u)           log(1 + e^u) ≤ log 2 + |u| < 7/10 + |u|
 abs, max, min         of arguments linear in x (so the kinks are exact rationals)
 sqrt, log             of positive constants only
@@ -446,14 +454,80 @@ def _const_upper(expr: sp.Expr) -> Fraction:
         ctx.prec = old
 
 
+def _const_interval(expr: sp.Expr) -> tuple[Fraction, Fraction]:
+    """Rationals L ≤ expr ≤ U for a constant sympy expression (arb enclosure)."""
+    from flint import ctx
+
+    old = ctx.prec
+    ctx.prec = 64
+    try:
+        fn = compile_function((), [expr], _namespace("arb"))
+        value = fn()[0]
+        if not isinstance(value, arb):
+            value = arb(value)
+        if not value.is_finite():
+            raise InputError(f"the constant {expr} is not finite")
+        return _arb_fraction(arb(value.lower())), _arb_fraction(arb(value.upper()))
+    finally:
+        ctx.prec = old
+
+
+def _arb_fraction(value: arb) -> Fraction:
+    man, exp = value.mid().man_exp()
+    man, exp = int(man), int(exp)
+    return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
+
+
+End = Fraction | None  # a range end; None: not known to be finite
+
+
+def _add_end(a: End, b: End) -> End:
+    return None if a is None or b is None else a + b
+
+
+def _mul_range(a: tuple[End, End], b: tuple[End, End]) -> tuple[End, End]:
+    """Interval product, ends None where unbounded (sign-aware when both are bounded)."""
+    if None not in a and None not in b:
+        products = [p * q for p in a for q in b]  # type: ignore[operator]
+        return min(products), max(products)
+    if a[0] is not None and b[0] is not None and a[0] >= 0 and b[0] >= 0:
+        return a[0] * b[0], None  # both non-negative
+    return None, None
+
+
+def _scale_range(r: tuple[End, End], c: Fraction, c_hi: Fraction | None = None
+                 ) -> tuple[End, End]:
+    """c·r for a constant c ∈ [c, c_hi] of one sign."""
+    lo, hi = r
+    c_hi = c if c_hi is None else c_hi
+    if c >= 0:
+        return (None if lo is None else min(lo * c, lo * c_hi),
+                None if hi is None else max(hi * c, hi * c_hi))
+    if c_hi <= 0:
+        return (None if hi is None else min(hi * c, hi * c_hi),
+                None if lo is None else max(lo * c, lo * c_hi))
+    return (None, None) if None in r else _mul_range(r, (c, c_hi))
+
+
 class _Node:
-    """Parser value: the sympy expression and the growth bound P (None: constant)."""
+    """Parser value: the sympy expression, the growth bound P (None: constant) and a range
+    [lo, hi] ⊇ {u(x) : x real} (an end None: not known)."""
 
-    __slots__ = ("expr", "bound")
+    __slots__ = ("expr", "bound", "lo", "hi")
 
-    def __init__(self, expr: sp.Expr, bound: Poly | None):
+    def __init__(self, expr: sp.Expr, bound: Poly | None, lo: End = None, hi: End = None):
         self.expr = expr
         self.bound = bound
+        if bound is None:  # constants: their enclosure
+            lo, hi = _const_interval(expr)
+        elif len(bound) == 1:  # |u| ≤ a_0
+            lo = -bound[0] if lo is None else max(lo, -bound[0])
+            hi = bound[0] if hi is None else min(hi, bound[0])
+        self.lo, self.hi = lo, hi
+
+    @property
+    def range(self) -> tuple[End, End]:
+        return self.lo, self.hi
 
     @property
     def constant(self) -> bool:
@@ -466,11 +540,24 @@ class _Node:
 _BOUNDED = {"tanh": (sp.tanh, 1), "erf": (sp.erf, 1), "erfc": (sp.erfc, 2),
             "sin": (sp.sin, 1), "cos": (sp.cos, 1),
             "sigmoid": (lambda u: 1 / (1 + sp.exp(-u)), 1)}
+#: the ranges of the bounded functions (for any argument)
+_BOUNDED_RANGE = {"tanh": (-1, 1), "erf": (-1, 1), "erfc": (0, 2), "sin": (-1, 1),
+                  "cos": (-1, 1), "sigmoid": (0, 1)}
 _OF_BOUNDED = {"exp": sp.exp, "sinh": sp.sinh, "cosh": sp.cosh}
 _CONSTANT_ONLY = {"sqrt": sp.sqrt, "log": sp.log}
 _KINKED = {"abs": "abs", "max": "max", "min": "min"}
 FUNCTIONS: tuple[str, ...] = tuple(sorted([*_BOUNDED, *_OF_BOUNDED, *_CONSTANT_ONLY,
                                            *_KINKED, "softplus"]))
+
+
+def _constant_ratio(a: _Node, b: _Node) -> Fraction | None:
+    """q with a = q·b for a nonzero rational q (so a·b = q·b²), else None."""
+    if a.constant or b.constant:
+        return None
+    q = sp.cancel(a.expr / b.expr)
+    if q.has(x) or not q.is_Rational or q == 0:
+        return None
+    return Fraction(int(q.p), int(q.q))
 
 
 class _Parser:
@@ -514,8 +601,11 @@ class _Parser:
             self.take()
             rhs = self.term()
             e = node.expr + rhs.expr if tok[1] == "+" else node.expr - rhs.expr
+            r = rhs.range if tok[1] == "+" else (None if rhs.hi is None else -rhs.hi,
+                                                 None if rhs.lo is None else -rhs.lo)
             node = _Node(e, None if node.constant and rhs.constant
-                         else _padd(node.poly(), rhs.poly()))
+                         else _padd(node.poly(), rhs.poly()),
+                         _add_end(node.lo, r[0]), _add_end(node.hi, r[1]))
         return node
 
     def term(self) -> _Node:
@@ -525,7 +615,13 @@ class _Parser:
             rhs = self.unary()
             if tok[1] == "*":
                 bound = None if node.constant and rhs.constant else _pmul(node.poly(), rhs.poly())
-                node = _Node(node.expr * rhs.expr, bound)
+                r = _mul_range(node.range, rhs.range)
+                ratio = _constant_ratio(node, rhs)
+                if ratio is not None and ratio > 0:  # c·u² with c > 0: ≥ 0
+                    r = (Fraction(0) if r[0] is None else max(r[0], Fraction(0)), r[1])
+                elif ratio is not None and ratio < 0:  # c·u² with c < 0: ≤ 0
+                    r = (r[0], Fraction(0) if r[1] is None else min(r[1], Fraction(0)))
+                node = _Node(node.expr * rhs.expr, bound, *r)
             else:
                 if not rhs.constant:
                     raise InputError("division is allowed only by constants (write "
@@ -534,7 +630,8 @@ class _Parser:
                     raise InputError("division by zero in the activation")
                 inv = 1 / rhs.expr
                 bound = None if node.constant else _pscale(node.poly(), _const_upper(inv))
-                node = _Node(node.expr * inv, bound)
+                r = _scale_range(node.range, *_const_interval(inv))
+                node = _Node(node.expr * inv, bound, *r)
         return node
 
     def unary(self) -> _Node:
@@ -542,7 +639,9 @@ class _Parser:
         if tok and tok[0] == "op" and tok[1] in "+-":
             self.take()
             node = self.unary()
-            return node if tok[1] == "+" else _Node(-node.expr, node.bound)
+            return node if tok[1] == "+" else _Node(
+                -node.expr, node.bound, None if node.hi is None else -node.hi,
+                None if node.lo is None else -node.lo)
         return self.power()
 
     def power(self) -> _Node:
@@ -559,9 +658,13 @@ class _Parser:
             if not (n.is_Integer and 0 <= int(n) <= 16):
                 raise InputError("powers of expressions in x must be integers 0..16")
             bound: Poly = (Fraction(1),)
+            r: tuple[End, End] = (Fraction(1), Fraction(1))
             for _ in range(int(n)):
                 bound = _pmul(bound, base.poly())
-            return _Node(base.expr ** n, bound)
+                r = _mul_range(r, base.range)
+            if int(n) % 2 == 0:  # an even power: ≥ 0
+                r = (Fraction(0) if r[0] is None else max(r[0], Fraction(0)), r[1])
+            return _Node(base.expr ** n, bound, *r)
         return base
 
     def atom(self) -> _Node:
@@ -586,7 +689,7 @@ class _Parser:
             self.take(")")
             return self.call(low, name, args)
         if name == "x":
-            return _Node(x, (Fraction(0), Fraction(1)))
+            return _Node(x, (Fraction(0), Fraction(1)), None, None)
         if low == "pi":
             return _Node(sp.pi, None)
         if name == "e":
@@ -603,16 +706,25 @@ class _Parser:
         if low in _BOUNDED:
             fn, b = _BOUNDED[low]
             a = one()
-            return _Node(fn(a.expr), None if a.constant else (Fraction(b),))
+            lo, hi = _BOUNDED_RANGE[low]
+            return _Node(fn(a.expr), None if a.constant else (Fraction(b),), Fraction(lo),
+                         Fraction(hi))
         if low in _OF_BOUNDED:
             a = one()
             if a.constant:
                 return _Node(_OF_BOUNDED[low](a.expr), None)
-            if len(a.poly()) > 1 and any(a.poly()[1:]):
-                raise InputError(f"{name}() of an unbounded argument grows too fast: the "
-                                 "Gaussian tails need |f(x)| ≤ polynomial in |x|")
-            bound = Fraction(math.ceil(math.exp(float(a.poly()[0])) * 1.001 + 1))
-            return _Node(_OF_BOUNDED[low](a.expr), (bound,))
+            bounded = not (len(a.poly()) > 1 and any(a.poly()[1:]))
+            if bounded:  # |u| ≤ a_0: |eᵘ|, |sinh u|, |cosh u| ≤ e^{a_0}
+                bound = Fraction(math.ceil(math.exp(float(a.poly()[0])) * 1.001 + 1))
+                lo = Fraction(0) if low == "exp" else Fraction(1) if low == "cosh" else -bound
+                return _Node(_OF_BOUNDED[low](a.expr), (bound,), lo, bound)
+            if low == "exp" and a.hi is not None:
+                # u ≤ U: 0 < eᵘ ≤ e^U (an upper bound of e^U from arb)
+                top = _const_upper(sp.exp(sp.Rational(a.hi.numerator, a.hi.denominator)))
+                return _Node(sp.exp(a.expr), (top,), Fraction(0), top)
+            what = "not bounded above" if low == "exp" else "unbounded"
+            raise InputError(f"{name}() of an argument {what} grows too fast: the Gaussian "
+                             "tails need |f(x)| ≤ polynomial in |x|")
         if low in _CONSTANT_ONLY:
             a = one()
             if not a.constant:
@@ -624,12 +736,16 @@ class _Parser:
         if low == "softplus":
             a = one()
             e = Softplus(a.expr)
-            return _Node(e, None if a.constant else _padd((Fraction(7, 10),), a.poly()))
+            if a.constant:
+                return _Node(e, None)
+            hi = None if a.hi is None else _const_upper(
+                sp.log(1 + sp.exp(sp.Rational(a.hi.numerator, a.hi.denominator))))
+            return _Node(e, _padd((Fraction(7, 10),), a.poly()), Fraction(0), hi)
         if low in _KINKED:
             if low == "abs":
                 a = one()
                 _linear(a)
-                return _Node(sp.Abs(a.expr), a.bound)
+                return _Node(sp.Abs(a.expr), a.bound, Fraction(0), None)
             if len(args) < 2:
                 raise InputError(f"{name}() takes at least two arguments")
             for a in args:
@@ -639,7 +755,17 @@ class _Parser:
             for a in args:
                 bound = a.poly() if bound is None else _padd(bound, a.poly())
             const = all(a.constant for a in args)
-            return _Node(fn(*(a.expr for a in args)), None if const else bound)
+            if const:
+                return _Node(fn(*(a.expr for a in args)), None)
+            pick = max if low == "max" else min
+            los = [a.lo for a in args]
+            his = [a.hi for a in args]
+            # max: lower end = the largest known lower end; upper end known iff all are
+            lo = (max((v for v in los if v is not None), default=None) if low == "max"
+                  else (None if None in los else pick(los)))
+            hi = ((None if None in his else pick(his)) if low == "max"
+                  else min((v for v in his if v is not None), default=None))
+            return _Node(fn(*(a.expr for a in args)), bound, lo, hi)
         raise InputError(f"unknown function {name!r} in the activation; allowed: "
                          f"{', '.join(FUNCTIONS)}")
 

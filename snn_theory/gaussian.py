@@ -29,15 +29,34 @@ where Σ_j C_j z^j is the polynomial P(|m|_hi + s_hi·z)ᵖ·|Heₙ|(z) (coeffic
 their absolute values) and t₀ the smallest standardized distance of the cut over the box.
 The tail bound is added as a ball [0 ± T]: never dropped.
 
+**Closed-form pieces.**  A piece on which gᵖ is a finite sum Σ c·xᵏ·e^{a·x} (a rational;
+the SELU, ELU, ReLU and leaky-ReLU pieces, and their squares) is not integrated numerically:
+with x = m + s·z, e^{a·x}·φ(z) = e^{a·m + a²v/2}·φ(w), w = z − a·s, so
+
+    ∫_{lo}^{hi} xᵏ e^{a·x} Heₙ(z) φ(z) dz = e^{a·m + a²v/2} Σ_j Q_j·N_j(w_lo, w_hi),
+
+Q_j the coefficients of the polynomial (m + a·v + s·w)ᵏ·Heₙ(w + a·s) and
+N_j(t₀, t₁) = ∫_{t₀}^{t₁} wʲ φ(w) dw = [−w^{j−1}φ(w)]_{t₀}^{t₁} + (j − 1)·N_{j−2}
+(N₀ from erfc, N₁ = φ(t₀) − φ(t₁)), evaluated in ball arithmetic for the whole (m, v) box.
+Such a piece is taken to ±∞ exactly, so it needs no tail bound.  ``closed_form=False``
+integrates every piece numerically (the second method the tests compare against).
+
+**Budget.**  Every numerical integral is limited in integrand evaluations, and each call of
+:func:`expectations` in evaluations and seconds (:func:`integration_budget`); an exhausted
+budget raises :class:`IntegrationBudgetExceeded` (an ArithmeticError: "not certified"),
+saying which budget ran out.
+
 The moments depend on (μ, ω, ν, τ) only through (m, v) = (μω, ντ): everything here is a
 function of (m, v); :func:`quantities` adds the (ω, τ) factors of the Jacobian (docs/mathematics.md §2).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -47,6 +66,7 @@ from flint import acb, arb, ctx, fmpq
 
 from snn_theory import formulas
 from snn_theory.activations import Activation, _Analytic
+from snn_theory.activations import x as _x
 from snn_theory.backends import namespace as _backend_namespace
 from snn_theory.codegen import compile_function
 from snn_theory.exact import to_fraction
@@ -114,6 +134,207 @@ def tail_bound(growth: Sequence[arb], power: int, order: int, abs_m: arb, s: arb
     return arb(total.upper())
 
 
+# ----------------------------------------------------------------------------- budget
+class IntegrationBudgetExceeded(ArithmeticError):
+    """The rigorous integration ran out of its evaluation or time budget (not certified)."""
+
+
+@dataclass
+class _Budget:
+    evaluations: int = 500_000
+    seconds: float = 60.0
+
+
+_BUDGET = _Budget()
+
+
+@contextlib.contextmanager
+def integration_budget(evaluations: int | None = None, seconds: float | None = None
+                       ) -> Iterator[_Budget]:
+    """Set the budget of each :func:`expectations` call: at most ``evaluations`` integrand
+    evaluations (over all its numerical integrals and retries) and ``seconds`` of wall time
+    (checked between integrals; each integral is itself limited to the evaluations left)."""
+    old = (_BUDGET.evaluations, _BUDGET.seconds)
+    if evaluations is not None:
+        _BUDGET.evaluations = int(evaluations)
+    if seconds is not None:
+        _BUDGET.seconds = float(seconds)
+    try:
+        yield _BUDGET
+    finally:
+        _BUDGET.evaluations, _BUDGET.seconds = old
+
+
+class _Meter:
+    """Evaluations and time spent by one :func:`expectations` call."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.count = 0
+        self.started = time.monotonic()
+        self.limit = _BUDGET.evaluations
+        self.seconds = _BUDGET.seconds
+
+    def left(self) -> int:
+        if time.monotonic() - self.started > self.seconds:
+            raise IntegrationBudgetExceeded(
+                f"the time budget of {self.seconds:g} s for the Gaussian integrals of "
+                f"{self.label} was exhausted")
+        left = self.limit - self.count
+        if left <= 0:
+            self.exhausted()
+        return left
+
+    def exhausted(self) -> None:
+        raise IntegrationBudgetExceeded(
+            f"the budget of {self.limit} integrand evaluations for the Gaussian integrals of "
+            f"{self.label} was exhausted")
+
+
+# ----------------------------------------------------------------------------- closed form
+@dataclass(frozen=True)
+class ExpTerm:
+    """c·xᵏ·e^{a·x}: ``coefficient`` a constant sympy expression (in the parameters)."""
+
+    k: int
+    a: Fraction
+    coefficient: sp.Expr
+
+
+def exp_polynomial_terms(expr: sp.Expr) -> tuple[ExpTerm, ...] | None:
+    """``expr`` as Σ c·xᵏ·e^{a·x} (a rational), or None when it is not of that form."""
+    expanded = sp.expand(sp.powsimp(sp.expand(expr)))
+    terms: list[ExpTerm] = []
+    for term in sp.Add.make_args(expanded):
+        k, a, coeff = 0, Fraction(0), sp.S.One
+        for factor in sp.Mul.make_args(term):
+            if not factor.has(_x):
+                coeff *= factor
+            elif factor == _x:
+                k += 1
+            elif factor.is_Pow and factor.base == _x and factor.exp.is_Integer and \
+                    factor.exp > 0:
+                k += int(factor.exp)
+            elif isinstance(factor, sp.exp):
+                arg = sp.expand(factor.args[0])
+                slope = arg.coeff(_x, 1)
+                rest = sp.expand(arg - slope * _x)
+                if rest.has(_x) or not slope.is_Rational:
+                    return None
+                a += Fraction(int(slope.p), int(slope.q))
+                coeff *= sp.exp(rest)
+            else:
+                return None
+        terms.append(ExpTerm(k, a, coeff))
+    return tuple(terms)
+
+
+def _closed_terms(act: Activation, piece: int, power: int
+                  ) -> tuple[tuple[int, Fraction, Any], ...] | None:
+    """The closed-form terms of g_pieceᵖ with their coefficients compiled for arb (cached)."""
+    key = ("closed", piece, power)
+    if key not in act._cache:
+        terms = exp_polynomial_terms(act.pieces[piece].expr ** power)
+        if terms is None:
+            act._cache[key] = None
+        else:
+            args = tuple(s for s, _ in act.parameters)
+            fn = compile_function(args, [t.coefficient for t in terms],
+                                  _backend_namespace("arb"), name=f"closed{piece}_{power}")
+            act._cache[key] = (tuple((t.k, t.a) for t in terms), fn)
+    entry = act._cache[key]
+    if entry is None:
+        return None
+    shapes, fn = entry
+    coeffs = fn(*act.parameter_values("arb"))
+    # the exponent as (numerator, denominator): cheap to hash and compare (Fraction is not)
+    return tuple((k, (a.numerator, a.denominator), c) for (k, a), c in zip(shapes, coeffs))
+
+
+def _phi(t: arb | None) -> arb:
+    return arb(0) if t is None else (-(t * t) / 2).exp() / (2 * arb.pi()).sqrt()
+
+
+def _upper(t: arb | None, sign: int) -> arb:
+    """∫_t^∞ φ (sign +1) or ∫_{−∞}^t φ (sign −1); t = None is the infinite end."""
+    if t is None:  # the empty integral at an infinite end
+        return arb(0)
+    return (sign * t / arb(2).sqrt()).erfc() / 2
+
+
+def incomplete_moments(t0: arb | None, t1: arb | None, jmax: int) -> list[arb]:
+    """N_j = ∫_{t0}^{t1} wʲ φ(w) dw, j = 0..jmax (None: −∞ for t0, +∞ for t1)."""
+    # N_0 without cancellation: from the side of 0 the interval lies on
+    if t0 is not None and t0 > 0:
+        n0 = _upper(t0, 1) - _upper(t1, 1)
+    elif t1 is not None and t1 < 0:
+        n0 = _upper(t1, -1) - _upper(t0, -1)
+    else:
+        n0 = 1 - _upper(t1, 1) - (_upper(t0, -1) if t0 is not None else 0)
+    p0, p1 = _phi(t0), _phi(t1)
+    out = [n0, p0 - p1]
+    w0 = w1 = arb(1)  # t0^(j−1), t1^(j−1) by products (arb's ** is NaN on a ball around 0)
+    for j in range(2, jmax + 1):
+        w0 = w0 if t0 is None else w0 * t0
+        w1 = w1 if t1 is None else w1 * t1
+        e0 = arb(0) if t0 is None else w0 * p0
+        e1 = arb(0) if t1 is None else w1 * p1
+        out.append(e0 - e1 + (j - 1) * out[j - 2])
+    return out[: jmax + 1]
+
+
+def _shifted_hermite(n: int, beta: arb) -> list[arb]:
+    """Coefficients of Heₙ(w + β) in w."""
+    out = [arb(0)]
+    power = [arb(1)]
+    for c in hermite_coefficients(n):
+        if c:
+            out = [(out[i] if i < len(out) else arb(0)) + (c * power[i] if i < len(power)
+                                                            else arb(0))
+                   for i in range(max(len(out), len(power)))]
+        power = _poly_mul(power, [beta, arb(1)])
+    return out
+
+
+def _closed_piece(terms: Sequence[tuple[int, tuple[int, int], arb]], lo: Fraction | None,
+                  hi: Fraction | None, n: int, m: arb, v: arb, s: arb,
+                  memo: dict | None = None, jmax: int = MAX_ORDER + 4) -> arb:
+    """∫_{lo}^{hi} gᵖ(x)·Heₙ(z)·φ(z) dz (z = (x − m)/s) for gᵖ = Σ c·xᵏ·e^{a·x}, each term
+    given as (k, (numerator, denominator) of a, c).
+
+    ``memo`` (one per (m, v) and piece) keeps what does not depend on n and k: per exponent
+    a the tilted mean, the weight e^{a·m + a²v/2} and the moments N_0..N_jmax."""
+    memo = {} if memo is None else memo
+    total = arb(0)
+    for k, a, c in terms:
+        if ("a", a) not in memo:
+            qa = arb(fmpq(*a))
+            shift = m + qa * v  # the mean of the tilted Gaussian
+            t0 = None if lo is None else (_frac_arb(lo) - shift) / s
+            t1 = None if hi is None else (_frac_arb(hi) - shift) / s
+            weight = (qa * m + qa * qa * v / 2).exp() if a[0] else arb(1)
+            memo[("a", a)] = (qa, shift, weight, incomplete_moments(t0, t1, jmax))
+        qa, shift, weight, moments = memo[("a", a)]
+        if ("x", a, k) not in memo:
+            poly = [arb(1)]
+            for _ in range(k):
+                poly = _poly_mul(poly, [shift, s])
+            memo[("x", a, k)] = poly
+        if ("he", a, n) not in memo:
+            memo[("he", a, n)] = _shifted_hermite(n, qa * s)
+        poly = _poly_mul(memo[("x", a, k)], memo[("he", a, n)])
+        if len(poly) > len(moments):  # (jmax too small for this call: recompute, rare)
+            moments = incomplete_moments(
+                None if lo is None else (_frac_arb(lo) - shift) / s,
+                None if hi is None else (_frac_arb(hi) - shift) / s, len(poly) - 1)
+            memo[("a", a)] = (qa, shift, weight, moments)
+        integral = arb(0)
+        for q, mj in zip(poly, moments):
+            integral += q * mj
+        total += c * weight * integral
+    return total
+
+
 @dataclass(frozen=True)
 class Expectations:
     """Enclosures of E[gᵖ(x)·Heₙ(z)] for p in ``powers``, n = 0..order, over the (m, v) balls.
@@ -159,12 +380,16 @@ def _integrand(fn: Any, params: tuple, powers: tuple[int, ...], herm: list[int],
 
 
 def expectations(act: Activation, m: arb, v: arb, order: int = 2,
-                 powers: Sequence[int] = (1, 2), point_check: bool | None = None) -> Expectations:
+                 powers: Sequence[int] = (1, 2), point_check: bool | None = None,
+                 closed_form: bool = True, min_order: int = 0) -> Expectations:
     """Rigorous enclosures of E[gᵖ(x)·Heₙ((x − m)/√v)], x ~ N(m, v), for every (m, v) in the
-    balls ``m``, ``v`` (v > 0 on the whole ball), n = 0..order, at the current precision.
+    balls ``m``, ``v`` (v > 0 on the whole ball), n = min_order..order, at the current
+    precision.
 
-    Raises :class:`ArithmeticError` when an integral is not finite or (at points) did not
-    reach the working accuracy after retries."""
+    Pieces of closed form (see the module docstring) are evaluated exactly unless
+    ``closed_form`` is false.  Raises :class:`ArithmeticError` when an integral is not finite
+    or (at points) did not reach the working accuracy after retries, and
+    :class:`IntegrationBudgetExceeded` when the budget ran out."""
     if not (v > 0):
         raise ArithmeticError("the variance ball must be > 0")
     if order > MAX_ORDER:
@@ -173,6 +398,7 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
     point = (m.rad() == 0 and v.rad() == 0) if point_check is None else point_check
     v_lo = arb(v.lower())
     guard = 10 + (int(math.ceil(-math.log2(float(v_lo.mid())) * order / 2)) if v_lo < 1 else 0)
+    meter = _Meter(act.label())
     old = ctx.prec
     ctx.prec = prec + guard
     try:
@@ -181,7 +407,21 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         L = arb(_range_multiplier(prec))
         a = _cut(arb(m.lower()) - L * s_hi, -1)
         b = _cut(arb(m.upper()) + L * s_hi, +1)
+        powers = tuple(sorted(set(powers)))
+        closed = [None] * len(act.pieces)
+        if closed_form:
+            for i in range(len(act.pieces)):
+                terms = [_closed_terms(act, i, p) for p in powers]
+                closed[i] = None if any(t is None for t in terms) else terms
+        # numerical segments: [a, b] split at the kinks, minus the closed-form pieces; a
+        # tail bound on each side where a numerical piece reaches beyond [a, b]
         splits = [a] + [k for k in act.kinks if a < k < b] + [b]
+        segments = [(lo, hi, _piece_index(act, lo, hi)) for lo, hi in zip(splits[:-1],
+                                                                          splits[1:])]
+        segments = [seg for seg in segments if closed[seg[2]] is None]
+        numeric = [i for i in range(len(act.pieces)) if closed[i] is None]
+        left = any(act.pieces[i].lo is None or act.pieces[i].lo < a for i in numeric)
+        right = any(act.pieces[i].hi is None or act.pieces[i].hi > b for i in numeric)
         params = act.parameter_values("arb")
         fns = act.piece_functions("acb")
         norm = 1 / (s * (2 * arb.pi()).sqrt())
@@ -193,20 +433,32 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         t_left = arb(((arb(m.lower()) - _frac_arb(a)) / s_hi).lower())
         growth = act.growth_arb()
         params_acb = tuple(acb(q) for q in params)
-        powers = tuple(sorted(set(powers)))
-        for n in range(order + 1):
+        memos: list[dict] = [{} for _ in act.pieces]
+        degree = max((t[0] for terms in closed if terms is not None for ts in terms
+                      for t in ts), default=0)
+        jmax = degree + order
+        for n in range(min_order, order + 1):
             herm = hermite_coefficients(n)
             totals = [arb(0), arb(0)]
-            for lo, hi in zip(splits[:-1], splits[1:]):
-                piece = _piece_index(act, lo, hi)
+            for lo, hi, piece in segments:
                 integrand = _integrand(fns[piece], params_acb, powers, herm, m_c, s_c)
-                re, im = _integrate(integrand, lo, hi, point, prec, s_hi)
+                re, im = _integrate(integrand, lo, hi, point, prec, s_hi, meter)
                 totals[0] += re
                 totals[1] += im
+            exact = [arb(0) for _ in powers]
+            for i, terms in enumerate(closed):
+                if terms is not None:
+                    piece = act.pieces[i]
+                    for k in range(len(powers)):
+                        exact[k] += _closed_piece(terms[k], piece.lo, piece.hi, n, m, v, s,
+                                                  memos[i], jmax)
             for k, p in enumerate(powers):
-                tail = tail_bound(growth, p, n, abs_m, s_hi, t_right) + \
-                    tail_bound(growth, p, n, abs_m, s_hi, t_left)
-                value = totals[k] * norm + arb(0, tail)
+                tail = arb(0)
+                if right:
+                    tail += tail_bound(growth, p, n, abs_m, s_hi, t_right)
+                if left:
+                    tail += tail_bound(growth, p, n, abs_m, s_hi, t_left)
+                value = totals[k] * norm + exact[k] + arb(0, tail)
                 if not value.is_finite():
                     raise ArithmeticError(f"the Gaussian integral of {act.label()} is not finite")
                 values[(p, n)] = value
@@ -224,27 +476,45 @@ def _piece_index(act: Activation, lo: Fraction, hi: Fraction) -> int:
 
 
 def _integrate(integrand: Any, lo: Fraction, hi: Fraction, point: bool, prec: int,
-               scale: arb) -> tuple[arb, arb]:
+               scale: arb, meter: _Meter | None = None) -> tuple[arb, arb]:
     """(real part, imaginary part) of the integral over [lo, hi].  At points the radius is
     checked against the working accuracy (python-flint does not report Arb's
-    no-convergence status) and the integration repeated with larger work limits."""
+    no-convergence status) and the integration repeated with larger work limits, within
+    the evaluation and time budget of ``meter``."""
+    meter = meter or _Meter("the activation")
     a, b = _frac_arb(lo), _frac_arb(hi)
     tol = arb(2) ** (-prec)
-    result = acb.integral(integrand, a, b, rel_tol=tol, abs_tol=tol)
+
+    def counted(z: acb, analytic: bool) -> acb:
+        meter.count += 1
+        return integrand(z, analytic)
+
+    def run(eval_limit: int, **extra: Any) -> acb:
+        left = meter.left()
+        return acb.integral(counted, a, b, rel_tol=tol, abs_tol=tol,
+                            eval_limit=min(eval_limit, left), **extra)
+
+    default_limit = 1000 * prec + prec * prec  # Arb's own default
+    result = run(default_limit)
     if point:
-        eval_limit = None
+        eval_limit = default_limit
         for _ in range(3):
             target = arb(2) ** (16 - prec)
             if result.real.rad() <= target * (abs(result.real.mid()) + scale) and \
                     result.imag.rad() <= target * (abs(result.imag.mid()) + scale):
                 break
-            eval_limit = (eval_limit or 100_000) * 10
-            result = acb.integral(integrand, a, b, rel_tol=tol, abs_tol=tol,
-                                  eval_limit=eval_limit, deg_limit=4 * prec)
+            if meter.count >= meter.limit:
+                meter.exhausted()
+            eval_limit *= 10
+            result = run(eval_limit, deg_limit=4 * prec)
         else:
+            if meter.count >= meter.limit:
+                meter.exhausted()
             raise ArithmeticError("the Gaussian integral did not converge to the working "
                                   "accuracy (raise the precision)")
     if not (result.real.is_finite() and result.imag.is_finite()):
+        if meter.count >= meter.limit:
+            meter.exhausted()
         raise ArithmeticError("a Gaussian integral is not finite")
     return result.real, result.imag
 
@@ -265,14 +535,24 @@ class MomentPartials:
         return self.B[i + 2 * j] / 2**j
 
 
-def _normalized(act: Activation, m: arb, v: arb, order: int) -> dict[tuple[int, int], arb]:
-    """∂ⁿ_m E[gᵖ] = E[gᵖ·Heₙ(z)]/sⁿ, p = 1, 2, n = 0..order, enclosed directly over the balls."""
-    e = expectations(act, m, v, order=order)
+def _normalized(act: Activation, m: arb, v: arb, order: int, closed_form: bool = True,
+                min_order: int = 0) -> dict[tuple[int, int], arb]:
+    """∂ⁿ_m E[gᵖ] = E[gᵖ·Heₙ(z)]/sⁿ, p = 1, 2, n = min_order..order, enclosed directly over
+    the balls."""
+    e = expectations(act, m, v, order=order, closed_form=closed_form, min_order=min_order)
     s = v.sqrt()
-    return {(p, n): e.values[(p, n)] / s**n for p in (1, 2) for n in range(order + 1)}
+    return {(p, n): e.values[(p, n)] / s**n for p in (1, 2)
+            for n in range(min_order, order + 1)}
 
 
-def raw_partials(act: Activation, m: arb, v: arb, order: int = 2) -> dict[tuple[int, int], arb]:
+def has_closed_pieces(act: Activation) -> bool:
+    """Whether some piece of g (and of g²) is of closed form (see the module docstring)."""
+    return any(_closed_terms(act, i, 1) is not None and _closed_terms(act, i, 2) is not None
+               for i in range(len(act.pieces)))
+
+
+def raw_partials(act: Activation, m: arb, v: arb, order: int = 2, closed_form: bool = True
+                 ) -> dict[tuple[int, int], arb]:
     """∂ⁿ_m E[gᵖ] (p = 1, 2; n = 0..order) for all (m, v) in the balls, g the base function.
 
     At a point: the integrals directly.  Over a box: the centred (mean-value) form
@@ -282,22 +562,42 @@ def raw_partials(act: Activation, m: arb, v: arb, order: int = 2) -> dict[tuple[
     (∂_v = ½∂²_m), intersected with the direct enclosure: the direct one alone overestimates
     by a factor that grows with the box, because the Gaussian weight is enclosed pointwise.
     The form is applied from order ``order + 2`` down to 0, each order using the already
-    tightened enclosures of the two above it (only the top two stay direct)."""
+    tightened enclosures of the two above it (only the top two stay direct).
+
+    With closed-form pieces (and ``closed_form``) the centre values and the direct box
+    enclosures are closed form, and the top two orders are also enclosed by numerical
+    integration over the box (the closed form's Hermite expansion over a box is much wider
+    than the integrator's pointwise enclosure at high orders) and intersected."""
     if m.rad() == 0 and v.rad() == 0:
-        return _normalized(act, m, v, order)
+        return _normalized(act, m, v, order, closed_form)
     top = order + 4
     cm, cv = arb(m.mid()), arb(v.mid())
-    centre = _normalized(act, cm, cv, top - 2)
-    direct = _normalized(act, m, v, top)
+    centre = _normalized(act, cm, cv, top - 2, closed_form)
     dm, dv = m - cm, v - cv
-    tight = dict(direct)
-    # from the top down: each order is tightened with the already tightened higher ones
-    for n in range(top - 2, -1, -1):
-        for p in (1, 2):
-            centred = centre[(p, n)] + tight[(p, n + 1)] * dm + tight[(p, n + 2)] / 2 * dv
-            d = direct[(p, n)]
-            if centred.is_finite():
-                tight[(p, n)] = centred.intersection(d) if centred.overlaps(d) else centred
+
+    def tighten(direct: dict[tuple[int, int], arb]) -> dict[tuple[int, int], arb]:
+        tight = dict(direct)
+        # from the top down: each order is tightened with the already tightened higher ones
+        for n in range(top - 2, -1, -1):
+            for p in (1, 2):
+                centred = centre[(p, n)] + tight[(p, n + 1)] * dm + tight[(p, n + 2)] / 2 * dv
+                d = direct.get((p, n))
+                if d is None:
+                    tight[(p, n)] = centred
+                elif centred.is_finite():
+                    tight[(p, n)] = centred.intersection(d) if centred.overlaps(d) else centred
+        return tight
+
+    if closed_form and has_closed_pieces(act):
+        direct = _normalized(act, m, v, top, closed_form=True)
+        for key, x in _normalized(act, m, v, top, closed_form=False,
+                                  min_order=top - 1).items():
+            d = direct[key]
+            direct[key] = x.intersection(d) if x.overlaps(d) and d.is_finite() else x
+        tight = tighten(direct)
+        if all(x.is_finite() for x in tight.values()):
+            return {k: x for k, x in tight.items() if k[1] <= order}
+    tight = tighten(_normalized(act, m, v, top, closed_form))
     return {k: x for k, x in tight.items() if k[1] <= order}
 
 
@@ -412,5 +712,6 @@ def value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
     return (value, *result)
 
 
-__all__ = ["Expectations", "MomentPartials", "expectations", "moment_partials", "quantities",
+__all__ = ["Expectations", "ExpTerm", "IntegrationBudgetExceeded", "MomentPartials",
+           "exp_polynomial_terms", "expectations", "incomplete_moments", "integration_budget", "moment_partials", "quantities",
            "value_and_gradient", "hermite_coefficients", "tail_moments", "tail_bound"]

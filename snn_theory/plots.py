@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from snn_theory.activations import Activation
 from snn_theory.claims import THEOREM_LABELS
 from snn_theory.errors import InputError
 from snn_theory.exact import parse_exact
@@ -255,6 +256,92 @@ def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *,
     return np.array([[float(a), float(b)] for a, b in points])
 
 
+# ============================================================================ other activations
+#: What the figures of another activation rest on (printed in their summaries).
+ACTIVATION_EVIDENCE = ("float64 Gauss-Legendre quadrature of the Gaussian expectations, split "
+                       "at the kinks (evidence, not a proof); fixed point certified by a "
+                       "Krawczyk test in ball arithmetic where marked")
+
+
+def _generic(activation: Activation | None) -> bool:
+    """Whether ``activation`` is another function than SELU (None: SELU, the default)."""
+    return activation is not None and not activation.is_selu
+
+
+def _values(activation: Activation | None, mu: Any, omega: Any, nu: Any, tau: Any,
+            quantities: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Float values of the quantities for SELU (closed forms) or another activation."""
+    if not _generic(activation):
+        return moment_grid(mu, omega, nu, tau, quantities)
+    from snn_theory.activation_map import evaluate_float
+
+    return evaluate_float(activation, mu, omega, nu, tau, quantities)
+
+
+def _fixed_point(activation: Activation | None, omega: float, tau: float) -> dict[str, Any]:
+    """:func:`certified_fixed_point` for any activation (Krawczyk in arb at 64 bits, else a
+    float Newton result marked not certified)."""
+    if not _generic(activation):
+        return certified_fixed_point(omega, tau)
+    from snn_theory import activation_map
+    from snn_theory.precision import working_precision
+
+    try:
+        with working_precision(bits=64):
+            fp = activation_map.fixed_point(activation, str(omega), str(tau))
+        if fp.proved:
+            return {"certified": True, "mu": _ball_text(fp.mean), "nu": _ball_text(fp.variance),
+                    "mu_value": float(fp.mean.mid()), "nu_value": float(fp.variance.mid()),
+                    "mu_bounds": _ball_bounds(fp.mean), "nu_bounds": _ball_bounds(fp.variance)}
+    except (ArithmeticError, ValueError, ZeroDivisionError, InputError):
+        pass
+    mu, nu, ok = activation_map.fixed_points_float(activation, np.array([omega]),
+                                                   np.array([tau]))
+    if not ok[0]:
+        return {"certified": False, "mu": None, "nu": None, "mu_value": None,
+                "nu_value": None, "mu_bounds": None, "nu_bounds": None}
+    return {"certified": False, "mu": f"{mu[0]:.10g}", "nu": f"{nu[0]:.10g}",
+            "mu_value": float(mu[0]), "nu_value": float(nu[0]),
+            "mu_bounds": None, "nu_bounds": None}
+
+
+def _trajectory(activation: Activation | None, mu0: float, omega: float, nu0: float,
+                tau: float, *, steps: int) -> np.ndarray:
+    if not _generic(activation):
+        return analytic_trajectory(mu0, omega, nu0, tau, steps=steps)
+    from snn_theory.activation_map import iterate_float
+
+    return iterate_float(activation, mu0, omega, nu0, tau, steps=steps)
+
+
+def _simulated(activation: Activation | None, starts: Sequence[tuple[float, float]], *,
+               omega: float, tau: float, width: int, depth: int, batch: int,
+               seed: int = 0) -> list[np.ndarray]:
+    """:func:`simulate_trajectories` for any activation (numpy Monte Carlo for others)."""
+    if not _generic(activation):
+        return simulate_trajectories(starts, omega=omega, tau=tau, width=width, depth=depth,
+                                     batch=batch, seed=seed)
+    from snn_theory.simulate.activation import simulate
+
+    out = []
+    for mu0, nu0 in starts:
+        run = simulate(activation, width=int(width), depth=int(depth), batch=int(batch),
+                       mean0=float(mu0), var0=float(nu0), omega=float(omega), tau=float(tau),
+                       seed=int(seed))
+        out.append(np.stack([run.mean, run.variance], axis=1))
+    return out
+
+
+def _map_name(activation: Activation | None) -> str:
+    return "SELU" if not _generic(activation) else activation.label()
+
+
+def _activation_summary(activation: Activation | None) -> dict[str, Any]:
+    if not _generic(activation):
+        return {}
+    return {"activation": activation.to_json(), "evidence": ACTIVATION_EVIDENCE}
+
+
 # ============================================================================ simulator adapter
 def simulate_trajectories(starts: Sequence[tuple[float, float]], *, omega: float, tau: float,
                           width: int, depth: int, batch: int, seed: int = 0,
@@ -286,8 +373,13 @@ def flow_field(out: str | Path | None = None, *, omega: float = 0.0, tau: float 
                trajectories: bool = True, steps: int = 8,
                starts: Sequence[tuple[float, float]] | None = None,
                monte_carlo: bool = False, mc_width: int = 256, mc_batch: int = 64,
-               mc_seed: int = 0, size: FigureSize = FigureSize()) -> PlotResult:
+               mc_seed: int = 0, size: FigureSize = FigureSize(),
+               activation: Activation | None = None) -> PlotResult:
     """Direction field of g in the (μ, ν) plane at fixed (ω, τ).
+
+    ``activation``: the moment map of another activation (default SELU; its values are
+    float quadrature, its fixed point certified where the Krawczyk test succeeds, its Monte
+    Carlo the numpy simulator).
 
     Arrows: direction of the step g(μ, ν) − (μ, ν) (drawn with one length; colour = the
     step length |g(μ, ν) − (μ, ν)|).  Marked: the fixed point, with its *certified* ball
@@ -310,22 +402,22 @@ def flow_field(out: str | Path | None = None, *, omega: float = 0.0, tau: float 
     mu = np.linspace(*mu_range, grid)
     nu = np.linspace(*nu_range, grid)
     M, N = np.meshgrid(mu, nu)
-    q = moment_grid(M, omega, N, tau, ("mean", "variance"))
+    q = _values(activation, M, omega, N, tau, ("mean", "variance"))
     g_mu, g_nu = q["mean"], q["variance"]
     d_mu, d_nu = g_mu - M, g_nu - N
     step = np.hypot(d_mu, d_nu)
-    fp = certified_fixed_point(omega, tau)
+    fp = _fixed_point(activation, omega, tau)
     if starts is None:
         (a, b), (c, d) = mu_range, nu_range
         starts = [(a + 0.1 * (b - a), c + 0.9 * (d - c)), (a + 0.9 * (b - a), c + 0.9 * (d - c)),
                   (a + 0.1 * (b - a), c + 0.08 * (d - c)), (a + 0.9 * (b - a), c + 0.08 * (d - c))]
     starts = [(float(s0), float(s1)) for s0, s1 in starts]
-    paths = ([analytic_trajectory(s0, omega, s1, tau, steps=steps) for s0, s1 in starts]
+    paths = ([_trajectory(activation, s0, omega, s1, tau, steps=steps) for s0, s1 in starts]
              if trajectories or monte_carlo else [])
     mc: list[np.ndarray] = []
     if monte_carlo:
-        mc = simulate_trajectories(starts, omega=omega, tau=tau, width=mc_width, depth=steps,
-                                   batch=mc_batch, seed=mc_seed)
+        mc = _simulated(activation, starts, omega=omega, tau=tau, width=mc_width, depth=steps,
+                        batch=mc_batch, seed=mc_seed)
     t1 = theorem_domains()["theorem1"]
 
     with _style():
@@ -361,7 +453,9 @@ def flow_field(out: str | Path | None = None, *, omega: float = 0.0, tau: float 
         ax.set_ylim(*nu_range)
         ax.set_xlabel("input mean μ")
         ax.set_ylabel("input variance ν")
-        ax.set_title(f"Flow of the SELU moment map g at ω = {omega:g}, τ = {tau:g}")
+        ax.set_title(f"Flow of the {_map_name(activation)} moment map g at ω = {omega:g}, "
+                     f"τ = {tau:g}" + ("" if not _generic(activation)
+                                       else "\n(float64 quadrature: evidence, not a proof)"))
         handles, labels = ax.get_legend_handles_labels()
         handles.append(Line2D([], [], color="none"))
         labels.append("arrows: direction of g(μ, ν) − (μ, ν)")
@@ -373,7 +467,8 @@ def flow_field(out: str | Path | None = None, *, omega: float = 0.0, tau: float 
             "trajectories": paths if trajectories else [], "monte_carlo": mc}
     summary = {"omega": omega, "tau": tau, "fixed_point": fp, "grid": grid,
                "max_step": float(np.nanmax(step)),
-               "monte_carlo_max_deviation": _max_dev(paths, mc) if mc else None}
+               "monte_carlo_max_deviation": _max_dev(paths, mc) if mc else None,
+               **_activation_summary(activation)}
     return PlotResult("flow-field", path, data, summary)
 
 
@@ -451,8 +546,12 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
                 nu_range: tuple[float, float] = (0.4, 2.4),
                 tau_range: tuple[float, float] = (0.7, 1.7), grid: int = 121,
                 certificate: str | Path | None = None,
-                size: FigureSize = FigureSize(1600, 750, 150)) -> PlotResult:
+                size: FigureSize = FigureSize(1600, 750, 150),
+                activation: Activation | None = None) -> PlotResult:
     """The contraction constant S = ‖H‖₂ (largest singular value of the Jacobian of g).
+
+    ``activation``: S of another activation's moment map (float quadrature; the
+    ``certificate`` boxes are SELU's and cannot be combined with it).
 
     Left: S over (μ, ν) at fixed (ω, τ); right: S over (ν, τ) at fixed (μ, ω).  Defaults are
     the worst corner of the theorem domains (μ = ω = −0.1; τ = 1.25 the top of the appendix
@@ -470,15 +569,18 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
     _check_range("nu", nu_range, positive=True)
     _check_range("tau", tau_range, positive=True)
     _check_grid(grid)
+    if certificate and _generic(activation):
+        raise InputError("--certificate draws a SELU certificate's boxes; it cannot be "
+                         "combined with another activation")
     path, suffix = output_path(out, "contraction")
     cert_domain, cert_boxes = (load_certificate_boxes(certificate, "spectral_norm")
                                if certificate else (None, []))
     mus, nus, taus = (np.linspace(*mu_range, grid), np.linspace(*nu_range, grid),
                       np.linspace(*tau_range, grid))
     M, N = np.meshgrid(mus, nus)
-    s1 = moment_grid(M, omega, N, tau, ("spectral_norm",))["spectral_norm"]
+    s1 = _values(activation, M, omega, N, tau, ("spectral_norm",))["spectral_norm"]
     N2, T2 = np.meshgrid(nus, taus)
-    s2 = moment_grid(mu, omega, N2, T2, ("spectral_norm",))["spectral_norm"]
+    s2 = _values(activation, mu, omega, N2, T2, ("spectral_norm",))["spectral_norm"]
     domains = theorem_domains()
     drawn = {"mu_nu": 0, "nu_tau": 0}
 
@@ -540,7 +642,9 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
             ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.13),
                       ncol=2, fontsize=7.5, facecolor="0.72", framealpha=1.0,
                       edgecolor="0.72")
-        fig.colorbar(im, ax=[a1, a2], label="spectral norm S of the Jacobian of g")
+        fig.colorbar(im, ax=[a1, a2], label="spectral norm S of the Jacobian of g"
+                     + ("" if not _generic(activation) else
+                        f" ({_map_name(activation)}; float64 quadrature, not a proof)"))
         _save(fig, path, suffix, size)
 
     data = {"mu": mus, "nu": nus, "S_mu_nu": s1, "nu2": nus, "tau": taus, "S_nu_tau": s2,
@@ -548,7 +652,8 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
             "certificate_domain": cert_domain}
     summary = {"slice_mu_nu": {"omega": omega, "tau": tau, "max_S": float(np.nanmax(s1))},
                "slice_nu_tau": {"mu": mu, "omega": omega, "max_S": float(np.nanmax(s2))},
-               "certificate_boxes": len(cert_boxes), "boxes_drawn": drawn}
+               "certificate_boxes": len(cert_boxes), "boxes_drawn": drawn,
+               **_activation_summary(activation)}
     return PlotResult("contraction", path, data, summary)
 
 
@@ -556,8 +661,12 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
 def variance_change(out: str | Path | None = None, *, mu: float = 0.0, omega: float = 0.0,
                     nu_range: tuple[float, float] = (0.01, 20.0),
                     tau_range: tuple[float, float] = (0.7, 1.35), grid: int = 161,
-                    size: FigureSize = FigureSize()) -> PlotResult:
+                    size: FigureSize = FigureSize(),
+                    activation: Activation | None = None) -> PlotResult:
     """ν̃ − ν over (ν, τ) at fixed (μ, ω): where one layer shrinks or grows the variance.
+
+    ``activation``: of another activation's moment map (float quadrature; the theorem
+    domains drawn are SELU's, for reference).
 
     ν on a log axis; colour on a symmetric-log scale (the quantity spans +0.2 … −12); the
     zero contour in black; the (ν, τ) projections of Theorem 2 (variance decreases) and
@@ -574,7 +683,7 @@ def variance_change(out: str | Path | None = None, *, mu: float = 0.0, omega: fl
     nus = np.geomspace(*nu_range, grid)
     taus = np.linspace(*tau_range, grid)
     N, T = np.meshgrid(nus, taus)
-    change = moment_grid(mu, omega, N, T, ("variance_change",))["variance_change"]
+    change = _values(activation, mu, omega, N, T, ("variance_change",))["variance_change"]
     domains = theorem_domains()
 
     with _style():
@@ -602,14 +711,16 @@ def variance_change(out: str | Path | None = None, *, mu: float = 0.0, omega: fl
         ax.set_ylim(*tau_range)
         ax.set_xlabel("input variance ν (log scale)")
         ax.set_ylabel("weight sum of squares τ")
-        ax.set_title(f"Variance change ν̃ − ν of one layer at μ = {mu:g}, ω = {omega:g}")
+        ax.set_title(f"Variance change ν̃ − ν of one layer at μ = {mu:g}, ω = {omega:g}"
+                     + ("" if not _generic(activation) else
+                        f"\n{_map_name(activation)} (float64 quadrature, not a proof)"))
         fig.colorbar(im, ax=ax, label="ν̃ − ν (symmetric log scale)")
         ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
         _save(fig, path, suffix, size)
 
     data = {"nu": nus, "tau": taus, "change": change, "mu": mu, "omega": omega}
     summary = {"mu": mu, "omega": omega, "min_change": float(np.nanmin(change)),
-               "max_change": float(np.nanmax(change))}
+               "max_change": float(np.nanmax(change)), **_activation_summary(activation)}
     return PlotResult("variance-change", path, data, summary)
 
 
@@ -617,8 +728,11 @@ def variance_change(out: str | Path | None = None, *, mu: float = 0.0, omega: fl
 def fixed_points(out: str | Path | None = None, *,
                  omega_range: tuple[float, float] | None = None,
                  tau_range: tuple[float, float] | None = None, grid: int = 41,
-                 size: FigureSize = FigureSize(1600, 600, 150)) -> PlotResult:
+                 size: FigureSize = FigureSize(1600, 600, 150),
+                 activation: Activation | None = None) -> PlotResult:
     """The fixed point (μ*, ν*) of g as (ω, τ) range over a box (default: Theorem 1's).
+
+    ``activation``: of another activation's moment map (float Newton on float quadrature).
 
     Left, middle: μ* and ν* over (ω, τ); right: the points (μ*, ν*) in the (μ, ν) plane
     (coloured by τ) inside Theorem 1's (μ, ν) box.  Float64 Newton (vectorised), not
@@ -635,7 +749,12 @@ def fixed_points(out: str | Path | None = None, *,
     path, suffix = output_path(out, "fixed_points")
     omegas, taus = np.linspace(*omega_range, grid), np.linspace(*tau_range, grid)
     W, T = np.meshgrid(omegas, taus)
-    mu_s, nu_s, ok = fixed_points_numpy(W, T)
+    if _generic(activation):
+        from snn_theory.activation_map import fixed_points_float
+
+        mu_s, nu_s, ok = fixed_points_float(activation, W, T)
+    else:
+        mu_s, nu_s, ok = fixed_points_numpy(W, T)
     found = int(ok.sum())
     if found == 0:
         raise InputError(f"no fixed point of g found for ω ∈ [{omega_range[0]:g}, "
@@ -665,7 +784,9 @@ def fixed_points(out: str | Path | None = None, *,
         _rect(a3, t1, "mu", "nu", label="Theorem 1 (μ, ν) box")
         a3.set_xlabel("fixed-point mean μ*")
         a3.set_ylabel("fixed-point variance ν*")
-        a3.set_title("(μ*, ν*) over the (ω, τ) box")
+        a3.set_title("(μ*, ν*) over the (ω, τ) box" + ("" if not _generic(activation) else
+                                                      f"\n{_map_name(activation)} (float, "
+                                                      "not a proof)"))
         a3.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7.5,
                   frameon=False)
         _save(fig, path, suffix, size)
@@ -675,7 +796,8 @@ def fixed_points(out: str | Path | None = None, *,
                "tau_range": list(map(float, tau_range)),
                "mu_star_range": [float(np.nanmin(mu_s)), float(np.nanmax(mu_s))],
                "nu_star_range": [float(np.nanmin(nu_s)), float(np.nanmax(nu_s))],
-               "all_converged": bool(ok.all()), "without_fixed_point": int(missing)}
+               "all_converged": bool(ok.all()), "without_fixed_point": int(missing),
+               **_activation_summary(activation)}
     return PlotResult("fixed-points", path, data, summary)
 
 
@@ -684,13 +806,16 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
                 depth: int = 12, batch: int = 64, mean0: float = 0.5, var0: float = 2.0,
                 omega: float = 0.0, tau: float = 1.0, seed: int = 0,
                 empirical: Mapping[int, np.ndarray] | None = None,
-                size: FigureSize = FigureSize(1600, 600, 150)) -> PlotResult:
+                size: FigureSize = FigureSize(1600, 600, 150),
+                activation: Activation | None = None) -> PlotResult:
     """Per-layer empirical mean and variance of simulated networks (normalised weights, one
     run per width) against the analytic iterates of g from the same start; right panel: the
     largest deviation over layers against width, with an N^(−1/2) guide line.
 
     ``empirical``: precomputed runs {width: (depth + 1, 2) array of per-layer (mean,
     variance)} (as :func:`simulate_trajectories` returns them) to draw instead of simulating.
+    ``activation``: networks of another activation (numpy Monte Carlo of
+    :mod:`snn_theory.activation_simulate`) against its float iterates of g.
 
     ``data``: ``layers`` (0..depth), ``analytic`` (depth+1, 2), ``empirical`` {width: array},
     ``max_deviation`` {width: (mean, variance)}.
@@ -708,7 +833,7 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
     _check_value("omega", omega)
     _check_value("tau", tau, positive=True)
     path, suffix = output_path(out, "convergence")
-    analytic = analytic_trajectory(mean0, omega, var0, tau, steps=depth)
+    analytic = _trajectory(activation, mean0, omega, var0, tau, steps=depth)
     if empirical is not None:
         empirical = {int(w): np.asarray(e, float) for w, e in empirical.items()}
         if any(e.shape != (depth + 1, 2) for e in empirical.values()):
@@ -716,8 +841,8 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
     else:
         empirical = {}
     for w in [w for w in widths if w not in empirical]:
-        empirical[w] = simulate_trajectories([(mean0, var0)], omega=omega, tau=tau, width=w,
-                                             depth=depth, batch=batch, seed=seed)[0]
+        empirical[w] = _simulated(activation, [(mean0, var0)], omega=omega, tau=tau, width=w,
+                                  depth=depth, batch=batch, seed=seed)[0]
     dev = {w: np.abs(e - analytic).max(axis=0) for w, e in empirical.items()}
     layers = np.arange(depth + 1)
 
@@ -737,7 +862,8 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
             ax.set_xlabel("layer")
             ax.set_ylabel(f"activation {name}")
             ax.legend(fontsize=7.5)
-        a1.set_title(f"Mean per layer from (μ₀, ν₀) = ({mean0:g}, {var0:g})")
+        a1.set_title(f"Mean per layer from (μ₀, ν₀) = ({mean0:g}, {var0:g})"
+                     + ("" if not _generic(activation) else f"\n{_map_name(activation)}"))
         a2.set_title(f"Variance per layer (ω = {omega:g}, τ = {tau:g})")
         ws = np.array(sorted(dev), float)
         dm = np.array([dev[int(w)][0] for w in ws])
@@ -764,7 +890,7 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
             "max_deviation": {w: (float(d[0]), float(d[1])) for w, d in dev.items()}}
     summary = {"widths": widths, "depth": depth, "batch": batch,
                "max_deviation": {str(w): {"mean": float(d[0]), "variance": float(d[1])}
-                                 for w, d in dev.items()}}
+                                 for w, d in dev.items()}, **_activation_summary(activation)}
     return PlotResult("convergence", path, data, summary)
 
 

@@ -82,6 +82,12 @@ def test_affine_family_and_aliases() -> None:
     ("x*tanh(softplus(x))", "mish", ()),
     ("abs(x - 1/2) + 2^3*erf(x)", None, (Fraction(1, 2),)),
     ("-(x**2)*exp(-1) + cos(3*x)", None, ()),
+    ("exp(-x*x)", None, ()),
+    ("x*exp(-x^2/2)", None, ()),
+    ("exp(-abs(x))", None, (Fraction(0),)),
+    ("3*exp(2 - (x - 1)*(x - 1))*sin(5*x)", None, ()),
+    ("exp(min(x, 0))", None, (Fraction(0),)),
+    ("exp(-softplus(x))*x", None, ()),
 ])
 def test_parser_accepts_whitelisted_expressions(text: str, name: str | None, kinks: tuple) -> None:
     act = get(text)
@@ -106,6 +112,14 @@ def test_parser_accepts_whitelisted_expressions(text: str, name: str | None, kin
     ("x.real", "cannot parse"),
     ("exp(x)", "grows too fast"),
     ("cosh(x)*x", "grows too fast"),
+    ("exp(x*x)", "not bounded above"),
+    ("exp(-x)", "not bounded above"),
+    ("exp(-x*x*x)", "not bounded above"),
+    ("exp(max(x, 0))", "not bounded above"),
+    ("exp(x*(x - 1))", "not bounded above"),
+    ("exp(-x*x)*exp(x*x)", "not bounded above"),
+    ("exp(sin(x)*x*x)", "not bounded above"),
+    ("cosh(-x*x)", "grows too fast"),
     ("1/x", "division is allowed only by constants"),
     ("x/(1+tanh(x))", "division is allowed only by constants"),
     ("sqrt(x)", "only of constants"),
@@ -145,3 +159,18 @@ def test_record_round_trip_and_edits_rejected() -> None:
         activations.from_json(edited)
     with pytest.raises(InputError):
         activations.from_json({"definition": "nosuch", "scale": "1", "shift": "0"})
+
+
+def test_decaying_growth_bounds_are_derived_and_hold() -> None:
+    """exp of an argument bounded above is bounded: the derived bound holds at sampled
+    points (40 digits), is a constant (no |x|ᵏ term), and an edited smaller bound is refused."""
+    for text, bound in (("exp(-x*x)", 1), ("exp(3 - x*x)", 21), ("exp(-(x - 1)*(x - 1)/2)", 1)):
+        act = get(text)
+        assert len(act.growth) == 1 and act.growth[0] <= bound, (text, act.growth)
+        with mpmath.workdps(40):
+            for t in [mpmath.mpf(k) / 8 for k in range(-80, 81)]:
+                assert abs(act.mpmath(t)) <= activations.growth_bound_value(act, t), (text, t)
+    record = get("exp(3 - x*x)").to_json()
+    with pytest.raises(InputError, match="edited"):
+        activations.from_json(dict(record, growth=["1"]))  # e^3 > 1: violated at x = 0
+

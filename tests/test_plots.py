@@ -241,3 +241,90 @@ def test_convergence_ticks_and_guide(tmp_path: Path, figures: list) -> None:
     assert [t.get_text() for t in a3.get_xticklabels()] == ["32", "64", "128"]
     assert all(t.get_text() == "" for t in a3.get_xticklabels(minor=True))
     assert all(t.get_text() == "" for t in a3.get_yticklabels(minor=True))
+
+
+# --------------------------------------------------------------------------- other activations
+def _quad_moments(act, mu: float, omega: float, nu: float, tau: float) -> tuple:
+    """E[f], Var[f] for x ~ N(μω, ντ) by 25-digit mpmath quadrature (independent of the
+    Gauss-Legendre evaluator), split at the kinks."""
+    with mpmath.workdps(25):
+        m = mpmath.mpf(mu) * mpmath.mpf(omega)
+        s = mpmath.sqrt(mpmath.mpf(nu) * mpmath.mpf(tau))
+        cuts = sorted((mpmath.mpf(k.numerator) / k.denominator - m) / s for k in act.kinks)
+        pts = [-mpmath.inf, *cuts, mpmath.inf]
+        e1 = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), pts)
+        e2 = mpmath.quad(lambda z: act.mpmath(m + s * z) ** 2 * mpmath.npdf(z), pts)
+        return float(e1), float(e2 - e1 * e1)
+
+
+def test_activation_flow_field_against_quadrature(tmp_path: Path) -> None:
+    from snn_theory import activations
+
+    act = activations.get("tanh", scale="1.5925")
+    r = plots.flow_field(tmp_path / "f.png", omega=0.05, tau=1.1, grid=5, steps=3,
+                         size=SMALL, activation=act)
+    d = r.data
+    for i, j in ((0, 0), (2, 3), (4, 1)):
+        mean, var = _quad_moments(act, d["mu"][j], 0.05, d["nu"][i], 1.1)
+        assert d["g_mu"][i, j] == pytest.approx(mean, rel=1e-10, abs=1e-13)
+        assert d["g_nu"][i, j] == pytest.approx(var, rel=1e-10)
+    first = d["trajectories"][0]
+    mean, var = _quad_moments(act, first[0, 0], 0.05, first[0, 1], 1.1)
+    assert first[1] == pytest.approx([mean, var], rel=1e-10, abs=1e-13)
+    fp = r.summary["fixed_point"]
+    assert fp["certified"] is True
+    lo, hi = fp["nu_bounds"]  # the certified fixed point: ν* = Var[f] at (μ*, ν*)
+    _, var = _quad_moments(act, fp["mu_value"], 0.05, fp["nu_value"], 1.1)
+    assert lo - 1e-12 <= var <= hi + 1e-12
+    assert r.summary["activation"]["definition"] == "tanh"
+    assert "not a proof" in r.summary["evidence"]
+
+
+def test_activation_equal_to_selu_matches_closed_forms(tmp_path: Path) -> None:
+    """A user expression equal to SELU (float evaluator) against the closed forms."""
+    from snn_theory import activations
+
+    selu = activations.get("1.0507009873554804934193349852946*(max(x, 0) + "
+                           "1.6732632423543772848170429916717*(exp(min(x, 0)) - 1))")
+    generic = plots.contraction(tmp_path / "a.png", grid=5, size=SMALL, activation=selu)
+    closed = plots.contraction(tmp_path / "b.png", grid=5, size=SMALL)
+    np.testing.assert_allclose(generic.data["S_mu_nu"], closed.data["S_mu_nu"], rtol=1e-11)
+    np.testing.assert_allclose(generic.data["S_nu_tau"], closed.data["S_nu_tau"], rtol=1e-11)
+    same = plots.variance_change(tmp_path / "c.png", grid=5, size=SMALL,
+                                 activation=activations.get("selu"))
+    base = plots.variance_change(tmp_path / "d.png", grid=5, size=SMALL)
+    np.testing.assert_array_equal(same.data["change"], base.data["change"])  # SELU fast path
+
+
+def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
+    from flint import arb
+
+    from snn_theory import activations, gaussian
+    from snn_theory.precision import working_precision
+
+    act = activations.get("gelu", scale="1.7")
+    r = plots.contraction(tmp_path / "s.png", grid=4, size=SMALL, activation=act)
+    d = r.data
+    with working_precision(bits=80):
+        for i, j in ((0, 0), (3, 2)):
+            q = gaussian.quantities(act, arb(d["mu"][j]), arb(-0.1), arb(d["nu"][i]),
+                                    arb(1.25), names=("spectral_norm",))["spectral_norm"]
+            assert abs(d["S_mu_nu"][i, j] - float(q.mid())) <= 1e-10 + float(q.rad())
+
+
+def test_activation_fixed_points_and_convergence(tmp_path: Path) -> None:
+    from snn_theory import activation_map, activations
+
+    act = activations.get("tanh", scale="1.5925")
+    r = plots.fixed_points(tmp_path / "p.png", grid=3, size=SMALL, activation=act)
+    assert r.summary["all_converged"]
+    mu, nu = r.data["mu_star"][1, 1], r.data["nu_star"][1, 1]
+    omega, tau = r.data["omega"][1], r.data["tau"][1]
+    mean, var = _quad_moments(act, mu, omega, nu, tau)  # a fixed point: g(μ*, ν*) = (μ*, ν*)
+    assert (mean, var) == pytest.approx((mu, nu), abs=1e-10)
+    c = plots.convergence(tmp_path / "c.png", widths=(16, 64), depth=3, batch=8,
+                          size=SMALL, activation=act)
+    np.testing.assert_allclose(c.data["analytic"],
+                               activation_map.iterate_float(act, 0.5, 0.0, 2.0, 1.0, steps=3))
+    assert set(c.data["empirical"]) == {16, 64}
+    assert c.summary["activation"]["scale"] == "1.5925"

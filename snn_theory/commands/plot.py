@@ -17,7 +17,9 @@ from typing import Any
 import click
 
 from snn_theory import plots
+from snn_theory.commands.activation_option import activation_options, resolve
 from snn_theory.commands.train import common_options, train_activation_options
+from snn_theory.errors import InputError
 
 
 def _parse_range(ctx: click.Context | None, param: click.Parameter | None,
@@ -76,6 +78,26 @@ def _figure_options(default_size: plots.FigureSize) -> Callable[[Callable[..., A
     return decorate
 
 
+def _activation(activation: str, scale: str, shift: str, figure: str,
+                selu_only: dict[str, bool] | None = None) -> Any:
+    """The activation of the options (None for plain SELU); options that only make sense
+    for SELU combined with another activation: InputError (one line, exit 2)."""
+    act = resolve(activation, scale, shift)
+    if act.is_selu:
+        return None
+    for option, given in (selu_only or {}).items():
+        if given:
+            raise InputError(f"plot {figure}: {option} is for SELU; it cannot be combined "
+                             f"with --activation {activation}")
+    return act
+
+
+def _selu_only(activation: str, scale: str, shift: str, figure: str) -> None:
+    if _activation(activation, scale, shift, figure) is not None:
+        raise InputError(f"plot {figure} is drawn for SELU only (its propagation formulas are "
+                         "SELU's); --activation is not available for it")
+
+
 def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, height: int,
          dpi: int, as_json: bool, **kwargs: Any) -> None:
     size = plots.FigureSize(width, height, dpi)
@@ -89,6 +111,8 @@ def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, 
         if isinstance(fp, dict) and fp.get("mu") is not None:
             tag = "certified (Krawczyk)" if fp["certified"] else "float, not certified"
             line += f"; fixed point μ* ∈ {fp['mu']}, ν* ∈ {fp['nu']} [{tag}]"
+        if "activation" in result.summary:
+            line += f"; {result.summary['activation']['definition']}: float evidence"
         click.echo(line)
 
 
@@ -130,16 +154,22 @@ _RANGE = {"callback": _parse_range, "metavar": "LOW:HIGH"}
 @click.option("--mc-batch", type=int, default=64, show_default=True,
               help="Batch of the simulated networks.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@activation_options
 @_figure_options(plots.FigureSize())
 def flow_field_command(omega: float, tau: float, mu_range: tuple[float, float],
                        nu_range: tuple[float, float], grid: int, trajectories: bool, steps: int,
                        monte_carlo: bool, mc_width: int, mc_batch: int, seed: int,
-                       **fig: Any) -> None:
+                       activation: str, scale: str, shift: str, **fig: Any) -> None:
     """The (μ, ν) plane with the direction of g(μ, ν) − (μ, ν) coloured by step length, the
-    certified fixed point, the Theorem 1 box and trajectories."""
+    certified fixed point, the Theorem 1 box and trajectories.
+
+    With --activation another activation's moment map: values by float quadrature
+    (evidence, labelled so), the fixed point certified by a Krawczyk test where it
+    succeeds, --monte-carlo by the numpy simulator."""
+    act = _activation(activation, scale, shift, "flow-field")
     _run(plots.flow_field, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
          grid=grid, trajectories=trajectories, steps=steps, monte_carlo=monte_carlo,
-         mc_width=mc_width, mc_batch=mc_batch, mc_seed=seed, **fig)
+         mc_width=mc_width, mc_batch=mc_batch, mc_seed=seed, activation=act, **fig)
 
 
 @plot_group.command("contraction")
@@ -154,15 +184,21 @@ def flow_field_command(omega: float, tau: float, mu_range: tuple[float, float],
 @click.option("--tau-range", default="0.7:1.7", show_default=True, **_RANGE)
 @click.option("--grid", type=int, default=121, show_default=True, help="Points per axis.")
 @click.option("--certificate", type=click.Path(dir_okay=False), default=None,
-              help="Draw the leaf boxes of this certificate (JSON or JSON.gz) in each slice.")
+              help="Draw the leaf boxes of this certificate (JSON or JSON.gz) in each slice "
+                   "(SELU only).")
+@activation_options
 @_figure_options(plots.FigureSize(1600, 750, 150))
 def contraction_command(mu: float, omega: float, tau: float, mu_range: tuple[float, float],
                         nu_range: tuple[float, float], tau_range: tuple[float, float], grid: int,
-                        certificate: str | None, **fig: Any) -> None:
+                        certificate: str | None, activation: str, scale: str, shift: str,
+                        **fig: Any) -> None:
     """The contraction constant S over (μ, ν) and over (ν, τ), with S = 1 and the theorem
-    domains (defaults: the worst corner μ = ω = −0.1, τ = 1.25)."""
+    domains (defaults: the worst corner μ = ω = −0.1, τ = 1.25).  With --activation: S of
+    that activation's moment map (float quadrature; not with --certificate)."""
+    act = _activation(activation, scale, shift, "contraction",
+                      {"--certificate": certificate is not None})
     _run(plots.contraction, mu=mu, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
-         tau_range=tau_range, grid=grid, certificate=certificate, **fig)
+         tau_range=tau_range, grid=grid, certificate=certificate, activation=act, **fig)
 
 
 @plot_group.command("variance-change")
@@ -171,12 +207,16 @@ def contraction_command(mu: float, omega: float, tau: float, mu_range: tuple[flo
 @click.option("--nu-range", default="0.01:20", show_default=True, **_RANGE)
 @click.option("--tau-range", default="0.7:1.35", show_default=True, **_RANGE)
 @click.option("--grid", type=int, default=161, show_default=True, help="Points per axis.")
+@activation_options
 @_figure_options(plots.FigureSize())
 def variance_change_command(mu: float, omega: float, nu_range: tuple[float, float],
-                            tau_range: tuple[float, float], grid: int, **fig: Any) -> None:
-    """ν̃ − ν over (ν, τ) with the zero contour and the Theorem 2 and 3 domains."""
+                            tau_range: tuple[float, float], grid: int, activation: str,
+                            scale: str, shift: str, **fig: Any) -> None:
+    """ν̃ − ν over (ν, τ) with the zero contour and the Theorem 2 and 3 domains (SELU's,
+    for reference with --activation; values by float quadrature then)."""
+    act = _activation(activation, scale, shift, "variance-change")
     _run(plots.variance_change, mu=mu, omega=omega, nu_range=nu_range, tau_range=tau_range,
-         grid=grid, **fig)
+         grid=grid, activation=act, **fig)
 
 
 @plot_group.command("fixed-points")
@@ -184,11 +224,16 @@ def variance_change_command(mu: float, omega: float, nu_range: tuple[float, floa
               help="Range of ω [default: Theorem 1's].")
 @click.option("--tau-range", default=None, **_RANGE, help="Range of τ [default: Theorem 1's].")
 @click.option("--grid", type=int, default=41, show_default=True, help="Points per axis.")
+@activation_options
 @_figure_options(plots.FigureSize(1600, 600, 150))
 def fixed_points_command(omega_range: tuple[float, float] | None,
-                         tau_range: tuple[float, float] | None, grid: int, **fig: Any) -> None:
-    """The fixed point (μ*, ν*) of g as (ω, τ) range over Theorem 1's domain."""
-    _run(plots.fixed_points, omega_range=omega_range, tau_range=tau_range, grid=grid, **fig)
+                         tau_range: tuple[float, float] | None, grid: int, activation: str,
+                         scale: str, shift: str, **fig: Any) -> None:
+    """The fixed point (μ*, ν*) of g as (ω, τ) range over Theorem 1's domain (float Newton;
+    with --activation on that activation's float moment map)."""
+    act = _activation(activation, scale, shift, "fixed-points")
+    _run(plots.fixed_points, omega_range=omega_range, tau_range=tau_range, grid=grid,
+         activation=act, **fig)
 
 
 @plot_group.command("convergence")
@@ -202,13 +247,17 @@ def fixed_points_command(omega_range: tuple[float, float] | None,
 @click.option("--tau", type=float, default=1.0, show_default=True,
               help="Weight sum of squares τ.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@activation_options
 @_figure_options(plots.FigureSize(1600, 600, 150))
 def convergence_command(widths: list[int], depth: int, batch: int, mean0: float, var0: float,
-                        omega: float, tau: float, seed: int, **fig: Any) -> None:
+                        omega: float, tau: float, seed: int, activation: str, scale: str,
+                        shift: str, **fig: Any) -> None:
     """Per-layer mean and variance of simulated networks at several widths against the
-    analytic iterates of g (finite-width effect)."""
+    analytic iterates of g (finite-width effect).  With --activation: networks of that
+    activation (numpy Monte Carlo) against its float iterates of g."""
+    act = _activation(activation, scale, shift, "convergence")
     _run(plots.convergence, widths=widths, depth=depth, batch=batch, mean0=mean0, var0=var0,
-         omega=omega, tau=tau, seed=seed, **fig)
+         omega=omega, tau=tau, seed=seed, activation=act, **fig)
 
 
 @plot_group.command("correlation-map")
@@ -223,13 +272,15 @@ def convergence_command(widths: list[int], depth: int, batch: int, mean0: float,
 @click.option("--mc-batch", type=int, default=64, show_default=True, help="Pairs of inputs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
 @click.option("--monte-carlo/--no-monte-carlo", default=True, show_default=True)
+@activation_options
 @_figure_options(plots.FigureSize(1600, 650, 150))
 def correlation_map_command(omega: float, tau: float, grid: int, starts: str, depth: int,
                             mc_width: int, mc_batch: int, seed: int, monte_carlo: bool,
-                            **fig: Any) -> None:
+                            activation: str, scale: str, shift: str, **fig: Any) -> None:
     """The correlation map c ↦ c̃ of two inputs at the fixed point (c the centred correlation,
     c̃ = (E[f(u₁)f(u₂)] − μ̃²)/ν̃), its certified fixed points and slopes, and Monte Carlo
-    pairs (see `snn-theory propagate`)."""
+    pairs (see `snn-theory propagate`).  SELU only."""
+    _selu_only(activation, scale, shift, "correlation-map")
     try:
         start_list = [float(x) for x in starts.split(",") if x.strip()]
     except ValueError:
@@ -246,11 +297,13 @@ def correlation_map_command(omega: float, tau: float, grid: int, starts: str, de
 @click.option("--mc-width", "width_n", type=int, default=512, show_default=True)
 @click.option("--mc-batch", "batch", type=int, default=32, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
+@activation_options
 @_figure_options(plots.FigureSize(1200, 800, 150))
 def gradients_command(taus: str, depth: int, width_n: int, batch: int, seed: int,
-                      **fig: Any) -> None:
+                      activation: str, scale: str, shift: str, **fig: Any) -> None:
     """ln of the squared gradient norm against depth: simulated SELU networks against k·ln χ₁
-    with the certified χ₁ at each τ."""
+    with the certified χ₁ at each τ.  SELU only."""
+    _selu_only(activation, scale, shift, "gradients")
     try:
         tau_list = [float(x) for x in taus.split(",") if x.strip()]
     except ValueError:

@@ -191,9 +191,9 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     act = resolve(activation, scale, shift)
     if not act.is_selu and (method != "interval" or lam is not None or alpha is not None
-                            or resume or grid == "paper"):
-        raise InputError("--method paper, --grid paper, --lam, --alpha and --resume are for "
-                         "SELU; with --activation use --scale/--shift")
+                            or grid == "paper"):
+        raise InputError("--method paper, --grid paper, --lam and --alpha are for SELU; with "
+                         "--activation use --scale/--shift")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
     if scheduler is not None and (jobs is not None or method != "interval"
@@ -224,14 +224,12 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
     if not act.is_selu:
-        if claim_name is not None or resume or tolerance is not None:
-            raise InputError("--name, --resume and --tolerance are not available with "
-                             f"--activation {activation} (its claims are decided, not refined)")
         from snn_theory.commands import verify_activation
 
         verify_activation.run(act, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
                               writable_directory(certificate_dir, "certificate dir"),
-                              max_boxes, time_limit, as_json, show_progress)
+                              max_boxes, time_limit, as_json, show_progress,
+                              name=claim_name, tolerance=tol, resume=resume)
         return
     from snn_theory.certify.certificate.io import overwrite_conflict
     from snn_theory.certify.search.executors import Executor

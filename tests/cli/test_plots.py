@@ -120,3 +120,28 @@ def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, cli) ->
             values = evaluate(x[0], "2.5", x[1], "5.5", quantities=("mean", "variance"))
             if not (abs(values["mean"] - x[0]) < 1e-20 and abs(values["variance"] - x[1]) < 1e-20):
                 raise ArithmeticError("not a fixed point")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["contraction", "--activation", "gelu", "--certificate", "x.json"], "--certificate is for SELU"),
+    (["correlation-map", "--activation", "tanh"], "SELU only"),
+    (["gradients", "--activation", "tanh"], "SELU only"),
+    (["flow-field", "--activation", "nosuch"], "unknown name"),
+    (["fixed-points", "--activation", "exp(x)"], "grows too fast"),
+])
+def test_activation_selu_only_options_exit_2(args: list[str], message: str, tmp_path: Path,
+                                             cli) -> None:
+    code, _, err = cli(["plot", *args, "--out", str(tmp_path / "x.png")])
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_activation_plot_cli_writes_figure(tmp_path: Path, cli) -> None:
+    out = tmp_path / "v.png"
+    code, stdout, err = cli(["plot", "variance-change", "--activation", "silu", "--scale", "1.7",
+                             "--grid", "5", "--width", "320", "--height", "240", "--dpi", "80",
+                             "--out", str(out)])
+    assert code == 0, err
+    assert png_size(out) == (320, 240)
+    assert "float evidence" in stdout

@@ -1,0 +1,160 @@
+"""``verify-contraction --activation``: ``--resume``, ``--tolerance`` and ``--name``.
+
+* A run stopped by its box budget saves the boxes of its partition; ``--resume`` re-bounds
+  every saved box (the verdict is re-derived, never read) and finishes the proof;
+* tampered states are unusable and ignored (reported, the search starts afresh and still
+  gives the right verdict): boxes that do not tile the domain, a box outside it, a state of
+  another activation or claim, damaged JSON, duplicate keys;
+* ``--tolerance`` refines a proven claim's extremum enclosure; the proven end stays a
+  rigorous bound (below the true minimum, computed by mpmath quadrature) and the refined
+  leaves still form a valid certificate;
+* ``--name`` names a user claim; the default name is ``user.<activation>.<quantity>.<hash>``
+  and differs for another activation or statement; ``--name`` on built-in claims is bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import mpmath
+import pytest
+
+from snn_theory import activation_verify as av
+from snn_theory import activations
+from snn_theory.claims import Claim, Domain
+from snn_theory.cli import main
+from snn_theory.commands import verify_activation
+
+DOMAIN = "mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1"
+ACT = activations.get("relu", scale="3/2")
+CLAIM = Claim.parse("mean>0", Domain.parse(DOMAIN), name="user")
+
+
+def _true_min() -> mpmath.mpf:
+    """min of E[1.5·relu(x)], x ~ N(μω, ντ), over the domain: at the low corner (the mean
+    increases in m and v), m = v = 1/4, by quadrature."""
+    with mpmath.workdps(20):
+        return mpmath.quad(lambda z: ACT.mpmath(0.25 + 0.5 * z) * mpmath.npdf(z),
+                           [-12, -0.5, 12])
+
+
+def test_resume_rebounds_saved_boxes(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    first = av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    assert first.verdict == "undecided" and state.exists()
+    saved = json.loads(state.read_text())
+    assert saved["key"] == av.state_key(ACT, CLAIM, av.DEFAULT_BITS)
+    resumed = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert resumed.resume == "resumed" and resumed.verdict == "holds"
+    assert not state.exists()  # decided: nothing left to resume
+    # resumed from the saved partition: fewer boxes than a fresh run needs
+    fresh = av.verify(ACT, CLAIM, max_boxes=2000)
+    assert resumed.boxes < fresh.boxes
+    assert Fraction(0) < resumed.extremum[0] <= Fraction(str(_true_min()))
+    path = av.write_certificate(tmp_path, resumed)
+    assert av.check_certificate_file(path).valid
+
+
+def _tamper(state: Path, how: str) -> None:
+    data = json.loads(state.read_text())
+    if how == "drop a box":
+        data["boxes"] = data["boxes"][1:]
+    elif how == "box outside":
+        data["boxes"][0][0] = ["0.25", data["boxes"][0][0][1]]
+    elif how == "overlap":
+        data["boxes"].append(data["boxes"][0])
+    elif how == "other activation":
+        data["key"]["activation"] = activations.get("relu").to_json()
+    elif how == "other claim":
+        data["key"]["claim"]["threshold"] = "-1"
+    elif how == "damaged":
+        state.write_text(state.read_text()[:-20])
+        return
+    elif how == "duplicate key":
+        text = json.dumps(data)
+        state.write_text('{"boxes": [], ' + text[1:])
+        return
+    state.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("how", ["drop a box", "box outside", "overlap", "other activation",
+                                 "other claim", "damaged", "duplicate key"])
+def test_tampered_state_is_ignored(tmp_path: Path, how: str) -> None:
+    state = tmp_path / "s.json"
+    av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    _tamper(state, how)
+    assert av.load_state(state, ACT, CLAIM, av.DEFAULT_BITS) is None
+    result = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert result.resume == "unusable state" and result.verdict == "holds"
+
+
+def test_a_state_claiming_a_false_claim_cannot_prove_it(tmp_path: Path) -> None:
+    """The state holds boxes only: a state saved for a claim is no evidence for it."""
+    false = Claim.parse("mean>1", Domain.parse(DOMAIN), name="user")
+    state = tmp_path / "s.json"
+    av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    data = json.loads(state.read_text())
+    data["key"] = av.state_key(ACT, false, av.DEFAULT_BITS)  # re-keyed for the false claim
+    state.write_text(json.dumps(data))
+    result = av.verify(ACT, false, max_boxes=200, state=state, resume=True)
+    assert result.resume == "resumed" and result.verdict == "refuted"
+
+
+def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
+    plain = av.verify(ACT, CLAIM, max_boxes=3000)
+    refined = av.verify(ACT, CLAIM, max_boxes=3000, tolerance=Fraction(1, 10))
+    assert refined.verdict == "holds" and refined.tolerance == Fraction(1, 10)
+    lo, hi = refined.extremum
+    truth = Fraction(str(_true_min()))
+    assert lo <= truth <= hi + Fraction(1, 10**12)  # the proven end is a rigorous bound
+    assert lo > plain.extremum[0]  # refining tightened the proven end
+    assert refined.tolerance_met is (hi - lo <= Fraction(1, 10))
+    if not refined.tolerance_met:
+        assert "tolerance not met" in refined.reason
+    report = av.check_certificate_file(av.write_certificate(tmp_path, refined))
+    assert report.valid and Fraction(report.extremum) == lo
+
+
+def test_default_and_given_names() -> None:
+    a = verify_activation.claims_for(ACT, "1", DOMAIN, "mean>0")[0]
+    b = verify_activation.claims_for(activations.get("relu"), "1", DOMAIN, "mean>0")[0]
+    c = verify_activation.claims_for(ACT, "1", DOMAIN, "mean>0.1")[0]
+    assert a.name.startswith("user.relu.mean.") and len(a.name.split(".")[-1]) == 12
+    assert len({a.name, b.name, c.name}) == 3
+    named = verify_activation.claims_for(ACT, "1", DOMAIN, "mean>0", name="my.claim")[0]
+    assert named.name == "my.claim"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--name", "my.claim"], "--name names a user claim"),
+    (["--domain", DOMAIN, "--claim", "mean>0", "--name", "bad name!"], "not a valid name"),
+    (["--domain", DOMAIN, "--claim", "mean>0", "--tolerance", "-1"], "--tolerance must be"),
+])
+def test_bad_input_exits_2(args: list[str], message: str, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["verify-contraction", "--activation", "relu", "--certificate-dir",
+              str(tmp_path), *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_cli_resume_name_and_tolerance(tmp_path: Path, capsys) -> None:
+    common = ["verify-contraction", "--activation", "relu", "--scale", "1.5", "--domain",
+              DOMAIN, "--claim", "mean>0", "--name", "r.mean", "--certificate-dir",
+              str(tmp_path), "-j", "1", "--json"]
+    with pytest.raises(SystemExit) as exc:
+        main([*common, "--max-boxes", "40"])
+    assert exc.value.code == 3  # undecided within the budget
+    assert list((tmp_path / ".state").glob("r.mean.*.activation-state.json"))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main([*common, "--resume", "--tolerance", "0.1"])
+    assert exc.value.code == 0
+    entry = json.loads(capsys.readouterr().out)["claims"][0]
+    assert entry["name"] == "r.mean" and entry["resume"] == "resumed"
+    assert entry["verdict"] == "holds" and entry["tolerance"] == "0.1"
+    assert Path(entry["certificate"]).name.startswith("r.mean.")
+    assert not list((tmp_path / ".state").glob("*.json"))
