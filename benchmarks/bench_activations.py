@@ -27,8 +27,10 @@ import time
 
 from flint import arb, ctx
 
-from snn_theory import activation_table, activation_verify, activations, backends, gaussian
-from snn_theory.claims import BUILTIN_CLAIMS
+from snn_theory.certify import activation_table, activation_verify
+from snn_theory.certify.claims import BUILTIN_CLAIMS
+from snn_theory.derive import activations
+from snn_theory.evaluate import backends, gaussian
 
 
 def rate(fn, items) -> float:  # noqa: ANN001

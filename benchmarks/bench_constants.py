@@ -3,7 +3,7 @@
     python benchmarks/bench_constants.py            # 50, 1000, 10000 digits, 3 repeats
     python benchmarks/bench_constants.py --quick    # 50 and 1000 digits, 1 repeat
 
-For each digit count: ``certify`` = :func:`snn_theory.constants.solve_constants` for the
+For each digit count: ``certify`` = :func:`snn_theory.certify.constants.solve_constants` for the
 default target (root finding + Krawczyk proof + closed-form check + decimal output) and for
 the notebook target (mean −0.1, variance 2, ω = τ = 1; no closed form).  Baselines measured
 in the same run, at the same precision:
@@ -26,8 +26,8 @@ from collections.abc import Callable
 
 import mpmath
 
-from snn_theory import backends
-from snn_theory.constants import solve_constants
+from snn_theory.certify.constants import solve_constants
+from snn_theory.evaluate import backends
 from snn_theory.precision import working_precision
 
 NOTEBOOK = {"mean": "-0.1", "variance": "2", "omega": "1", "tau": "1"}

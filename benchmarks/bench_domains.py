@@ -22,8 +22,8 @@ import logging
 import time
 from fractions import Fraction as F
 
-from snn_theory import domains
-from snn_theory.commands.map_domain import map_domain_command
+from snn_theory.certify import domains
+from snn_theory.cli.map_domain import map_domain_command
 
 
 def spec(**overrides: object) -> domains.PavingSpec:

@@ -8,7 +8,7 @@ One "evaluation" computes, at one point (or one box for arb), the quantities
 ``mean, variance, H11, H12, H21, H22, spectral_norm`` in one pass of the generated code.
 
 Each row is measured beside a *naive baseline in the same run*: the same sympy formulas
-(:mod:`snn_theory.formulas`, compiled the same way), but with the stable primitive
+(:mod:`snn_theory.derive.formulas`, compiled the same way), but with the stable primitive
 ``ExpErfc(a, x, q)`` replaced by the paper's direct product ``exp(a)·erfc(x)``
 (scipy / jax.scipy / arb), i.e. the unstable erf/erfc formulas of the paper, docs/mathematics.md §1.
 The formulas are not retyped: the baseline differs from the real thing exactly in the
@@ -41,9 +41,11 @@ import scipy.special as sps
 from _timing import best_of  # benchmarks/_timing.py (run as python benchmarks/NAME.py)
 from flint import arb
 
-from snn_theory import backends, formulas, working_precision
-from snn_theory.codegen import compile_function
-from snn_theory.moment_map import default_constants
+from snn_theory import working_precision
+from snn_theory.derive import formulas
+from snn_theory.derive.codegen import compile_function
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import default_constants
 
 NAMES = ("mean", "variance", "H11", "H12", "H21", "H22", "spectral_norm")
 

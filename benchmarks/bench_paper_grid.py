@@ -31,8 +31,8 @@ if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from snn_theory import backends  # noqa: E402
 from snn_theory.certify.paper import grid as paper_grid  # noqa: E402
+from snn_theory.evaluate import backends  # noqa: E402
 
 
 def numpy_slice_max(spec: paper_grid.GridSpec, count: int, block: int = 1 << 18) -> tuple[float, float]:

@@ -9,8 +9,8 @@ c* = 0 and c* = 1 (|c̃(c*) − c*|) and their slopes χ_c(0), χ_c(1); and, awa
 point, c̃(1/2) and χ_c(1/2).  Gauss–Hermite: ``numpy.polynomial.hermite_e.hermegauss`` nodes,
 1-D for χ₁, a tensor product for the pair expectations (as neural-tangents'
 ``ElementwiseNumerical``), float64.  Certified: arb enclosures at 128 bits
-(:mod:`snn_theory.propagation` for SELU; the closed forms of
-:data:`snn_theory.formulas.ERF_PROPAGATION` for erf), whose radii are printed.
+(:mod:`snn_theory.certify.propagation` for SELU; the closed forms of
+:data:`snn_theory.derive.formulas.ERF_PROPAGATION` for erf), whose radii are printed.
 
 Columns: ``error`` = |Gauss–Hermite − certified midpoint| (the midpoint is exact far beyond
 float64); ``time`` per evaluation of the whole set, best of the repeats; ``ratio`` =
@@ -30,8 +30,9 @@ from flint import arb, ctx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import best_of  # noqa: E402
 
-from snn_theory import backends, propagation  # noqa: E402
-from snn_theory.moment_map import default_constants  # noqa: E402
+from snn_theory.certify import propagation  # noqa: E402
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import default_constants  # noqa: E402
 
 DEGREES = (25, 50, 100, 200)
 NAMES = ("chi1", "|c~(0) - 0|", "chi_c(0)", "|c~(1) - 1|", "chi_c(1)", "c~(1/2)", "chi_c(1/2)")

@@ -4,9 +4,9 @@
     python benchmarks/bench_rounding.py --quick    # 1 repeat
 
 * ``round``: proving the correct rounding of λ, α, α′, a, b (drop rate 0.1) to float64,
-  float32, float16 and bfloat16 (:func:`snn_theory.dtypes.round_constants`, 20 proofs), against
+  float32, float16 and bfloat16 (:func:`snn_theory.evaluate.dtypes.round_constants`, 20 proofs), against
   the plain numpy/ml_dtypes casts of the float64 values (no proof; may double-round).
-* ``impact``: :func:`snn_theory.rounding.rounding_impact` for the bfloat16 constants (certified
+* ``impact``: :func:`snn_theory.certify.rounding.rounding_impact` for the bfloat16 constants (certified
   fixed point, S there, Theorem 1's five claims), against the same five claims verified with
   λ01, α01 (what ``verify-contraction --theorem 1`` runs) — the extra cost of asking "what
   does rounding do".
@@ -26,11 +26,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import best_of  # noqa: E402
 
-from snn_theory import dtypes, rounding  # noqa: E402
+from snn_theory.certify import rounding  # noqa: E402
+from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_GROUPS  # noqa: E402
+from snn_theory.certify.constants import solve_constants  # noqa: E402
 from snn_theory.certify.search.executors import Executor  # noqa: E402
 from snn_theory.certify.search.loop import Settings, verify_claim  # noqa: E402
-from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_GROUPS  # noqa: E402
-from snn_theory.constants import solve_constants  # noqa: E402
+from snn_theory.evaluate import dtypes
 
 CASTS = (np.float64, np.float32, np.float16, ml_dtypes.bfloat16)
 

@@ -28,11 +28,12 @@ from fractions import Fraction
 
 from flint import ctx
 
-from snn_theory import backends, enclosure
+from snn_theory.certify import enclosure
+from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import Settings, initial_grid, verify_claim
 from snn_theory.certify.search.workers import DEFAULT_PRECISION
-from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
+from snn_theory.evaluate import backends
 
 QUICK = ("theorem1.variance_upper", "theorem2.variance_decreases", "theorem3a.variance_increases")
 

@@ -1,26 +1,91 @@
 """snn-theory: rigorous numerical verification of self-normalizing network theory.
 
-derive (``formulas``) → evaluate (``backends``, ``moment_map``) → certify (``constants``,
-``verify``, ``certificate``) → simulate (``simulate``) → show (``plots``).
+The package is a pipeline (docs/architecture.md): ``derive`` (the formulas, written once in
+sympy) → ``evaluate`` (number systems: arb balls, mpmath, numpy, JAX) → ``certify`` (ball
+arithmetic proofs and their certificates) → ``simulate`` (Monte Carlo and training, evidence
+not proof) → ``show`` (figures, the reproduction report); ``cli`` is the command line on top.
+
+What a notebook needs is re-exported here, flat, and imported on first use (so that
+``import snn_theory`` stays cheap: JAX and matplotlib load only when asked for)::
+
+    >>> import snn_theory as snn
+    >>> m = snn.moments("0", "0", "1", "1", backend="mpmath")   # (μ, ω, ν, τ)
+    >>> round(float(m.mean), 12), round(float(m.variance), 12)
+    (0.0, 1.0)
+
+Two names differ from their modules' because the stage sub-packages ``evaluate`` and
+``simulate`` own those names: the moment map's ``evaluate`` is exported as
+:func:`evaluate_map`, the Monte Carlo ``simulate`` as :func:`run_simulation`.
 """
 
-from snn_theory.errors import InputError, NumericalFailure
-from snn_theory.moment_map import (
-    Jacobians,
-    Moments,
-    default_constants,
-    evaluate,
-    fixed_point,
-    iterate,
-    jacobian,
-    moments,
-    spectral_norm,
-)
-from snn_theory.precision import working_precision
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "InputError", "NumericalFailure", "Jacobians", "Moments", "default_constants", "evaluate", "fixed_point",
-    "iterate", "jacobian", "moments", "spectral_norm", "working_precision", "__version__",
-]
+#: public name -> (module, attribute)
+_EXPORTS: dict[str, tuple[str, str]] = {
+    # errors and precision
+    "InputError": ("snn_theory.errors", "InputError"),
+    "NumericalFailure": ("snn_theory.errors", "NumericalFailure"),
+    "working_precision": ("snn_theory.precision", "working_precision"),
+    "parse_exact": ("snn_theory.exact", "parse_exact"),
+    "decimal_enclosure": ("snn_theory.exact", "decimal_enclosure"),
+    # the moment map
+    "Moments": ("snn_theory.evaluate.moment_map", "Moments"),
+    "Jacobians": ("snn_theory.evaluate.moment_map", "Jacobians"),
+    "default_constants": ("snn_theory.evaluate.moment_map", "default_constants"),
+    "evaluate_map": ("snn_theory.evaluate.moment_map", "evaluate"),
+    "moments": ("snn_theory.evaluate.moment_map", "moments"),
+    "jacobian": ("snn_theory.evaluate.moment_map", "jacobian"),
+    "spectral_norm": ("snn_theory.evaluate.moment_map", "spectral_norm"),
+    "fixed_point": ("snn_theory.evaluate.moment_map", "fixed_point"),
+    "iterate": ("snn_theory.evaluate.moment_map", "iterate"),
+    # activations
+    "Activation": ("snn_theory.derive.activations", "Activation"),
+    "get_activation": ("snn_theory.derive.activations", "get"),
+    # certified constants, claims, the verifier and certificates
+    "solve_constants": ("snn_theory.certify.constants", "solve_constants"),
+    "certified_gains": ("snn_theory.certify.gains", "certified_gains"),
+    "Claim": ("snn_theory.certify.claims", "Claim"),
+    "Domain": ("snn_theory.certify.claims", "Domain"),
+    "BUILTIN_CLAIMS": ("snn_theory.certify.claims", "BUILTIN_CLAIMS"),
+    "Settings": ("snn_theory.certify.search.loop", "Settings"),
+    "ClaimResult": ("snn_theory.certify.search.loop", "ClaimResult"),
+    "verify_claim": ("snn_theory.certify.search.loop", "verify_claim"),
+    "verify_claims": ("snn_theory.certify.search.loop", "verify_claims"),
+    "Constants": ("snn_theory.certify.search.workers", "Constants"),
+    "read_certificate": ("snn_theory.certify.certificate.io", "read_certificate"),
+    "write_certificate": ("snn_theory.certify.certificate.io", "write_certificate"),
+    "check_certificate": ("snn_theory.certify.certificate.check", "check_certificate"),
+    # beyond the paper: signal propagation and domain maps
+    "propagate": ("snn_theory.certify.propagation", "propagate"),
+    "PavingSpec": ("snn_theory.certify.domains", "PavingSpec"),
+    "map_domain": ("snn_theory.certify.domains", "map_domain"),
+    "check_paving": ("snn_theory.certify.domains", "check_paving"),
+    # evidence: Monte Carlo and training
+    "SimulationConfig": ("snn_theory.simulate.config", "SimulationConfig"),
+    "run_simulation": ("snn_theory.simulate.engine", "simulate"),
+    "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
+    "train": ("snn_theory.simulate.training", "train"),
+    # the one-command reproduction
+    "reproduce": ("snn_theory.show.reproduce.stages", "run"),
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'snn_theory' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,7 @@
 """The errors snn-theory raises, in one place.
 
 The library raises these; the command line maps each to one line on stderr and an exit code
-(``snn_theory.cli``):
+(``snn_theory.cli.main``):
 
 * :class:`InputError` — the input is invalid (exit 2);
 * :class:`NumericalFailure` — a float or multiprecision computation broke down on valid input,

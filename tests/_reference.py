@@ -1,12 +1,12 @@
 """Independent reference computations shared by the foundation tests).
 
-Nothing here uses the evaluated (stable) formulas of :mod:`snn_theory.formulas`:
+Nothing here uses the evaluated (stable) formulas of :mod:`snn_theory.derive.formulas`:
 
 * :func:`quad_moments` integrates selu(z) and selu(z)² against the Gaussian density with
   mpmath quadrature (the defining integrals, docs/mathematics.md §1);
 * :func:`partial_function` lambdifies sympy's derivatives of the quantities
-  (:func:`snn_theory.formulas.partial`), rewritten into plain exp·erfc products, with
-  sympy's own mpmath printer — not through :mod:`snn_theory.codegen` / the backends.
+  (:func:`snn_theory.derive.formulas.partial`), rewritten into plain exp·erfc products, with
+  sympy's own mpmath printer — not through :mod:`snn_theory.derive.codegen` / the backends.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 import mpmath
 import sympy as sp
 
-from snn_theory import formulas
+from snn_theory.derive import formulas
 
 
 def quad_moments(m: mpmath.mpf, v: mpmath.mpf, lam: mpmath.mpf, alpha: mpmath.mpf
@@ -127,8 +127,8 @@ def term_scale(expression: sp.Expr) -> sp.Expr:
 @functools.cache
 def term_scale_function(names: tuple[str, ...]) -> Callable[..., tuple[mpmath.mpf, ...]]:
     """mpmath evaluator of :func:`term_scale` of the quantities ``names``."""
-    from snn_theory.backends import MPMATH_NAMESPACE
-    from snn_theory.codegen import compile_function
+    from snn_theory.derive.codegen import compile_function
+    from snn_theory.evaluate.backends import MPMATH_NAMESPACE
 
     expressions = [term_scale(formulas.derived_expression(n)) for n in names]
     return compile_function(formulas.ARGUMENTS, expressions,

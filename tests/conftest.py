@@ -40,17 +40,17 @@ class Cli:
     """Runs ``snn-theory ARGS``.
 
     ``cli(args)`` runs it in this process through the console-script entry point
-    (``snn_theory.cli.main``) with stdout and stderr captured; the entry point must end with
+    (``snn_theory.cli.main.main``) with stdout and stderr captured; the entry point must end with
     an exit status, as it does under a shell.  ``cli.process(args)`` runs it in a fresh
-    interpreter (``python -m snn_theory.cli``), for what only a real process shows: the exit
+    interpreter (``python -m snn_theory.cli.main``), for what only a real process shows: the exit
     status the shell sees, no traceback, signals.  ``cli.command`` is that interpreter's
     command line, for tests that drive the process themselves.
     """
 
-    command: tuple[str, ...] = (sys.executable, "-m", "snn_theory.cli")
+    command: tuple[str, ...] = (sys.executable, "-m", "snn_theory.cli.main")
 
     def __call__(self, args: Sequence[str | PathLike[str]]) -> CliResult:
-        from snn_theory.cli import main
+        from snn_theory.cli.main import main
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from snn_theory import activation_verify as av
-from snn_theory import activations
-from snn_theory.claims import Claim, Domain
+from snn_theory.certify import activation_verify as av
+from snn_theory.certify.claims import Claim, Domain
+from snn_theory.derive import activations
 
 LOOK_ALIKES = {"a": "а", "e": "е", "o": "о", "c": "с", "x": "х", "i": "і", "1": "１",
                "0": "٠", ".": "․", "-": "‐"}

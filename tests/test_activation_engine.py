@@ -20,8 +20,9 @@ import mpmath
 import pytest
 from flint import arb
 
-from snn_theory import activations, gaussian
-from snn_theory.cli import main
+from snn_theory.cli.main import main
+from snn_theory.derive import activations
+from snn_theory.evaluate import gaussian
 from snn_theory.precision import working_precision
 
 

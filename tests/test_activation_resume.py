@@ -21,11 +21,11 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory import activation_verify as av
-from snn_theory import activations
-from snn_theory.claims import Claim, Domain
-from snn_theory.cli import main
-from snn_theory.commands import verify_activation
+from snn_theory.certify import activation_verify as av
+from snn_theory.certify.claims import Claim, Domain
+from snn_theory.cli import verify_activation
+from snn_theory.cli.main import main
+from snn_theory.derive import activations
 
 DOMAIN = "mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1"
 ACT = activations.get("relu", scale="3/2")

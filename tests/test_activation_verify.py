@@ -15,9 +15,9 @@ from pathlib import Path
 
 import mpmath
 
-from snn_theory import activation_verify as av
-from snn_theory import activations
-from snn_theory.claims import Claim, Domain
+from snn_theory.certify import activation_verify as av
+from snn_theory.certify.claims import Claim, Domain
+from snn_theory.derive import activations
 
 SMALL = Domain.parse("mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1")
 THEOREM1 = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1")

@@ -16,8 +16,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from snn_theory import activations
-from snn_theory.activations import get
+from snn_theory.derive import activations
+from snn_theory.derive.activations import get
 from snn_theory.errors import InputError
 
 SAMPLES = sorted({s * mpmath.mpf(10) ** e * k for s in (-1, 1) for e in range(-6, 5)

@@ -3,7 +3,7 @@
 * numpy and JAX float64 (jit, x64 as a context) against 50-digit mpmath on a stress set:
   relative 1e-12 where the quantity is well conditioned, and a mixed criterion
   |float − exact| ≤ 1e-12·term_scale + 2.3e-308 everywhere (see the regions in the
-  docstring of :mod:`snn_theory.backends` and :func:`_reference.term_scale`);
+  docstring of :mod:`snn_theory.evaluate.backends` and :func:`_reference.term_scale`);
 * JAX float32: the measured accuracy, asserted against the documented bound;
 * the JAX erfcx guard band (float64 x ∈ [26.5, 26.7], float32 x ∈ [9.1, 9.5]) against mpmath;
 * hypothesis: arb box enclosures contain the 50-digit mpmath values at points inside the
@@ -25,9 +25,11 @@ from flint import arb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import backends, fixed_point, formulas, working_precision
-from snn_theory.dual import Dual
-from snn_theory.moment_map import default_constants, mpf_to_arb
+from snn_theory import fixed_point, working_precision
+from snn_theory.derive import formulas
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.dual import Dual
+from snn_theory.evaluate.moment_map import default_constants, mpf_to_arb
 from tests._reference import PARTIAL_NAMES, partial_function, random_points, term_scale_function
 
 NAMES = formulas.QUANTITIES

@@ -25,8 +25,8 @@ from snn_theory.certify.certificate.io import (
     write_certificate,
 )
 from snn_theory.certify.certificate.tiling import tiling_error
-from snn_theory.claims import BUILTIN_CLAIMS, Claim, Domain
-from snn_theory.enclosure import bound, point_value
+from snn_theory.certify.claims import BUILTIN_CLAIMS, Claim, Domain
+from snn_theory.certify.enclosure import bound, point_value
 from snn_theory.exact import format_fraction
 
 BITS = 64
@@ -74,7 +74,7 @@ def _certificate_data(claim: Claim, leaves: list, witness: list[str]) -> dict:
         wv = point_value(claim.quantity, [Fraction(x) for x in witness], lam, alpha)
     finally:
         ctx.prec = old
-    from snn_theory.enclosure import lower, upper
+    from snn_theory.certify.enclosure import lower, upper
 
     decided = max(b for _, b in leaves) if side > 0 else min(b for _, b in leaves)
     other = lower(wv) if side > 0 else upper(wv)

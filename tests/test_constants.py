@@ -11,10 +11,11 @@ from flint import arb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import backends, formulas
-from snn_theory.constants import solve_constants
+from snn_theory.certify.constants import solve_constants
+from snn_theory.derive import formulas
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import evaluate
 from snn_theory.exact import decimal_enclosure, nearest_float
-from snn_theory.moment_map import evaluate
 from snn_theory.precision import working_precision
 
 LIBRARY_ALPHA = "1.6732632423543772848170429916717"

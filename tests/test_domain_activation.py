@@ -11,8 +11,9 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory import activations, domains
+from snn_theory.certify import domains
 from snn_theory.certify.certificate.io import checksum
+from snn_theory.derive import activations
 
 #: SELU shifted by 1/1000: not SELU, so the generic verifier decides the cell.
 ACT = activations.get("selu", 1, "0.001")

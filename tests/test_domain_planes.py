@@ -11,9 +11,9 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory import domains
+from snn_theory.certify import domains
 from snn_theory.certify.certificate.io import checksum
-from snn_theory.cli import main
+from snn_theory.cli.main import main
 from tests._reference import quad_moments
 
 LAM01 = mpmath.mpf("1.0507009873554804934193349852946")
@@ -27,7 +27,7 @@ def mp(x: F) -> mpmath.mpf:
 
 
 def moments(mu: F, omega: F, nu: F, tau: F, lam=LAM01, alpha=ALPHA01):
-    """(mean, variance) of one layer by quadrature (independent of snn_theory.formulas)."""
+    """(mean, variance) of one layer by quadrature (independent of snn_theory.derive.formulas)."""
     m, s = quad_moments(mp(mu) * mp(omega), mp(nu) * mp(tau), lam, alpha)
     return m, s - m * m
 

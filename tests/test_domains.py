@@ -12,7 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from snn_theory import domains
+from snn_theory.certify import domains
 from snn_theory.certify.certificate.io import checksum
 from tests._reference import quad_moments
 
@@ -33,7 +33,7 @@ def mp(x: F | mpmath.mpf) -> mpmath.mpf:
 
 
 def moments(mu, omega, nu, tau) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """(mean, variance) of g by quadrature (independent of snn_theory.formulas)."""
+    """(mean, variance) of g by quadrature (independent of snn_theory.derive.formulas)."""
     m, s = quad_moments(mp(mu) * mp(omega), mp(nu) * mp(tau), LAM01, ALPHA01)
     return m, s - m * m
 

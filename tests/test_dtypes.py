@@ -17,7 +17,8 @@ import pytest
 from flint import arb, fmpq
 from scipy import stats
 
-from snn_theory import backends, dtypes, initializers, rounding
+from snn_theory.certify import initializers, rounding
+from snn_theory.evaluate import backends, dtypes
 from snn_theory.precision import working_precision
 from tests._reference import quad_moments
 
@@ -61,7 +62,7 @@ def independent_neighbours(dtype: str, value: float) -> tuple[float, float]:
 # ----------------------------------------------------------------------- correct rounding
 @pytest.mark.parametrize("dtype", dtypes.DTYPE_NAMES)
 def test_correct_rounding_against_mpmath_and_nextafter(dtype: str) -> None:
-    from snn_theory.constants import solve_constants
+    from snn_theory.certify.constants import solve_constants
 
     result = solve_constants(digits=40, dropout_rates=[RATE])
     rounded = dtypes.round_constants(result, [dtype])[dtype]
@@ -89,7 +90,7 @@ def test_correct_rounding_against_mpmath_and_nextafter(dtype: str) -> None:
 
 
 def test_known_float_values() -> None:
-    from snn_theory.constants import solve_constants
+    from snn_theory.certify.constants import solve_constants
 
     r = dtypes.round_constants(solve_constants(digits=30), list(dtypes.DTYPE_NAMES))
     # ONNX's float32 defaults are exactly the correctly rounded float32 λ01, α01

@@ -16,10 +16,12 @@ from flint import ctx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import backends, formulas, working_precision
-from snn_theory.claims import THEOREM_DOMAINS
-from snn_theory.enclosure import bound, bound_modes
-from snn_theory.moment_map import default_constants
+from snn_theory import working_precision
+from snn_theory.certify.claims import THEOREM_DOMAINS
+from snn_theory.certify.enclosure import bound, bound_modes
+from snn_theory.derive import formulas
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import default_constants
 
 QUANTITIES = ("mean", "variance", "variance_change", "H22", "spectral_norm")
 

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snn_theory import exact, files
-from snn_theory.claims import Claim, Domain
+from snn_theory.certify.claims import Claim, Domain
 from snn_theory.errors import InputError
 from snn_theory.exact import (
     MAX_MAGNITUDE,

@@ -11,9 +11,10 @@ import mpmath
 import numpy as np
 import pytest
 
-from snn_theory import activation_map, activations
+from snn_theory.derive import activations
 from snn_theory.errors import NumericalFailure
-from snn_theory.moment_map import (
+from snn_theory.evaluate import activation_map
+from snn_theory.evaluate.moment_map import (
     evaluate,
     fixed_point,
     iterate,

@@ -6,7 +6,7 @@
 * they equal sympy's own integration of the definition (:func:`formulas.moments_by_integration`);
 * J11..J22 are the sympy derivatives of MEAN and SECOND_MOMENT, H21, H22 those of the
   variance (docs/mathematics.md §2);
-* forward-mode interval differentiation (:mod:`snn_theory.dual`) of H and S(H) at a point
+* forward-mode interval differentiation (:mod:`snn_theory.evaluate.dual`) of H and S(H) at a point
   ball encloses the sympy-derived partials — two independent methods for second partials;
 * g(0, 1) = (0, 1) at ω = 0, τ = 1 with λ01, α01, and H, S(H) there as in docs/mathematics.md §2;
 * the committed straight-line code of S and its gradient is what the code generator writes
@@ -22,9 +22,11 @@ import pytest
 import sympy as sp
 from flint import arb
 
-from snn_theory import backends, codegen, evaluate, formulas, working_precision
-from snn_theory.dual import Dual
-from snn_theory.moment_map import mpf_to_arb
+from snn_theory import working_precision
+from snn_theory.derive import codegen, formulas
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.dual import Dual
+from snn_theory.evaluate.moment_map import evaluate, mpf_to_arb
 from tests._reference import PARTIAL_NAMES, partial_function, quad_moments, random_points
 
 

@@ -12,8 +12,8 @@ import mpmath
 import pytest
 from flint import arb
 
-from snn_theory import activations
-from snn_theory.gains import certified_gains
+from snn_theory.certify.gains import certified_gains
+from snn_theory.derive import activations
 from snn_theory.precision import working_precision
 
 

@@ -2,7 +2,7 @@
 
 * SELU: the generic engine (integrals of the activation's formula) contains the closed-form
   values of every quantity and every gradient component (50-digit mpmath of the closed forms
-  in :mod:`snn_theory.formulas`) at 50 points, and over random boxes (hypothesis) the values
+  in :mod:`snn_theory.derive.formulas`) at 50 points, and over random boxes (hypothesis) the values
   at points sampled in the box;
 * every built-in: E[f], E[f²] and their m-, v-partials against mpmath quadrature at 30
   digits (an independent integration in the standardized variable), at hard points
@@ -21,7 +21,8 @@ from flint import arb, ctx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import activations, backends, formulas, gaussian
+from snn_theory.derive import activations, formulas
+from snn_theory.evaluate import backends, gaussian
 from snn_theory.precision import working_precision
 
 QUANTITIES = formulas.QUANTITIES

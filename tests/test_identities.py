@@ -1,7 +1,7 @@
 """The identities the monotonicity reduction rests on, proven symbolically (not sampled).
 
-:func:`snn_theory.enclosure.bound` trusts the compact gradients of
-:func:`snn_theory.formulas.compact_gradient`: if their ball enclosure over a box excludes 0,
+:func:`snn_theory.certify.enclosure.bound` trusts the compact gradients of
+:func:`snn_theory.derive.formulas.compact_gradient`: if their ball enclosure over a box excludes 0,
 the quantity is taken to be monotone there.  So these must *be* the derivatives:
 
 1. each base quantity's compact gradient (MEAN_M, MEAN_V, … through the chain rule in
@@ -20,7 +20,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from snn_theory import formulas as F
+from snn_theory.derive import formulas as F
 
 POSITIVE = {F.nu: sp.Symbol("nu_p", positive=True), F.tau: sp.Symbol("tau_p", positive=True)}
 

@@ -18,6 +18,7 @@ import jax  # noqa: F401  (imported first: this process keeps JAX's default devi
 import mpmath
 import pytest
 
+from snn_theory.certify.claims import VARIABLE_NAMES
 from snn_theory.certify.paper.bounds import PAPER_DERIVATIVE_BOUNDS
 from snn_theory.certify.paper.grid import (
     DOMAINS,
@@ -27,9 +28,8 @@ from snn_theory.certify.paper.grid import (
     scan_grid,
 )
 from snn_theory.certify.paper.verdict import PaperResult, run_paper_method
-from snn_theory.claims import VARIABLE_NAMES
 from snn_theory.errors import InputError
-from snn_theory.moment_map import spectral_norm
+from snn_theory.evaluate.moment_map import spectral_norm
 from snn_theory.precision import working_precision
 
 #: Leaf-box budget of the derivative bounds in these tests (the CLI default is larger: its
@@ -101,7 +101,7 @@ def test_grid_max_matches_interval_engine_enclosure(coarse: PaperResult) -> None
     """The interval engine's certified enclosure [L, U] of max S over Ω) and the
     paper method agree: the grid max is within the float allowance of [L, U] (the maximiser
     is a corner, which is a grid point), and the two enclosures intersect."""
-    from snn_theory import claims
+    from snn_theory.certify import claims
     from snn_theory.certify.search import loop
 
     res = loop.verify_claim(claims.BUILTIN_CLAIMS["theorem1.contraction"],
@@ -296,7 +296,7 @@ def test_json_entry_has_the_claims_shape(coarse: PaperResult) -> None:
 def test_report_text(coarse: PaperResult) -> None:
     """The CLI's report states the verdict, every proven bound and that the upper end rests
     on the unproven allowance."""
-    from snn_theory.commands.verify_paper import render
+    from snn_theory.cli.verify_paper import render
 
     text = render(coarse)
     assert f"verdict: {coarse.verdict_text}" in text and "not a certified bound" in text
@@ -309,7 +309,7 @@ def test_cli_exposes_the_cpu_cores_before_jax_starts(monkeypatch: pytest.MonkeyP
     """The CLI (not the library) makes every CPU core a JAX device, and only while JAX has
     not started (afterwards its devices are fixed).  (sys.modules and the environment are
     restored after the test.)"""
-    from snn_theory.commands.verify_paper import expose_cpu_cores
+    from snn_theory.cli.verify_paper import expose_cpu_cores
 
     monkeypatch.delenv("XLA_FLAGS", raising=False)
     expose_cpu_cores()  # JAX runs in this process: nothing changes
@@ -323,7 +323,7 @@ def test_cli_exposes_the_cpu_cores_before_jax_starts(monkeypatch: pytest.MonkeyP
 
 
 def test_theorem_domains_come_from_the_claims_registry() -> None:
-    from snn_theory.claims import BUILTIN_CLAIMS
+    from snn_theory.certify.claims import BUILTIN_CLAIMS
 
     for theorem, name in (("1", "theorem1.contraction"),
                           ("appendix", "appendix.contraction_wide_tau")):

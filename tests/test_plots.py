@@ -1,4 +1,4 @@
-"""Tests of ``snn-theory plot …`` (:mod:`snn_theory.plots`): the numbers behind each picture
+"""Tests of ``snn-theory plot …`` (:mod:`snn_theory.show.figures`): the numbers behind each picture
 against independent high-precision evaluations, file sizes and formats, determinism, and bad
 input.  Small grids keep the whole file within its time budget."""
 
@@ -13,9 +13,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from snn_theory import plots
 from snn_theory.errors import InputError
-from snn_theory.moment_map import evaluate, fixed_point, iterate
+from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate
+from snn_theory.show import figures as plots
 
 SMALL = plots.FigureSize(320, 240, 80)
 
@@ -117,7 +117,7 @@ def test_fixed_points_match_newton_at_high_precision(tmp_path: Path) -> None:
 
 
 def test_domains_come_from_the_claims() -> None:
-    from snn_theory.claims import THEOREM_DOMAINS
+    from snn_theory.certify.claims import THEOREM_DOMAINS
 
     doms = plots.theorem_domains()
     assert set(doms) == set(THEOREM_DOMAINS)
@@ -258,7 +258,7 @@ def _quad_moments(act, mu: float, omega: float, nu: float, tau: float) -> tuple:
 
 
 def test_activation_flow_field_against_quadrature(tmp_path: Path) -> None:
-    from snn_theory import activations
+    from snn_theory.derive import activations
 
     act = activations.get("tanh", scale="1.5925")
     r = plots.flow_field(tmp_path / "f.png", omega=0.05, tau=1.1, grid=5, steps=3,
@@ -282,7 +282,7 @@ def test_activation_flow_field_against_quadrature(tmp_path: Path) -> None:
 
 def test_activation_equal_to_selu_matches_closed_forms(tmp_path: Path) -> None:
     """A user expression equal to SELU (float evaluator) against the closed forms."""
-    from snn_theory import activations
+    from snn_theory.derive import activations
 
     selu = activations.get("1.0507009873554804934193349852946*(max(x, 0) + "
                            "1.6732632423543772848170429916717*(exp(min(x, 0)) - 1))")
@@ -299,7 +299,8 @@ def test_activation_equal_to_selu_matches_closed_forms(tmp_path: Path) -> None:
 def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
     from flint import arb
 
-    from snn_theory import activations, gaussian
+    from snn_theory.derive import activations
+    from snn_theory.evaluate import gaussian
     from snn_theory.precision import working_precision
 
     act = activations.get("gelu", scale="1.7")
@@ -313,7 +314,8 @@ def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
 
 
 def test_activation_fixed_points_and_convergence(tmp_path: Path) -> None:
-    from snn_theory import activation_map, activations
+    from snn_theory.derive import activations
+    from snn_theory.evaluate import activation_map
 
     act = activations.get("tanh", scale="1.5925")
     r = plots.fixed_points(tmp_path / "p.png", grid=3, size=SMALL, activation=act)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from flint import arb, ctx
 
-from snn_theory import backends, propagation
-from snn_theory.moment_map import arb_to_mpf
+from snn_theory.certify import propagation
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import arb_to_mpf
 
 DIGITS = 30
 TAUS = ("1", "0.95", "1.1")
@@ -150,7 +151,7 @@ def test_float_values_lie_in_the_enclosures(results) -> None:
 
 
 def propagation_float_constants() -> tuple[float, float]:
-    from snn_theory.moment_map import default_constants
+    from snn_theory.evaluate.moment_map import default_constants
 
     return default_constants("numpy")
 
@@ -252,7 +253,7 @@ def test_erf_closed_forms_against_quadrature() -> None:
 
 
 def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
-    from snn_theory import plots
+    from snn_theory.show import figures as plots
 
     r = plots.correlation_map(
         tmp_path / "c.png", grid=5, depth=2, monte_carlo=False, size=plots.FigureSize(400, 200, 50)
@@ -266,7 +267,7 @@ def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
 
 
 def test_tampered_inputs_are_rejected(results) -> None:
-    from snn_theory.krawczyk import krawczyk_1d
+    from snn_theory.certify.krawczyk import krawczyk_1d
 
     # two roots (±0.1) in the box: the Krawczyk test must not claim a unique one
     two = krawczyk_1d(lambda x: x * x - arb("0.01"), lambda x: 2 * x, arb(0, 0.5))

@@ -11,9 +11,10 @@ import mpmath
 import pytest
 from flint import arb, ctx
 
-from snn_theory import activations, propagation
-from snn_theory.cli import main
-from snn_theory.moment_map import arb_to_mpf
+from snn_theory.certify import propagation
+from snn_theory.cli.main import main
+from snn_theory.derive import activations
+from snn_theory.evaluate.moment_map import arb_to_mpf
 
 PREC = 96
 TOL = arb(2) ** -48

@@ -16,8 +16,9 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory import activation_verify, activations
-from snn_theory.cli import main
+from snn_theory.certify import activation_verify
+from snn_theory.cli.main import main
+from snn_theory.derive import activations
 from snn_theory.show.reproduce import stages as rp
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def relu(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, dict, str]:
     out = tmp_path_factory.mktemp("reproduce-relu")
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "reproduce", "--quick",
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "reproduce", "--quick",
                            "--activation", "relu", "--out", str(out), "--jobs", "1", "--json"],
                           capture_output=True, text=True, timeout=300)
     return out, proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, \
@@ -85,7 +86,7 @@ def test_relu_certificates_pass_the_checker_and_tampering_is_caught(relu, tmp_pa
     files = [c["certificate"] for c in data["stages"]["analogue"]["claims"] if c["certificate"]]
     assert len(files) == 5 and all(Path(f).parent == out / "proofs" / "relu" for f in files)
     assert all(r["valid"] for r in data["stages"]["check"]["certificates"])
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "check-certificate",
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "check-certificate",
                            "--json", *files], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["all_valid"] is True
@@ -99,7 +100,7 @@ def test_relu_certificates_pass_the_checker_and_tampering_is_caught(relu, tmp_pa
     cert["checksum"] = activation_verify._checksum(cert)
     bad = tmp_path / Path(refuted).name
     bad.write_text(json.dumps(cert))
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "check-certificate",
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "check-certificate",
                            "--json", str(bad)], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     checked = json.loads(proc.stdout)["certificates"][0]

@@ -22,9 +22,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from snn_theory.commands.simulate import parse_starts
+from snn_theory.cli.simulate import parse_starts
 from snn_theory.errors import InputError
-from snn_theory.moment_map import default_constants, moments
+from snn_theory.evaluate.moment_map import default_constants, moments
 from snn_theory.simulate.config import SimulationConfig
 from snn_theory.simulate.engine import (
     alpha_dropout_affine,

@@ -18,9 +18,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from snn_theory.claims import THEOREM_DOMAINS
+from snn_theory.certify.claims import THEOREM_DOMAINS
 from snn_theory.errors import InputError
-from snn_theory.moment_map import default_constants, moments
+from snn_theory.evaluate.moment_map import default_constants, moments
 from snn_theory.simulate.engine import alpha_dropout_affine
 from snn_theory.simulate.training import (
     QUANTILES,
@@ -222,7 +222,7 @@ def test_activation_variant_learns_and_is_deterministic(act_run: RunResult,
     back = RunResult.from_json(data)
     assert back.activation == rec and back.name == "act:tanh"
     np.testing.assert_array_equal(back.act_var, r.act_var)
-    from snn_theory.commands.train import _print_table
+    from snn_theory.cli.train import _print_table
 
     _print_table([r])
     out = capsys.readouterr().out
@@ -237,11 +237,12 @@ def test_activation_variant_learns_and_is_deterministic(act_run: RunResult,
 def test_activation_variant_initial_moments_follow_its_map() -> None:
     """Normalised weights at initialisation: as for SELU, each held-out sample's (mean,
     variance) follows the iterates of the activation's map g at ω = 0, τ = n/(n − 1)
-    (:func:`snn_theory.activation_map.evaluate`, arb); pooled they give the recorded
+    (:func:`snn_theory.evaluate.activation_map.evaluate`, arb); pooled they give the recorded
     (μ_l, ν_l) up to O(1/√width): measured deviations at width 64 over 3 layers 0.03
     (mean) and 0.07 (variance); the tolerance is 1/√width = 0.125.  A wrong activation (tanh
     with c = 1, fixed point far from (0, 1)) leaves it."""
-    from snn_theory import activation_map, activations
+    from snn_theory.derive import activations
+    from snn_theory.evaluate import activation_map
     from snn_theory.precision import working_precision
 
     r = train(replace(ACT, init="normalized", epochs=1))
@@ -278,8 +279,8 @@ def test_plot_training_draws_the_activation_variant(runs: dict[str, RunResult],
                                                     act_run: RunResult, tmp_path) -> None:
     from matplotlib.image import imread
 
-    from snn_theory import train_plots
-    from snn_theory.plots import FigureSize
+    from snn_theory.show import training_figures as train_plots
+    from snn_theory.show.figures import FigureSize
 
     png = tmp_path / "training.png"
     result = train_plots.training(png, runs=[runs["selu"], act_run],

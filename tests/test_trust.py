@@ -13,7 +13,8 @@ from flint import arb, ctx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import backends, enclosure
+from snn_theory.certify import enclosure
+from snn_theory.evaluate import backends
 from snn_theory.exact import decimal_text
 
 
@@ -69,8 +70,8 @@ def test_tampered_derivative_bound_cache_is_re_derived(tmp_path):
 def test_no_verdict_on_an_inverted_enclosure(monkeypatch):
     """Last line of defence: an enclosure with lower > upper (impossible if every step is
     rigorous) is never reported with a verdict."""
+    from snn_theory.certify.claims import BUILTIN_CLAIMS
     from snn_theory.certify.search import loop
-    from snn_theory.claims import BUILTIN_CLAIMS
 
     monkeypatch.setattr(loop._Search, "enclosure", lambda self: (Fraction(1), Fraction(0)))
     result = loop.verify_claim(BUILTIN_CLAIMS["theorem1.mean_upper"], loop.Settings(jobs=1))

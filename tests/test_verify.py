@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from snn_theory import backends
+from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import Interrupted, Settings, verify_claim
 from snn_theory.certify.search.workers import Constants
-from snn_theory.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
+from snn_theory.evaluate import backends
 
 #: The paper's printed bounds (docs/mathematics.md §4) and which side of them is claimed.
 PAPER_BOUNDS = {

@@ -15,11 +15,11 @@ from fractions import Fraction
 import mpmath
 import pytest
 
-from snn_theory import backends
+from snn_theory.certify.claims import THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search import loop
 from snn_theory.certify.search.loop import Settings, verify_claim
 from snn_theory.certify.search.workers import Constants
-from snn_theory.claims import THEOREM_DOMAINS, Claim, Domain
+from snn_theory.evaluate import backends
 
 #: A box of the wide domain where the gradient enclosure of S is not finite (a square root
 #: of a ball containing 0), so only the cheap whole-box bound can decide it.
@@ -67,7 +67,7 @@ def test_frobenius_bound_brackets_the_spectral_norm(monkeypatch):
     # and the enclosure the search uses contains S at the corners of a box of the wide domain
     from flint import ctx
 
-    from snn_theory import enclosure
+    from snn_theory.certify import enclosure
 
     monkeypatch.setattr(ctx, "prec", 64)  # restored after the test
     lam_b, alpha_b = backends.constants_function("arb")()

@@ -17,13 +17,13 @@ import mpmath
 import pytest
 from flint import ctx
 
-from snn_theory import backends
 from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import write_certificate
+from snn_theory.certify.claims import Claim, Domain
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import ClaimResult, Settings, verify_claim
-from snn_theory.claims import Claim, Domain
-from snn_theory.cli import main
+from snn_theory.cli.main import main
+from snn_theory.evaluate import backends
 
 #: A claim on Theorem 1's domain that takes a few dozen boxes (J22 reaches ≈ 0.89176).
 DOMAIN = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"

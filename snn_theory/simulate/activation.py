@@ -4,7 +4,7 @@ A network of ``depth`` layers of ``width`` units, x_{l+1} = f(W_l x_l), with *no
 weights (each row rescaled so that Σ_j w_ij = ω and Σ_j w_ij² = τ exactly, docs/mathematics.md §6)
 drawn afresh per layer; inputs i.i.d. N(mean0, var0).  Per layer the empirical mean and
 variance over the batch and the units are compared with the iterates (μ_k, ν_k) of g for
-the same activation (:func:`snn_theory.activation_map.iterate`, arb midpoints).  Floats,
+the same activation (:func:`snn_theory.evaluate.activation_map.iterate`, arb midpoints).  Floats,
 numpy float64: evidence, not proof; the deviations are O(1/√width) (finite width) plus
 sampling noise.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory import activation_map
-from snn_theory.activations import Activation
+from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
+from snn_theory.evaluate import activation_map
 from snn_theory.precision import working_precision
 
 

@@ -3,7 +3,7 @@
 A network of ``depth`` layers of ``width`` SELU units, ``x_{l+1} = selu(W_l x_l)`` (optionally
 followed by alpha dropout), is run on ``batch`` random inputs, and after every layer the
 empirical mean and variance of the activations are compared with the iterates of the moment
-map g of docs/mathematics.md §1 (:func:`snn_theory.moment_map.iterate`). Nothing here is rigorous: these
+map g of docs/mathematics.md §1 (:func:`snn_theory.evaluate.moment_map.iterate`). Nothing here is rigorous: these
 are statistics of one random network; they illustrate the theorems, they do not prove anything.
 
 The width sweep, the deviation law it tests and the grid of start points are in
@@ -62,8 +62,8 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.evaluate.moment_map import default_constants, iterate
 from snn_theory.files import json_value
-from snn_theory.moment_map import default_constants, iterate
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 
 #: Success probability of the (skewed, standardised) two-point law used for ``bernoulli`` inputs.
@@ -162,10 +162,10 @@ def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
                          alpha: float) -> tuple[float, float]:
     """(a, b) of alpha dropout for keep probability q = 1 − rate at the fixed point (μ, ν).
 
-    docs/mathematics.md §3 (the formula of :mod:`snn_theory.formulas`, evaluated in float64; the
+    docs/mathematics.md §3 (the formula of :mod:`snn_theory.derive.formulas`, evaluated in float64; the
     certified balls come from ``snn-theory solve-constants --dropout-rate``).
     """
-    from snn_theory.backends import alpha_dropout_function
+    from snn_theory.evaluate.backends import alpha_dropout_function
 
     _, a, b = alpha_dropout_function("numpy")(1.0 - rate, mu, nu, lam, alpha)
     return float(a), float(b)
@@ -173,7 +173,7 @@ def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
 
 def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, steps: int,
                         lam: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Iterates of g in float64 (:func:`snn_theory.moment_map.iterate`); NaN once they
+    """Iterates of g in float64 (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they
     leave the domain (ν ≤ 0 or overflow)."""
     means = np.full(steps + 1, np.nan)
     variances = np.full(steps + 1, np.nan)
@@ -195,8 +195,8 @@ def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, ste
 def numerical_fixed_point(omega: float, tau: float, lam: float, alpha: float,
                           iterations: int = 500) -> tuple[float, float] | None:
     """The attracting fixed point of g reached from (0, 1), by float64 iteration then Newton
-    (:func:`snn_theory.moment_map.fixed_point`); ``None`` if none is found. Not certified."""
-    from snn_theory.moment_map import fixed_point
+    (:func:`snn_theory.evaluate.moment_map.fixed_point`); ``None`` if none is found. Not certified."""
+    from snn_theory.evaluate.moment_map import fixed_point
 
     means, variances = analytic_trajectory(0.0, omega, 1.0, tau, steps=iterations, lam=lam,
                                            alpha=alpha)
@@ -754,7 +754,7 @@ def _correlation_iterates(config: SimulationConfig, lam: float, alpha: float,
     """c-map iterates in double-precision arb (enclosure midpoints) at the float fixed point."""
     from flint import arb
 
-    from snn_theory import propagation
+    from snn_theory.certify import propagation
     from snn_theory.precision import working_precision
 
     with working_precision(bits=53):
@@ -812,7 +812,7 @@ def _simulate_gradients(config: SimulationConfig,
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
 
-    from snn_theory.backends import propagation_function
+    from snn_theory.evaluate.backends import propagation_function
 
     lam, alpha = _constants(config)
     target = numerical_fixed_point(config.omega, config.tau, lam, alpha)

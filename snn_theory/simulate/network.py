@@ -6,7 +6,7 @@ z = W x + b → (``eqx.nn.BatchNorm``) → activation → (alpha or inverted dro
 output layer; one epoch is one ``jax.lax.scan`` over the minibatches (``eqx.filter_jit``);
 learning rate, activation (``lax.switch``), dropout and SELU constants are traced arguments,
 so every variant without batch norm, seed and learning rate of one (depth, width, data set)
-shares one compilation.  The activation variant (any :class:`snn_theory.activations.Activation`)
+shares one compilation.  The activation variant (any :class:`snn_theory.derive.activations.Activation`)
 is a static field of the model instead: its own compilation per activation.
 """
 
@@ -86,7 +86,7 @@ def build_network(config: TrainConfig, split: Split,
                   activation: Any = None) -> tuple[MLP, Any]:
     """(model, batch-norm state) with the variant's initial weights and zero biases; the
     weights come from numpy's generator seeded with ``config.seed`` (layer by layer).
-    ``activation``: the activation variant's :class:`~snn_theory.activations.Activation`."""
+    ``activation``: the activation variant's :class:`~snn_theory.derive.activations.Activation`."""
     variant = variant_of(config.variant)
     rng = np.random.default_rng([config.seed, 7])
     sizes = [split.n_features] + [config.width] * config.depth

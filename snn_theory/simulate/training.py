@@ -14,7 +14,7 @@ after every epoch the quantities the theorems are stated in are recorded:
   ``τ_i = Σ_j w_ij²`` (row i of the layer's weight matrix, z = W x + b), their median and
   5–95 % range, and the fraction of units whose (ω_i, τ_i) lies in the rectangle of
   Theorem 1 (the domain on which ``verify-contraction --theorem 1`` proves the contraction), ``ω ∈ [−0.1, 0.1], τ ∈ [0.95, 1.1]`` (read from
-  :data:`snn_theory.claims.THEOREM_DOMAINS`, never copied).  The theorem proves contraction of
+  :data:`snn_theory.certify.claims.THEOREM_DOMAINS`, never copied).  The theorem proves contraction of
   g for *every* (ω, τ) in that rectangle; a unit outside it is not covered by the proof (which
   does not mean it misbehaves);
 * training loss (full training set, inference mode) and the loss of every minibatch step,
@@ -26,9 +26,9 @@ rescaled so that Σw = 0, Σw² = 1 exactly, the theorem's assumption) and alpha
 ReLU with batch normalisation; plain ReLU (He initialisation); tanh; LeCun's scaled tanh
 1.7159·tanh(2x/3).  SELU uses the float64 roundings of the *certified* λ01, α01 and of the
 certified alpha-dropout constants a, b, α′ = −λα for the drop rate
-(:func:`snn_theory.constants.solve_constants`; docs/mathematics.md §3), cast to float32 for training.
+(:func:`snn_theory.certify.constants.solve_constants`; docs/mathematics.md §3), cast to float32 for training.
 One more variant, :data:`ACTIVATION` (``--activation``), trains any activation of
-:mod:`snn_theory.activations`, c·f(x) + d, initialised like SELU, without batch norm, with
+:mod:`snn_theory.derive.activations`, c·f(x) + d, initialised like SELU, without batch norm, with
 inverted dropout; c, d as given or, by default, the certified pair that makes (0, 1) the
 fixed point of its map g at ω = 0, τ = 1 (:func:`resolve_activation`).
 
@@ -101,7 +101,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 #: The name of the extra variant trained with ``TrainConfig.activation`` (``--activation``).
 ACTIVATION_VARIANT = "activation"
 
-#: The extra variant: any activation of :mod:`snn_theory.activations`, initialised like SELU
+#: The extra variant: any activation of :mod:`snn_theory.derive.activations`, initialised like SELU
 #: (LeCun or normalised, gain 1), no batch norm, inverted dropout.
 ACTIVATION = Variant(ACTIVATION_VARIANT, "custom", False, 1.0, "standard",
                      "c·f(x) + d of the given activation (c, d for the fixed point (0, 1) at "
@@ -120,26 +120,26 @@ def resolve_activation(text: str, scale: str | None = None,
 
     With ``scale`` or ``shift`` given: c·f(x) + d with those (exact decimals; the missing one
     1 resp. 0).  With neither: the member of f's affine family whose fixed point at ω = 0,
-    τ = 1 is (0, 1) (:func:`snn_theory.activation_table.normalized`: SELU keeps λ01, α01;
-    otherwise c, d certified by :func:`snn_theory.activation_map.solve_affine`, rounded to
+    τ = 1 is (0, 1) (:func:`snn_theory.certify.activation_table.normalized`: SELU keeps λ01, α01;
+    otherwise c, d certified by :func:`snn_theory.evaluate.activation_map.solve_affine`, rounded to
     20 decimals).  :class:`InputError` for bad input; ArithmeticError if c, d cannot be
     certified."""
-    from snn_theory import activations
+    from snn_theory.derive import activations
 
     act = activations.get(text, "1" if scale is None else scale,
                           "0" if shift is None else shift)
     if scale is not None or shift is not None:
         return act, "as given (scale, shift)"
-    from snn_theory.activation_table import normalized
+    from snn_theory.certify.activation_table import normalized
 
     return normalized(text)
 
 
 def certified_region() -> tuple[tuple[float, float], tuple[float, float]]:
-    """Theorem 1's (ω, τ) rectangle from :data:`snn_theory.claims.THEOREM_DOMAINS` as floats:
+    """Theorem 1's (ω, τ) rectangle from :data:`snn_theory.certify.claims.THEOREM_DOMAINS` as floats:
     ((ω_lo, ω_hi), (τ_lo, τ_hi)) = ((−0.1, 0.1), (0.95, 1.1))."""
-    from snn_theory.claims import THEOREM_DOMAINS
-    from snn_theory.formulas import VARIABLE_NAMES
+    from snn_theory.certify.claims import THEOREM_DOMAINS
+    from snn_theory.derive.formulas import VARIABLE_NAMES
 
     bounds = dict(zip(VARIABLE_NAMES, THEOREM_DOMAINS["theorem1"].bounds, strict=True))
     (wl, wh), (tl, th) = bounds["omega"], bounds["tau"]
@@ -180,7 +180,7 @@ class TrainConfig:
         check_choice("data set", self.dataset, DATASETS)
         check_choice("variant", self.variant, (*VARIANTS, ACTIVATION_VARIANT))
         if self.variant == ACTIVATION_VARIANT:
-            from snn_theory import activations
+            from snn_theory.derive import activations
 
             if not isinstance(self.activation, str):
                 raise InputError("the activation variant needs an activation (a name or an "
@@ -282,11 +282,11 @@ class SeluConstants:
 @functools.lru_cache(maxsize=32)
 def selu_constants(rate: float = 0.0) -> SeluConstants:
     """λ01, α01 and the alpha-dropout a, b for drop rate ``rate``, each the float64 nearest to
-    its certified enclosure (:func:`snn_theory.constants.solve_constants`, Krawczyk test in arb).
+    its certified enclosure (:func:`snn_theory.certify.constants.solve_constants`, Krawczyk test in arb).
 
     Raises :class:`ArithmeticError` if the solver does not certify them.
     """
-    from snn_theory.constants import solve_constants
+    from snn_theory.certify.constants import solve_constants
 
     text = repr(float(rate))
     rates = [text] if rate > 0 else []
@@ -335,7 +335,7 @@ def weight_statistics(weights: Sequence[np.ndarray]) -> WeightStatistics:
 def g_iterates(mu0: float, nu0: float, steps: int, *, omega: float = 0.0,
                tau: float = 1.0) -> np.ndarray:
     """(steps + 1, 2): the iterates (μ_k, ν_k) of g (λ01, α01, float64) from (mu0, nu0)
-    (:func:`snn_theory.moment_map.iterate`); NaN once they leave the domain."""
+    (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they leave the domain."""
     from snn_theory.simulate.engine import analytic_trajectory
 
     c = selu_constants(0.0)
@@ -351,13 +351,13 @@ def g_prediction(x: np.ndarray, depth: int, width: int) -> np.ndarray:
     For a fixed sample a and a row w drawn uniformly from {Σw = 0, Σw² = 1} ⊂ ℝⁿ,
     z = w·x has mean 0 and variance Σ_j (x_j − x̄)²/(n − 1) = ν_a·n/(n − 1), with (μ_a, ν_a)
     the mean and variance of the sample's n inputs, whatever μ_a: so each sample follows its
-    own iterates of g at ω = 0, τ = n/(n − 1) (:func:`snn_theory.moment_map.evaluate`,
+    own iterates of g at ω = 0, τ = n/(n − 1) (:func:`snn_theory.evaluate.moment_map.evaluate`,
     float64, vectorised over samples; n = features, then ``width``).  Pooled over samples:
     μ_l = mean_a μ_a, ν_l = mean_a ν_a + var_a μ_a (law of total variance), the statistic
     :class:`RunResult` records.  A large-width prediction: the network deviates from it by
     O(1/√width).  For LeCun weights it is only indicative (their rows have ω_i ~ N(0, 1)).
     """
-    from snn_theory.moment_map import evaluate
+    from snn_theory.evaluate.moment_map import evaluate
 
     c = selu_constants(0.0)
     x = np.asarray(x, np.float64)
@@ -416,7 +416,7 @@ class RunResult:
       (μ_l, ν_l) the iterates of g predict for normalised weights);
     * ``heldout``: the held-out batch (float32 features) the (μ, ν) were measured on;
     * ``activation``: for the activation variant, the activation trained
-      (:meth:`snn_theory.activations.Activation.to_json` plus ``label``, ``parameters``: how
+      (:meth:`snn_theory.derive.activations.Activation.to_json` plus ``label``, ``parameters``: how
       c, d were chosen, and their float64 values ``scale_float``, ``shift_float``); else None.
     """
 

@@ -12,7 +12,7 @@ import json
 import mpmath
 import pytest
 
-from snn_theory import activations
+from snn_theory.derive import activations
 
 
 def _moments(name: str, c: mpmath.mpf, d: mpmath.mpf, m: mpmath.mpf, v: mpmath.mpf
@@ -83,7 +83,7 @@ def test_map_activation_bad_input(args: list[str], cli) -> None:
 
 
 def test_table_parameters_and_bad_input(cli) -> None:
-    from snn_theory.activation_table import normalized
+    from snn_theory.certify.activation_table import normalized
 
     act, params = normalized("tanh")
     # c·tanh with Var = 1 at N(0, 1): c = 1/√E[tanh(Z)²] (quadrature), d = 0

@@ -8,9 +8,10 @@ from fractions import Fraction
 
 import pytest
 
-from snn_theory import backends, constants
-from snn_theory.commands.exit_codes import EXIT_NOT_CERTIFIED
-from snn_theory.constants import solve_constants
+from snn_theory.certify import constants
+from snn_theory.certify.constants import solve_constants
+from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
+from snn_theory.evaluate import backends
 from snn_theory.precision import working_precision
 from tests.test_constants import frac
 

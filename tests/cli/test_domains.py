@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snn_theory import domains
+from snn_theory.certify import domains
 from tests.test_domains import FAST, _rewrite, tiny  # noqa: F401 (tiny: a fixture)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from snn_theory import backends
+from snn_theory.evaluate import backends
 from snn_theory.precision import working_precision
 
 

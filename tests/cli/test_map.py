@@ -8,8 +8,9 @@ import mpmath
 import pytest
 from flint import arb
 
-from snn_theory import backends, working_precision
-from snn_theory.moment_map import mpf_to_arb
+from snn_theory import working_precision
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import mpf_to_arb
 
 
 def _mp_reference(mu: str, omega: str, nu: str, tau: str,
@@ -195,7 +196,7 @@ def test_non_ascii_digits_are_bad_input(cli) -> None:
 def test_a_failed_enclosure_is_not_certified_exit_3(cli, monkeypatch) -> None:
     """When the mathematics (not the input) fails — here an enclosure that cannot be made
     finite — the CLI says "not certified" on one line and exits 3."""
-    from snn_theory.commands import map as map_command
+    from snn_theory.cli import map as map_command
 
     def fail(*args, **kwargs):
         raise ArithmeticError("enclosure is not finite")

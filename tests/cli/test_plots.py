@@ -10,7 +10,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory.moment_map import evaluate, fixed_point
+from snn_theory.evaluate.moment_map import evaluate, fixed_point
 from tests.test_plots import png_size
 
 
@@ -95,8 +95,8 @@ def test_bad_input_subprocess_has_no_traceback(tmp_path: Path, cli) -> None:
 
 def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path, cli) -> None:
     from snn_theory.certify.certificate.io import write_certificate
+    from snn_theory.certify.claims import Claim, Domain
     from snn_theory.certify.search.loop import Settings, verify_claim
-    from snn_theory.claims import Claim, Domain
 
     claim = Claim.parse("variance<=3", Domain.parse(
         "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")

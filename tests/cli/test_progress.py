@@ -1,4 +1,4 @@
-"""The commands' progress displays (snn_theory.commands.progress): drawn on stderr only when
+"""The commands' progress displays (snn_theory.cli.progress): drawn on stderr only when
 asked for and stderr is a terminal, never on stdout; text is printed as given (no markup);
 the bar is the ``(done, total)`` callback the library takes."""
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from snn_theory.commands.progress import progress_bar
+from snn_theory.cli.progress import progress_bar
 
 
 def test_hidden_display_draws_nothing_but_notes(capsys: pytest.CaptureFixture[str],

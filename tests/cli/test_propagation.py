@@ -9,7 +9,7 @@ import json
 import pytest
 from flint import arb, ctx
 
-from snn_theory import propagation
+from snn_theory.certify import propagation
 from tests.test_propagation import results  # noqa: F401 (a fixture)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from snn_theory import claims as registry
-from snn_theory.cli import main
+from snn_theory.certify import claims as registry
+from snn_theory.cli.main import main
 from snn_theory.show.reproduce import report as rep
 from snn_theory.show.reproduce import stages as rp
 
@@ -33,7 +33,7 @@ def cli_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess,
                                                               dict]:
     out = tmp_path_factory.mktemp("reproduce")
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "reproduce", "--quick",
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "reproduce", "--quick",
                            "--out", str(out), "--json"], capture_output=True, text=True,
                           timeout=600)
     return out, proc, json.loads(proc.stdout) if proc.stdout.strip() else {}
@@ -77,7 +77,7 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick) -> None:
 
     before = snapshot()
     first_timings = json.loads(timings.read_text())
-    again = subprocess.run([sys.executable, "-m", "snn_theory.cli", "reproduce", "--quick",
+    again = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "reproduce", "--quick",
                             "--out", str(out), "--jobs", "1"], capture_output=True, text=True,
                            timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -105,7 +105,7 @@ def test_all_figures_written(quick) -> None:
 
 
 def test_certificates_are_accepted_by_the_checker(quick) -> None:
-    from snn_theory.claims import BUILTIN_CLAIMS
+    from snn_theory.certify.claims import BUILTIN_CLAIMS
 
     out, _, data = quick
     claims = data["stages"]["claims"]["verify"]["claims"]
@@ -114,7 +114,7 @@ def test_certificates_are_accepted_by_the_checker(quick) -> None:
     assert set(expected) == set(BUILTIN_CLAIMS)
     files = [c["certificate"] for c in claims]
     assert all(Path(f).parent == out / "proofs" for f in files)
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli", "check-certificate",
+    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "check-certificate",
                            "--jobs", "1", "--json", *files], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     checked = json.loads(proc.stdout)
@@ -194,8 +194,8 @@ def test_report_monte_carlo_matches_simulate(quick, capsys) -> None:
 # --------------------------------------------------------------------------- cheap paths
 def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatch,
                                                       capsys) -> None:
+    from snn_theory.certify.claims import BUILTIN_CLAIMS
     from snn_theory.certify.search import loop as verify
-    from snn_theory.claims import BUILTIN_CLAIMS
 
     def fake_verify(claims, settings, certificate_dir, progress=None, done=None):
         # a refuted contraction claim that is not a known erratum
@@ -235,8 +235,8 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
     exit 3, the stage reported failed with the reason, nothing printed as certified."""
     import numpy as np
 
+    from snn_theory.certify.claims import BUILTIN_CLAIMS
     from snn_theory.certify.search import loop as verify
-    from snn_theory.claims import BUILTIN_CLAIMS
 
     def undecided(mode, tell):
         raise ArithmeticError("the Krawczyk test did not succeed")

@@ -98,7 +98,7 @@ def test_single_run_says_what_it_can_and_cannot_tell(cli) -> None:
 
 @pytest.mark.parametrize("name", ["/nonexistent/dir/x.npz", "{tmp}"])
 def test_out_path_is_checked_before_computing(cli, monkeypatch, tmp_path, name) -> None:
-    import snn_theory.commands.simulate as command
+    import snn_theory.cli.simulate as command
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("simulated although the output cannot be written")

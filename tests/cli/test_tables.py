@@ -17,7 +17,7 @@ def test_solve_constants_table_keeps_each_constant_on_one_line(cli, monkeypatch)
     printed = lam_line.split("│")[2].strip()
     # the whole certified decimal of λ01 on that line: compare with its closed form at 60 digits
     with mpmath.workdps(60):
-        from snn_theory import backends
+        from snn_theory.evaluate import backends
 
         lam01, alpha01 = backends.constants_function("mpmath")()
         assert abs(mpmath.mpf(printed) - lam01) < mpmath.mpf("1e-49")

@@ -19,10 +19,10 @@ import mpmath
 import pytest
 from flint import ctx
 
-from snn_theory import backends
 from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import checksum, read_certificate
-from snn_theory.claims import THEOREM_DOMAINS
+from snn_theory.certify.claims import THEOREM_DOMAINS
+from snn_theory.evaluate import backends
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"  # Theorem 1's domain
 

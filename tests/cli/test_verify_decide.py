@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
-from snn_theory import backends
 from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.claims import Domain
 from snn_theory.certify.search.executors import Executor
-from snn_theory.claims import Domain
+from snn_theory.evaluate import backends
 from tests.test_verify_decide import NAN_GRADIENT_BOX, mp_values
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"
@@ -39,7 +39,7 @@ def test_wide_margin_claim_is_decided_by_the_initial_grid(tmp_path, cli):
 def test_cheap_bound_decides_where_the_gradient_is_not_finite(tmp_path, cli, monkeypatch):
     from flint import ctx
 
-    from snn_theory import enclosure
+    from snn_theory.certify import enclosure
 
     domain = Domain.parse(NAN_GRADIENT_BOX)
     monkeypatch.setattr(ctx, "prec", 64)  # restored after the test

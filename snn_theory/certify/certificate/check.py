@@ -1,7 +1,7 @@
 """The independent certificate checker: re-derive every fact a certificate states.
 
 This is deliberately a second, independent implementation: it shares no code with the search
-(:mod:`snn_theory.certify.search`) except the per-box bound of :mod:`snn_theory.enclosure`,
+(:mod:`snn_theory.certify.search`) except the per-box bound of :mod:`snn_theory.certify.enclosure`,
 which is what a reader has to audit; the tiling check (:mod:`.tiling`) and the file format
 (:mod:`.io`) are written without any code from the search, and the checker's own process pool
 and per-box loop are its own.  Keep it so.
@@ -20,7 +20,7 @@ formulas, in this order:
 3. the leaf boxes tile the domain with no gap and no overlap: the checker recursively finds
    a cut that no box straddles (a *guillotine* tiling, which is what grid + bisection
    produces) until each region is exactly one box — exact integer arithmetic throughout;
-4. a fresh ball evaluation (:func:`snn_theory.enclosure.bound`) of every box gives exactly
+4. a fresh ball evaluation (:func:`snn_theory.certify.enclosure.bound`) of every box gives exactly
    the stored bound, and every stored bound proves the claim;
 5. the extremum enclosure: its decided end is exactly the worst fresh bound, its other end
    exactly the attained end of the ball at the witness point; for ``refuted``, the
@@ -56,11 +56,18 @@ from snn_theory.certify.certificate.io import (
     schema,
 )
 from snn_theory.certify.certificate.tiling import tiling_error
-from snn_theory.claims import Claim, builtin_claim_for
-from snn_theory.enclosure import bound, bound_modes, interval_ball, lower, point_value, upper
+from snn_theory.certify.claims import Claim, builtin_claim_for
+from snn_theory.certify.enclosure import (
+    bound,
+    bound_modes,
+    interval_ball,
+    lower,
+    point_value,
+    upper,
+)
+from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
-from snn_theory.formulas import VARIABLE_NAMES
 from snn_theory.precision import working_precision
 
 #: Certificates with fewer leaf boxes are re-checked in one process whatever --jobs says.
@@ -161,7 +168,7 @@ def _check_chunk(state: RecheckState, chunk: list[tuple[int, list, Fraction, int
     """Recompute the bound of each (index, box, stored bound, precision), in this process or
     in a worker.
 
-    :func:`snn_theory.enclosure.bound` is deterministic and has two modes: with ``decides``
+    :func:`snn_theory.certify.enclosure.bound` is deterministic and has two modes: with ``decides``
     it may stop at the cheap whole-box enclosure once that proves the claim (what a search
     that only decides stores), without it it always adds the centred form (what a search
     refining the extremum stores).  The fresh bound is the mode that reproduces the stored
@@ -230,7 +237,7 @@ def check_certificate(path: Path | str, jobs: int = 1,
         >>> import tempfile
         >>> from snn_theory.certify.certificate.io import write_certificate
         >>> from snn_theory.certify.search.loop import Settings, verify_claim
-        >>> from snn_theory.claims import Claim, Domain
+        >>> from snn_theory.certify.claims import Claim, Domain
         >>> claim = Claim.parse("spectral_norm<5", Domain.parse(
         ...     "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"))
         >>> result = verify_claim(claim, Settings(jobs=1))
@@ -267,7 +274,7 @@ def check_content(content: dict[str, Any], report: CheckReport, jobs: int = 1,
     """Check one claim's certificate already in memory (the parsed file's dict, checksum
     aside: the caller vouches for nothing, the schema and all the facts are re-checked);
     never raises for a bad certificate.  Used for the claims embedded in a paving
-    certificate (:mod:`snn_theory.domains`)."""
+    certificate (:mod:`snn_theory.certify.domains`)."""
     def run() -> CheckReport:
         schema(content)
         return _check_parsed(content, jobs, progress, report)

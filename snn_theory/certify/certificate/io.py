@@ -1,6 +1,6 @@
 """Proof certificates on disk: writing them, reading them, and their schema.
 
-A certificate records one claim (:mod:`snn_theory.claims`) and the evidence for its verdict:
+A certificate records one claim (:mod:`snn_theory.certify.claims`) and the evidence for its verdict:
 
 * ``holds``: a list of leaf boxes that tile the claim's domain, each with a rational bound on
   the quantity over the box (an upper bound when the claim is about a maximum, a lower bound
@@ -30,12 +30,12 @@ from typing import Any
 from flint import arb
 
 from snn_theory import __version__
-from snn_theory.claims import Claim
-from snn_theory.enclosure import lower, upper
+from snn_theory.certify.claims import Claim
+from snn_theory.certify.enclosure import lower, upper
+from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.exact import format_fraction, parse_exact
 from snn_theory.files import atomic_write
-from snn_theory.formulas import VARIABLE_NAMES
 from snn_theory.precision import working_precision
 
 FORMAT = "snn-theory-certificate"
@@ -73,7 +73,7 @@ def ball_bounds(x: arb) -> list[str]:
 
 def closed_form_constants(bits: int) -> tuple[arb, arb]:
     """λ01, α01 enclosed from their closed forms (docs/mathematics.md §3) at ``bits`` of precision."""
-    from snn_theory.backends import constants_function
+    from snn_theory.evaluate.backends import constants_function
 
     with working_precision(bits=bits):
         return constants_function("arb")()

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 
-from snn_theory.formulas import VARIABLE_NAMES
+from snn_theory.derive.formulas import VARIABLE_NAMES
 
 
 def tiling_error(domain: Sequence[tuple[Fraction, Fraction]],

@@ -2,7 +2,7 @@
 
 ``sup |∂S/∂x_i|`` over the domain is enclosed on sub-boxes that tile the domain by a centred
 form of each partial: ∂_iS at the box centre in arb plus the Hessian row enclosed over the
-box by forward-mode differentiation in ball arithmetic (:mod:`snn_theory.dual`) of the
+box by forward-mode differentiation in ball arithmetic (:mod:`snn_theory.evaluate.dual`) of the
 compact partials of S; boxes are bisected adaptively until the bound is within a relative
 tolerance of a rigorous lower bound (the derivative at box centres) or a box budget is
 spent.  The maximum over all leaf boxes of the gradient enclosure's magnitude is a proven
@@ -23,8 +23,8 @@ from typing import Any
 
 from flint import arb
 
-from snn_theory import backends
 from snn_theory.certify.paper.grid import STATE_VERSION
+from snn_theory.evaluate import backends
 from snn_theory.files import atomic_write
 from snn_theory.precision import working_precision
 
@@ -109,8 +109,7 @@ def _box_balls(box: Sequence[tuple[float, float]]) -> list[arb]:
 def _formulas_fingerprint() -> str:
     """Hash of the formula, code-generator and generated S-gradient sources: cached
     derivative bounds are reused only while all are unchanged."""
-    from snn_theory import codegen, formulas
-    from snn_theory.derive import s_gradient
+    from snn_theory.derive import codegen, formulas, s_gradient
 
     h = hashlib.sha256()
     for module in (formulas, codegen, s_gradient):
@@ -120,9 +119,9 @@ def _formulas_fingerprint() -> str:
 
 def gradient_functions() -> tuple[Callable[..., Any], Callable[..., Any]]:
     """(dual, arb) evaluators of ∇S = (∂S/∂μ, ∂S/∂ω, ∂S/∂ν, ∂S/∂τ) in the compact form of
-    :func:`snn_theory.formulas.compact_gradient` (the chain rule through the moments'
+    :func:`snn_theory.derive.formulas.compact_gradient` (the chain rule through the moments'
     compact partials; equal to sympy's derivative of S, which the tests check): the
-    gradient part of :func:`snn_theory.backends.value_and_gradient` ``(…, "spectral_norm")``.
+    gradient part of :func:`snn_theory.evaluate.backends.value_and_gradient` ``(…, "spectral_norm")``.
 
     The dual evaluator gives, over a box, enclosures of ∂_iS (``.value``) and of the Hessian
     row ∂_j∂_iS (``.grad``).
@@ -150,7 +149,7 @@ def box_gradient_bounds(box: Sequence[tuple[float, float]], lam: arb, alpha: arb
     Hessian enclosure also shows that S is smooth on the box (the square roots' arguments
     stay away from 0, where the dual would return an unbounded ball).
     """
-    from snn_theory.dual import Dual
+    from snn_theory.evaluate.dual import Dual
 
     dual_fn, arb_fn = functions
     balls = _box_balls(box)

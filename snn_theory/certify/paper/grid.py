@@ -4,7 +4,7 @@ The grid has ``n_i`` points per variable, spaced ``Δ_i = (b_i − a_i)/(n_i −
 including both ends, over the domain ``[a_μ, b_μ] × [a_ω, b_ω] × [a_ν, b_ν] × [a_τ, b_τ]``.
 It is streamed in chunks of flat indices; each chunk's points are generated *inside* the
 jitted kernel from its first index by integer division (the grid is never materialised), S
-is evaluated with the one set of formulas (:func:`snn_theory.backends.evaluator`
+is evaluated with the one set of formulas (:func:`snn_theory.evaluate.backends.evaluator`
 ``("jax", ("spectral_norm",))``, float64), and the chunk is max-reduced with its argmax.  The
 chunk's index array is sharded over the devices given (``jax.sharding.Mesh`` +
 ``NamedSharding``; every device JAX sees by default).  The maximum of a set of floats does
@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory import backends
-from snn_theory.claims import BUILTIN_CLAIMS
+from snn_theory.certify.claims import BUILTIN_CLAIMS
+from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
+from snn_theory.evaluate import backends
+from snn_theory.evaluate.moment_map import default_constants
 from snn_theory.files import atomic_write
-from snn_theory.formulas import VARIABLE_NAMES
-from snn_theory.moment_map import default_constants
 
 #: ``--theorem`` choice → the built-in contraction claim the paper's method checks.
 CLAIM_NAMES: dict[str, str] = {
@@ -42,7 +42,7 @@ CLAIM_NAMES: dict[str, str] = {
     "appendix": "appendix.contraction_wide_tau",
 }
 #: The domains (docs/mathematics.md §4) as exact decimal strings, in the order of
-#: :data:`snn_theory.claims.VARIABLE_NAMES` — read from the claims registry, whose domains
+#: :data:`snn_theory.certify.claims.VARIABLE_NAMES` — read from the claims registry, whose domains
 #: they are: Theorem 1's Ω, and the appendix's wider τ range.  The grid uses their float64
 #: roundings (:data:`DOMAINS`), the derivative-bound tiling is widened by one ulp outward so
 #: that it contains the decimal box, and the lower bound of max S is evaluated at a point of

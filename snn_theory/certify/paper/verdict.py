@@ -54,7 +54,6 @@ from typing import Any
 import numpy as np
 from flint import arb
 
-from snn_theory import backends
 from snn_theory.certify.paper.bounds import (
     DERIVATIVE_MAX_BOXES,
     PAPER_DERIVATIVE_BOUNDS,
@@ -72,9 +71,10 @@ from snn_theory.certify.paper.grid import (
     grid_values,
     scan_grid,
 )
+from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
+from snn_theory.evaluate import backends
 from snn_theory.files import json_value, writable_directory
-from snn_theory.formulas import VARIABLE_NAMES
 from snn_theory.precision import working_precision
 
 #: Floating-point allowance: max(FLOAT_ALLOWANCE_FLOOR, FLOAT_ALLOWANCE_FACTOR × observed).
@@ -186,7 +186,7 @@ class DerivativeBound:
 class GridReport:
     """How the verdict was reached: the grid, its maximum, the derivative bounds, the mean
     value theorem term and the float allowance.  Tuples run over
-    :data:`snn_theory.claims.VARIABLE_NAMES` (μ, ω, ν, τ)."""
+    :data:`snn_theory.certify.claims.VARIABLE_NAMES` (μ, ω, ν, τ)."""
 
     name: str
     domain: tuple[tuple[float, float], ...]
@@ -275,7 +275,7 @@ class PaperResult:
     method*: a float64 grid maximum plus rigorous derivative bounds plus a stated,
     non-rigorous float allowance); False only when the arb enclosure of S at the grid argmax
     is > 1 (``counterexample``: that point, as decimal strings or float reprs, over
-    :data:`~snn_theory.claims.VARIABLE_NAMES`); None otherwise.  ``boxes``: leaf boxes of the
+    :data:`~snn_theory.certify.claims.VARIABLE_NAMES`); None otherwise.  ``boxes``: leaf boxes of the
     derivative bounds.  :meth:`to_json` gives the interval method's claim shape.
     """
 

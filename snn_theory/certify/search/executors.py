@@ -2,7 +2,7 @@
 
 One executor serves the branch-and-bound verifier (its boxes,
 :mod:`snn_theory.certify.search.loop`) and the domain maps (their cells,
-:mod:`snn_theory.domains`).  A task is a top-level function applied to one picklable
+:mod:`snn_theory.certify.domains`).  A task is a top-level function applied to one picklable
 argument; everything it needs travels with it (a :func:`functools.partial` of an explicit,
 frozen state), nothing is read from worker-side globals, so a task computes the same thing
 wherever it runs.  :meth:`Executor.map` returns the results in task order, hence a
@@ -36,7 +36,7 @@ ARB_LOCK = threading.RLock()
 def compile_arb(quantities: Iterable[str]) -> None:
     """Compile the arb evaluators (value and value-with-gradient) of ``quantities`` in this
     process (a few seconds each, once: they are cached)."""
-    from snn_theory import backends
+    from snn_theory.evaluate import backends
 
     for quantity in quantities:
         backends.value_and_gradient("arb", quantity)

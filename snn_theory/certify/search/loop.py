@@ -1,15 +1,15 @@
 """The search behind ``snn-theory verify-contraction``: interval branch-and-bound (docs/mathematics.md §7).
 
-For a claim ``q ⋈ t`` on a domain box (:mod:`snn_theory.claims`) the search proves, refutes,
+For a claim ``q ⋈ t`` on a domain box (:mod:`snn_theory.certify.claims`) the search proves, refutes,
 or gives up on the claim — deciding it first — and encloses the deciding extremum of q (the
 maximum for < and ≤, the minimum for > and ≥) as far as asked:
 
 * **Boxes.**  The domain is cut into a uniform initial grid (:data:`GRID_CELLS` cells per
   dimension), then boxes are bisected (always at their exact midpoint), so the leaf boxes form
   a guillotine tiling of the domain — exactly what the certificate checker re-derives.
-* **Bounds.**  Every box bound is :func:`snn_theory.enclosure.bound` (cheap whole-box
+* **Bounds.**  Every box bound is :func:`snn_theory.certify.enclosure.bound` (cheap whole-box
   enclosure — for S also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then a ball evaluation of the compact
-  gradient forms of :func:`snn_theory.formulas.compact_gradient` over the box, monotonicity
+  gradient forms of :func:`snn_theory.derive.formulas.compact_gradient` over the box, monotonicity
   reduction onto faces, and the centred form, in arb), at the precision stored with the box; the
   certificate checker recomputes exactly this (never weaker than what the search stored).
   While deciding without a tolerance the search stops at the cheap bound when it already
@@ -60,6 +60,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from snn_theory.certify.claims import Claim
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.state import (
     STATE_VERSION,
@@ -82,10 +83,9 @@ from snn_theory.certify.search.workers import (
     sharpen_point,
     split_task,
 )
-from snn_theory.claims import Claim
+from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
-from snn_theory.formulas import VARIABLE_NAMES
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
 GRID_CELLS: dict[str, int] = {"coarse": 2, "fine": 8}
@@ -280,7 +280,7 @@ def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = N
         Interrupted: on Ctrl-C (after saving the state, if a state directory is set).
 
     Example:
-        >>> from snn_theory.claims import Claim, Domain
+        >>> from snn_theory.certify.claims import Claim, Domain
         >>> claim = Claim.parse("spectral_norm<5", Domain.parse(
         ...     "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"))
         >>> result = verify_claim(claim, Settings(jobs=1))

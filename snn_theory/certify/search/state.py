@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from snn_theory.certify.certificate.tiling import tiling_error
+from snn_theory.certify.claims import Claim
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.workers import Box, Evaluated, Interval, WorkerState, eval_task
-from snn_theory.claims import Claim
 from snn_theory.files import atomic_write
 
 #: Version of the state file layout (part of the key a saved state must match).

@@ -7,7 +7,7 @@ written to module state, so a task computes the same thing in this process, in a
 process or on a Dask worker (:mod:`snn_theory.certify.search.executors`).
 
 * :func:`evaluate_box` bounds the quantity rigorously over a box with
-  :func:`snn_theory.enclosure.bound` (at the base precision; a small box whose enclosure is
+  :func:`snn_theory.certify.enclosure.bound` (at the base precision; a small box whose enclosure is
   not finite is retried at doubled precisions) and evaluates the ball value at the centre of
   the face the monotonicity reduction led to;
 * :func:`sharpen_point` re-evaluates a point ball that straddles the claim's threshold at
@@ -31,9 +31,10 @@ from typing import Any
 
 from flint import arb
 
-from snn_theory import backends, enclosure
-from snn_theory.claims import Claim
+from snn_theory.certify import enclosure
+from snn_theory.certify.claims import Claim
 from snn_theory.errors import InputError
+from snn_theory.evaluate import backends
 from snn_theory.exact import decimal_text, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 
@@ -269,7 +270,7 @@ def sharpen_point(state: WorkerState, item: Evaluated, claim: Claim) -> Evaluate
 
 def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
     """Gradient enclosure over the box, by the same means as :func:`enclosure.bound` (the
-    compact gradient forms of :func:`snn_theory.formulas.compact_gradient`)."""
+    compact gradient forms of :func:`snn_theory.derive.formulas.compact_gradient`)."""
     return backends.value_and_gradient("arb", quantity)(*balls, lam, alpha)[1:]
 
 

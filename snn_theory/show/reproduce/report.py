@@ -2,7 +2,7 @@
 :mod:`snn_theory.show.reproduce.stages`.
 
 * ``PROOFS/REPORT.md`` — Markdown tables: constants, each claim with the paper's statement
-  (:data:`snn_theory.claims.PAPER_STATEMENTS`) and the certified result, the checker's
+  (:data:`snn_theory.certify.claims.PAPER_STATEMENTS`) and the certified result, the checker's
   verdicts, the Monte Carlo runs, the domain map, the figures, the stages; for another
   activation: its parameters, its Theorem 1 analogue, the checker, its gains;
 * ``PROOFS/reproduce.json`` — everything, machine-readable (:func:`to_json`), but no timings
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from snn_theory import __version__
-from snn_theory.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
+from snn_theory.certify.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
 from snn_theory.exact import decimal_text, format_fraction
 from snn_theory.files import atomic_write, dumps_json
 from snn_theory.show.reproduce.stages import (
@@ -102,7 +102,7 @@ def stage_data(result: Any) -> dict[str, Any]:
 
 def gains_json(stage: GainsStage) -> dict[str, Any]:
     """As ``snn-theory gain --json`` prints it (decimals rounded outward)."""
-    from snn_theory.constants import decimal_enclosure
+    from snn_theory.certify.constants import decimal_enclosure
 
     r, d = stage.result, stage.digits
     return {"activation": r.activation.to_json(), "certified": True, "digits": d,

@@ -9,9 +9,9 @@ the bars and maps :attr:`Reproduction.outcome` to its exit code.
 SELU (the default) — stages:
 
 1. **constants** — λ01, α01 certified (Krawczyk test in ball arithmetic) at ``digits``, the
-   closed forms compared, alpha-dropout constants (:func:`snn_theory.constants.solve_constants`;
+   closed forms compared, alpha-dropout constants (:func:`snn_theory.certify.constants.solve_constants`;
    the same object ``snn-theory solve-constants --json`` prints);
-2. **claims** — every built-in claim of :mod:`snn_theory.claims` decided by the verifier's
+2. **claims** — every built-in claim of :mod:`snn_theory.certify.claims` decided by the verifier's
    entry point (:func:`snn_theory.certify.search.loop.verify_claims`, as ``verify-contraction`` does) with
    certificates written to ``OUT/proofs``;
 3. **check** — every certificate re-verified by the independent checker
@@ -19,10 +19,10 @@ SELU (the default) — stages:
 4. **monte-carlo** — wide networks (normalised weights) simulated at a few widths
    (:func:`snn_theory.simulate.engine.simulate`; each run is what ``snn-theory simulate --json``
    prints for the same configuration).  A statistical sanity check, not a proof;
-5. **figures** — every figure of :mod:`snn_theory.plots` into ``OUT/figures``;
+5. **figures** — every figure of :mod:`snn_theory.show.figures` into ``OUT/figures``;
 6. **domain-map** (``--full`` only: the checker takes about 35 s) — the committed paving
    certificate of the (ω, τ) domain map (``proofs/domain.paving.json.gz``) re-checked from
-   scratch by :func:`snn_theory.domains.check_paving`, and its figure redrawn
+   scratch by :func:`snn_theory.certify.domains.check_paving`, and its figure redrawn
    (``figures/domain_map.png``);
 7. **report** — ``OUT/proofs/REPORT.md`` and ``OUT/proofs/reproduce.json``.
 
@@ -31,10 +31,10 @@ Another activation (``--activation NAME``) — everything into ``OUT/proofs/<nam
 
 1. **analogue** — the parameters c, d of c·f + d that make (0, 1) the fixed point at ω = 0,
    τ = 1, S(H) there, and the Theorem 1 analogue on the paper's domain, claim by claim, with
-   certificates (:func:`snn_theory.activation_table.table`, as ``activation-table`` does);
-2. **check** — each certificate re-verified (:func:`snn_theory.activation_verify.
+   certificates (:func:`snn_theory.certify.activation_table.table`, as ``activation-table`` does);
+2. **check** — each certificate re-verified (:func:`snn_theory.certify.activation_verify.
    check_certificate_file`);
-3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.gains.
+3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.certify.gains.
    certified_gains`, as ``snn-theory gain``);
 4. **figures** — what ``snn-theory plot`` draws for an activation: the training figure with
    the activation as an extra variant (``--full`` only: minutes of training);
@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.claims import BUILTIN_CLAIMS, EXPECTED_FALSE
+from snn_theory.certify.claims import BUILTIN_CLAIMS, EXPECTED_FALSE
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.files import writable_directory
 
@@ -189,9 +189,9 @@ class StageError(RuntimeError):
 # --------------------------------------------------------------------------- typed results
 @dataclass(frozen=True)
 class ConstantsStage:
-    """λ01, α01 as :func:`snn_theory.constants.solve_constants` certified them."""
+    """λ01, α01 as :func:`snn_theory.certify.constants.solve_constants` certified them."""
 
-    result: Any  # snn_theory.constants.ConstantsResult
+    result: Any  # snn_theory.certify.constants.ConstantsResult
 
     @property
     def ok(self) -> bool:
@@ -219,7 +219,7 @@ class ClaimsStage:
 
     @property
     def errata(self) -> tuple[str, ...]:
-        """Claims refuted as :data:`snn_theory.claims.EXPECTED_FALSE` says they are."""
+        """Claims refuted as :data:`snn_theory.certify.claims.EXPECTED_FALSE` says they are."""
         return tuple(r.claim.name for r in self.results
                      if r.holds is False and r.claim.name in EXPECTED_FALSE)
 
@@ -349,7 +349,7 @@ class DomainStage:
     """The committed paving certificate of the domain map, re-checked from scratch."""
 
     certificate: Path
-    report: Any  # snn_theory.domains.PavingReport
+    report: Any  # snn_theory.certify.domains.PavingReport
     figure: Figure | None
 
     @property
@@ -374,7 +374,7 @@ class DomainStage:
 class AnalogueStage:
     """Another activation's normalised parameters and its Theorem 1 analogue."""
 
-    row: Any  # snn_theory.activation_table.TableRow (results: ActivationClaimResult)
+    row: Any  # snn_theory.certify.activation_table.TableRow (results: ActivationClaimResult)
     time_limit: float
     max_boxes: int
 
@@ -390,7 +390,7 @@ class AnalogueStage:
 
     @property
     def summary(self) -> str:
-        from snn_theory.activation_table import _claim_cell
+        from snn_theory.certify.activation_table import _claim_cell
 
         return (f"{self.row.parameters}; S(H) at (0, 1) ∈ {self.row.spectral_norm.str(10)}; "
                 f"Theorem 1 analogue {self.row.verdict}: "
@@ -399,7 +399,7 @@ class AnalogueStage:
 
 @dataclass(frozen=True)
 class GainsStage:
-    """Certified gains of the activation (:class:`snn_theory.gains.GainResult`)."""
+    """Certified gains of the activation (:class:`snn_theory.certify.gains.GainResult`)."""
 
     result: Any
     digits: int
@@ -408,7 +408,7 @@ class GainsStage:
 
     @property
     def summary(self) -> str:
-        from snn_theory.constants import decimal_enclosure
+        from snn_theory.certify.constants import decimal_enclosure
 
         gv = decimal_enclosure(self.result.variance_gain, 10)
         g2 = decimal_enclosure(self.result.second_moment_gain, 10)
@@ -497,7 +497,7 @@ class Reproduction:
 
 # --------------------------------------------------------------------------- SELU stages
 def stage_constants(mode: Mode, tell: _Tell) -> ConstantsStage:
-    from snn_theory.constants import solve_constants
+    from snn_theory.certify.constants import solve_constants
 
     tell.start("certifying λ01, α01", 1)
     result = solve_constants(digits=mode.digits, dropout_rates=tuple(mode.dropout_rates))
@@ -601,7 +601,7 @@ def _draw(name: str, make: Callable[[], Any]) -> Figure:
 
 def stage_figures(mode: Mode, figures: Path, claims: ClaimsStage | None,
                   mc: MonteCarloStage | None, tell: _Tell) -> FiguresStage:
-    from snn_theory import plots
+    from snn_theory.show import figures as plots
 
     g = mode.figure_grid
     cert = next((r.certificate for r in (claims.results if claims else ())
@@ -646,7 +646,7 @@ def _training_figure(path: Path, activation: str | None = None) -> Any:
     on digits at depths 8, 16, 32, normalised initialisation (``--full`` only: about two
     minutes of training on two cores); with ``activation``, that activation as one more
     variant (as ``plot training --activation``)."""
-    from snn_theory import train_plots
+    from snn_theory.show import training_figures as train_plots
     from snn_theory.simulate import training as train
 
     base = train.TrainConfig(init="normalized")
@@ -669,10 +669,11 @@ def paving_certificate(out: Path) -> Path | None:
 
 def stage_domain(out: Path, figures: Path, tell: _Tell) -> DomainStage:
     """Re-check the committed paving from scratch (every cell's evidence re-derived by
-    :func:`snn_theory.domains.check_paving`; nothing read from it is trusted) and redraw its
-    figure (:func:`snn_theory.domain_plots.domain_map`, which checks it once more before
+    :func:`snn_theory.certify.domains.check_paving`; nothing read from it is trusted) and redraw its
+    figure (:func:`snn_theory.show.domain_figures.domain_map`, which checks it once more before
     drawing)."""
-    from snn_theory import domain_plots, domains
+    from snn_theory.certify import domains
+    from snn_theory.show import domain_figures as domain_plots
 
     path = paving_certificate(out)
     if path is None:
@@ -692,7 +693,7 @@ def stage_domain(out: Path, figures: Path, tell: _Tell) -> DomainStage:
 def folder_name(act: Any) -> str:
     """The sub-folder of another activation's outputs: its built-in name, or ``expr-<hash>``
     for an expression (never ``selu``: SELU's outputs are the top-level ones)."""
-    from snn_theory import activations
+    from snn_theory.derive import activations
 
     if act.definition in activations.NAMES:
         return act.definition
@@ -701,7 +702,7 @@ def folder_name(act: Any) -> str:
 
 def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
                    tell: _Tell) -> AnalogueStage:
-    from snn_theory import activation_table, activation_verify
+    from snn_theory.certify import activation_table, activation_verify
 
     tell.start("solving c, d and deciding the Theorem 1 analogue",
                len(activation_verify.theorem1_analogue()))
@@ -720,7 +721,7 @@ def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
 
 
 def stage_activation_check(analogue: AnalogueStage | None, tell: _Tell) -> CheckStage:
-    from snn_theory.activation_verify import check_certificate_file
+    from snn_theory.certify.activation_verify import check_certificate_file
 
     results = analogue.row.results if analogue is not None else []
     paths = [Path(r.certificate) for r in results if r.certificate]
@@ -736,7 +737,7 @@ def stage_activation_check(analogue: AnalogueStage | None, tell: _Tell) -> Check
 
 
 def stage_gains(act: Any, tell: _Tell) -> GainsStage:
-    from snn_theory.gains import certified_gains
+    from snn_theory.certify.gains import certified_gains
     from snn_theory.precision import working_precision
 
     tell.start("certifying the gains", 1)
@@ -786,7 +787,7 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
         progress: ProgressFn | None = None, activation: Any | None = None) -> Reproduction:
     """Run every stage; for SELU (``activation`` None or SELU) figures into ``OUT/figures``,
     certificates and the report into ``OUT/proofs``; for another activation (an
-    :class:`snn_theory.activations.Activation` built from a name or an expression, scale 1
+    :class:`snn_theory.derive.activations.Activation` built from a name or an expression, scale 1
     and shift 0: reproduce solves c, d itself) into ``OUT/proofs/<name>/`` and
     ``OUT/figures/<name>/``.  Returns the typed stages (the run holds iff every stage holds)
     after writing the reports (:func:`snn_theory.show.reproduce.report.write`)."""

@@ -1,0 +1,126 @@
+"""The activation table: does c·f + d self-normalize like SELU, on the paper's domain?
+
+For each built-in activation f: the parameters that make (0, 1) the fixed point at ω = 0,
+τ = 1 (SELU: λ01, α01 from their closed forms; the others: c > 0, d of c·f + d, certified
+by :func:`snn_theory.evaluate.activation_map.solve_affine`), S(H) at that fixed point, and the
+Theorem 1 analogue on the paper's domain μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5],
+τ ∈ [0.95, 1.1] (:func:`snn_theory.certify.activation_verify.theorem1_analogue`: S < 1 and g maps
+[−0.1, 0.1] × [0.8, 1.5] into itself), each claim proven (certificate), refuted (checked
+counterexample) or undecided within the stated budget.
+
+The claims are verified for c, d rounded to ``PARAMETER_DIGITS`` decimals (exact rationals,
+recorded in the certificates): that activation's fixed point at ω = 0, τ = 1 is (0, 1) to
+within about 10^−PARAMETER_DIGITS.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from flint import arb
+
+from snn_theory.certify import activation_verify
+from snn_theory.derive import activations
+from snn_theory.derive.activations import Activation
+from snn_theory.evaluate import activation_map
+from snn_theory.exact import format_fraction
+from snn_theory.precision import working_precision
+
+PARAMETER_DIGITS = 20
+
+
+@dataclass
+class TableRow:
+    name: str
+    activation: Activation  # the member of the affine family that was verified
+    parameters: str
+    spectral_norm: arb
+    results: list[activation_verify.ActivationClaimResult]
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        verdicts = [r.verdict for r in self.results]
+        if "refuted" in verdicts:
+            return "refuted"
+        return "undecided" if "undecided" in verdicts else "proven"
+
+
+def _rounded(x: arb, digits: int) -> Fraction:
+    return Fraction(round(Fraction(x.mid().str(digits + 10, radius=False)) * 10**digits),
+                    10**digits)
+
+
+def normalized(name: str) -> tuple[Activation, str]:
+    """The activation with parameters for the fixed point (0, 1) at ω = 0, τ = 1."""
+    base = activations.get(name)
+    if base.is_selu:
+        return base, "λ01, α01 (closed forms)"
+    with working_precision(digits=PARAMETER_DIGITS + 10):
+        result = activation_map.solve_affine(base, Fraction(0), Fraction(1), Fraction(0),
+                                             Fraction(1))
+    if not result.certified:
+        raise ArithmeticError(f"{name}: {result.method}")
+    c = _rounded(result.scale, PARAMETER_DIGITS)
+    d = _rounded(result.shift, PARAMETER_DIGITS)
+    return base.with_affine(c, d), f"c = {format_fraction(c)}, d = {format_fraction(d)}"
+
+
+def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.0,
+          max_boxes: int = activation_verify.DEFAULT_MAX_BOXES, jobs: int = 1,
+          certificate_dir: Path | None = None,
+          progress: Callable[[str], None] | None = None) -> list[TableRow]:
+    rows = []
+    for name in names:
+        started = time.monotonic()
+        act, params = normalized(name)
+        with working_precision(digits=20):
+            s = activation_map.evaluate(act, 0, 0, 1, 1, ("spectral_norm",))["spectral_norm"]
+        cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
+        results = []
+        try:
+            for claim in activation_verify.theorem1_analogue():
+                if progress:
+                    progress(f"{name}: {claim.name}")
+                r = activation_verify.verify(act, claim, max_boxes=max_boxes,
+                                             time_limit=time_limit, jobs=jobs, cache=cache)
+                if certificate_dir is not None:
+                    path = activation_verify.write_certificate(certificate_dir, r)
+                    r.certificate = None if path is None else str(path)
+                results.append(r)
+        finally:
+            cache.close()
+        rows.append(TableRow(name, act, params, s, results, time.monotonic() - started))
+    return rows
+
+
+def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
+    short = r.claim.name.split(".")[1]
+    if r.verdict == "holds":
+        return f"{short}: proven"
+    if r.verdict == "refuted":
+        point = ", ".join(f"{float(x):.4g}" for x in r.counterexample[0])
+        lo, hi = r.counterexample[1]
+        return f"{short}: FALSE at ({point}), value ∈ [{float(lo):.6g}, {float(hi):.6g}]"
+    return f"{short}: undecided ({r.reason})"
+
+
+def markdown(rows: list[TableRow], time_limit: float, max_boxes: int) -> str:
+    lines = [
+        "| activation | parameters for (0, 1) at ω = 0, τ = 1 | S at (0, 1) | Theorem 1 "
+        "analogue | claims | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        claims = "; ".join(_claim_cell(r) for r in row.results)
+        lines.append(f"| {row.name} | {row.parameters} | {row.spectral_norm.str(8, radius=False)}"
+                     f" | **{row.verdict}** | {claims} | {row.seconds:.1f} |")
+    lines.append("")
+    lines.append(f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
+                 f"{activation_verify.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
+                 "decimals (exact in the certificates).")
+    return "\n".join(lines)

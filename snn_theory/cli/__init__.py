@@ -1,0 +1,1 @@
+"""The command-line interface: parsing, presentation and exit codes."""

@@ -1,0 +1,417 @@
+"""``snn-theory propagate``: gradients and correlations at the fixed point, certified.
+
+    snn-theory propagate                                 # ω = 0, τ = 1, λ01, α01
+    snn-theory propagate --omega 0.05 --tau 1.1 --json
+    snn-theory propagate --claim ordered                 # refuted: exit 1, with the enclosure
+    snn-theory propagate --correlation 0.5 --edge-tau 0.9,1,1.1 --edge-alpha 1,1.67,2
+
+At the fixed point (μ*, ν*) of the moment map for weights (ω, τ) — certified by the Krawczyk
+test — the pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propagation.md):
+
+* χ₁ = τ·E[f′(z)²]: per-layer growth of the squared gradient norm (mean-field, zero-mean
+  backpropagated signal).  For ω ≠ 0 the signal's mean part grows by ω²·E[f′(z)]²; the growth
+  rate is ρ = max of the two (= χ₁ whenever ω² < τ).  Phase: ordered (ρ < 1) or chaotic
+  (ρ > 1), printed only when the arb enclosure of ρ decides it.
+* The correlation map, for the *centred* correlation c of two inputs at the fixed point
+  (covariance over units divided by ν*): c̃(c) = (E[f(u₁)f(u₂)] − μ̃²)/ν̃, (u₁, u₂) each
+  N(m, v) with correlation c.  Its fixed points in [−1, 1] (c* = 0 and c* = 1), each with its
+  slope χ_c = ∂c̃/∂c, stability and depth scale ξ_c = −1/ln χ_c (negative: perturbations grow,
+  e-fold every |ξ_c| layers); the proof that there are no others (Krawczyk near 0, interval
+  bisection in the middle, Mehler-expansion bounds at the ends).
+* ξ_q = −1/ln |∂ν̃/∂ν| at the fixed point.
+* ``--edge-tau``: certified points (τ, ν) with χ₁ = 1 at ω = 0 (the edge of chaos), with ν*
+  of the fixed point at that τ; ``--edge-alpha``: certified λ with χ₁ = 1 at inputs (0, 1),
+  ω = 0, τ = 1, for each α.
+
+Numbers: arb balls "[m +/- r]" that contain the exact value (``--digits`` decimal digits of
+working precision, default 30).  Exit codes: 0 done (with ``--claim``: the claim is proven);
+1 the claim is refuted by the printed enclosure; 2 bad input (τ ≤ 0, a correlation outside
+[−1, 1], no fixed point for (ω, τ), …); 3 a certificate could not be obtained (or the claim is
+undecided).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from flint import arb
+
+from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.progress import progress_bar
+from snn_theory.errors import InputError
+from snn_theory.exact import decimal_string, parse_exact
+
+MAX_DIGITS = 200
+
+
+def _ball(x: arb, digits: int) -> str:
+    return x.str(digits, radius=True)
+
+
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise InputError(f"--{name} must be comma-separated numbers (got {text!r})") from None
+    if not values or any(not (v == v and abs(v) < float("inf")) for v in values):
+        raise InputError(f"--{name} must be comma-separated finite numbers (got {text!r})")
+    return values
+
+
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """``propagate``'s callback ``(stage, done, total)``: the stage's name on an indeterminate
+    bar (the totals are budgets, not the work that remains)."""
+    with progress_bar("certifying", show=show) as bar:
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.describe(stage)
+            bar(done, None)
+
+        yield update
+
+
+@click.command("propagate")
+@click.option("--omega", default="0", show_default=True, help="Weight sum ω (decimal).")
+@click.option("--tau", default="1", show_default=True, help="Weight sum of squares τ > 0.")
+@click.option("--lam", default=None, help="SELU λ > 0 [default: λ01 from its closed form].")
+@click.option("--alpha", default=None, help="SELU α > 0 [default: α01 from its closed form].")
+@click.option(
+    "--correlation",
+    "correlation",
+    default=None,
+    metavar="C",
+    help="Also enclose c̃(C) and χ_c(C) for a centred correlation C in [-1, 1].",
+)
+@click.option(
+    "--claim",
+    type=click.Choice(["ordered", "chaotic"]),
+    default=None,
+    help="Check a phase claim: exit 0 proven, 1 refuted, 3 undecided.",
+)
+@click.option(
+    "--edge-tau",
+    default=None,
+    metavar="T1,T2,…",
+    help="Certified edge-of-chaos points ν(τ) with χ₁ = 1 at ω = 0.",
+)
+@click.option(
+    "--edge-alpha",
+    default=None,
+    metavar="A1,A2,…",
+    help="Certified λ(α) with χ₁ = 1 at inputs (μ, ν) = (0, 1), ω = 0, τ = 1.",
+)
+@click.option(
+    "--digits",
+    type=int,
+    default=30,
+    show_default=True,
+    help=f"Working precision in decimal digits (10..{MAX_DIGITS}).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@activation_options
+def propagate_command(
+    omega: str,
+    tau: str,
+    lam: str | None,
+    alpha: str | None,
+    correlation: str | None,
+    claim: str | None,
+    edge_tau: str | None,
+    edge_alpha: str | None,
+    digits: int,
+    as_json: bool,
+    activation: str,
+    scale: str,
+    shift: str,
+) -> None:
+    """Certified χ₁, correlation-map fixed points and slopes, depth scales, phase and edge of
+    chaos at the fixed point (μ*, ν*) of (ω, τ), for SELU (closed forms) or any
+    --activation (rigorous Gaussian integrals: χ₁ = τ·E[f′(z)²] with f′ between kinks;
+    c̃(C) by a nested integral, an inner Gaussian expectation with a complex mean inside the
+    outer integral; the c-map's fixed points from the Mehler expansion, which needs only
+    1-D integrals; the edge of chaos by bisection with the intermediate value theorem).
+
+    The correlation is the centred one: c = Cov(x_a, x_b)/ν* over units for two inputs at the
+    fixed point, and c̃ = (E[f(u₁)f(u₂)] − μ̃²)/ν̃ after one layer.  Every printed ball contains
+    the exact value; "proven"/"certified" refer to arb enclosures only.
+    """
+    from snn_theory.certify import propagation as P
+
+    act = resolve(activation, scale, shift)
+    generic = not act.is_selu
+    if generic and (lam is not None or alpha is not None):
+        raise InputError("--lam/--alpha are SELU's parameters; not with another --activation")
+    if generic and edge_alpha:
+        raise InputError(
+            "--edge-alpha is the edge of SELU's (lam, alpha) family; not with another --activation"
+        )
+    if not 10 <= digits <= MAX_DIGITS:
+        raise InputError(f"--digits must be between 10 and {MAX_DIGITS} (got {digits})")
+    omega = decimal_string(omega, "--omega")
+    tau = decimal_string(tau, "--tau", positive=True)
+    lam = None if lam is None else decimal_string(lam, "--lam", positive=True)
+    alpha = None if alpha is None else decimal_string(alpha, "--alpha", positive=True)
+    c_value: str | None = None
+    if correlation is not None:
+        c_value = decimal_string(correlation, "--correlation")
+        if not -1 <= parse_exact(c_value, "--correlation") <= 1:
+            raise InputError(f"--correlation must lie in [-1, 1] (got {correlation!r})")
+    taus = _floats(edge_tau, "edge-tau") if edge_tau else []
+    if any(t <= 0 for t in taus):
+        raise InputError("--edge-tau values must be > 0")
+    alphas = _floats(edge_alpha, "edge-alpha") if edge_alpha else []
+    if any(a <= 0 for a in alphas):
+        raise InputError("--edge-alpha values must be > 0")
+    prec = int(digits * 3.33) + 10
+
+    try:
+        with _progress(not as_json) as update:
+            result = P.propagate(
+                omega,
+                tau,
+                lam,
+                alpha,
+                prec=prec,
+                progress=update,
+                activation=act if generic else None,
+            )
+    except ArithmeticError as exc:  # no fixed point at all is an InputError (exit 2)
+        _math_failure(str(exc))
+        return
+    try:
+        extra = _extras(
+            P, result, c_value, taus, alphas, lam, alpha, prec, act if generic else None
+        )
+    except ArithmeticError as exc:
+        _math_failure(str(exc))
+        return
+    verdict = P.check_phase_claim(result, claim) if claim else None
+    out = _to_json(result, digits, extra, claim, verdict)
+    if as_json:
+        json.dump(out, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        _print(out)
+    if verdict is not None:
+        sys.exit({True: 0, False: 1, None: 3}[verdict[0]])
+
+
+def _no_scale(stable: bool | None) -> str:
+    """Why a c-map fixed point has no depth scale (ξ_c = −1/ln χ_c needs 0 < χ_c < 1)."""
+    if stable is False:
+        return "none (unstable: chi_c > 1, perturbations grow)"
+    if stable is None:
+        return "none (undecided: the enclosure of chi_c contains 1)"
+    return "none (chi_c <= 0 not excluded)"
+
+
+def _math_failure(message: str) -> None:
+    click.echo(f"snn-theory propagate: not certified: {' '.join(message.split())}", err=True)
+    sys.exit(3)
+
+
+def _extras(
+    P: Any,
+    result: Any,
+    c_value: str | None,
+    taus: list[float],
+    alphas: list[float],
+    lam: str | None,
+    alpha: str | None,
+    prec: int,
+    act: Any = None,
+) -> dict[str, Any]:
+    from flint import ctx
+
+    extra: dict[str, Any] = {}
+    if c_value is not None:
+        old = ctx.prec
+        ctx.prec = prec
+        try:
+            tol = arb(2) ** (-(prec // 2))
+            c = arb(c_value)  # the decimal enclosed at the working precision
+            if not (c.rad() == 0 or (c > -1 and c < 1)):
+                raise InputError(
+                    f"--correlation {c_value} is too close to -1 or 1 for the "
+                    "working precision; raise --digits"
+                )
+            extra["correlation"] = (
+                c,
+                P.correlation_map(result.point, c, tol),
+                P.correlation_slope(result.point, c, tol),
+            )
+        finally:
+            ctx.prec = old
+    if taus and act is not None:
+        extra["edge_tau"] = P.edge_of_chaos_activation(taus, act, prec=prec)
+    elif taus:
+        extra["edge_tau"] = P.edge_of_chaos_tau(taus, lam, alpha, prec=prec)
+    if alphas:
+        extra["edge_alpha"] = P.edge_of_chaos_lambda(alphas, prec=prec)
+    return extra
+
+
+def _to_json(
+    r: Any,
+    digits: int,
+    extra: dict[str, Any],
+    claim: str | None,
+    verdict: tuple[bool | None, str] | None,
+) -> dict[str, Any]:
+    p = r.point
+
+    def b(x: arb | None) -> str | None:
+        return None if x is None else _ball(x, digits)
+
+    source = p.activation.source
+    out: dict[str, Any] = {
+        "activation": p.activation.name,
+        "activation_definition": None if source is None else source[0].to_json(),
+        "parameters": {k: b(v) for k, v in p.activation.parameters.items()},
+        "omega": b(p.omega),
+        "tau": b(p.tau),
+        "fixed_point": {
+            "mu": b(p.mu_star),
+            "nu": b(p.nu_star),
+            "certified": "Krawczyk test in arb",
+        },
+        "preactivation": {"m": b(p.m), "v": b(p.v)},
+        "chi1": b(p.chi1),
+        "chi_mean": b(p.chi_mean),
+        "slope_mean": b(p.slope_mean),
+        "slope_second_moment": b(p.slope_second_moment),
+        "phase": {
+            "phase": r.phase.phase,
+            "rate": b(r.phase.rate),
+            "certificate": r.phase.certificate,
+        },
+        "correlation_fixed_points": [
+            {
+                "c": b(f.value),
+                "slope": b(f.slope),
+                "stable": f.stable,
+                "depth_scale": b(f.depth_scale),
+                "depth_scale_note": _no_scale(f.stable) if f.depth_scale is None else "",
+                "certificate": f.how,
+            }
+            for f in r.fixed_points
+        ],
+        "no_other_fixed_points": {
+            "proven": r.complete,
+            "pieces": [{"low": e.low, "high": e.high, "how": e.how} for e in r.exclusions],
+        },
+        "depth_scale_q": b(r.depth_scale_q),
+        "depth_scale_q_note": ""
+        if r.depth_scale_q is not None
+        else "none: |dnu~/dnu| < 1 is not proven at the fixed point",
+        "dnu_dnu": b(p.H22),
+        "precision_bits": r.prec,
+        "definition": "c = centred correlation Cov(x_a, x_b)/nu* over units; "
+        "c~ = (E[f(u1) f(u2)] - mu~^2)/nu~",
+    }
+    if "correlation" in extra:
+        c, cm, cs = extra["correlation"]
+        out["correlation"] = {"c": b(c), "c_map": b(cm), "slope": b(cs)}
+    if "edge_tau" in extra:
+        out["edge_of_chaos_tau"] = [
+            {
+                "tau": e.tau,
+                "nu": b(e.nu),
+                "nu_star": b(e.nu_star),
+                "chi1_at_fixed_point": b(e.chi1_at_fixed_point),
+                "fixed_point_note": e.note,
+                "certificate": e.how or f"Krawczyk: unique root of chi1(nu) - 1 in {b(e.box)}",
+            }
+            for e in extra["edge_tau"]
+        ]
+    if "edge_alpha" in extra:
+        out["edge_of_chaos_lambda"] = [
+            {"alpha": e.alpha, "lam": b(e.lam), "chi1": b(e.chi1)} for e in extra["edge_alpha"]
+        ]
+    if claim is not None and verdict is not None:
+        out["claim"] = {
+            "claim": claim,
+            "holds": verdict[0],
+            "status": {True: "proven", False: "refuted", None: "undecided"}[verdict[0]],
+            "certificate": verdict[1],
+        }
+    return out
+
+
+def _print(out: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(soft_wrap=False)
+    t = Table(
+        title=escape(
+            f"Signal propagation of {out['activation']} at the certified fixed point "
+            f"(omega = {out['omega']}, tau = {out['tau']}; arb balls, "
+            f"{out['precision_bits']} bits)"
+        ),
+        title_justify="left",
+    )
+    t.add_column("quantity")
+    t.add_column("enclosure", overflow="fold")
+    rows = [
+        ("fixed point μ*", out["fixed_point"]["mu"]),
+        ("fixed point ν*", out["fixed_point"]["nu"]),
+        ("χ₁ = τ·E[f′(z)²]", out["chi1"]),
+        ("ω²·E[f′(z)]² (mean part)", out["chi_mean"]),
+        ("∂ν̃/∂ν", out["dnu_dnu"]),
+        ("ξ_q = −1/ln|∂ν̃/∂ν|", out["depth_scale_q"] or out["depth_scale_q_note"]),
+    ]
+    for f in out["correlation_fixed_points"]:
+        stable = {True: "stable", False: "unstable", None: "undecided"}[f["stable"]]
+        rows.append((f"c* = {f['c']}: slope χ_c ({stable})", f["slope"]))
+        rows.append((f"c* = {f['c']}: ξ_c = −1/ln χ_c", f["depth_scale"] or f["depth_scale_note"]))
+    if "correlation" in out:
+        c = out["correlation"]
+        rows += [(f"c̃({c['c']})", c["c_map"]), (f"χ_c({c['c']})", c["slope"])]
+    for name, value in rows:
+        t.add_row(escape(str(name)), escape(str(value)))
+    console.print(t)
+    ph = out["phase"]
+    console.print(escape(f"phase: {ph['phase']} — {ph['certificate']}"))
+    nf = out["no_other_fixed_points"]
+    console.print(
+        escape(
+            ("proven" if nf["proven"] else "NOT proven")
+            + f": no other fixed points of the c-map in [-1, 1] "
+            f"({len(nf['pieces'])} pieces excluded)"
+        )
+    )
+    for e in out.get("edge_of_chaos_tau", []):
+        there = (
+            f"fixed point nu* = {e['nu_star']}, chi1 there = {e['chi1_at_fixed_point']}"
+            if e["nu_star"] is not None
+            else e["fixed_point_note"]
+        )
+        console.print(
+            escape(
+                f"edge of chaos (omega = 0): tau = {e['tau']:g}, chi1 = 1 at "
+                f"nu in {e['nu']}; {there}"
+            )
+        )
+    for e in out.get("edge_of_chaos_lambda", []):
+        console.print(
+            escape(
+                f"edge of chaos at inputs (0, 1), tau = 1: alpha = {e['alpha']:g}, "
+                f"lam in {e['lam']} (chi1 there: {e['chi1']})"
+            )
+        )
+    if "claim" in out:
+        cl = out["claim"]
+        console.print(
+            escape(f"claim '{cl['claim']}': {cl['status'].upper()} — {cl['certificate']}")
+        )
+
+
+__all__ = ["propagate_command"]

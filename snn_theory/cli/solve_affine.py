@@ -1,0 +1,108 @@
+"""``snn-theory solve-constants --activation NAME``: certified c, d of c·f(x) + d.
+
+The presentation half of :func:`snn_theory.evaluate.activation_map.solve_affine` (the maths and the
+guarantee are documented there): table, ``--json`` or ``--format python``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
+from snn_theory.derive.activations import Activation
+from snn_theory.errors import InputError
+from snn_theory.evaluate.activation_map import AffineResult, solve_affine
+from snn_theory.exact import decimal_enclosure, format_fraction, nearest_float, parse_exact
+from snn_theory.precision import working_precision
+
+#: Largest --digits with a non-SELU activation (each digit costs integration work).
+MAX_AFFINE_DIGITS = 300
+
+
+def _json(result: AffineResult, digits: int) -> dict:
+    out = {
+        "activation": result.activation.to_json(),
+        "target": {"mean": format_fraction(result.mean),
+                   "variance": format_fraction(result.variance),
+                   "omega": format_fraction(result.omega), "tau": format_fraction(result.tau)},
+        "certified": result.certified,
+        "method": result.method,
+        "digits": digits,
+        "precision_bits": result.precision_bits,
+        "seconds": round(result.seconds, 3),
+    }
+    if result.certified:
+        out["scale"] = decimal_enclosure(result.scale, digits).as_dict()
+        out["shift"] = decimal_enclosure(result.shift, digits).as_dict()
+        out["scale"]["float64"] = nearest_float(result.scale)
+        out["shift"]["float64"] = nearest_float(result.shift)
+    return out
+
+
+def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, digits: int,
+               as_json: bool, fmt: str) -> None:
+    if not 1 <= digits <= MAX_AFFINE_DIGITS:
+        raise InputError(f"--digits must be in 1..{MAX_AFFINE_DIGITS} with --activation "
+                         f"(got {digits})")
+    if act.scale != 1 or act.shift != 0:
+        raise InputError("the scale and shift are what solve-constants solves for; give the "
+                         "activation without them")
+    target = [parse_exact(t, f"--{n}", ratio=False) for n, t in (("mean", mean), ("variance", variance),
+                                                    ("omega", omega), ("tau", tau))]
+    if target[1] <= 0:
+        raise InputError(f"--variance must be > 0 (got {variance})")
+    if target[3] <= 0:
+        raise InputError(f"--tau must be > 0 (got {tau})")
+    with working_precision(digits=digits + 10):
+        try:
+            result = solve_affine(act, *target)
+        except ArithmeticError as exc:
+            result = None
+            reason = str(exc)
+        if result is not None and not result.certified:
+            reason = result.method
+        out = _json(result, digits) if result is not None else None
+    if result is None or not result.certified:
+        if as_json:
+            click.echo(json.dumps({"certified": False, "scale": None, "shift": None,
+                                   "error": reason}))
+        click.echo(f"snn-theory solve-constants: error: NOT certified: {reason}; no constants "
+                   "are reported", err=True)
+        sys.exit(EXIT_NOT_CERTIFIED)
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    if fmt == "python":
+        for key in ("scale", "shift"):
+            if out[key]["float64"] is None:
+                click.echo(f"snn-theory solve-constants: error: the enclosure of {key} straddles "
+                           "a float64 rounding boundary", err=True)
+                sys.exit(EXIT_NOT_CERTIFIED)
+        click.echo(f"# c*f(x) + d with f = {act.label()}, certified by `snn-theory "
+                   f"solve-constants`\n# for the fixed point (mean, variance) = ({mean}, "
+                   f"{variance}), weights (omega, tau) = ({omega}, {tau}).\n"
+                   f"SCALE = {out['scale']['float64']!r}\nSHIFT = {out['shift']['float64']!r}")
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=escape(f"c·f(x) + d with f = {act.label()}: fixed point (mean, variance) "
+                               f"= ({mean}, {variance}), weights (omega, tau) = ({omega}, {tau})"))
+    table.add_column("quantity")
+    table.add_column(f"value ({digits} decimals)", overflow="fold")
+    table.add_column("float64")
+    for name, key in (("c (scale)", "scale"), ("d (shift)", "shift")):
+        fl = out[key]["float64"]
+        table.add_row(name, escape(out[key]["value"]), "—" if fl is None else repr(fl))
+    console.print(table)
+    console.print(escape(
+        f"certified: {result.method}; the Krawczyk test proved the box "
+        f"c ∈ [{out['scale']['lower']}, {out['scale']['upper']}], d ∈ [{out['shift']['lower']}, "
+        f"{out['shift']['upper']}] holds exactly one solution (the other solution is −c, "
+        f"mean − (−c)·E[f]).  {result.seconds:.3f} s, {result.precision_bits} bits."),
+        soft_wrap=True)

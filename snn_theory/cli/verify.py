@@ -1,0 +1,332 @@
+"""``snn-theory verify-contraction``: prove (or refute) Theorems 1–3 in ball arithmetic.
+
+The search is :mod:`snn_theory.certify.search`; certificates are written by
+:mod:`snn_theory.certify.certificate.io` and re-checked by ``snn-theory check-certificate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from snn_theory.certify.claims import (
+    BUILTIN_CLAIMS,
+    THEOREM_GROUPS,
+    Claim,
+    Domain,
+    builtin_claim_for,
+    check_name,
+)
+from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.exit_codes import verdicts_exit_code
+from snn_theory.cli.progress import ProgressBar, progress_bar
+from snn_theory.errors import InputError
+from snn_theory.exact import decimal_text, format_fraction, parse_exact
+from snn_theory.files import writable_directory
+
+
+def _claims(theorem: str, domain: str | None, claim: str | None, name: str | None,
+            constants: object) -> list[Claim]:
+    """The claims to verify.  A user claim is called ``--name`` or, by default, a name
+    derived from its statement and constants (so two different claims never share a name or
+    a certificate file).  A built-in claim under other constants than λ01, α01 is another
+    claim: it gets the constants appended to its name."""
+    if (domain is None) != (claim is None):
+        raise InputError("give --domain and --claim together (e.g. --domain "
+                         "'mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1' "
+                         "--claim 'spectral_norm<1')")
+    if domain is not None:
+        if name is not None:
+            check_name(name, "--name")
+        parsed = Claim.parse(claim, Domain.parse(domain), name=name or "user")
+        if name is None:
+            parsed = dataclasses.replace(parsed,
+                                         name=parsed.default_name(constants.to_json()))
+        builtin_claim_for(parsed, constants.closed_form)  # no look-alike of a theorem
+        return [parsed]
+    if name is not None:
+        raise InputError("--name names a user claim (with --domain and --claim); built-in "
+                         "claims keep their names")
+    claims = [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
+    if not constants.closed_form:
+        claims = [dataclasses.replace(c, name=c.name + _constants_label(constants))
+                  for c in claims]
+    return claims
+
+
+def _constants_label(constants: object) -> str:
+    """``[lam=…,alpha=…]`` from the parsed constants (exact values, not the typed text);
+    a constant left at its closed form shows as lam01 / alpha01."""
+    from snn_theory.certify.search.workers import Constants
+
+    default = Constants.parse(None, "1")  # λ's closed-form interval, as parse builds it
+    default_alpha = Constants.parse("1", None).alpha
+
+    def one(iv: tuple, closed: tuple, symbol: str) -> str:
+        if iv == closed:
+            return symbol
+        lo, hi = iv
+        return format_fraction(lo) if lo == hi else f"{format_fraction(lo)}:{format_fraction(hi)}"
+
+    return (f"[lam={one(constants.lam, default.lam, 'lam01')},"
+            f"alpha={one(constants.alpha, default_alpha, 'alpha01')}]")
+
+
+def verdict_text(result: object) -> str:
+    """The verdict column (also of the activation verifier's table)."""
+    if result.verdict == "holds":
+        return "holds (certified)"
+    if result.verdict == "refuted":
+        point = ", ".join(f"{float(x):.6g}" for x in result.counterexample[0])
+        return f"FALSE at ({point})"
+    return f"undecided: {result.reason}"
+
+
+def _enclosure_note(result: object) -> str:
+    """Why the enclosure is as wide as it is (empty when it met the tolerance asked for)."""
+    if result.verdict == "undecided" or result.tolerance_met is True:
+        return ""
+    if result.tolerance is None:
+        return "(not refined; see --tolerance)"
+    return f"({result.reason})"
+
+
+def _enclosure_text(result: object) -> str:
+    if result.extremum is None:
+        return "—"
+    lo, hi = result.extremum
+    return (f"{result.claim.kind} ∈ [{decimal_text(lo, -1, 10)}, {decimal_text(hi, 1, 10)}]")
+
+
+@click.command("verify-contraction")
+@click.option("--theorem", type=click.Choice(["1", "2", "3", "appendix", "all"]), default="all",
+              show_default=True, help="Which built-in claims to verify.")
+@click.option("--grid", type=click.Choice(["coarse", "fine", "paper"]), default="coarse",
+              show_default=True,
+              help="Initial uniform partition: coarse = 2 cells per dimension (16 boxes), "
+                   "fine = 8 per dimension (4096 boxes); refinement is adaptive. "
+                   "'paper' only with --method paper.")
+@click.option("--tolerance", default=None,
+              help="After deciding a claim, refine its extremum enclosure until it is "
+                   "narrower than this (within --max-boxes/--time-limit; the enclosure "
+                   "reached is reported).  Default: decide only.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Worker processes (default: all cores).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run the boxes on this Dask distributed scheduler instead of local "
+                   "processes (not with --jobs; the boxes split per round follow the "
+                   "cluster's thread count).")
+@click.option("--certificate-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("proofs"), show_default=True,
+              help="Where the proof certificates (and the resume state, in .state/) go.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its saved state.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--domain", default=None,
+              help="Own claim: domain 'mu=a:b,omega=a:b,nu=a:b,tau=a:b' (with --claim).")
+@click.option("--claim", "claim_text", default=None,
+              help="Own claim: e.g. 'spectral_norm<1', 'variance_change>0', 'J22<=0.9'.")
+@click.option("--name", "claim_name", default=None,
+              help="Name of the own claim (ASCII letters, digits, . _ - [ ] = , : / +); its "
+                   "certificate is NAME.cert.json.  Default: user.QUANTITY.HASH, derived from "
+                   "the statement and the constants.  A certificate of another statement is "
+                   "never overwritten.")
+@click.option("--lam", default=None, help="λ: exact decimal or interval a:b (default λ01 "
+                                          "enclosed from its closed form).")
+@click.option("--alpha", default=None, help="α: exact decimal or interval a:b (default α01).")
+@click.option("--max-boxes", type=int, default=None,
+              help="Leaf-box budget per claim (default 400000, at least the initial grid): "
+                   "undecided when spent before the claim is decided; spent while refining, "
+                   "the claim stands and the enclosure reached is reported.")
+@click.option("--time-limit", type=float, default=None,
+              help="Seconds per claim (like --max-boxes: undecided only if reached before "
+                   "the claim is decided).")
+@click.option("--method", type=click.Choice(["interval", "paper"]), default="interval",
+              show_default=True,
+              help="interval: branch-and-bound in ball arithmetic (a proof, with a "
+                   "certificate); paper: the paper's float64 grid + rigorous derivative bounds "
+                   "+ a stated, UNPROVEN float allowance (--theorem 1|appendix; not a proof, "
+                   "no certificate; JSON \"proof\": \"grid+allowance\").")
+@activation_options
+def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
+                   scheduler: str | None, certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
+                   claim_text: str | None, claim_name: str | None, lam: str | None,
+                   alpha: str | None, max_boxes: int | None, time_limit: float | None,
+                   method: str, activation: str, scale: str, shift: str) -> None:
+    """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
+
+    Each claim (quantity relation threshold on a box in μ, ω, ν, τ) is decided first: a
+    box is done as soon as its rigorous bound proves the claim, and the search stops at the
+    first point whose ball value violates it.  Then, with --tolerance, the enclosure of the
+    deciding extremum (max for < and ≤, min for > and ≥) is refined to that width.  Every
+    claim gets a verdict, the certified enclosure reached, and a certificate in
+    --certificate-dir that `snn-theory check-certificate` re-verifies.
+
+    The table (and --json) shows each claim's name, full statement, domain and constants;
+    --json marks an interval proof "proof": "interval".
+
+    With --activation other than selu, the claims are about that activation (--theorem 1:
+    S < 1 and g maps the (μ, ν) box into itself), decided with rigorous Gaussian integrals;
+    certificates record the activation's definition.
+
+    Cluster: --scheduler tcp://HOST:8786 sends the boxes of each round, in chunks, to a
+    running Dask scheduler (e.g. `dask scheduler` plus `dask worker tcp://HOST:8786` on each
+    machine; the workers need snn-theory installed).  The boxes are independent tasks and
+    come back in order, so the verdicts, enclosures and certificates are those of local
+    processes with as many workers.  An unreachable scheduler is reported within a few
+    seconds (exit 2).
+
+    Exit status: 0 every claim holds, 1 a claim is false (with a counterexample),
+    3 a claim is undecided (budget), 2 bad input.  With --method paper, 0 means the paper's
+    inequality was met, which rests on the unproven float allowance (see --method).
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    act = resolve(activation, scale, shift)
+    if not act.is_selu and (method != "interval" or lam is not None or alpha is not None
+                            or grid == "paper"):
+        raise InputError("--method paper, --grid paper, --lam and --alpha are for SELU; with "
+                         "--activation use --scale/--shift")
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
+    if scheduler is not None and (jobs is not None or method != "interval"
+                                  or not act.is_selu):
+        raise InputError("--scheduler runs the interval search for SELU on a cluster; it "
+                         "does not combine with --jobs, --method paper or --activation")
+    if max_boxes is not None and max_boxes < 1:
+        raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
+    if time_limit is not None and not time_limit > 0:
+        raise InputError(f"--time-limit must be > 0 (got {time_limit})")
+    tol = None if tolerance is None else parse_exact(tolerance, "--tolerance")
+    if tol is not None and tol <= 0:
+        raise InputError(f"--tolerance must be > 0 (got {tolerance})")
+    console = Console(stderr=True)
+    show_progress = not as_json and console.is_terminal
+
+    if method == "paper":
+        if (domain is not None or claim_text is not None or lam is not None
+                or alpha is not None or claim_name is not None):
+            raise InputError("--method paper checks the built-in contraction claims only "
+                             "(no --domain/--claim/--name/--lam/--alpha)")
+        if theorem not in ("1", "appendix"):
+            raise InputError("--method paper supports --theorem 1|appendix")
+        from snn_theory.cli import verify_paper
+
+        verify_paper.run(theorem, grid, resume, certificate_dir, as_json, show_progress)
+
+    if grid == "paper":
+        raise InputError("--grid paper belongs to --method paper")
+    if not act.is_selu:
+        from snn_theory.cli import verify_activation
+
+        verify_activation.run(act, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
+                              writable_directory(certificate_dir, "certificate dir"),
+                              max_boxes, time_limit, as_json, show_progress,
+                              name=claim_name, tolerance=tol, resume=resume)
+        return
+    from snn_theory.certify.certificate.io import overwrite_conflict
+    from snn_theory.certify.search.executors import Executor
+    from snn_theory.certify.search.loop import DEFAULT_MAX_BOXES, Settings, verify_claims
+    from snn_theory.certify.search.workers import Constants
+
+    constants = Constants.parse(lam, alpha)
+    # A claim checked with other constants is another claim: it must not carry (or
+    # overwrite the certificate of) the built-in name proven for λ01, α01.
+    claims = _claims(theorem, domain, claim_text, claim_name, constants)
+    certificate_dir = writable_directory(certificate_dir, "certificate dir")
+    for c in claims:  # refuse before spending the time, not after
+        conflict = overwrite_conflict(certificate_dir, c.to_json(), constants.to_json())
+        if conflict:
+            raise InputError(f"{c.name}: {conflict}")
+    settings = Settings(grid=grid, tolerance=tol, jobs=jobs or os.cpu_count() or 1,
+                        max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,
+                        constants=constants, state_dir=certificate_dir / ".state",
+                        resume=resume)
+
+    def resumed(result: object) -> None:
+        if resume and result.resume != "resumed":
+            why = ("no saved state" if result.resume == "no state" else
+                   "the saved state is for other settings or damaged")
+            console.print(Text(f"{result.claim.name}: --resume: {why}; started from the "
+                               "initial grid"), soft_wrap=True)
+
+    executor = Executor(settings.jobs, scheduler, connect_timeout=3.0)  # InputError: unreachable
+    with executor, _progress(show_progress) as progress:
+        results = verify_claims(claims, settings, certificate_dir, progress, resumed,
+                                executor=executor)
+    if as_json:
+        click.echo(json.dumps({"claims": [r.json_entry() for r in results]}))
+    else:
+        print_claims(results)
+    sys.exit(verdicts_exit_code(r.verdict for r in results))
+
+
+@contextmanager
+def _progress(show: bool) -> Iterator[Callable[[Claim, object], None]]:
+    """Progress lines on stderr, one per claim: boxes decided and open, the current extremum
+    enclosure.  Redrawn on each report only (no refresh thread beside the worker pool)."""
+    with progress_bar("verifying", show=show, spinner=True, bar=False,
+                      auto_refresh=False) as display:
+        lines: dict[str, ProgressBar] = {}
+
+        def update(claim: Claim, status: object) -> None:
+            if not display.shown:
+                return
+            if claim.name not in lines:
+                lines[claim.name] = display.line(claim.name) if lines else display
+            enclosure = status.enclosure
+            text = f"{status.phase}: {status.decided} boxes decided, " \
+                   f"{status.boxes - status.decided} open"
+            if status.refuted:
+                text += ", counterexample found"
+            if enclosure is not None:
+                from snn_theory.exact import decimal_text
+
+                lo, hi = decimal_text(enclosure[0], -1, 10), decimal_text(enclosure[1], 1, 10)
+                text += f", {claim.kind} ∈ [{lo}, {hi}]"
+            lines[claim.name].describe(f"{claim.name}: {text}")
+
+        yield update
+
+
+def _constants_text(result: object) -> str:
+    c = result.constants.describe()
+    if c["source"] == "closed-form":
+        return "λ01, α01 (closed forms)"
+    return f"λ ∈ [{c['lam'][0]}, {c['lam'][1]}], α ∈ [{c['alpha'][0]}, {c['alpha'][1]}]"
+
+
+def print_claims(results: list, title: str = "verify-contraction (ball arithmetic, "
+                                           "python-flint/Arb)") -> None:
+    """The human table of the verifier's results (``verify-contraction`` and ``reproduce``),
+    then each certificate's path.  Every cell is a rich ``Text`` (never markup): claim names
+    such as ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they
+    are."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title))
+    width = max(len(r.claim.name) for r in results)
+    table.add_column("name", no_wrap=True, min_width=width)  # a name is never cut or folded
+    for column in ("statement", "domain", "constants", "certified extremum enclosure",
+                   "verdict", "boxes", "seconds"):
+        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left",
+                         overflow="fold")
+    for r in results:
+        statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
+        enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
+        cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
+                 enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
+        table.add_row(*(Text(cell) for cell in cells))
+    Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
+    for r in results:
+        if r.certificate:
+            click.echo(f"certificate: {r.certificate}")

@@ -1,0 +1,1 @@
+"""Evaluate: the number systems that evaluate the derived formulas."""
