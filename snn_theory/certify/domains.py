@@ -5,7 +5,7 @@ Fix a box B = [μ₋, μ₊] × [ν₋, ν₊] of input moments (it must contain
 conditions of Banach's fixed-point theorem on B for every weight statistic in C are the five
 claims (:mod:`snn_theory.certify.claims`) on the domain D = B × C in (μ, ω, ν, τ):
 
-* ``spectral_norm < 1`` on D (g is a contraction on B, MATH.md §5), and
+* ``spectral_norm < 1`` on D (g is a contraction on B, docs/mathematics.md §5), and
 * ``mean >= μ₋``, ``mean <= μ₊``, ``variance >= ν₋``, ``variance <= ν₊`` on D
   (g maps B into itself).
 
