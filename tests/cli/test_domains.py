@@ -17,7 +17,7 @@ from tests.test_domains import FAST, _rewrite, tiny  # noqa: F401 (tiny: a fixtu
 @pytest.mark.parametrize("args, fragment", [
     (["--plane", "omega,kappa"], "unknown variable"),
     (["--plane", "tau,tau"], "repeated"),
-    (["--plane", "mu,nu"], "only the weight plane"),
+    (["--plane", "lam,nu"], "together"),
     (["--omega", "0.1:0.1"], "empty or inverted"),
     (["--tau", "1.2:0.9"], "empty or inverted"),
     (["--mu", "0.05:0.1"], "fixed point"),
