@@ -13,14 +13,14 @@ import pytest
 @pytest.mark.parametrize("args", [
     ["--activation", "tanh", "--method", "paper", "--theorem", "1"],
     ["--activation", "tanh", "--lam", "1.05"],
-    ["--activation", "tanh", "--resume"],
+    ["--activation", "tanh", "--grid", "paper"],
     ["--activation", "nosuch(x)"],
     ["--activation", "x*y"],
 ])
 def test_verify_selu_only_options_exit_2(args: list[str], tmp_path: Path, cli) -> None:
-    proc = cli.process(["verify-contraction", "--certificate-dir", str(tmp_path), *args])
-    assert proc.code == 2, proc.err
-    assert proc.err.count("\n") == 1
+    code, _, err = cli(["verify-contraction", "--certificate-dir", str(tmp_path), *args])
+    assert code == 2, err
+    assert err.count("\n") == 1
 
 
 def test_verify_cli_refutation_and_check(tmp_path: Path, cli) -> None:
