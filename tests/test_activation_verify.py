@@ -116,3 +116,49 @@ def test_theorem1_analogue_scaled_tanh_contraction_small_budget() -> None:
     domain = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=1.2:1.5,tau=0.95:1.1")
     result = av.verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
     assert result.verdict == "holds", result.reason
+
+
+def test_cell_tasks_carry_their_state() -> None:
+    """A cell task is a pure function of its explicit state (activation record, precision)
+    and its cell: the same packed enclosure whatever the caller's precision (which it leaves
+    as it was), interleaved with another activation's state, and in spawned worker
+    processes; and the enclosure of E[g] contains mpmath quadrature at the cell's corners."""
+    from flint import ctx
+
+    relu, gelu = activations.get("relu"), activations.get("gelu")
+    keys = av.cover(Fraction(1, 4), Fraction(1, 2), Fraction(1, 2), Fraction(1))
+    tasks = [(2, key) for key in keys]
+    state, other = av.CellState.of(relu, 64), av.CellState.of(gelu, 64)
+    old = ctx.prec
+    try:
+        results = []
+        for bits in (30, 300):
+            ctx.prec = bits
+            results.append([av._compute_cell(state, t) for t in tasks])
+            av._compute_cell(other, tasks[0])
+            assert ctx.prec == bits
+    finally:
+        ctx.prec = old
+    assert results[0] == results[1]
+    assert av._compute_cell(other, tasks[0]) != results[0][0]
+
+    in_process, pooled = av.CellCache(relu, 64), av.CellCache(relu, 64, jobs=2)
+    try:
+        in_process.ensure(keys, order=2)
+        pooled.ensure(keys, order=2)
+    finally:
+        pooled.close()
+    assert pooled.cells == in_process.cells == dict(results[0])
+
+    with mpmath.workdps(30):
+        for (_, key), packed in results[0]:
+            mean = av._unpack(packed[(1, 0)])
+            m_lo, m_hi, v_lo, v_hi = av.cell_bounds(key)
+            for m, v in ((m_lo, v_lo), (m_hi, v_hi)):
+                m_mp = mpmath.mpf(m.numerator) / m.denominator
+                s_mp = mpmath.sqrt(mpmath.mpf(v.numerator) / v.denominator)
+                ref = mpmath.quad(lambda z, m_=m_mp, s_=s_mp: max(m_ + s_ * z, 0)
+                                  * mpmath.npdf(z), [-12, -m_mp / s_mp, 12])
+                lo = mpmath.mpf(mean.lower().str(40, radius=False))
+                hi = mpmath.mpf(mean.upper().str(40, radius=False))
+                assert lo - mpmath.mpf(10) ** -25 <= ref <= hi + mpmath.mpf(10) ** -25

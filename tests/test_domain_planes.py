@@ -1,6 +1,6 @@
 """Domain maps in other planes: (ν, τ) at fixed ω and SELU's (λ, α) at fixed weights —
-one-cell pavings against independent quadrature, their certificates, tampering, and the
-plane/range/resume errors of `map-domain`."""
+one-cell pavings against independent quadrature, their certificates and tampering (the
+plane/range/resume errors of `map-domain` are in tests/cli/test_domain_planes.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import mpmath
-import pytest
 
 from snn_theory.certify import domains
 from snn_theory.certify.certificate.io import checksum
-from snn_theory.cli.main import main
 from tests._reference import quad_moments
 
 LAM01 = mpmath.mpf("1.0507009873554804934193349852946")
@@ -30,13 +28,6 @@ def moments(mu: F, omega: F, nu: F, tau: F, lam=LAM01, alpha=ALPHA01):
     """(mean, variance) of one layer by quadrature (independent of snn_theory.derive.formulas)."""
     m, s = quad_moments(mp(mu) * mp(omega), mp(nu) * mp(tau), lam, alpha)
     return m, s - m * m
-
-
-def _run(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def _rewrite(content: dict, out: Path) -> Path:
@@ -98,33 +89,9 @@ def test_lam_alpha_refuted_cell_checked_independently(tmp_path: Path) -> None:
     (entry,) = paving.entries
     assert entry["verdict"] == "refuted" and entry["failed"] == "variance_upper"
     point = [F(x) for x in entry["claims"][0]["counterexample"]["point"]]
-    mpmath.mp.dps = 20
-    for lam in (region[0][0], region[0][1]):  # refuted for every λ, α of the cell
-        for alpha in (region[1][0], region[1][1]):
-            _, var = moments(*point, lam=mp(lam), alpha=mp(alpha))
-            assert var > mp(B_NU[1])
+    with mpmath.workdps(20):
+        for lam in (region[0][0], region[0][1]):  # refuted for every λ, α of the cell
+            for alpha in (region[1][0], region[1][1]):
+                _, var = moments(*point, lam=mp(lam), alpha=mp(alpha))
+                assert var > mp(B_NU[1])
     assert domains.check_paving(path).valid
-
-
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        (["--plane", "nu,nu"], "repeated"),
-        (["--plane", "nu,foo"], "unknown variable"),
-        (["--plane", "lam,tau"], "together"),
-        (["--plane", "nu"], "two variables"),
-        (["--plane", "nu,tau", "--region", "nu=1:1"], "empty or inverted"),
-        (["--plane", "nu,tau", "--region", "nu=1.2:0.9"], "empty or inverted"),
-        (["--plane", "nu,tau", "--region", "lam=1:2"], "not a variable of the plane"),
-        (["--plane", "nu,tau", "--region", "nu=0.9:1,nu=1:1.1"], "twice"),
-        (["--plane", "nu,tau", "--region", "nu=0:1"], "> 0"),
-        (["--plane", "lam,alpha", "--activation", "tanh"], "SELU"),
-        (["--cells", "0"], "resolution"),
-        (["--resume"], "no state file"),
-    ],
-)
-def test_plane_errors_exit_2(args: list[str], needle: str, capsys, tmp_path: Path) -> None:
-    out_file = tmp_path / "p.json"
-    code, out, err = _run(["map-domain", "--out", str(out_file), *args], capsys)
-    assert code == 2, (out, err)
-    assert len(err.strip().splitlines()) == 1 and needle in err

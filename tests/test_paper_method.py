@@ -305,23 +305,6 @@ def test_report_text(coarse: PaperResult) -> None:
     assert f"max S <= {coarse.extremum.upper} only if the float allowance holds" in text
 
 
-def test_cli_exposes_the_cpu_cores_before_jax_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI (not the library) makes every CPU core a JAX device, and only while JAX has
-    not started (afterwards its devices are fixed).  (sys.modules and the environment are
-    restored after the test.)"""
-    from snn_theory.cli.verify_paper import expose_cpu_cores
-
-    monkeypatch.delenv("XLA_FLAGS", raising=False)
-    expose_cpu_cores()  # JAX runs in this process: nothing changes
-    assert "XLA_FLAGS" not in os.environ
-    monkeypatch.delitem(sys.modules, "jax")  # as before JAX starts
-    expose_cpu_cores()
-    assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count={os.cpu_count()}"
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=3")
-    expose_cpu_cores()  # a count the user chose is kept
-    assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=3"
-
-
 def test_theorem_domains_come_from_the_claims_registry() -> None:
     from snn_theory.certify.claims import BUILTIN_CLAIMS
 

@@ -1,30 +1,20 @@
 """`propagate --activation`: χ₁, the c-map and its fixed points for activations other than
 SELU, against independent mpmath quadrature (tanh: the defining double integral at 20 digits)
-and the closed-form arccos kernel of ReLU; the depth-scale and edge-of-chaos messages; bad
-input."""
+and the closed-form arccos kernel of ReLU (the command's depth-scale and edge-of-chaos
+messages and bad input: tests/cli/test_propagation_activations.py)."""
 
 from __future__ import annotations
-
-import json
 
 import mpmath
 import pytest
 from flint import arb, ctx
 
 from snn_theory.certify import propagation
-from snn_theory.cli.main import main
 from snn_theory.derive import activations
 from snn_theory.evaluate.moment_map import arb_to_mpf
 
 PREC = 96
 TOL = arb(2) ** -48
-
-
-def _run(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def _contains(ball: arb, value: mpmath.mpf, rel: float) -> bool:
@@ -144,51 +134,6 @@ def test_derivative_growth_bounds_hold(name: str) -> None:
             t = mpmath.mpf(i) / 20 + mpmath.mpf(1) / 997  # off the kinks
             d = abs(mpmath.diff(act.base_mpmath, t))
             assert d <= sum(float(a) * abs(t) ** k for k, a in enumerate(growth)) * (1 + 1e-12)
-
-
-def test_depth_scales_and_edge_messages(capsys) -> None:
-    code, out, err = _run(["propagate", "--json", "--digits", "12", "--edge-tau", "1.5"], capsys)
-    assert code == 0, err
-    data = json.loads(out)
-    one = [f for f in data["correlation_fixed_points"] if f["stable"] is False][0]
-    assert one["depth_scale"] is None and "unstable" in one["depth_scale_note"]
-    edge = data["edge_of_chaos_tau"][0]
-    assert edge["nu_star"] is None and "no fixed point" in edge["fixed_point_note"]
-    code, out, err = _run(["propagate", "--digits", "12", "--edge-tau", "1.5"], capsys)
-    assert code == 0 and "None" not in out and "none (unstable" in out
-    for value in out.split("│"):  # no negative depth scale printed anywhere
-        assert "[-" not in value or "ξ" not in value
-
-
-def test_cli_activation_json_and_claims(capsys) -> None:
-    args = ["propagate", "--activation", "tanh", "--tau", "2", "--digits", "12", "--json"]
-    code, out, err = _run([*args, "--edge-tau", "2"], capsys)
-    assert code == 0, err
-    data = json.loads(out)
-    assert data["activation_definition"]["definition"] == "tanh"
-    assert data["no_other_fixed_points"]["proven"]
-    edge = data["edge_of_chaos_tau"][0]
-    # chi1 > 1 at the fixed point and E[f′²] decreases in v: the edge lies above nu*
-    assert arb(edge["nu"]) > arb(edge["nu_star"]) and "unique" in edge["certificate"]
-    code, out, err = _run([*args, "--claim", "ordered"], capsys)
-    assert code == 1 and json.loads(out)["claim"]["status"] == "refuted"
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["--activation", "relu"],  # no isolated fixed point
-        ["--activation", "tanh"],  # tau = 1: only nu = 0
-        ["--activation", "tanh", "--tau", "2", "--lam", "1"],
-        ["--activation", "tanh", "--tau", "2", "--edge-alpha", "1"],
-        ["--activation", "x*erf(x)", "--tau", "2"],  # f' = erf + exp(-x^2)...: no bound
-        ["--activation", "nope(x)"],
-    ],
-)
-def test_bad_activation_input_exit_2(args: list[str], capsys) -> None:
-    code, out, err = _run(["propagate", "--digits", "12", *args], capsys)
-    assert code == 2, (out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_non_dyadic_kink_is_enclosed() -> None:

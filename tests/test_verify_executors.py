@@ -1,6 +1,7 @@
 """The verifier's boxes run wherever the executor puts them: in this process, in local worker
 processes or on a Dask cluster — with the same leaves, verdict, enclosure and certificate
-bytes — and the search neither depends on nor changes the caller's arb precision.
+bytes — and the search neither depends on nor changes the caller's arb precision (the
+command's ``--scheduler``: tests/cli/test_verify_executors.py).
 
 Independent checks: the certificate written from the cluster's run is re-verified by the
 checker; the extremum enclosure is compared with a 30-digit mpmath evaluation.
@@ -9,8 +10,6 @@ checker; the extremum enclosure is compared with a 30-digit mpmath evaluation.
 from __future__ import annotations
 
 import itertools
-import json
-import time
 from fractions import Fraction
 
 import mpmath
@@ -22,7 +21,6 @@ from snn_theory.certify.certificate.io import write_certificate
 from snn_theory.certify.claims import Claim, Domain
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import ClaimResult, Settings, verify_claim
-from snn_theory.cli.main import main
 from snn_theory.evaluate import backends
 
 #: A claim on Theorem 1's domain that takes a few dozen boxes (J22 reaches ≈ 0.89176).
@@ -106,57 +104,6 @@ def test_search_neither_depends_on_nor_changes_the_callers_precision(
         ctx.prec = old
 
 
-def _cli(capsys, *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(["verify-contraction", "--domain", DOMAIN, "--claim", "J22<0.892", *args])
-    return exc.value.code, capsys.readouterr().err
-
-
-def test_unreachable_scheduler_fails_fast(tmp_path, capsys) -> None:
-    start = time.perf_counter()
-    code, err = _cli(capsys, "--certificate-dir", str(tmp_path), "--scheduler",
-                     "tcp://127.0.0.1:9")
-    assert code == 2 and "cannot reach the Dask scheduler" in err
-    assert len(err.strip().splitlines()) == 1 and time.perf_counter() - start < 10
-    assert not list(tmp_path.glob("*.cert.json"))
-
-
-def test_a_peer_that_is_not_a_scheduler_is_bad_input(tmp_path, capsys) -> None:
-    """Something answers at the address, with bytes that are not Dask's protocol."""
-    import socket
-    import threading
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-
-    def garble() -> None:
-        try:
-            conn, _ = server.accept()
-            conn.sendall(b"\xff" * 256)
-            conn.close()
-        except OSError:
-            pass
-
-    threading.Thread(target=garble, daemon=True).start()
-    port = server.getsockname()[1]
-    try:
-        code, err = _cli(capsys, "--certificate-dir", str(tmp_path), "--scheduler",
-                         f"tcp://127.0.0.1:{port}")
-    finally:
-        server.close()
-    assert code == 2 and "Dask scheduler" in err and len(err.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (["--scheduler", "localhost:8786"], "expected an address like tcp://HOST:8786"),
-    (["--scheduler", "tcp://127.0.0.1:9", "--jobs", "2"], "does not combine with --jobs"),
-])
-def test_bad_scheduler_usage_is_one_line_exit_2(args, fragment, tmp_path, capsys) -> None:
-    code, err = _cli(capsys, "--certificate-dir", str(tmp_path), *args)
-    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
-
-
 def test_state_travels_with_the_task() -> None:
     """The per-box task is a pure function of its explicit state: two states for two claims
     evaluate the same box independently, in any order, with their own constants."""
@@ -170,21 +117,3 @@ def test_state_travels_with_the_task() -> None:
     other = evaluate_box(user, box, 0)
     again = evaluate_box(closed, box, 0)
     assert first == again and other.bound != first.bound
-
-
-def test_cli_scheduler_writes_the_local_certificate(tmp_path, capsys) -> None:
-    from distributed import LocalCluster
-
-    code, _ = _cli(capsys, "--jobs", "1", "--json", "--certificate-dir", str(tmp_path / "a"))
-    assert code == 0
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
-        with pytest.raises(SystemExit) as exc:
-            main(["verify-contraction", "--domain", DOMAIN, "--claim", "J22<0.892", "--json",
-                  "--scheduler", cluster.scheduler_address,
-                  "--certificate-dir", str(tmp_path / "b")])
-    out = capsys.readouterr().out
-    assert exc.value.code == 0 and json.loads(out)["claims"][0]["holds"] is True
-    (a,) = (tmp_path / "a").glob("*.cert.json")
-    (b,) = (tmp_path / "b").glob("*.cert.json")
-    assert a.name == b.name and a.read_bytes() == b.read_bytes()

@@ -51,10 +51,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from flint import arb, ctx, fmpq
+from flint import arb, fmpq
 
 from snn_theory.certify.claims import (
     BUILTIN_CLAIMS,
@@ -68,6 +69,7 @@ from snn_theory.errors import InputError
 from snn_theory.evaluate import gaussian
 from snn_theory.exact import format_fraction, parse_exact, to_fraction
 from snn_theory.files import atomic_write
+from snn_theory.precision import working_precision
 
 FORMAT = "snn-theory-activation-certificate"
 VERSION = 1
@@ -172,36 +174,47 @@ def cell_bounds(key: CellKey) -> tuple[Fraction, Fraction, Fraction, Fraction]:
     return i * wm, (i + 1) * wm, j * wv, (j + 1) * wv
 
 
-_WORKER: dict[str, Any] = {}
+@dataclass(frozen=True)
+class CellState:
+    """What a cell task needs besides its cell: the activation (its JSON record, as text, so
+    the state pickles to spawned processes and hashes) and the working precision in bits.
+
+    It travels with every task (:func:`functools.partial`), so a task computes the same
+    thing in this process and in a worker process; nothing is read from module state."""
+
+    record: str
+    bits: int
+
+    @classmethod
+    def of(cls, act: Activation, bits: int) -> CellState:
+        return cls(json.dumps(act.to_json(), sort_keys=True), int(bits))
+
+    def activation(self) -> Activation:
+        return _activation_of(self.record)
 
 
-def _worker_init(record: dict, bits: int) -> None:
-    _WORKER["act"] = activations.from_json(record)
-    _WORKER["bits"] = bits
-    ctx.prec = bits
+@lru_cache(maxsize=16)
+def _activation_of(record: str) -> Activation:
+    """:func:`activations.from_json` memoised per record: a pure function of the text (the
+    record is re-derived and checked once per process)."""
+    return activations.from_json(json.loads(record))
 
 
-def _compute_cell(task: tuple[int, CellKey]) -> tuple[tuple[int, CellKey], dict | None]:
-    old = ctx.prec  # restored: in-process, the caller's precision must not change
-    try:
-        return _compute_cell_at_working_precision(task)
-    finally:
-        ctx.prec = old
-
-
-def _compute_cell_at_working_precision(task: tuple[int, CellKey]
-                                       ) -> tuple[tuple[int, CellKey], dict | None]:
-    ctx.prec = _WORKER["bits"]
+def _compute_cell(state: CellState, task: tuple[int, CellKey]
+                  ) -> tuple[tuple[int, CellKey], dict | None]:
+    """The partials of one cell, at the state's precision (the caller's is restored)."""
     order, key = task
     m_lo, m_hi, v_lo, v_hi = cell_bounds(key)
-    try:
-        raw = gaussian.raw_partials(_WORKER["act"], _ball(m_lo, m_hi), _ball(v_lo, v_hi),
-                                    order=order)
-    except ArithmeticError:
-        return task, None
-    if not all(x.is_finite() for x in raw.values()):
-        return task, None
-    return task, {k: _pack(x) for k, x in raw.items()}
+    act = state.activation()
+    with working_precision(bits=state.bits):
+        try:
+            raw = gaussian.raw_partials(act, _ball(m_lo, m_hi), _ball(v_lo, v_hi),
+                                        order=order)
+        except ArithmeticError:
+            return task, None
+        if not all(x.is_finite() for x in raw.values()):
+            return task, None
+        return task, {k: _pack(x) for k, x in raw.items()}
 
 
 class CellCache:
@@ -212,12 +225,10 @@ class CellCache:
         self.act, self.bits, self.jobs = act, bits, jobs
         self.cells: dict[tuple[int, CellKey], dict | None] = {}
         self.pool = None
-        old = ctx.prec
-        _worker_init(act.to_json(), bits)
-        ctx.prec = old  # _compute_cell sets the precision itself
+        self.state = CellState.of(act, bits)
+        self.state.activation()  # the record re-derived here first: bad input fails now
         if jobs > 1:
-            self.pool = multiprocessing.get_context("spawn").Pool(
-                jobs, initializer=_worker_init, initargs=(act.to_json(), bits))
+            self.pool = multiprocessing.get_context("spawn").Pool(jobs)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -230,9 +241,9 @@ class CellCache:
         if not missing:
             return
         if self.pool is not None and len(missing) > 1:
-            results = self.pool.map(_compute_cell, missing, chunksize=1)
+            results = self.pool.map(partial(_compute_cell, self.state), missing, chunksize=1)
         else:
-            results = [_compute_cell(k) for k in missing]
+            results = [_compute_cell(self.state, k) for k in missing]
         self.cells.update(results)
 
     def partials(self, keys: Sequence[CellKey], order: int = 4
@@ -491,129 +502,127 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
     side = 1 if claim.kind == "max" else -1
     own = cache is None
     cache = cache or CellCache(act, bits, jobs)
-    old = ctx.prec
-    ctx.prec = bits
     domain = [tuple(iv) for iv in claim.domain.bounds]
     widths = [b - a for a, b in domain]
     counter = itertools.count()
     resume_note = ""
     try:
-        frontier: list[Box] = []
-        if resume:
-            loaded = None if state is None else load_state(state, act, claim, bits)
-            if loaded is not None:
-                frontier, resume_note = loaded, "resumed"
+        with working_precision(bits=bits):
+            frontier: list[Box] = []
+            if resume:
+                loaded = None if state is None else load_state(state, act, claim, bits)
+                if loaded is not None:
+                    frontier, resume_note = loaded, "resumed"
+                else:
+                    resume_note = ("unusable state" if state is not None and state.exists()
+                                   else "no state")
+            if not frontier:  # start with 2 cells per dimension
+                frontier = [[]]
+                for lo, hi in domain:
+                    mid = (lo + hi) / 2
+                    frontier = [b + [iv] for b in frontier for iv in ((lo, mid), (mid, hi))]
+            leaves: list[tuple[Box, Fraction]] = []
+            heap: list = []
+            best: Fraction | None = None  # best rigorous point value end (inner bound)
+            evaluated = 0
+            counterexample = None
+            reason = ""
+
+            def probe(point: list[Fraction]) -> bool:
+                """Evaluate the quantity at ``point``: keep the best inner end, and record a
+                rigorous violation as the counterexample (returns whether it is one)."""
+                nonlocal best, counterexample
+                value = point_enclosure(act, claim.quantity, point)
+                inner = _end(value, -side)
+                best = inner if best is None or side * (inner - best) > 0 else best
+                if _violates(claim, value):
+                    counterexample = (point, (_end(value, -1), _end(value, 1)))
+                    return True
+                return False
+
+            def out_of_budget() -> str:
+                if evaluated >= max_boxes:
+                    return f"box budget {max_boxes} exhausted"
+                if time_limit is not None and time.monotonic() - started > time_limit:
+                    return f"time limit {time_limit:g} s reached"
+                return ""
+
+            # candidates first: the domain's centre and its 16 corners (where the extrema of
+            # the moments often are); a rigorous violation there refutes the claim at once
+            candidates = [[(a + b) / 2 for a, b in domain]]
+            candidates += [list(c) for c in itertools.product(*domain)]
+            try:
+                for point in candidates:
+                    if probe(point):
+                        break
+                while frontier and counterexample is None:
+                    reason = out_of_budget()
+                    if reason:
+                        break
+                    batch, frontier = frontier[:max(8, 4 * jobs)], frontier[max(8, 4 * jobs):]
+                    cache.ensure([k for b in batch for k in cover(*mv_range(b))],
+                                 cell_order(claim.quantity))
+                    for box in batch:
+                        evaluated += 1
+                        bound, face, spread = box_bound(cache, claim.quantity, box, side)
+                        if bound is not None and claim.satisfied_by(bound):
+                            leaves.append((box, bound))
+                            continue
+                        # undecided: is the face centre a counterexample?  (checked where the
+                        # bound is on the wrong side by more than the box's share of the margin)
+                        if bound is None or _suspicious(claim, bound, box, face, widths):
+                            if probe([(a + b) / 2 for a, b in face]):
+                                break
+                        heapq.heappush(heap, (next(counter), box))
+                        frontier.extend(_split(box, widths, spread))
+                    if progress is not None:
+                        progress(claim, evaluated, len(cache.cells))
+            except KeyboardInterrupt:
+                interrupt = KeyboardInterrupt()
+                interrupt.saved = None  # type: ignore[attr-defined]  # what the CLI reports
+                if state is not None and counterexample is None:
+                    save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
+                               time.monotonic() - started)
+                    interrupt.saved = state  # type: ignore[attr-defined]
+                raise interrupt from None
+            if counterexample is not None:
+                verdict = "refuted"
+            elif not frontier:
+                verdict = "holds"
             else:
-                resume_note = ("unusable state" if state is not None and state.exists()
-                               else "no state")
-        if not frontier:  # start with 2 cells per dimension
-            frontier = [[]]
-            for lo, hi in domain:
-                mid = (lo + hi) / 2
-                frontier = [b + [iv] for b in frontier for iv in ((lo, mid), (mid, hi))]
-        leaves: list[tuple[Box, Fraction]] = []
-        heap: list = []
-        best: Fraction | None = None  # best rigorous point value end (inner bound)
-        evaluated = 0
-        counterexample = None
-        reason = ""
-
-        def probe(point: list[Fraction]) -> bool:
-            """Evaluate the quantity at ``point``: keep the best inner end, and record a
-            rigorous violation as the counterexample (returns whether it is one)."""
-            nonlocal best, counterexample
-            value = point_enclosure(act, claim.quantity, point)
-            inner = _end(value, -side)
-            best = inner if best is None or side * (inner - best) > 0 else best
-            if _violates(claim, value):
-                counterexample = (point, (_end(value, -1), _end(value, 1)))
-                return True
-            return False
-
-        def out_of_budget() -> str:
-            if evaluated >= max_boxes:
-                return f"box budget {max_boxes} exhausted"
-            if time_limit is not None and time.monotonic() - started > time_limit:
-                return f"time limit {time_limit:g} s reached"
-            return ""
-
-        # candidates first: the domain's centre and its 16 corners (where the extrema of
-        # the moments often are); a rigorous violation there refutes the claim at once
-        candidates = [[(a + b) / 2 for a, b in domain]]
-        candidates += [list(c) for c in itertools.product(*domain)]
-        try:
-            for point in candidates:
-                if probe(point):
-                    break
-            while frontier and counterexample is None:
-                reason = out_of_budget()
-                if reason:
-                    break
-                batch, frontier = frontier[:max(8, 4 * jobs)], frontier[max(8, 4 * jobs):]
-                cache.ensure([k for b in batch for k in cover(*mv_range(b))],
-                             cell_order(claim.quantity))
-                for box in batch:
-                    evaluated += 1
-                    bound, face, spread = box_bound(cache, claim.quantity, box, side)
-                    if bound is not None and claim.satisfied_by(bound):
-                        leaves.append((box, bound))
-                        continue
-                    # undecided: is the face centre a counterexample?  (checked where the
-                    # bound is on the wrong side by more than the box's share of the margin)
-                    if bound is None or _suspicious(claim, bound, box, face, widths):
-                        if probe([(a + b) / 2 for a, b in face]):
-                            break
-                    heapq.heappush(heap, (next(counter), box))
-                    frontier.extend(_split(box, widths, spread))
-                if progress is not None:
-                    progress(claim, evaluated, len(cache.cells))
-        except KeyboardInterrupt:
-            interrupt = KeyboardInterrupt()
-            interrupt.saved = None  # type: ignore[attr-defined]  # what the CLI reports
-            if state is not None and counterexample is None:
-                save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
-                           time.monotonic() - started)
-                interrupt.saved = state  # type: ignore[attr-defined]
-            raise interrupt from None
-        if counterexample is not None:
-            verdict = "refuted"
-        elif not frontier:
-            verdict = "holds"
-        else:
-            verdict = "undecided"
-        met = None
-        if verdict == "holds" and tolerance is not None:
-            deadline = None if time_limit is None else started + time_limit
-            leaves, used, met, why = _refine(cache, claim, leaves, probe, lambda: best, side,
-                                             widths, tolerance, max(0, max_boxes - evaluated),
-                                             deadline)
-            evaluated += used
-            reason = reason or ("" if met else f"enclosure tolerance not met: {why}")
-        elif tolerance is not None:
-            reason = reason or f"not refined ({verdict})"
-        decided = None
-        if verdict == "holds" and leaves:
-            ends = [b for _, b in leaves]
-            decided = max(ends) if side > 0 else min(ends)
-        lo, hi = (best, decided) if side > 0 else (decided, best)
-        if state is not None:
-            if verdict == "undecided":
-                save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
-                           time.monotonic() - started)
-            else:
-                for path in (state, state.with_name(state.name + ".tmp")):
-                    path.unlink(missing_ok=True)
-                try:
-                    state.parent.rmdir()  # once no other claim's state is left
-                except OSError:
-                    pass
-        return ActivationClaimResult(act, claim, verdict, leaves, counterexample, (lo, hi),
-                                     evaluated, len(cache.cells), time.monotonic() - started,
-                                     bits, reason, open_boxes=frontier[:10],
-                                     tolerance=tolerance, tolerance_met=met,
-                                     resume=resume_note)
+                verdict = "undecided"
+            met = None
+            if verdict == "holds" and tolerance is not None:
+                deadline = None if time_limit is None else started + time_limit
+                leaves, used, met, why = _refine(cache, claim, leaves, probe, lambda: best, side,
+                                                 widths, tolerance, max(0, max_boxes - evaluated),
+                                                 deadline)
+                evaluated += used
+                reason = reason or ("" if met else f"enclosure tolerance not met: {why}")
+            elif tolerance is not None:
+                reason = reason or f"not refined ({verdict})"
+            decided = None
+            if verdict == "holds" and leaves:
+                ends = [b for _, b in leaves]
+                decided = max(ends) if side > 0 else min(ends)
+            lo, hi = (best, decided) if side > 0 else (decided, best)
+            if state is not None:
+                if verdict == "undecided":
+                    save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
+                               time.monotonic() - started)
+                else:
+                    for path in (state, state.with_name(state.name + ".tmp")):
+                        path.unlink(missing_ok=True)
+                    try:
+                        state.parent.rmdir()  # once no other claim's state is left
+                    except OSError:
+                        pass
+            return ActivationClaimResult(act, claim, verdict, leaves, counterexample, (lo, hi),
+                                         evaluated, len(cache.cells), time.monotonic() - started,
+                                         bits, reason, open_boxes=frontier[:10],
+                                         tolerance=tolerance, tolerance_met=met,
+                                         resume=resume_note)
     finally:
-        ctx.prec = old
         if own:
             cache.close()
 
@@ -860,14 +869,11 @@ def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
             if not a <= x <= b:
                 report.message = "the counterexample lies outside the domain"
                 return report
-        old = ctx.prec
-        ctx.prec = bits
-        try:  # the ends are read at the certificate's precision (as the search read them)
+        # the ends are read at the certificate's precision (as the search read them)
+        with working_precision(bits=bits):
             value = point_enclosure(act, claim.quantity, point)
             violated = _violates(claim, value)
             ends = [_end(value, -1), _end(value, 1)]
-        finally:
-            ctx.prec = old
         if not violated:
             report.message = "the counterexample does not violate the claim when re-evaluated"
             return report
@@ -899,25 +905,23 @@ def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
         report.message = f"the boxes do not tile the domain: {problem}"
         return report
     cache = CellCache(act, bits, jobs)
-    old = ctx.prec
-    ctx.prec = bits
     side = 1 if claim.kind == "max" else -1
     bounds: list[Fraction] = []
     try:
-        cache.ensure([k for box in leaves for k in cover(*mv_range(box))],
-                     cell_order(claim.quantity))
-        for k, (box, recorded) in enumerate(zip(leaves, recorded_bounds)):
-            bound, _, _ = box_bound(cache, claim.quantity, box, side)
-            if bound is None or not claim.satisfied_by(bound):
-                report.message = f"box {k}: the recomputed bound does not prove the claim"
-                return report
-            if bound != recorded:
-                report.message = (f"box {k}: the recorded bound {format_fraction(recorded)} "
-                                  f"is not the recomputed {format_fraction(bound)}")
-                return report
-            bounds.append(bound)
+        with working_precision(bits=bits):
+            cache.ensure([k for box in leaves for k in cover(*mv_range(box))],
+                         cell_order(claim.quantity))
+            for k, (box, recorded) in enumerate(zip(leaves, recorded_bounds)):
+                bound, _, _ = box_bound(cache, claim.quantity, box, side)
+                if bound is None or not claim.satisfied_by(bound):
+                    report.message = f"box {k}: the recomputed bound does not prove the claim"
+                    return report
+                if bound != recorded:
+                    report.message = (f"box {k}: the recorded bound {format_fraction(recorded)} "
+                                      f"is not the recomputed {format_fraction(bound)}")
+                    return report
+                bounds.append(bound)
     finally:
-        ctx.prec = old
         cache.close()
     end = max(bounds) if side > 0 else min(bounds)
     report.valid = True

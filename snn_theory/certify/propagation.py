@@ -44,6 +44,7 @@ from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, gaussian
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
+from snn_theory.precision import working_precision
 
 #: ``progress(stage, done, total)``.
 ProgressCallback = Callable[[str, int, int], None]
@@ -783,9 +784,7 @@ def propagate(
     cannot be obtained (no certified fixed point, an integral that does not converge, an
     exclusion that does not finish).
     """
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with working_precision(bits=int(prec)):
         point = propagation_point(omega, tau, lam, alpha, activation=activation)
         tol = arb(2) ** (-(prec // 2))
         if point.activation.polynomial_growth is not None:
@@ -816,8 +815,6 @@ def propagate(
         return PropagationResult(
             point, fixed_points, tuple(exclusions), phase_of(point), depth_q, int(prec)
         )
-    finally:
-        ctx.prec = old
 
 
 def is_odd(act: activations.Activation) -> bool:
@@ -979,9 +976,7 @@ def edge_of_chaos_tau(
     λ²/2 < 1/τ < λ²(1 + α²)/2; τ outside that range raises :class:`InputError`."""
     import mpmath
 
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with working_precision(bits=int(prec)):
         act = selu_activation(lam, alpha)
         lam_b, alpha_b = act.parameters["lam"], act.parameters["alpha"]
         fn = _chi1_function()
@@ -1045,8 +1040,6 @@ def edge_of_chaos_tau(
                 )
             out.append(EdgePoint(float(tau), result.enclosure, result.box, nu_star, chi_fp, note))
         return out
-    finally:
-        ctx.prec = old
 
 
 def edge_of_chaos_activation(
@@ -1059,9 +1052,7 @@ def edge_of_chaos_activation(
     bracket whose ends have proven opposite signs); the root is unique in the final bracket
     when the enclosure of h′(ν) = τ²·E[f′(z)²·He₂(z/√v)]/(2v) over it excludes 0.  Raises
     :class:`InputError` when no sign change is found on that grid."""
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with working_precision(bits=int(prec)):
         dact = derivative_activation(act)
         c2 = _frac(act.scale) ** 2
 
@@ -1121,8 +1112,6 @@ def edge_of_chaos_activation(
                 note = " ".join(str(exc).split())
             out.append(EdgePoint(float(tau), box, box, nu_star, chi_fp, note, how))
         return out
-    finally:
-        ctx.prec = old
 
 
 @dataclass(frozen=True)
@@ -1144,9 +1133,7 @@ def edge_of_chaos_lambda(
 ) -> list[LambdaEdgePoint]:
     """For each α: λ = (τ·E[f′(z)²]|_{λ=1})^(−1/2), z ~ N(μω, ντ) — closed form, since E[f′²]
     is proportional to λ²; ``chi1`` re-evaluates χ₁ at the λ ball (it must contain 1)."""
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with working_precision(bits=int(prec)):
         fn = backends.propagation_function("arb")
         args = [to_number(x, "arb") for x in (mu, omega, nu, tau)]
         out = []
@@ -1157,8 +1144,6 @@ def edge_of_chaos_lambda(
             lam_edge = 1 / fn(*args, arb(1), a_b)[2].sqrt()
             out.append(LambdaEdgePoint(float(a), lam_edge, fn(*args, lam_edge, a_b)[2]))
         return out
-    finally:
-        ctx.prec = old
 
 
 # ============================================================================ float helpers

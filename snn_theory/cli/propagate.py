@@ -45,6 +45,7 @@ from snn_theory.cli.activation_option import activation_options, resolve
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_string, parse_exact
+from snn_theory.precision import working_precision
 
 MAX_DIGITS = 200
 
@@ -227,13 +228,9 @@ def _extras(
     prec: int,
     act: Any = None,
 ) -> dict[str, Any]:
-    from flint import ctx
-
     extra: dict[str, Any] = {}
     if c_value is not None:
-        old = ctx.prec
-        ctx.prec = prec
-        try:
+        with working_precision(bits=prec):
             tol = arb(2) ** (-(prec // 2))
             c = arb(c_value)  # the decimal enclosed at the working precision
             if not (c.rad() == 0 or (c > -1 and c < 1)):
@@ -246,8 +243,6 @@ def _extras(
                 P.correlation_map(result.point, c, tol),
                 P.correlation_slope(result.point, c, tol),
             )
-        finally:
-            ctx.prec = old
     if taus and act is not None:
         extra["edge_tau"] = P.edge_of_chaos_activation(taus, act, prec=prec)
     elif taus:

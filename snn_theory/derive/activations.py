@@ -65,6 +65,7 @@ from snn_theory.derive.codegen import compile_function
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends
 from snn_theory.exact import format_fraction, parse_exact
+from snn_theory.precision import working_precision
 
 x = sp.Symbol("x", real=True)
 
@@ -437,11 +438,7 @@ def _pscale(a: Poly, c: Fraction) -> Poly:
 
 def _const_upper(expr: sp.Expr) -> Fraction:
     """A rational ≥ |expr| for a constant sympy expression (arb upper bound)."""
-    from flint import ctx
-
-    old = ctx.prec
-    ctx.prec = 64
-    try:
+    with working_precision(bits=64):
         fn = compile_function((), [expr], _namespace("arb"))
         value = fn()[0]
         if not isinstance(value, arb):
@@ -451,17 +448,11 @@ def _const_upper(expr: sp.Expr) -> Fraction:
         man, exp = value.abs_upper().man_exp()
         man, exp = int(man), int(exp)
         return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
-    finally:
-        ctx.prec = old
 
 
 def _const_interval(expr: sp.Expr) -> tuple[Fraction, Fraction]:
     """Rationals L ≤ expr ≤ U for a constant sympy expression (arb enclosure)."""
-    from flint import ctx
-
-    old = ctx.prec
-    ctx.prec = 64
-    try:
+    with working_precision(bits=64):
         fn = compile_function((), [expr], _namespace("arb"))
         value = fn()[0]
         if not isinstance(value, arb):
@@ -469,8 +460,6 @@ def _const_interval(expr: sp.Expr) -> tuple[Fraction, Fraction]:
         if not value.is_finite():
             raise InputError(f"the constant {expr} is not finite")
         return _arb_fraction(arb(value.lower())), _arb_fraction(arb(value.upper()))
-    finally:
-        ctx.prec = old
 
 
 def _arb_fraction(value: arb) -> Fraction:

@@ -70,6 +70,7 @@ from snn_theory.derive.activations import x as _x
 from snn_theory.derive.codegen import compile_function
 from snn_theory.evaluate.backends import namespace as _backend_namespace
 from snn_theory.exact import to_fraction
+from snn_theory.precision import working_precision
 
 #: Highest Hermite order the engine computes (gradients of J need ∂⁴/∂m⁴).
 MAX_ORDER = 8
@@ -399,9 +400,7 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
     v_lo = arb(v.lower())
     guard = 10 + (int(math.ceil(-math.log2(float(v_lo.mid())) * order / 2)) if v_lo < 1 else 0)
     meter = _Meter(act.label())
-    old = ctx.prec
-    ctx.prec = prec + guard
-    try:
+    with working_precision(bits=prec + guard):
         s = v.sqrt()
         s_hi = arb(s.upper())
         L = arb(_range_multiplier(prec))
@@ -463,8 +462,6 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
                     raise ArithmeticError(f"the Gaussian integral of {act.label()} is not finite")
                 values[(p, n)] = value
                 tails[(p, n)] = tail
-    finally:
-        ctx.prec = old
     return Expectations(m, v, {k: +x for k, x in values.items()}, tails)
 
 

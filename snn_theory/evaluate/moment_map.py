@@ -195,25 +195,19 @@ def evaluate_digits(mu: str, omega: str, nu: str, tau: str, lam: str | None = No
     precision would print wrong digits there.  Raises :class:`ArithmeticError` if
     :data:`MAX_PRECISION_DOUBLINGS` doublings do not suffice.
     """
-    from flint import ctx
-
-    from snn_theory.precision import digits_to_bits
+    from snn_theory.precision import digits_to_bits, working_precision
 
     bits = digits_to_bits(digits)
     tolerance = mpmath.mpf(10) ** (-digits)
-    old_mp, old_arb = mpmath.mp.prec, ctx.prec
-    try:
-        for _ in range(MAX_PRECISION_DOUBLINGS + 1):
-            mpmath.mp.prec = ctx.prec = bits
+    for _ in range(MAX_PRECISION_DOUBLINGS + 1):
+        with working_precision(bits=bits):
             values = evaluate(mu, omega, nu, tau, lam, alpha, backend="mpmath",
                               quantities=quantities)
             balls = evaluate(mu, omega, nu, tau, lam, alpha, backend="arb",
                              quantities=quantities)
             if all(_determines(balls[q], values[q], tolerance, bits) for q in quantities):
                 return CheckedValues(values, digits, bits, balls)
-            bits *= 2
-    finally:
-        mpmath.mp.prec, ctx.prec = old_mp, old_arb
+        bits *= 2
     raise ArithmeticError(f"{digits} correct digits not reached at {bits // 2} bits of "
                           "working precision (cancellation too strong)")
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,28 +13,19 @@ import matplotlib.image as mpimg
 import pytest
 
 from snn_theory.certify import claims as registry
-from snn_theory.cli.main import main
 from snn_theory.show.reproduce import report as rep
 from snn_theory.show.reproduce import stages as rp
 
 FIGURES = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence")
 
 
-def cli_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr().out
-    return int(info.value.code or 0), json.loads(out)
-
-
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess,
-                                                              dict]:
+def quick(tmp_path_factory: pytest.TempPathFactory, cli) -> tuple[Path, tuple, dict]:
+    """One real reproduction, in a fresh process (as a user runs it: JAX, worker processes
+    and the exit status all as under a shell)."""
     out = tmp_path_factory.mktemp("reproduce")
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "reproduce", "--quick",
-                           "--out", str(out), "--json"], capture_output=True, text=True,
-                          timeout=600)
-    return out, proc, json.loads(proc.stdout) if proc.stdout.strip() else {}
+    proc = cli.process(["reproduce", "--quick", "--out", out, "--json"], timeout=600)
+    return out, proc, json.loads(proc.out) if proc.out.strip() else {}
 
 
 def table_rows(report: str, header_start: str) -> list[list[str]]:
@@ -53,22 +42,22 @@ def table_rows(report: str, header_start: str) -> list[list[str]]:
 
 def test_quick_run_holds_and_prints_stage_times(quick) -> None:
     out, proc, data = quick
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.code == 0, proc.err[-2000:]
     assert data["ok"] is True and data["mode"] == "quick"
     assert set(data["stages"]) == set(rp.stage_names("quick"))
     assert all(s["ok"] for s in data["stages"].values())
     for stage in ("constants", "claims", "check", "monte-carlo", "figures", "report"):
-        assert re.search(rf"stage {stage}: \d+\.\d s", proc.stderr), stage
+        assert re.search(rf"stage {stage}: \d+\.\d s", proc.err), stage
     assert (out / "proofs" / "REPORT.md").is_file()
     assert data["report"] == str(out / "proofs" / "REPORT.md")
 
 
-def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick) -> None:
+def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick, cli) -> None:
     """A second reproduction (here with another --jobs) leaves every committed output as it
     was, so `git diff` after a reproduction shows exactly what changed; timings and
     versions go to the git-ignored timings file only."""
     out, proc, _ = quick
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.code == 0, proc.err[-2000:]
     timings = out / "proofs" / rep.TIMINGS_FILE
 
     def snapshot() -> dict[str, bytes]:
@@ -77,10 +66,8 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick) -> None:
 
     before = snapshot()
     first_timings = json.loads(timings.read_text())
-    again = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "reproduce", "--quick",
-                            "--out", str(out), "--jobs", "1"], capture_output=True, text=True,
-                           timeout=600)
-    assert again.returncode == 0, again.stderr[-2000:]
+    again = cli.process(["reproduce", "--quick", "--out", out, "--jobs", "1"], timeout=600)
+    assert again.code == 0, again.err[-2000:]
     after = snapshot()
     assert sorted(after) == sorted(before)
     changed = [name for name in before if before[name] != after[name]]
@@ -104,7 +91,7 @@ def test_all_figures_written(quick) -> None:
     assert sorted(data["stages"]["figures"]["figures"]) == sorted(FIGURES)
 
 
-def test_certificates_are_accepted_by_the_checker(quick) -> None:
+def test_certificates_are_accepted_by_the_checker(quick, cli) -> None:
     from snn_theory.certify.claims import BUILTIN_CLAIMS
 
     out, _, data = quick
@@ -114,10 +101,9 @@ def test_certificates_are_accepted_by_the_checker(quick) -> None:
     assert set(expected) == set(BUILTIN_CLAIMS)
     files = [c["certificate"] for c in claims]
     assert all(Path(f).parent == out / "proofs" for f in files)
-    proc = subprocess.run([sys.executable, "-m", "snn_theory.cli.main", "check-certificate",
-                           "--jobs", "1", "--json", *files], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    checked = json.loads(proc.stdout)
+    proc = cli(["check-certificate", "--jobs", "1", "--json", *files])
+    assert proc.code == 0, proc.err
+    checked = json.loads(proc.out)
     assert checked["all_valid"] is True
     assert len(checked["certificates"]) == len(expected)
     # reproduce's own check stage saw the same
@@ -157,13 +143,14 @@ def test_report_claims_table_matches_the_verifier_json(quick) -> None:
             assert (out / "proofs" / link).resolve().is_file()
 
 
-def test_report_constants_match_solve_constants(quick, capsys) -> None:
+def test_report_constants_match_solve_constants(quick, cli) -> None:
     out, _, _ = quick
     mode = rp.MODES["quick"]
     args = ["solve-constants", "--digits", str(mode.digits), "--json"]
     for rate in mode.dropout_rates:
         args += ["--dropout-rate", rate]
-    code, fresh = cli_json(args, capsys)
+    code, out_text, _ = cli(args)
+    fresh = json.loads(out_text)
     assert code == 0 and fresh["certified"] is True
     rows = {r[0]: r for r in table_rows((out / "proofs" / "REPORT.md").read_text(),
                                         "| constant |")}
@@ -175,15 +162,16 @@ def test_report_constants_match_solve_constants(quick, capsys) -> None:
     assert fresh["lambda"]["value"].startswith("1.0507009873554804934193349852946")
 
 
-def test_report_monte_carlo_matches_simulate(quick, capsys) -> None:
+def test_report_monte_carlo_matches_simulate(quick, cli) -> None:
     out, _, data = quick
     mode = rp.MODES["quick"]
     rows = table_rows((out / "proofs" / "REPORT.md").read_text(), "| width |")
     assert [int(r[0]) for r in rows] == list(mode.mc_widths)
     width = mode.mc_widths[0]
-    code, fresh = cli_json(["simulate", "--width", str(width), "--depth", str(mode.mc_depth),
-                            "--batch", str(mode.mc_batch), "--mean0", str(mode.mc_start[0]),
-                            "--var0", str(mode.mc_start[1]), "--json"], capsys)
+    code, out_text, _ = cli(["simulate", "--width", str(width), "--depth", str(mode.mc_depth),
+                             "--batch", str(mode.mc_batch), "--mean0", str(mode.mc_start[0]),
+                             "--var0", str(mode.mc_start[1]), "--json"])
+    fresh = json.loads(out_text)
     assert code == 0
     row = rows[0]
     assert float(row[3]) == fresh["max_deviation"]["mean"]
@@ -193,7 +181,7 @@ def test_report_monte_carlo_matches_simulate(quick, capsys) -> None:
 
 # --------------------------------------------------------------------------- cheap paths
 def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatch,
-                                                      capsys) -> None:
+                                                      cli) -> None:
     from snn_theory.certify.claims import BUILTIN_CLAIMS
     from snn_theory.certify.search import loop as verify
 
@@ -216,11 +204,9 @@ def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatc
     monkeypatch.setattr(rp, "stage_monte_carlo", no_simulator)
     monkeypatch.setattr(rp, "stage_figures",
                         lambda *a: rp.FiguresStage((), (), note="skipped"))
-    with pytest.raises(SystemExit) as info:
-        main(["reproduce", "--quick", "--out", str(tmp_path)])
-    assert info.value.code == 1
-    captured = capsys.readouterr()
-    assert "NOT everything holds" in captured.out
+    code, out, _ = cli(["reproduce", "--quick", "--out", tmp_path])
+    assert code == 1
+    assert "NOT everything holds" in out
     report = (tmp_path / "proofs" / "REPORT.md").read_text()
     row = table_rows(report, "| claim |")[0]
     assert row[0] == "theorem1.contraction" and row[5] == "FALSE"
@@ -230,7 +216,7 @@ def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatc
 
 
 def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
-                                                   capsys) -> None:
+                                                   cli) -> None:
     """An ArithmeticError in a stage (the mathematics, not the input) is 'not certified':
     exit 3, the stage reported failed with the reason, nothing printed as certified."""
     import numpy as np
@@ -251,10 +237,9 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
     monkeypatch.setattr(rp, "stage_monte_carlo", lambda *a: rp.MonteCarloStage(
         (), 0, (), (), {1: np.array([[0.0, 1.0]])}, True, None, None))
     monkeypatch.setattr(rp, "stage_figures", lambda *a: rp.FiguresStage((), ()))
-    with pytest.raises(SystemExit) as info:
-        main(["reproduce", "--quick", "--out", str(tmp_path), "--json"])
-    assert info.value.code == 3
-    data = json.loads(capsys.readouterr().out)
+    code, out, _ = cli(["reproduce", "--quick", "--out", tmp_path, "--json"])
+    assert code == 3
+    data = json.loads(out)
     assert data["stages"]["constants"]["ok"] is False
     assert "not certified: the Krawczyk test" in data["stages"]["constants"]["summary"]
     assert all(s["ok"] for n, s in data["stages"].items() if n != "constants")
@@ -267,20 +252,16 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
     (["--jobs", "0"], "--jobs"),
     (["--bogus"], "No such option"),
 ])
-def test_bad_input_exits_2(tmp_path: Path, capsys, args: list[str], fragment: str) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["reproduce", "--out", str(tmp_path), *args])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
+def test_bad_input_exits_2(tmp_path: Path, cli, args: list[str], fragment: str) -> None:
+    code, _, err = cli(["reproduce", "--out", tmp_path, *args])
+    assert code == 2
     assert err.count("\n") == 1 and err.startswith("snn-theory reproduce: error:")
     assert fragment in err
 
 
-def test_out_must_be_a_directory(tmp_path: Path, capsys) -> None:
+def test_out_must_be_a_directory(tmp_path: Path, cli) -> None:
     f = tmp_path / "file"
     f.write_text("x")
-    with pytest.raises(SystemExit) as info:
-        main(["reproduce", "--quick", "--out", str(f)])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
+    code, _, err = cli(["reproduce", "--quick", "--out", f])
+    assert code == 2
     assert err.count("\n") == 1 and "is a file" in err
