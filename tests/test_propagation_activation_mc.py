@@ -10,6 +10,7 @@ variances τν* and correlation c.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import mpmath
@@ -31,6 +32,7 @@ def _gauss(h):
     ) / mpmath.sqrt(2 * mpmath.pi)
 
 
+@functools.cache
 def _mpmath_fixed_point_and_chi1(tau: float) -> tuple[mpmath.mpf, mpmath.mpf]:
     """ν* by mpmath.findroot on 1-D quadrature at 30 digits, and χ₁ = τ·E[sech⁴] there."""
     with mpmath.workdps(30):
@@ -95,11 +97,6 @@ def test_tanh_gradients_follow_chi1() -> None:
     assert np.all(np.abs(r.log_norm - k * math.log(float(chi1))) <= tolerance)
     # the growth is detected: χ₁ = 1 (no explosion) is rejected at this size
     assert r.log_norm[-1] > tolerance[-1]
-    # and the network is tanh's, not SELU's: SELU's χ₁ at τ = 2 predicts another slope
-    from snn_theory.certify import propagation
-
-    selu_chi1 = float(propagation.propagation_point(0, TAU).chi1.mid())
-    assert abs(r.log_norm[-1] - depth * math.log(selu_chi1)) > tolerance[-1]
 
 
 def test_tanh_pair_correlations_track_the_c_map() -> None:
@@ -107,7 +104,7 @@ def test_tanh_pair_correlations_track_the_c_map() -> None:
     standard errors of that mean (measured spread s_l over pairs, s_l/√B) plus 1/N."""
     from snn_theory.simulate.engine import simulate_pairs
 
-    n, b, depth = 256, 32, 8
+    n, b, depth = 256, 32, 6
     r = simulate_pairs(
         SimulationConfig(width=n, depth=depth, batch=b, tau=TAU, seed=2, activation=TANH), 0.6
     )

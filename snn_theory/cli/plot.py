@@ -293,8 +293,8 @@ def correlation_map_command(omega: float, tau: float, grid: int, starts: str, de
 
 
 #: ``plot gradients --taus`` when another activation is drawn (tanh has a fixed point with
-#: ν* > 0 at ω = 0 only for τ > 1).
-GRADIENT_TAUS_SELU, GRADIENT_TAUS_OTHERS = "0.95,1,1.1", "1.5,2"
+#: ν* > 0 at ω = 0 only for τ > 1; SELU's Newton from (0, 1) certifies none from τ = 1.4 on).
+GRADIENT_TAUS_SELU, GRADIENT_TAUS_OTHERS = "0.95,1,1.1", "1.1,1.3"
 
 
 @plot_group.command("gradients")

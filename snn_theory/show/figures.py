@@ -960,13 +960,14 @@ def correlation_map(out: str | Path | None = None, *, omega: float = 0.0, tau: f
         for c0 in np.linspace(-0.9, 0.9, 7):
             cfg = sim.SimulationConfig(width=mc_width, depth=1, batch=mc_batch, omega=omega,
                                        tau=tau, seed=seed, activation=act)
-            r = sim.simulate_pairs(cfg, float(c0))
+            r = sim.simulate_pairs(cfg, float(c0), predict=False)  # the curve is drawn
             mc_one[float(r.correlation[0])] = (float(r.correlation[1] - r.correlation[0]),
                                                float(2 * r.spread[1] / math.sqrt(mc_batch)))
         for c0 in starts:
             cfg = sim.SimulationConfig(width=mc_width, depth=depth, batch=mc_batch, omega=omega,
                                        tau=tau, seed=seed, activation=act)
-            r = sim.simulate_pairs(cfg, float(c0))
+            # another activation: its iterates from the measured c0 (not computed twice)
+            r = sim.simulate_pairs(cfg, float(c0), predict=generic)
             mc_depth[c0] = r.correlation
             if generic:
                 iterates[c0] = r.predicted

@@ -702,7 +702,6 @@ def _target(config: SimulationConfig, what: str) -> _Target:
     from flint import arb
 
     from snn_theory.certify import propagation
-    from snn_theory.precision import working_precision
 
     act = config.generic_activation
     if act is None:
@@ -722,18 +721,53 @@ def _target(config: SimulationConfig, what: str) -> _Target:
 
         return _Target(_selu(lam, alpha), target, float(values[2]), float(values[3]),
                        selu_point, 53, "selu")
+    try:
+        return _generic_target(act, float(config.omega), float(config.tau))
+    except NumericalFailure as exc:
+        raise NumericalFailure(f"{what}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _generic_target(act: Any, omega: float, tau: float) -> _Target:
+    """:func:`_target` of another activation (cached: the certified fixed point of one
+    (activation, ω, τ) is derived once per process, not once per run; it is a pure function
+    of its arguments).  An uncertified fixed point raises :class:`InputError` (not cached)."""
+    from snn_theory.certify import propagation
+    from snn_theory.precision import working_precision
+
     with working_precision(bits=GENERIC_BITS):
         try:
-            point = propagation.propagation_point(float(config.omega), float(config.tau),
-                                                  activation=act)
+            point = propagation.propagation_point(omega, tau, activation=act)
         except ArithmeticError as exc:
-            raise NumericalFailure(f"{what}: {' '.join(str(exc).split())}") from None
+            raise NumericalFailure(" ".join(str(exc).split())) from None
         target = (float(point.mu_star.mid()), float(point.nu_star.mid()))
         chi1, chi_mean = float(point.chi1.mid()), float(point.chi_mean.mid())
     if not (target[1] > 0 and math.isfinite(chi1) and math.isfinite(chi_mean)):
-        raise NumericalFailure(f"{what}: the propagation quantities of {act.label()} are not "
-                               "finite at its fixed point")
+        raise NumericalFailure(f"the propagation quantities of {act.label()} are not finite "
+                               "at its fixed point")
     return _Target(act.jax, target, chi1, chi_mean, lambda: point, GENERIC_BITS, act.label())
+
+
+_RUNNERS: dict[tuple, Any] = {}
+
+
+def _runner_key(config: SimulationConfig, mesh: Any) -> tuple:
+    """Everything a compiled pair or gradient runner depends on besides its array arguments."""
+    return (config.width, config.batch, config.depth, float(config.omega), float(config.tau),
+            config.dtype, config.lam, config.alpha, config.generic_activation,
+            tuple(d.id for d in mesh.devices.flat))
+
+
+def _runner(key: tuple, fn: Callable[..., Any]) -> Any:
+    """``jax.jit(fn)``, kept per ``key`` so that runs differing only in their inputs, seed or
+    c0 (a figure's Monte Carlo points) compile once."""
+    import jax
+
+    if key not in _RUNNERS:
+        if len(_RUNNERS) > 16:
+            _RUNNERS.clear()
+        _RUNNERS[key] = jax.jit(fn)
+    return _RUNNERS[key]
 
 
 #: Working precision (bits) of the certified fixed point and c-map of another activation
@@ -773,24 +807,26 @@ class PairResult:
 
 
 def simulate_pairs(config: SimulationConfig, c0: float,
-                   progress: ProgressCallback | None = None) -> PairResult:
+                   progress: ProgressCallback | None = None, *,
+                   predict: bool = True) -> PairResult:
     """``config.batch`` pairs (x_a, x_b) of inputs at the fixed point (μ*, ν*) of (ω, τ):
     x_a = μ* + √ν*·e, x_b = μ* + √ν*·(c₀e + √(1 − c₀²)e′), e, e′ i.i.d. N(0, 1) per unit,
     through one network; per layer the centred correlation over units, against the c-map.
 
     ``config.activation``: the layers' activation (default SELU); another one is run at the
     certified fixed point of its moment map (an :class:`InputError` where none with ν* > 0
-    is certified, e.g. tanh at ω = 0, τ ≤ 1)."""
+    is certified, e.g. tanh at ω = 0, τ ≤ 1).  ``predict=False``: skip the c-map iterates
+    (``predicted`` is NaN; for callers that draw their own)."""
     _check_propagation_config(config, "the pair simulation")
     if not (isinstance(c0, int | float) and -1 <= c0 <= 1):
         raise InputError(f"the pair simulation: the correlation c0 must lie in [-1, 1] "
                          f"(got {c0!r})")
     with dtype_scope(config.dtype):
-        return _simulate_pairs(config, c0, progress)
+        return _simulate_pairs(config, c0, progress, predict)
 
 
 def _simulate_pairs(config: SimulationConfig, c0: float,
-                    progress: ProgressCallback | None) -> PairResult:
+                    progress: ProgressCallback | None, predict: bool = True) -> PairResult:
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
@@ -817,20 +853,21 @@ def _simulate_pairs(config: SimulationConfig, c0: float,
         r = jnp.sum(a * b, axis=1) / jnp.sqrt(jnp.sum(a * a, axis=1) * jnp.sum(b * b, axis=1))
         return jnp.stack([jnp.mean(r), jnp.std(r)])
 
-    @jax.jit
-    def run(xa: Any, xb: Any) -> Any:
+    def run(xa: Any, xb: Any, wkey: Any) -> Any:
         def body(carry: Any, i: Any) -> tuple[Any, Any]:
             a, b = carry
-            a, b = layer(a, weight_key, i), layer(b, weight_key, i)
+            a, b = layer(a, wkey, i), layer(b, wkey, i)
             return (a, b), corr(a, b)
 
         _, rows = jax.lax.scan(body, (xa, xb), jnp.arange(config.depth, dtype=jnp.int32))
         return jnp.concatenate([corr(xa, xb)[None], rows])
 
+    compiled = _runner(("pairs", *_runner_key(config, mesh)), run)
     t0 = time.perf_counter()
-    stats = np.asarray(run(xa, xb), dtype=np.float64)
+    stats = np.asarray(compiled(xa, xb, weight_key), dtype=np.float64)
     seconds = time.perf_counter() - t0
-    predicted = _correlation_iterates(config, reference, float(stats[0, 0]), progress)
+    predicted = (_correlation_iterates(config, reference, float(stats[0, 0]), progress)
+                 if predict else np.full(config.depth + 1, np.nan))
     return PairResult(config, float(c0), stats[:, 0], stats[:, 1], predicted, target, seconds,
                       device_summary(mesh), reference.label)
 
@@ -927,24 +964,24 @@ def _simulate_gradients(config: SimulationConfig,
     layer = _normalized_layer(config, reference.f)
     idx = jnp.arange(config.depth, dtype=jnp.int32)
 
-    @jax.jit
-    def run(x0: Any, g: Any) -> Any:
+    def run(x0: Any, g: Any, wkey: Any) -> Any:
         def forward(x: Any, i: Any) -> tuple[Any, Any]:
-            return layer(x, weight_key, i), x  # keep the layer's input
+            return layer(x, wkey, i), x  # keep the layer's input
 
         _, inputs = jax.lax.scan(forward, x0, idx)
 
         def backward(delta: Any, item: Any) -> tuple[Any, Any]:
             x, i = item
-            _, pullback = jax.vjp(lambda y: layer(y, weight_key, i), x)
+            _, pullback = jax.vjp(lambda y: layer(y, wkey, i), x)
             (d,) = pullback(delta)
             return d, jnp.sum(d * d) / config.batch
 
         _, norms = jax.lax.scan(backward, g, (inputs, idx), reverse=True)
         return jnp.concatenate([norms, (jnp.sum(g * g) / config.batch)[None]])
 
+    compiled = _runner(("gradients", *_runner_key(config, mesh)), run)
     t0 = time.perf_counter()
-    norms = np.asarray(run(x0, g), dtype=np.float64)  # index l = 0..L (input of layer l)
+    norms = np.asarray(compiled(x0, g, weight_key), dtype=np.float64)  # index l = 0..L (input of layer l)
     seconds = time.perf_counter() - t0
     if progress is not None:
         progress(config.depth, config.depth)
