@@ -27,7 +27,9 @@ widths);
 
 Bad input (one line, exit 2): width/depth/batch < 1, var0 ≤ 0, τ ≤ 0, dropout rate outside
 [0, 1), unknown dtype/law/weights, float64 on a device without it, a configuration whose memory
-estimate exceeds the limit (the message gives the estimate).
+estimate exceeds the limit (the message gives the estimate); with --pairs/--gradients and
+--activation: no certified fixed point with ν* > 0 for (ω, τ) (tanh at ω = 0 needs τ > 1),
+--lam/--alpha with another activation, dropout, LeCun weights or bfloat16.
 """
 
 from __future__ import annotations

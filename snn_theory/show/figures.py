@@ -1001,8 +1001,9 @@ def correlation_map(out: str | Path | None = None, *, omega: float = 0.0, tau: f
         layers = np.arange(depth + 1)
         for j, c0 in enumerate(starts):
             color = cmap(0.85 * j / max(len(starts) - 1, 1))
+            measured = " (the run's measured c₀)" if generic and monte_carlo else ""
             a2.plot(layers, iterates[c0], "-", color=color, lw=1.6,
-                    label=f"c-map iterates from {c0:g}")
+                    label=f"c-map iterates from {c0:g}{measured}")
             if c0 in mc_depth:
                 a2.plot(layers, mc_depth[c0], "o", ms=3, color=color, mec="black", mew=0.4)
         a2.axhline(0, color="black", lw=0.6, ls=":")
