@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import HELP, activation_options, resolve
 from snn_theory.cli.train import common_options, train_activation_options
 from snn_theory.errors import InputError
 from snn_theory.show import figures as plots
@@ -92,12 +92,6 @@ def _activation(activation: str, scale: str, shift: str, figure: str,
     return act
 
 
-def _selu_only(activation: str, scale: str, shift: str, figure: str) -> None:
-    if _activation(activation, scale, shift, figure) is not None:
-        raise InputError(f"plot {figure} is drawn for SELU only (its propagation formulas are "
-                         "SELU's); --activation is not available for it")
-
-
 def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, height: int,
          dpi: int, as_json: bool, **kwargs: Any) -> None:
     size = plots.FigureSize(width, height, dpi)
@@ -111,7 +105,9 @@ def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, 
         if isinstance(fp, dict) and fp.get("mu") is not None:
             tag = "certified (Krawczyk)" if fp["certified"] else "float, not certified"
             line += f"; fixed point μ* ∈ {fp['mu']}, ν* ∈ {fp['nu']} [{tag}]"
-        if "activation" in result.summary:
+        if "certified" in result.summary:
+            line += f"; {result.summary['certified']}"
+        elif "activation" in result.summary:
             line += f"; {result.summary['activation']['definition']}: float evidence"
         click.echo(line)
 
@@ -279,38 +275,62 @@ def correlation_map_command(omega: float, tau: float, grid: int, starts: str, de
                             activation: str, scale: str, shift: str, **fig: Any) -> None:
     """The correlation map c ↦ c̃ of two inputs at the fixed point (c the centred correlation,
     c̃ = (E[f(u₁)f(u₂)] − μ̃²)/ν̃), its certified fixed points and slopes, and Monte Carlo
-    pairs (see `snn-theory propagate`).  SELU only."""
-    _selu_only(activation, scale, shift, "correlation-map")
+    pairs (see `snn-theory propagate`).
+
+    With --activation another activation at the certified fixed point of its moment map
+    (choose --tau so that one with ν* > 0 exists: for tanh at ω = 0, τ > 1, e.g. 2); its
+    pair integrals are slower than SELU's closed forms (about half a second per point: a
+    minute for the defaults; --grid 21 --depth 15 halves it)."""
+    act = _activation(activation, scale, shift, "correlation-map")
     try:
         start_list = [float(x) for x in starts.split(",") if x.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated numbers (got {starts!r})",
                                  param_hint="--starts") from None
     _run(plots.correlation_map, omega=omega, tau=tau, grid=grid, starts=start_list, depth=depth,
-         mc_width=mc_width, mc_batch=mc_batch, seed=seed, monte_carlo=monte_carlo, **fig)
+         mc_width=mc_width, mc_batch=mc_batch, seed=seed, monte_carlo=monte_carlo,
+         activation=act, **fig)
+
+
+#: ``plot gradients --taus`` when another activation is drawn (tanh has a fixed point with
+#: ν* > 0 at ω = 0 only for τ > 1; SELU's Newton from (0, 1) certifies none from τ = 1.4 on).
+GRADIENT_TAUS_SELU, GRADIENT_TAUS_OTHERS = "0.95,1,1.1", "1.1,1.3"
 
 
 @plot_group.command("gradients")
-@click.option("--taus", default="0.95,1,1.1", show_default=True,
-              help="Comma-separated τ (ω = 0) of the simulated networks.")
+@click.option("--taus", default=None,
+              help="Comma-separated τ (ω = 0) of the simulated networks [default: "
+                   f"{GRADIENT_TAUS_SELU} for SELU alone, {GRADIENT_TAUS_OTHERS} when another "
+                   "activation is drawn].")
 @click.option("--depth", type=int, default=60, show_default=True, help="Layers.")
 @click.option("--mc-width", "width_n", type=int, default=512, show_default=True)
 @click.option("--mc-batch", "batch", type=int, default=32, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
-@activation_options
+@click.option("--activation", "activation", multiple=True, metavar="NAME|EXPR",
+              help=HELP + "  Repeat it to draw several in one figure (e.g. --activation selu "
+                   "--activation tanh).")
+@click.option("--scale", default="1", show_default=True,
+              help="c in the affine family c·f(x) + d (of every --activation).")
+@click.option("--shift", default="0", show_default=True,
+              help="d in the affine family c·f(x) + d (of every --activation).")
 @_figure_options(plots.FigureSize(1200, 800, 150))
-def gradients_command(taus: str, depth: int, width_n: int, batch: int, seed: int,
-                      activation: str, scale: str, shift: str, **fig: Any) -> None:
-    """ln of the squared gradient norm against depth: simulated SELU networks against k·ln χ₁
-    with the certified χ₁ at each τ.  SELU only."""
-    _selu_only(activation, scale, shift, "gradients")
+def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, seed: int,
+                      activation: tuple[str, ...], scale: str, shift: str, **fig: Any) -> None:
+    """ln of the squared gradient norm against depth: simulated networks (normalised weights,
+    ω = 0) against k·ln χ₁ with the certified χ₁ at each τ's fixed point, for SELU (the
+    default) and any other --activation (each needs a fixed point with ν* > 0 at every τ)."""
+    acts = [resolve(a, scale, shift) for a in (activation or ("selu",))]
+    if taus is None:
+        taus = GRADIENT_TAUS_SELU if all(a.is_selu for a in acts) else GRADIENT_TAUS_OTHERS
     try:
         tau_list = [float(x) for x in taus.split(",") if x.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated numbers (got {taus!r})",
                                  param_hint="--taus") from None
+    if not tau_list:
+        raise click.BadParameter("give at least one τ", param_hint="--taus")
     _run(plots.gradients, taus=tau_list, depth=depth, mc_width=width_n, mc_batch=batch,
-         seed=seed, **fig)
+         seed=seed, activations=acts, **fig)
 
 
 __all__ = ["plot_group"]

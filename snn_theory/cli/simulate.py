@@ -27,7 +27,9 @@ widths);
 
 Bad input (one line, exit 2): width/depth/batch < 1, var0 ≤ 0, τ ≤ 0, dropout rate outside
 [0, 1), unknown dtype/law/weights, float64 on a device without it, a configuration whose memory
-estimate exceeds the limit (the message gives the estimate).
+estimate exceeds the limit (the message gives the estimate); with --pairs/--gradients and
+--activation: no certified fixed point with ν* > 0 for (ω, τ) (tanh at ω = 0 needs τ > 1),
+--lam/--alpha with another activation, dropout, LeCun weights or bfloat16.
 """
 
 from __future__ import annotations
@@ -185,7 +187,8 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
             click.echo(f"{i:>6} {_g(r.correlation[i]):>12} {_g(r.spread[i]):>8} "
                        f"{_g(r.predicted[i]):>9}")
         dev = r.to_json()["max_deviation"]
-        click.echo(f"{config.batch} pairs, width {config.width}: max |empirical − c-map| = "
+        click.echo(f"{r.activation}, {config.batch} pairs, width {config.width}: "
+                   f"max |empirical − c-map| = "
                    f"{_g(dev)} (sampling scale 1/√(N·B) = "
                    f"{1 / math.sqrt(config.width * config.batch):.2g}; Monte Carlo evidence)")
         return
@@ -203,7 +206,9 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
     for k in sorted(set(range(0, config.depth + 1, step)) | {config.depth}):
         click.echo(f"{k:>8} {_g(r.log_norm[k]):>18} {_g(r.predicted[k]):>10}")
     dev = r.to_json()["max_deviation"]
-    click.echo(f"chi1 = {r.chi1:.6f} (float, at the float fixed point; certified values: "
+    where = ("float, at the float fixed point" if config.generic_activation is None else
+             "midpoint of an arb enclosure at the certified fixed point")
+    click.echo(f"{r.activation}: chi1 = {r.chi1:.6f} ({where}; certified values: "
                f"`snn-theory propagate`); max |empirical − k ln rate| = {_g(dev)} "
                f"(width {config.width}, batch {config.batch}; Monte Carlo evidence)")
 
@@ -280,14 +285,22 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
 
     With --activation other than selu: a numpy Monte Carlo of the same network with that
     activation against the iterates of its map g (options: width, depth, batch, mean0,
-    var0, omega, tau, seed, json).
+    var0, omega, tau, seed, json); with --pairs or --gradients the JAX networks of that
+    activation at the certified fixed point of its moment map (ω = 0 for zero-mean weights;
+    choose τ so that a fixed point with ν* > 0 exists, e.g. τ = 2 for tanh) against its
+    c-map iterates or k ln chi1.
     """
     act = resolve(activation, scale, shift)
-    if not act.is_selu:
-        if pairs is not None or gradients or out is not None:
-            raise InputError("--pairs, --gradients and --out are for SELU networks; with "
-                             f"--activation {activation} the Monte Carlo takes width, depth, "
-                             "batch, mean0, var0, omega, tau, seed and --json")
+    if not act.is_selu and (pairs is not None or gradients):
+        if lam is not None or alpha is not None:
+            raise InputError(f"--lam and --alpha are SELU's parameters; they cannot be "
+                             f"combined with --activation {activation}")
+    elif not act.is_selu:
+        if out is not None:
+            raise InputError("--out is for the JAX simulations; with --activation "
+                             f"{activation} the moment Monte Carlo takes width, depth, batch, "
+                             "mean0, var0, omega, tau, seed and --json (--pairs and "
+                             "--gradients take the other options too)")
         from snn_theory.cli.simulate_activation import run
 
         run(act, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0, omega=omega,
@@ -320,7 +333,8 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         width=width, depth=depth, batch=batch, mean0=mean0, var0=var0, weights=weights,
         omega=omega, tau=tau, dropout_rate=dropout_rate, input_law=input_law, dtype=dtype,
         seed=seed, lam=lam, alpha=alpha, tolerance=tolerance, prng=prng,
-        memory_limit=None if memory_limit is None else memory_limit * 2**30)
+        memory_limit=None if memory_limit is None else memory_limit * 2**30,
+        activation=None if act.is_selu else act)
     config.validate()
     if out:  # before computing anything: a run must not be lost to an unwritable path
         from snn_theory.files import writable_file

@@ -13,11 +13,14 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from snn_theory.errors import InputError
+
+if TYPE_CHECKING:
+    from snn_theory.derive.activations import Activation
 
 WEIGHT_MODES = ("normalized", "lecun")
 INPUT_LAWS = ("gaussian", "uniform", "bernoulli")
@@ -46,6 +49,10 @@ class SimulationConfig:
     use threefry, which gives the same numbers whatever the sharding).
     ``memory_limit``: bytes per device a configuration may use (``None``: 80 % of the device's
     memory, or of the host's available memory on CPU).
+    ``activation``: the activation f of the layers x_{l+1} = f(W_l x_l) (``None``: SELU with
+    ``lam``, ``alpha``).  Another activation is run by the pair and gradient simulations
+    (:func:`snn_theory.simulate.engine.simulate_pairs`, ``simulate_gradients``) only; the
+    moment simulation of another activation is :mod:`snn_theory.simulate.activation`.
     """
 
     width: int
@@ -66,6 +73,13 @@ class SimulationConfig:
     chunk: int | None = None
     prng: str = "auto"
     memory_limit: float | None = field(default=None, compare=False)
+    activation: Activation | None = field(default=None, compare=False)
+
+    @property
+    def generic_activation(self) -> Activation | None:
+        """The activation when it is not SELU (``None`` for SELU, given or by default)."""
+        act = self.activation
+        return None if act is None or act.is_selu else act
 
     def validate(self) -> None:
         """Raise :class:`InputError` (one-line message) for any invalid field."""
@@ -104,10 +118,18 @@ class SimulationConfig:
             raise InputError(f"chunk must be an integer >= 1 (got {self.chunk!r})")
         if not isinstance(self.seed, int | np.integer) or self.seed < 0:
             raise InputError(f"seed must be a non-negative integer (got {self.seed!r})")
+        if self.generic_activation is not None and (self.lam is not None
+                                                    or self.alpha is not None):
+            raise InputError("lam and alpha are SELU's parameters; they cannot be combined "
+                             f"with the activation {self.generic_activation.label()}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d.pop("memory_limit")
+        """The fields as JSON values (``activation``: ``"selu"`` or the activation's
+        definition, :meth:`snn_theory.derive.activations.Activation.to_json`)."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+             if f.name not in ("memory_limit", "activation")}
+        act = self.generic_activation
+        d["activation"] = "selu" if act is None else act.to_json()
         return d
 
 

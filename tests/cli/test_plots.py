@@ -125,8 +125,8 @@ def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, cli) ->
 
 @pytest.mark.parametrize("args,message", [
     (["contraction", "--activation", "gelu", "--certificate", "x.json"], "--certificate is for SELU"),
-    (["correlation-map", "--activation", "tanh"], "SELU only"),
-    (["gradients", "--activation", "tanh"], "SELU only"),
+    (["correlation-map", "--activation", "tanh", "--tau", "0.5"], "no fixed point"),
+    (["gradients", "--activation", "tanh", "--taus", "0.9"], "no fixed point"),
     (["flow-field", "--activation", "nosuch"], "unknown name"),
     (["fixed-points", "--activation", "exp(x)"], "grows too fast"),
 ])
