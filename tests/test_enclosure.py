@@ -102,3 +102,36 @@ def test_bound_modes_equal_the_two_modes_of_bound() -> None:
             early, full = bound_modes(quantity, box, lam, alpha, side, decides)
             assert early == bound(quantity, box, lam, alpha, side, decides)[0]
             assert full == bound(quantity, box, lam, alpha, side)[0]
+
+
+#: A box on which the four entries of H each contain 0 (found by the sampled-points test): the
+#: Frobenius sandwich's lower end must then come from lower bounds of |H_ij| that are 0.
+ZERO_ENTRY_BOX = [(Fraction(-1), Fraction(0)), (Fraction(-1, 10), Fraction(0)),
+                  (Fraction(3), Fraction(19, 2)), (Fraction(4, 5), Fraction(41, 40))]
+
+
+def test_lower_bound_of_s_where_entries_of_h_contain_zero() -> None:
+    """The lower bound of S on the box lies below S at points of the box, evaluated by mpmath
+    at 30 digits (an independent evaluation); it was once above them (33.97 > 0.535)."""
+    with working_precision(bits=64):
+        lam, alpha = backends.constants_function("arb")()
+        low, _ = bound("spectral_norm", ZERO_ENTRY_BOX, lam, alpha, -1)
+    f = backends.evaluator("mpmath", ("spectral_norm",))
+    with mpmath.workdps(30):
+        lam_mp, alpha_mp = default_constants("mpmath")
+        for point in ([-1, Fraction(-1, 10), 3, Fraction(4, 5)], [0, 0, Fraction(19, 2), 1],
+                      [Fraction(-1, 2), Fraction(-1, 20), 6, Fraction(9, 10)]):
+            value = f(*(mpmath.mpf(Fraction(x).numerator) / Fraction(x).denominator
+                        for x in point), lam_mp, alpha_mp)[0]
+            assert mpmath.mpf(low.numerator) / low.denominator <= value
+
+
+def test_false_lower_claim_on_s_is_refuted_not_proven() -> None:
+    """spectral_norm > 30 on that box is false (S ≈ 0.54 at its corner): the verifier must
+    refute it with a point counterexample, never prove it from a whole-box bound."""
+    from snn_theory.certify.claims import Claim, Domain
+    from snn_theory.certify.search.loop import Settings, verify_claim
+
+    domain = Domain.parse("mu=-1:0,omega=-0.1:0,nu=3:9.5,tau=0.8:1.025")
+    result = verify_claim(Claim.parse("spectral_norm>30", domain), Settings(jobs=1))
+    assert result.verdict == "refuted"

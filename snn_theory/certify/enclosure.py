@@ -92,6 +92,16 @@ def _combine(centred: arb, direct: arb) -> arb:
     return centred  # (disjoint enclosures of one value cannot happen; keep one of them)
 
 
+def _abs_lower(x: arb) -> arb:
+    """An exact lower bound ≥ 0 of |t| for every t in the ball ``x`` (0 when it contains 0).
+
+    Not ``abs(x).lower()``: arb's absolute value of a ball that contains 0 keeps the
+    radius, so its lower end is negative, and squaring that end is no lower bound of t².
+    """
+    lo = x.abs_lower().lower()
+    return lo if lo > 0 else arb(0)
+
+
 def global_enclosure(quantity: str, balls: Sequence[arb], lam: arb, alpha: arb,
                      direct: arb) -> arb:
     """Cheap whole-box enclosure: ``direct`` (the plain ball evaluation of the quantity over
@@ -104,7 +114,7 @@ def global_enclosure(quantity: str, balls: Sequence[arb], lam: arb, alpha: arb,
     if not all(h.is_finite() for h in entries):
         return direct
     big = sum((abs(h).upper() ** 2 for h in entries), arb(0))
-    small = sum((abs(h).lower() ** 2 for h in entries), arb(0))
+    small = sum((_abs_lower(h) ** 2 for h in entries), arb(0))
     frobenius = arb(small.lower()).union(arb(big.upper())).sqrt()
     sandwich = arb((frobenius / arb(2).sqrt()).lower()).union(arb(frobenius.upper()))
     if not direct.is_finite():
