@@ -115,8 +115,11 @@ def global_enclosure(quantity: str, balls: Sequence[arb], lam: arb, alpha: arb,
         return direct
     big = sum((abs(h).upper() ** 2 for h in entries), arb(0))
     small = sum((_abs_lower(h) ** 2 for h in entries), arb(0))
-    frobenius = arb(small.lower()).union(arb(big.upper())).sqrt()
-    sandwich = arb((frobenius / arb(2).sqrt()).lower()).union(arb(frobenius.upper()))
+    # each end from its own exact point: the square root of the union ball would widen the
+    # upper end by the slope of √ at the lower one
+    hi = arb(big.upper()).sqrt().upper()
+    lo = (arb(small.lower()).sqrt() / arb(2).sqrt()).lower()
+    sandwich = arb(lo).union(arb(hi))
     if not direct.is_finite():
         return sandwich
     return direct.intersection(sandwich) if direct.overlaps(sandwich) else direct

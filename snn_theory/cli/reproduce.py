@@ -62,9 +62,9 @@ class _Bars:
                    "figures.")
 @click.option("--full", is_flag=True,
               help="Larger run: 1000-digit constants, --grid fine, wider networks, the "
-                   "training figure, and the committed domain-map paving "
-                   "(proofs/domain.paving.json.gz) re-checked from scratch with its figure "
-                   "(several minutes more).")
+                   "and the training figure (several minutes more).  The default run, and "
+                   "this one, also re-check the committed domain-map paving "
+                   "(proofs/domain.paving.json.gz) from scratch and redraw its figure.")
 @activation_options
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True,

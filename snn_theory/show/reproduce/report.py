@@ -400,7 +400,7 @@ def _domain_section(repro: Reproduction, add: Any) -> None:
     stage = repro.stage("domain-map")
     if stage is None:
         add(f"The committed paving certificate `{PAVING}` (and `figures/domain_map.png`) is "
-            f"re-checked from scratch only by `{invocation(PAVING_MODES[0])}` (the checker "
+            f"re-checked from scratch by `{invocation(PAVING_MODES[0])}` (the checker "
             "takes about 35 s); this run did not check it, so nothing about it is claimed "
             "here (`snn-theory check-certificate proofs/domain.paving.json.gz` checks it "
             "alone).")

@@ -20,7 +20,8 @@ SELU (the default) — stages:
    (:func:`snn_theory.simulate.engine.simulate`; each run is what ``snn-theory simulate --json``
    prints for the same configuration).  A statistical sanity check, not a proof;
 5. **figures** — every figure of :mod:`snn_theory.show.figures` into ``OUT/figures``;
-6. **domain-map** (``--full`` only: the checker takes about 35 s) — the committed paving
+6. **domain-map** (the default and ``--full`` runs, not ``--quick``: the checker takes
+   about 35 s) — the committed paving
    certificate of the (ω, τ) domain map (``proofs/domain.paving.json.gz``) re-checked from
    scratch by :func:`snn_theory.certify.domains.check_paving`, and its figure redrawn
    (``figures/domain_map.png``);
@@ -129,7 +130,7 @@ GAIN_DIGITS = 20
 #: The committed paving certificate of the domain map, relative to a repository root.
 PAVING = Path("proofs") / "domain.paving.json.gz"
 #: The modes that re-check the committed paving (the checker takes about 35 s).
-PAVING_MODES: tuple[str, ...] = ("full",)
+PAVING_MODES: tuple[str, ...] = ("default", "full")
 
 
 def stage_names(mode: str = "default", activation: bool = False) -> tuple[str, ...]:
