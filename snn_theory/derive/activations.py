@@ -436,30 +436,27 @@ def _pscale(a: Poly, c: Fraction) -> Poly:
     return tuple(c * ai for ai in a)
 
 
-def _const_upper(expr: sp.Expr) -> Fraction:
-    """A rational ≥ |expr| for a constant sympy expression (arb upper bound)."""
+def _const_bounds(expr: sp.Expr) -> tuple[Fraction, Fraction, Fraction]:
+    """(L, U, A) with L ≤ expr ≤ U and A ≥ |expr|, exact rationals, for a constant sympy
+    expression (an arb enclosure at 64 bits)."""
     with working_precision(bits=64):
-        fn = compile_function((), [expr], _namespace("arb"))
-        value = fn()[0]
-        if not isinstance(value, arb):
-            value = arb(value)
+        value = compile_function((), [expr], _namespace("arb"))()[0]
+        value = value if isinstance(value, arb) else arb(value)
         if not value.is_finite():
             raise InputError(f"the constant {expr} is not finite")
-        man, exp = value.abs_upper().man_exp()
-        man, exp = int(man), int(exp)
-        return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
+        return (_arb_fraction(arb(value.lower())), _arb_fraction(arb(value.upper())),
+                _arb_fraction(value.abs_upper()))
+
+
+def _const_upper(expr: sp.Expr) -> Fraction:
+    """A rational ≥ |expr| for a constant sympy expression (arb upper bound)."""
+    return _const_bounds(expr)[2]
 
 
 def _const_interval(expr: sp.Expr) -> tuple[Fraction, Fraction]:
     """Rationals L ≤ expr ≤ U for a constant sympy expression (arb enclosure)."""
-    with working_precision(bits=64):
-        fn = compile_function((), [expr], _namespace("arb"))
-        value = fn()[0]
-        if not isinstance(value, arb):
-            value = arb(value)
-        if not value.is_finite():
-            raise InputError(f"the constant {expr} is not finite")
-        return _arb_fraction(arb(value.lower())), _arb_fraction(arb(value.upper()))
+    lo, hi, _ = _const_bounds(expr)
+    return lo, hi
 
 
 def _arb_fraction(value: arb) -> Fraction:
