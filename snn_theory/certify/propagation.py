@@ -592,6 +592,13 @@ class CorrelationFixedPoint:
     depth_scale: arb | None
     how: str
 
+    @classmethod
+    def at(cls, value: arb, slope: arb, how: str) -> CorrelationFixedPoint:
+        """The fixed point ``value`` with slope ``slope``; its stability and depth scale
+        follow from the slope (evaluated at the current precision)."""
+        stable = True if slope < 1 else False if slope > 1 else None
+        return cls(value, slope, stable, _log_scale(slope), how)
+
 
 @dataclass(frozen=True)
 class Exclusion:
@@ -716,13 +723,12 @@ def _certify_zero(
         if result.proved:
             at0 = slopes.at(0.0)
             slope = at0.intersection(point.chi_c0) if at0.overlaps(point.chi_c0) else at0
-            stable = True if slope < 1 else False if slope > 1 else None
             how = (
                 f"Krawczyk: the only root of c~(c) - c in [-{delta}, {delta}] "
                 f"(enclosure {result.enclosure.str(6, radius=True)}); c~(0) = 0 exactly "
                 f"(independent inputs); slope = v E[f'(z)]^2/nu~ (closed form and integral)"
             )
-            return CorrelationFixedPoint(arb(0), slope, stable, _log_scale(slope), how), delta
+            return CorrelationFixedPoint.at(arb(0), slope, how), delta
     raise ArithmeticError("the Krawczyk test for the c-map fixed point c* = 0 failed")
 
 
@@ -799,11 +805,9 @@ def propagate(
         slopes = _Slopes(point, tol)
         zero, delta = _certify_zero(point, slopes, tol)
         one_slope = point.chi_c1
-        one = CorrelationFixedPoint(
+        one = CorrelationFixedPoint.at(
             arb(1),
             one_slope,
-            True if one_slope < 1 else False if one_slope > 1 else None,
-            _log_scale(one_slope),
             "c~(1) = (E[f(z)^2] - mu~^2)/nu~ = 1 identically; slope = "
             "v E[f'(z)^2]/nu~ (closed form; = chi1 at the fixed point)",
         )
@@ -840,20 +844,16 @@ def _mehler_fixed_points(
     iff c̃(−1) = −1: proven by symmetry when m = 0 and sympy proves f odd (then χ_c(−1) =
     χ_c(1), f′ being even), excluded when the 1-D enclosure of c̃(−1) (u₂ = 2m − u₁) is > −1."""
     b1 = point.chi_c0
-    zero = CorrelationFixedPoint(
+    zero = CorrelationFixedPoint.at(
         arb(0),
         b1,
-        True if b1 < 1 else False if b1 > 1 else None,
-        _log_scale(b1),
         "c~(0) = 0 exactly (independent inputs: E[f(u1) f(u2)] = mu~^2); slope "
         "chi_c(0) = v E[f'(z)]^2/nu~ (rigorous 1-D integral)",
     )
     s1 = point.chi_c1
-    one = CorrelationFixedPoint(
+    one = CorrelationFixedPoint.at(
         arb(1),
         s1,
-        True if s1 < 1 else False if s1 > 1 else None,
-        _log_scale(s1),
         "c~(1) = 1 identically; slope v E[f'(z)^2]/nu~ (rigorous 1-D integral; = chi1 at "
         "the fixed point)",
     )
@@ -866,11 +866,9 @@ def _mehler_fixed_points(
     middle = [Exclusion(-1, 0, mehler + " on (-1, 0)"), Exclusion(0, 1, mehler + " on (0, 1)")]
     source = point.activation.source[0]
     if point.m == 0 and is_odd(source):
-        minus = CorrelationFixedPoint(
+        minus = CorrelationFixedPoint.at(
             arb(-1),
             s1,
-            one.stable,
-            _log_scale(s1),
             "c~(-1) = -1: m = 0 and f is odd (sympy: f(-x) + f(x) = 0), so u2 = -u1 and "
             "E[f(u1) f(-u1)] = -E[f(u1)^2], mu~ = 0; slope chi_c(-1) = chi_c(1) (f' even)",
         )
