@@ -16,19 +16,23 @@ COLOURS = {"proven": "#4daf4a", "refuted": "#e41a1c", "undecided": "#bdbdbd"}
 
 
 def domain_map(out: str | Path | None = None, *, certificate: str | Path,
-               size: FigureSize = DEFAULT_SIZE) -> PlotResult:
+               size: FigureSize = DEFAULT_SIZE,
+               report: domains.PavingReport | None = None) -> PlotResult:
     """Draw a paving certificate: proven, refuted and undecided cells in its plane (default
     (ω, τ)), the paper's rectangles (Theorem 1; the appendix's wider τ range, contraction
     only; in the (ω, τ) plane only) and the largest certified rectangle around the plane's
     reference point (:data:`snn_theory.certify.domains.REFERENCE`).
 
     The certificate is re-checked first (:func:`snn_theory.certify.domains.check_paving`): only a
-    valid paving is drawn, and the colours are its checked verdicts.
+    valid paving is drawn, and the colours are its checked verdicts.  ``report``: the result
+    of that check of this same file, made by the caller in this run (the reproduction checks
+    it as a stage of its own); it is not repeated then.
     """
     from matplotlib.patches import Patch, Rectangle
 
     path, suffix = output_path(out, "domain_map")
-    report = domains.check_paving(certificate)
+    if report is None or report.path != str(certificate):
+        report = domains.check_paving(certificate)
     if not report.valid:
         raise InputError(f"{certificate}: not a valid paving certificate ({report.message})")
     content = domains.read_paving(certificate)

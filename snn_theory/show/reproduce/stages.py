@@ -685,7 +685,7 @@ def stage_domain(out: Path, figures: Path, tell: _Tell) -> DomainStage:
     if report.valid:
         tell.start("drawing the domain map", 1)
         figure = _draw("domain_map", lambda: domain_plots.domain_map(
-            figures / "domain_map.png", certificate=path))
+            figures / "domain_map.png", certificate=path, report=report))
         tell.advance(1, 1)
     return DomainStage(path, report, figure)
 
