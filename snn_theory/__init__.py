@@ -69,7 +69,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SimulationConfig": ("snn_theory.simulate.config", "SimulationConfig"),
     "run_simulation": ("snn_theory.simulate.engine", "simulate"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
-    "train": ("snn_theory.simulate.training", "train"),
+    "train": ("snn_theory.simulate.network", "train"),
     # the one-command reproduction
     "reproduce": ("snn_theory.show.reproduce.stages", "run"),
 }

@@ -22,6 +22,7 @@ from snn_theory.certify.claims import THEOREM_DOMAINS
 from snn_theory.errors import InputError
 from snn_theory.evaluate.moment_map import default_constants, moments
 from snn_theory.simulate.engine import alpha_dropout_affine
+from snn_theory.simulate.network import train
 from snn_theory.simulate.training import (
     QUANTILES,
     VARIANTS,
@@ -30,7 +31,6 @@ from snn_theory.simulate.training import (
     certified_region,
     resolve_activation,
     selu_constants,
-    train,
 )
 
 # One shape for every test (depth 3, width 128): the programs compile once (two: with and

@@ -649,12 +649,13 @@ def _training_figure(path: Path, activation: str | None = None) -> Any:
     variant (as ``plot training --activation``)."""
     from snn_theory.show import training_figures as train_plots
     from snn_theory.simulate import training as train
+    from snn_theory.simulate.network import train as train_network
 
     base = train.TrainConfig(init="normalized")
     variants = [(v, {}) for v in ("selu", "relu-bn")]
     if activation is not None:
         variants.append((train.ACTIVATION_VARIANT, {"activation": activation}))
-    runs = [train.train(replace(base, variant=v, depth=d, **extra))
+    runs = [train_network(replace(base, variant=v, depth=d, **extra))
             for d in (8, 16, 32) for v, extra in variants]
     return train_plots.training(path, runs=runs)
 
