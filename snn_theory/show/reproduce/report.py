@@ -1,5 +1,5 @@
-"""The reproduction report, rendered from the typed stages of
-:mod:`snn_theory.show.reproduce.stages`.
+"""The reproduction report, rendered from the typed stage results of
+:mod:`snn_theory.show.reproduce.results`.
 
 * ``PROOFS/REPORT.md`` — Markdown tables: constants, each claim with the paper's statement
   (:data:`snn_theory.certify.claims.PAPER_STATEMENTS`) and the certified result, the checker's
@@ -23,7 +23,7 @@ from snn_theory import __version__
 from snn_theory.certify.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
 from snn_theory.exact import decimal_text, format_fraction
 from snn_theory.files import atomic_write, dumps_json
-from snn_theory.show.reproduce.stages import (
+from snn_theory.show.reproduce.results import (
     PAVING,
     PAVING_MODES,
     AnalogueStage,
