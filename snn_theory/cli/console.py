@@ -13,3 +13,15 @@ def unwrapped_console(*cells: str, margin: int = 60, **kwargs: Any) -> Any:
 
     width = max([Console().width, *(len(str(c)) + margin for c in cells)])
     return Console(width=width, soft_wrap=False, **kwargs)
+
+
+def verdict_cell(result: Any) -> str:
+    """The verdict column of a claim's result in the tables of ``verify-contraction`` (for
+    SELU and for any other activation): holds (certified), FALSE at the checked
+    counterexample, or undecided with the reason."""
+    if result.verdict == "holds":
+        return "holds (certified)"
+    if result.verdict == "refuted":
+        point = ", ".join(f"{float(x):.6g}" for x in result.counterexample[0])
+        return f"FALSE at ({point})"
+    return f"undecided: {result.reason}"

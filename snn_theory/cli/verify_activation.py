@@ -107,7 +107,7 @@ def print_claims(act: Activation, results: list) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from snn_theory.cli.verify import verdict_text
+    from snn_theory.cli.console import verdict_cell
 
     table = Table(title=escape(f"verify-contraction for {act.label()} (ball arithmetic, "
                                "rigorous Gaussian integrals)"))
@@ -120,7 +120,7 @@ def print_claims(act: Activation, results: list) -> None:
         bound = "—" if end is None else f"{r.claim.kind} {'≤' if r.claim.kind == 'max' else '≥'} " \
                                         f"{float(end):.10g}"
         table.add_row(escape(r.claim.name), escape(statement), escape(bound),
-                      escape(verdict_text(r)), str(r.boxes), f"{r.seconds:.2f}")
+                      escape(verdict_cell(r)), str(r.boxes), f"{r.seconds:.2f}")
     Console(soft_wrap=False, width=max(160, Console().width)).print(table)
     click.echo(f"activation: {act.label()} = {act.to_json()['formula']}")
     for r in results:
