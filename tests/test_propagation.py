@@ -267,7 +267,7 @@ def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
 
 
 def test_tampered_inputs_are_rejected(results) -> None:
-    from snn_theory.certify.krawczyk import krawczyk_1d
+    from snn_theory.evaluate.krawczyk import krawczyk_1d
 
     # two roots (±0.1) in the box: the Krawczyk test must not claim a unique one
     two = krawczyk_1d(lambda x: x * x - arb("0.01"), lambda x: 2 * x, arb(0, 0.5))

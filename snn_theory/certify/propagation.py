@@ -39,10 +39,10 @@ from typing import Any
 import sympy as sp
 from flint import acb, arb, ctx, fmpq
 
-from snn_theory.certify.krawczyk import krawczyk_1d
 from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate.krawczyk import krawczyk_1d
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
 from snn_theory.precision import working_precision
 
