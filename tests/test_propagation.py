@@ -253,10 +253,10 @@ def test_erf_closed_forms_against_quadrature() -> None:
 
 
 def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
-    from snn_theory.show import figures as plots
+    from snn_theory.show import canvas, propagation_figures
 
-    r = plots.correlation_map(
-        tmp_path / "c.png", grid=5, depth=2, monte_carlo=False, size=plots.FigureSize(400, 200, 50)
+    r = propagation_figures.correlation_map_figure(
+        tmp_path / "c.png", grid=5, depth=2, monte_carlo=False, size=canvas.FigureSize(400, 200, 50)
     )
     assert r.path.exists()
     assert [f["c"] for f in r.summary["fixed_points"]] == [0.0, 1.0]

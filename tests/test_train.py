@@ -280,7 +280,7 @@ def test_plot_training_draws_the_activation_variant(runs: dict[str, RunResult],
     from matplotlib.image import imread
 
     from snn_theory.show import training_figures as train_plots
-    from snn_theory.show.figures import FigureSize
+    from snn_theory.show.canvas import FigureSize
 
     png = tmp_path / "training.png"
     result = train_plots.training(png, runs=[runs["selu"], act_run],

@@ -15,7 +15,7 @@ Six panels, from one set of training runs (SELU and ReLU + batch norm at several
    (0, 1) of g (certified by the Krawczyk test) and the iterates of g for normalised weights
    on the held-out inputs (:func:`snn_theory.simulate.training.g_prediction`).
 
-Drawn with the conventions of :mod:`snn_theory.show.figures` (fixed rcParams, deterministic bytes);
+Drawn with the conventions of :mod:`snn_theory.show.canvas` (fixed rcParams, deterministic bytes);
 every number is a float32 measurement of trained networks except the fixed point and the
 rectangle.
 """
@@ -29,7 +29,14 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError
-from snn_theory.show.figures import FigureSize, PlotResult, _new_figure, _save, _style, output_path
+from snn_theory.show.canvas import (
+    FigureSize,
+    PlotResult,
+    figure_style,
+    new_figure,
+    output_path,
+    save,
+)
 from snn_theory.simulate.training import ACTIVATION_VARIANT
 
 #: The variants drawn in panel 1 (the comparison of the paper's Figure 1).
@@ -54,7 +61,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
     ``median_tau`` {label: (epochs+1,)}, ``snapshot_epochs``, ``act_mean``/``act_var``
     {epoch: (depth+1,)} of the deepest SELU run, ``g_iterates`` (depth+1, 2).
     """
-    from snn_theory.show.figures import certified_fixed_point
+    from snn_theory.show.figure_data import certified_fixed_point
     from snn_theory.simulate.training import certified_region, g_iterates
 
     runs = list(runs)
@@ -78,11 +85,11 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
     layers = np.arange(depth + 1)
     c = deep.config
 
-    with _style():
+    with figure_style():
         import matplotlib
         from matplotlib.patches import Rectangle
 
-        fig, axes = _new_figure(size, ncols=3, nrows=2)
+        fig, axes = new_figure(size, ncols=3, nrows=2)
         (a1, a2, a3), (a4, a5, a6) = axes
         cmap = matplotlib.colormaps["viridis"]
         depths = sorted({r.config.depth for r in runs})
@@ -161,7 +168,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
             ax.legend(fontsize=7)
         a5.set_title(f"Per-layer mean, selu depth {depth}")
         a6.set_title(f"Per-layer variance, selu depth {depth}")
-        _save(fig, path, suffix, size)
+        save(fig, path, suffix, size)
 
     data = {"loss": loss, "in_region": region, "median_tau": med_tau,
             "snapshot_epochs": epochs,

@@ -196,34 +196,34 @@ def _draw(name: str, make: Callable[[], Any]) -> Figure:
 
 def stage_figures(mode: Mode, figures: Path, claims: ClaimsStage | None,
                   mc: MonteCarloStage | None, tell: Tell) -> FiguresStage:
-    from snn_theory.show import figures as plots
+    from snn_theory.show import flow_figures, map_figures, propagation_figures
 
     g = mode.figure_grid
     cert = next((r.certificate for r in (claims.results if claims else ())
                  if r.claim.name == "appendix.contraction_wide_tau" and r.certificate), None)
     arrays = mc.trajectories if mc is not None and mc.ok else None
     jobs: list[tuple[str, Callable[[], Any]]] = [
-        ("flow_field", lambda: plots.flow_field(
+        ("flow_field", lambda: flow_figures.flow_field(
             figures / "flow_field.png", grid=max(int(21 * min(g, 1)), 11),
             monte_carlo=mode.flow_monte_carlo and arrays is not None)),
-        ("contraction", lambda: plots.contraction(
+        ("contraction", lambda: map_figures.contraction(
             figures / "contraction.png", grid=int(121 * g), certificate=cert)),
-        ("variance_change", lambda: plots.variance_change(
+        ("variance_change", lambda: map_figures.variance_change(
             figures / "variance_change.png", grid=int(161 * g))),
-        ("fixed_points", lambda: plots.fixed_points(
+        ("fixed_points", lambda: map_figures.fixed_points(
             figures / "fixed_points.png", grid=int(41 * g))),
     ]
     propagation = ("correlation_map", "gradients") if mode.name != "quick" else ()
     if propagation:  # (--quick leaves them out: about 50 s together)
         jobs += [
-            ("correlation_map", lambda: plots.correlation_map(figures / "correlation_map.png")),
-            ("gradients", lambda: plots.gradients(figures / "gradients.png")),
+            ("correlation_map", lambda: propagation_figures.correlation_map_figure(figures / "correlation_map.png")),
+            ("gradients", lambda: propagation_figures.gradients(figures / "gradients.png")),
         ]
     if mode.name == "full":
         jobs.append(("training", lambda: _training_figure(figures / "training.png")))
     if arrays is not None:
         mu0, nu0 = mode.mc_start
-        jobs.append(("convergence", lambda: plots.convergence(
+        jobs.append(("convergence", lambda: flow_figures.convergence(
             figures / "convergence.png", depth=mode.mc_depth, batch=mc.batch, mean0=mu0,
             var0=nu0, empirical=arrays)))
     tell.start("drawing the figures", len(jobs))
