@@ -202,7 +202,7 @@ def test_gradients_follow_chi1() -> None:
     N units and B samples), accumulating as a random walk, plus an O(1/N) finite-width bias
     per layer: |error_k| ≤ 4·√(2k/(N·B)) + 2k/N."""
     from snn_theory.simulate.config import SimulationConfig
-    from snn_theory.simulate.engine import simulate_gradients
+    from snn_theory.simulate.pairs import simulate_gradients
 
     n, b, depth = 256, 16, 40
     r = simulate_gradients(SimulationConfig(width=n, depth=depth, batch=b, seed=1))
@@ -217,7 +217,7 @@ def test_pair_correlations_track_the_c_map() -> None:
     """Mean over B pairs of the per-pair correlation vs the c-map iterates; tolerance 4
     standard errors of that mean (measured spread s_l over pairs, s_l/√B) plus 1/N."""
     from snn_theory.simulate.config import SimulationConfig
-    from snn_theory.simulate.engine import simulate_pairs
+    from snn_theory.simulate.pairs import simulate_pairs
 
     n, b, depth = 256, 32, 15
     r = simulate_pairs(SimulationConfig(width=n, depth=depth, batch=b, seed=2), 0.6)

@@ -65,7 +65,7 @@ def test_certified_chi1_and_c_map_against_quadrature() -> None:
     Gauss–Hermite rule."""
     from snn_theory.certify import propagation
     from snn_theory.precision import working_precision
-    from snn_theory.simulate.engine import GENERIC_BITS
+    from snn_theory.simulate.pairs import GENERIC_BITS
 
     nu, chi1 = _mpmath_fixed_point_and_chi1(TAU)
     with working_precision(bits=GENERIC_BITS):
@@ -83,7 +83,7 @@ def test_tanh_gradients_follow_chi1() -> None:
     for SELU: the per-layer ratio has relative standard deviation about √(2/(N·B)) (χ² over
     N units and B samples), accumulating as a random walk, plus an O(1/N) finite-width bias
     per layer: |error_k| ≤ 4·√(2k/(N·B)) + 2k/N."""
-    from snn_theory.simulate.engine import simulate_gradients
+    from snn_theory.simulate.pairs import simulate_gradients
 
     n, b, depth = 256, 16, 30
     r = simulate_gradients(
@@ -102,7 +102,7 @@ def test_tanh_gradients_follow_chi1() -> None:
 def test_tanh_pair_correlations_track_the_c_map() -> None:
     """Mean over B pairs of the per-pair correlation against the c-map iterates; tolerance 4
     standard errors of that mean (measured spread s_l over pairs, s_l/√B) plus 1/N."""
-    from snn_theory.simulate.engine import simulate_pairs
+    from snn_theory.simulate.pairs import simulate_pairs
 
     n, b, depth = 256, 32, 6
     r = simulate_pairs(
@@ -119,7 +119,8 @@ def test_tanh_pair_correlations_track_the_c_map() -> None:
 
 
 def test_bad_combinations_are_refused() -> None:
-    from snn_theory.simulate.engine import simulate, simulate_gradients, simulate_pairs
+    from snn_theory.simulate.engine import simulate
+    from snn_theory.simulate.pairs import simulate_gradients, simulate_pairs
 
     tiny = SimulationConfig(width=8, depth=2, batch=2, tau=TAU, activation=TANH)
     cases = [

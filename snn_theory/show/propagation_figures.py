@@ -37,7 +37,7 @@ def propagation_bits(activation: Activation | None) -> int:
     activation's pair integrals at the simulator's 64 (a second each at 128)."""
     if not is_generic(activation):
         return 128
-    from snn_theory.simulate.engine import GENERIC_BITS
+    from snn_theory.simulate.pairs import GENERIC_BITS
 
     return GENERIC_BITS
 
@@ -86,7 +86,7 @@ def correlation_map_figure(out: str | Path | None = None, *, omega: float = 0.0,
     mc_one: dict[float, tuple[float, float]] = {}
     mc_depth: dict[float, np.ndarray] = {}
     if monte_carlo:
-        from snn_theory.simulate import engine as sim  # lazy: JAX is slow to import
+        from snn_theory.simulate import pairs as sim  # lazy: JAX is slow to import
         act = activation if generic else None
         for c0 in np.linspace(-0.9, 0.9, 7):
             cfg = sim.SimulationConfig(width=mc_width, depth=1, batch=mc_batch, omega=omega,
@@ -186,7 +186,7 @@ def gradients(out: str | Path | None = None, *, taus: Sequence[float] = (0.95, 1
             raise InputError(f"{name} must be a positive integer (got {value!r})")
     path, suffix = output_path(out, "gradients")
     single = len(acts) == 1
-    from snn_theory.simulate import engine as sim  # lazy: JAX is slow to import
+    from snn_theory.simulate import pairs as sim  # lazy: JAX is slow to import
     curves: list[tuple[str, float, Any, np.ndarray]] = []
     for act, label in zip(acts, labels):
         for t in taus:

@@ -51,7 +51,7 @@ class SimulationConfig:
     memory, or of the host's available memory on CPU).
     ``activation``: the activation f of the layers x_{l+1} = f(W_l x_l) (``None``: SELU with
     ``lam``, ``alpha``).  Another activation is run by the pair and gradient simulations
-    (:func:`snn_theory.simulate.engine.simulate_pairs`, ``simulate_gradients``) only; the
+    (:func:`snn_theory.simulate.pairs.simulate_pairs`, ``simulate_gradients``) only; the
     moment simulation of another activation is :mod:`snn_theory.simulate.activation`.
     """
 

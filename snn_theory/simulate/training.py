@@ -335,7 +335,7 @@ def g_iterates(mu0: float, nu0: float, steps: int, *, omega: float = 0.0,
                tau: float = 1.0) -> np.ndarray:
     """(steps + 1, 2): the iterates (μ_k, ν_k) of g (λ01, α01, float64) from (mu0, nu0)
     (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they leave the domain."""
-    from snn_theory.simulate.engine import analytic_trajectory
+    from snn_theory.simulate.prediction import analytic_trajectory
 
     c = selu_constants(0.0)
     m, v = analytic_trajectory(float(mu0), omega, float(nu0), tau, steps=steps, lam=c.lam,
