@@ -98,7 +98,9 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
     return rows
 
 
-def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
+def claim_cell(r: activation_verify.ActivationClaimResult) -> str:
+    """One claim's verdict in a table cell: proven, refuted at a point (with the value
+    there) or undecided."""
     short = r.claim.name.split(".")[1]
     if r.verdict == "holds":
         return f"{short}: proven"
@@ -116,7 +118,7 @@ def markdown(rows: list[TableRow], time_limit: float, max_boxes: int) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        claims = "; ".join(_claim_cell(r) for r in row.results)
+        claims = "; ".join(claim_cell(r) for r in row.results)
         lines.append(f"| {row.name} | {row.parameters} | {row.spectral_norm.str(8, radius=False)}"
                      f" | **{row.verdict}** | {claims} | {row.seconds:.1f} |")
     lines.append("")

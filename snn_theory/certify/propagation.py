@@ -151,7 +151,7 @@ def derivative_growth(act: activations.Activation) -> tuple[Fraction, ...]:
     for piece in act.pieces:
         d = sp.diff(piece.expr, activations.x)
         if not d.has(activations.x):
-            bound: tuple[Fraction, ...] = (activations._const_upper(d),)
+            bound: tuple[Fraction, ...] = (activations.constant_upper(d),)
         else:
             try:
                 bound = activations.parse_expression(str(d)).growth
@@ -160,7 +160,7 @@ def derivative_growth(act: activations.Activation) -> tuple[Fraction, ...]:
                     f"chi1 and the slopes need a growth bound of f'; none derived for "
                     f"the derivative {d} of {act.definition!r} ({exc})"
                 ) from None
-        total = activations._padd(total, bound) if total else bound
+        total = activations.poly_add(total, bound) if total else bound
     return total
 
 
@@ -191,10 +191,10 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     integrator bounds its error on a complex neighbourhood)."""
     prec = ctx.prec
     s_hi = arb(w.sqrt().upper())
-    L = arb(gaussian._range_multiplier(prec))
+    L = arb(gaussian.range_multiplier(prec))
     re = a.real
-    lo = gaussian._cut(arb(re.lower()) - L * s_hi, -1)
-    hi = gaussian._cut(arb(re.upper()) + L * s_hi, +1)
+    lo = gaussian.dyadic_cut(arb(re.lower()) - L * s_hi, -1)
+    hi = gaussian.dyadic_cut(arb(re.upper()) + L * s_hi, +1)
     splits = [lo] + [k for k in base.kinks if lo < k < hi] + [hi]
     fns = base.piece_functions("acb")
     params = tuple(acb(q) for q in base.parameter_values("arb"))
@@ -202,10 +202,10 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     tol = arb(2) ** (-prec) if tight else arb(2) ** -12
     total = acb(0)
     for x0, x1 in zip(splits[:-1], splits[1:]):
-        fn = fns[gaussian._piece_index(base, x0, x1)]
+        fn = fns[gaussian.piece_index(base, x0, x1)]
 
         def integrand(t: acb, analytic: bool, fn: Any = fn) -> acb:
-            activations._Analytic.flag = bool(analytic)
+            activations.Analytic.flag = bool(analytic)
             g = fn(t, *params)[0]
             g = g if isinstance(g, acb) else acb(g)
             d = t - a
@@ -213,8 +213,8 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
 
         total += acb.integral(
             integrand,
-            gaussian._frac_arb(x0),
-            gaussian._frac_arb(x1),
+            gaussian.fraction_ball(x0),
+            gaussian.fraction_ball(x1),
             rel_tol=tol,
             abs_tol=tol,
             eval_limit=None if tight else 1000,
@@ -222,8 +222,8 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     total *= 1 / (2 * arb.pi() * w).sqrt()
     growth = base.growth_arb()
     abs_m = arb(abs(re).upper())
-    t_r = arb(((gaussian._frac_arb(hi) - arb(re.upper())) / s_hi).lower())
-    t_l = arb(((arb(re.lower()) - gaussian._frac_arb(lo)) / s_hi).lower())
+    t_r = arb(((gaussian.fraction_ball(hi) - arb(re.upper())) / s_hi).lower())
+    t_l = arb(((arb(re.lower()) - gaussian.fraction_ball(lo)) / s_hi).lower())
     im = arb(abs(a.imag).upper())
     tail = ((im * im) * inv).exp() * (
         gaussian.tail_bound(growth, 1, 0, abs_m, s_hi, t_r)
@@ -506,10 +506,10 @@ def pair_expectation(
     def make(k: int, k2: int) -> Callable[[acb, bool], acb]:
         def integrand(t: acb, analytic: bool) -> acb:
             s = t - m
-            activations._Analytic.flag = bool(analytic)  # branch cuts of user pieces
+            activations.Analytic.flag = bool(analytic)  # branch cuts of user pieces
             outer = act.piece(t, k, derivative)
             if minus_one:
-                activations._Analytic.flag = bool(analytic)
+                activations.Analytic.flag = bool(analytic)
                 inner = act.piece(2 * m - t, k2, derivative)
             else:
                 inner = act.conditional(m + c * s, w, derivative, not analytic)

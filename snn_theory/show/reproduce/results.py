@@ -344,11 +344,11 @@ class AnalogueStage:
 
     @property
     def summary(self) -> str:
-        from snn_theory.certify.activation_table import _claim_cell
+        from snn_theory.certify.activation_table import claim_cell
 
         return (f"{self.row.parameters}; S(H) at (0, 1) ∈ {self.row.spectral_norm.str(10)}; "
                 f"Theorem 1 analogue {self.row.verdict}: "
-                + "; ".join(_claim_cell(r) for r in self.row.results))
+                + "; ".join(claim_cell(r) for r in self.row.results))
 
 
 @dataclass(frozen=True)
