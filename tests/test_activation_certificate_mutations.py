@@ -46,8 +46,8 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
     refuted = av.verify(activations.get("elu"), Claim.parse("variance<=0.1", small,
                                                             name="v.refuted"), max_boxes=50)
     assert refuted.verdict == "refuted"
-    return {"holds": av.write_certificate(directory, proof),
-            "refuted": av.write_certificate(directory, refuted)}
+    return {"holds": av.write_activation_certificate(directory, proof),
+            "refuted": av.write_activation_certificate(directory, refuted)}
 
 
 def _walk(node: Any, path: Path_ = ()) -> list[Path_]:

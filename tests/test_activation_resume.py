@@ -53,7 +53,7 @@ def test_resume_rebounds_saved_boxes(tmp_path: Path) -> None:
     fresh = av.verify(ACT, CLAIM, max_boxes=2000)
     assert resumed.boxes < fresh.boxes
     assert Fraction(0) < resumed.extremum[0] <= Fraction(str(_true_min()))
-    path = av.write_certificate(tmp_path, resumed)
+    path = av.write_activation_certificate(tmp_path, resumed)
     assert av.check_certificate_file(path).valid
 
 
@@ -113,7 +113,7 @@ def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
     assert refined.tolerance_met is (hi - lo <= Fraction(1, 10))
     if not refined.tolerance_met:
         assert "tolerance not met" in refined.reason
-    report = av.check_certificate_file(av.write_certificate(tmp_path, refined))
+    report = av.check_certificate_file(av.write_activation_certificate(tmp_path, refined))
     assert report.valid and Fraction(report.extremum) == lo
 
 

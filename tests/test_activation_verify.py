@@ -36,7 +36,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     claim = Claim.parse("mean>0.1", SMALL, name="user")
     result = av.verify(act, claim, max_boxes=2000)
     assert result.verdict == "holds", result.reason
-    path = av.write_certificate(tmp_path, result)
+    path = av.write_activation_certificate(tmp_path, result)
     report = av.check_certificate_file(path)
     assert report.valid, report.message
     # the proven lower bound is below the true minimum (at the domain's low corner, where
@@ -84,7 +84,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     assert not report.valid and "fields" in report.message
     # another statement on the same activation gets its own file (nothing overwritten)
     other = av.verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
-    assert av.certificate_path(tmp_path, other) != path
+    assert av.activation_certificate_path(tmp_path, other) != path
 
 
 def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None
     with mpmath.workdps(25):
         value = _quad_variance(act, point)
     assert float(lo) - 1e-15 <= value <= float(hi) + 1e-15
-    path = av.write_certificate(tmp_path, result)
+    path = av.write_activation_certificate(tmp_path, result)
     report = av.check_certificate_file(path)
     assert report.valid, report.message
     # a counterexample moved to where the claim holds is rejected

@@ -89,7 +89,7 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
                 r = activation_verify.verify(act, claim, max_boxes=max_boxes,
                                              time_limit=time_limit, jobs=jobs, cache=cache)
                 if certificate_dir is not None:
-                    path = activation_verify.write_certificate(certificate_dir, r)
+                    path = activation_verify.write_activation_certificate(certificate_dir, r)
                     r.certificate = None if path is None else str(path)
                 results.append(r)
         finally:

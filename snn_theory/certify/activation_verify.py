@@ -280,7 +280,7 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
     it was taken on.
 
     Monotonicity reduction (as :func:`snn_theory.certify.enclosure.bound`): where the enclosure of
-    ∂q/∂x_i over the box (:func:`snn_theory.evaluate.gaussian.value_and_gradient` from the cells'
+    ∂q/∂x_i over the box (:func:`snn_theory.evaluate.gaussian.activation_value_and_gradient` from the cells'
     partials) excludes 0, the extremum lies on the face x_i = the corresponding end; the box
     is replaced by that face (its (m, v) rectangle shrinks, often to a segment) and the test
     repeated.  On the final face the direct enclosure is intersected with the centred form
@@ -297,7 +297,7 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
         if P is None:
             return None, current, spread
         balls = [_ball(lo, hi) for lo, hi in current]
-        value, *grad = gaussian.value_and_gradient(cache.act, quantity, *balls, partials=P)
+        value, *grad = gaussian.activation_value_and_gradient(cache.act, quantity, *balls, partials=P)
         if not value.is_finite():
             return None, current, spread
         if first is None:
@@ -696,7 +696,8 @@ def _violates(claim: Claim, value: arb) -> bool:
 
 
 # ----------------------------------------------------------------------------- certificates
-def certificate_path(directory: Path | str, result: ActivationClaimResult) -> Path:
+def activation_certificate_path(directory: Path | str, result: ActivationClaimResult) -> Path:
+    """Where :func:`write_activation_certificate` writes ``result``'s certificate."""
     # one file per (activation, statement): a claim never overwrites another claim's file
     ident = hashlib.sha256(json.dumps([result.activation.to_json(), result.claim.to_json()],
                                       sort_keys=True).encode())
@@ -705,11 +706,12 @@ def certificate_path(directory: Path | str, result: ActivationClaimResult) -> Pa
     return Path(directory) / f"{safe}.{name}-{ident.hexdigest()[:10]}.activation.json"
 
 
-def write_certificate(directory: Path | str, result: ActivationClaimResult) -> Path | None:
+def write_activation_certificate(directory: Path | str,
+                                 result: ActivationClaimResult) -> Path | None:
     """Write the certificate (for proven and refuted claims; None for undecided ones)."""
     if result.verdict == "undecided":
         return None
-    path = certificate_path(directory, result)
+    path = activation_certificate_path(directory, result)
     atomic_write(path, json.dumps(result.certificate_data()))
     return path
 

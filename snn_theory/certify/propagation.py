@@ -24,7 +24,7 @@ pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propagation.md has t
   input statistics.  At a fixed point χ₁ ≥ 1 always (Gaussian Poincaré inequality), so the
   fixed-point curve never crosses it for a nonlinear activation.
 
-The activation enters only through :class:`Activation` (pieces between kinks, the two inner
+The activation enters only through :class:`PropagationActivation` (pieces between kinks, the two inner
 expectations and growth bounds), so other activations plug in without touching the integrals.
 """
 
@@ -59,7 +59,7 @@ MAX_INTERVALS = 400
 
 # ============================================================================ the activation
 @dataclass(frozen=True)
-class Activation:
+class PropagationActivation:
     """What the integrals need to know about an activation f (one home per activation).
 
     ``kinks``: exact points where f is not analytic (split points of every integral);
@@ -83,8 +83,8 @@ class Activation:
     source: Any = None
 
 
-def selu_activation(lam: Any = None, alpha: Any = None) -> Activation:
-    """SELU with (λ, α) (default λ01, α01 from their closed forms), as an :class:`Activation`.
+def selu_activation(lam: Any = None, alpha: Any = None) -> PropagationActivation:
+    """SELU with (λ, α) (default λ01, α01 from their closed forms), as an :class:`PropagationActivation`.
 
     f(x) = λx (x > 0), λα(eˣ − 1) (x ≤ 0); |f(x)| ≤ λα + λ|x|, |f′(x)| ≤ λ·max(1, α).
     """
@@ -107,7 +107,7 @@ def selu_activation(lam: Any = None, alpha: Any = None) -> Activation:
     c_bound = lam_b * (alpha_b if alpha_b > 1 else arb(1))
     if not (alpha_b > 1 or alpha_b < 1):  # α's ball straddles 1
         c_bound = lam_b * (alpha_b + 1)
-    return Activation(
+    return PropagationActivation(
         "selu",
         (arb(0),),
         piece,
@@ -237,7 +237,7 @@ def _frac(q: Fraction) -> arb:
     return arb(fmpq(q.numerator, q.denominator))
 
 
-def generic_activation(act: activations.Activation) -> Activation:
+def generic_activation(act: activations.Activation) -> PropagationActivation:
     """An activation of :mod:`snn_theory.derive.activations` (f = c·g + d) as the integrals need it:
     pieces of f and f′ = c·g′ (sympy derivative of each piece), the inner expectations
     E[f(a + √w·Y)] and E[f′(a + √w·Y)] as rigorous integrals with a complex mean (nested in
@@ -261,7 +261,7 @@ def generic_activation(act: activations.Activation) -> Activation:
     value_growth = tuple(abs(c) * a for a in act.growth_arb())
     value_growth = (value_growth[0] + abs(d), *value_growth[1:]) if value_growth else (abs(d),)
     slope_growth = tuple(abs(c) * a for a in dact.growth_arb())
-    return Activation(
+    return PropagationActivation(
         act.label(),
         tuple(_frac(k) for k in act.kinks),
         piece,
@@ -282,7 +282,7 @@ class PropagationPoint:
     ``slope_second_moment`` E[f′(z)²], ``chi1`` τ·E[f′²], ``chi_mean`` ω²·E[f′]²,
     ``chi_c0`` = v·E[f′]²/ν̃, ``chi_c1`` = v·E[f′²]/ν̃ (all arb balls)."""
 
-    activation: Activation
+    activation: PropagationActivation
     omega: arb
     tau: arb
     mu_star: arb
@@ -443,7 +443,7 @@ def _gaussian_tail(T: arb, v: arb, D: arb, B: arb) -> arb:
 
 
 def _cauchy_schwarz_tail(
-    act: Activation, m: arb, v: arb, left: arb, right: arb, derivative: bool
+    act: PropagationActivation, m: arb, v: arb, left: arb, right: arb, derivative: bool
 ) -> arb:
     """|E[F(u₁)F(u₂); u₁ ∉ [left, right]]| ≤ √(E[F(u₁)²; u₁ ∉ [left, right]]·E[F(u₂)²])
     (Cauchy–Schwarz), both factors bounded with the growth polynomial P of F
@@ -1157,7 +1157,7 @@ def correlation_iterates(point: PropagationPoint, c0: float, steps: int) -> list
 
 
 __all__ = [
-    "Activation",
+    "PropagationActivation",
     "CorrelationFixedPoint",
     "EdgePoint",
     "Exclusion",

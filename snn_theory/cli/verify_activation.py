@@ -87,7 +87,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                            "the saved state is for other settings, damaged or does not tile "
                            "the domain")
                     bar.note(f"{claim.name}: --resume: {why}; started from the initial grid")
-                path = activation_verify.write_certificate(certificate_dir, result)
+                path = activation_verify.write_activation_certificate(certificate_dir, result)
                 result.certificate = None if path is None else str(path)
                 results.append(result)
     finally:

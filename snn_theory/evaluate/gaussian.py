@@ -691,8 +691,9 @@ def quantities(act: Activation, mu: arb, omega: arb, nu: arb, tau: arb,
     return dict(zip(names, _derived_function(names)(*base, nu)))
 
 
-def value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb, tau: arb,
-                       partials: MomentPartials | None = None) -> tuple[arb, ...]:
+def activation_value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
+                                  tau: arb, partials: MomentPartials | None = None
+                                  ) -> tuple[arb, ...]:
     """(q, ∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ) for quantity ``name`` over the balls."""
     if partials is None:
         partials = moment_partials(act, mu * omega, nu * tau, order=4)
@@ -715,4 +716,4 @@ def value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
 
 __all__ = ["Expectations", "ExpTerm", "IntegrationBudgetExceeded", "MomentPartials",
            "exp_polynomial_terms", "expectations", "incomplete_moments", "integration_budget", "moment_partials", "quantities",
-           "value_and_gradient", "hermite_coefficients", "tail_moments", "tail_bound"]
+           "activation_value_and_gradient", "hermite_coefficients", "tail_moments", "tail_bound"]

@@ -206,7 +206,7 @@ def ball_text(ball: Any, digits: int = 12) -> str:
     return ball.str(digits).replace("+/-", "±")
 
 
-def ball_bounds(ball: Any) -> tuple[float, float]:
+def float_bounds(ball: Any) -> tuple[float, float]:
     """Float bounds [lower, upper] that contain the ball (rounded outward)."""
     lo, hi = float(ball.lower()), float(ball.upper())
     return float(np.nextafter(lo, -np.inf)), float(np.nextafter(hi, np.inf))

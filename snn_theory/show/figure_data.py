@@ -13,7 +13,7 @@ import numpy as np
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate, newton_fixed_point
-from snn_theory.show.canvas import ball_bounds, ball_text
+from snn_theory.show.canvas import ball_text, float_bounds
 
 
 def moment_grid(mu: np.ndarray, omega: Any, nu: np.ndarray, tau: Any,
@@ -58,7 +58,7 @@ def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
                 "mu_bounds": None, "nu_bounds": None}
     return {"certified": True, "mu": ball_text(mu_b), "nu": ball_text(nu_b),
             "mu_value": float(mu_b.mid()), "nu_value": float(nu_b.mid()),
-            "mu_bounds": ball_bounds(mu_b), "nu_bounds": ball_bounds(nu_b)}
+            "mu_bounds": float_bounds(mu_b), "nu_bounds": float_bounds(nu_b)}
 
 
 # ============================================================================ other activations
@@ -97,7 +97,7 @@ def fixed_point_of(activation: Activation | None, omega: float, tau: float) -> d
         if fp.proved:
             return {"certified": True, "mu": ball_text(fp.mean), "nu": ball_text(fp.variance),
                     "mu_value": float(fp.mean.mid()), "nu_value": float(fp.variance.mid()),
-                    "mu_bounds": ball_bounds(fp.mean), "nu_bounds": ball_bounds(fp.variance)}
+                    "mu_bounds": float_bounds(fp.mean), "nu_bounds": float_bounds(fp.variance)}
     except (ArithmeticError, ValueError, ZeroDivisionError, InputError):
         pass
     mu, nu, ok = activation_map.fixed_points_float(activation, np.array([omega]),
@@ -129,11 +129,11 @@ def monte_carlo_trajectories(activation: Activation | None, starts: Sequence[tup
     if not is_generic(activation):
         return simulate_trajectories(starts, omega=omega, tau=tau, width=width, depth=depth,
                                      batch=batch, seed=seed)
-    from snn_theory.simulate.activation import simulate
+    from snn_theory.simulate.activation import simulate_activation
 
     out = []
     for mu0, nu0 in starts:
-        run = simulate(activation, width=int(width), depth=int(depth), batch=int(batch),
+        run = simulate_activation(activation, width=int(width), depth=int(depth), batch=int(batch),
                        mean0=float(mu0), var0=float(nu0), omega=float(omega), tau=float(tau),
                        seed=int(seed))
         out.append(np.stack([run.mean, run.variance], axis=1))
