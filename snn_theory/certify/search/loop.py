@@ -319,6 +319,8 @@ def verify_claims(claims: Sequence[Claim], settings: Settings, certificate_dir: 
 
     own = executor is None
     executor = executor or Executor(settings.jobs)
+    # every claim's evaluators at once, before the pool forks: one pool serves all the claims
+    executor.compile(sorted({claim.quantity for claim in claims}))
     results = []
     try:
         for claim in claims:
