@@ -199,15 +199,17 @@ def test_contraction_artists(tmp_path: Path, figures: list) -> None:
     for ax in (a1, a2):
         labels = _legend_texts(ax)
         assert labels[0] == "S = 1 (contraction boundary)"  # the curve has a legend entry
-        assert any(lab.startswith("Theorem 1") for lab in labels)
-        # the S = 1 curve is not drawn in the black of the Theorem 1 box
         legend = ax.get_legend()
-        s_one, t1 = legend.legend_handles[0], legend.legend_handles[labels.index(
-            next(lab for lab in labels if lab.startswith("Theorem 1")))]
-        assert s_one.get_color() == canvas.S_ONE_COLOR
-        assert tuple(t1.get_edgecolor()[:3]) == (0.0, 0.0, 0.0)
+        assert legend.legend_handles[0].get_color() == canvas.S_ONE_COLOR
         # the legend sits below the axes, not over the data
         assert legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0
+    # on the (μ, ν) plane the appendix's box is Theorem 1's too: one entry names both
+    assert any(lab.startswith("appendix") and "Theorem 1" in lab for lab in _legend_texts(a1))
+    # the S = 1 curve is not drawn in the black of the Theorem 1 box
+    labels = _legend_texts(a2)
+    t1 = a2.get_legend().legend_handles[labels.index(
+        next(lab for lab in labels if lab.startswith("Theorem 1")))]
+    assert tuple(t1.get_edgecolor()[:3]) == (0.0, 0.0, 0.0)
     # Theorem 1's box is drawn above the appendix's (their ν edges coincide): one whole box
     rects = {p.get_label(): p for p in a2.patches}
     t1 = next(p for k, p in rects.items() if k.startswith("Theorem 1"))
@@ -331,3 +333,75 @@ def test_activation_fixed_points_and_convergence(tmp_path: Path) -> None:
                                activation_map.iterate_float(act, 0.5, 0.0, 2.0, 1.0, steps=3))
     assert set(c.data["empirical"]) == {16, 64}
     assert c.summary["activation"]["scale"] == "1.5925"
+
+
+# --------------------------------------------------------------------------- readable figures
+def _drawn(fig):
+    """``fig`` laid out and drawn by Agg, and its renderer (to measure the artists)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _contains(outer, inner) -> bool:
+    return (outer.x0 <= inner.x0 and inner.x1 <= outer.x1 and outer.y0 <= inner.y0
+            and inner.y1 <= outer.y1)
+
+
+def test_contraction_draws_coinciding_boxes_once_and_labels_off_their_edges(
+        tmp_path: Path, figures: list) -> None:
+    from matplotlib.patches import Rectangle
+
+    map_figures.contraction(tmp_path / "c.png", grid=41, size=canvas.FigureSize(1600, 750, 150))
+    (fig,) = figures
+    renderer = _drawn(fig)
+    a1, a2 = fig.axes[:2]
+
+    def boxes(ax):
+        return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_label() != "_cert"]
+
+    # at τ = 1.25 Theorem 1's and the appendix's (μ, ν) boxes are one rectangle: drawn once,
+    # named for both; on the (ν, τ) plane they differ and both are drawn
+    (left,) = boxes(a1)
+    assert "appendix" in left.get_label() and "Theorem 1" in left.get_label()
+    assert len(boxes(a2)) == 2
+    for ax in (a1, a2):
+        labels = [t for t in ax.texts if t.get_text() in ("0.80", "0.90", "0.95")]
+        assert labels
+        for text in labels:
+            where = text.get_window_extent(renderer)
+            assert _contains(ax.get_window_extent(renderer), where)
+            for box in boxes(ax):  # wholly inside or wholly outside: never on an edge
+                edge = box.get_window_extent(renderer)
+                assert not _overlaps(where, edge) or _contains(edge, where)
+
+
+def test_fixed_points_contour_labels_are_not_clipped(tmp_path: Path, figures: list) -> None:
+    map_figures.fixed_points(tmp_path / "f.png", grid=21)
+    (fig,) = figures
+    renderer = _drawn(fig)
+    labelled = 0
+    for ax in fig.axes:
+        for text in ax.texts:
+            labelled += 1
+            assert _contains(ax.get_window_extent(renderer), text.get_window_extent(renderer))
+    assert labelled >= 8
+
+
+def test_layer_ticks_are_whole_numbers(tmp_path: Path, figures: list) -> None:
+    depth = 15
+    layers = np.arange(depth + 1)
+    runs = {32: np.column_stack([0.5 * 0.7 ** layers, 1 + 0.9 ** layers])}
+    flow_figures.convergence(tmp_path / "c.png", depth=depth, empirical=runs)
+    (fig,) = figures
+    _drawn(fig)
+    for ax in fig.axes[:2]:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks), ticks

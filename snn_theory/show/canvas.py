@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,3 +210,44 @@ def float_bounds(ball: Any) -> tuple[float, float]:
     """Float bounds [lower, upper] that contain the ball (rounded outward)."""
     lo, hi = float(ball.lower()), float(ball.upper())
     return float(np.nextafter(lo, -np.inf)), float(np.nextafter(hi, np.inf))
+
+
+def integer_ticks(axis: Any) -> None:
+    """Ticks only at whole numbers on ``axis`` (an x or y axis of layers, epochs, widths): no
+    layer 2.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def label_contours(ax: Any, contours: Any, fmt: str, fontsize: float,
+                   avoid: Sequence[tuple[tuple[float, float], tuple[float, float]]] = (),
+                   margin: float = 0.08) -> list[Any]:
+    """Label each level of ``contours`` once, at the point of its line farthest (in axes
+    fractions) from the axes' edges and from the edges of the rectangles ``avoid`` ((x0, x1),
+    (y0, y1) in data coordinates); a level whose line comes no farther than ``margin`` from
+    them keeps no label (a clipped or covered number is worse than none: the colour bar gives
+    it).  Returns the label texts."""
+    ax.get_xlim(), ax.get_ylim()  # settle autoscaled limits before converting coordinates
+    to_axes = ax.transData + ax.transAxes.inverted()
+    rects = [to_axes.transform([(x0, y0), (x1, y1)]) for (x0, x1), (y0, y1) in avoid]
+    positions = []
+    for segments in contours.allsegs:
+        points = np.concatenate([s for s in segments if len(s)] or [np.empty((0, 2))])
+        if not len(points):
+            continue
+        u = to_axes.transform(points)
+        clearance = np.min([u[:, 0], 1 - u[:, 0], u[:, 1], 1 - u[:, 1]], axis=0)
+        for (a0, b0), (a1, b1) in rects:
+            (a0, a1), (b0, b1) = sorted((a0, a1)), sorted((b0, b1))
+            dx = np.maximum(np.maximum(a0 - u[:, 0], u[:, 0] - a1), 0)
+            dy = np.maximum(np.maximum(b0 - u[:, 1], u[:, 1] - b1), 0)
+            outside = np.hypot(dx, dy)
+            inside = np.min([u[:, 0] - a0, a1 - u[:, 0], u[:, 1] - b0, b1 - u[:, 1]], axis=0)
+            clearance = np.minimum(clearance, np.where(outside > 0, outside, inside))
+        best = int(np.argmax(clearance))
+        if clearance[best] >= margin:
+            positions.append(tuple(points[best]))
+    if not positions:
+        return []
+    return ax.clabel(contours, fmt=fmt, fontsize=fontsize, manual=positions)

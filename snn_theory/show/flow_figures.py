@@ -20,6 +20,7 @@ from snn_theory.show.canvas import (
     draw_box,
     figure_style,
     in_interval,
+    integer_ticks,
     new_figure,
     output_path,
     save,
@@ -206,6 +207,7 @@ def convergence(out: str | Path | None = None, *, widths: Sequence[int] = (64, 2
             ax.plot(layers, analytic[:, col], "--", color="black", lw=1.6,
                     label="iterates of g (infinite width)")
             ax.set_xlabel("layer")
+            integer_ticks(ax.xaxis)
             ax.set_ylabel(f"activation {name}")
             ax.legend(fontsize=7.5)
         a1.set_title(f"Mean per layer from (μ₀, ν₀) = ({mean0:g}, {var0:g})"

@@ -27,6 +27,7 @@ from snn_theory.show.canvas import (
     draw_box,
     figure_style,
     in_interval,
+    label_contours,
     new_figure,
     output_path,
     save,
@@ -162,20 +163,32 @@ def contraction(out: str | Path | None = None, *, mu: float = -0.1, omega: float
                 ax.contour(X, Y, S, levels=[1.0], colors=S_ONE_COLOR, linewidths=2.2,
                            zorder=4)
             levels = [v for v in (0.8, 0.9, 0.95) if np.nanmin(S) < v < np.nanmax(S)]
-            if levels:
-                thin = ax.contour(X, Y, S, levels=levels, colors="white", linewidths=0.7,
-                                  linestyles=":")
-                ax.clabel(thin, fmt="%.2f", fontsize=7)
+            thin = (ax.contour(X, Y, S, levels=levels, colors="white", linewidths=0.7,
+                               linestyles=":") if levels else None)
             # the appendix box first, Theorem 1's on top: where their edges coincide (ν range)
-            # the black box stays whole instead of being split by the white dashes
+            # the black box stays whole instead of being split by the white dashes; where the
+            # two project onto the same rectangle, it is drawn once (the appendix's, whose τ
+            # range holds more slices) and its label names both
+            drawn_boxes: list[tuple[tuple[float, float], tuple[float, float]]] = []
+            inside = {key: all(in_interval(v, domains[key][n]) for n, v in fixed.items())
+                      for key in ("appendix", "theorem1")}
+            same = (domains["appendix"][xv], domains["appendix"][yv]) == \
+                (domains["theorem1"][xv], domains["theorem1"][yv])
             for key, style, color, z in (("appendix", "--", "white", 5),
                                          ("theorem1", "-", "black", 6)):
                 box = domains[key]
-                inside = all(in_interval(v, box[n]) for n, v in fixed.items())
-                draw_box(ax, box, xv, yv, style=style if inside else ":", color=color,
-                      lw=1.6 if inside else 1.0, zorder=z,
-                      label=THEOREM_LABELS[key]
-                      + ("" if inside else " (slice outside its domain)"))
+                label = THEOREM_LABELS[key] + ("" if inside[key] else
+                                               " (slice outside its domain)")
+                if same and key == "appendix":  # its box is also Theorem 1's
+                    label += f"\n= {THEOREM_LABELS['theorem1']}" + \
+                             ("" if inside["theorem1"] else " (slice outside its domain)")
+                if same and key == "theorem1":
+                    continue
+                draw_box(ax, box, xv, yv, style=style if inside[key] else ":", color=color,
+                         lw=1.6 if inside[key] else 1.0, zorder=z, label=label)
+                drawn_boxes.append((box[xv], box[yv]))
+            if thin is not None:  # labels off the boxes' edges and the axes' edges
+                label_contours(ax, thin, "%.2f", 7, avoid=drawn_boxes)
             for box in cert_boxes:
                 if all(in_interval(v, box[n]) for n, v in fixed.items()):
                     draw_box(ax, box, xv, yv, color="#e69f00", lw=0.4, label="_cert")
@@ -335,7 +348,7 @@ def fixed_points(out: str | Path | None = None, *,
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     cs = ax.contour(W, T, Z, levels=7, colors="white", linewidths=0.6)
-                ax.clabel(cs, fmt="%.3g", fontsize=7)
+                label_contours(ax, cs, "%.3g", 7)  # whole labels, none clipped at an edge
             fig.colorbar(im, ax=ax, label=name)
             ax.set_xlabel("weight sum ω")
             ax.set_ylabel("weight sum of squares τ")

@@ -20,6 +20,7 @@ from snn_theory.show.canvas import (
     check_grid,
     check_value,
     figure_style,
+    integer_ticks,
     new_figure,
     output_path,
     save,
@@ -139,6 +140,7 @@ def correlation_map_figure(out: str | Path | None = None, *, omega: float = 0.0,
                 a2.plot(layers, mc_depth[c0], "o", ms=3, color=color, mec="black", mew=0.4)
         a2.axhline(0, color="black", lw=0.6, ls=":")
         a2.set_xlabel("layer")
+        integer_ticks(a2.xaxis)
         a2.set_ylabel("correlation of the two inputs")
         a2.set_title(f"Through depth (markers: Monte Carlo, N = {mc_width}, {mc_batch} pairs)")
         a2.legend(fontsize=7.5)

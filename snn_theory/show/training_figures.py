@@ -33,6 +33,7 @@ from snn_theory.show.canvas import (
     FigureSize,
     PlotResult,
     figure_style,
+    integer_ticks,
     new_figure,
     output_path,
     save,
@@ -129,11 +130,13 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         a1.set_title(f"{c.dataset}: SNN (solid) vs BN (dashed){extra}")
         a1.legend(fontsize=7)
         a2.set_xlabel("epoch")
+        integer_ticks(a2.xaxis)
         a2.set_ylabel("% hidden units with (ω_i, τ_i) in the rectangle")
         a2.set_title("SELU units inside Theorem 1's (ω, τ) rectangle")
         a2.legend(fontsize=6.5, ncol=2)
         a3.axhspan(tl, th, color="0.85", zorder=0, label=f"τ ∈ [{tl:g}, {th:g}]")
         a3.set_xlabel("epoch")
+        integer_ticks(a3.xaxis)
         a3.set_ylabel("τ_i = Σ_j w_ij²: median, 5–95 % band")
         a3.set_title("SELU units' τ per epoch (layers 2..depth)")
         a3.legend(fontsize=6.5, ncol=2)
@@ -150,7 +153,13 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         a4.set_xlabel("ω_i = Σ_j w_ij")
         a4.set_ylabel("τ_i = Σ_j w_ij²")
         a4.set_title(f"Hidden units of selu depth {depth} ({c.init} init)")
-        a4.legend(fontsize=7, markerscale=3)
+        # below the axes (never over the rectangle or the units), every marker one size:
+        # the epoch-0 dots are drawn larger only because they all sit on one point
+        legend = a4.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                           ncol=2)
+        for handle in legend.legend_handles:
+            if hasattr(handle, "set_sizes"):
+                handle.set_sizes([16.0])
 
         for ax, arr, name, target in ((a5, deep.act_mean, "mean μ_l", fp_mu),
                                       (a6, deep.act_var, "variance ν_l", fp_nu)):
@@ -164,8 +173,10 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
             ax.axhline(target, color="black", lw=1.0, ls="--",
                        label=f"fixed point of g, ω=0, τ=1 ({fp_tag})")
             ax.set_xlabel("layer (0 = input)")
+            integer_ticks(ax.xaxis)
             ax.set_ylabel(f"held-out {name}")
-            ax.legend(fontsize=7)
+            # below the axes: the legend never hides the curves' peaks
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
         a5.set_title(f"Per-layer mean, selu depth {depth}")
         a6.set_title(f"Per-layer variance, selu depth {depth}")
         save(fig, path, suffix, size)
