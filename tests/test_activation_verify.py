@@ -49,7 +49,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     # tampering 1: the formula no longer follows from the definition
     data = json.loads(path.read_text())
     data["activation"]["formula"] = "x*(erf(x) + 1)/2"
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited = tmp_path / "edited.activation.json"
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
@@ -60,7 +60,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["activation"]["scale"] = "-1"
     data["activation"]["formula"] = activations.get("gelu", scale=-1).to_json()["formula"]
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
     assert not report.valid and "does not prove" in report.message
@@ -72,13 +72,13 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     assert "checksum" in av.check_certificate_file(edited).message
     data = json.loads(path.read_text())
     data["leaves"] = data["leaves"][1:]
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     assert "tile" in av.check_certificate_file(edited).message
     # 5: a field of the claim that its statement does not give (checksum recomputed)
     data = json.loads(path.read_text())
     data["claim"]["statement"] = "variance <= 0.1 on everything"
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
     assert not report.valid and "fields" in report.message
@@ -104,7 +104,7 @@ def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None
     data = json.loads(path.read_text())
     data["claim"]["threshold"] = "0.9"
     data["statement"] = Claim.from_json(data["claim"]).statement  # a consistent edit
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     path.write_text(json.dumps(data))
     report = av.check_certificate_file(path)
     assert not report.valid and "does not violate" in report.message

@@ -391,7 +391,7 @@ class ActivationClaimResult:
                 "point": [f(x) for x in self.counterexample[0]],
                 "value": [f(self.counterexample[1][0]), f(self.counterexample[1][1])]},
         }
-        data["checksum"] = _checksum(data)
+        data["checksum"] = certificate_checksum(data)
         return data
 
     def json_entry(self) -> dict[str, Any]:
@@ -411,7 +411,8 @@ class ActivationClaimResult:
                 "tolerance_met": self.tolerance_met, "resume": self.resume or None}
 
 
-def _checksum(data: dict[str, Any]) -> str:
+def certificate_checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of a certificate's content without its ``checksum`` field (sorted JSON)."""
     content = {k: v for k, v in data.items() if k != "checksum"}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -832,18 +833,20 @@ def check_certificate_file(path: Path | str, jobs: int = 1) -> ActivationCheckRe
     except (OSError, ValueError) as exc:
         return ActivationCheckReport(path, False, f"unreadable: {exc}")
     try:
-        return _check(path, data, jobs)
+        return check_certificate_data(path, data, jobs)
     except (InputError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError) as exc:
         return ActivationCheckReport(path, False, f"rejected: {type(exc).__name__}: {exc}")
 
 
-def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
+def check_certificate_data(path: str, data: Any, jobs: int) -> ActivationCheckReport:
+    """Re-verify a certificate already read into ``data`` (``path`` names it in the report):
+    its format, checksum, activation and claim, then every box (``jobs`` processes)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or \
             type(data.get("version")) is not int or data.get("version") != VERSION:
         return ActivationCheckReport(path, False, "not an activation certificate of this version")
     _keys(data, CERTIFICATE_KEYS, "certificate")
-    if not isinstance(data["checksum"], str) or data["checksum"] != _checksum(data):
+    if not isinstance(data["checksum"], str) or data["checksum"] != certificate_checksum(data):
         return ActivationCheckReport(path, False, "checksum mismatch (the file was edited)")
     act = _activation(data["activation"])
     if not isinstance(data["claim"], dict):
