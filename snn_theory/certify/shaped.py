@@ -210,7 +210,7 @@ class LocalQuantities:
     c_zero: Any
 
 
-def _moment(values: tuple[arb, ...], n: int, alpha: Any, beta: Any) -> Any:
+def moment(values: tuple[arb, ...], n: int, alpha: Any, beta: Any) -> Any:
     """∂ⁿF as a ball, or as a Dual with ∂/∂α = α·∂ⁿ⁺²F, ∂/∂β = ∂ⁿ⁺¹F."""
     if not isinstance(alpha, Dual):
         return values[n]
@@ -223,16 +223,16 @@ def shaped_quantities(M: ShapeMoments, alpha: Any, beta: Any, gamma: Any, delta:
     """The formulas of the module docstring from the moments ``M`` (taken at the balls of
     ``alpha``, ``beta``).  Parameters are arb balls, or Duals over common variables (then
     ``alpha`` and ``beta`` must be Duals; ``gamma``, ``delta`` may depend on them)."""
-    A, B = _moment(M.A, 0, alpha, beta), _moment(M.B, 0, alpha, beta)
-    A2, B2 = _moment(M.A, 2, alpha, beta), _moment(M.B, 2, alpha, beta)
-    D1 = _moment(M.D1, 0, alpha, beta)
+    A, B = moment(M.A, 0, alpha, beta), moment(M.B, 0, alpha, beta)
+    A2, B2 = moment(M.A, 2, alpha, beta), moment(M.B, 2, alpha, beta)
+    D1 = moment(M.D1, 0, alpha, beta)
     a2 = alpha * alpha
     n = B + 2 * delta * A + delta * delta
     centred = A + delta
     q = gamma * gamma * n
     curvature = None
     if M.D2 is not None:
-        curvature = a2 * a2 * _moment(M.D2, 0, alpha, beta) / n
+        curvature = a2 * a2 * moment(M.D2, 0, alpha, beta) / n
     return LocalQuantities(gamma * centred, q, gamma * gamma * a2 * (B2 + 2 * delta * A2) / 2,
                            a2 * D1 / n, curvature, centred * centred / n)
 
@@ -246,5 +246,5 @@ def local_quantities(act: Activation, alpha: arb, beta: arb, gamma: arb, delta: 
 
 
 __all__ = ["LocalQuantities", "SECOND_DERIVATIVE_GROWTH", "ShapeMoments", "Smoothness",
-           "first_derivative", "local_quantities", "second_derivative", "shape_moments",
+           "first_derivative", "local_quantities", "moment", "second_derivative", "shape_moments",
            "shaped_quantities", "smoothness"]
