@@ -300,7 +300,8 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
                  else "Q'(1) - 1, C'(1) - 1, C''(1) - tau/D")
     text = (f"Krawczyk test on F({', '.join(unknowns)}) = ({equations}): K(X) lies in the "
             f"interior of X, so X holds exactly one root; {how}")
-    return ShapeResult(act, method, depth, dict(targets), params, unknowns, proof.box, local,
+    kept = {k: v for k, v in targets.items() if k in ("zeta", "curvature")}
+    return ShapeResult(act, method, depth, kept, params, unknowns, proof.box, local,
                        network, text, bits, time.perf_counter() - started, exact)
 
 
