@@ -231,22 +231,64 @@ def _newton(system: Callable, start: Sequence[float], bits: int) -> tuple[list[a
     return u, step_size
 
 
-def _krawczyk(system: Callable, centre: Sequence[arb], step: float, bits: int) -> Any:
+def _krawczyk_test(system: Callable, box: Sequence[arb]) -> Any:
     def f(*x: arb) -> list[arb]:
         return [r.value if isinstance(r, Dual) else r for r in system(list(x), False)[0]]
 
     def jac(*x: arb) -> list[list[arb]]:
         return _matrix(system(list(x), True)[0])
 
-    scale = 1 + max(abs(float(c.mid())) for c in centre)
-    for exponent in (0.6, 0.4, 0.25):
-        r = max(2.0 ** (-exponent * bits) * scale, 100 * step)
-        box = [c + arb(0, r) for c in centre]
-        result = krawczyk_nd(f, jac, box)
-        if result.proved:
-            return result
-    raise ShapingFailure("the Krawczyk test did not prove a unique solution near the "
-                         "Newton point (the Jacobian may be singular there)")
+    return krawczyk_nd(f, jac, box)
+
+
+def _targets(method: str, depth: int, targets: dict[str, Fraction]
+             ) -> tuple[dict[str, arb], tuple[str, ...]]:
+    d = _frac(Fraction(depth))
+    if method == "dks":
+        return ({"slope": (_frac(targets["zeta"]).log() / d).exp()},
+                ("input_scale", "input_shift"))
+    return ({"slope": arb(1), "curvature": _frac(targets["curvature"]) / d},
+            ("input_scale", "input_shift", "output_shift"))
+
+
+def prove(act: Activation, method: str, depth: int, targets: dict[str, Fraction],
+          box: Sequence[arb], started: float | None = None) -> ShapeResult:
+    """The Krawczyk test of the module docstring on ``box`` (balls of the unknowns: (α, β)
+    for DKS, (α, β, δ) for smooth TAT) at the current precision, and everything the proof
+    gives; :class:`ShapingFailure` when K(X) is not inside X.  The solver and the
+    certificate checker both call this."""
+    started = time.perf_counter() if started is None else started
+    tgt, unknowns = _targets(method, depth, targets)
+    if len(box) != len(unknowns):
+        raise InputError(f"the box must have {len(unknowns)} coordinates ({', '.join(unknowns)})")
+    system = _system(act, method, tgt)
+    try:
+        proof = _krawczyk_test(system, box)
+    except (ArithmeticError, ZeroDivisionError) as exc:
+        raise ShapingFailure(f"the Krawczyk test could not be evaluated on the box: {exc}"
+                             ) from None
+    if not proof.proved:
+        raise ShapingFailure("the Krawczyk test did not prove a unique solution in the box")
+    enc = proof.enclosure
+    _, extra = system(list(enc), False)
+    local = extra["local"]
+    params = {"input_scale": enc[0], "input_shift": enc[1], "output_scale": extra["gamma"],
+              "output_shift": extra["delta"]}
+    if method == "dks":
+        network = {"c_slope": local.c_slope ** depth}
+        exact = {"c_zero": "0"}
+        how = "E[psi] = 0 at the root (delta = -E[phi]), so C(0) = 0 in every layer"
+    else:
+        network = {"c_curvature": _frac(Fraction(depth)) * local.c_curvature}
+        exact = {"c_slope": "1"}
+        how = "C'(1) = 1 at the root, so the layers' curvatures add"
+    equations = ("Q'(1) - 1, C'(1) - zeta^(1/D)" if method == "dks"
+                 else "Q'(1) - 1, C'(1) - 1, C''(1) - tau/D")
+    text = (f"Krawczyk test on F({', '.join(unknowns)}) = ({equations}): K(X) lies in the "
+            f"interior of X, so X holds exactly one root; {how}")
+    kept = {k: v for k, v in targets.items() if k in ("zeta", "curvature")}
+    return ShapeResult(act, method, depth, kept, params, unknowns, tuple(proof.box), local,
+                       network, text, ctx.prec, time.perf_counter() - started, exact)
 
 
 def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]) -> ShapeResult:
@@ -257,14 +299,7 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
     if method == "tat" and act.definition in RECTIFIERS:
         return shape_leaky_relu(act, depth, targets["eta"], started)
     bits = ctx.prec
-    d = _frac(Fraction(depth))
-    if method == "dks":
-        slope = (_frac(targets["zeta"]).log() / d).exp()
-        tgt = {"slope": slope}
-        unknowns: tuple[str, ...] = ("input_scale", "input_shift")
-    else:
-        tgt = {"slope": arb(1), "curvature": _frac(targets["curvature"]) / d}
-        unknowns = ("input_scale", "input_shift", "output_shift")
+    tgt, _ = _targets(method, depth, targets)
     floats = {k: float(v.mid()) for k, v in tgt.items()}
     shape_moments(act, arb(1), arb(0), method == "tat")  # refuses infinite C'(1), C''(1)
     candidates = _float_candidates(act, method, floats)
@@ -277,32 +312,19 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
     for start in candidates[:3]:
         try:
             centre, step = _newton(system, start, bits)
-            proof = _krawczyk(system, centre, step, bits)
-            break
         except (ShapingFailure, ArithmeticError, ZeroDivisionError) as exc:
             failures.append(str(exc))
-    else:
-        raise ShapingFailure(failures[0] if failures else "no candidate certified")
-    enc = proof.enclosure
-    _, extra = system(list(enc), False)
-    local = extra["local"]
-    params = {"input_scale": enc[0], "input_shift": enc[1], "output_scale": extra["gamma"],
-              "output_shift": extra["delta"]}
-    if method == "dks":
-        network = {"c_slope": local.c_slope ** depth}
-        exact = {"c_zero": "0"}
-        how = "E[psi] = 0 at the root (delta = -E[phi]), so C(0) = 0 in every layer"
-    else:
-        network = {"c_curvature": d * local.c_curvature}
-        exact = {"c_slope": "1"}
-        how = "C'(1) = 1 at the root, so the layers' curvatures add"
-    equations = ("Q'(1) - 1, C'(1) - zeta^(1/D)" if method == "dks"
-                 else "Q'(1) - 1, C'(1) - 1, C''(1) - tau/D")
-    text = (f"Krawczyk test on F({', '.join(unknowns)}) = ({equations}): K(X) lies in the "
-            f"interior of X, so X holds exactly one root; {how}")
-    kept = {k: v for k, v in targets.items() if k in ("zeta", "curvature")}
-    return ShapeResult(act, method, depth, kept, params, unknowns, proof.box, local,
-                       network, text, bits, time.perf_counter() - started, exact)
+            continue
+        scale = 1 + max(abs(float(c.mid())) for c in centre)
+        for exponent in (0.6, 0.4, 0.25):
+            r = max(2.0 ** (-exponent * bits) * scale, 100 * step)
+            try:
+                return prove(act, method, depth, targets, [c + arb(0, r) for c in centre],
+                             started)
+            except ShapingFailure as exc:
+                failures.append(str(exc))
+    raise ShapingFailure((failures[-1] if failures else "no candidate certified") +
+                         " (near every float solution tried)")
 
 
 # ----------------------------------------------------------------------------- leaky ReLU
@@ -358,21 +380,34 @@ def shape_leaky_relu(act: Activation, depth: int, eta: Fraction, started: float 
             else:
                 hi = mid
 
-    def g(s: arb) -> arb:
-        return _leaky_chain(s, depth) - e
-
-    def dg(s: arb) -> arb:
-        return _leaky_chain(Dual(s, [arb(1)]), depth).grad[0]
-
     s0 = arb((lo + hi) / 2)
     for _ in range(8):  # Newton in arb midpoints at the working precision
-        s0 = arb((s0 - g(s0) / dg(s0)).mid())
+        value, slope = _leaky_g_of_s(s0, depth, e)
+        s0 = arb((s0 - value / slope).mid())
     for r in (2.0 ** (-0.6 * bits), 2.0 ** (-0.3 * bits), 1e-6):
-        result = krawczyk_1d(g, dg, s0 + arb(0, r))
-        if result.proved:
-            break
-    else:
-        raise ShapingFailure("the Krawczyk test did not prove the negative slope")
+        try:
+            return prove_leaky_relu(act, depth, eta, s0 + arb(0, r), started)
+        except ShapingFailure as exc:
+            failure = str(exc)
+    raise ShapingFailure(failure)
+
+
+def _leaky_g_of_s(s: arb, depth: int, e: arb) -> tuple[arb, arb]:
+    """(C_s^{∘D}(0) − η, its derivative in s) over the ball s."""
+    chain = _leaky_chain(Dual(s, [arb(1)]), depth)
+    return chain.value - e, chain.grad[0]
+
+
+def prove_leaky_relu(act: Activation, depth: int, eta: Fraction, box: arb,
+                     started: float | None = None) -> ShapeResult:
+    """The 1-D Krawczyk test for the slope s on ``box`` and what it proves (the solver and
+    the certificate checker both call this); :class:`ShapingFailure` when it fails."""
+    started = time.perf_counter() if started is None else started
+    e = _frac(eta)
+    result = krawczyk_1d(lambda s: _leaky_g_of_s(s, depth, e)[0],
+                         lambda s: _leaky_g_of_s(s, depth, e)[1], box)
+    if not result.proved:
+        raise ShapingFailure("the Krawczyk test did not prove the negative slope in the box")
     s = result.enclosure
     if not (s >= 0 and s < 1):
         raise ShapingFailure("the certified slope is not proven to lie in [0, 1)")
@@ -383,11 +418,12 @@ def shape_leaky_relu(act: Activation, depth: int, eta: Fraction, started: float 
             "C(c) = c + (1-s)^2/(pi(1+s^2)) (sqrt(1-c^2) - c arccos c); g is strictly "
             "decreasing on [0, 1], so the root is unique there")
     return ShapeResult(act, "tat", depth, {"eta": eta}, params, ("negative_slope",),
-                       (result.box,), None, {"c_zero": _leaky_chain(s, depth)}, text, bits,
-                       time.perf_counter() - started,
+                       (result.box,), None, {"c_zero": _leaky_chain(s, depth)}, text,
+                       ctx.prec, time.perf_counter() - started,
                        {"input_scale": "1", "input_shift": "0", "output_shift": "0"})
 
 
 __all__ = ["DEFAULT_CURVATURE", "DEFAULT_ETA", "DEFAULT_ZETA", "MAX_DEPTH", "METHODS",
-           "RECTIFIERS", "ShapeResult", "ShapingFailure", "shape", "shape_leaky_relu",
+           "RECTIFIERS", "ShapeResult", "ShapingFailure", "prove", "prove_leaky_relu", "shape",
+           "shape_leaky_relu",
            "validate"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import textwrap
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,10 +29,12 @@ from snn_theory.certify.shaping import (
     shape,
     validate,
 )
+from snn_theory.certify.shaping_certificate import write_certificate
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_enclosure, format_fraction, parse_exact
+from snn_theory.files import writable_file
 from snn_theory.precision import working_precision
 
 #: Largest --digits (each digit costs integration work).
@@ -133,8 +136,12 @@ def _text(out: dict[str, Any], act_label: str) -> str:
 @click.option("--digits", default=20, show_default=True, type=int,
               help=f"Decimals of the printed values, 1..{MAX_DIGITS}.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a certificate here (a new file) that `snn-theory "
+                   "check-certificate` re-verifies.")
 def shape_command(method: str, activation: str, depth: int, zeta: str | None,
-                  curvature: str | None, eta: str | None, digits: int, as_json: bool) -> None:
+                  curvature: str | None, eta: str | None, digits: int, as_json: bool,
+                  out: Path | None) -> None:
     """Certified DKS/TAT transformation psi(x) = gamma*(phi(alpha*x + beta) + delta).
 
     Chooses alpha (input_scale), beta (input_shift), gamma (output_scale), delta
@@ -167,10 +174,19 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
                              "take --curvature")
         targets = {k: v for k, v in targets.items()
                    if k == ("eta" if act.definition in RECTIFIERS else "curvature")}
+    if out is not None:
+        writable_file(out, "--out")
+        if out.exists():
+            raise InputError(f"--out {str(out)!r} exists; choose a new file")
     with working_precision(digits=digits + 10):
         result = shape(act, method, depth, targets)
-        out = _report(result, digits)
+        report = _report(result, digits)
+        if out is not None:
+            write_certificate(result, out, digits)
+            report["certificate"] = str(out)
     if as_json:
-        click.echo(json.dumps(out))
+        click.echo(json.dumps(report))
         return
-    click.echo(_text(out, act.label()))
+    click.echo(_text(report, act.label()))
+    if out is not None:
+        click.echo(f"certificate: {out} (snn-theory check-certificate re-verifies it)")
