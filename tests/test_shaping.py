@@ -92,6 +92,22 @@ def test_certified_parameters_match_an_independent_solve(name, phi, kinks, metho
         root = mpmath.findroot(lambda *u: F(*u), start, tol=mpmath.mpf(10) ** -60)
         for k, value in zip(order, root):
             assert _inside(value, p[k]), (k, value, p[k])
+    if method == "tat":  # the network's C(0) against Mehler coefficients by quadrature
+        with mpmath.workdps(30):
+            a, b, g, d = (_mp(p[k]) for k in order)
+            rule = _rule([(k - b) / a for k in kinks])
+            coeff = []
+            for k in range(16):
+                he = [mpmath.hermite(k, z / mpmath.sqrt(2)) * 2 ** (-mpmath.mpf(k) / 2)
+                      for z, _ in rule]
+                coeff.append(mpmath.fsum(w * g * (phi(a * z + b)[0] + d) * h
+                                         for (z, w), h in zip(rule, he)) ** 2
+                             / mpmath.factorial(k))
+            q = mpmath.fsum(w * (g * (phi(a * z + b)[0] + d)) ** 2 for z, w in rule)
+            c = mpmath.mpf(0)
+            for _ in range(depth):  # the terms beyond k = 15 weigh < c^16 (c < 0.2)
+                c = mpmath.fsum(x * c**k for k, x in enumerate(coeff)) / q
+            assert _inside(c, result.network["c_zero"], 1e-12), (c, result.network["c_zero"])
     # the reported network quantity encloses the target
     net = result.network["c_slope" if method == "dks" else "c_curvature"]
     with working_precision(digits=40):

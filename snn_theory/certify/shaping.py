@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -37,6 +37,7 @@ import mpmath
 import numpy as np
 from flint import arb, ctx, fmpq
 
+from snn_theory.certify.hermite_cmap import hermite_cmap
 from snn_theory.certify.krawczyk import krawczyk_1d, krawczyk_nd
 from snn_theory.certify.shaped import (
     LocalQuantities,
@@ -59,6 +60,8 @@ DEFAULT_CURVATURE = Fraction(3, 10)
 DEFAULT_ETA = Fraction(9, 10)
 #: Largest accepted depth.
 MAX_DEPTH = 100_000
+#: Mehler terms for the network's C(0) under smooth TAT.
+HERMITE_TERMS = 24
 #: Names of the leaky-ReLU family (TAT's own branch).
 RECTIFIERS = ("relu", "leaky_relu")
 
@@ -319,12 +322,30 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
         for exponent in (0.6, 0.4, 0.25):
             r = max(2.0 ** (-exponent * bits) * scale, 100 * step)
             try:
-                return prove(act, method, depth, targets, [c + arb(0, r) for c in centre],
-                             started)
+                result = prove(act, method, depth, targets, [c + arb(0, r) for c in centre],
+                               started)
             except ShapingFailure as exc:
                 failures.append(str(exc))
+                continue
+            return _with_network_c_zero(result) if method == "tat" else result
     raise ShapingFailure((failures[-1] if failures else "no candidate certified") +
                          " (near every float solution tried)")
+
+
+def _with_network_c_zero(result: ShapeResult) -> ShapeResult:
+    """Add the network's C(0) = C^{∘D}(0), enclosed by the Mehler C-map of ψ over the
+    certified parameter balls (:mod:`snn_theory.certify.hermite_cmap`, K = 24)."""
+    p = result.parameters
+    try:
+        cmap = hermite_cmap(result.activation, p["input_scale"], p["input_shift"],
+                            p["output_scale"], p["output_shift"], HERMITE_TERMS)
+    except ArithmeticError:
+        return result  # not reported rather than reported uncertified
+    network = dict(result.network)
+    network["c_zero"] = cmap.network(arb(0), result.depth)
+    proof = result.proof + (f"; the network's C(0) by the Mehler C-map ({HERMITE_TERMS} "
+                            "terms, tail bounded by 1 - sum of the coefficients)")
+    return replace(result, network=network, proof=proof)
 
 
 # ----------------------------------------------------------------------------- leaky ReLU
