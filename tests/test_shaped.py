@@ -16,12 +16,12 @@ from snn_theory.precision import working_precision
 ALPHA, BETA, GAMMA, DELTA = "0.7", "0.3", "1.3", "-0.2"
 
 
-def _tanh(t):  # φ, φ′, φ″
+def tanh_and_derivatives(t):  # φ, φ′, φ″
     th = mpmath.tanh(t)
     return th, 1 - th**2, -2 * th * (1 - th**2)
 
 
-def _elu(t):
+def elu_and_derivatives(t):
     return (t, 1, 0) if t > 0 else (mpmath.expm1(t), mpmath.exp(t), mpmath.exp(t))
 
 
@@ -42,7 +42,7 @@ def reference(phi, kinks, a, b, g, d) -> dict[str, mpmath.mpf]:
             "c_curvature": E(lambda z: psi(z, 2) ** 2) / q, "c_zero": mean**2 / q}
 
 
-@pytest.mark.parametrize("name,phi,kinks", [("tanh", _tanh, []), ("elu", _elu, [0])])
+@pytest.mark.parametrize("name,phi,kinks", [("tanh", tanh_and_derivatives, []), ("elu", elu_and_derivatives, [0])])
 def test_local_quantities_match_quadrature(name, phi, kinks) -> None:
     with mpmath.workdps(40):
         want = reference(phi, kinks, *(mpmath.mpf(t) for t in (ALPHA, BETA, GAMMA, DELTA)))

@@ -16,7 +16,7 @@ from snn_theory.certify import shaping
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
 from snn_theory.precision import working_precision
-from tests.test_shaped import _elu, _tanh
+from tests.test_shaped import elu_and_derivatives, tanh_and_derivatives
 
 
 @functools.cache
@@ -71,8 +71,8 @@ def _inside(value: mpmath.mpf, ball: arb, slack: float = 1e-28) -> bool:
 
 
 @pytest.mark.parametrize("name,phi,kinks,method,depth,target", [
-    ("tanh", _tanh, [], "dks", 4, Fraction(3, 2)),
-    ("elu", _elu, [0], "tat", 3, Fraction(3, 10)),
+    ("tanh", tanh_and_derivatives, [], "dks", 4, Fraction(3, 2)),
+    ("elu", elu_and_derivatives, [0], "tat", 3, Fraction(3, 10)),
 ])
 def test_certified_parameters_match_an_independent_solve(name, phi, kinks, method, depth,
                                                          target) -> None:

@@ -52,7 +52,8 @@ def _number(text: str | None, what: str) -> Fraction | None:
 
 def _decimal(x: Any, digits: int) -> dict[str, str]:
     out = decimal_enclosure(x, digits)
-    # the value string is claimed within 10^-digits of the true number: check it
+    # the value string (a grid point inside [lower, upper]) is claimed within 2*10^-digits
+    # of the true number, which lies in [lower, upper]: check the width
     if Fraction(out.upper) - Fraction(out.lower) > 2 * Fraction(1, 10**digits):
         raise ShapingFailure(f"the enclosure {x.str(5, radius=True)} is wider than "
                              f"{digits} decimals; lower --digits")
@@ -94,8 +95,8 @@ def _report(result: ShapeResult, digits: int) -> dict[str, Any]:
 def _text(out: dict[str, Any], act_label: str) -> str:
     targets = ", ".join(f"{k} = {v}" for k, v in out["targets"].items())
     lines = [f"{out['method'].upper()} for {act_label}, depth {out['depth']} ({targets})",
-             "psi(x) = gamma*(phi(alpha*x + beta) + delta); every value below is within "
-             f"10^-{out['digits']} of the certified solution:"]
+             "psi(x) = gamma*(phi(alpha*x + beta) + delta); each value is within "
+             f"2*10^-{out['digits']} of the certified solution:"]
     for key, sym in PARAMETERS:
         if key in out["enclosures"]:
             lines.append(f"  {key:<15}{sym:<7}{out['enclosures'][key]['value']}")
