@@ -67,7 +67,13 @@ RECTIFIERS = ("relu", "leaky_relu")
 
 
 class ShapingFailure(ArithmeticError):
-    """No solution was certified (none found, or the Krawczyk test failed): exit 3."""
+    """No solution was certified (none found, or the Krawczyk test failed): exit 3.
+    ``precision_limited``: a higher working precision might succeed (Newton or the Krawczyk
+    test failed near a float solution), as opposed to no candidate at all."""
+
+    def __init__(self, message: str, precision_limited: bool = False):
+        super().__init__(message)
+        self.precision_limited = precision_limited
 
 
 @dataclass(frozen=True)
@@ -164,11 +170,14 @@ def _float_candidates(act: Activation, method: str, targets: dict[str, float]
 
     fn = _float_residuals(act, method, targets)
     found: list[np.ndarray] = []
-    deltas = (0.0,) if method == "dks" else (0.0, 0.5, -0.5)
-    for alpha in (0.5, 1.0, 0.2, 2.0, 4.0):
+    # TAT: δ near −E[φ(x)] (Q′(1) = 1 with a small input scale needs N = E[(φ + δ)²] ~ α²)
+    offsets = (0.0,) if method == "dks" else (0.0, 0.5, -0.5)
+    for alpha in (0.5, 1.0, 0.2, 2.0, 4.0, 0.05, 0.01, 0.002):
         for beta in (0.0, 0.5, -0.5, 1.5, -1.5):
-            for delta in deltas:
-                u0 = np.array([alpha, beta] + ([delta] if method == "tat" else []))
+            mean = float(_WEIGHTS @ act.numpy(alpha * _NODES + beta))
+            for offset in offsets:
+                u0 = np.array([alpha, beta] + ([offset * alpha - mean] if method == "tat"
+                                               else []))
                 with np.errstate(all="ignore"):
                     sol = root(fn, u0, method="hybr")
                 u = sol.x
@@ -309,7 +318,7 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
     if not candidates:
         raise ShapingFailure(f"no solution found for {act.label()} ({method.upper()}, depth "
                              f"{depth}): the float search from a grid of starts (input scale "
-                             "0.2..4, shift -1.5..1.5) found no root")
+                             "0.002..4, shift -1.5..1.5) found no root")
     system = _system(act, method, tgt)
     failures = []
     for start in candidates[:3]:
@@ -329,7 +338,7 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
                 continue
             return _with_network_c_zero(result) if method == "tat" else result
     raise ShapingFailure((failures[-1] if failures else "no candidate certified") +
-                         " (near every float solution tried)")
+                         " (near every float solution tried)", precision_limited=True)
 
 
 def _with_network_c_zero(result: ShapeResult) -> ShapeResult:
@@ -410,7 +419,7 @@ def shape_leaky_relu(act: Activation, depth: int, eta: Fraction, started: float 
             return prove_leaky_relu(act, depth, eta, s0 + arb(0, r), started)
         except ShapingFailure as exc:
             failure = str(exc)
-    raise ShapingFailure(failure)
+    raise ShapingFailure(failure, precision_limited=True)
 
 
 def _leaky_g_of_s(s: arb, depth: int, e: arb) -> tuple[arb, arb]:

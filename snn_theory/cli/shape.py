@@ -39,6 +39,8 @@ from snn_theory.precision import working_precision
 
 #: Largest --digits (each digit costs integration work).
 MAX_DIGITS = 60
+#: Working precision = --digits + these guard digits, tried in turn.
+GUARD_DIGITS = (10, 30, 60)
 #: Output order of the parameters, with the symbol of ψ(x) = γ·(φ(α·x + β) + δ).
 PARAMETERS = (("input_scale", "alpha"), ("input_shift", "beta"), ("output_scale", "gamma"),
               ("output_shift", "delta"), ("negative_slope", "s"))
@@ -55,8 +57,9 @@ def _decimal(x: Any, digits: int) -> dict[str, str]:
     # the value string (a grid point inside [lower, upper]) is claimed within 2*10^-digits
     # of the true number, which lies in [lower, upper]: check the width
     if Fraction(out.upper) - Fraction(out.lower) > 2 * Fraction(1, 10**digits):
-        raise ShapingFailure(f"the enclosure {x.str(5, radius=True)} is wider than "
-                             f"{digits} decimals; lower --digits")
+        raise ShapingFailure(f"the enclosure {x.str(5, radius=True)} is wider than {digits} "
+                             f"decimals even at {GUARD_DIGITS[-1]} guard digits",
+                             precision_limited=True)
     return out.as_dict()
 
 
@@ -179,12 +182,19 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
         writable_file(out, "--out")
         if out.exists():
             raise InputError(f"--out {str(out)!r} exists; choose a new file")
-    with working_precision(digits=digits + 10):
-        result = shape(act, method, depth, targets)
-        report = _report(result, digits)
-        if out is not None:
-            write_certificate(result, out, digits)
-            report["certificate"] = str(out)
+    for guard in GUARD_DIGITS:  # more precision when the proof or the widths need it
+        with working_precision(digits=digits + guard):
+            try:
+                result = shape(act, method, depth, targets)
+                report = _report(result, digits)
+            except ShapingFailure as exc:
+                if guard == GUARD_DIGITS[-1] or not exc.precision_limited:
+                    raise
+                continue
+            if out is not None:
+                write_certificate(result, out, digits)
+                report["certificate"] = str(out)
+            break
     if as_json:
         click.echo(json.dumps(report))
         return

@@ -80,3 +80,14 @@ def test_shape_help_teaches(cli) -> None:
     assert out.code == 0
     for word in ("input_scale", "Krawczyk", "zeta", "eta", "curvature"):
         assert word in out.out
+
+
+def test_shape_deep_network_retries_at_higher_precision(cli) -> None:
+    """Depth 100000: γ ≈ 468 and Var φ ≈ 5e-6, so 18 working digits lose the Krawczyk test;
+    the command retries with more guard digits instead of reporting "not certified"."""
+    out = cli(["shape", "--method", "dks", "--activation", "tanh", "--depth", "100000",
+               "--digits", "8", "--json"])
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    lo, hi = (Fraction(data["enclosures"]["output_scale"][k]) for k in ("lower", "upper"))
+    assert 468 < lo <= hi < 469 and hi - lo <= Fraction(2, 10**8)
