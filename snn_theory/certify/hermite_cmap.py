@@ -23,6 +23,7 @@ integrals.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -59,7 +60,7 @@ class HermiteCMap:
     slope_tail: arb | None
     q_value: arb
 
-    @property
+    @functools.cached_property
     def derivative_coefficients(self) -> tuple[arb, ...]:
         return tuple(k * b for k, b in enumerate(self.coefficients))[1:]
 
