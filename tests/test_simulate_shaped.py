@@ -12,7 +12,7 @@ from flint import arb
 from snn_theory.certify import hermite_cmap, shaping
 from snn_theory.derive import activations
 from snn_theory.precision import working_precision
-from snn_theory.simulate.shaped import correlation_chain, shaped_jax
+from snn_theory.simulate.shaped import correlation_chain, float_expression, shaped_jax
 
 
 def test_dks_tanh_network_follows_the_certified_cmap() -> None:
@@ -33,6 +33,9 @@ def test_dks_tanh_network_follows_the_certified_cmap() -> None:
     g, d = psi.floats["output_scale"], psi.floats["output_shift"]
     assert np.allclose(np.asarray(psi(z)), g * (np.tanh(a * z + b) + d), rtol=1e-5, atol=1e-5)
     assert abs(float(zero.mid())) < 1e-8  # C(0) = 0 is a fixed point under DKS
+    # the float form for --activation is the same function
+    expr = activations.get(float_expression(result))
+    assert np.allclose(expr.numpy(z), g * (np.tanh(a * z + b) + d), rtol=1e-13, atol=1e-13)
     got = np.mean([correlation_chain(psi, depth, 0.5, width=1000, seed=k)
                    for k in range(8)], axis=0)
     assert np.max(np.abs(got - np.array(want))) < 0.04, (got, want)
@@ -51,3 +54,15 @@ def test_tat_leaky_relu_jax_function() -> None:
     got = np.mean([correlation_chain(psi, 12, 0.0, width=1000, seed=k) for k in range(4)],
                   axis=0)
     assert abs(got[-1] - 0.75) < 0.05, got
+
+
+def test_float_expressions_of_kinked_and_user_activations() -> None:
+    """The --activation text of ψ (floats) agrees with the JAX function, kinks included."""
+    z = np.linspace(-4, 4, 17)
+    for name in ("elu", "selu", "1.5*tanh(x) + 0.1"):
+        with working_precision(digits=10):
+            result = shaping.shape(activations.get(name), "dks", 3, {"zeta": Fraction(3, 2)})
+        expr = float_expression(result)
+        assert expr is not None, name
+        got = activations.get(expr).numpy(z)
+        assert np.allclose(got, np.asarray(shaped_jax(result)(z)), rtol=1e-5, atol=1e-5), name

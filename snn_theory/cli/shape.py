@@ -36,6 +36,7 @@ from snn_theory.errors import InputError
 from snn_theory.exact import decimal_enclosure, format_fraction, parse_exact
 from snn_theory.files import writable_file
 from snn_theory.precision import working_precision
+from snn_theory.simulate.shaped import float_expression
 
 #: Largest --digits (each digit costs integration work).
 MAX_DIGITS = 60
@@ -88,6 +89,8 @@ def _report(result: ShapeResult, digits: int) -> dict[str, Any]:
         "local": local,
         "network": network,
         "proof": result.proof,
+        # evidence, not the certified numbers: floats for `--activation` (e.g. simulate)
+        "float_expression": float_expression(result),
         "digits": digits,
         "precision_bits": result.precision_bits,
         "seconds": round(result.seconds, 3),

@@ -84,4 +84,47 @@ def correlation_chain(psi: Callable[[Any], Any], depth: int, c0: float, width: i
     return np.array(out)
 
 
-__all__ = ["ShapedFunction", "correlation_chain", "shaped_jax"]
+#: Built-ins written as expressions in {u} (the activation parser's language).
+TEMPLATES = {
+    "tanh": "tanh({u})", "gelu": "{u}*(1 + erf({u}/sqrt(2)))/2", "softplus": "softplus({u})",
+    "mish": "{u}*tanh(softplus({u}))", "silu": "{u}*sigmoid({u})",
+    "elu": "max({u}, 0) + exp(min({u}, 0)) - 1",
+    "selu": "LAM*(max({u}, 0) + ALPHA*(exp(min({u}, 0)) - 1))",
+}
+
+
+def float_expression(result: ShapeResult) -> str | None:
+    """ψ as an expression in x with float parameters (rounded from the certified balls, like
+    :func:`shaped_jax`) that ``--activation`` accepts, e.g. for ``simulate``; None where the
+    activation has no such form (the parser must accept the text)."""
+    import re
+
+    from snn_theory.derive import activations
+    from snn_theory.exact import format_fraction
+
+    f = shaped_jax(result).floats
+    act = result.activation
+    if "negative_slope" in f:
+        s = f["negative_slope"]
+        return f"{f['output_scale']!r}*({s!r}*x + {1 - s!r}*max(x, 0))"
+    if act.definition in TEMPLATES:
+        body = TEMPLATES[act.definition]
+        if act.definition == "selu":
+            lam, alpha = (float(v) for v in act.parameter_values("mpmath"))
+            body = body.replace("LAM", repr(lam)).replace("ALPHA", repr(alpha))
+    else:
+        body = re.sub(r"\bx\b", "{u}", act.definition)
+    inner = f"({f['input_scale']!r}*x + {f['input_shift']!r})"
+    phi = f"{format_fraction(act.scale)}*({body.replace('{u}', inner)})"
+    if act.shift:
+        phi += f" + {format_fraction(act.shift)}"
+    text = f"{f['output_scale']!r}*({phi} + {f['output_shift']!r})"
+    try:
+        activations.parse_expression(text)
+    except ValueError:
+        return None
+    return text
+
+
+__all__ = ["ShapedFunction", "TEMPLATES", "correlation_chain", "float_expression",
+           "shaped_jax"]

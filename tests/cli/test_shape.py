@@ -10,6 +10,8 @@ from fractions import Fraction
 import mpmath
 import pytest
 
+from snn_theory.derive import activations
+
 
 def test_shape_tat_leaky_relu_json(cli) -> None:
     out = cli(["shape", "--method", "tat", "--activation", "leaky_relu", "--depth", "30",
@@ -36,6 +38,11 @@ def test_shape_tat_leaky_relu_json(cli) -> None:
         assert chain(lo - mpmath.mpf(10) ** -15) > 0 > chain(hi + mpmath.mpf(10) ** -15)
         s = mpmath.mpf(data["negative_slope"])
         assert abs(mpmath.mpf(data["output_scale"]) - mpmath.sqrt(2 / (1 + s * s))) < 1e-14
+    # the float form is an activation expression: psi(x) = scale*LReLU_s(x)
+    psi = activations.get(data["float_expression"])
+    s, g = float(data["negative_slope"]), float(data["output_scale"])
+    assert abs(float(psi.numpy(-2.0)) + 2 * s * g) < 1e-12
+    assert abs(float(psi.numpy(3.0)) - 3 * g) < 1e-12
 
 
 def test_shape_dks_text_fits_80_columns(cli) -> None:
