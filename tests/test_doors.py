@@ -2,7 +2,8 @@
 and certified numbers leave through the outward formatter (:mod:`snn_theory.exact`).
 
 The scan reads every module of the package (library and command line) and finds each
-``float(…)``, ``round(…)``, ``%g``-style and ``{x:.Ng}``-style formatting and arb's
+``float(…)``, ``round(…)``, ``%g``-style and ``{x:.Ng}``/``{x:.Nf}``-style formatting (of
+anything but a timing) and arb's
 ``.str(…, radius=False)`` (a midpoint: not an enclosure).  Each must be listed below with the
 reason it neither rounds a certified value for printing nor reads a user's number on a
 certified path (evidence, a heuristic, a starting guess, an exact conversion, a timing).
@@ -138,14 +139,20 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "Monte Carlo statistics (evidence)",
     ("show/reproduce/stages.py", "stage_monte_carlo", "float("):
         "the Monte Carlo power-law fit (evidence)",
+    ("show/reproduce/stages.py", "MonteCarloStage.summary", ":.Ng"):
+        "where the widest Monte Carlo network ends (labelled statistical)",
+    ("show/reproduce/report.py", "_selu_report", ":.Ng"):
+        "the Monte Carlo power-law fit (evidence, in its own section)",
 }
 
 _PERCENT = re.compile(r"%[-+ 0#]*\d*(\.\d+)?[gGeEf]")
 
 
-def _timing(call: ast.Call) -> bool:
-    """``round(x.seconds, n)`` and friends: a timing, never a certified value."""
-    return bool(call.args) and "seconds" in ast.unparse(call.args[0])
+def _timing(value: ast.expr) -> bool:
+    """``round(x.seconds, n)``, ``f"{total:.1f}"`` and friends: a timing, never a certified
+    value."""
+    text = ast.unparse(value)
+    return "seconds" in text or text == "total"
 
 
 def detours(source: str) -> list[tuple[str, str, int]]:
@@ -163,7 +170,8 @@ def detours(source: str) -> list[tuple[str, str, int]]:
                 f = child.func
                 if isinstance(f, ast.Name) and f.id == "float":
                     what = "float("
-                elif isinstance(f, ast.Name) and f.id == "round" and not _timing(child):
+                elif (isinstance(f, ast.Name) and f.id == "round" and child.args
+                      and not _timing(child.args[0])):
                     what = "round("
                 elif isinstance(f, ast.Attribute) and f.attr == "str" and any(
                         k.arg == "radius" and isinstance(k.value, ast.Constant)
@@ -172,7 +180,7 @@ def detours(source: str) -> list[tuple[str, str, int]]:
             elif isinstance(child, ast.FormattedValue) and child.format_spec is not None:
                 spec = "".join(v.value if isinstance(v, ast.Constant) else "{}"
                                for v in child.format_spec.values)  # type: ignore[attr-defined]
-                if "." in spec and re.search(r"[gGeE%]$", spec):
+                if "." in spec and re.search(r"[gGeEfF%]$", spec) and not _timing(child.value):
                     what = ":.Ng"
             elif (isinstance(child, ast.BinOp) and isinstance(child.op, ast.Mod)
                   and isinstance(child.left, ast.Constant) and isinstance(child.left.value, str)
@@ -212,17 +220,18 @@ def test_the_scan_finds_each_kind_of_detour() -> None:
     source = '''
 def show(x, lo, hi, text):
     a = float(text)
-    b = f"{lo:.6g}"
+    b = f"{lo:.6g}" + f"{hi:.3f}"
     c = "%.3g" % hi
     d = round(x, 3)
     e = x.str(8, radius=False)
     f = f"{x:.{n}g}"
     g = round(result.seconds, 3)   # a timing: not a detour
+    t = f"{r.seconds:.2f} s"       # a timing: not a detour
     h = x.str(8, radius=True)      # arb's enclosure: not a detour
     return f"{lo}" + f"{hi:>8}"
 '''
     kinds = [what for _, what, _ in detours(source)]
-    assert kinds == ["float(", ":.Ng", "%g", "round(", ".str(radius=False)", ":.Ng"]
+    assert kinds == ["float(", ":.Ng", ":.Ng", "%g", "round(", ".str(radius=False)", ":.Ng"]
     assert {function for function, _, _ in detours(source)} == {"show"}
 
 
