@@ -44,7 +44,7 @@ from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, gaussian
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
-from snn_theory.exact import format_fraction, parse_exact
+from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision
 
 #: ``progress(stage, done, total)``.
@@ -969,10 +969,7 @@ def _chi1_function() -> Callable[..., tuple[arb, arb]]:
 def edge_of_chaos_tau(
     taus: Sequence[Any], lam: Any = None, alpha: Any = None, prec: int = DEFAULT_PREC
 ) -> list[EdgePoint]:
-    """For each τ: the ν with τ·E[f′(z)²] = 1, z ~ N(0, ντ) (ω = 0), certified by Krawczyk.
-
-    Each τ is an exact number (a decimal string is the number written, enclosed as
-    :func:`propagate` encloses its τ; a float is its exact binary value).
+    """For each τ (exact) the ν with τ·E[f′(z)²] = 1, z ~ N(0, ντ) (ω = 0), certified by Krawczyk.
 
     E[f′²] decreases in v = ντ from λ²(1 + α²)/2 to λ²/2, so a root exists iff
     λ²/2 < 1/τ < λ²(1 + α²)/2; τ outside that range raises :class:`InputError`."""
@@ -984,7 +981,7 @@ def edge_of_chaos_tau(
         fn = _chi1_function()
         out = []
         for tau in taus:
-            tau_q, tau_b = _exact_positive(tau, "tau")
+            tau_q, tau_b = parse_exact(tau, "tau", positive=True), to_number(tau, "arb")
             lo_v, hi_v = lam_b**2 / 2, lam_b**2 * (1 + alpha_b**2) / 2
             if not (tau_b * lo_v < 1 and tau_b * hi_v > 1):
                 raise InputError(
@@ -993,11 +990,10 @@ def edge_of_chaos_tau(
                 )
             lam_f, alpha_f = float(lam_b.mid()), float(alpha_b.mid())
             with mpmath.workprec(prec + 20):
-                tau_m = mpmath.mpf(tau_q.numerator) / tau_q.denominator
 
-                def h(
-                    nu: Any, tau: Any = tau_m, lam_f: float = lam_f, alpha_f: float = alpha_f
-                ) -> Any:  # the starting guess only: Krawczyk certifies the root
+                def h(  # the starting guess only: Krawczyk certifies the root
+                    nu: Any, tau: float = float(tau_q), lam_f: float = lam_f, alpha_f: float = alpha_f
+                ) -> Any:
                     v = nu * tau
                     e2 = mpmath.exp(2 * v) * mpmath.erfc(mpmath.sqrt(2 * v))
                     return tau * lam_f**2 / 2 * (1 + alpha_f**2 * e2) - 1
@@ -1038,8 +1034,7 @@ def edge_of_chaos_tau(
                 )[2]
             except (ArithmeticError, ValueError, ZeroDivisionError) as exc:
                 note = (
-                    f"no fixed point of the moment map certified at omega = 0, tau = "
-                    f"{format_fraction(tau_q)} "
+                    f"no fixed point of the moment map certified at omega = 0, tau = {tau} "
                     f"(Newton from (0, 1), then the Krawczyk test: {' '.join(str(exc).split())})"
                 )
             out.append(EdgePoint(tau_q, result.enclosure, result.box, nu_star, chi_fp, note))
@@ -1066,7 +1061,7 @@ def edge_of_chaos_activation(
 
         out = []
         for tau in taus:
-            tau_q, tau_b = _exact_positive(tau, "tau")
+            tau_q, tau_b = parse_exact(tau, "tau", positive=True), to_number(tau, "arb")
             grid = [arb(2) ** k for k in range(-12, 13)]
             signs = []
             bracket = None
@@ -1079,8 +1074,7 @@ def edge_of_chaos_activation(
                 signs.append((nu, sign))
             if bracket is None:
                 raise InputError(
-                    f"no edge of chaos found at tau = {format_fraction(tau_q)} for {act.label()}: "
-                    "chi1(nu) - 1 "
+                    f"no edge of chaos found at tau = {tau} for {act.label()}: chi1(nu) - 1 "
                     "has no proven sign change for nu = 2^-12 .. 2^12"
                 )
             a, b, sign_a = bracket
@@ -1143,17 +1137,10 @@ def edge_of_chaos_lambda(
         args = [to_number(x, "arb") for x in (mu, omega, nu, tau)]
         out = []
         for a in alphas:
-            a_q, a_b = _exact_positive(a, "alpha")
+            a_q, a_b = parse_exact(a, "alpha", positive=True), to_number(a, "arb")
             lam_edge = 1 / fn(*args, arb(1), a_b)[2].sqrt()
             out.append(LambdaEdgePoint(a_q, lam_edge, fn(*args, lam_edge, a_b)[2]))
         return out
-
-
-def _exact_positive(x: Any, what: str) -> tuple[Fraction, arb]:
-    """The exact value of a user number > 0 and its ball (a decimal string enclosed as
-    :func:`propagate` encloses it, so equal inputs give identical balls)."""
-    value = parse_exact(x, what, positive=True)
-    return value, to_number(x if isinstance(x, str) else value, "arb")
 
 
 # ============================================================================ float helpers
