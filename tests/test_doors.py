@@ -72,6 +72,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "where to split the integration interval (a heuristic; the integral is rigorous)",
     ("certify/propagation.py", "edge_of_chaos_tau", "float("):
         "the mpmath starting guess and the first Krawczyk radius; the root is certified",
+    ("certify/propagation.py", "edge_of_chaos_tau.h", "float("):
+        "the mpmath function whose root is the starting guess; the root is certified",
     ("certify/propagation.py", "correlation_iterates", "float("):
         "iterates for plots and the Monte Carlo comparison (documented as evidence)",
     ("certify/search/state.py", "saved_elapsed", "float("):

@@ -30,6 +30,8 @@ with mpmath.workdps(40):  # (an mpf keeps the precision it was made at)
 #: few examples, no shrinking (each example runs commands; a failure prints its inputs)
 FAST = settings(max_examples=2, deadline=None, phases=(Phase.explicit, Phase.generate),
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: one example where the command or the reference takes seconds
+ONE = settings(FAST, max_examples=1)
 
 
 def decimals(lo: str, hi: str, places: int) -> st.SearchStrategy[str]:
@@ -98,7 +100,7 @@ def _selu_fprime2(v: mpmath.mpf) -> mpmath.mpf:
     return LAM01**2 * (mpmath.mpf(1) / 2 + ALPHA01**2 * neg / mpmath.sqrt(2 * mpmath.pi))
 
 
-@FAST
+@ONE
 @given(tau=decimals("0.95", "1.2", 6), alpha=decimals("1.2", "2", 6))
 def test_propagate_edge_and_fixed_point_balls_contain_the_values(cli, tau, alpha) -> None:
     code, out, err = cli(["propagate", "--tau", tau, "--edge-tau", tau, "--edge-alpha",
@@ -189,7 +191,7 @@ def test_activation_bounds_contain_the_extremum(cli, tmp_path_factory, mu, omega
 
 
 # ------------------------------------------------------------------ solve-constants
-@FAST
+@ONE
 @given(mean=decimals("-0.05", "0.05", 6), variance=decimals("0.9", "1.1", 6))
 def test_solve_constants_intervals_contain_the_constants(cli, mean, variance) -> None:
     code, out, err = cli(["solve-constants", "--mean", mean, "--variance", variance,
