@@ -51,6 +51,7 @@ from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import dual
 from snn_theory.evaluate.dual import Dual
+from snn_theory.exact import ball_text
 from snn_theory.precision import working_precision
 
 METHODS = ("dks", "tat")
@@ -399,7 +400,7 @@ def shape_leaky_relu(act: Activation, depth: int, eta: Fraction, started: float 
     if not at_zero > e:
         raise ShapingFailure(
             f"no negative slope in [0, 1) reaches C(0) = {eta} at depth {depth}: the "
-            f"network's C(0) is at most the ReLU's, {at_zero.str(6, radius=False)}, and "
+            f"network's C(0) is at most the ReLU's, in {ball_text(at_zero, 6)}, and "
             "decreases in the slope (a deeper network or a smaller eta is needed)")
     lo, hi = 0.0, 1.0  # float bisection for a start (g decreasing, g(0) > 0 > g(1))
     with working_precision(bits=64):

@@ -23,7 +23,13 @@ from flint import arb, fmpq
 from snn_theory.certify import shaping
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
-from snn_theory.exact import ball_endpoints, decimal_enclosure, format_fraction, parse_exact
+from snn_theory.exact import (
+    ball_endpoints,
+    ball_text,
+    decimal_enclosure,
+    format_fraction,
+    parse_exact,
+)
 from snn_theory.files import atomic_write
 from snn_theory.precision import working_precision
 
@@ -142,8 +148,8 @@ def check_shape_certificate(path: Path | str) -> ShapeReport:
                 if not (parse_exact(rec["lower"], key) <= lo and
                         hi <= parse_exact(rec["upper"], key)):
                     return ShapeReport(name, False, f"{key}: the re-derived enclosure "
-                                       f"[{float(lo)!r}, {float(hi)!r}] is not inside the "
-                                       f"recorded [{rec['lower']}, {rec['upper']}]", {})
+                                       f"{ball_text(ball, 20)} is not inside the recorded "
+                                       f"[{rec['lower']}, {rec['upper']}]", {})
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, TypeError,
             KeyError) as exc:
         return ShapeReport(name, False, f"shaping certificate REJECTED: {exc}", {})
