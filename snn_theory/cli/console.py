@@ -22,6 +22,8 @@ def verdict_cell(result: Any) -> str:
     if result.verdict == "holds":
         return "holds (certified)"
     if result.verdict == "refuted":
-        point = ", ".join(f"{float(x):.6g}" for x in result.counterexample[0])
+        from snn_theory.exact import format_fraction
+
+        point = ", ".join(format_fraction(x) for x in result.counterexample[0])  # exact
         return f"FALSE at ({point})"
     return f"undecided: {result.reason}"

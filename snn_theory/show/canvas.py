@@ -201,7 +201,7 @@ def in_interval(value: float, interval: tuple[float, float]) -> bool:
     return interval[0] <= value <= interval[1]
 
 
-def ball_text(ball: Any, digits: int = 12) -> str:
+def arb_ball_text(ball: Any, digits: int = 12) -> str:
     """Arb's decimal text of a ball, ``[m ± r]`` (Arb guarantees it contains the ball)."""
     return ball.str(digits).replace("+/-", "±")
 

@@ -13,7 +13,7 @@ import numpy as np
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate, newton_fixed_point
-from snn_theory.show.canvas import ball_text, float_bounds
+from snn_theory.show.canvas import arb_ball_text, float_bounds
 
 
 def moment_grid(mu: np.ndarray, omega: Any, nu: np.ndarray, tau: Any,
@@ -56,7 +56,7 @@ def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
         return {"certified": False, "mu": f"{mu[0]:.10g}", "nu": f"{nu[0]:.10g}",
                 "mu_value": float(mu[0]), "nu_value": float(nu[0]),
                 "mu_bounds": None, "nu_bounds": None}
-    return {"certified": True, "mu": ball_text(mu_b), "nu": ball_text(nu_b),
+    return {"certified": True, "mu": arb_ball_text(mu_b), "nu": arb_ball_text(nu_b),
             "mu_value": float(mu_b.mid()), "nu_value": float(nu_b.mid()),
             "mu_bounds": float_bounds(mu_b), "nu_bounds": float_bounds(nu_b)}
 
@@ -95,7 +95,7 @@ def fixed_point_of(activation: Activation | None, omega: float, tau: float) -> d
         with working_precision(bits=64):
             fp = activation_map.fixed_point(activation, str(omega), str(tau))
         if fp.proved:
-            return {"certified": True, "mu": ball_text(fp.mean), "nu": ball_text(fp.variance),
+            return {"certified": True, "mu": arb_ball_text(fp.mean), "nu": arb_ball_text(fp.variance),
                     "mu_value": float(fp.mean.mid()), "nu_value": float(fp.variance.mid()),
                     "mu_bounds": float_bounds(fp.mean), "nu_bounds": float_bounds(fp.variance)}
     except (ArithmeticError, ValueError, ZeroDivisionError, InputError):

@@ -16,7 +16,7 @@ from snn_theory.errors import InputError
 from snn_theory.show.canvas import (
     FigureSize,
     PlotResult,
-    ball_text,
+    arb_ball_text,
     check_grid,
     check_value,
     figure_style,
@@ -150,7 +150,7 @@ def correlation_map_figure(out: str | Path | None = None, *, omega: float = 0.0,
             "mc_depth": mc_depth}
     summary = {"omega": omega, "tau": tau, "phase": result.phase.phase,
                "fixed_points": [{"c": c, "slope": s, "stable": st} for c, s, st in fps],
-               "chi1": ball_text(point.chi1), "no_other_fixed_points": result.complete,
+               "chi1": arb_ball_text(point.chi1), "no_other_fixed_points": result.complete,
                "certified": PROPAGATION_EVIDENCE}
     if generic:
         summary["activation"] = activation.to_json()
@@ -233,11 +233,11 @@ def gradients(out: str | Path | None = None, *, taus: Sequence[float] = (0.95, 1
     summary: dict[str, Any] = {
         "taus": taus, "depth": depth, "width": width, "batch": batch,
         "activations": labels,
-        "chi1": {(str(t) if single else f"{lb}, tau = {t:g}"): ball_text(c)
+        "chi1": {(str(t) if single else f"{lb}, tau = {t:g}"): arb_ball_text(c)
                  for lb, t, c, _ in curves},
         "max_deviation": {(str(t) if single else f"{lb}, tau = {t:g}"): deviation(c, e)
                           for lb, t, c, e in curves},
-        "curves": [{"activation": lb, "tau": t, "chi1": ball_text(c),
+        "curves": [{"activation": lb, "tau": t, "chi1": arb_ball_text(c),
                     "max_deviation": deviation(c, e)} for lb, t, c, e in curves],
         "certified": "certified (arb): chi1; evidence: the Monte Carlo points",
     }
