@@ -69,3 +69,26 @@ def test_cli_map_domain_json(tmp_path: Path, cli) -> None:
                                                     domains.map_domain(FAST)).read_bytes()
     code, stdout, err = cli(["check-certificate", str(out)])  # gzip, dispatched
     assert code == 0 and stdout.startswith("VALID") and "4 refuted" in stdout, err
+
+
+def test_a_file_that_is_not_its_state_is_never_touched(tmp_path: Path, cli) -> None:
+    """--state naming a user's file, with or without --resume, and --out naming one: one
+    line, exit 2, the file as it was, nothing written."""
+    mine = tmp_path / "important.json"
+    out = tmp_path / "s.json.gz"
+    for content in ('{"my":"data"}\n', "garbage\n"):
+        mine.write_text(content)
+        for extra in ([], ["--resume"]):
+            code, _, err = cli(["map-domain", "--cells", "1", "--depth", "0", "--state", mine,
+                                "--out", out, *extra])
+            assert code == 2 and len(err.strip().splitlines()) == 1, err
+            assert "not a state file this command wrote" in err and "untouched" in err
+            assert mine.read_text() == content and not out.exists()
+    notes = tmp_path / "notes.json.gz"
+    notes.write_bytes(b"a user's file")
+    code, _, err = cli(["map-domain", "--cells", "1", "--depth", "0", "--out", notes])
+    assert code == 2 and "--out" in err and "not a file this command wrote" in err
+    assert notes.read_bytes() == b"a user's file"
+    code, _, err = cli(["map-domain", "--cells", "1", "--depth", "0", "--out", out,
+                        "--state", out])
+    assert code == 2 and "same file" in err

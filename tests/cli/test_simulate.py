@@ -57,6 +57,10 @@ def test_cli_human_output_has_a_verdict(cli) -> None:
     (["--widths", "64,x"], "--widths"),
     (["--widths", "64"], "at least two"),
     (["--widths", "64,128", "--starts", "mu=0:1:2,nu=1:2:2"], "cannot be combined"),
+    (["--mean0", "1e300"], "overflow float32"),
+    (["--var0", "1e300"], "overflow float32"),
+    (["--var0", "1e306", "--dtype", "float64"], "overflow float64"),
+    (["--mean0", "-1e20"], "overflow float32"),
 ])
 def test_bad_input_exits_2_with_one_line(args, fragment, cli) -> None:
     code, out, err = cli(["simulate", "--depth", "2", "--batch", "8", *args])
