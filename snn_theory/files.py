@@ -133,7 +133,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 #: The tag of every resume state snn-theory writes (with the command's ``kind``).
-STATE_FORMAT = "snn-theory-state"
+STATE_TAG = "snn-theory-state"
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class StateFile:
     """The resume state of one long computation at ``path``, of one ``kind`` (e.g.
     "contraction-search", "domain-paving", "paper-grid-scan").
 
-    The document is ``{"format": STATE_FORMAT, "kind": kind, "key": key, ...}``; ``key`` is
+    The document is ``{"format": STATE_TAG, "kind": kind, "key": key, ...}``; ``key`` is
     what a later run must match to resume it (the computation's settings).  A state is a
     cache, never evidence: whatever is taken from it is re-checked by the caller.
 
@@ -180,9 +180,9 @@ class StateFile:
         except (ValueError, UnicodeDecodeError, RecursionError):
             # not JSON: ours only if it starts with our tag (a write cut short elsewhere)
             head = raw[:200].replace(b" ", b"")
-            tag = f'{{"format":"{STATE_FORMAT}","kind":{json.dumps(self.kind)}'.encode()
+            tag = f'{{"format":"{STATE_TAG}","kind":{json.dumps(self.kind)}'.encode()
             return head.startswith(tag), None
-        ours = (isinstance(data, dict) and data.get("format") == STATE_FORMAT
+        ours = (isinstance(data, dict) and data.get("format") == STATE_TAG
                 and data.get("kind") == self.kind)
         return ours, data if ours else None
 
@@ -213,7 +213,7 @@ class StateFile:
         """Write ``{tag, "key": key, **body}`` atomically (never over a file that is not a
         state of this kind); returns the path."""
         self.check_target()
-        doc = {"format": STATE_FORMAT, "kind": self.kind, "key": key, **body}
+        doc = {"format": STATE_TAG, "kind": self.kind, "key": key, **body}
         return atomic_write(self.path, json.dumps(doc, separators=(",", ":")))
 
     def remove(self) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from snn_theory.errors import InputError
-from snn_theory.files import STATE_FORMAT, StateFile, check_overwrite
+from snn_theory.files import STATE_TAG, StateFile, check_overwrite
 
 KEY = {"version": 1, "settings": [1, 2]}
 
@@ -35,7 +35,7 @@ def test_own_states_round_trip_and_are_tagged(tmp_path: Path) -> None:
     assert state.load(KEY).status == "absent"
     state.save(KEY, {"boxes": [[1, 2]]})
     doc = json.loads(state.path.read_text())
-    assert (doc["format"], doc["kind"], doc["key"]) == (STATE_FORMAT, "test-kind", KEY)
+    assert (doc["format"], doc["kind"], doc["key"]) == (STATE_TAG, "test-kind", KEY)
     loaded = state.load(KEY)
     assert loaded.status == "ok" and loaded.data["boxes"] == [[1, 2]]
     assert state.load({"version": 2}).status == "other settings"

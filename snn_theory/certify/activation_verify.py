@@ -449,7 +449,7 @@ def state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
 
 
 #: The kind of the activation search's state files (:class:`snn_theory.files.StateFile`).
-STATE_KIND = "activation-search"
+ACTIVATION_STATE = "activation-search"
 
 
 def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequence[Box],
@@ -457,7 +457,7 @@ def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequ
     """Write the boxes of the current partition (decided and open: together they tile the
     domain) atomically.  Only boxes are saved: bounds are re-derived on resume."""
     f = format_fraction
-    return StateFile(path, STATE_KIND).save(state_key(act, claim, bits), {
+    return StateFile(path, ACTIVATION_STATE).save(state_key(act, claim, bits), {
         "elapsed": elapsed, "boxes": [[[f(a), f(b)] for a, b in box] for box in boxes]})
 
 
@@ -469,7 +469,7 @@ def load_state(path: Path, act: Activation, claim: Claim, bits: int) -> list[Box
     never touched)."""
     from snn_theory.certify.certificate.tiling import tiling_error
 
-    loaded = StateFile(path, STATE_KIND).load(state_key(act, claim, bits))
+    loaded = StateFile(path, ACTIVATION_STATE).load(state_key(act, claim, bits))
     if loaded.status != "ok":
         return None
     try:
@@ -486,10 +486,10 @@ def load_state(path: Path, act: Activation, claim: Claim, bits: int) -> list[Box
     return boxes
 
 
-def remove_state(path: Path) -> None:
+def discard_state(path: Path) -> None:
     """Delete a decided claim's state (and the state directory once it is empty); a file
     there that is not such a state is left alone."""
-    StateFile(path, STATE_KIND).remove()
+    StateFile(path, ACTIVATION_STATE).remove()
     try:
         path.parent.rmdir()  # once no other claim's state is left
     except OSError:
@@ -513,7 +513,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
     final leaves) for a resumed run of several claims, which removes it when through.
     Ctrl-C raises :class:`snn_theory.errors.Interrupted` naming the boxes saved."""
     if state is not None:
-        StateFile(state, STATE_KIND).check_target()  # a file that is not a state: untouched
+        StateFile(state, ACTIVATION_STATE).check_target()  # a file that is not a state: untouched
     started = time.monotonic()
     side = 1 if claim.kind == "max" else -1
     own = cache is None
@@ -634,7 +634,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                     save_state(state, act, claim, bits, [b for b, _ in leaves],
                                time.monotonic() - started)
                 else:
-                    remove_state(state)
+                    discard_state(state)
             return ActivationClaimResult(act, claim, verdict, leaves, counterexample, (lo, hi),
                                          evaluated, len(cache.cells), time.monotonic() - started,
                                          bits, reason, open_boxes=frontier[:10],

@@ -473,7 +473,7 @@ def _state_key(spec: PavingSpec) -> dict[str, Any]:
 
 
 #: The kind of a paving's resume state (:class:`snn_theory.files.StateFile`).
-STATE_KIND = "domain-paving"
+PAVING_STATE = "domain-paving"
 
 
 def _load_state(state: StateFile, spec: PavingSpec) -> dict[tuple, dict]:
@@ -504,7 +504,7 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     ``state``: a file where decided cells are saved as they come (removed when the paving is
     complete); ``resume``: take the saved proven/refuted cells after re-checking each with
     the certificate checker (undecided or failing ones are decided again).
-    The state is a :class:`snn_theory.files.StateFile` of kind :data:`STATE_KIND`.
+    The state is a :class:`snn_theory.files.StateFile` of kind :data:`PAVING_STATE`.
     Raises :class:`InputError` for an unreachable scheduler, ``resume`` without a state
     file, a ``state`` file that is not a paving state (it is never written or removed), or,
     with ``resume``, a state that cannot be used (damaged or for another paving: it is kept);
@@ -513,7 +513,7 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     if resume and (state is None or not Path(state).exists()):
         raise InputError(f"--resume: no state file {'given' if state is None else state} "
                          "(nothing to resume; run without --resume)")
-    state_file = None if state is None else StateFile(Path(state), STATE_KIND)
+    state_file = None if state is None else StateFile(Path(state), PAVING_STATE)
     if state_file is not None:
         state_file.check_target()  # a file that is not our state is never touched
     start = time.perf_counter()

@@ -73,7 +73,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     states = {claim.name: activation_verify.state_path(state_dir, act, claim)
               for claim in claims}
     for path in states.values():  # a file that is not a state is refused before any work
-        StateFile(path, activation_verify.STATE_KIND).check_target()
+        StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
     cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
     running = None
     try:
@@ -108,7 +108,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
         cache.close()
     for r in results:  # the run is through: the claims that hold leave nothing to resume
         if r.verdict == "holds":
-            activation_verify.remove_state(states[r.claim.name])
+            activation_verify.discard_state(states[r.claim.name])
     if as_json:
         click.echo(json.dumps({"activation": act.to_json(),
                                "claims": [r.json_entry() for r in results]}))

@@ -71,7 +71,7 @@ GRID_POINTS: dict[str, tuple[int, ...]] = {
 GRIDS: tuple[str, ...] = ("coarse", "fine", "paper")
 
 #: The kind of the scan's state file (:class:`snn_theory.files.StateFile`).
-STATE_KIND = "paper-grid-scan"
+SCAN_STATE = "paper-grid-scan"
 #: Version of the scan's state file (and of the derivative bounds' cache key).
 STATE_VERSION = 1
 
@@ -309,7 +309,7 @@ def scan_grid(
     chunk = max(nd, -(-int(chunk) // nd) * nd)  # a multiple of the device count
     if chunk_size is None:  # an explicit chunk size is kept (one compiled kernel per size)
         chunk = min(chunk, -(-spec.total // nd) * nd)
-    store = None if state_path is None else StateFile(Path(state_path), STATE_KIND)
+    store = None if state_path is None else StateFile(Path(state_path), SCAN_STATE)
     if store is not None:
         store.check_target()  # a file that is not a scan state is never touched
     key = {"version": STATE_VERSION, "grid": spec.key()}

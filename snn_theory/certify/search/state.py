@@ -5,7 +5,7 @@ periodically and on Ctrl-C, so that ``verify-contraction --resume`` continues wi
 redoing the splitting.  A claim that is decided (and whose enclosure met the tolerance asked
 for) saves its final leaves with ``done`` set, so that a run of several claims interrupted
 later keeps it; the run removes its states once every claim is through.  The file is a
-:class:`snn_theory.files.StateFile` of kind :data:`STATE_KIND`: a file at that path that is
+:class:`snn_theory.files.StateFile` of kind :data:`SEARCH_STATE`: a file at that path that is
 not such a state is never written over or removed.
 
 A state file is a cache, never evidence.  Only *boxes* are taken from it
@@ -35,12 +35,12 @@ from snn_theory.files import StateFile
 #: Version of the state file layout (part of the key a saved state must match).
 STATE_VERSION = 2
 #: The kind of the search's state files (:class:`snn_theory.files.StateFile`).
-STATE_KIND = "contraction-search"
+SEARCH_STATE = "contraction-search"
 
 
 def state_file(path: Path) -> StateFile:
     """The search's :class:`~snn_theory.files.StateFile` at ``path``."""
-    return StateFile(path, STATE_KIND)
+    return StateFile(path, SEARCH_STATE)
 
 
 def state_path(state_dir: Path | str | None, claim: Claim) -> Path | None:
