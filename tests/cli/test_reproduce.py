@@ -170,13 +170,20 @@ def test_report_monte_carlo_matches_simulate(quick, cli) -> None:
     width = mode.mc_widths[0]
     code, out_text, _ = cli(["simulate", "--width", str(width), "--depth", str(mode.mc_depth),
                              "--batch", str(mode.mc_batch), "--mean0", str(mode.mc_start[0]),
-                             "--var0", str(mode.mc_start[1]), "--json"])
+                             "--var0", str(mode.mc_start[1]), "--dtype", rp.MC_DTYPE,
+                             "--json"])
     fresh = json.loads(out_text)
     assert code == 0
-    row = rows[0]
-    assert float(row[3]) == fresh["max_deviation"]["mean"]
-    assert float(row[4]) == fresh["max_deviation"]["variance"]
-    assert data["stages"]["monte-carlo"]["runs"][0]["layers"] == fresh["layers"]
+    row = rows[0]  # the deviations to the digits the report keeps
+    assert float(row[3]) == float(f"{fresh['max_deviation']['mean']:.2g}")
+    assert float(row[4]) == float(f"{fresh['max_deviation']['variance']:.2g}")
+    decimals = rp.mc_decimals(width, mode.mc_batch)
+    for kept, run in zip(data["stages"]["monte-carlo"]["runs"][0]["layers"], fresh["layers"],
+                         strict=True):
+        assert kept["mean"] == round(run["mean"], decimals)
+        assert kept["variance"] == round(run["variance"], decimals)
+        assert kept["predicted_variance"] == pytest.approx(run["predicted_variance"],
+                                                           rel=1e-9)
 
 
 # --------------------------------------------------------------------------- cheap paths

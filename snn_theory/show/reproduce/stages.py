@@ -110,11 +110,11 @@ MODES: dict[str, Mode] = {
         "quick", digits=50, dropout_rates=("0.05", "0.1"), grid="coarse", tolerance=None,
         mc_widths=(64, 256), mc_depth=20, mc_batch=32, mc_start=(0.5, 2.0),
         flow_monte_carlo=False, figure_grid=0.5, activation_seconds=20.0),
+    # the committed outputs: the same sizes on every device (no larger accelerator sizes)
     "default": Mode(
         "default", digits=100, dropout_rates=("0.05", "0.1"), grid="coarse", tolerance=None,
         mc_widths=(128, 512, 2048), mc_depth=30, mc_batch=128, mc_start=(0.5, 2.0),
-        flow_monte_carlo=True, figure_grid=1.0, activation_seconds=60.0,
-        mc_widths_accel=(1024, 4096, 16384), mc_batch_accel=1024),
+        flow_monte_carlo=True, figure_grid=1.0, activation_seconds=60.0),
     "full": Mode(
         "full", digits=1000, dropout_rates=("0.05", "0.1", "0.2"), grid="fine",
         tolerance=None, mc_widths=(256, 1024, 4096, 8192), mc_depth=60, mc_batch=256,
@@ -552,6 +552,25 @@ def stage_check(mode: Mode, claims: ClaimsStage | None, jobs: int, tell: _Tell) 
     return CheckStage(tuple(reports), missing, nothing_to_check=not results)
 
 
+#: The float format of reproduce's Monte Carlo (see :func:`stage_monte_carlo`).
+MC_DTYPE = "float64"
+#: Significant digits kept of statistical summaries (deviations, fitted constants): their
+#: own relative error is tens of percent.
+MC_SUMMARY_DIGITS = 2
+
+
+def mc_decimals(width: int, batch: int) -> int:
+    """Decimals of a Monte Carlo mean or variance that its error law supports: one digit
+    below a tenth of the sampling error 1/sqrt(width·batch) (4 for the default sizes).
+    The committed outputs keep these, so that they do not depend on the machine."""
+    return math.ceil(1 + math.log10(math.sqrt(width * batch)))
+
+
+def mc_summary(x: float | None) -> float | None:
+    """A statistical summary rounded to :data:`MC_SUMMARY_DIGITS` significant digits."""
+    return None if x is None or not math.isfinite(x) else float(f"{x:.{MC_SUMMARY_DIGITS}g}")
+
+
 def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
     """Criterion (statistical, a sanity bound rather than a test of the scaling law): at
     every layer l the empirical mean and variance of a width-N network lie within
@@ -567,18 +586,22 @@ def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
     runs, checks, trajectories = [], [], {}
     mu0, nu0 = mode.mc_start
     for k, width in enumerate(widths):
+        # float64: what differs from machine to machine (the order of the sums) stays near
+        # 1e-14, far below the digits the outputs keep (mc_decimals), so that the committed
+        # numbers and figure are the same everywhere
         config = sim.SimulationConfig(width=width, depth=mode.mc_depth, batch=batch,
-                                      mean0=mu0, var0=nu0, weights="normalized", seed=0)
+                                      mean0=mu0, var0=nu0, weights="normalized", seed=0,
+                                      dtype=MC_DTYPE)
         result = sim.simulate(config)
-        arr = np.stack([np.asarray(result.mean, float), np.asarray(result.variance, float)],
+        raw = np.stack([np.asarray(result.mean, float), np.asarray(result.variance, float)],
                        axis=1)
         layers = result.to_json()["layers"]
         predicted = np.array([[row["predicted_mean"], row["predicted_variance"]]
                               for row in layers], float)
         tol = 2.0 * (1.0 + predicted[:, 1]) / math.sqrt(width)
-        checks.append(WidthCheck(width, bool(np.all(np.abs(arr - predicted) <= tol[:, None]))))
+        checks.append(WidthCheck(width, bool(np.all(np.abs(raw - predicted) <= tol[:, None]))))
         runs.append(result)
-        trajectories[width] = arr
+        trajectories[width] = np.round(raw, mc_decimals(width, batch))  # what is drawn
         tell.advance(k + 1, len(widths))
     widest = trajectories[max(trajectories)][-1]
     slack = 0.05 + 4.0 / math.sqrt(max(trajectories))
