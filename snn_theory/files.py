@@ -233,3 +233,19 @@ def check_overwrite(path: str | Path, ours: Callable[[Path], bool], what: str) -
         raise InputError(f"{what} {str(path)!r} exists and is not a file this command wrote; "
                          "it is left untouched (remove it or choose another name)")
     return path
+
+
+def numpy_archive_of(names: frozenset[str] | set[str]) -> Callable[[Path], bool]:
+    """The ``ours`` test of :func:`check_overwrite` for ``.npz`` outputs: a numpy archive
+    holding only arrays named in ``names`` (what the command writes there)."""
+    import zipfile
+
+    def ours(path: Path) -> bool:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.namelist()
+        except (OSError, zipfile.BadZipFile):
+            return False
+        return bool(members) and all(m.endswith(".npy") and m[:-4] in names for m in members)
+
+    return ours

@@ -92,3 +92,11 @@ def test_a_file_that_is_not_its_state_is_never_touched(tmp_path: Path, cli) -> N
     code, _, err = cli(["map-domain", "--cells", "1", "--depth", "0", "--out", out,
                         "--state", out])
     assert code == 2 and "same file" in err
+
+
+def test_largest_box_never_overwrites_a_file_it_did_not_write(tmp_path: Path, cli) -> None:
+    notes = tmp_path / "notes.json.gz"
+    notes.write_bytes(b"a user's file")
+    code, _, err = cli(["largest-box", "--out", notes])
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "not a file this command wrote" in err and notes.read_bytes() == b"a user's file"

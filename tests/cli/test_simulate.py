@@ -115,3 +115,24 @@ def test_out_path_is_checked_before_computing(cli, monkeypatch, tmp_path, name) 
                               "--out", target])
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
         assert "--out" in err
+
+
+def test_out_never_overwrites_a_file_it_did_not_write(cli, tmp_path) -> None:
+    """An existing --out that is not an archive of this command (a user's notes, another
+    program's archive) is refused before computing, and kept; its own archive is replaced."""
+    import numpy as np
+
+    notes, foreign, own = tmp_path / "notes.npz", tmp_path / "other.npz", tmp_path / "run.npz"
+    notes.write_text("my notes")
+    np.savez(foreign, weights=np.ones(3))
+    for target in (notes, foreign):
+        before = target.read_bytes()
+        code, _, err = cli(["simulate", "--width", "16", "--depth", "2", "--batch", "8",
+                            "--out", target])
+        assert code == 2 and err.count("\n") == 1 and "not a file this command wrote" in err
+        assert target.read_bytes() == before
+    for _ in range(2):  # the second run replaces the first run's archive
+        code, _, err = cli(["simulate", "--width", "16", "--depth", "2", "--batch", "8",
+                            "--out", own])
+        assert code == 0, err
+    assert "mean.npy" in __import__("zipfile").ZipFile(own).namelist()
