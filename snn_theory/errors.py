@@ -44,7 +44,7 @@ class Interrupted(KeyboardInterrupt):
     def message(self) -> str:
         """The one line the command line prints."""
         if not self.saved:
-            return "interrupted before any work was finished; nothing was saved"
+            return "interrupted before anything was written (a rerun starts afresh)"
         text = f"interrupted; saved {self.summary or ', '.join(map(str, self.saved))}"
         return f"{text} ({self.resume})" if self.resume else text
 
