@@ -87,7 +87,10 @@ def test_figure_summaries_keep_ten_significant_digits_and_mc_summaries_two() -> 
     fig = rp.Figure("x", None, {})
     fig = dataclasses.replace(fig, path=rp.Path("x.png"), summary={
         "max_S": 1.1924024717169854, "mu_value": -5.832562140792197e-16,
-        "max_deviation": {"1.0": 0.16209592151437002}, "label": "text", "n": 3})
+        "max_deviation": {"1.0": 0.16209592151437002}, "label": "text", "n": 3,
+        "mu_bounds": [-7.629704032288196e-15, 6.463191604129756e-15]})
     data = rep._figure_json(fig)
     assert data == {"path": "x.png", "max_S": 1.192402472, "mu_value": -5.832562141e-16,
-                    "max_deviation": {"1.0": 0.16}, "label": "text", "n": 3}
+                    "max_deviation": {"1.0": 0.16}, "label": "text", "n": 3,
+                    # outward float bounds of a certified ball: never rounded to nearest
+                    "mu_bounds": [-7.629704032288196e-15, 6.463191604129756e-15]}

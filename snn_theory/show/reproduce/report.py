@@ -146,11 +146,14 @@ def _mc_summaries(obj: Any) -> Any:
 
 def _significant(obj: Any, digits: int = FLOAT_DIGITS) -> Any:
     """Every float of ``obj`` to ``digits`` significant digits; under :data:`MC_KEYS` to
-    the statistical summaries' digits."""
+    the statistical summaries' digits.  Keys ending in ``_bounds`` hold float bounds rounded
+    outward from an arb ball (the same on every machine): kept as they are, never rounded
+    to nearest."""
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}") if math.isfinite(obj) else obj
     if isinstance(obj, dict):
-        return {k: _mc_summaries(v) if k in MC_KEYS else _significant(v, digits)
+        return {k: v if k.endswith("_bounds") else
+                _mc_summaries(v) if k in MC_KEYS else _significant(v, digits)
                 for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_significant(v, digits) for v in obj]
