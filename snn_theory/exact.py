@@ -15,6 +15,8 @@ rests on can be audited in one file:
 * :func:`decimal_enclosure` — outward rounding of an arb ball to fixed decimals: the printed
   interval contains the ball; :func:`nearest_float` — the float64 nearest to every point of a
   ball.
+* :func:`short_interval`, :func:`short_ball` — the short cells of tables (outward rounded to
+  :data:`SHORT_DIGITS` significant digits: still an enclosure).
 * :func:`to_fraction`, :func:`ball_endpoints` — the exact rational value of an arb point and
   the exact ends mid ∓ rad of a ball, independent of arb's working precision.
 
@@ -369,8 +371,42 @@ def nearest_float(x: arb) -> float | None:
     return lo if lo == hi else None
 
 
+#: Significant digits of a number in a table: enough to read, short enough that a row fits a
+#: terminal (the commands' --digits and --json give every digit).
+SHORT_DIGITS = 10
+
+
+def short_interval(lo: Fraction, hi: Fraction, digits: int = SHORT_DIGITS) -> str:
+    """[lo, hi] for a table cell: ``'[a, b]'`` rounded outward to ``digits`` significant
+    digits (:func:`decimal_text`), or one number when lo = hi is printed exactly.
+
+    Guarantee: the printed interval (or number) contains [lo, hi] — shortening a certified
+    enclosure never makes it claim more.
+
+    >>> short_interval(Fraction(1, 3), Fraction(2, 3), 4), short_interval(Fraction(-1), Fraction(-1))
+    ('[0.3333, 0.6667]', '-1')
+    >>> short_interval(Fraction(1, 3), Fraction(1, 3), 4)
+    '[0.3333, 0.3334]'
+    """
+    a, b = decimal_text(lo, -1, digits), decimal_text(hi, 1, digits)
+    return a if a == b else f"[{a}, {b}]"
+
+
+def short_ball(x: arb, digits: int = SHORT_DIGITS) -> str:
+    """:func:`short_interval` of the ball ``x`` (its exact ends, :func:`ball_endpoints`);
+    ``'[-inf, +inf]'`` for a ball that is not finite.
+
+    >>> short_ball(arb(2) / 3, 5), short_ball(arb(1) / 4)
+    ('[0.66666, 0.66667]', '0.25')
+    """
+    if not x.is_finite():
+        return "[-inf, +inf]"
+    return short_interval(*ball_endpoints(x), digits)
+
+
 __all__ = [
     "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints",
     "check_ascii_digits", "decimal_enclosure", "decimal_interval", "decimal_string",
-    "decimal_text", "format_fraction", "nearest_float", "parse_exact", "to_fraction",
+    "decimal_text", "format_fraction", "nearest_float", "parse_exact", "SHORT_DIGITS",
+    "short_ball", "short_interval", "to_fraction",
 ]

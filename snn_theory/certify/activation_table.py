@@ -27,7 +27,7 @@ from snn_theory.certify import activation_verify
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.evaluate import activation_map
-from snn_theory.exact import format_fraction
+from snn_theory.exact import format_fraction, short_ball, short_interval, to_fraction
 from snn_theory.precision import working_precision
 
 PARAMETER_DIGITS = 20
@@ -105,22 +105,42 @@ def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
     if r.verdict == "refuted":
         point = ", ".join(f"{float(x):.4g}" for x in r.counterexample[0])
         lo, hi = r.counterexample[1]
-        return f"{short}: FALSE at ({point}), value ∈ [{float(lo):.6g}, {float(hi):.6g}]"
+        # the enclosure of the value there, rounded outward (still an enclosure)
+        return f"{short}: FALSE at ({point}), value ∈ {_interval(lo, hi)}"
     return f"{short}: undecided ({r.reason})"
 
 
+def _interval(lo: object, hi: object) -> str:
+    """[lo, hi] (exact numbers or arb points) rounded outward to 6 significant digits."""
+    ends = [to_fraction(x) if isinstance(x, arb) else Fraction(x) for x in (lo, hi)]
+    text = short_interval(*ends, 6)
+    return text if text.startswith("[") else f"[{text}, {text}]"
+
+
+#: The columns of the table (:func:`cells`).
+COLUMNS = ("activation", "parameters for (0, 1) at ω = 0, τ = 1", "S at (0, 1)",
+           "Theorem 1 analogue", "claims", "seconds")
+
+
+def cells(row: TableRow) -> tuple[str, ...]:
+    """The table's cells of one row, as text (S enclosed, rounded outward)."""
+    return (row.name, row.parameters, short_ball(row.spectral_norm, 8), row.verdict,
+            "; ".join(_claim_cell(r) for r in row.results), f"{row.seconds:.1f}")
+
+
+def footer(time_limit: float, max_boxes: int) -> str:
+    """What the table's numbers are (printed under it)."""
+    return (f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
+            f"{activation_verify.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
+            "decimals (exact in the certificates).")
+
+
 def markdown(rows: list[TableRow], time_limit: float, max_boxes: int) -> str:
-    lines = [
-        "| activation | parameters for (0, 1) at ω = 0, τ = 1 | S at (0, 1) | Theorem 1 "
-        "analogue | claims | seconds |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
-        claims = "; ".join(_claim_cell(r) for r in row.results)
-        lines.append(f"| {row.name} | {row.parameters} | {row.spectral_norm.str(8, radius=False)}"
-                     f" | **{row.verdict}** | {claims} | {row.seconds:.1f} |")
+        c = list(cells(row))
+        c[3] = f"**{c[3]}**"
+        lines.append("| " + " | ".join(c) + " |")
     lines.append("")
-    lines.append(f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
-                 f"{activation_verify.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
-                 "decimals (exact in the certificates).")
+    lines.append(footer(time_limit, max_boxes))
     return "\n".join(lines)
