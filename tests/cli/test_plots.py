@@ -125,8 +125,6 @@ def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, cli) ->
 
 @pytest.mark.parametrize("args,message", [
     (["contraction", "--activation", "gelu", "--certificate", "x.json"], "--certificate is for SELU"),
-    (["correlation-map", "--activation", "tanh", "--tau", "0.5"], "no fixed point"),
-    (["gradients", "--activation", "tanh", "--taus", "0.9"], "no fixed point"),
     (["flow-field", "--activation", "nosuch"], "unknown name"),
     (["fixed-points", "--activation", "exp(x)"], "grows too fast"),
 ])
@@ -135,6 +133,18 @@ def test_activation_selu_only_options_exit_2(args: list[str], message: str, tmp_
     code, _, err = cli(["plot", *args, "--out", str(tmp_path / "x.png")])
     assert code == 2
     assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["correlation-map", "--activation", "tanh", "--tau", "0.5"],
+    ["gradients", "--activation", "tanh", "--taus", "0.9"],
+])
+def test_activation_without_fixed_point_exit_3(args: list[str], tmp_path: Path, cli) -> None:
+    """tanh at τ < 1: only the trivial fixed point ν* = 0 — said in one line, exit 3."""
+    code, _, err = cli(["plot", *args, "--out", str(tmp_path / "x.png")])
+    assert code == 3
+    assert err.count("\n") == 1 and "nu* = 0" in err
     assert not (tmp_path / "x.png").exists()
 
 
