@@ -61,8 +61,8 @@ class _Bars:
                    "simulations, coarser figures, without the correlation-map and gradients "
                    "figures.")
 @click.option("--full", is_flag=True,
-              help="Larger run: 1000-digit constants, --grid fine, wider networks, the "
-                   "and the training figure (several minutes more).  The default run, and "
+              help="Larger run: 1000-digit constants, --grid fine, wider networks and "
+                   "the training figure (several minutes more).  The default run, and "
                    "this one, also re-check the committed domain-map paving "
                    "(proofs/domain.paving.json.gz) from scratch and redraw its figure.")
 @activation_options
@@ -84,7 +84,9 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     for that activation, into OUT/proofs/NAME/ and OUT/figures/NAME/ (the SELU outputs are
     never touched): the c, d of c·f + d that make (0, 1) the fixed point, S(H) there, its
     Theorem 1 analogue decided claim by claim with certificates re-checked by the checker,
-    its certified gains, and (--full) the training figure.  reproduce solves c and d
+    its certified gains, and the figures of `snn-theory plot … --activation` for c·f + d
+    (flow field, contraction, variance change, fixed points, convergence; --full also the
+    training figure).  reproduce solves c and d
     itself, so --scale and --shift must stay at 1 and 0.
 
     Exit status: 0 everything holds; 1 a stage did not hold (a claim not as expected, a
