@@ -156,3 +156,21 @@ def test_activation_plot_cli_writes_figure(tmp_path: Path, cli) -> None:
     assert code == 0, err
     assert png_size(out) == (320, 240)
     assert "float evidence" in stdout
+
+
+def test_readme_names_where_plot_commands_write() -> None:
+    """Every `snn-theory plot FIGURE` line of the README whose comment names a .png names the
+    file the command writes without --out: ./<figure>.png (the figures/ folder is
+    reproduce's), as :func:`snn_theory.show.figures.output_path` chooses it."""
+    import re
+
+    from snn_theory.show.figures import output_path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = re.findall(r"^snn-theory plot (\S+)([^#\n]*)#\s*(\S+\.png)", readme, re.MULTILINE)
+    assert lines
+    for figure, args, named in lines:
+        if "--out" in args:
+            continue
+        path, _ = output_path(None, figure.replace("-", "_"))
+        assert Path(named) == path, (figure, named)
