@@ -116,10 +116,6 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
 
 
 def _print_summary(result: st.Reproduction) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     if result.activation is None:
         claims = result.result("claims")
         if claims is not None and claims.results:
@@ -132,20 +128,19 @@ def _print_summary(result: st.Reproduction) -> None:
             from snn_theory.cli.verify_activation import print_claims
 
             print_claims(analogue.row.activation, analogue.row.results)
-    console = Console(soft_wrap=False, width=max(150, Console().width))
-    table = Table(title=Text(st.invocation(result.mode, None if result.activation is None
-                                           else result.activation.definition)))
-    for col in ("stage", "holds", "seconds", "summary"):
-        table.add_column(col)
-    for s in result.stages:
-        table.add_row(Text(s.name), "yes" if s.ok else "NO", f"{s.seconds:.1f}", Text(s.summary))
-    console.print(table)
+    from snn_theory.cli.console import print_table, print_wrapped
+
+    print_table(st.invocation(result.mode, None if result.activation is None
+                              else result.activation.definition),
+                ("stage", "holds", "seconds", "summary"),
+                [(s.name, "yes" if s.ok else "NO", f"{s.seconds:.1f}", s.summary)
+                 for s in result.stages], right=("seconds",))
     total = sum(s.seconds for s in result.stages)
     verdict = {st.Outcome.HOLDS: "everything holds",
                st.Outcome.FAILED: "NOT everything holds",
                st.Outcome.NOT_CERTIFIED: "NOT everything holds (refuted or undecided claims, "
                                          "reported as such)"}[result.outcome]
-    console.print(Text(f"{verdict}; report: {result.report}; total {total:.1f} s"))
+    print_wrapped(f"{verdict}; report: {result.report}; total {total:.1f} s")
 
 
 __all__ = ["OUTCOME_EXIT", "reproduce_command"]
