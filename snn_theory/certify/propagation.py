@@ -393,25 +393,11 @@ def _generic_point(
             fp = None  # (an InputError here: Newton or the test box left nu > 0)
             why = " ".join(str(exc).split())
         if fp is None or not fp.proved:
-            collapse = activation_map.variance_collapse(source, float(given[0]),
-                                                        float(given[1]))
-            if collapse is not None:
-                raise ArithmeticError(
-                    f"{source.label()} at omega = {given[0]}, tau = {given[1]}: the moment "
-                    f"map drives the variance to the trivial fixed point nu* = 0 (constant "
-                    f"pre-activations, where chi1 and the correlation map say nothing), so "
-                    f"there is no fixed point with nu* > 0 to certify (a diagnosis from float "
-                    f"evidence, not a proof: iterated from (mu, nu) = (0, 1), nu falls at "
-                    f"every layer, to {collapse:.2g} after 60 layers).  Scale the activation "
-                    f"so that (0, 1) is the fixed point (--scale with the certified c of "
-                    f"`snn-theory solve-constants --activation "
-                    f"{source.definition}`) or use a larger tau"
-                )
-            raise InputError(
-                f"no fixed point of the moment map of {source.label()} certified for "
-                f"omega = {given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk "
-                f"test{': ' + why if fp is None else ' failed'})"
-            )
+            trivial = activation_map.trivial_fixed_point(source, given[0], given[1])
+            raise ArithmeticError(trivial) if trivial else InputError(
+                f"no fixed point of the moment map of {source.label()} certified for omega = "
+                f"{given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk test"
+                f"{': ' + why if fp is None else ' failed'})")
         fixed = (fp.mean, fp.variance)
     mu_s, nu_s = fixed
     if not nu_s > 0:

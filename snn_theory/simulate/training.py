@@ -533,24 +533,6 @@ def _f(x: Any) -> float | None:
 
 
 # ============================================================================ training
-_compiling = {"seconds": 0.0, "listening": False}
-
-
-def compile_clock() -> float:
-    """Seconds JAX has spent compiling in this process so far (its own duration events for
-    tracing, lowering and backend compilation, :mod:`jax.monitoring`)."""
-    if not _compiling["listening"]:
-        import jax.monitoring
-
-        def listen(event: str, seconds: float, **_: Any) -> None:
-            if event.startswith("/jax/core/compile/"):
-                _compiling["seconds"] += seconds
-
-        jax.monitoring.register_event_duration_secs_listener(listen)
-        _compiling["listening"] = True
-    return float(_compiling["seconds"])
-
-
 def train(config: TrainConfig, progress: ProgressCallback | None = None,
           split: Split | None = None) -> RunResult:
     """Train one network; record the statistics of :class:`RunResult` after every epoch.
@@ -564,6 +546,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
 
     from snn_theory.simulate.network import (
         build_network,
+        compile_clock,
         hyper_parameters,
         optimizer_for,
         run_epoch,
