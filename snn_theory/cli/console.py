@@ -111,7 +111,7 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
         return
     if title:
         print_wrapped(title, console=con)
-    key = max(_cell_len(c) for c in columns[1:]) + 2
+    key = max((_cell_len(c) for c in columns[1:]), default=0) + 2
     for row in rows:
         print_wrapped(row[0], console=con)
         for name, cell in zip(columns[1:], row[1:], strict=True):

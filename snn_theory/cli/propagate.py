@@ -23,8 +23,9 @@ test — the pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propaga
   of the fixed point at that τ; ``--edge-alpha``: certified λ with χ₁ = 1 at inputs (0, 1),
   ω = 0, τ = 1, for each α.
 
-Numbers: arb balls "[m +/- r]" that contain the exact value (``--digits`` decimal digits of
-working precision, default 30).  Exit codes: 0 done (with ``--claim``: the claim is proven);
+Numbers: the table shows each enclosure rounded outward to 10 significant digits (still an
+enclosure of the exact value); ``--json`` gives the arb balls "[m +/- r]" at ``--digits``
+decimal digits of working precision (default 30).  Exit codes: 0 done (with ``--claim``: the claim is proven);
 1 the claim is refuted by the printed enclosure; 2 bad input (τ ≤ 0, a correlation outside
 [−1, 1], no fixed point for (ω, τ), …); 3 a certificate could not be obtained (or the claim is
 undecided).
