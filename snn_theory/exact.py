@@ -10,13 +10,14 @@ rests on can be audited in one file:
   Nonzero magnitudes must lie in [1e-50, 1e50] (:data:`MAX_MAGNITUDE`), and only ASCII digits
   are numbers (Python would read a full-width ``'１'`` as 1; arb cannot).
 * :func:`format_fraction` — the exact text of a rational (no rounding at all).
-* :func:`decimal_text`, :func:`decimal_interval` — outward rounding of exact rationals to
-  significant digits: the printed interval contains the exact one.
+* :func:`decimal_text`, :func:`decimal_interval`, :func:`interval_text` — outward rounding of
+  exact rationals to significant digits: the printed interval contains the exact one
+  (:func:`ball_text`: the same for an arb ball).
 * :func:`decimal_enclosure` — outward rounding of an arb ball to fixed decimals: the printed
   interval contains the ball; :func:`nearest_float` — the float64 nearest to every point of a
   ball.
-* :func:`short_interval`, :func:`short_ball` — the short cells of tables (outward rounded to
-  :data:`SHORT_DIGITS` significant digits: still an enclosure).
+* :data:`SHORT_DIGITS` — the significant digits of a table cell (an :func:`interval_text`
+  or :func:`ball_text` that short is still an enclosure).
 * :func:`to_fraction`, :func:`ball_endpoints` — the exact rational value of an arb point and
   the exact ends mid ∓ rad of a ball, independent of arb's working precision.
 
@@ -246,6 +247,19 @@ def decimal_interval(lo: Fraction, hi: Fraction, digits: int = 17,
     return text
 
 
+def interval_text(lo: Fraction, hi: Fraction, digits: int = 17,
+                  exclude: Fraction | None = None) -> str:
+    """``"[a, b]"``: [lo, hi] rounded outward (:func:`decimal_interval`); an exact point
+    (``lo == hi``) whose text fits ``digits`` significant digits is printed as that one
+    number.  Guarantee: the printed interval (or number) contains [lo, hi].
+
+    >>> interval_text(Fraction(1, 3), Fraction(1, 3), 5), interval_text(Fraction(1, 4), Fraction(1, 4))
+    ('[0.33333, 0.33334]', '0.25')
+    """
+    a, b = decimal_interval(lo, hi, digits, exclude)
+    return a if a == b else f"[{a}, {b}]"
+
+
 # --------------------------------------------------------------------------- arb balls
 def to_fraction(x: arb) -> Fraction:
     """The exact value of the midpoint of ``x`` (for an exact point such as ``ball.upper()``,
@@ -274,6 +288,18 @@ def ball_endpoints(x: arb) -> tuple[Fraction, Fraction]:
         raise ArithmeticError("the enclosure is not finite")
     mid, rad = to_fraction(x.mid()), to_fraction(x.rad())
     return mid - rad, mid + rad
+
+
+def ball_text(x: arb, digits: int = 17, exclude: Fraction | None = None) -> str:
+    """The ball ``x`` as an outward decimal interval ``"[a, b]"`` with ``digits``
+    significant digits (:func:`interval_text` of its exact ends), or one number when the
+    ball is an exact point that short.  Guarantee: what is printed contains the ball.
+
+    >>> ball_text(arb(2) / 3, 6), ball_text(arb(3) / 8)
+    ('[0.666666, 0.666667]', '0.375')
+    """
+    lo, hi = ball_endpoints(x)
+    return interval_text(lo, hi, digits, exclude)
 
 
 def _dyadic(x: arb) -> tuple[int, int]:
@@ -371,42 +397,15 @@ def nearest_float(x: arb) -> float | None:
     return lo if lo == hi else None
 
 
-#: Significant digits of a number in a table: enough to read, short enough that a row fits a
-#: terminal (the commands' --digits and --json give every digit).
+#: Significant digits of a number in a table (:func:`interval_text`, :func:`ball_text`):
+#: enough to read, short enough that a row fits a terminal (the commands' --digits and
+#: --json give every digit).
 SHORT_DIGITS = 10
 
 
-def short_interval(lo: Fraction, hi: Fraction, digits: int = SHORT_DIGITS) -> str:
-    """[lo, hi] for a table cell: ``'[a, b]'`` rounded outward to ``digits`` significant
-    digits (:func:`decimal_text`), or one number when lo = hi is printed exactly.
-
-    Guarantee: the printed interval (or number) contains [lo, hi] — shortening a certified
-    enclosure never makes it claim more.
-
-    >>> short_interval(Fraction(1, 3), Fraction(2, 3), 4), short_interval(Fraction(-1), Fraction(-1))
-    ('[0.3333, 0.6667]', '-1')
-    >>> short_interval(Fraction(1, 3), Fraction(1, 3), 4)
-    '[0.3333, 0.3334]'
-    """
-    a, b = decimal_text(lo, -1, digits), decimal_text(hi, 1, digits)
-    return a if a == b else f"[{a}, {b}]"
-
-
-def short_ball(x: arb, digits: int = SHORT_DIGITS) -> str:
-    """:func:`short_interval` of the ball ``x`` (its exact ends, :func:`ball_endpoints`);
-    ``'[-inf, +inf]'`` for a ball that is not finite.
-
-    >>> short_ball(arb(2) / 3, 5), short_ball(arb(1) / 4)
-    ('[0.66666, 0.66667]', '0.25')
-    """
-    if not x.is_finite():
-        return "[-inf, +inf]"
-    return short_interval(*ball_endpoints(x), digits)
-
-
 __all__ = [
-    "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints",
+    "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints", "ball_text",
     "check_ascii_digits", "decimal_enclosure", "decimal_interval", "decimal_string",
-    "decimal_text", "format_fraction", "nearest_float", "parse_exact", "SHORT_DIGITS",
-    "short_ball", "short_interval", "to_fraction",
+    "decimal_text", "format_fraction", "interval_text", "nearest_float", "parse_exact",
+    "SHORT_DIGITS", "to_fraction",
 ]

@@ -27,7 +27,7 @@ from snn_theory.certify import activation_verify
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.evaluate import activation_map
-from snn_theory.exact import format_fraction, short_ball, short_interval, to_fraction
+from snn_theory.exact import ball_text, format_fraction, interval_text
 from snn_theory.precision import working_precision
 
 PARAMETER_DIGITS = 20
@@ -103,18 +103,11 @@ def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
     if r.verdict == "holds":
         return f"{short}: proven"
     if r.verdict == "refuted":
-        point = ", ".join(f"{float(x):.4g}" for x in r.counterexample[0])
-        lo, hi = r.counterexample[1]
-        # the enclosure of the value there, rounded outward (still an enclosure)
-        return f"{short}: FALSE at ({point}), value ∈ {_interval(lo, hi)}"
+        point = ", ".join(format_fraction(x) for x in r.counterexample[0])  # exact
+        lo, hi = r.counterexample[1]  # rounded outward, excluding the threshold as it does
+        return (f"{short}: FALSE at ({point}), value ∈ "
+                f"{interval_text(lo, hi, 6, exclude=r.claim.threshold)}")
     return f"{short}: undecided ({r.reason})"
-
-
-def _interval(lo: object, hi: object) -> str:
-    """[lo, hi] (exact numbers or arb points) rounded outward to 6 significant digits."""
-    ends = [to_fraction(x) if isinstance(x, arb) else Fraction(x) for x in (lo, hi)]
-    text = short_interval(*ends, 6)
-    return text if text.startswith("[") else f"[{text}, {text}]"
 
 
 #: The columns of the table (:func:`cells`).
@@ -124,7 +117,7 @@ COLUMNS = ("activation", "parameters for (0, 1) at ω = 0, τ = 1", "S at (0, 1)
 
 def cells(row: TableRow) -> tuple[str, ...]:
     """The table's cells of one row, as text (S enclosed, rounded outward)."""
-    return (row.name, row.parameters, short_ball(row.spectral_norm, 8), row.verdict,
+    return (row.name, row.parameters, ball_text(row.spectral_norm, 8), row.verdict,
             "; ".join(_claim_cell(r) for r in row.results), f"{row.seconds:.1f}")
 
 

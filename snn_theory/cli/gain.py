@@ -20,19 +20,21 @@ import json
 import sys
 
 import click
+from flint import arb
 
 from snn_theory.certify.gains import certified_gains
 from snn_theory.cli.activation_option import activation_options, resolve
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.errors import InputError
-from snn_theory.exact import SHORT_DIGITS, decimal_enclosure, short_ball
+from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_enclosure
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 1000
 
 
-def _relative(x: object) -> str:
-    return x.str(3, radius=False)  # type: ignore[attr-defined]
+def _relative(x: arb) -> str:
+    """The relative error's enclosure rounded outward to 3 significant digits."""
+    return ball_text(x, 3)
 
 
 @click.command("gain")
@@ -77,7 +79,7 @@ def gain_command(activation: str, scale: str, shift: str, digits: int, as_json: 
                   ("E[f(Z)]", result.mean, mean), ("E[f(Z)²]", result.second_moment, second))
     print_table(f"gains of {act.label()} for Z ~ N(0, 1)",
                 ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)"),
-                [(label, short_ball(ball)) for label, ball, _ in quantities])
+                [(label, ball_text(ball, SHORT_DIGITS)) for label, ball, _ in quantities])
     if frameworks:
         print_table("shipped values",
                     ("framework", "value", "compared with", "relative error", "note"),
