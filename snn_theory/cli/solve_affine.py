@@ -17,11 +17,11 @@ from snn_theory.errors import InputError
 from snn_theory.evaluate.activation_map import AffineResult, solve_affine
 from snn_theory.exact import (
     SHORT_DIGITS,
+    ball_text,
     decimal_enclosure,
     format_fraction,
     nearest_float,
     parse_exact,
-    short_ball,
 )
 from snn_theory.precision import working_precision
 
@@ -99,7 +99,7 @@ def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, 
                 f"{variance}), weights (omega, tau) = ({omega}, {tau})",
                 ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)",
                  "float64 (nearest)"),
-                [(name, short_ball(ball), "—" if out[key]["float64"] is None
+                [(name, ball_text(ball, SHORT_DIGITS), "—" if out[key]["float64"] is None
                   else repr(out[key]["float64"]))
                  for name, key, ball in (("c (scale)", "scale", result.scale),
                                          ("d (shift)", "shift", result.shift))])

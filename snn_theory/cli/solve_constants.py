@@ -168,7 +168,7 @@ def _table(result: ConstantsResult,
     from rich.console import Console
 
     from snn_theory.cli.console import print_table, print_wrapped
-    from snn_theory.exact import SHORT_DIGITS, short_ball
+    from snn_theory.exact import SHORT_DIGITS, ball_text
 
     console = Console()
     rows = [("λ", result.lam, "lambda"), ("α", result.alpha, "alpha"),
@@ -181,7 +181,7 @@ def _table(result: ConstantsResult,
                 f"{result.variance}), weights (omega, tau) = ({result.omega}, {result.tau})",
                 ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)",
                  "float64 (nearest)"),
-                [(name, short_ball(ball), repr(result.floats[key]) if key in result.floats
+                [(name, ball_text(ball, SHORT_DIGITS), repr(result.floats[key]) if key in result.floats
                   else "—") for name, ball, key in rows], console=console)
     # every digit asked for, one constant a line (a number is never split: copy and paste
     # gives the whole of it)
