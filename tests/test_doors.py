@@ -64,6 +64,18 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "parameters of a Monte Carlo sample (evidence)",
     ("certify/initializers.py", "monte_carlo", "float("):
         "Monte Carlo statistics (evidence)",
+    ("certify/shaping.py", "_float_residuals", "float("):
+        "the float residuals of the start search (evidence); the Krawczyk test certifies the root",
+    ("certify/shaping.py", "_float_residuals.residuals", "float("):
+        "the float residuals of the start search (evidence); the Krawczyk test certifies the root",
+    ("certify/shaping.py", "_float_candidates", "float("):
+        "starting points for the shaping solver; the Krawczyk test certifies the root",
+    ("certify/shaping.py", "_newton", "float("):
+        "Newton's step size on midpoints (a stopping heuristic); the Krawczyk test certifies the root",
+    ("certify/shaping.py", "shape", "float("):
+        "float targets of the start search and the size of the Krawczyk box (heuristics; the box is then proven)",
+    ("certify/shaping.py", "shape_leaky_relu", "float("):
+        "float bisection for the starting slope; the Krawczyk test certifies the root",
     ("certify/propagation.py", "_certify_zero.derivative", "float("):
         "the Krawczyk preconditioner (any approximation of g'(x0) is valid)",
     ("certify/propagation.py", "_exact", "float("):
