@@ -16,6 +16,8 @@ rests on can be audited in one file:
 * :func:`decimal_enclosure` — outward rounding of an arb ball to fixed decimals: the printed
   interval contains the ball; :func:`nearest_float` — the float64 nearest to every point of a
   ball.
+* :data:`SHORT_DIGITS` — the significant digits of a table cell (an :func:`interval_text`
+  or :func:`ball_text` that short is still an enclosure).
 * :func:`to_fraction`, :func:`ball_endpoints` — the exact rational value of an arb point and
   the exact ends mid ∓ rad of a ball, independent of arb's working precision.
 
@@ -416,9 +418,15 @@ def nearest_float(x: arb) -> float | None:
     return lo if lo == hi else None
 
 
+#: Significant digits of a number in a table (:func:`interval_text`, :func:`ball_text`):
+#: enough to read, short enough that a row fits a terminal (the commands' --digits and
+#: --json give every digit).
+SHORT_DIGITS = 10
+
+
 __all__ = [
     "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints", "ball_text",
     "check_ascii_digits", "decimal_enclosure", "decimal_interval", "decimal_string",
     "decimal_text", "format_fraction", "integer_text", "interval_text", "nearest_float",
-    "parse_exact", "to_fraction",
+    "parse_exact", "SHORT_DIGITS", "to_fraction",
 ]

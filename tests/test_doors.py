@@ -121,6 +121,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "iterate_float", "float("):
         "the float quadrature of other activations (evidence)",
+    ("evaluate/activation_map.py", "variance_collapse", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", ":.Ng"):
+        "the float evidence quoted in the diagnosis message (labelled so)",
     ("evaluate/dtypes.py", "exact_value", "float("):
         "a value of a float format is a float64 exactly (no rounding)",
     ("evaluate/dtypes.py", "neighbours", "float("):

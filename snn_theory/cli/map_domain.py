@@ -187,10 +187,14 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
                 f"{summary['largest_area']}{beside}"))
         else:
             out_console.print(Text(f"no proven cell contains ({p1}, {p2}) = ({ref})"))
+        # every cell looked at, over all levels: the paving's cells and the parents that were
+        # cut into four (evaluated here or re-checked from the state)
+        parents = paving.evaluated + paving.resumed - summary["cells"]
         out_console.print(Text(f"certificate: {path} (check with `snn-theory check-certificate "
-                               f"{path}`); {paving.evaluated} cells decided, "
-                               f"{paving.resumed} re-checked from the state, "
-                               f"{paving.seconds:.1f} s"))
+                               f"{path}`); {paving.evaluated + paving.resumed} cells "
+                               f"evaluated over all levels ({summary['cells']} in the paving, "
+                               f"{parents} cut into four), {paving.resumed} of them "
+                               f"re-checked from the state; {paving.seconds:.1f} s"))
 
 
 def _parse_region(text: str | None, axes: tuple[str, str]) -> dict:

@@ -272,3 +272,13 @@ def test_out_must_be_a_directory(tmp_path: Path, cli) -> None:
     code, _, err = cli(["reproduce", "--quick", "--out", f])
     assert code == 2
     assert err.count("\n") == 1 and "is a file" in err
+
+
+def test_help_reads_as_sentences(cli) -> None:
+    """No words dropped from the options' help (it once read "wider networks, the and the
+    training figure"); --activation's figures are named."""
+    code, out, _ = cli(["reproduce", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    assert "the and" not in text and "wider networks and the training figure" in text
+    assert "fixed points, convergence; --full also the training figure" in text

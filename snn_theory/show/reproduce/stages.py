@@ -37,8 +37,9 @@ Another activation (``--activation NAME``) — everything into ``OUT/proofs/<nam
    check_certificate_file`);
 3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.certify.gains.
    certified_gains`, as ``snn-theory gain``);
-4. **figures** — what ``snn-theory plot`` draws for an activation: the training figure with
-   the activation as an extra variant (``--full`` only: minutes of training);
+4. **figures** — what ``snn-theory plot … --activation`` draws, for c·f + d: flow field,
+   contraction, variance change, fixed points, convergence (seconds), and (``--full`` only:
+   minutes of training) the training figure with the activation as an extra variant;
 5. **report**.
 
 Only enclosures computed in ball arithmetic (and re-checked by the independent checker) are
@@ -773,14 +774,36 @@ def stage_gains(act: Any, tell: _Tell) -> GainsStage:
 
 def stage_activation_figures(mode: Mode, definition: str, figures: Path,
                              tell: _Tell) -> FiguresStage:
-    if mode.name != "full":
-        return FiguresStage((), (), note=f"`snn-theory plot` draws an activation only in its "
-                                         f"training figure, which trains for minutes: "
-                                         f"`{invocation('full')} --activation …` draws it")
-    tell.start("training and drawing the training figure", 1)
-    figure = _draw("training", lambda: _training_figure(figures / "training.png", definition))
-    tell.advance(1, 1)
-    return FiguresStage((figure,), ("training",))
+    """What ``snn-theory plot … --activation`` draws, for the member c·f + d of the
+    activation that makes (0, 1) the fixed point (without c, d the moment map of tanh, GELU,
+    … has only the trivial fixed point ν* = 0): the flow field, contraction, variance change,
+    fixed points and Monte Carlo convergence at the mode's grids (seconds), and (``--full``)
+    the training figure (minutes)."""
+    from snn_theory.certify.activation_table import normalized
+    from snn_theory.show import figures as plots
+
+    act, _ = normalized(definition)
+    g = mode.figure_grid
+    jobs: list[tuple[str, Callable[[], Any]]] = [
+        ("flow_field", lambda: plots.flow_field(
+            figures / "flow_field.png", grid=max(int(21 * min(g, 1)), 11), activation=act)),
+        ("contraction", lambda: plots.contraction(
+            figures / "contraction.png", grid=int(121 * g), activation=act)),
+        ("variance_change", lambda: plots.variance_change(
+            figures / "variance_change.png", grid=int(161 * g), activation=act)),
+        ("fixed_points", lambda: plots.fixed_points(
+            figures / "fixed_points.png", grid=int(41 * g), activation=act)),
+        ("convergence", lambda: plots.convergence(figures / "convergence.png", activation=act)),
+    ]
+    if mode.name == "full":
+        jobs.append(("training", lambda: _training_figure(figures / "training.png",
+                                                          definition)))
+    tell.start("drawing the figures", len(jobs))
+    drawn = []
+    for k, (name, make) in enumerate(jobs):
+        drawn.append(_draw(name, make))
+        tell.advance(k + 1, len(jobs))
+    return FiguresStage(tuple(drawn), tuple(name for name, _ in jobs))
 
 
 # --------------------------------------------------------------------------- driver
