@@ -241,6 +241,24 @@ def weights_dict(model: MLP, state: Any) -> dict[str, np.ndarray]:
     return out
 
 
+_compiling = {"seconds": 0.0, "listening": False}
+
+
+def compile_clock() -> float:
+    """Seconds JAX has spent compiling in this process so far (its own duration events for
+    tracing, lowering and backend compilation, :mod:`jax.monitoring`)."""
+    if not _compiling["listening"]:
+        import jax.monitoring
+
+        def listen(event: str, seconds: float, **_: Any) -> None:
+            if event.startswith("/jax/core/compile/"):
+                _compiling["seconds"] += seconds
+
+        jax.monitoring.register_event_duration_secs_listener(listen)
+        _compiling["listening"] = True
+    return float(_compiling["seconds"])
+
+
 # ============================================================================ training
 def train(config: TrainConfig, progress: ProgressCallback | None = None,
           split: Split | None = None) -> RunResult:
@@ -251,6 +269,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     """
     config.validate()
     t0 = time.perf_counter()
+    compiled0 = compile_clock()
     split = load_split(config.dataset, config.split_seed) if split is None else split
     constants = selu_constants(config.dropout_rate)
     hyper = hyper_parameters(config, constants)
@@ -314,4 +333,5 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     return RunResult(config, constants, steps, np.concatenate(step_loss), snapshots=snapshots,
                      predicted=predicted, activation=act_record,
                      weights=weights_dict(model, state), heldout=np.asarray(heldout),
-                     seconds=time.perf_counter() - t0, **arrays)
+                     seconds=time.perf_counter() - t0,
+                     compile_seconds=compile_clock() - compiled0, **arrays)

@@ -441,6 +441,9 @@ class RunResult:
     heldout: np.ndarray | None = field(default=None, repr=False)
     seconds: float = 0.0
     activation: dict[str, Any] | None = None
+    #: the part of ``seconds`` JAX spent compiling (tracing, lowering, backend): a run that
+    #: reuses a program compiled by an earlier run of the same shapes spends about 0 there
+    compile_seconds: float = 0.0
 
     @property
     def diverged(self) -> bool:
@@ -473,6 +476,7 @@ class RunResult:
             "in_region_start": _f(self.in_region[0].mean()),
             "in_region_end": _f(self.in_region[-1].mean()),
             "diverged": self.diverged, "seconds": round(self.seconds, 3),
+            "compile_seconds": round(self.compile_seconds, 3),
         }
 
     def to_json(self, arrays: bool = True) -> dict[str, Any]:
@@ -514,7 +518,9 @@ class RunResult:
             return cls(config, SeluConstants(**data["constants"]), int(data["steps_per_epoch"]),
                        _from_json_array(data["step_loss"]), snapshots=snapshots,
                        predicted=predicted, activation=data.get("activation"),
-                       seconds=float(data.get("summary", {}).get("seconds") or 0.0), **arrays)
+                       seconds=float(data.get("summary", {}).get("seconds") or 0.0),
+                       compile_seconds=float(data.get("summary", {}).get("compile_seconds")
+                                             or 0.0), **arrays)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise

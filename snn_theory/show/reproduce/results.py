@@ -7,6 +7,7 @@ report that renders these results is :mod:`snn_theory.show.reproduce.report`.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,11 +64,11 @@ MODES: dict[str, Mode] = {
         "quick", digits=50, dropout_rates=("0.05", "0.1"), grid="coarse", tolerance=None,
         mc_widths=(64, 256), mc_depth=20, mc_batch=32, mc_start=(0.5, 2.0),
         flow_monte_carlo=False, figure_grid=0.5, activation_seconds=20.0),
+    # the committed outputs: the same sizes on every device (no larger accelerator sizes)
     "default": Mode(
         "default", digits=100, dropout_rates=("0.05", "0.1"), grid="coarse", tolerance=None,
         mc_widths=(128, 512, 2048), mc_depth=30, mc_batch=128, mc_start=(0.5, 2.0),
-        flow_monte_carlo=True, figure_grid=1.0, activation_seconds=60.0,
-        mc_widths_accel=(1024, 4096, 16384), mc_batch_accel=1024),
+        flow_monte_carlo=True, figure_grid=1.0, activation_seconds=60.0),
     "full": Mode(
         "full", digits=1000, dropout_rates=("0.05", "0.1", "0.2"), grid="fine",
         tolerance=None, mc_widths=(256, 1024, 4096, 8192), mc_depth=60, mc_batch=256,
@@ -449,14 +450,33 @@ class Reproduction:
         return None if s is None else s.result
 
 
+#: The float format of reproduce's Monte Carlo (see :func:`stage_monte_carlo`).
+MC_DTYPE = "float64"
+#: Significant digits kept of statistical summaries (deviations, fitted constants): their
+#: own relative error is tens of percent.
+MC_SUMMARY_DIGITS = 2
+
+
+def mc_decimals(width: int, batch: int) -> int:
+    """Decimals of a Monte Carlo mean or variance that its error law supports: one digit
+    below a tenth of the sampling error 1/sqrt(width·batch) (4 for the default sizes).
+    The committed outputs keep these, so that they do not depend on the machine."""
+    return math.ceil(1 + math.log10(math.sqrt(width * batch)))
+
+
+def mc_summary(x: float | None) -> float | None:
+    """A statistical summary rounded to :data:`MC_SUMMARY_DIGITS` significant digits."""
+    return None if x is None or not math.isfinite(x) else float(f"{x:.{MC_SUMMARY_DIGITS}g}")
+
+
 def invocation(mode: str, activation: str | None = None) -> str:
     """The command line that runs ``mode`` (for ``activation``, when not SELU)."""
     return ("snn-theory reproduce" + ("" if mode == "default" else f" --{mode}")
             + (f" --activation {activation}" if activation else ""))
 
 
-__all__ = ["GAIN_DIGITS", "MODES", "PAVING", "PAVING_MODES", "REPRODUCE_ROUND", "AnalogueStage",
+__all__ = ["GAIN_DIGITS", "MC_DTYPE", "MC_SUMMARY_DIGITS", "MODES", "PAVING", "PAVING_MODES", "REPRODUCE_ROUND", "AnalogueStage",
            "CheckStage", "ClaimsStage", "ConstantsStage", "DomainStage", "Figure",
            "FiguresStage", "GainsStage", "Mode", "MonteCarloStage", "Outcome", "ProgressEvent",
            "ProgressFn", "ReportStage", "Reproduction", "Stage", "StageError", "StageResult",
-           "Tell", "WidthCheck", "invocation", "stage_names"]
+           "Tell", "WidthCheck", "invocation", "mc_decimals", "mc_summary", "stage_names"]

@@ -37,14 +37,14 @@ Another activation (``--activation NAME``) — everything into ``OUT/proofs/<nam
    check_certificate_file`);
 3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.certify.gains.
    certified_gains`, as ``snn-theory gain``);
-4. **figures** — what ``snn-theory plot`` draws for an activation: the training figure with
-   the activation as an extra variant (``--full`` only: minutes of training);
+4. **figures** — what ``snn-theory plot … --activation`` draws, for c·f + d: flow field,
+   contraction, variance change, fixed points, convergence (seconds), and (``--full`` only:
+   minutes of training) the training figure with the activation as an extra variant;
 5. **report**.
 
 Only enclosures computed in ball arithmetic (and re-checked by the independent checker) are
 called *certified*; the Monte Carlo stage holds when its statistical sanity bound holds.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -63,6 +63,7 @@ from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.files import writable_directory
 from snn_theory.show.reproduce.results import (
     GAIN_DIGITS,
+    MC_DTYPE,
     MODES,
     PAVING,
     PAVING_MODES,
@@ -86,7 +87,7 @@ from snn_theory.show.reproduce.results import (
     StageResult,
     Tell,
     WidthCheck,
-    invocation,
+    mc_decimals,
 )
 
 
@@ -161,18 +162,22 @@ def stage_monte_carlo(mode: Mode, tell: Tell) -> MonteCarloStage:
     runs, checks, trajectories = [], [], {}
     mu0, nu0 = mode.mc_start
     for k, width in enumerate(widths):
+        # float64: what differs from machine to machine (the order of the sums) stays near
+        # 1e-14, far below the digits the outputs keep (mc_decimals), so that the committed
+        # numbers and figure are the same everywhere
         config = sim.SimulationConfig(width=width, depth=mode.mc_depth, batch=batch,
-                                      mean0=mu0, var0=nu0, weights="normalized", seed=0)
+                                      mean0=mu0, var0=nu0, weights="normalized", seed=0,
+                                      dtype=MC_DTYPE)
         result = sim.simulate(config)
-        arr = np.stack([np.asarray(result.mean, float), np.asarray(result.variance, float)],
+        raw = np.stack([np.asarray(result.mean, float), np.asarray(result.variance, float)],
                        axis=1)
         layers = result.to_json()["layers"]
         predicted = np.array([[row["predicted_mean"], row["predicted_variance"]]
                               for row in layers], float)
         tol = 2.0 * (1.0 + predicted[:, 1]) / math.sqrt(width)
-        checks.append(WidthCheck(width, bool(np.all(np.abs(arr - predicted) <= tol[:, None]))))
+        checks.append(WidthCheck(width, bool(np.all(np.abs(raw - predicted) <= tol[:, None]))))
         runs.append(result)
-        trajectories[width] = arr
+        trajectories[width] = np.round(raw, mc_decimals(width, batch))  # what is drawn
         tell.advance(k + 1, len(widths))
     widest = trajectories[max(trajectories)][-1]
     slack = 0.05 + 4.0 / math.sqrt(max(trajectories))
@@ -345,14 +350,36 @@ def stage_gains(act: Any, tell: Tell) -> GainsStage:
 
 def stage_activation_figures(mode: Mode, definition: str, figures: Path,
                              tell: Tell) -> FiguresStage:
-    if mode.name != "full":
-        return FiguresStage((), (), note=f"`snn-theory plot` draws an activation only in its "
-                                         f"training figure, which trains for minutes: "
-                                         f"`{invocation('full')} --activation …` draws it")
-    tell.start("training and drawing the training figure", 1)
-    figure = _draw("training", lambda: _training_figure(figures / "training.png", definition))
-    tell.advance(1, 1)
-    return FiguresStage((figure,), ("training",))
+    """What ``snn-theory plot … --activation`` draws, for the member c·f + d of the
+    activation that makes (0, 1) the fixed point (without c, d the moment map of tanh, GELU,
+    … has only the trivial fixed point ν* = 0): the flow field, contraction, variance change,
+    fixed points and Monte Carlo convergence at the mode's grids (seconds), and (``--full``)
+    the training figure (minutes)."""
+    from snn_theory.certify.activation_table import normalized
+    from snn_theory.show import flow_figures, map_figures
+
+    act, _ = normalized(definition)
+    g = mode.figure_grid
+    jobs: list[tuple[str, Callable[[], Any]]] = [
+        ("flow_field", lambda: flow_figures.flow_field(
+            figures / "flow_field.png", grid=max(int(21 * min(g, 1)), 11), activation=act)),
+        ("contraction", lambda: map_figures.contraction(
+            figures / "contraction.png", grid=int(121 * g), activation=act)),
+        ("variance_change", lambda: map_figures.variance_change(
+            figures / "variance_change.png", grid=int(161 * g), activation=act)),
+        ("fixed_points", lambda: map_figures.fixed_points(
+            figures / "fixed_points.png", grid=int(41 * g), activation=act)),
+        ("convergence", lambda: flow_figures.convergence(figures / "convergence.png", activation=act)),
+    ]
+    if mode.name == "full":
+        jobs.append(("training", lambda: _training_figure(figures / "training.png",
+                                                          definition)))
+    tell.start("drawing the figures", len(jobs))
+    drawn = []
+    for k, (name, make) in enumerate(jobs):
+        drawn.append(_draw(name, make))
+        tell.advance(k + 1, len(jobs))
+    return FiguresStage(tuple(drawn), tuple(name for name, _ in jobs))
 
 
 # --------------------------------------------------------------------------- driver
