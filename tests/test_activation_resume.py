@@ -99,7 +99,7 @@ def test_tampered_state_is_ignored(tmp_path: Path, how: str) -> None:
     state = tmp_path / "s.json"
     av.verify(ACT, CLAIM, max_boxes=40, state=state)
     _tamper(state, how)
-    assert av.load_state(state, ACT, CLAIM, av.DEFAULT_BITS) is None
+    assert av.load_activation_state(state, ACT, CLAIM, av.DEFAULT_BITS) is None
     result = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert result.resume == "unusable state" and result.verdict == "holds"
 
@@ -194,6 +194,6 @@ def test_interrupt_saves_a_tiling_and_says_so(tmp_path: Path, monkeypatch) -> No
         av.verify(ACT, CLAIM, max_boxes=2000, state=state)
     monkeypatch.setattr(av, "box_bound", bound)
     assert exc.value.saved == (state,) and f"boxes of user in {state}" in exc.value.message()
-    assert av.load_state(state, ACT, CLAIM, av.DEFAULT_BITS) is not None  # a tiling
+    assert av.load_activation_state(state, ACT, CLAIM, av.DEFAULT_BITS) is not None  # a tiling
     resumed = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert resumed.resume == "resumed" and resumed.verdict == "holds"

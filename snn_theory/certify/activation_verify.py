@@ -451,7 +451,7 @@ def state_key(act: Activation, claim: Claim, bits: int) -> dict[str, Any]:
             "claim": claim.to_json(), "precision_bits": bits}
 
 
-def state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
+def activation_state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
     """The resume state of (activation, claim) in ``directory`` (one file per pair)."""
     ident = hashlib.sha256(json.dumps([act.to_json(), claim.to_json()],
                                       sort_keys=True).encode()).hexdigest()[:10]
@@ -463,8 +463,8 @@ def state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
 ACTIVATION_STATE = "activation-search"
 
 
-def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequence[Box],
-               elapsed: float) -> Path:
+def save_activation_state(path: Path, act: Activation, claim: Claim, bits: int,
+                          boxes: Sequence[Box], elapsed: float) -> Path:
     """Write the boxes of the current partition (decided and open: together they tile the
     domain) atomically.  Only boxes are saved: bounds are re-derived on resume."""
     f = format_fraction
@@ -472,7 +472,8 @@ def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequ
         "elapsed": elapsed, "boxes": [[[f(a), f(b)] for a, b in box] for box in boxes]})
 
 
-def load_state(path: Path, act: Activation, claim: Claim, bits: int) -> list[Box] | None:
+def load_activation_state(path: Path, act: Activation, claim: Claim,
+                          bits: int) -> list[Box] | None:
     """The saved boxes, or None when the state is unusable: another key (activation,
     claim, precision), damaged JSON, a box outside the domain, or boxes that do not tile
     the domain exactly.  A state file is a cache, never evidence: every box is re-bounded.
@@ -537,7 +538,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
         with working_precision(bits=bits):
             frontier: list[Box] = []
             if resume:
-                loaded = None if state is None else load_state(state, act, claim, bits)
+                loaded = None if state is None else load_activation_state(state, act, claim, bits)
                 if loaded is not None:
                     frontier, resume_note = loaded, "resumed"
                 else:
@@ -612,7 +613,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                 if state is None or counterexample is not None:
                     raise Interrupted() from None
                 boxes = [b for b, _ in leaves] + pending + frontier
-                saved = save_state(state, act, claim, bits, boxes, time.monotonic() - started)
+                saved = save_activation_state(state, act, claim, bits, boxes, time.monotonic() - started)
                 raise Interrupted((saved,), f"{len(boxes)} boxes of {claim.name} in {saved}",
                                   "rerun with --resume: saved boxes are re-bounded, never "
                                   "trusted") from None
@@ -639,10 +640,10 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
             lo, hi = (best, decided) if side > 0 else (decided, best)
             if state is not None:
                 if verdict == "undecided":
-                    save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
+                    save_activation_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
                                time.monotonic() - started)
                 elif verdict == "holds" and keep_finished:  # its leaves tile the domain
-                    save_state(state, act, claim, bits, [b for b, _ in leaves],
+                    save_activation_state(state, act, claim, bits, [b for b, _ in leaves],
                                time.monotonic() - started)
                 else:
                     discard_state(state)

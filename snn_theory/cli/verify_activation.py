@@ -70,7 +70,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     claims = claims_for(act, theorem, domain, claim_text, name)
     state_dir = certificate_dir / ".state"
     results = []
-    states = {claim.name: activation_verify.state_path(state_dir, act, claim)
+    states = {claim.name: activation_verify.activation_state_path(state_dir, act, claim)
               for claim in claims}
     for path in states.values():  # a file that is not a state is refused before any work
         StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
