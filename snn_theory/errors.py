@@ -24,4 +24,9 @@ class NumericalFailure(Exception):
     """
 
 
-__all__ = ["InputError", "NumericalFailure"]
+class PrecisionExhausted(ArithmeticError):
+    """The working precision was raised as far as allowed and still did not determine the
+    requested digits (cancellation too strong); nothing wrong is printed (exit code 3)."""
+
+
+__all__ = ["InputError", "NumericalFailure", "PrecisionExhausted"]

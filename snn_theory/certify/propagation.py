@@ -43,6 +43,7 @@ from snn_theory.certify.krawczyk import krawczyk_1d
 from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate.model import ModelSpec, activation_of
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
 from snn_theory.precision import working_precision
 
@@ -306,7 +307,7 @@ def propagation_point(
     lam: Any = None,
     alpha: Any = None,
     fixed: tuple[arb, arb] | None = None,
-    activation: activations.Activation | None = None,
+    activation: ModelSpec | None = None,
 ) -> PropagationPoint:
     """The certified fixed point of (ω, τ) (Krawczyk, :func:`snn_theory.evaluate.moment_map.fixed_point`)
     and the closed-form propagation quantities enclosed over its ball.
@@ -319,6 +320,7 @@ def propagation_point(
 
     Raises :class:`InputError` for τ ≤ 0 or no fixed point found, and
     :class:`ArithmeticError` if the certified fixed point has ν* ≤ 0."""
+    activation = activation_of(activation)
     omega_b, tau_b = to_number(omega, "arb"), to_number(tau, "arb")
     if not tau_b > 0:
         raise InputError(f"tau must be > 0 (got {tau})")
@@ -779,11 +781,13 @@ def propagate(
     prec: int = DEFAULT_PREC,
     exclusion: bool = True,
     progress: ProgressCallback | None = None,
-    activation: activations.Activation | None = None,
+    activation: ModelSpec | None = None,
 ) -> PropagationResult:
     """Certify the propagation quantities at the fixed point of (ω, τ) (module docstring).
 
-    ``activation`` other than SELU: the fixed points of the c-map by :func:`_mehler_fixed_points`
+    ``activation``: a name, an expression in x, an Activation or a moment model (default
+    SELU with λ, α; ``lam``, ``alpha`` are for SELU only).  ``prec``: the working precision
+    in bits.  Other than SELU: the fixed points of the c-map by :func:`_mehler_fixed_points`
     (1-D rigorous integrals and the Mehler expansion; no pair integral is needed).
 
     Raises :class:`InputError` for bad input and :class:`ArithmeticError` when a certificate
@@ -963,6 +967,20 @@ def _chi1_function() -> Callable[..., tuple[arb, arb]]:
 
     chi = formulas.PROPAGATION["chi1"]
     return backends.expression_function("arb", formulas.ARGUMENTS, (chi, sp.diff(chi, formulas.nu)))
+
+
+def edge_of_chaos(
+    taus: Sequence[float], activation: ModelSpec | None = None, lam: Any = None,
+    alpha: Any = None, prec: int = DEFAULT_PREC
+) -> list[EdgePoint]:
+    """For each τ: the ν on the edge of chaos (χ₁ = 1) of ``activation`` (default SELU):
+    :func:`edge_of_chaos_tau` for SELU (λ, α), :func:`edge_of_chaos_activation` otherwise."""
+    act = activation_of(activation)
+    if act is not None and not act.is_selu:
+        if lam is not None or alpha is not None:
+            raise InputError("lam and alpha are SELU's parameters; not with another activation")
+        return edge_of_chaos_activation(taus, act, prec=prec)
+    return edge_of_chaos_tau(taus, lam, alpha, prec=prec)
 
 
 def edge_of_chaos_tau(

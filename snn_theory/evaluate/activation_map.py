@@ -32,9 +32,13 @@ from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import gaussian
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb
+from snn_theory.exact import parse_exact
+from snn_theory.precision import working_precision
 
 
-def _ball(x: Any) -> arb:
+def ball(x: Any) -> arb:
+    """x as an arb ball: exact for ints, Fractions, floats and mpmath numbers; a decimal string
+    is enclosed; a ball is returned as it is."""
     if isinstance(x, arb):
         return x
     if isinstance(x, Fraction):
@@ -49,7 +53,7 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
     """Enclosures of the quantities at (μ, ω, ν, τ) (numbers or balls) at the current
     precision.  Raises :class:`InputError` unless ν·τ > 0, ArithmeticError if an integral
     fails."""
-    mu, omega, nu, tau = (_ball(x) for x in (mu, omega, nu, tau))
+    mu, omega, nu, tau = (ball(x) for x in (mu, omega, nu, tau))
     if not (nu > 0 and tau > 0):
         raise InputError("nu and tau must be > 0")
     kwargs = {} if quantities is None else {"names": tuple(quantities)}
@@ -159,7 +163,7 @@ def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
     in the one order (mu, omega, nu, tau) of :func:`evaluate`.  Each step maps the exact midpoint of
     the previous ball (so every printed ball encloses g of the previous *midpoint*: a
     rigorous one-step enclosure, not an enclosure of the whole orbit)."""
-    point = (_ball(mu), _ball(nu))
+    point = (ball(mu), ball(nu))
     out = [point]
     for _ in range(int(steps)):
         m, v = arb(point[0].mid()), arb(point[1].mid())
@@ -178,13 +182,20 @@ class FixedPoint:
     mean: arb
     variance: arb
     proved: bool
+    bits: int = field(default_factory=lambda: ctx.prec)  # the working precision used
+
+    def __repr__(self) -> str:
+        digits = mpmath.libmp.prec_to_dps(self.bits)
+        return (f"FixedPoint(proved={self.proved}, {self.bits} bits: "
+                f"mean={self.mean.str(digits, radius=True)}, "
+                f"variance={self.variance.str(digits, radius=True)})")
 
 
 def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any, Any] = (0, 1),
                 iterations: int = 60) -> FixedPoint:
     """Newton's method on g(x) − x (midpoints), then a Krawczyk test in arb."""
-    omega_b, tau_b = _ball(omega), _ball(tau)
-    x, y = _ball(start[0]), _ball(start[1])
+    omega_b, tau_b = ball(omega), ball(tau)
+    x, y = ball(start[0]), ball(start[1])
     for _ in range(iterations):
         q = evaluate(act, x, omega_b, y, tau_b, ("mean", "variance", "H11", "H12", "H21", "H22"))
         f0, f1 = q["mean"] - x, q["variance"] - y
@@ -232,6 +243,12 @@ class AffineResult:
     seconds: float = 0.0
     base_moments: tuple[arb, arb] = field(default=(arb(0), arb(0)))
 
+    def __repr__(self) -> str:
+        digits = mpmath.libmp.prec_to_dps(self.precision_bits)
+        return (f"AffineResult({self.activation.label()}, certified={self.certified}, "
+                f"{self.precision_bits} bits: scale={self.scale.str(digits, radius=True)}, "
+                f"shift={self.shift.str(digits, radius=True)})")
+
 
 def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fraction,
                  tau: Fraction) -> AffineResult:
@@ -241,12 +258,12 @@ def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fra
         raise InputError("the target variance and tau must be > 0")
     started = time.perf_counter()
     base = act.with_affine(Fraction(1), Fraction(0))
-    m = _ball(mean) * _ball(omega)
-    v = _ball(variance) * _ball(tau)
+    m = ball(mean) * ball(omega)
+    v = ball(variance) * ball(tau)
     P = gaussian.moment_partials(base, m, v, order=0)
     m1, m2 = P.A[0], P.B[0]
     var_g = m2 - m1 * m1
-    mu_b, nu_b = _ball(mean), _ball(variance)
+    mu_b, nu_b = ball(mean), ball(variance)
     bits = ctx.prec
     if not var_g > 0:
         return AffineResult(act, mean, variance, omega, tau, arb(0), arb(0), False, bits,
@@ -272,6 +289,33 @@ def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fra
         radius *= 16
     return AffineResult(act, mean, variance, omega, tau, c0, d0, False, bits,
                         "Krawczyk test failed", time.perf_counter() - started, (m1, m2))
+
+
+#: Largest accepted ``digits`` of :func:`solve_affine_target`.
+MAX_AFFINE_DIGITS = 300
+
+
+def solve_affine_target(act: Activation, mean: Any = "0", variance: Any = "1", omega: Any = "0",
+                        tau: Any = "1", *, digits: int = 50) -> AffineResult:
+    """:func:`solve_affine` for a target given as exact numbers (decimal strings recommended),
+    at ``digits`` + 10 decimal digits of working precision (``digits`` in 1..300).  Raises
+    :class:`InputError` for bad input (including an activation that already has a scale or
+    a shift: those are the unknowns) and :class:`ArithmeticError` if an integral fails."""
+    if isinstance(digits, bool) or not isinstance(digits, int) \
+            or not 1 <= digits <= MAX_AFFINE_DIGITS:
+        raise InputError(f"--digits must be in 1..{MAX_AFFINE_DIGITS} with --activation "
+                         f"(got {digits})")
+    if act.scale != 1 or act.shift != 0:
+        raise InputError("the scale and shift are what solve-constants solves for; give the "
+                         "activation without them")
+    target = [parse_exact(t, f"--{n}", ratio=False) for n, t in (
+        ("mean", mean), ("variance", variance), ("omega", omega), ("tau", tau))]
+    if target[1] <= 0:
+        raise InputError(f"--variance must be > 0 (got {variance})")
+    if target[3] <= 0:
+        raise InputError(f"--tau must be > 0 (got {tau})")
+    with working_precision(digits=digits + 10):
+        return solve_affine(act, *target)
 
 
 def to_mpf(x: arb) -> mpmath.mpf:

@@ -91,7 +91,9 @@ def _float_constants() -> tuple[float, float]:
         return float(lam), float(alpha)
 
 
-def _check_scalar(name: str, value: Any, positive: bool = False) -> None:
+def check_scalar(name: str, value: Any, positive: bool = False) -> None:
+    """:class:`InputError` naming ``name`` unless ``value`` is a finite number (> 0 where
+    ``positive``); decimal strings are checked exactly, traced JAX values not at all."""
     try:
         if isinstance(value, arb):
             ok = value.is_finite()
@@ -149,14 +151,14 @@ def evaluate(
     if check and backend not in ("jax", "dual"):
         for name, value, pos in (("mu", mu, False), ("omega", omega, False), ("nu", nu, True),
                                  ("tau", tau, True)):
-            _check_scalar(name, value, pos)
+            check_scalar(name, value, pos)
     if lam is None or alpha is None:
         dl, da = default_constants(backend)
         lam = dl if lam is None else lam
         alpha = da if alpha is None else alpha
     if check and backend not in ("jax", "dual"):
-        _check_scalar("lam", lam, True)
-        _check_scalar("alpha", alpha, True)
+        check_scalar("lam", lam, True)
+        check_scalar("alpha", alpha, True)
     args = [to_number(x, backend) for x in (mu, omega, nu, tau, lam, alpha)]
     values = backends.evaluator(backend, tuple(quantities))(*args)
     return dict(zip(quantities, values))
