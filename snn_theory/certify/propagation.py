@@ -312,16 +312,14 @@ def propagation_point(
     """The certified fixed point of (ω, τ) (Krawczyk, :func:`snn_theory.evaluate.moment_map.fixed_point`)
     and the closed-form propagation quantities enclosed over its ball.
 
-    ``activation``: any activation of :mod:`snn_theory.derive.activations` (default SELU with λ, α
-    in closed form); other than SELU, the fixed point is certified by
-    :func:`snn_theory.evaluate.activation_map.fixed_point` and the quantities are rigorous Gaussian
-    integrals (:mod:`snn_theory.evaluate.gaussian`; E[f′(z)²] of the derivative's pieces).
+    ``activation``: a name, expression, Activation or moment model (default SELU, λ, α in
+    closed form); other than SELU, the fixed point is certified by the Gaussian model and the
+    quantities are rigorous integrals (:mod:`snn_theory.evaluate.gaussian`; E[f′(z)²] piecewise).
     ``fixed``: use these (μ, ν) balls instead of the fixed point (any input statistics).
 
     Raises :class:`InputError` for τ ≤ 0 or no fixed point found, and
     :class:`ArithmeticError` if the certified fixed point has ν* ≤ 0."""
-    activation = activation_of(activation)
-    omega_b, tau_b = to_number(omega, "arb"), to_number(tau, "arb")
+    omega_b, tau_b, activation = to_number(omega, "arb"), to_number(tau, "arb"), activation_of(activation)
     if not tau_b > 0:
         raise InputError(f"tau must be > 0 (got {tau})")
     if activation is not None and not activation.is_selu:
@@ -785,10 +783,8 @@ def propagate(
 ) -> PropagationResult:
     """Certify the propagation quantities at the fixed point of (ω, τ) (module docstring).
 
-    ``activation``: a name, an expression in x, an Activation or a moment model (default
-    SELU with λ, α; ``lam``, ``alpha`` are for SELU only).  ``prec``: the working precision
-    in bits.  Other than SELU: the fixed points of the c-map by :func:`_mehler_fixed_points`
-    (1-D rigorous integrals and the Mehler expansion; no pair integral is needed).
+    ``activation`` (name, expression, Activation or model; default SELU), other than SELU: the
+    c-map's fixed points by :func:`_mehler_fixed_points` (1-D integrals, Mehler expansion).
 
     Raises :class:`InputError` for bad input and :class:`ArithmeticError` when a certificate
     cannot be obtained (no certified fixed point, an integral that does not converge, an
@@ -967,20 +963,6 @@ def _chi1_function() -> Callable[..., tuple[arb, arb]]:
 
     chi = formulas.PROPAGATION["chi1"]
     return backends.expression_function("arb", formulas.ARGUMENTS, (chi, sp.diff(chi, formulas.nu)))
-
-
-def edge_of_chaos(
-    taus: Sequence[float], activation: ModelSpec | None = None, lam: Any = None,
-    alpha: Any = None, prec: int = DEFAULT_PREC
-) -> list[EdgePoint]:
-    """For each τ: the ν on the edge of chaos (χ₁ = 1) of ``activation`` (default SELU):
-    :func:`edge_of_chaos_tau` for SELU (λ, α), :func:`edge_of_chaos_activation` otherwise."""
-    act = activation_of(activation)
-    if act is not None and not act.is_selu:
-        if lam is not None or alpha is not None:
-            raise InputError("lam and alpha are SELU's parameters; not with another activation")
-        return edge_of_chaos_activation(taus, act, prec=prec)
-    return edge_of_chaos_tau(taus, lam, alpha, prec=prec)
 
 
 def edge_of_chaos_tau(

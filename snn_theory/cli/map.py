@@ -148,8 +148,8 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
                 click.echo(f"warning: float64 {name} is ill-conditioned here: relative error "
                            f"{error:.2g} against a 17-digit arb-checked reference "
                            "(see `snn-theory map --help`)", err=True)
-    if not model.closed_form:
-        out["activation"] = model.activation.to_json()
+    if point.activation_record is not None:
+        out["activation"] = point.activation_record
     if as_json:
         json.dump(out, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")

@@ -244,7 +244,9 @@ def _extras(
                 P.correlation_slope(result.point, c, tol),
             )
     if taus:
-        extra["edge_tau"] = P.edge_of_chaos(taus, model, lam, alpha, prec=prec)
+        from snn_theory.certify.edge import edge_of_chaos
+
+        extra["edge_tau"] = edge_of_chaos(taus, model, lam, alpha, prec=prec)
     if alphas:
         extra["edge_alpha"] = P.edge_of_chaos_lambda(alphas, prec=prec)
     return extra

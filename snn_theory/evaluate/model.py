@@ -350,6 +350,12 @@ class MapPoint:
         return self.bits > digits_to_bits(self.digits)
 
     @property
+    def activation_record(self) -> dict[str, Any] | None:
+        """The activation's definition as results record it (None for SELU's closed forms,
+        which results name by λ, α)."""
+        return None if self.model.closed_form else self.model.activation.to_json()
+
+    @property
     def display_digits(self) -> int:
         """The digits to print: ``digits``, or all an arb ball determines at ``bits``."""
         return max(self.digits, mpmath.libmp.prec_to_dps(self.bits))
