@@ -52,8 +52,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "default_constants": ("snn_theory.evaluate.moment_map", "default_constants"),
     "Moments": ("snn_theory.evaluate.moment_map", "Moments"),
     "Jacobians": ("snn_theory.evaluate.moment_map", "Jacobians"),
-    "spectral_norm": ("snn_theory.evaluate.moment_map", "spectral_norm"),
-    "iterate": ("snn_theory.evaluate.moment_map", "iterate"),
+    "spectral_norm": ("snn_theory.evaluate.model", "spectral_norm"),
+    "iterate": ("snn_theory.evaluate.model", "iterate"),
     # activations
     "Activation": ("snn_theory.derive.activations", "Activation"),
     "get_activation": ("snn_theory.derive.activations", "get"),

@@ -108,6 +108,8 @@ def test_points_are_keyword_only() -> None:
     for call in (lambda: snn.moments("0", "0", "1", "1"),
                  lambda: snn.jacobian("0", "0", "1", "1"),
                  lambda: snn.evaluate_map("0", "0", "1", "1"),
+                 lambda: snn.spectral_norm("0", "0", "1", "1"),
+                 lambda: snn.iterate("0", "0", "1", "1"),
                  lambda: snn.fixed_point(0, 1)):
         with pytest.raises(TypeError):
             call()
@@ -123,7 +125,27 @@ def test_every_point_function_takes_an_activation_by_name() -> None:
     point = snn.propagate(omega=0, tau=2, prec=64, activation=tanh).point
     assert fp.proved and fp.variance.overlaps(point.nu_star)
     j = snn.jacobian(mu="0.2", nu="0.9", tau="2", activation="tanh", digits=15)
-    assert j.spectral_norm > 0 and "tanh" in repr(j)
+    s = snn.spectral_norm(mu="0.2", nu="0.9", tau="2", activation="tanh", digits=15)
+    assert j.spectral_norm == s.spectral_norm > 0 and "tanh" in repr(j)
+    walk = snn.iterate(mu="0.2", nu="0.9", tau="2", steps=2, activation="tanh", digits=15)
+    with snn.working_precision(digits=15):
+        first = tanh.evaluate("0.2", "0", "0.9", "2", quantities=("mean", "variance"),
+                              backend="mpmath")
+    assert len(walk.trajectory) == 3
+    assert abs(walk.trajectory[1][1] - first["variance"]) < 1e-14
+    assert abs(walk.trajectory[1][0] - first["mean"]) < 1e-14
+
+
+def test_a_paving_spec_takes_an_activation_by_name() -> None:
+    from fractions import Fraction
+
+    unit = (Fraction(0), Fraction(1))
+    spec = snn.PavingSpec(mu=unit, nu=(Fraction(1, 2), Fraction(1)), omega=unit,
+                          tau=(Fraction(1, 2), Fraction(2)), activation="tanh")
+    assert spec.activation == snn.get_activation("tanh")
+    assert snn.PavingSpec(mu=unit, nu=(Fraction(1, 2), Fraction(1)), omega=unit,
+                          tau=(Fraction(1, 2), Fraction(2)),
+                          activation="selu").activation is None  # the closed forms
 
 
 def test_dir_shows_the_api_only() -> None:

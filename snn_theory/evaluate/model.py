@@ -360,6 +360,9 @@ class MapPoint:
         """The digits to print: ``digits``, or all an arb ball determines at ``bits``."""
         return max(self.digits, mpmath.libmp.prec_to_dps(self.bits))
 
+    def __getitem__(self, name: str) -> Number:
+        return self.values[name]
+
     def __getattr__(self, name: str) -> Number:
         values = self.__dict__.get("values", {})
         if name in values:
@@ -525,6 +528,27 @@ def jacobian(*, mu: Any, nu: Any, omega: Any = "0", tau: Any = "1",
                         alpha=alpha, quantities=names, backend=backend, digits=digits)
 
 
+def spectral_norm(*, mu: Any, nu: Any, omega: Any = "0", tau: Any = "1",
+                  activation: ModelSpec = "selu", lam: Any = None, alpha: Any = None,
+                  backend: str = "mpmath", digits: int = 30) -> MapPoint:
+    """S(H), the largest singular value of the Jacobian of g — the contraction constant
+    (``.spectral_norm``); as :func:`evaluate_map`."""
+    return evaluate_map(mu=mu, nu=nu, omega=omega, tau=tau, activation=activation, lam=lam,
+                        alpha=alpha, quantities=("spectral_norm",), backend=backend,
+                        digits=digits)
+
+
+def iterate(*, mu: Any, nu: Any, omega: Any = "0", tau: Any = "1", steps: int = 10,
+            activation: ModelSpec = "selu", lam: Any = None, alpha: Any = None,
+            backend: str = "mpmath", digits: int = 30) -> MapPoint:
+    """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ, ν) (``.trajectory``, start
+    first) beside g at the start; as :func:`evaluate_map`.  With the Gaussian model each
+    step maps the exact midpoint of the previous ball."""
+    return map_point(activation, mu=mu, nu=nu, omega=omega, tau=tau, lam=lam, alpha=alpha,
+                     steps=steps, backend=backend, digits=digits,
+                     quantities=("mean", "variance"))
+
+
 def fixed_point(*, omega: Any = "0", tau: Any = "1", activation: ModelSpec = "selu",
                 lam: Any = None, alpha: Any = None, digits: int = 30,
                 start: tuple[Any, Any] = (0, 1)) -> FixedPoint:
@@ -548,5 +572,5 @@ def fixed_point(*, omega: Any = "0", tau: Any = "1", activation: ModelSpec = "se
 
 __all__ = ["MAP_QUANTITIES", "ClosedFormModel", "FixedPoint", "GaussianModel", "MapPoint",
            "ModelSpec", "MomentModel", "activation_of", "evaluate_map", "fixed_point", "float_errors",
-           "jacobian", "map_point", "moments", "resolve"]
+           "iterate", "jacobian", "map_point", "moments", "resolve", "spectral_norm"]
 
