@@ -29,9 +29,9 @@ from flint import arb, ctx, fmpq
 from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.derive import formulas
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import gaussian
-from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb
+from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision
 
@@ -124,27 +124,20 @@ def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
 def fixed_points_float(act: Activation, omega: Any, tau: Any, *, iterations: int = 60,
                        start: tuple[float, float] = (0.0, 1.0)
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ) by Newton's method on
-    g(x) − x with :func:`evaluate_float` (evidence, not certified).  Returns
-    ``(mu, nu, converged)``; NaN where it did not converge."""
+    """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ) by the one Newton loop
+    (:func:`snn_theory.evaluate.moment_map.newton_fixed_point`) on :func:`evaluate_float`
+    (evidence, not certified).  Returns ``(mu, nu, converged)``; NaN where it did not
+    converge."""
+    def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
+                  ) -> dict[str, np.ndarray]:
+        return evaluate_float(act, mu, om, nu, ta, names)
+
     omega, tau = np.broadcast_arrays(np.asarray(omega, float), np.asarray(tau, float))
-    x = np.full(omega.shape, float(start[0]))
-    y = np.full(omega.shape, float(start[1]))
-    done = np.zeros(omega.shape, bool)
-    names = ("mean", "variance", "H11", "H12", "H21", "H22")
     with np.errstate(all="ignore"):
-        for _ in range(iterations):
-            q = evaluate_float(act, x, omega, np.where(y > 0, y, np.nan), tau, names)
-            f0, f1 = q["mean"] - x, q["variance"] - y
-            a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
-            det = a * d - b * c
-            dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
-            x, y = np.where(done, x, x - dx), np.where(done, y, y - dy)
-            done |= np.abs(dx) + np.abs(dy) <= 1e-12 * (1 + np.abs(x) + np.abs(y))
-            if done.all():
-                break
-    ok = done & np.isfinite(x) & np.isfinite(y) & (y > 0)
-    return np.where(ok, x, np.nan), np.where(ok, y, np.nan), ok
+        r = newton_fixed_point(omega, tau, backend="numpy", start=start,
+                               max_iterations=iterations, tolerance=1e-12,
+                               evaluator=evaluator)
+    return np.asarray(r.mu, float), np.asarray(r.nu, float), np.asarray(r.converged, bool)
 
 
 def iterate_float(act: Activation, mu0: float, omega: float, nu0: float, tau: float, *,
@@ -193,21 +186,30 @@ class FixedPoint:
 
 def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any, Any] = (0, 1),
                 iterations: int = 60) -> FixedPoint:
-    """Newton's method on g(x) − x (midpoints), then a Krawczyk test in arb."""
+    """The one Newton loop (:func:`snn_theory.evaluate.moment_map.newton_fixed_point`) on
+    g(x) − x with the midpoints of the arb enclosures, at the arb precision, then a
+    Krawczyk test in arb around its last iterate (``proved`` False if the test fails;
+    :class:`ArithmeticError` if Newton's method leaves ν > 0)."""
     omega_b, tau_b = ball(omega), ball(tau)
-    x, y = ball(start[0]), ball(start[1])
-    for _ in range(iterations):
-        q = evaluate(act, x, omega_b, y, tau_b, ("mean", "variance", "H11", "H12", "H21", "H22"))
-        f0, f1 = q["mean"] - x, q["variance"] - y
-        a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
-        det = a * d - b * c
-        dx = arb(((d * f0 - b * f1) / det).mid())
-        dy = arb(((-c * f0 + a * f1) / det).mid())
-        x, y = arb((x - dx).mid()), arb((y - dy).mid())
-        if not y > 0:
+
+    def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
+                  ) -> dict[str, Any]:
+        q = evaluate(act, mpf_to_arb(mu), omega_b, mpf_to_arb(nu), tau_b, names)
+        return {k: arb_to_mpf(v.mid()) for k, v in q.items()}
+
+    with mpmath.workprec(ctx.prec):
+        try:
+            r = newton_fixed_point(omega, tau, backend="mpmath", start=start,
+                                   max_iterations=iterations,
+                                   tolerance=mpmath.mpf(2) ** (-(ctx.prec - 8)),
+                                   evaluator=evaluator)
+        except NumericalFailure as exc:
+            if "left the domain" in str(exc):
+                raise ArithmeticError("Newton's method left the domain (nu <= 0)") from None
+            raise ArithmeticError(str(exc)) from None
+        if not (mpmath.isfinite(r.mu) and mpmath.isfinite(r.nu) and r.nu > 0):
             raise ArithmeticError("Newton's method left the domain (nu <= 0)")
-        if abs(dx) + abs(dy) < arb(2) ** (-(ctx.prec - 8)) * (1 + abs(x) + abs(y)):
-            break
+        x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
 
     def f(u: arb, w: arb) -> tuple[arb, arb]:
         q = evaluate(act, u, omega_b, w, tau_b, ("mean", "variance"))

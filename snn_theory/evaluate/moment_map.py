@@ -17,6 +17,7 @@ their closed forms in the chosen number system) and ``backend``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -287,7 +288,8 @@ class NewtonResult(NamedTuple):
 def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
                        backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
                        max_iterations: int = 100,
-                       tolerance: float | None = None) -> NewtonResult:
+                       tolerance: float | None = None,
+                       evaluator: Callable[..., dict[str, Any]] | None = None) -> NewtonResult:
     """Newton's method on F(μ, ν) = g(μ, ν) − (μ, ν) for weights (ω, τ): the one Newton loop
     of the fixed point of g (docs/mathematics.md §1–2).
 
@@ -306,14 +308,25 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
     is not converged.  For mpmath and jax (scalars) leaving ν > 0 raises
     :class:`NumericalFailure`.  Never raises for non-convergence: see ``converged`` (and
     :func:`fixed_point`, which does).  Float evidence, not proof.
+
+    ``evaluator(mu, omega, nu, tau, names) -> {name: value}``: the map to solve, in
+    ``backend``'s numbers (default: SELU's closed forms with ``lam``, ``alpha``); the moment
+    models (:mod:`snn_theory.evaluate.model`) pass their own, so that every activation's
+    fixed point is found by this one loop.
     """
     if backend not in ("mpmath", "numpy", "jax"):
         raise InputError(f"Newton's method runs in mpmath, numpy or jax (got {backend!r})")
     if int(max_iterations) != max_iterations or max_iterations < 1:
         raise InputError(f"max_iterations must be an integer >= 1 (got {max_iterations!r})")
-    if lam is None or alpha is None:
-        dl, da = default_constants(backend)
-        lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+    if evaluator is None:
+        if lam is None or alpha is None:
+            dl, da = default_constants(backend)
+            lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+
+        def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
+                      ) -> dict[str, Any]:
+            return evaluate(mu, om, nu, ta, lam, alpha, backend=backend, quantities=names,
+                            check=False)
     vectorised = backend == "numpy"
     if vectorised:
         omega, tau, x, y = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (
@@ -344,8 +357,7 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
                                    "another start")
         else:
             y_in = y
-        q = evaluate(x, omega, y_in, tau, lam, alpha, backend=backend, quantities=names,
-                     check=False)
+        q = evaluator(x, omega, y_in, tau, names)
         f0, f1 = q["mean"] - x, q["variance"] - y_in
         a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
         det = a * d - b * c
