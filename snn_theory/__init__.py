@@ -51,7 +51,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "fixed_point": ("snn_theory.evaluate.model", "fixed_point"),
     "default_constants": ("snn_theory.evaluate.moment_map", "default_constants"),
     "Moments": ("snn_theory.evaluate.moment_map", "Moments"),
-    "Jacobians": ("snn_theory.evaluate.moment_map", "Jacobians"),
     "spectral_norm": ("snn_theory.evaluate.model", "spectral_norm"),
     "iterate": ("snn_theory.evaluate.model", "iterate"),
     # activations

@@ -1,8 +1,11 @@
-"""The library API: the SELU mean/variance map g and its Jacobian in any number system.
+"""SELU's closed-form mean/variance map g and its Jacobian in any number system, and the one
+Newton loop for fixed points (the public, keyword-only API over every activation is
+:mod:`snn_theory.evaluate.model`, whose :class:`~snn_theory.evaluate.model.ClosedFormModel`
+wraps this module).
 
-    >>> from snn_theory import moments, spectral_norm
-    >>> moments(0.0, 0.0, 1.0, 1.0, backend="numpy").variance   # doctest: +ELLIPSIS
-    np.float64(1.00000000000000...)
+    >>> from snn_theory.evaluate.moment_map import closed_form_moments
+    >>> round(float(closed_form_moments(0.0, 0.0, 1.0, 1.0, backend="numpy").variance), 12)
+    1.0
 
 Arguments are always ``(mu, omega, nu, tau)`` — input mean, weight sum, input variance,
 weight sum of squares (docs/mathematics.md §1) — then ``lam, alpha`` (default λ01, α01, computed from
@@ -38,13 +41,6 @@ class Moments(NamedTuple):
     mean: Number
     second_moment: Number
     variance: Number
-
-
-class Jacobians(NamedTuple):
-    """``H``: Jacobian of g = (μ̃, ν̃); ``J``: of (μ̃, ξ̃) (docs/mathematics.md §2). Rows: output, cols: (μ, ν)."""
-
-    H: tuple[tuple[Number, Number], tuple[Number, Number]]
-    J: tuple[tuple[Number, Number], tuple[Number, Number]]
 
 
 def to_number(x: Any, backend: str) -> Number:
@@ -228,28 +224,13 @@ def _determines(ball: arb, value: Any, tolerance: Any, bits: int) -> bool:
     return rad <= tolerance * (mid - rad)
 
 
-def moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
+def closed_form_moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None,
+                        alpha: Any = None, *,
             backend: str = "mpmath") -> Moments:
     """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (docs/mathematics.md §1)."""
     q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
                  quantities=("mean", "second_moment", "variance"))
     return Moments(q["mean"], q["second_moment"], q["variance"])
-
-
-def jacobian(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
-             backend: str = "mpmath") -> Jacobians:
-    """H = ∂(μ̃, ν̃)/∂(μ, ν) and J = ∂(μ̃, ξ̃)/∂(μ, ν) (docs/mathematics.md §2)."""
-    names = ("H11", "H12", "H21", "H22", "J11", "J12", "J21", "J22")
-    q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=names)
-    return Jacobians(((q["H11"], q["H12"]), (q["H21"], q["H22"])),
-                     ((q["J11"], q["J12"]), (q["J21"], q["J22"])))
-
-
-def spectral_norm(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None,
-                  *, backend: str = "mpmath") -> Number:
-    """Largest singular value S(H) of the Jacobian of g — the contraction constant."""
-    return evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
-                    quantities=("spectral_norm",))["spectral_norm"]
 
 
 def iterate(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10, lam: Any = None,
@@ -267,7 +248,7 @@ def iterate(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10, lam: Any
     point = (to_number(mu, backend), to_number(nu, backend))
     trajectory = [point]
     for _ in range(int(steps)):
-        q = moments(point[0], omega, point[1], tau, lam, alpha, backend=backend)
+        q = closed_form_moments(point[0], omega, point[1], tau, lam, alpha, backend=backend)
         point = (q.mean, q.variance)
         trajectory.append(point)
     return trajectory
@@ -475,7 +456,7 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
 
 
 __all__ = [
-    "InputError", "Moments", "Jacobians", "evaluate", "moments", "jacobian", "spectral_norm",
+    "InputError", "Moments", "evaluate", "closed_form_moments",
     "iterate", "fixed_point", "newton_fixed_point", "NewtonResult", "default_constants",
     "to_number", "evaluate_digits", "CheckedValues",
 ]
