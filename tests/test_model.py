@@ -110,3 +110,17 @@ def test_map_point_raises_the_precision_for_cancellation() -> None:
     point = map_point("selu", mu="40", omega="1", nu="0.01", tau="1", digits=15)
     assert point.precision_raised and point.unresolved is not None
     assert "15 digits" in repr(point)
+
+
+def test_the_command_line_does_not_branch_on_selu() -> None:
+    """The command line resolves a model and asks it; it never tests which activation it has
+    (the library decides: closed forms or Gaussian integrals)."""
+    import re
+    from pathlib import Path
+
+    import snn_theory.cli
+
+    branches = [f"{path.name}:{n}" for path in Path(snn_theory.cli.__file__).parent.glob("*.py")
+                for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if re.search(r"is_selu|== \"selu\"", line)]
+    assert branches == []
