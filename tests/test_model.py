@@ -15,10 +15,10 @@ from snn_theory.evaluate.model import (
     ClosedFormModel,
     GaussianModel,
     MomentModel,
-    map_point,
     resolve,
 )
 from snn_theory.evaluate.moment_map import arb_to_mpf
+from snn_theory.evaluate.point import map_point
 from snn_theory.precision import working_precision
 
 

@@ -32,7 +32,7 @@ def test_stage_packages_are_not_shadowed_by_functions() -> None:
 
     assert snn_theory.evaluate.__name__ == "snn_theory.evaluate"
     assert snn_theory.simulate.__name__ == "snn_theory.simulate"
-    assert snn_theory.evaluate_map.__module__ == "snn_theory.evaluate.model"
+    assert snn_theory.evaluate_map.__module__ == "snn_theory.evaluate.point"
     assert snn_theory.run_simulation.__module__ == "snn_theory.simulate.engine"
 
 

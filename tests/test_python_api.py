@@ -161,8 +161,8 @@ def test_the_notebook_examples_run() -> None:
 
 def test_the_model_docstrings_run() -> None:
     from snn_theory.certify import constants, gains
-    from snn_theory.evaluate import model
+    from snn_theory.evaluate import model, point
 
-    for module in (model, gains, constants, snn):
+    for module in (model, point, gains, constants, snn):
         failed, tried = doctest.testmod(module)
         assert tried > 0 and failed == 0, module.__name__

@@ -56,7 +56,7 @@ import mpmath
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.errors import InputError, PrecisionExhausted
 from snn_theory.evaluate import backends
-from snn_theory.evaluate.model import MAX_DIGITS, MAX_ITERATIONS, MapPoint, map_point
+from snn_theory.evaluate.point import MAX_DIGITS, MAX_ITERATIONS, MapPoint, map_point
 from snn_theory.exact import decimal_string
 
 
