@@ -10,8 +10,9 @@ rests on can be audited in one file:
   Nonzero magnitudes must lie in [1e-50, 1e50] (:data:`MAX_MAGNITUDE`), and only ASCII digits
   are numbers (Python would read a full-width ``'１'`` as 1; arb cannot).
 * :func:`format_fraction` — the exact text of a rational (no rounding at all).
-* :func:`decimal_text`, :func:`decimal_interval` — outward rounding of exact rationals to
-  significant digits: the printed interval contains the exact one.
+* :func:`decimal_text`, :func:`decimal_interval`, :func:`interval_text` — outward rounding of
+  exact rationals to significant digits: the printed interval contains the exact one
+  (:func:`ball_text`: the same for an arb ball).
 * :func:`decimal_enclosure` — outward rounding of an arb ball to fixed decimals: the printed
   interval contains the ball; :func:`nearest_float` — the float64 nearest to every point of a
   ball.
@@ -244,6 +245,19 @@ def decimal_interval(lo: Fraction, hi: Fraction, digits: int = 17,
     return text
 
 
+def interval_text(lo: Fraction, hi: Fraction, digits: int = 17,
+                  exclude: Fraction | None = None) -> str:
+    """``"[a, b]"``: [lo, hi] rounded outward (:func:`decimal_interval`); an exact point
+    (``lo == hi``) whose text fits ``digits`` significant digits is printed as that one
+    number.  Guarantee: the printed interval (or number) contains [lo, hi].
+
+    >>> interval_text(Fraction(1, 3), Fraction(1, 3), 5), interval_text(Fraction(1, 4), Fraction(1, 4))
+    ('[0.33333, 0.33334]', '0.25')
+    """
+    a, b = decimal_interval(lo, hi, digits, exclude)
+    return a if a == b else f"[{a}, {b}]"
+
+
 # --------------------------------------------------------------------------- arb balls
 def to_fraction(x: arb) -> Fraction:
     """The exact value of the midpoint of ``x`` (for an exact point such as ``ball.upper()``,
@@ -272,6 +286,18 @@ def ball_endpoints(x: arb) -> tuple[Fraction, Fraction]:
         raise ArithmeticError("the enclosure is not finite")
     mid, rad = to_fraction(x.mid()), to_fraction(x.rad())
     return mid - rad, mid + rad
+
+
+def ball_text(x: arb, digits: int = 17, exclude: Fraction | None = None) -> str:
+    """The ball ``x`` as an outward decimal interval ``"[a, b]"`` with ``digits``
+    significant digits (:func:`interval_text` of its exact ends), or one number when the
+    ball is an exact point that short.  Guarantee: what is printed contains the ball.
+
+    >>> ball_text(arb(2) / 3, 6), ball_text(arb(3) / 8)
+    ('[0.666666, 0.666667]', '0.375')
+    """
+    lo, hi = ball_endpoints(x)
+    return interval_text(lo, hi, digits, exclude)
 
 
 def _dyadic(x: arb) -> tuple[int, int]:
@@ -370,7 +396,8 @@ def nearest_float(x: arb) -> float | None:
 
 
 __all__ = [
-    "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints",
+    "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints", "ball_text",
     "check_ascii_digits", "decimal_enclosure", "decimal_interval", "decimal_string",
-    "decimal_text", "format_fraction", "nearest_float", "parse_exact", "to_fraction",
+    "decimal_text", "format_fraction", "interval_text", "nearest_float", "parse_exact",
+    "to_fraction",
 ]

@@ -5,6 +5,7 @@ integrals at 30 digits; phase claims; tail bounds; Monte Carlo; bad input."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -182,12 +183,15 @@ def test_tail_bound_is_an_upper_bound() -> None:
 
 
 def test_edge_of_chaos_points() -> None:
-    edges = propagation.edge_of_chaos_tau([0.9, 1.1], prec=100)
+    edges = propagation.edge_of_chaos_tau(["0.9", 1.1], prec=100)
+    # a decimal string is the number written; a float its exact binary value
+    assert [e.tau for e in edges] == [Fraction(9, 10), Fraction(1.1)]
     fn = backends.propagation_function("mpmath")
     with mpmath.workdps(30):
         lam, alpha = _selu_mp()
         for e in edges:
-            chi = fn(0, 0, arb_to_mpf(e.nu), mpmath.mpf(e.tau), lam, alpha)[2]
+            tau = mpmath.mpf(e.tau.numerator) / e.tau.denominator
+            chi = fn(0, 0, arb_to_mpf(e.nu), tau, lam, alpha)[2]
             assert abs(chi - 1) < mpmath.mpf(10) ** -20
             # at the fixed point itself χ₁ > 1 (Gaussian Poincaré inequality)
             assert e.chi1_at_fixed_point > 1

@@ -27,7 +27,7 @@ from snn_theory.certify import activation_verify
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.evaluate import activation_map
-from snn_theory.exact import format_fraction
+from snn_theory.exact import ball_text, format_fraction, interval_text
 from snn_theory.precision import working_precision
 
 PARAMETER_DIGITS = 20
@@ -103,9 +103,10 @@ def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
     if r.verdict == "holds":
         return f"{short}: proven"
     if r.verdict == "refuted":
-        point = ", ".join(f"{float(x):.4g}" for x in r.counterexample[0])
-        lo, hi = r.counterexample[1]
-        return f"{short}: FALSE at ({point}), value ∈ [{float(lo):.6g}, {float(hi):.6g}]"
+        point = ", ".join(format_fraction(x) for x in r.counterexample[0])  # exact
+        lo, hi = r.counterexample[1]  # rounded outward, excluding the threshold as it does
+        return (f"{short}: FALSE at ({point}), value ∈ "
+                f"{interval_text(lo, hi, 6, exclude=r.claim.threshold)}")
     return f"{short}: undecided ({r.reason})"
 
 
@@ -117,7 +118,7 @@ def markdown(rows: list[TableRow], time_limit: float, max_boxes: int) -> str:
     ]
     for row in rows:
         claims = "; ".join(_claim_cell(r) for r in row.results)
-        lines.append(f"| {row.name} | {row.parameters} | {row.spectral_norm.str(8, radius=False)}"
+        lines.append(f"| {row.name} | {row.parameters} | {ball_text(row.spectral_norm, 8)}"
                      f" | **{row.verdict}** | {claims} | {row.seconds:.1f} |")
     lines.append("")
     lines.append(f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "

@@ -65,9 +65,16 @@ from snn_theory.certify.claims import (
 )
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
+from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.evaluate import gaussian
-from snn_theory.exact import format_fraction, parse_exact, to_fraction
+from snn_theory.exact import (
+    decimal_interval,
+    decimal_text,
+    format_fraction,
+    parse_exact,
+    to_fraction,
+)
 from snn_theory.files import atomic_write
 from snn_theory.precision import working_precision
 
@@ -395,16 +402,19 @@ class ActivationClaimResult:
         return data
 
     def json_entry(self) -> dict[str, Any]:
+        """The ``--json`` entry: the extremum's ends rounded outward to 17 significant digits,
+        the counterexample's point exact and its value rounded outward (with the digits it
+        takes to exclude the threshold), all as decimal strings."""
         lo, hi = self.extremum
         return {"name": self.claim.name, "activation": self.activation.to_json(),
                 "statement": self.claim.statement, "holds": self.holds, "verdict": self.verdict,
                 "extremum": {"kind": self.claim.kind,
-                             "lower": None if lo is None else float(lo),
-                             "upper": None if hi is None else float(hi)},
+                             "lower": None if lo is None else decimal_text(lo, -1),
+                             "upper": None if hi is None else decimal_text(hi, 1)},
                 "counterexample": None if self.counterexample is None else {
                     "point": [format_fraction(x) for x in self.counterexample[0]],
-                    "value": [float(self.counterexample[1][0]),
-                              float(self.counterexample[1][1])]},
+                    "value": decimal_interval(*self.counterexample[1],
+                                              exclude=self.claim.threshold)},
                 "boxes": self.boxes, "cells": self.cells, "seconds": round(self.seconds, 3),
                 "reason": self.reason, "certificate": self.certificate,
                 "tolerance": None if self.tolerance is None else format_fraction(self.tolerance),
@@ -726,7 +736,9 @@ def is_activation_certificate(path: Path | str) -> bool:
 @dataclass
 class ActivationCheckReport:
     """What the checker found; ``extremum`` the recomputed deciding end (holds) and
-    ``value`` the recomputed counterexample enclosure (refuted), as exact text."""
+    ``value`` the recomputed counterexample enclosure (refuted), as exact text;
+    ``statement`` the claim (name, quantity, relation, threshold, domain, activation) once the
+    file's claim is read, ``point`` the counterexample's exact coordinates."""
 
     path: str
     valid: bool
@@ -735,15 +747,45 @@ class ActivationCheckReport:
     verdict: str = ""
     extremum: str | None = None
     value: list[str] | None = None
+    statement: dict[str, Any] = field(default_factory=dict)
+    point: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "valid": self.valid, "message": self.message,
                 "claim": self.claim, "verdict": self.verdict, "extremum": self.extremum,
-                "value": self.value}
+                "value": self.value, "statement": self.statement or None,
+                "counterexample": None if self.point is None else dict(
+                    zip(VARIABLE_NAMES, self.point), value=self.value_text())}
+
+    def value_text(self) -> list[str] | None:
+        """The counterexample's value rounded outward (17 digits, more where it takes them
+        to exclude the threshold as the exact enclosure does)."""
+        if self.value is None:
+            return None
+        threshold = Fraction(self.statement["threshold"]) if self.statement else None
+        return decimal_interval(Fraction(self.value[0]), Fraction(self.value[1]),
+                                exclude=threshold)
 
     def line(self) -> str:
-        """The one line ``check-certificate`` prints (everything in it re-derived)."""
-        return f"{'VALID' if self.valid else 'INVALID'} {self.path}: {self.message}"
+        """The one line ``check-certificate`` prints (everything in it re-derived): verdict,
+        activation, statement with its domain, and the extremum bound or the counterexample
+        (point exact, value rounded outward)."""
+        head = f"{'VALID' if self.valid else 'INVALID'} {self.path}"
+        if not self.statement:
+            return f"{head}: {self.message}"
+        st = self.statement
+        domain = ", ".join(f"{n} ∈ [{a}, {b}]" for n, (a, b) in st["domain"].items())
+        what = {"holds": "HOLDS", "refuted": "FALSE"}.get(self.verdict, "?")
+        body = (f"{what} for {st['activation']}: {st['quantity']} {st['relation']} "
+                f"{st['threshold']} on {domain} | claim {st['name']}")
+        if not self.valid:
+            return f"{head}: {body} | REJECTED: {self.message}"
+        if self.point is not None:
+            lo, hi = self.value_text() or ["?", "?"]
+            body += (" | counterexample " + ", ".join(
+                f"{n}={x}" for n, x in zip(VARIABLE_NAMES, self.point))
+                + f", {st['quantity']} there ∈ [{lo}, {hi}]")
+        return f"{head}: {body} | {self.message}"
 
 
 #: The keys of a certificate, of its activation record and of its counterexample: exactly.
@@ -858,7 +900,10 @@ def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
     verdict = data["verdict"]
     if verdict not in ("holds", "refuted"):
         return ActivationCheckReport(path, False, f"unknown verdict {verdict!r}")
-    report = ActivationCheckReport(path, False, "", claim.statement, verdict)
+    report = ActivationCheckReport(path, False, "", claim.statement, verdict, statement=dict(
+        name=claim.name, quantity=claim.quantity, relation=claim.relation,
+        threshold=format_fraction(claim.threshold), domain=claim.domain.to_json(),
+        activation=act.label()))
     if verdict == "refuted":
         if data["leaves"] != []:
             raise CertificateRejected("a refutation has no leaves")
@@ -883,9 +928,9 @@ def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
             return report
         report.valid = True
         report.value = [format_fraction(e) for e in ends]
-        report.message = (f"refuted for {act.label()}: {claim.quantity} at the recorded point "
-                          f"re-evaluated to [{report.value[0]}, {report.value[1]}] "
-                          f"(≈ {value.str(8)})")
+        report.point = [format_fraction(x) for x in point]
+        report.message = ("refuted: the value at the recorded point, re-evaluated from the "
+                          "activation's definition, violates the claim")
         return report
     from snn_theory.certify.certificate.tiling import tiling_error
 
@@ -926,7 +971,7 @@ def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
     end = max(bounds) if side > 0 else min(bounds)
     report.valid = True
     report.extremum = format_fraction(end)
-    report.message = (f"proven for {act.label()}: {claim.statement}; {claim.kind} "
-                      f"{'≤' if side > 0 else '≥'} {float(end):.10g} ({len(leaves)} boxes "
-                      "re-bounded from the activation's definition)")
+    report.message = (f"proven: {claim.kind} {'≤' if side > 0 else '≥'} "
+                      f"{decimal_text(end, side)} ({len(leaves)} boxes re-bounded from the "
+                      "activation's definition)")
     return report

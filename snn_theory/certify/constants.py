@@ -60,7 +60,13 @@ from snn_theory.evaluate.activation_map import AffineResult, solve_affine_target
 from snn_theory.evaluate.dual import Dual, arb_sqrt
 from snn_theory.evaluate.model import ModelSpec, resolve
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb
-from snn_theory.exact import Decimal3, decimal_enclosure, nearest_float, parse_exact
+from snn_theory.exact import (
+    Decimal3,
+    decimal_enclosure,
+    format_fraction,
+    nearest_float,
+    parse_exact,
+)
 from snn_theory.precision import digits_to_bits, working_precision
 
 #: Largest --digits accepted (measured: 10 000 digits ≈ 2 s, 30 000 ≈ 20 s on one core;
@@ -420,7 +426,8 @@ def _validate(digits: Any, target: Sequence[Fraction], rates: Sequence[Fraction]
 
 
 def _fmt(x: Fraction) -> str:
-    return str(x) if x.denominator == 1 else f"{float(x):g}"
+    """A user's exact input, exactly as the number it is (never rounded)."""
+    return format_fraction(x)
 
 
 def solve_constants(

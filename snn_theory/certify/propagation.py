@@ -45,6 +45,7 @@ from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, gaussian
 from snn_theory.evaluate.model import ModelSpec, activation_of
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
+from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision
 
 #: ``progress(stage, done, total)``.
@@ -949,7 +950,7 @@ class EdgePoint:
     where certified, ν* of the fixed point at this τ and χ₁ there (``None`` when no fixed
     point was certified: ``note`` says why)."""
 
-    tau: float
+    tau: Fraction
     nu: arb
     box: arb
     nu_star: arb | None
@@ -966,9 +967,9 @@ def _chi1_function() -> Callable[..., tuple[arb, arb]]:
 
 
 def edge_of_chaos_tau(
-    taus: Sequence[float], lam: Any = None, alpha: Any = None, prec: int = DEFAULT_PREC
+    taus: Sequence[Any], lam: Any = None, alpha: Any = None, prec: int = DEFAULT_PREC
 ) -> list[EdgePoint]:
-    """For each τ: the ν with τ·E[f′(z)²] = 1, z ~ N(0, ντ) (ω = 0), certified by Krawczyk.
+    """For each τ (exact) the ν with τ·E[f′(z)²] = 1, z ~ N(0, ντ) (ω = 0), certified by Krawczyk.
 
     E[f′²] decreases in v = ντ from λ²(1 + α²)/2 to λ²/2, so a root exists iff
     λ²/2 < 1/τ < λ²(1 + α²)/2; τ outside that range raises :class:`InputError`."""
@@ -980,7 +981,7 @@ def edge_of_chaos_tau(
         fn = _chi1_function()
         out = []
         for tau in taus:
-            tau_b = arb(float(tau))
+            tau_q, tau_b = parse_exact(tau, "tau", positive=True), to_number(tau, "arb")
             lo_v, hi_v = lam_b**2 / 2, lam_b**2 * (1 + alpha_b**2) / 2
             if not (tau_b * lo_v < 1 and tau_b * hi_v > 1):
                 raise InputError(
@@ -990,8 +991,8 @@ def edge_of_chaos_tau(
             lam_f, alpha_f = float(lam_b.mid()), float(alpha_b.mid())
             with mpmath.workprec(prec + 20):
 
-                def h(
-                    nu: Any, tau: float = tau, lam_f: float = lam_f, alpha_f: float = alpha_f
+                def h(  # the starting guess only: Krawczyk certifies the root
+                    nu: Any, tau: float = float(tau_q), lam_f: float = lam_f, alpha_f: float = alpha_f
                 ) -> Any:
                     v = nu * tau
                     e2 = mpmath.exp(2 * v) * mpmath.erfc(mpmath.sqrt(2 * v))
@@ -1033,15 +1034,15 @@ def edge_of_chaos_tau(
                 )[2]
             except (ArithmeticError, ValueError, ZeroDivisionError) as exc:
                 note = (
-                    f"no fixed point of the moment map certified at omega = 0, tau = {tau:g} "
+                    f"no fixed point of the moment map certified at omega = 0, tau = {tau} "
                     f"(Newton from (0, 1), then the Krawczyk test: {' '.join(str(exc).split())})"
                 )
-            out.append(EdgePoint(float(tau), result.enclosure, result.box, nu_star, chi_fp, note))
+            out.append(EdgePoint(tau_q, result.enclosure, result.box, nu_star, chi_fp, note))
         return out
 
 
 def edge_of_chaos_activation(
-    taus: Sequence[float], act: activations.Activation, prec: int = DEFAULT_PREC
+    taus: Sequence[Any], act: activations.Activation, prec: int = DEFAULT_PREC
 ) -> list[EdgePoint]:
     """For each τ: a ν with χ₁ = τ·E[f′(z)²] = 1, z ~ N(0, ν·τ) (ω = 0), for any activation.
 
@@ -1060,7 +1061,7 @@ def edge_of_chaos_activation(
 
         out = []
         for tau in taus:
-            tau_b = arb(float(tau))
+            tau_q, tau_b = parse_exact(tau, "tau", positive=True), to_number(tau, "arb")
             grid = [arb(2) ** k for k in range(-12, 13)]
             signs = []
             bracket = None
@@ -1073,7 +1074,7 @@ def edge_of_chaos_activation(
                 signs.append((nu, sign))
             if bracket is None:
                 raise InputError(
-                    f"no edge of chaos found at tau = {tau:g} for {act.label()}: chi1(nu) - 1 "
+                    f"no edge of chaos found at tau = {tau} for {act.label()}: chi1(nu) - 1 "
                     "has no proven sign change for nu = 2^-12 .. 2^12"
                 )
             a, b, sign_a = bracket
@@ -1108,7 +1109,7 @@ def edge_of_chaos_activation(
                 nu_star, chi_fp = point.nu_star, point.chi1
             except (InputError, ArithmeticError) as exc:
                 note = " ".join(str(exc).split())
-            out.append(EdgePoint(float(tau), box, box, nu_star, chi_fp, note, how))
+            out.append(EdgePoint(tau_q, box, box, nu_star, chi_fp, note, how))
         return out
 
 
@@ -1116,13 +1117,13 @@ def edge_of_chaos_activation(
 class LambdaEdgePoint:
     """λ (ball) with χ₁(λ, α) = 1 at input statistics (μ, ν) and weights (ω, τ)."""
 
-    alpha: float
+    alpha: Fraction
     lam: arb
     chi1: arb
 
 
 def edge_of_chaos_lambda(
-    alphas: Sequence[float],
+    alphas: Sequence[Any],
     mu: Any = 0,
     nu: Any = 1,
     omega: Any = 0,
@@ -1136,11 +1137,9 @@ def edge_of_chaos_lambda(
         args = [to_number(x, "arb") for x in (mu, omega, nu, tau)]
         out = []
         for a in alphas:
-            a_b = arb(float(a))
-            if not a_b > 0:
-                raise InputError(f"alpha must be > 0 (got {a})")
+            a_q, a_b = parse_exact(a, "alpha", positive=True), to_number(a, "arb")
             lam_edge = 1 / fn(*args, arb(1), a_b)[2].sqrt()
-            out.append(LambdaEdgePoint(float(a), lam_edge, fn(*args, lam_edge, a_b)[2]))
+            out.append(LambdaEdgePoint(a_q, lam_edge, fn(*args, lam_edge, a_b)[2]))
         return out
 
 

@@ -20,19 +20,21 @@ import json
 import sys
 
 import click
+from flint import arb
 
 from snn_theory.certify.gains import certified_gains
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_enclosure
+from snn_theory.exact import ball_text, decimal_enclosure
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 1000
 
 
-def _relative(x: object) -> str:
-    return x.str(3, radius=False)  # type: ignore[attr-defined]
+def _relative(x: arb) -> str:
+    """The relative error's enclosure rounded outward to 3 significant digits."""
+    return ball_text(x, 3)
 
 
 @click.command("gain")

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from snn_theory.errors import InputError
+from snn_theory.exact import ball_text
 
 
 def _ball(x: Any) -> dict[str, str]:
@@ -24,7 +25,8 @@ def _ball(x: Any) -> dict[str, str]:
 
 
 def _g(x: Any, digits: int = 10) -> str:
-    return f"{float(x.mid()):.{digits}g}"
+    """The ball rounded outward to ``digits`` significant digits."""
+    return ball_text(x, digits)
 
 
 @click.command("initializers")

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "activation-table": "snn_theory.cli.activation_table:activation_table_command",
     "map-domain": "snn_theory.cli.map_domain:map_domain_command",
     "largest-box": "snn_theory.cli.largest_box:largest_box_command",
+    "shape": "snn_theory.cli.shape:shape_command",
 }
 
 

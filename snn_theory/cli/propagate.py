@@ -44,7 +44,7 @@ from flint import arb
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_string, parse_exact
+from snn_theory.exact import decimal_string, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 200
@@ -54,13 +54,13 @@ def _ball(x: arb, digits: int) -> str:
     return x.str(digits, radius=True)
 
 
-def _floats(text: str, name: str) -> list[float]:
-    try:
-        values = [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise InputError(f"--{name} must be comma-separated numbers (got {text!r})") from None
-    if not values or any(not (v == v and abs(v) < float("inf")) for v in values):
-        raise InputError(f"--{name} must be comma-separated finite numbers (got {text!r})")
+def _decimals(text: str, name: str) -> list[str]:
+    """The comma-separated decimals of ``--NAME``, each checked by the exact parser and kept
+    as text (so the library encloses the number typed, not its nearest float64)."""
+    values = [decimal_string(t, f"--{name}", positive=True) for t in text.split(",")
+              if t.strip()]
+    if not values:
+        raise InputError(f"--{name} must be comma-separated numbers > 0 (got {text!r})")
     return values
 
 
@@ -163,12 +163,8 @@ def propagate_command(
         c_value = decimal_string(correlation, "--correlation")
         if not -1 <= parse_exact(c_value, "--correlation") <= 1:
             raise InputError(f"--correlation must lie in [-1, 1] (got {correlation!r})")
-    taus = _floats(edge_tau, "edge-tau") if edge_tau else []
-    if any(t <= 0 for t in taus):
-        raise InputError("--edge-tau values must be > 0")
-    alphas = _floats(edge_alpha, "edge-alpha") if edge_alpha else []
-    if any(a <= 0 for a in alphas):
-        raise InputError("--edge-alpha values must be > 0")
+    taus = _decimals(edge_tau, "edge-tau") if edge_tau else []
+    alphas = _decimals(edge_alpha, "edge-alpha") if edge_alpha else []
     prec = int(digits * 3.33) + 10
 
     try:
@@ -221,8 +217,8 @@ def _extras(
     P: Any,
     result: Any,
     c_value: str | None,
-    taus: list[float],
-    alphas: list[float],
+    taus: list[str],
+    alphas: list[str],
     lam: str | None,
     alpha: str | None,
     prec: int,
@@ -316,7 +312,7 @@ def _to_json(
     if "edge_tau" in extra:
         out["edge_of_chaos_tau"] = [
             {
-                "tau": e.tau,
+                "tau": format_fraction(e.tau),
                 "nu": b(e.nu),
                 "nu_star": b(e.nu_star),
                 "chi1_at_fixed_point": b(e.chi1_at_fixed_point),
@@ -327,7 +323,8 @@ def _to_json(
         ]
     if "edge_alpha" in extra:
         out["edge_of_chaos_lambda"] = [
-            {"alpha": e.alpha, "lam": b(e.lam), "chi1": b(e.chi1)} for e in extra["edge_alpha"]
+            {"alpha": format_fraction(e.alpha), "lam": b(e.lam), "chi1": b(e.chi1)}
+            for e in extra["edge_alpha"]
         ]
     if claim is not None and verdict is not None:
         out["claim"] = {
@@ -391,14 +388,14 @@ def _print(out: dict[str, Any]) -> None:
         )
         console.print(
             escape(
-                f"edge of chaos (omega = 0): tau = {e['tau']:g}, chi1 = 1 at "
+                f"edge of chaos (omega = 0): tau = {e['tau']}, chi1 = 1 at "
                 f"nu in {e['nu']}; {there}"
             )
         )
     for e in out.get("edge_of_chaos_lambda", []):
         console.print(
             escape(
-                f"edge of chaos at inputs (0, 1), tau = 1: alpha = {e['alpha']:g}, "
+                f"edge of chaos at inputs (0, 1), tau = 1: alpha = {e['alpha']}, "
                 f"lam in {e['lam']} (chi1 there: {e['chi1']})"
             )
         )

@@ -22,16 +22,15 @@ import click
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.evaluate.dtypes import DTYPE_NAMES, get_format
-from snn_theory.exact import decimal_text, format_fraction
+from snn_theory.exact import ball_text, decimal_text, format_fraction, interval_text
 
 #: exit code when the mathematics fails (fixed point not certified, a claim undecided)
 EXIT_UNDECIDED = 3
 
 
 def _sci(x: Any, digits: int = 6) -> str:
-    """A ball's midpoint to ``digits`` significant digits (display only; the ball is far
-    narrower than that, and --json gives outward-rounded bounds)."""
-    return f"{float(x.mid()):.{digits}g}"
+    """The ball rounded outward to ``digits`` significant digits (--json: 17 digits)."""
+    return ball_text(x, digits)
 
 
 def _errors(c: Any) -> str:
@@ -39,8 +38,8 @@ def _errors(c: Any) -> str:
         return "—"
     parts = []
     for name, (dtype, (lo, hi)) in c.errors.items():
-        mid = float((lo + hi) / 2)
-        parts.append(f"{'λ' if name == 'lambda' else 'α'} {mid:+.3g} ulp ({dtype})")
+        parts.append(f"{'λ' if name == 'lambda' else 'α'} {interval_text(lo, hi, 3)} ulp "
+                     f"({dtype})")
     return ", ".join(parts)
 
 

@@ -60,6 +60,7 @@ from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.cli.activation_option import resolve_options
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.evaluate.dtypes import DTYPE_NAMES, Rounding, get_format, round_constants
+from snn_theory.exact import interval_text
 
 #: constant name → (Python / C identifier stem, label in tables)
 _NAMES = {"lambda": "LAMBDA", "alpha": "ALPHA", "alpha_prime": "ALPHA_PRIME"}
@@ -99,9 +100,9 @@ def _ident(key: str) -> str:
 
 
 def _err(r: Rounding) -> str:
-    """The error in ulps to 3 significant digits (its enclosure is far narrower; the
-    outward-rounded interval is in the JSON)."""
-    return f"{float(sum(r.error_ulps) / 2):+.3g} ulp"
+    """The error in ulps, its enclosure rounded outward to 3 significant digits (the JSON
+    has 17)."""
+    return f"{interval_text(*r.error_ulps, 3)} ulp"
 
 
 def _python_dtype_literals(result: ConstantsResult,

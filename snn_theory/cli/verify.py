@@ -84,7 +84,7 @@ def verdict_text(result: object) -> str:
     if result.verdict == "holds":
         return "holds (certified)"
     if result.verdict == "refuted":
-        point = ", ".join(f"{float(x):.6g}" for x in result.counterexample[0])
+        point = ", ".join(format_fraction(x) for x in result.counterexample[0])  # exact
         return f"FALSE at ({point})"
     return f"undecided: {result.reason}"
 
@@ -183,7 +183,9 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     seconds (exit 2).
 
     Exit status: 0 every claim holds, 1 a claim is false (with a counterexample),
-    3 a claim is undecided (budget), 2 bad input.  With --method paper, 0 means the paper's
+    3 a claim is undecided (budget), 2 bad input.  The paper's Theorem 1 bound μ̃ ≥ −0.03106
+    is a known erratum: --theorem 1 refutes it, says so under the table (JSON: "erratum"),
+    and exits 1.  With --method paper, 0 means the paper's
     inequality was met, which rests on the unproven float allowance (see --method).
     """
     from rich.console import Console
@@ -328,6 +330,10 @@ def print_claims(results: list, title: str = "verify-contraction (ball arithmeti
                  enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
         table.add_row(*(Text(cell) for cell in cells))
     Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
+    for r in results:
+        if r.erratum:
+            click.echo(f"{r.claim.name} is FALSE as expected, a known erratum of the paper: "
+                       f"{r.erratum}.  The exit status is 1 (a claim is false) all the same.")
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")

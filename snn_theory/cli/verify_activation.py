@@ -29,7 +29,7 @@ from snn_theory.certify.claims import Claim, Domain, check_name
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.exact import format_fraction
+from snn_theory.exact import decimal_text, format_fraction, interval_text
 
 
 def default_name(act: Activation, claim: Claim) -> str:
@@ -117,8 +117,9 @@ def print_claims(act: Activation, results: list) -> None:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         lo, hi = r.extremum
         end = hi if r.claim.kind == "max" else lo
-        bound = "—" if end is None else f"{r.claim.kind} {'≤' if r.claim.kind == 'max' else '≥'} " \
-                                        f"{float(end):.10g}"
+        side = 1 if r.claim.kind == "max" else -1  # the proven end, rounded outward
+        bound = "—" if end is None else f"{r.claim.kind} {'≤' if side > 0 else '≥'} " \
+                                        f"{decimal_text(end, side, 10)}"
         table.add_row(escape(r.claim.name), escape(statement), escape(bound),
                       escape(verdict_text(r)), str(r.boxes), f"{r.seconds:.2f}")
     Console(soft_wrap=False, width=max(160, Console().width)).print(table)
@@ -127,7 +128,7 @@ def print_claims(act: Activation, results: list) -> None:
         if r.tolerance is not None:
             lo, hi = r.extremum
             enclosure = ("not refined" if lo is None or hi is None
-                         else f"[{float(lo):.12g}, {float(hi):.12g}]")
+                         else interval_text(lo, hi))
             met = "met" if r.tolerance_met else f"not met ({r.reason})"
             click.echo(f"{r.claim.name}: {r.claim.kind} ∈ {enclosure}; tolerance "
                        f"{format_fraction(r.tolerance)} {met}")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -36,4 +37,17 @@ def test_verify_cli_refutation_and_check(tmp_path: Path, cli) -> None:
     assert json.loads(check.out)["all_valid"] is True
     human = cli.process(["check-certificate", entry["certificate"]])
     assert human.code == 0, human.out + human.err
-    assert human.out.startswith("VALID ") and "refuted for" in human.out
+    assert human.out.startswith("VALID ")
+    # the statement, its threshold and domain, and the exact counterexample point, as the
+    # command's help promises (not only the value's interval)
+    line = " ".join(human.out.split())
+    assert ("FALSE for tanh: variance <= 0.3 on mu ∈ [-0.1, 0.1], omega ∈ [-0.1, 0.1], "
+            "nu ∈ [0.8, 1.5], tau ∈ [0.95, 1.1]") in line
+    point = ", ".join(f"{n}={x}" for n, x in zip(("mu", "omega", "nu", "tau"),
+                                                 entry["counterexample"]["point"]))
+    assert f"counterexample {point}, variance there ∈ " in line
+    lo, hi = entry["counterexample"]["value"]
+    assert f"∈ [{lo}, {hi}]" in line and Fraction(lo) > Fraction("0.3")
+    checked = json.loads(check.out)["certificates"][0]
+    assert checked["statement"]["threshold"] == "0.3"
+    assert checked["counterexample"]["value"] == [lo, hi]

@@ -20,7 +20,7 @@ def test_cli_json_and_certificates(tmp_path, cli):
     (entry,) = data["claims"]
     assert set(entry) == {"name", "statement", "holds", "proof", "constants", "extremum",
                           "counterexample", "boxes", "boxes_decided", "tolerance",
-                          "tolerance_met", "reason", "seconds", "certificate"}
+                          "tolerance_met", "reason", "erratum", "seconds", "certificate"}
     assert entry["boxes_decided"] == entry["boxes"] and entry["tolerance"] is None
     assert entry["holds"] is True and entry["counterexample"] is None
     assert set(entry["extremum"]) == {"kind", "lower", "upper"}
@@ -28,6 +28,26 @@ def test_cli_json_and_certificates(tmp_path, cli):
     from snn_theory.certify.certificate.check import check_certificate
 
     assert check_certificate(entry["certificate"]).valid
+
+
+def test_theorem1_names_the_known_erratum(tmp_path, cli):
+    """The paper's false bound is refuted (exit 1, as for any false claim) and the user is
+    told, in the text and the JSON, that it is the paper's known erratum."""
+    from snn_theory.certify.claims import EXPECTED_FALSE
+
+    args = ["verify-contraction", "--theorem", "1", "--jobs", "1", "--certificate-dir",
+            str(tmp_path)]
+    code, out, err = cli(args)
+    assert code == 1, err
+    flat = " ".join(out.split())
+    assert ("theorem1.mean_lower is FALSE as expected, a known erratum of the paper: "
+            + " ".join(EXPECTED_FALSE["theorem1.mean_lower"].split())) in flat
+    assert flat.count("erratum") == 1  # only the erratum, no other claim
+    code, out, err = cli([*args, "--json"])
+    assert code == 1, err
+    errata = {c["name"]: c["erratum"] for c in json.loads(out)["claims"]}
+    assert errata.pop("theorem1.mean_lower") == EXPECTED_FALSE["theorem1.mean_lower"]
+    assert set(errata.values()) == {None} and len(errata) == 4
 
 
 def test_cli_exit_codes(tmp_path, cli):

@@ -60,7 +60,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from snn_theory.certify.claims import Claim
+from snn_theory.certify.claims import BUILTIN_CLAIMS, EXPECTED_FALSE, Claim
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.state import (
     STATE_VERSION,
@@ -167,6 +167,17 @@ class ClaimResult:
     def holds(self) -> bool | None:
         return {"holds": True, "refuted": False}.get(self.verdict)
 
+    @property
+    def erratum(self) -> str | None:
+        """Why the paper's statement is false, when this is the refutation of a built-in
+        claim (its very statement, λ01 and α01) that :data:`EXPECTED_FALSE` lists as a known
+        erratum of the paper; None otherwise."""
+        name = self.claim.name
+        if (self.verdict != "refuted" or name not in EXPECTED_FALSE
+                or BUILTIN_CLAIMS.get(name) != self.claim or not self.constants.closed_form):
+            return None
+        return EXPECTED_FALSE[name]
+
     def certificate_data(self) -> dict[str, Any]:
         """The dict :func:`snn_theory.certify.certificate.io.write_certificate` takes."""
         f = format_fraction
@@ -219,6 +230,7 @@ class ClaimResult:
                 "boxes_decided": self.decided,
                 "tolerance": None if self.tolerance is None else format_fraction(self.tolerance),
                 "tolerance_met": self.tolerance_met, "reason": self.reason or None,
+                "erratum": self.erratum,
                 "seconds": round(self.seconds, 3), "certificate": self.certificate}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from snn_theory import __version__
 from snn_theory.certify.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
-from snn_theory.exact import decimal_text, format_fraction
+from snn_theory.exact import ball_text, decimal_text, format_fraction, interval_text
 from snn_theory.files import atomic_write, dumps_json
 from snn_theory.show.reproduce.stages import (
     PAVING,
@@ -112,7 +112,7 @@ def gains_json(stage: GainsStage) -> dict[str, Any]:
             "second_moment": decimal_enclosure(r.second_moment, d).as_dict(),
             "frameworks": [{"framework": f.framework, "value": f.value, "formula": f.formula,
                             "compared_with": f.compared_with,
-                            "relative_error": f.relative_error.str(3, radius=False),
+                            "relative_error": ball_text(f.relative_error, 3),
                             "note": f.note} for f in r.frameworks]}
 
 
@@ -436,7 +436,7 @@ def _domain_section(repro: Reproduction, add: Any) -> None:
         ratio = Fraction(r.largest["area"]) / Fraction(paper["Theorem 1"])
         add(f"Largest certified rectangle around (0, 1): ω ∈ [{', '.join(r.largest['omega'])}] "
             f"× τ ∈ [{', '.join(r.largest['tau'])}], area {r.largest['area']}, "
-            f"{float(ratio):.4g} × Theorem 1's rectangle ω ∈ [−0.1, 0.1] × τ ∈ [0.95, 1.1] "
+            f"{interval_text(ratio, ratio, 4)} × Theorem 1's rectangle ω ∈ [−0.1, 0.1] × τ ∈ [0.95, 1.1] "
             f"(area {paper['Theorem 1']}; the appendix's contraction-only rectangle, area "
             f"{paper['Appendix (wide tau, contraction only)']}, is about S < 1 alone, not "
             "g(B) ⊆ B).")
