@@ -123,6 +123,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "iterate_float", "float("):
         "the float quadrature of other activations (evidence)",
+    ("evaluate/activation_map.py", "variance_collapse", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", ":.Ng"):
+        "the float evidence quoted in the diagnosis message (labelled so)",
     ("evaluate/dtypes.py", "exact_value", "float("):
         "a value of a float format is a float64 exactly (no rounding)",
     ("evaluate/dtypes.py", "neighbours", "float("):
@@ -159,6 +165,21 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "where the widest Monte Carlo network ends (labelled statistical)",
     ("show/reproduce/report.py", "_selu_report", ":.Ng"):
         "the Monte Carlo power-law fit (evidence, in its own section)",
+    ("show/reproduce/stages.py", "mc_summary", "float("):
+        "Monte Carlo summaries (evidence) kept to the digits their error supports",
+    ("show/reproduce/stages.py", "mc_summary", ":.Ng"):
+        "Monte Carlo summaries (evidence) kept to the digits their error supports",
+    ("show/reproduce/report.py", "_mc_run_json.layer", "round("):
+        "Monte Carlo means and variances (evidence) kept to the decimals their error law "
+        "supports, so that the committed report does not depend on the machine",
+    ("show/reproduce/report.py", "_significant", "float("):
+        "float evidence of the figures' summaries (certified values there are strings) kept "
+        "to 10 significant digits, so that the committed report does not depend on the "
+        "machine",
+    ("show/reproduce/report.py", "_significant", ":.Ng"):
+        "float evidence of the figures' summaries (certified values there are strings) kept "
+        "to 10 significant digits, so that the committed report does not depend on the "
+        "machine",
 }
 
 _PERCENT = re.compile(r"%[-+ 0#]*\d*(\.\d+)?[gGeEf]")
