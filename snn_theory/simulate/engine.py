@@ -64,6 +64,7 @@ import numpy as np
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate.moment_map import default_constants
 from snn_theory.files import json_value
+from snn_theory.simulate.activation import ActivationSimulation, simulate_config
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 from snn_theory.simulate.devices import (
     MEMORY_FRACTION,
@@ -306,20 +307,20 @@ def random_keys(config: SimulationConfig, platform: str) -> tuple[Any, Any, Any]
     return data_key, dropout_key, weight_key
 
 
-def simulate(config: SimulationConfig, progress: ProgressCallback | None = None) -> SimulationResult:
+def simulate(config: SimulationConfig, progress: ProgressCallback | None = None
+             ) -> SimulationResult | ActivationSimulation:
     """Run one network and compare it with the analytic iterates (see the module docstring).
 
-    ``progress(done_layers, depth)`` is called after every chunk of layers.
+    ``progress(done_layers, depth)`` is called after every chunk of layers.  For another
+    activation than SELU (``config.activation``) the numpy Monte Carlo of its moment map runs
+    instead and returns its :class:`snn_theory.simulate.activation.ActivationSimulation`.
     Raises :class:`InputError` for invalid configurations, including one whose memory
     estimate exceeds the limit (the message holds the estimate).  A float64 run switches
     JAX's 64-bit mode on for its own duration only (:func:`dtype_scope`).
     """
     config.validate()
-    if config.generic_activation is not None:
-        raise InputError("the moment simulation runs SELU networks; for the activation "
-                         f"{config.generic_activation.label()} use the numpy Monte Carlo "
-                         "(snn_theory.simulate.activation) or the pair and gradient "
-                         "simulations")
+    if config.generic_activation is not None:  # another activation: the numpy Monte Carlo
+        return simulate_config(config)
     with dtype_scope(config.dtype):
         return _simulate(config, progress)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 from snn_theory.simulate.devices import (
     MEMORY_FRACTION,
@@ -130,6 +130,8 @@ def _target(config: SimulationConfig, what: str) -> _Target:
         return _generic_target(act, float(config.omega), float(config.tau))
     except NumericalFailure as exc:
         raise NumericalFailure(f"{what}: {exc}") from None
+    except TrivialFixedPoint as exc:
+        raise TrivialFixedPoint(f"{what}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=32)
@@ -143,6 +145,8 @@ def _generic_target(act: Any, omega: float, tau: float) -> _Target:
     with working_precision(bits=GENERIC_BITS):
         try:
             point = propagation.propagation_point(omega, tau, activation=act)
+        except TrivialFixedPoint:
+            raise  # the mathematics: no fixed point with nu* > 0 (exit 3), not a breakdown
         except ArithmeticError as exc:
             raise NumericalFailure(" ".join(str(exc).split())) from None
         target = (float(point.mu_star.mid()), float(point.nu_star.mid()))

@@ -87,8 +87,15 @@ PAVING = Path("proofs") / "domain.paving.json.gz"
 PAVING_MODES: tuple[str, ...] = ("default", "full")
 
 
-def stage_names(mode: str = "default", activation: bool = False) -> tuple[str, ...]:
-    """The stages of a run, in order (``activation``: a run for another activation)."""
+def stage_names(mode: str = "default", activation: Any = False) -> tuple[str, ...]:
+    """The stages of a run, in order.  ``activation``: the activation of the run (a name,
+    an expression, an Activation or a moment model; SELU or None: the paper's run), or a
+    bool saying whether the run is for another activation than SELU."""
+    if not isinstance(activation, bool):
+        from snn_theory.evaluate.model import activation_of
+
+        act = activation_of(activation)
+        activation = act is not None and not act.is_selu
     if activation:
         return ("analogue", "check", "gains", "figures", "report")
     domain = ("domain-map",) if mode in PAVING_MODES else ()

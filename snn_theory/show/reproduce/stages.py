@@ -60,6 +60,7 @@ import numpy as np
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.evaluate.model import activation_of
 from snn_theory.files import writable_directory
 from snn_theory.show.reproduce.results import (
     GAIN_DIGITS,
@@ -414,6 +415,7 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
         raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
+    activation = activation_of(activation)
     if activation is not None and activation.is_selu:
         activation = None
     if activation is not None and (activation.scale != 1 or activation.shift != 0):
