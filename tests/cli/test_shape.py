@@ -98,3 +98,21 @@ def test_shape_deep_network_retries_at_higher_precision(cli) -> None:
     data = json.loads(out.out)
     lo, hi = (Fraction(data["enclosures"]["output_scale"][k]) for k in ("lower", "upper"))
     assert 468 < lo <= hi < 469 and hi - lo <= Fraction(2, 10**8)
+
+
+def test_shape_json_box_is_the_proven_box(cli) -> None:
+    """Uniqueness holds in the Krawczyk box X, not in a larger one: the JSON box must not be
+    rounded outward (it is printed exactly), and it holds the certified enclosure."""
+    out = cli(["shape", "--method", "tat", "--activation", "leaky_relu", "--depth", "30",
+               "--eta", "0.8", "--digits", "3", "--json"])
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    box = data["box"]["negative_slope"]
+    lo, hi = Fraction(box["lower"]), Fraction(box["upper"])
+    # the box is ~10^-11 wide at this precision: rounded outward to digits + 5 = 8 decimals
+    # it would be at least 10^-8 wide (a box in which uniqueness is not proven); its exact
+    # ends are dyadic numbers
+    assert 0 < hi - lo < Fraction(1, 10**8)
+    assert all(x.denominator & (x.denominator - 1) == 0 for x in (lo, hi))
+    enc = data["enclosures"]["negative_slope"]
+    assert Fraction(enc["lower"]) <= hi and lo <= Fraction(enc["upper"])
