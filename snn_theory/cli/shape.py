@@ -162,11 +162,12 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
        leaky_relu)
 
     A float solve finds a candidate, Newton's method in ball arithmetic polishes it and
-    the Krawczyk test proves that a stated box holds exactly one solution; the printed
-    values are rounded from that enclosure (JSON: "enclosures" has lower/upper bounds).
-    Exit 2 for bad input (zeta <= 1, eta outside (0, 1), depth < 1, C''(1) infinite for
-    a kinked activation), 3 when nothing is certified (no solution in the searched
-    region, or the Krawczyk test fails).
+    the Krawczyk test proves that a box (JSON: "box", exact ends) holds exactly one
+    solution; the printed values are rounded from that enclosure (JSON: "enclosures" has
+    lower/upper bounds). Exit 2 for bad input (zeta <= 1, eta outside (0, 1), depth < 1,
+    C''(1) infinite for a kinked activation), 3 when nothing is certified (the float
+    search from a grid of starts finds no candidate - which proves nothing about
+    existence - or the Krawczyk test fails).
     """
     if not 1 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be in 1..{MAX_DIGITS} (got {digits})")

@@ -116,3 +116,11 @@ def test_shape_json_box_is_the_proven_box(cli) -> None:
     assert all(x.denominator & (x.denominator - 1) == 0 for x in (lo, hi))
     enc = data["enclosures"]["negative_slope"]
     assert Fraction(enc["lower"]) <= hi and lo <= Fraction(enc["upper"])
+
+
+def test_shape_help_claims_no_search_proof(cli) -> None:
+    """Exit 3 after a float search proves nothing about a region: the help must not say
+    there is 'no solution in the searched region'."""
+    out = cli(["shape", "--help"])
+    assert out.code == 0 and "searched region" not in out.out
+    assert "float" in out.out and "grid of starts" in out.out
