@@ -232,9 +232,12 @@ def _newton(system: Callable, start: Sequence[float], bits: int) -> tuple[list[a
         with working_precision(bits=prec):
             for _ in range(25):
                 res, _ = system(u, True)
-                J = mpmath.matrix([[mpmath.mpf(a.mid()) for a in row] for row in _matrix(res)])
-                F = mpmath.matrix([mpmath.mpf(r.value.mid()) for r in res])
-                step = mpmath.lu_solve(J, F)
+                rows = [[mpmath.mpf(a.mid()) for a in row] for row in _matrix(res)]
+                values = [mpmath.mpf(r.value.mid()) for r in res]
+                if not all(mpmath.isfinite(a) for a in values + sum(rows, [])):
+                    raise ShapingFailure("Newton's method met a non-finite residual or "
+                                         "Jacobian near the float solution")
+                step = mpmath.lu_solve(mpmath.matrix(rows), mpmath.matrix(values))
                 u = [arb(mpmath.mpf(u[i].mid()) - step[i]) for i in range(len(u))]
                 step_size = float(max(abs(s) for s in step))
                 if not math.isfinite(step_size) or step_size > 1e3 or u[0] <= 0:

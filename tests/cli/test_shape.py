@@ -124,3 +124,11 @@ def test_shape_help_claims_no_search_proof(cli) -> None:
     out = cli(["shape", "--help"])
     assert out.code == 0 and "searched region" not in out.out
     assert "float" in out.out and "grid of starts" in out.out
+
+
+def test_shape_non_finite_newton_step_is_exit_3(cli) -> None:
+    """A tiny activation scale makes the arb Newton step meet NaN midpoints: 'not certified'
+    (exit 3), not an internal error from the linear solver."""
+    out = cli(["shape", "--method", "dks", "--activation", "1e-49*tanh(x)", "--depth", "2",
+               "--digits", "6"])
+    assert out.code == 3 and "not certified" in out.err and "internal" not in out.err
