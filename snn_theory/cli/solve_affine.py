@@ -13,13 +13,15 @@ import click
 
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
-from snn_theory.evaluate.activation_map import AffineResult, solve_affine
-from snn_theory.exact import decimal_enclosure, format_fraction, nearest_float, parse_exact
+from snn_theory.evaluate.activation_map import AffineResult
+from snn_theory.exact import (
+    SHORT_DIGITS,
+    ball_text,
+    decimal_enclosure,
+    format_fraction,
+    nearest_float,
+)
 from snn_theory.precision import working_precision
-
-#: Largest --digits with a non-SELU activation (each digit costs integration work).
-MAX_AFFINE_DIGITS = 300
 
 
 def _json(result: AffineResult, digits: int) -> dict:
@@ -43,28 +45,16 @@ def _json(result: AffineResult, digits: int) -> dict:
 
 
 def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, digits: int,
-               as_json: bool, fmt: str) -> None:
-    if not 1 <= digits <= MAX_AFFINE_DIGITS:
-        raise InputError(f"--digits must be in 1..{MAX_AFFINE_DIGITS} with --activation "
-                         f"(got {digits})")
-    if act.scale != 1 or act.shift != 0:
-        raise InputError("the scale and shift are what solve-constants solves for; give the "
-                         "activation without them")
-    target = [parse_exact(t, f"--{n}", ratio=False) for n, t in (("mean", mean), ("variance", variance),
-                                                    ("omega", omega), ("tau", tau))]
-    if target[1] <= 0:
-        raise InputError(f"--variance must be > 0 (got {variance})")
-    if target[3] <= 0:
-        raise InputError(f"--tau must be > 0 (got {tau})")
-    with working_precision(digits=digits + 10):
-        try:
-            result = solve_affine(act, *target)
-        except ArithmeticError as exc:
-            result = None
-            reason = str(exc)
-        if result is not None and not result.certified:
-            reason = result.method
-        out = _json(result, digits) if result is not None else None
+               as_json: bool, fmt: str, solved: AffineResult | ArithmeticError) -> None:
+    """Present the c, d that the library's :func:`snn_theory.certify.constants.solve_constants`
+    returned for this activation (or the failure of a rigorous integral it raised)."""
+    result, reason = (None, str(solved)) if isinstance(solved, ArithmeticError) else (solved, "")
+    if result is not None and not result.certified:
+        reason = result.method
+    out = None
+    if result is not None:
+        with working_precision(bits=result.precision_bits):
+            out = _json(result, digits)
     if result is None or not result.certified:
         if as_json:
             click.echo(json.dumps({"certified": False, "scale": None, "shift": None,
@@ -86,23 +76,21 @@ def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, 
                    f"{variance}), weights (omega, tau) = ({omega}, {tau}).\n"
                    f"SCALE = {out['scale']['float64']!r}\nSHIFT = {out['shift']['float64']!r}")
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    console = Console()
-    table = Table(title=escape(f"c·f(x) + d with f = {act.label()}: fixed point (mean, variance) "
-                               f"= ({mean}, {variance}), weights (omega, tau) = ({omega}, {tau})"))
-    table.add_column("quantity")
-    table.add_column(f"value ({digits} decimals)", overflow="fold")
-    table.add_column("float64")
-    for name, key in (("c (scale)", "scale"), ("d (shift)", "shift")):
-        fl = out[key]["float64"]
-        table.add_row(name, escape(out[key]["value"]), "—" if fl is None else repr(fl))
-    console.print(table)
-    console.print(escape(
+    print_table(f"c·f(x) + d with f = {act.label()}: fixed point (mean, variance) = ({mean}, "
+                f"{variance}), weights (omega, tau) = ({omega}, {tau})",
+                ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)",
+                 "float64 (nearest)"),
+                [(name, ball_text(ball, SHORT_DIGITS), "—" if out[key]["float64"] is None
+                  else repr(out[key]["float64"]))
+                 for name, key, ball in (("c (scale)", "scale", result.scale),
+                                         ("d (shift)", "shift", result.shift))])
+    print_wrapped(f"value to {digits} decimals (the midpoint of the enclosure, rounded):")
+    for name, key in (("c", "scale"), ("d", "shift")):
+        print_wrapped(f"{name} = {out[key]['value']}", indent="  ", subsequent="      ")
+    print_wrapped(
         f"certified: {result.method}; the Krawczyk test proved the box "
         f"c ∈ [{out['scale']['lower']}, {out['scale']['upper']}], d ∈ [{out['shift']['lower']}, "
         f"{out['shift']['upper']}] holds exactly one solution (the other solution is −c, "
-        f"mean − (−c)·E[f]).  {result.seconds:.3f} s, {result.precision_bits} bits."),
-        soft_wrap=True)
+        f"mean − (−c)·E[f]).  {result.seconds:.3f} s, {result.precision_bits} bits.")

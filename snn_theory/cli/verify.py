@@ -24,7 +24,7 @@ from snn_theory.certify.claims import (
     builtin_claim_for,
     check_name,
 )
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.cli.progress import ProgressBar, progress_bar
 from snn_theory.errors import InputError
@@ -191,17 +191,18 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from rich.console import Console
     from rich.text import Text
 
-    act = resolve(activation, scale, shift)
-    if not act.is_selu and (method != "interval" or lam is not None or alpha is not None
-                            or grid == "paper"):
-        raise InputError("--method paper, --grid paper, --lam and --alpha are for SELU; with "
-                         "--activation use --scale/--shift")
+    model = resolve_options(activation, scale, shift)
+    if method != "interval" or lam is not None or alpha is not None or grid == "paper":
+        model.require_closed_form("--method paper, --grid paper, --lam and --alpha are for "
+                                  "SELU; with --activation use --scale/--shift")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
-    if scheduler is not None and (jobs is not None or method != "interval"
-                                  or not act.is_selu):
-        raise InputError("--scheduler runs the interval search for SELU on a cluster; it "
-                         "does not combine with --jobs, --method paper or --activation")
+    if scheduler is not None:
+        scheduler_refused = ("--scheduler runs the interval search for SELU on a cluster; it "
+                             "does not combine with --jobs, --method paper or --activation")
+        if jobs is not None or method != "interval":
+            raise InputError(scheduler_refused)
+        model.require_closed_form(scheduler_refused)
     if max_boxes is not None and max_boxes < 1:
         raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
     if time_limit is not None and not time_limit > 0:
@@ -225,10 +226,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
-    if not act.is_selu:
+    if not model.closed_form:  # the Gaussian verifier (certify/activation_verify.py)
         from snn_theory.cli import verify_activation
 
-        verify_activation.run(act, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
+        verify_activation.run(model.activation, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
                               writable_directory(certificate_dir, "certificate dir"),
                               max_boxes, time_limit, as_json, show_progress,
                               name=claim_name, tolerance=tol, resume=resume)
@@ -308,31 +309,25 @@ def _constants_text(result: object) -> str:
 def print_claims(results: list, title: str = "verify-contraction (ball arithmetic, "
                                            "python-flint/Arb)") -> None:
     """The human table of the verifier's results (``verify-contraction`` and ``reproduce``),
-    then each certificate's path.  Every cell is a rich ``Text`` (never markup): claim names
-    such as ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they
-    are."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    laid out for the terminal's width (:func:`snn_theory.cli.console.print_table`), then each
+    certificate's path.  Every cell is plain text (never markup): claim names such as
+    ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they are."""
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    table = Table(title=Text(title))
-    width = max(len(r.claim.name) for r in results)
-    table.add_column("name", no_wrap=True, min_width=width)  # a name is never cut or folded
-    for column in ("statement", "domain", "constants", "certified extremum enclosure",
-                   "verdict", "boxes", "seconds"):
-        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left",
-                         overflow="fold")
+    rows = []
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
-        cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
-                 enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
-        table.add_row(*(Text(cell) for cell in cells))
-    Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
+        rows.append((r.claim.name, statement, str(r.claim.domain), _constants_text(r),
+                     enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}"))
+    print_table(title, ("name", "statement", "domain", "constants",
+                        "certified extremum enclosure", "verdict", "boxes", "seconds"),
+                rows, right=("boxes", "seconds"))
     for r in results:
         if r.erratum:
-            click.echo(f"{r.claim.name} is FALSE as expected, a known erratum of the paper: "
-                       f"{r.erratum}.  The exit status is 1 (a claim is false) all the same.")
+            print_wrapped(f"{r.claim.name} is FALSE as expected, a known erratum of the paper: "
+                          f"{r.erratum}.  The exit status is 1 (a claim is false) all the "
+                          "same.")
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import activation_map
 from snn_theory.precision import working_precision
+from snn_theory.simulate.config import check_input_range
 
 
 @dataclass
@@ -63,6 +64,25 @@ def normalized_weights(rng: np.random.Generator, width: int, omega: float, tau: 
     return w + omega / width
 
 
+#: The fields of a SimulationConfig the numpy Monte Carlo uses; the others must keep their
+#: defaults (they describe SELU or JAX networks).
+MONTE_CARLO_FIELDS = ("width", "depth", "batch", "mean0", "var0", "omega", "tau", "seed")
+
+
+def simulate_config(config: Any) -> ActivationSimulation:
+    """The numpy Monte Carlo for a :class:`snn_theory.simulate.config.SimulationConfig` of
+    another activation than SELU.  Raises :class:`InputError` for a field it cannot honour
+    (λ, α, dropout, another input law, weight mode or dtype)."""
+    defaults = type(config)(width=1, depth=1, batch=1)
+    for name in ("weights", "dropout_rate", "input_law", "dtype", "lam", "alpha", "prng"):
+        if getattr(config, name) != getattr(defaults, name):
+            raise InputError(f"{name} is not supported by the Monte Carlo of the activation "
+                             f"{config.generic_activation.label()} (supported: "
+                             f"{', '.join(MONTE_CARLO_FIELDS)})")
+    return simulate(config.generic_activation,
+                    **{name: getattr(config, name) for name in MONTE_CARLO_FIELDS})
+
+
 def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 256,
              mean0: float = 0.0, var0: float = 1.0, omega: float = 0.0, tau: float = 1.0,
              seed: int = 0) -> ActivationSimulation:
@@ -73,6 +93,7 @@ def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 25
         raise InputError("width/batch too large for the numpy Monte Carlo (use width ≤ 8192)")
     if not var0 > 0 or not tau > 0:
         raise InputError("var0 and tau must be > 0")
+    check_input_range(mean0, var0, width, batch)
     rng = np.random.default_rng(seed)
     x = mean0 + np.sqrt(var0) * rng.standard_normal((batch, width))
     means, variances = [float(x.mean())], [float(x.var())]
@@ -81,6 +102,9 @@ def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 25
         x = act.numpy(x @ w.T)
         means.append(float(x.mean()))
         variances.append(float(x.var()))
+    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(variances))):
+        raise NumericalFailure("the Monte Carlo moments are not finite (overflow in float64); "
+                               "nothing is reported — use smaller inputs")
     with working_precision(bits=64):
         try:
             trajectory = activation_map.iterate(act, str(mean0), str(omega), str(var0),
