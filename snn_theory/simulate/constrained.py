@@ -1,0 +1,103 @@
+"""The weight constraints of ``train --constraint`` applied to its network
+(:mod:`snn_theory.simulate.network`'s MLP: the hidden layers' (units, fan_in) weight matrices;
+the output layer is left free).
+
+* ``none``: no constraint;
+* ``max-norm``: every hidden row's Σw² ≤ c with c = τ₊ of Theorem 1's rectangle (1.1), the
+  classic constraint, which bounds τ but not ω;
+* ``theorem1``: Theorem 1's rectangle (:func:`snn_theory.certify.weight_regions.theorem1_region`);
+* ``domain-map``: the largest certified rectangle of the committed domain map, derived from the
+  paving after the checker re-verified it;
+* a paving certificate file: its proven cells, after the checker re-verified it (refused, with
+  :class:`InputError`, if it fails its check).
+
+The region a run's ``inside_fraction`` is measured against is the constraint's region, and
+Theorem 1's rectangle for ``none`` and ``max-norm``.  Under a certified constraint the initial
+hidden weights are projected too, so every recorded epoch, 0 included, starts inside.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import optax
+
+from snn_theory.certify.weight_regions import (
+    CertifiedRegion,
+    resolve_region,
+    sha256_file,
+    theorem1_region,
+)
+from snn_theory.simulate.constraints import (
+    certified_constraint,
+    hidden_weight_mask,
+    max_norm_constraint,
+    max_norm_rows,
+    project_weights,
+)
+
+UNCERTIFIED: tuple[str, ...] = ("none", "max-norm")
+
+
+def _key(constraint: str) -> tuple[str, str]:
+    return (constraint, "" if constraint in ("none", "max-norm", "theorem1", "domain-map")
+            else sha256_file(constraint))
+
+
+@functools.lru_cache(maxsize=8)
+def _region(constraint: str, digest: str) -> CertifiedRegion:
+    del digest  # part of the key only: other bytes, another check
+    return resolve_region(constraint) or theorem1_region()
+
+
+def region_for(constraint: str) -> CertifiedRegion:
+    """The region of a constraint (Theorem 1's for ``none``/``max-norm``); a paving is checked
+    by the certificate checker first (once per process and file content)."""
+    return _region(*_key(constraint))
+
+
+def max_norm_bound() -> float:
+    """c of the max-norm constraint: τ₊ of Theorem 1's rectangle, as a float rounded down."""
+    return float(theorem1_region().float_cells()[0, 3])
+
+
+def _hidden(m: Any) -> list[Any]:
+    return [layer.weight for layer in m.hidden]
+
+
+def constrain_model(model: Any, constraint: str) -> tuple[CertifiedRegion, Any]:
+    """(region, model with its hidden weights projected by the constraint)."""
+    import equinox as eqx
+
+    region = region_for(constraint)
+    if constraint == "none":
+        return region, model
+    weights = _hidden(model)
+    if constraint == "max-norm":
+        new = [max_norm_rows(w, max_norm_bound()) for w in weights]
+    else:
+        new = project_weights(weights, region)
+    return region, eqx.tree_at(_hidden, model, new)
+
+
+@functools.lru_cache(maxsize=16)
+def _optimizer(name: str, constraint: str, digest: str) -> Any:
+    from snn_theory.simulate.network import optimizer_for
+
+    base = optimizer_for(name)
+    if constraint == "none":
+        return base
+    transform = (max_norm_constraint(max_norm_bound()) if constraint == "max-norm"
+                 else certified_constraint(_region(constraint, digest)))
+    return optax.chain(base, optax.masked(transform, lambda p: hidden_weight_mask(p, _hidden)))
+
+
+def constrained_optimizer(name: str, constraint: str) -> Any:
+    """The optimiser ``name`` followed by the constraint on the hidden weights (the same object
+    for the same arguments, so that jitted epochs are compiled once)."""
+    return _optimizer(name, *_key(constraint))
+
+
+__all__ = ["UNCERTIFIED", "constrain_model", "constrained_optimizer", "max_norm_bound",
+           "region_for"]
