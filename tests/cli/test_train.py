@@ -74,3 +74,20 @@ def test_cli_json_out_and_plot_from_results(tmp_path, cli) -> None:
     bad.write_text(json.dumps(broken))
     code, _, err = cli(["plot", "training", "--results", str(bad), "--out", str(png)])
     assert code == 2 and err.count("\n") == 1
+
+
+def test_constraint_bad_input_is_one_line_and_exit_2(tmp_path, cli) -> None:
+    import gzip
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[2] / "proofs" / "domain.paving.json.gz"
+    content = json.loads(gzip.decompress(committed.read_bytes()))
+    content["cells"][0]["omega"][0] = "-0.31"  # one bound edited
+    tampered = tmp_path / "tampered.paving.json.gz"
+    tampered.write_bytes(gzip.compress(json.dumps(content).encode()))
+    for args, text in ((["--constraint", "weird"], "unknown constraint"),
+                       (["--constraint", str(tmp_path / "no.json.gz")], "no such file"),
+                       (["--constraint", str(tampered)], "fails its check")):
+        code, out, err = cli(["train", *args])
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and text in err, err
