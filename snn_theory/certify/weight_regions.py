@@ -155,7 +155,7 @@ def paving_region(path: Path | str) -> CertifiedRegion:
     (:class:`InputError` if it fails its check, is missing, or is not an (ω, τ) paving)."""
     digest = sha256_file(path)
     _, p = _checked_paving(path)
-    return CertifiedRegion(str(path), p["cells"], p["box"], True,
+    return CertifiedRegion(f"paving {Path(path).name}", p["cells"], p["box"], True,
                            {"kind": "paving", "path": str(path), "sha256": digest})
 
 

@@ -1,0 +1,116 @@
+"""``snn-theory certify-network``: a network trained under the theorem1 constraint is proven,
+an unconstrained one is refuted with its uncovered units; the certificate is re-derived by
+``check-certificate`` and refused when the weights or the certificate are tampered with; bad
+input is one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cli) -> dict:
+    d = tmp_path_factory.mktemp("net")
+    paths = {}
+    for constraint in ("theorem1", "none"):
+        path = d / f"{constraint}.npz"
+        code, _, err = cli(["train", "--dataset", "iris", "--variants", "selu",
+                             "--depths", "2", "--width", "8", "--epochs", "2",
+                             "--batch-size", "16", "--lr", "0.03", "--constraint",
+                             constraint, "--save-weights", str(path), "--json"])
+        assert code == 0, err
+        paths[constraint] = path
+    return paths
+
+
+def test_a_constrained_network_is_proven_and_its_certificate_checks(trained, cli) -> None:
+    code, out, _ = cli(["certify-network", str(trained["theorem1"]), "--domain", "theorem1"])
+    assert code == 0, out
+    assert "PROVEN" in out and "contraction" in out and "infinite-width mean-field" in out
+    cert = trained["theorem1"].parent / "theorem1.npz.network.json"
+    content = json.loads(cert.read_text())
+    assert content["verdict"] == "proven"
+    with np.load(trained["theorem1"]) as z:
+        w = z["run0/hidden2.weight"].astype(np.float64)
+    layer = content["layers"][1]
+    # the exact range recorded is the rational one (independent: Fractions of each float)
+    taus = [sum((Fraction(x) ** 2 for x in row), Fraction(0)) for row in w.tolist()]
+    assert layer["name"] == "run0/hidden2.weight"
+    assert [Fraction(t) for t in layer["tau"]] == [min(taus), max(taus)]
+    code, out, _ = cli(["check-certificate", str(cert)])
+    assert code == 0 and out.startswith("VALID") and "proven" in out
+    # an existing certificate is never overwritten
+    code, _, err = cli(["certify-network", str(trained["theorem1"]), "--domain", "theorem1"])
+    assert code == 2 and "exists" in err
+
+
+def test_an_unconstrained_network_is_refuted_with_its_units(trained, cli, tmp_path) -> None:
+    cert = tmp_path / "free.json"
+    code, out, _ = cli(["certify-network", str(trained["none"]), "--domain", "theorem1",
+                        "--out", str(cert)])
+    assert code == 1
+    assert "outside: run0/hidden1.weight unit" in out and "NOT covered" in out
+    content = json.loads(cert.read_text())
+    assert content["verdict"] == "not covered"
+    i, om, ta = content["layers"][0]["uncovered"][0]
+    with np.load(trained["none"]) as z:
+        row = z["run0/hidden1.weight"][i].astype(np.float64).tolist()
+    assert Fraction(om) == sum((Fraction(x) for x in row), Fraction(0))
+    assert not (Fraction(-1, 10) <= Fraction(om) <= Fraction(1, 10)
+                and Fraction(95, 100) <= Fraction(ta) <= Fraction(11, 10))
+    code, out, _ = cli(["check-certificate", str(cert)])
+    assert code == 0 and "not covered" in out  # a valid certificate of a negative verdict
+
+
+def test_tampered_weights_or_certificate_are_rejected(trained, cli, tmp_path) -> None:
+    import shutil
+
+    from snn_theory.certify.certificate.io import checksum
+
+    weights = tmp_path / "w.npz"
+    shutil.copy(trained["theorem1"], weights)
+    cert = tmp_path / "w.json"
+    assert cli(["certify-network", str(weights), "--domain", "theorem1", "--out",
+                str(cert)])[0] == 0
+    content = json.loads(cert.read_text())
+    # a certificate claiming a narrower range, checksum recomputed: re-derived, refused
+    forged = dict(content, layers=[dict(content["layers"][0], tau=["1", "1"]),
+                                   *content["layers"][1:]])
+    forged["checksum"] = checksum(forged)
+    bad = tmp_path / "forged.json"
+    bad.write_text(json.dumps(forged))
+    code, out, _ = cli(["check-certificate", str(bad)])
+    assert code == 1 and "REJECTED" in out and "layers" in out
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(dict(content, verdict="covered")))
+    code, out, _ = cli(["check-certificate", str(edited)])
+    assert code == 1 and "checksum" in out
+    # weights changed after certification
+    with np.load(weights) as z:
+        arrays = dict(z)
+    arrays["run0/hidden1.weight"] = arrays["run0/hidden1.weight"] * np.float32(3)
+    np.savez(weights, **arrays)
+    code, out, _ = cli(["check-certificate", str(cert)])
+    assert code == 1 and "sha256" in out
+
+
+def test_bad_input_is_one_line_and_exit_2(trained, cli, tmp_path) -> None:
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, **{"hidden1.weight": np.zeros(5, np.float32)})
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not a zip")
+    for args, text in (
+            ([str(tmp_path / "none.npz"), "--domain", "theorem1"], "no such file"),
+            ([str(wrong), "--domain", "theorem1"], "2-D float"),
+            ([str(junk), "--domain", "theorem1"], "not a readable .npz"),
+            ([str(trained["none"]), "--domain", "omega=1:0,tau=1:2"], "reversed"),
+            ([str(trained["none"]), "--domain", "sigma=1:2"], "cannot parse"),
+            ([str(trained["none"])], "exactly one of"),
+            ([str(trained["none"]), "--paving", str(junk)], "fails its check")):
+        code, out, err = cli(["certify-network", *args, "--out", str(tmp_path / "c.json")])
+        assert code == 2 and out == "", (args, out)
+        assert err.count("\n") == 1 and text.lower() in err.lower(), (args, err)
