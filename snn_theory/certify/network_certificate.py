@@ -144,7 +144,7 @@ def _relative(path: str, to: Path) -> str:
     return os.path.relpath(Path(path).resolve(), to.resolve().parent)
 
 
-def certificate_content(result: NetworkResult, out: Path | str) -> dict[str, Any]:
+def network_certificate_content(result: NetworkResult, out: Path | str) -> dict[str, Any]:
     """The certificate of ``result`` (paths relative to the certificate ``out``)."""
     from snn_theory.certify.certificate.io import checksum
 
@@ -165,7 +165,7 @@ def certificate_content(result: NetworkResult, out: Path | str) -> dict[str, Any
 def write_network_certificate(result: NetworkResult, out: Path | str) -> Path:
     from snn_theory.files import atomic_write
 
-    text = json.dumps(certificate_content(result, out), indent=1, sort_keys=True)
+    text = json.dumps(network_certificate_content(result, out), indent=1, sort_keys=True)
     return atomic_write(Path(out), text)
 
 
@@ -236,7 +236,7 @@ def check_network_certificate(path: Path | str) -> NetworkReport:
         if sha256_file(weights) != content["weights"]["sha256"]:
             raise InputError("the weights file is not the one certified (sha256 differs)")
         result = certify_network(weights, region)
-        fresh = certificate_content(result, path)
+        fresh = network_certificate_content(result, path)
         for key in ("layers", "verdict", "statement"):
             if fresh[key] != content[key]:
                 raise InputError(f"{key}: not what the weights give")
@@ -250,6 +250,6 @@ def check_network_certificate(path: Path | str) -> NetworkReport:
     return report
 
 
-__all__ = ["FORMAT", "LayerResult", "NetworkReport", "NetworkResult", "certificate_content",
+__all__ = ["FORMAT", "LayerResult", "NetworkReport", "NetworkResult", "network_certificate_content",
            "certify_network", "check_network_certificate", "is_network_certificate",
            "load_hidden_weights", "region_from_reference", "write_network_certificate"]

@@ -82,10 +82,7 @@ def constrain_model(model: Any, constraint: str) -> tuple[CertifiedRegion, Any]:
 
 
 @functools.lru_cache(maxsize=16)
-def _optimizer(name: str, constraint: str, digest: str) -> Any:
-    from snn_theory.simulate.network import optimizer_for
-
-    base = optimizer_for(name)
+def _optimizer(base: Any, constraint: str, digest: str) -> Any:
     if constraint == "none":
         return base
     transform = (max_norm_constraint(max_norm_bound()) if constraint == "max-norm"
@@ -93,10 +90,11 @@ def _optimizer(name: str, constraint: str, digest: str) -> Any:
     return optax.chain(base, optax.masked(transform, lambda p: hidden_weight_mask(p, _hidden)))
 
 
-def constrained_optimizer(name: str, constraint: str) -> Any:
-    """The optimiser ``name`` followed by the constraint on the hidden weights (the same object
-    for the same arguments, so that jitted epochs are compiled once)."""
-    return _optimizer(name, *_key(constraint))
+def constrained_optimizer(base: Any, constraint: str) -> Any:
+    """The optimiser ``base`` (an optax transformation) followed by the constraint on the
+    hidden weights (the same object for the same arguments, so that jitted epochs are
+    compiled once)."""
+    return _optimizer(base, *_key(constraint))
 
 
 __all__ = ["UNCERTIFIED", "constrain_model", "constrained_optimizer", "max_norm_bound",

@@ -574,6 +574,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     from snn_theory.simulate.network import (
         build_network,
         hyper_parameters,
+        optimizer_for,
         run_epoch,
         run_evaluation,
         weights_dict,
@@ -593,7 +594,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     from snn_theory.simulate.constrained import constrain_model, constrained_optimizer
 
     region, model = constrain_model(model, config.constraint)
-    optimizer = constrained_optimizer(config.optimizer, config.constraint)
+    optimizer = constrained_optimizer(optimizer_for(config.optimizer), config.constraint)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     base_state = opt_state if config.constraint == "none" else opt_state[0]
     base_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
