@@ -165,6 +165,8 @@ def test_training_under_theorem1_stays_inside_every_epoch_and_layer() -> None:
     r = train(config)
     assert r.inside_fraction.shape == (4, 3)
     assert r.inside_fraction.tolist() == [[1.0] * 3] * 4
+    for l in (1, 2, 3):  # the map g is that of z = W·x: the biases stay exactly zero
+        assert not np.any(r.weights[f"hidden{l}.bias"])
     free = train(TrainConfig(**{**config.to_dict(), "constraint": "none"}))
     assert free.inside_fraction.min() < 1.0  # measured, not assumed: LeCun rows are outside
     assert r.summary()["inside_fraction_end"] == 1.0 and r.name == "selu+theorem1"

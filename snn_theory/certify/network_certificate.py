@@ -10,12 +10,14 @@ a closed cell of the region (exact comparisons).  When every unit is covered and
 certified, what follows is :meth:`CertifiedRegion.statement`: for every unit's (ω_i, τ_i) the
 infinite-width mean-field moment map g is a contraction of the region's (μ, ν) box into
 itself with a unique attracting fixed point there — a statement about that map and inputs
-whose moments lie in the box, not about a finite network's activations.
+whose moments lie in the box, not about a finite network's activations.  g is the map of
+z = W·x: a layer whose bias (``…hidden<l>.bias``) is present and not exactly zero is reported,
+and then nothing is claimed (``train --constraint`` with a certified region keeps them zero).
 
 The certificate (JSON, format ``snn-theory-network``) records the weights file's sha256 (and
 its path relative to the certificate), the region's reference (Theorem 1, a rectangle, or a
 paving with its sha256), per layer the unit count, the exact ranges of ω and τ and the
-uncovered units, the verdict and a checksum.  :func:`check_network_certificate` trusts none of
+uncovered units, whether its bias is zero, the verdict and a checksum.  :func:`check_network_certificate` trusts none of
 it: it re-reads the weights (their sha256 must match), re-checks a paving with the certificate
 checker, recomputes every number and compares.
 """
@@ -48,6 +50,17 @@ from snn_theory.exact import format_fraction
 FORMAT = "snn-theory-network"
 VERSION = 1
 _HIDDEN = re.compile(r"(?:run(\d+)/)?hidden(\d+)\.weight")
+
+
+def hidden_biases(path: Path | str, names: list[str]) -> dict[str, bool]:
+    """For each weight key ``…hidden<l>.weight``: whether its bias ``…hidden<l>.bias`` is
+    absent or exactly zero."""
+    out = {}
+    with np.load(Path(path), allow_pickle=False) as z:
+        for name in names:
+            key = name[: -len("weight")] + "bias"
+            out[name] = key not in z.files or not np.any(np.asarray(z[key]) != 0)
+    return out
 
 
 def load_hidden_weights(path: Path | str) -> dict[str, np.ndarray]:
@@ -93,10 +106,12 @@ class LayerResult:
     omega: tuple[Fraction, Fraction]
     tau: tuple[Fraction, Fraction]
     uncovered: tuple[tuple[int, Fraction, Fraction], ...]
+    zero_bias: bool = True
 
     def to_json(self) -> dict[str, Any]:
         f = format_fraction
-        return {"name": self.name, "units": self.units, "omega": [f(x) for x in self.omega],
+        return {"name": self.name, "units": self.units, "zero_bias": self.zero_bias,
+                "omega": [f(x) for x in self.omega],
                 "tau": [f(x) for x in self.tau],
                 "uncovered": [[i, f(o), f(t)] for i, o, t in self.uncovered]}
 
@@ -116,13 +131,20 @@ class NetworkResult:
 
     @property
     def proven(self) -> bool:
-        """Every unit covered and the region certified: :meth:`statement` holds."""
-        return self.covered and self.region.certified
+        """Every unit covered, every hidden bias zero and the region certified:
+        :meth:`statement` holds."""
+        return (self.covered and self.region.certified
+                and all(layer.zero_bias for layer in self.layers))
 
     def statement(self) -> str:
         if not self.covered:
             n = sum(len(layer.uncovered) for layer in self.layers)
             return f"NOT covered: {n} unit(s) outside {self.region.name}; nothing is proven"
+        biased = [layer.name for layer in self.layers if not layer.zero_bias]
+        if biased and self.region.certified:
+            return (f"every unit's (ω, τ) lies in {self.region.name}, but {len(biased)} "
+                    f"layer(s) have nonzero biases ({biased[0]}, …) and the certified map g "
+                    "is that of z = W·x without a bias: nothing is proven about the network")
         return self.region.statement()
 
 
@@ -131,12 +153,13 @@ def certify_network(path: Path | str, region: CertifiedRegion) -> NetworkResult:
     digest = sha256_file(path)
     weights = load_hidden_weights(path)
     result = NetworkResult(str(path), digest, region)
+    zero = hidden_biases(path, list(weights))
     for name, w in weights.items():
         om, ta = exact_row_statistics(w)
         bad = tuple((i, o, t) for i, (o, t) in enumerate(zip(om, ta, strict=True))
                     if not region.contains(o, t))
         result.layers.append(LayerResult(name, len(om), (min(om), max(om)), (min(ta), max(ta)),
-                                         bad))
+                                         bad, zero[name]))
     return result
 
 

@@ -99,8 +99,8 @@ class CertifiedRegion:
         return (f"every layer's infinite-width mean-field moment map g(·; ω_i, τ_i) is, for "
                 f"each unit's (ω_i, τ_i), a certified contraction of the {box} into itself, "
                 f"with a unique attracting fixed point there ({self.name}); conditions: the "
-                f"infinite-width mean-field map (independent Gaussian pre-activations), and the "
-                f"layer's input moments in the box")
+                f"infinite-width mean-field map of z = W·x without bias (independent Gaussian "
+                f"pre-activations), and the layer's input moments in the box")
 
     def to_json(self) -> dict[str, Any]:
         f = format_fraction

@@ -13,7 +13,9 @@ the output layer is left free).
 
 The region a run's ``inside_fraction`` is measured against is the constraint's region, and
 Theorem 1's rectangle for ``none`` and ``max-norm``.  Under a certified constraint the initial
-hidden weights are projected too, so every recorded epoch, 0 included, starts inside.
+hidden weights are projected too, so every recorded epoch, 0 included, starts inside, and the
+hidden layers' biases are kept at zero (they start at zero and their updates are zeroed): the
+moment map g the proofs are about is that of z = W·x, without a bias.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ def _hidden(m: Any) -> list[Any]:
     return [layer.weight for layer in m.hidden]
 
 
+def _hidden_bias(m: Any) -> list[Any]:
+    return [layer.bias for layer in m.hidden]
+
+
 def constrain_model(model: Any, constraint: str) -> tuple[CertifiedRegion, Any]:
     """(region, model with its hidden weights projected by the constraint)."""
     import equinox as eqx
@@ -85,9 +91,13 @@ def constrain_model(model: Any, constraint: str) -> tuple[CertifiedRegion, Any]:
 def _optimizer(base: Any, constraint: str, digest: str) -> Any:
     if constraint == "none":
         return base
-    transform = (max_norm_constraint(max_norm_bound()) if constraint == "max-norm"
-                 else certified_constraint(_region(constraint, digest)))
-    return optax.chain(base, optax.masked(transform, lambda p: hidden_weight_mask(p, _hidden)))
+    if constraint == "max-norm":
+        return optax.chain(base, optax.masked(max_norm_constraint(max_norm_bound()),
+                                              lambda p: hidden_weight_mask(p, _hidden)))
+    return optax.chain(base, optax.masked(certified_constraint(_region(constraint, digest)),
+                                          lambda p: hidden_weight_mask(p, _hidden)),
+                       optax.masked(optax.set_to_zero(),
+                                    lambda p: hidden_weight_mask(p, _hidden_bias)))
 
 
 def constrained_optimizer(base: Any, constraint: str) -> Any:

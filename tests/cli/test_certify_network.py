@@ -114,3 +114,16 @@ def test_bad_input_is_one_line_and_exit_2(trained, cli, tmp_path) -> None:
         code, out, err = cli(["certify-network", *args, "--out", str(tmp_path / "c.json")])
         assert code == 2 and out == "", (args, out)
         assert err.count("\n") == 1 and text.lower() in err.lower(), (args, err)
+
+
+def test_a_nonzero_bias_is_covered_but_not_proven(trained, cli, tmp_path) -> None:
+    with np.load(trained["theorem1"]) as z:
+        arrays = dict(z)
+    assert not np.any(arrays["run0/hidden1.bias"])  # kept at zero by the constraint
+    arrays["run0/hidden2.bias"] = np.full_like(arrays["run0/hidden2.bias"], 0.01)
+    biased = tmp_path / "biased.npz"
+    np.savez(biased, **arrays)
+    code, out, _ = cli(["certify-network", str(biased), "--domain", "theorem1", "--out",
+                        str(tmp_path / "b.json")])
+    assert code == 0 and "PROVEN" not in out and "nonzero biases" in out
+    assert json.loads((tmp_path / "b.json").read_text())["verdict"] == "covered"
