@@ -127,3 +127,19 @@ def test_a_nonzero_bias_is_covered_but_not_proven(trained, cli, tmp_path) -> Non
                         str(tmp_path / "b.json")])
     assert code == 0 and "PROVEN" not in out and "nonzero biases" in out
     assert json.loads((tmp_path / "b.json").read_text())["verdict"] == "covered"
+
+
+def test_plot_constrained_draws_a_study_record_and_refuses_junk(cli, tmp_path) -> None:
+    rows = [{"dataset": "wine", "depth": 8, "variant": v, "test_mean": 0.9, "test_std": 0.01,
+             "mu_end": 0.01 * k, "nu_end": 1.0 + 0.1 * k, "inside_min": float(k % 2)}
+            for k, v in enumerate(["selu", "selu+theorem1", "relu-bn"])]
+    record = tmp_path / "study.json"
+    record.write_text(json.dumps({"summary": rows, "command": "python benchmarks/x.py"}))
+    png = tmp_path / "c.png"
+    code, out, _ = cli(["plot", "constrained", "--results", str(record), "--out", str(png),
+                        "--width", "600", "--height", "300", "--dpi", "100", "--json"])
+    assert code == 0 and png.stat().st_size > 1000
+    assert json.loads(out)["variants"] == ["selu", "selu+theorem1", "relu-bn"]
+    record.write_text(json.dumps({"summary": [{"dataset": "wine"}]}))
+    code, out, err = cli(["plot", "constrained", "--results", str(record), "--out", str(png)])
+    assert code == 2 and err.count("\n") == 1 and "study record" in err
