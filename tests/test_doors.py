@@ -64,6 +64,18 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "parameters of a Monte Carlo sample (evidence)",
     ("certify/initializers.py", "monte_carlo", "float("):
         "Monte Carlo statistics (evidence)",
+    ("certify/shaping.py", "_float_residuals", "float("):
+        "the float residuals of the start search (evidence); the Krawczyk test certifies the root",
+    ("certify/shaping.py", "_float_residuals.residuals", "float("):
+        "the float residuals of the start search (evidence); the Krawczyk test certifies the root",
+    ("certify/shaping.py", "_float_candidates", "float("):
+        "starting points for the shaping solver; the Krawczyk test certifies the root",
+    ("certify/shaping.py", "_newton", "float("):
+        "Newton's step size on midpoints (a stopping heuristic); the Krawczyk test certifies the root",
+    ("certify/shaping.py", "shape", "float("):
+        "float targets of the start search and the size of the Krawczyk box (heuristics; the box is then proven)",
+    ("certify/shaping.py", "shape_leaky_relu", "float("):
+        "float bisection for the starting slope; the Krawczyk test certifies the root",
     ("certify/propagation.py", "_certify_zero.derivative", "float("):
         "the Krawczyk preconditioner (any approximation of g'(x0) is valid)",
     ("certify/propagation.py", "_exact", "float("):
@@ -109,6 +121,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "iterate_float", "float("):
         "the float quadrature of other activations (evidence)",
+    ("evaluate/activation_map.py", "variance_collapse", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", ":.Ng"):
+        "the float evidence quoted in the diagnosis message (labelled so)",
     ("evaluate/dtypes.py", "exact_value", "float("):
         "a value of a float format is a float64 exactly (no rounding)",
     ("evaluate/dtypes.py", "neighbours", "float("):
@@ -145,6 +163,21 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "where the widest Monte Carlo network ends (labelled statistical)",
     ("show/reproduce/report.py", "_selu_report", ":.Ng"):
         "the Monte Carlo power-law fit (evidence, in its own section)",
+    ("show/reproduce/stages.py", "mc_summary", "float("):
+        "Monte Carlo summaries (evidence) kept to the digits their error supports",
+    ("show/reproduce/stages.py", "mc_summary", ":.Ng"):
+        "Monte Carlo summaries (evidence) kept to the digits their error supports",
+    ("show/reproduce/report.py", "_mc_run_json.layer", "round("):
+        "Monte Carlo means and variances (evidence) kept to the decimals their error law "
+        "supports, so that the committed report does not depend on the machine",
+    ("show/reproduce/report.py", "_significant", "float("):
+        "float evidence of the figures' summaries (certified values there are strings) kept "
+        "to 10 significant digits, so that the committed report does not depend on the "
+        "machine",
+    ("show/reproduce/report.py", "_significant", ":.Ng"):
+        "float evidence of the figures' summaries (certified values there are strings) kept "
+        "to 10 significant digits, so that the committed report does not depend on the "
+        "machine",
 }
 
 _PERCENT = re.compile(r"%[-+ 0#]*\d*(\.\d+)?[gGeEf]")

@@ -92,3 +92,56 @@ def krawczyk_1d(function: Callable[[arb], arb], derivative: Callable[[arb], arb]
     k = x0 - y * function(x0) + (1 - y * derivative(box)) * (box - x0)
     proved = bool(k.is_finite() and _strictly_inside(k, box))
     return Krawczyk1DResult(proved, box, k.intersection(box) if proved else box)
+
+
+@dataclass(frozen=True)
+class KrawczykNDResult:
+    """``proved``: K(X) ⊂ int(X); then ``enclosure`` (= K(X) ∩ X) holds the unique root in X."""
+
+    proved: bool
+    box: tuple[arb, ...]
+    enclosure: tuple[arb, ...]
+
+
+def _approximate_inverse(matrix: Matrix) -> list[list[arb]]:
+    """An approximate inverse of the midpoint matrix, as exact arb points (mpmath at the
+    working precision; the theorem allows any fixed real matrix)."""
+    import mpmath
+
+    n = len(matrix)
+    mid = mpmath.matrix([[mpmath.mpf(matrix[i][j].mid()) for j in range(n)] for i in range(n)])
+    inv = mpmath.inverse(mid)
+    return [[arb(inv[i, j]) for j in range(n)] for i in range(n)]
+
+
+def krawczyk_nd(
+    function: Callable[..., Sequence[arb]],
+    jacobian: Callable[..., Matrix],
+    box: Sequence[arb],
+) -> KrawczykNDResult:
+    """The Krawczyk test for F: ℝⁿ → ℝⁿ on ``box`` (n balls), as :func:`krawczyk` for any n.
+
+    ``function(*x)`` encloses F at the (exact) midpoint, ``jacobian(*X)`` encloses F′ over the
+    whole box.  A singular midpoint Jacobian (or a non-finite enclosure) is reported as not
+    proved."""
+    n = len(box)
+    box = tuple(box)
+    c = [arb(b.mid()) for b in box]
+    fc = list(function(*c))
+    jac_box = jacobian(*box)
+    try:
+        y = _approximate_inverse(jacobian(*c))
+    except (ZeroDivisionError, ValueError):
+        return KrawczykNDResult(False, box, box)
+    delta = [box[j] - c[j] for j in range(n)]
+    k = []
+    for i in range(n):
+        yf = sum((y[i][j] * fc[j] for j in range(n)), arb(0))
+        term = arb(0)
+        for j in range(n):
+            yj = sum((y[i][l] * jac_box[l][j] for l in range(n)), arb(0))
+            term += ((1 if i == j else 0) - yj) * delta[j]
+        k.append(c[i] - yf + term)
+    proved = all(k[i].is_finite() and _strictly_inside(k[i], box[i]) for i in range(n))
+    enclosure = tuple(k[i].intersection(box[i]) if proved else box[i] for i in range(n))
+    return KrawczykNDResult(proved, box, enclosure)

@@ -394,11 +394,11 @@ def _generic_point(
             fp = None  # (an InputError here: Newton or the test box left nu > 0)
             why = " ".join(str(exc).split())
         if fp is None or not fp.proved:
-            raise InputError(
-                f"no fixed point of the moment map of {source.label()} certified for "
-                f"omega = {given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk "
-                f"test{': ' + why if fp is None else ' failed'})"
-            )
+            trivial = activation_map.trivial_fixed_point(source, given[0], given[1])
+            raise ArithmeticError(trivial) if trivial else InputError(
+                f"no fixed point of the moment map of {source.label()} certified for omega = "
+                f"{given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk test"
+                f"{': ' + why if fp is None else ' failed'})")
         fixed = (fp.mean, fp.variance)
     mu_s, nu_s = fixed
     if not nu_s > 0:

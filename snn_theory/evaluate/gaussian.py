@@ -74,6 +74,8 @@ from snn_theory.precision import working_precision
 
 #: Highest Hermite order the engine computes (gradients of J need ∂⁴/∂m⁴).
 MAX_ORDER = 8
+#: Highest Hermite order :func:`expectations` accepts (Mehler coefficients of C-maps).
+MAX_EXPECTATION_ORDER = 160
 
 
 def hermite_coefficients(n: int) -> list[int]:
@@ -393,8 +395,8 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
     :class:`IntegrationBudgetExceeded` when the budget ran out."""
     if not (v > 0):
         raise ArithmeticError("the variance ball must be > 0")
-    if order > MAX_ORDER:
-        raise ValueError(f"order must be ≤ {MAX_ORDER}")
+    if order > MAX_EXPECTATION_ORDER:
+        raise ValueError(f"order must be ≤ {MAX_EXPECTATION_ORDER}")
     prec = ctx.prec
     point = (m.rad() == 0 and v.rad() == 0) if point_check is None else point_check
     v_lo = arb(v.lower())

@@ -555,6 +555,11 @@ def _simulate(config: SimulationConfig, progress: ProgressCallback | None) -> Si
     jax.block_until_ready(x)
     seconds = time.perf_counter() - t0
     stats = np.array(rows)
+    if not np.all(np.isfinite(stats[:, :2])):
+        layer = int(np.argmin(np.all(np.isfinite(stats[:, :2]), axis=1)))
+        raise NumericalFailure(
+            f"the Monte Carlo moments are not finite from layer {layer} on (overflow in "
+            f"{config.dtype}); nothing is reported — use smaller inputs or a wider dtype")
     unit = np.concatenate(unit_rows).mean(axis=0)
     omega_unit = (float(unit[0]), float(math.sqrt(max(unit[1] - unit[0] ** 2, 0.0))))
     tau_unit = (float(unit[2]), float(math.sqrt(max(unit[3] - unit[2] ** 2, 0.0))))
