@@ -143,3 +143,29 @@ def test_plot_constrained_draws_a_study_record_and_refuses_junk(cli, tmp_path) -
     record.write_text(json.dumps({"summary": [{"dataset": "wine"}]}))
     code, out, err = cli(["plot", "constrained", "--results", str(record), "--out", str(png)])
     assert code == 2 and err.count("\n") == 1 and "study record" in err
+
+
+def test_the_domain_map_rectangle_is_derived_from_the_checked_paving(trained, cli,
+                                                                     tmp_path) -> None:
+    """The largest certified rectangle of the committed paving, as its checker derives it.  It
+    does not contain Theorem 1's rectangle (τ₋ = 0.95625 > 0.95): a theorem1-constrained unit
+    is outside it exactly when its τ is below 0.95625."""
+    from snn_theory.certify.weight_regions import domain_map_region
+
+    region = domain_map_region()
+    assert region.cells == (((Fraction(-3, 16), Fraction(3, 16)),
+                             (Fraction(153, 160), Fraction(177, 160))),)
+    assert region.box == {"mu": (Fraction(-1, 10), Fraction(1, 10)),
+                          "nu": (Fraction(4, 5), Fraction(3, 2))}
+    cert = tmp_path / "dm.json"
+    code, out, _ = cli(["certify-network", str(trained["theorem1"]), "--domain", "domain-map",
+                        "--out", str(cert)])
+    content = json.loads(cert.read_text())
+    assert content["region"]["kind"] == "largest-rectangle"
+    outside = [u for layer in content["layers"] for u in layer["uncovered"]]
+    assert code == (1 if outside else 0)
+    assert all(Fraction(t) < Fraction(153, 160) for _, _, t in outside)
+    with np.load(trained["theorem1"]) as z:
+        taus = [float(np.sum(z[k].astype(np.float64) ** 2, axis=1).min()) for k in z.files
+                if k.endswith("weight") and "hidden" in k]
+    assert bool(outside) == (min(taus) < 0.95625 - 1e-12)  # float64 sums: far from the edge
