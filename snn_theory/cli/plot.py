@@ -348,6 +348,7 @@ def constrained_command(results: str, out: str | None, width: int, height: int, 
     against Theorem 1's box and the fixed point (0, 1), and the exact fraction of units
     inside the certified region, for SELU unconstrained, max-norm, theorem1, domain-map and
     ReLU + batch norm (drawn from a study record; nothing is trained here)."""
+    from snn_theory.errors import InputError
     from snn_theory.show import training_figures as train_plots
 
     try:

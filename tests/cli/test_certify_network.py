@@ -143,6 +143,8 @@ def test_plot_constrained_draws_a_study_record_and_refuses_junk(cli, tmp_path) -
     record.write_text(json.dumps({"summary": [{"dataset": "wine"}]}))
     code, out, err = cli(["plot", "constrained", "--results", str(record), "--out", str(png)])
     assert code == 2 and err.count("\n") == 1 and "study record" in err
+    code, out, err = cli(["plot", "constrained", "--results", str(tmp_path / "none.json")])
+    assert code == 2 and err.count("\n") == 1 and "cannot read the study record" in err
 
 
 def test_the_domain_map_rectangle_is_derived_from_the_checked_paving(trained, cli,
