@@ -171,3 +171,31 @@ def test_the_domain_map_rectangle_is_derived_from_the_checked_paving(trained, cl
         taus = [float(np.sum(z[k].astype(np.float64) ** 2, axis=1).min()) for k in z.files
                 if k.endswith("weight") and "hidden" in k]
     assert bool(outside) == (min(taus) < 0.95625 - 1e-12)  # float64 sums: far from the edge
+
+
+def test_a_paving_certifies_the_units_in_its_proven_cells(trained, cli, tmp_path) -> None:
+    """--paving: a unit is covered exactly when its exact (ω, τ) lies in a proven cell of the
+    paving (cells read here from the file, membership decided here with Fractions)."""
+    import gzip
+    from pathlib import Path
+
+    from snn_theory.certify.weight_regions import exact_row_statistics
+
+    paving = Path(__file__).resolve().parents[2] / "proofs" / "domain.paving.json.gz"
+    cells = [((Fraction(c["omega"][0]), Fraction(c["omega"][1])),
+              (Fraction(c["tau"][0]), Fraction(c["tau"][1])))
+             for c in json.loads(gzip.decompress(paving.read_bytes()))["cells"]
+             if c["verdict"] == "proven"]
+    cert = tmp_path / "pv.json"
+    code, out, _ = cli(["certify-network", str(trained["theorem1"]), "--paving", str(paving),
+                        "--out", str(cert)])
+    content = json.loads(cert.read_text())
+    assert content["region"]["kind"] == "paving"
+    with np.load(trained["theorem1"]) as z:
+        for layer in content["layers"]:
+            om, ta = exact_row_statistics(z[layer["name"]])
+            expected = [i for i, (o, t) in enumerate(zip(om, ta, strict=True))
+                        if not any(a <= o <= b and c <= t <= d for (a, b), (c, d) in cells)]
+            assert [u[0] for u in layer["uncovered"]] == expected
+    covered = all(not layer["uncovered"] for layer in content["layers"])
+    assert code == (0 if covered else 1) and (("PROVEN" in out) == covered)
