@@ -267,6 +267,8 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     ``progress(done, total)`` is called after each epoch (total = ``config.epochs``).
     Deterministic: the same config gives the same numbers.
     """
+    from snn_theory.certify.weight_regions import inside_fractions
+
     config.validate()
     t0 = time.perf_counter()
     compiled0 = compile_clock()
@@ -279,9 +281,13 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         act_record = {**act.to_json(), "label": act.label(), "parameters": how,
                       "scale_float": float(act.scale), "shift_float": float(act.shift)}
     model, state = build_network(config, split, act)
-    optimizer = optimizer_for(config.optimizer)
+    from snn_theory.simulate.constrained import constrain_model, constrained_optimizer
+
+    region, model = constrain_model(model, config.constraint)
+    optimizer = constrained_optimizer(optimizer_for(config.optimizer), config.constraint)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
-    opt_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
+    base_state = opt_state if config.constraint == "none" else opt_state[0]
+    base_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
 
     n = len(split.y_train)
     batch = min(config.batch_size, n)
@@ -303,7 +309,9 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         losses, accs, mu, nu, within = (np.asarray(a, np.float64)
                                 for a in run_evaluation(model, state, hyper, x_all, y_all,
                                                         sizes))
-        ws = weight_statistics([np.asarray(layer.weight) for layer in model.hidden])
+        hidden = [np.asarray(layer.weight) for layer in model.hidden]
+        ws = weight_statistics(hidden)
+        rec["inside_fraction"].append(np.array(inside_fractions(hidden, region)))
         for name, value in (("train_loss", losses[0]), ("val_loss", losses[1]),
                             ("test_loss", losses[2]), ("val_accuracy", accs[1]),
                             ("test_accuracy", accs[2]), ("act_mean", mu), ("act_var", nu),

@@ -61,6 +61,10 @@ DATASETS: tuple[str, ...] = ("digits", "breast-cancer", "wine", "iris")
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "momentum")
 INITS: tuple[str, ...] = ("lecun", "normalized")
 
+#: Weight constraints (``--constraint``; or the path of a paving certificate): projected after
+#: every update (:mod:`snn_theory.simulate.constraints`).
+CONSTRAINTS: tuple[str, ...] = ("none", "max-norm", "theorem1", "domain-map")
+
 #: Quantiles of the per-unit weight statistics that are recorded (5 %, median, 95 %).
 QUANTILES: tuple[float, float, float] = (0.05, 0.5, 0.95)
 
@@ -173,6 +177,7 @@ class TrainConfig:
     activation: str | None = None
     scale: str | None = None
     shift: str | None = None
+    constraint: str = "none"
 
     def validate(self) -> None:
         """Raise :class:`InputError` (one-line message) for any invalid field."""
@@ -191,6 +196,7 @@ class TrainConfig:
                              f"only (not {self.variant!r})")
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("init", self.init, INITS)
+        check_constraint(self.constraint)
         for name in ("depth", "width", "epochs", "batch_size", "heldout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -213,6 +219,22 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def check_constraint(name: Any) -> None:
+    """:class:`InputError` unless ``name`` is one of :data:`CONSTRAINTS` or names an existing
+    paving certificate file (``*.json.gz`` / ``*.json``; its check happens when training)."""
+    if not isinstance(name, str):
+        raise InputError(f"constraint must be a name or a paving file (got {name!r})")
+    if name in CONSTRAINTS:
+        return
+    if not name.endswith((".json.gz", ".json")):
+        raise InputError(f"unknown constraint {name!r}: use {', '.join(CONSTRAINTS)} or a "
+                         "paving certificate (.json.gz)")
+    from pathlib import Path
+
+    if not Path(name).is_file():
+        raise InputError(f"constraint: paving {name}: no such file")
 
 
 # ============================================================================ data
@@ -387,7 +409,8 @@ def _from_json_array(x: Any) -> np.ndarray:
 #: Per-epoch arrays of :class:`RunResult` (epoch 0 = initialisation), in JSON order.
 EPOCH_FIELDS: tuple[str, ...] = (
     "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "act_mean",
-    "act_var", "act_var_within", "omega_quantiles", "tau_quantiles", "in_region", "grad_norm")
+    "act_var", "act_var_within", "omega_quantiles", "tau_quantiles", "in_region", "grad_norm",
+    "inside_fraction")
 
 
 @dataclass
@@ -403,6 +426,10 @@ class RunResult:
       the within-unit part of ν_l (mean over units of each unit's variance over samples);
     * ``omega_quantiles``, ``tau_quantiles`` (epochs + 1, 3, depth); ``in_region``
       (epochs + 1, depth) (:class:`WeightStatistics`);
+    * ``inside_fraction`` (epochs + 1, depth): per hidden layer the fraction of units whose
+      (ω_i, τ_i), computed *exactly* from the stored float32 weights (as rationals:
+      :func:`snn_theory.certify.weight_regions.exact_row_statistics`), lies in the constraint's
+      certified region (Theorem 1's rectangle for ``none`` and ``max-norm``);
     * ``grad_norm`` (epochs + 1, depth + 1): per layer (hidden 1..depth, then the output
       layer) ‖∂L/∂W‖_F averaged over the epoch's steps (row 0: NaN);
     * ``snapshots``: {epoch: (ω, τ) per unit, each (depth, width)} at the start, the middle
@@ -435,6 +462,7 @@ class RunResult:
     tau_quantiles: np.ndarray
     in_region: np.ndarray
     grad_norm: np.ndarray
+    inside_fraction: np.ndarray
     snapshots: dict[int, tuple[np.ndarray, np.ndarray]]
     predicted: np.ndarray | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -454,7 +482,8 @@ class RunResult:
     def name(self) -> str:
         """The variant's name; for the activation variant ``act:`` and the activation."""
         c = self.config
-        return f"act:{c.activation}" if c.variant == ACTIVATION_VARIANT else c.variant
+        name = f"act:{c.activation}" if c.variant == ACTIVATION_VARIANT else c.variant
+        return name if c.constraint == "none" else f"{name}+{c.constraint}"
 
     @property
     def label(self) -> str:
@@ -475,6 +504,9 @@ class RunResult:
             "last_layer_nu_end": _f(self.act_var[-1, -1]),
             "in_region_start": _f(self.in_region[0].mean()),
             "in_region_end": _f(self.in_region[-1].mean()),
+            "constraint": self.config.constraint,
+            "inside_fraction_end": (_f(self.inside_fraction[-1].min())
+                                    if self.inside_fraction.size else None),
             "diverged": self.diverged, "seconds": round(self.seconds, 3),
             "compile_seconds": round(self.compile_seconds, 3),
         }
@@ -506,7 +538,7 @@ class RunResult:
             config.validate()
             arrays = {}
             for name in EPOCH_FIELDS:
-                v = data[name]
+                v = data[name] if name != "inside_fraction" else data.get(name, [])
                 arrays[name] = (np.stack([_from_json_array(a) for a in v])
                                 if v and isinstance(v[0], list) and v[0]
                                 and isinstance(v[0][0], list) else _from_json_array(v))
