@@ -1,0 +1,105 @@
+"""The certified fixed point of a whole network's (μ, ν) map.
+
+The network's map G (:func:`snn_theory.evaluate.network_map.evaluate_network`, composed from
+its blocks) is solved by the one Newton loop of the project
+(:func:`snn_theory.evaluate.moment_map.newton_fixed_point`, on the midpoints of arb
+enclosures), and the last iterate is proved by the Krawczyk test
+(:func:`snn_theory.certify.krawczyk.krawczyk`, docs/mathematics.md §7) on F = G − id: F at
+the box's midpoint and F′ = J − I over the whole box are arb enclosures of the composed map,
+so a passed test proves that the returned balls hold the unique fixed point of G in the box.
+What is proved is a fact about the infinite-width map of docs/networks.md (its Gaussian
+closure where an ``act`` block follows a nonlinearity), not about a finite network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+from flint import arb
+from flint import ctx as arb_context
+
+from snn_theory.certify.krawczyk import krawczyk
+from snn_theory.derive.network import Network, parse_network
+from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.evaluate.activation_map import FixedPoint
+from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
+from snn_theory.evaluate.network_map import evaluate_network
+from snn_theory.exact import parse_exact
+from snn_theory.precision import working_precision
+
+#: Largest accepted ``digits``.
+MAX_DIGITS = 1000
+
+
+def network_fixed_point(network: Network | str, *, omega: Any = "0", tau: Any = "1",
+                        start: tuple[Any, Any] = ("0", "1"), digits: int = 30,
+                        iterations: int = 60) -> FixedPoint:
+    """The fixed point (μ*, ν*) of the network's map, certified by a Krawczyk test at
+    ``digits`` decimal digits.
+
+    ``omega``, ``tau``: the weights of the dense blocks that do not name their own; ``start``:
+    Newton's starting point.  Returns a :class:`FixedPoint` (``proved`` True; the balls hold
+    the unique fixed point in the tested box).  Raises :class:`InputError` for bad input,
+    :class:`ArithmeticError` when Newton's method fails or the test does not pass.
+
+    >>> fp = network_fixed_point("dense(selu), alpha_dropout(0.1)", digits=20)
+    >>> fp.proved, fp.mean.contains(0), fp.variance.contains(1)
+    (True, True, True)
+    """
+    network = parse_network(network)
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= MAX_DIGITS:
+        raise InputError(f"digits must be an integer in 1..{MAX_DIGITS} (got {digits!r})")
+    start_q = (parse_exact(start[0], "the start's mean"),
+               parse_exact(start[1], "the start's variance", positive=True))
+    with working_precision(digits=digits):
+        return _certify(network, omega, tau, start_q, iterations)
+
+
+def _certify(network: Network, omega: Any, tau: Any, start: tuple[Any, Any],
+             iterations: int) -> FixedPoint:
+    def evaluator(mu: Any, _om: Any, nu: Any, _ta: Any, names: tuple[str, ...]
+                  ) -> dict[str, Any]:
+        g = evaluate_network(network, mpf_to_arb(mu), mpf_to_arb(nu), omega=omega, tau=tau)
+        (h11, h12), (h21, h22) = g.jacobian
+        values = {"mean": g.mean, "variance": g.variance, "H11": h11, "H12": h12,
+                  "H21": h21, "H22": h22}
+        return {k: arb_to_mpf(values[k].mid()) for k in names}
+
+    prec = arb_context.prec
+    with mpmath.workprec(prec):
+        try:
+            r = newton_fixed_point(0, 1, backend="mpmath",
+                                   start=(mpmath.mpf(start[0].numerator) / start[0].denominator,
+                                          mpmath.mpf(start[1].numerator) / start[1].denominator),
+                                   max_iterations=iterations,
+                                   tolerance=mpmath.mpf(2) ** (-(prec - 8)), evaluator=evaluator)
+        except (NumericalFailure, InputError) as exc:
+            raise ArithmeticError(f"Newton's method failed: {exc}") from None
+        if not (r.converged and mpmath.isfinite(r.mu) and mpmath.isfinite(r.nu) and r.nu > 0):
+            raise ArithmeticError("Newton's method did not converge to a fixed point with nu > 0")
+        x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
+
+    def f(u: arb, w: arb) -> tuple[arb, arb]:
+        g = evaluate_network(network, u, w, omega=omega, tau=tau)
+        return g.mean - u, g.variance - w
+
+    def jac(u: arb, w: arb) -> list[list[arb]]:
+        (h11, h12), (h21, h22) = evaluate_network(network, u, w, omega=omega,
+                                                  tau=tau).jacobian
+        return [[h11 - 1, h12], [h21, h22 - 1]]
+
+    radius = arb(2) ** (-(prec // 2))
+    for _ in range(5):
+        try:
+            result = krawczyk(f, jac, (x + arb(0, radius), y + arb(0, radius)))
+        except InputError:  # the box left a block's domain nu > 0
+            break
+        if result.proved:
+            return FixedPoint(*result.enclosure, True, prec)
+        radius *= 2**6
+    raise ArithmeticError(f"Krawczyk test failed: the fixed point of {network.spelling()} "
+                          "could not be certified")
+
+
+__all__ = ["MAX_DIGITS", "network_fixed_point"]
