@@ -236,6 +236,15 @@ def _item(text: str) -> Block:
     if not match or not text.endswith(")"):
         raise InputError(f"the network: {text!r} is not a block NAME(...) or N*NAME(...)")
     count, name = match.group(1), match.group(2).lower()
+    depth, close = 1, len(text) - 1
+    for i in range(match.end(), len(text)):  # the parenthesis that closes NAME(
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            close = i
+            break
+    if close != len(text) - 1:
+        raise InputError(f"the network: {text!r} is not a block NAME(...) or N*NAME(...) "
+                         "(blocks are separated by commas)")
     inner = text[match.end():-1]
     block = _block(name, inner)
     if count is None:

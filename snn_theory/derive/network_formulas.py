@@ -9,7 +9,7 @@ A unit's input has mean μ and variance ν; each block below maps (μ, ν) to it
 * the residual sum y = √(1−w²)·x + w·u with the branch output u (mean μ_u, variance ν_u)
   uncorrelated with x:  mean √(1−w²)μ + wμ_u,  variance (1−w²)ν + w²ν_u.
 
-The Jacobians are the derivatives of these expressions (:func:`jacobian`), and the largest
+The Jacobians are the derivatives of these expressions (:func:`partials`), and the largest
 singular value of any 2×2 matrix is :data:`MATRIX_SPECTRAL_NORM`, the one layer's
 S(H) of :mod:`snn_theory.derive.formulas` with H replaced by a general matrix (so the
 network's S is enclosed the way one layer's is).  Layers with weights and activations are
@@ -56,11 +56,11 @@ MATRIX_SPECTRAL_NORM: sp.Expr = formulas.SPECTRAL_NORM.subs(
      sp.Symbol("mean", real=True): 0}, simultaneous=True)
 
 
-def jacobian(outputs: tuple[sp.Expr, sp.Expr], variables: tuple[sp.Symbol, sp.Symbol]
+def partials(outputs: tuple[sp.Expr, sp.Expr], variables: tuple[sp.Symbol, sp.Symbol]
              ) -> tuple[sp.Expr, ...]:
     """∂(outputs)/∂(variables), row by row (four expressions)."""
     return tuple(sp.diff(f, x) for f in outputs for x in variables)
 
 
 __all__ = ["ALPHA_DROPOUT", "ALPHA_DROPOUT_ARGUMENTS", "DROPOUT", "DROPOUT_ARGUMENTS",
-           "MATRIX", "MATRIX_SPECTRAL_NORM", "RESIDUAL", "RESIDUAL_ARGUMENTS", "jacobian"]
+           "MATRIX", "MATRIX_SPECTRAL_NORM", "RESIDUAL", "RESIDUAL_ARGUMENTS", "partials"]

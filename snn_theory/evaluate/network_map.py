@@ -149,14 +149,14 @@ def _compiled(kind: str, backend: str) -> Callable[..., tuple[Number, ...]]:
     ns = backends.namespace(backend)
     x = (nf.mu, nf.nu)
     if kind == "alpha_dropout":
-        exprs = [*nf.ALPHA_DROPOUT, *nf.jacobian(nf.ALPHA_DROPOUT, x)]
+        exprs = [*nf.ALPHA_DROPOUT, *nf.partials(nf.ALPHA_DROPOUT, x)]
         return compile_function(nf.ALPHA_DROPOUT_ARGUMENTS, exprs, ns, name=f"{backend}_ad")
     if kind == "dropout":
-        exprs = [*nf.DROPOUT, *nf.jacobian(nf.DROPOUT, x)]
+        exprs = [*nf.DROPOUT, *nf.partials(nf.DROPOUT, x)]
         return compile_function(nf.DROPOUT_ARGUMENTS, exprs, ns, name=f"{backend}_dropout")
     if kind == "residual":
-        exprs = [*nf.RESIDUAL, *nf.jacobian(nf.RESIDUAL, x),
-                 *nf.jacobian(nf.RESIDUAL, (nf.mu_u, nf.nu_u))]
+        exprs = [*nf.RESIDUAL, *nf.partials(nf.RESIDUAL, x),
+                 *nf.partials(nf.RESIDUAL, (nf.mu_u, nf.nu_u))]
         return compile_function(nf.RESIDUAL_ARGUMENTS, exprs, ns, name=f"{backend}_residual")
     if kind == "spectral_norm":
         return compile_function(nf.MATRIX, [nf.MATRIX_SPECTRAL_NORM], ns,
@@ -211,6 +211,12 @@ class _Context:
     def num(self, x: Any) -> Number:
         return number(x, self.backend)
 
+    def run(self, kind: str, *args: Number) -> list[Number]:
+        """The compiled formulas of ``kind`` at ``args``; entries that are constant
+        integers in the formulas (a zero partial) become numbers of the backend."""
+        return [self.num(x) if isinstance(x, int) else x
+                for x in _compiled(kind, self.backend)(*args)]
+
     def require_positive(self, nu: Number, block: Block) -> None:
         ok = nu > 0 if self.backend != "numpy" else bool(np.isfinite(nu) and nu > 0)
         if not ok:
@@ -247,10 +253,10 @@ def block_map(block: Block, mu: Number, nu: Number, ctx: _Context
         lam, alpha = backends.constants_function(ctx.backend)()
         alpha_prime, a, b = backends.alpha_dropout_function(ctx.backend)(
             keep, ctx.num(0), ctx.num(1), lam, alpha)
-        out = _compiled("alpha_dropout", ctx.backend)(mu, nu, keep, alpha_prime, a, b)
+        out = ctx.run("alpha_dropout", mu, nu, keep, alpha_prime, a, b)
         return out[0], out[1], _matrix(out[2:])
     if isinstance(block, Dropout):
-        out = _compiled("dropout", ctx.backend)(mu, nu, ctx.num(1 - block.q))
+        out = ctx.run("dropout", mu, nu, ctx.num(1 - block.q))
         return out[0], out[1], _matrix(out[2:])
     if isinstance(block, LayerNorm):
         ctx.require_positive(nu, block)
@@ -278,8 +284,8 @@ def compose(blocks: tuple[Block, ...], state: State, ctx: _Context, where: str =
             branch = compose(block.branch, State(state.mean, state.variance), ctx,
                              f"{where} {k}, branch block")
             assert branch.jacobian is not None  # the branch has at least one block
-            out = _compiled("residual", ctx.backend)(state.mean, state.variance, branch.mean,
-                                                     branch.variance, ctx.num(block.w))
+            out = ctx.run("residual", state.mean, state.variance, branch.mean,
+                          branch.variance, ctx.num(block.w))
             local = _sum(_matrix(out[2:6]), _product(_matrix(out[6:10]), branch.jacobian))
             state = _chain(state, out[0], out[1], local)
         else:
