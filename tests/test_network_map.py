@@ -4,6 +4,8 @@ one-layer map ball for ball, and the certified fixed point."""
 
 from __future__ import annotations
 
+import doctest
+
 import mpmath
 import pytest
 from flint import arb
@@ -286,3 +288,18 @@ def test_an_uncertifiable_fixed_point_raises() -> None:
     # tanh with τ = 1 has only the degenerate fixed point ν = 0, where no integral is defined
     with pytest.raises(ArithmeticError):
         network_fixed_point("dense(tanh)", digits=15)
+
+
+def test_the_documented_examples_run() -> None:
+    from pathlib import Path
+
+    from snn_theory.certify import network_fixed_point as fixed_point_module
+    from snn_theory.derive import network
+    from snn_theory.evaluate import network_map as map_module
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "networks.md"
+    failed, tried = doctest.testfile(str(docs), module_relative=False)
+    assert tried >= 5 and failed == 0
+    for module in (network, map_module, fixed_point_module):
+        failed, tried = doctest.testmod(module)
+        assert tried >= 1 and failed == 0, module.__name__
