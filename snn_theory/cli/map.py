@@ -3,6 +3,11 @@
     snn-theory map --mu 0 --nu 1                       # ω = 0, τ = 1, λ01, α01, mpmath, 30 digits
     snn-theory map --mu 0.1 --nu 1.2 --omega 0.05 --tau 1.1 --backend arb --digits 50 --json
     snn-theory map --mu 0.5 --nu 2 --iterate 20 --backend numpy
+    snn-theory map --network "dense(selu), alpha_dropout(0.1)" --mu 0 --nu 1 --fixed-point
+
+With ``--network SPEC`` the map is a whole network's, composed from its blocks
+(:mod:`snn_theory.cli.map_network`, docs/networks.md); ``--fixed-point`` adds the network
+map's certified fixed point.
 
 Numbers are read as exact decimal strings: mpmath rounds each once at the working precision,
 arb encloses it in a ball (so ``--mu 0.1`` means the real number 1/10, not the nearest double);

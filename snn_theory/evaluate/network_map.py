@@ -120,7 +120,7 @@ class NetworkMap:
 
 
 # ----------------------------------------------------------------------- numbers and code
-def number(x: Any, backend: str) -> Number:
+def number(x: Any, backend: str, what: str = "a number of the network map") -> Number:
     """An exact user number (decimal string, int, Fraction) or a backend number, in
     ``backend``.  Exact numbers with a finite decimal expansion are converted from their
     decimal text exactly as ``snn-theory map`` converts its options
@@ -132,7 +132,7 @@ def number(x: Any, backend: str) -> Number:
         if backend == "mpmath":
             return x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)  # type: ignore[arg-type]
         return np.float64(float(x))
-    q = x if isinstance(x, Fraction) else parse_exact(x, "a number of the network map")
+    q = x if isinstance(x, Fraction) else parse_exact(x, what)
     text = format_fraction(q)
     if "/" not in text:
         return moment_map.to_number(text, backend)
@@ -305,7 +305,7 @@ def evaluate_network(network: Network | str, mu: Any, nu: Any, *, omega: Any = "
     bad input, and when the map leaves the domain ν > 0 of a block that needs it."""
     network = parse_network(network)
     ctx = _Context(backend, omega, tau)
-    mu_n, nu_n = ctx.num(mu), ctx.num(nu)
+    mu_n, nu_n = number(mu, backend, "mu"), number(nu, backend, "nu")
     state = compose(network.blocks, State(mu_n, nu_n), ctx)
     assert state.jacobian is not None  # a network has at least one block
     bits = {"mpmath": mpmath.mp.prec, "arb": arb_context.prec}.get(backend, 53)
