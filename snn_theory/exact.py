@@ -16,6 +16,8 @@ rests on can be audited in one file:
 * :func:`decimal_enclosure` — outward rounding of an arb ball to fixed decimals: the printed
   interval contains the ball; :func:`nearest_float` — the float64 nearest to every point of a
   ball.
+* :data:`SHORT_DIGITS` — the significant digits of a table cell (an :func:`interval_text`
+  or :func:`ball_text` that short is still an enclosure).
 * :func:`to_fraction`, :func:`ball_endpoints` — the exact rational value of an arb point and
   the exact ends mid ∓ rad of a ball, independent of arb's working precision.
 
@@ -166,14 +168,14 @@ def format_fraction(x: Fraction) -> str:
         q //= 5
         fives += 1
     if q != 1:
-        return f"{x.numerator}/{x.denominator}"
+        return f"{integer_text(x.numerator)}/{integer_text(x.denominator)}"
     digits = max(twos, fives)
     scaled = x * 10**digits
     sign = "-" if scaled < 0 else ""
     n = abs(scaled.numerator)
     if digits == 0:
-        return f"{sign}{n}"
-    s = str(n).rjust(digits + 1, "0")
+        return f"{sign}{integer_text(n)}"
+    s = integer_text(n).rjust(digits + 1, "0")
     return f"{sign}{s[:-digits]}.{s[-digits:]}".rstrip("0").rstrip(".")
 
 
@@ -203,13 +205,13 @@ def decimal_text(x: Fraction, direction: int, digits: int = 17) -> str:
         return "0"
     num, den = abs(x.numerator), x.denominator
     # exponent e with 10**e <= |x| < 10**(e + 1), exactly
-    e = len(str(num)) - len(str(den))
+    e = len(integer_text(num)) - len(integer_text(den))
     if num * 10**max(0, -e) < den * 10**max(0, e):
         e -= 1
     shift = digits - 1 - e
     scaled = x * (Fraction(10) ** shift)
     n = math.floor(scaled) if direction < 0 else math.ceil(scaled)
-    if len(str(abs(n))) > digits:  # rounding carried into a new digit (e.g. 9.99… → 10.0…)
+    if len(integer_text(abs(n))) > digits:  # rounding carried into a new digit (e.g. 9.99… → 10.0…)
         n = math.floor(Fraction(n, 10)) if direction < 0 else math.ceil(Fraction(n, 10))
         shift -= 1
     value = Fraction(n) * (Fraction(10) ** -shift)
@@ -217,8 +219,8 @@ def decimal_text(x: Fraction, direction: int, digits: int = 17) -> str:
     if len(plain) <= digits + 8:
         return plain
     sign = "-" if n < 0 else ""
-    mantissa = str(abs(n)).rstrip("0") or "0"
-    exponent = len(str(abs(n))) - 1 - shift
+    mantissa = integer_text(abs(n)).rstrip("0") or "0"
+    exponent = len(integer_text(abs(n))) - 1 - shift
     body = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
     return f"{sign}{body}e{exponent:+d}"
 
@@ -338,10 +340,31 @@ def _scaled_round(x: tuple[int, int], digits: int) -> int:
     return q
 
 
+#: Python converts at most 4300-digit integers with str(); longer ones are split first.
+_STR_CHUNK = 4000
+
+
+def integer_text(n: int) -> str:
+    """The decimal digits of the integer ``n``, of any length.  ``str(n)`` refuses integers
+    of more than 4300 digits (the interpreter's conversion limit, which this never changes);
+    longer ones are split by a power of ten and their halves converted on their own.
+
+    >>> len(integer_text(10**9000)), integer_text(-10**5000 - 7)[-5:]
+    (9001, '00007')
+    """
+    if n < 0:
+        return "-" + integer_text(-n)
+    if n.bit_length() <= 3 * _STR_CHUNK:  # < 10^3612: within the limit
+        return str(n)
+    half = (n.bit_length() * 3 // 10) // 2  # about half of its decimal digits
+    high, low = divmod(n, 10**half)
+    return integer_text(high) + integer_text(low).rjust(half, "0")
+
+
 def _fixed(n: int, digits: int) -> str:
     """The integer n·10^-digits as a fixed-point decimal string with ``digits`` decimals."""
     sign = "-" if n < 0 else ""
-    s = str(abs(n)).rjust(digits + 1, "0")
+    s = integer_text(abs(n)).rjust(digits + 1, "0")
     return f"{sign}{s[:-digits]}.{s[-digits:]}" if digits > 0 else f"{sign}{s}"
 
 
@@ -395,9 +418,15 @@ def nearest_float(x: arb) -> float | None:
     return lo if lo == hi else None
 
 
+#: Significant digits of a number in a table (:func:`interval_text`, :func:`ball_text`):
+#: enough to read, short enough that a row fits a terminal (the commands' --digits and
+#: --json give every digit).
+SHORT_DIGITS = 10
+
+
 __all__ = [
     "MAX_EXPONENT", "MAX_LENGTH", "MAX_MAGNITUDE", "Decimal3", "ball_endpoints", "ball_text",
     "check_ascii_digits", "decimal_enclosure", "decimal_interval", "decimal_string",
-    "decimal_text", "format_fraction", "interval_text", "nearest_float", "parse_exact",
-    "to_fraction",
+    "decimal_text", "format_fraction", "integer_text", "interval_text", "nearest_float",
+    "parse_exact", "SHORT_DIGITS", "to_fraction",
 ]

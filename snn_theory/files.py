@@ -3,6 +3,10 @@
 * :func:`atomic_write` — the one way snn-theory writes a file that others read (certificates,
   resume states, pavings, reports): a reader sees the old file or the complete new one, never
   a part of it, and a failed write leaves no partial file behind.
+* :class:`StateFile` — the one way a long command keeps its resume state: the file carries a
+  tag (``"format": "snn-theory-state"`` and the command's ``"kind"``), and a file without
+  this command's tag is never written over or removed; a tagged file that cannot be used is
+  reported and kept.  :func:`check_overwrite` is the same rule for output files.
 * :func:`json_value` / :func:`dumps_json` — the one rule for non-finite floats in JSON:
   strict JSON has no NaN or infinity, so every non-finite float (Python or numpy) is written
   as ``null``; finite floats are written exactly (``repr`` round-trips a float64).
@@ -16,6 +20,8 @@ import math
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +121,131 @@ def writable_file(path: str | Path, what: str) -> Path:
     except OSError as exc:
         raise InputError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc})") from None
     return path
+
+
+# --------------------------------------------------------------------------- state files
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that names no key twice (a state is written by json.dumps of a dict)."""
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+#: The tag of every resume state snn-theory writes (with the command's ``kind``).
+STATE_TAG = "snn-theory-state"
+
+
+@dataclass(frozen=True)
+class LoadedState:
+    """What :meth:`StateFile.load` found: ``status`` "absent" (no file), "ok" (``data`` is
+    the saved document, saved under the key asked for), "other settings" (a state of this
+    kind saved under another key) or "damaged" (tagged as this kind but unreadable);
+    ``reason`` says why it is not usable."""
+
+    status: str
+    data: dict[str, Any] | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StateFile:
+    """The resume state of one long computation at ``path``, of one ``kind`` (e.g.
+    "contraction-search", "domain-paving", "paper-grid-scan").
+
+    The document is ``{"format": STATE_TAG, "kind": kind, "key": key, ...}``; ``key`` is
+    what a later run must match to resume it (the computation's settings).  A state is a
+    cache, never evidence: whatever is taken from it is re-checked by the caller.
+
+    The rule for files it did not create: a file at ``path`` that is not a state of this
+    kind (not JSON, or without the tag) is never written over or removed —
+    :meth:`check_target` raises :class:`InputError` before any work, and :meth:`save` and
+    :meth:`remove` refuse too.
+    """
+
+    path: Path
+    kind: str
+
+    def _tagged(self) -> tuple[bool, dict[str, Any] | None]:
+        """(the file is a state of this kind, its document or None when it does not parse)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return False, None
+        except OSError as exc:
+            raise InputError(f"state file {str(self.path)!r} cannot be read "
+                             f"({exc.strerror or exc})") from None
+        try:
+            data = json.loads(raw, object_pairs_hook=_unique_keys)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # not JSON: ours only if it starts with our tag (a write cut short elsewhere)
+            head = raw[:200].replace(b" ", b"")
+            tag = f'{{"format":"{STATE_TAG}","kind":{json.dumps(self.kind)}'.encode()
+            return head.startswith(tag), None
+        ours = (isinstance(data, dict) and data.get("format") == STATE_TAG
+                and data.get("kind") == self.kind)
+        return ours, data if ours else None
+
+    def check_target(self) -> None:
+        """Raise :class:`InputError` unless ``path`` is absent or a state of this kind (so a
+        user's file given as the state is never touched)."""
+        if self.path.is_dir():
+            raise InputError(f"state file {str(self.path)!r} is a directory")
+        if self.path.exists() and not self._tagged()[0]:
+            raise InputError(f"{str(self.path)!r} is not a state file this command wrote "
+                             f"({self.kind}); it is left untouched (name another state "
+                             "file)")
+
+    def load(self, key: Any) -> LoadedState:
+        """The saved document if it is a state of this kind saved under ``key``.  Raises
+        :class:`InputError` for a file that is not a state of this kind."""
+        if not self.path.exists():
+            return LoadedState("absent")
+        self.check_target()
+        _, data = self._tagged()
+        if data is None:
+            return LoadedState("damaged", reason="it is not valid JSON")
+        if data.get("key") != key:
+            return LoadedState("other settings", reason="it was saved for other settings")
+        return LoadedState("ok", data)
+
+    def save(self, key: Any, body: dict[str, Any]) -> Path:
+        """Write ``{tag, "key": key, **body}`` atomically (never over a file that is not a
+        state of this kind); returns the path."""
+        self.check_target()
+        doc = {"format": STATE_TAG, "kind": self.kind, "key": key, **body}
+        return atomic_write(self.path, json.dumps(doc, separators=(",", ":")))
+
+    def remove(self) -> None:
+        """Delete the state once it is no longer needed (only a state of this kind)."""
+        if self.path.exists() and self._tagged()[0]:
+            self.path.unlink(missing_ok=True)
+
+
+def check_overwrite(path: str | Path, ours: Callable[[Path], bool], what: str) -> Path:
+    """Raise :class:`InputError` when ``path`` exists and ``ours(path)`` says it is not a file
+    of the kind this command writes there (a command never overwrites a file it did not
+    create); returns ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {str(path)!r} is a directory")
+    if path.exists() and not ours(path):
+        raise InputError(f"{what} {str(path)!r} exists and is not a file this command wrote; "
+                         "it is left untouched (remove it or choose another name)")
+    return path
+
+
+def numpy_archive_of(names: frozenset[str] | set[str]) -> Callable[[Path], bool]:
+    """The ``ours`` test of :func:`check_overwrite` for ``.npz`` outputs: a numpy archive
+    holding only arrays named in ``names`` (what the command writes there)."""
+    import zipfile
+
+    def ours(path: Path) -> bool:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.namelist()
+        except (OSError, zipfile.BadZipFile):
+            return False
+        return bool(members) and all(m.endswith(".npy") and m[:-4] in names for m in members)
+
+    return ours

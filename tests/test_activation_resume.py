@@ -26,6 +26,7 @@ from snn_theory.certify.claims import Claim, Domain
 from snn_theory.cli import verify_activation
 from snn_theory.cli.main import main
 from snn_theory.derive import activations
+from snn_theory.errors import InputError
 
 DOMAIN = "mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1"
 ACT = activations.get("relu", scale="3/2")
@@ -79,8 +80,21 @@ def _tamper(state: Path, how: str) -> None:
     state.write_text(json.dumps(data))
 
 
+def test_a_file_that_is_not_a_state_is_refused_and_kept(tmp_path: Path) -> None:
+    """Duplicate keys (or any file without the state's tag) is not a state this command
+    wrote: refused before any work, never written over or removed."""
+    state = tmp_path / "s.json"
+    av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    _tamper(state, "duplicate key")
+    before = state.read_text()
+    for resume in (True, False):
+        with pytest.raises(InputError, match="not a state file this command wrote"):
+            av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=resume)
+    assert state.read_text() == before
+
+
 @pytest.mark.parametrize("how", ["drop a box", "box outside", "overlap", "other activation",
-                                 "other claim", "damaged", "duplicate key"])
+                                 "other claim", "damaged"])
 def test_tampered_state_is_ignored(tmp_path: Path, how: str) -> None:
     state = tmp_path / "s.json"
     av.verify(ACT, CLAIM, max_boxes=40, state=state)
@@ -158,3 +172,28 @@ def test_cli_resume_name_and_tolerance(tmp_path: Path, capsys) -> None:
     assert entry["verdict"] == "holds" and entry["tolerance"] == "0.1"
     assert Path(entry["certificate"]).name.startswith("r.mean.")
     assert not list((tmp_path / ".state").glob("*.json"))
+
+
+def test_interrupt_saves_a_tiling_and_says_so(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C between boxes of a batch: the boxes of the batch not yet decided are saved too,
+    so the state tiles the domain and a resume uses it."""
+    from snn_theory.errors import Interrupted
+
+    state = tmp_path / "s.json"
+    calls = {"n": 0}
+    bound = av.box_bound
+
+    def interrupted_bound(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 21:  # the fifth box of the third batch of eight
+            raise KeyboardInterrupt
+        return bound(*args, **kwargs)
+
+    monkeypatch.setattr(av, "box_bound", interrupted_bound)
+    with pytest.raises(Interrupted) as exc:
+        av.verify(ACT, CLAIM, max_boxes=2000, state=state)
+    monkeypatch.setattr(av, "box_bound", bound)
+    assert exc.value.saved == (state,) and f"boxes of user in {state}" in exc.value.message()
+    assert av.load_state(state, ACT, CLAIM, av.DEFAULT_BITS) is not None  # a tiling
+    resumed = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert resumed.resume == "resumed" and resumed.verdict == "holds"

@@ -181,3 +181,24 @@ def test_decimal_enclosure_is_outward_and_value_is_rounded_mid(
 def frac_arb(x: arb) -> Fraction:
     man, exp = x.man_exp()
     return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+# --------------------------------------------------------------------------- long outputs
+def test_more_digits_than_pythons_int_to_str_limit() -> None:
+    """4400 digits (above Python's 4300-digit int/str conversion limit): the enclosures hold
+    the closed forms evaluated independently in mpmath at 4420 digits, and the interpreter's
+    limit is left as it was."""
+    import sys
+    from decimal import Decimal
+
+    limit = sys.get_int_max_str_digits()
+    j = solve_constants(digits=4400).to_json()
+    assert sys.get_int_max_str_digits() == limit
+    with working_precision(digits=4420):
+        lam01, alpha01 = backends.constants_function("mpmath")()
+        texts = (mpmath.nstr(lam01, 4415), mpmath.nstr(alpha01, 4415))
+    for key, text in zip(("lambda", "alpha"), texts):
+        e = j[key]
+        assert len(e["value"].split(".")[1]) == 4400
+        lo, hi, truth = Decimal(e["lower"]), Decimal(e["upper"]), Decimal(text)
+        assert lo <= truth <= hi and hi - lo <= Decimal(2) / Decimal(10) ** 4400

@@ -3,6 +3,7 @@ executors (local processes, a Dask LocalCluster), resume, tampering, bad input."
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from fractions import Fraction as F
@@ -14,6 +15,7 @@ import pytest
 
 from snn_theory.certify import domains
 from snn_theory.certify.certificate.io import checksum
+from snn_theory.errors import InputError, Interrupted
 from tests._reference import quad_moments
 
 LAM01 = mpmath.mpf("1.0507009873554804934193349852946")
@@ -153,8 +155,10 @@ def test_resume_rechecks_saved_cells(tmp_path: Path) -> None:
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted) as exc:
         domains.map_domain(FAST, state=state, progress=stop_after_two)
+    assert exc.value.saved == (state,)  # and it says exactly what
+    assert f"saved 2 decided cells in {state}" in exc.value.message()
     saved = json.loads(state.read_text())
     assert len(saved["entries"]) == 2
     fresh = domains.map_domain(FAST)
@@ -206,3 +210,26 @@ def test_largest_box_is_a_checked_paving(tmp_path: Path) -> None:
     with pytest.raises(domains.InputError, match="symmetric"):
         domains.largest_box((F(0), F(1, 20)), (F(1), F(11, 10)), (F(-1, 10), F(2, 10)),
                             (F(8, 10), F(15, 10)), F(2))
+
+
+def test_a_state_that_cannot_be_used_is_reported_and_kept(tmp_path: Path) -> None:
+    """--resume with a state of another paving or a damaged one: InputError, the file kept
+    as it was (it is not silently ignored, and never deleted)."""
+    state = tmp_path / "state.json"
+
+    def stop(p: domains.PavingProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        domains.map_domain(FAST, state=state, progress=stop)
+    saved = state.read_text()
+    other = dataclasses.replace(FAST, max_boxes=FAST.max_boxes + 1)
+    with pytest.raises(InputError, match="other settings.*kept"):
+        domains.map_domain(other, state=state, resume=True)
+    assert state.read_text() == saved
+    damaged = json.loads(saved)
+    damaged["entries"] = "garbage"
+    state.write_text(json.dumps(damaged))
+    with pytest.raises(InputError, match="cannot be read.*kept"):
+        domains.map_domain(FAST, state=state, resume=True)
+    assert json.loads(state.read_text()) == damaged

@@ -96,10 +96,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the Monte Carlo table (titled 'evidence only')",
     ("cli/map.py", "_formatter.as_float", "float("):
         "the float backends (numpy, JAX) print their float64 results, labelled float64",
-    ("cli/map.py", "_evaluate_and_iterate", "float("):
-        "checks a JAX float trajectory for leaving the domain",
-    ("cli/map.py", "float_errors", "float("):
-        "the relative error of a float backend (evidence about floats)",
     ("cli/map.py", "map_command", ":.Ng"):
         "the size of a float backend's error in a warning",
     ("cli/solve_constants.py", "_python_literals", "float("):
@@ -115,12 +111,24 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("derive/activations.py", "_Parser.call", "float("):
         "an integer growth constant ceil(1.001·exp(a0) + 1): the 0.1 % margin is far above "
         "the float error of exp",
+    ("evaluate/point.py", "_values_and_trajectory", "float("):
+        "checks a JAX float trajectory for leaving the domain",
+    ("evaluate/point.py", "float_errors", "float("):
+        "the relative error of a float backend (evidence about floats)",
+    ("evaluate/point.py", "_text", "float("):
+        "the repr of a float backend's result (float64, labelled by its backend)",
     ("evaluate/activation_map.py", "evaluate_float", "float("):
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "fixed_points_float", "float("):
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "iterate_float", "float("):
         "the float quadrature of other activations (evidence)",
+    ("evaluate/activation_map.py", "variance_collapse", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", "float("):
+        "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "trivial_fixed_point", ":.Ng"):
+        "the float evidence quoted in the diagnosis message (labelled so)",
     ("evaluate/dtypes.py", "exact_value", "float("):
         "a value of a float format is a float64 exactly (no rounding)",
     ("evaluate/dtypes.py", "neighbours", "float("):
@@ -157,6 +165,21 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "where the widest Monte Carlo network ends (labelled statistical)",
     ("show/reproduce/report.py", "_selu_report", ":.Ng"):
         "the Monte Carlo power-law fit (evidence, in its own section)",
+    ("show/reproduce/stages.py", "mc_summary", "float("):
+        "Monte Carlo summaries (evidence) kept to the digits their error supports",
+    ("show/reproduce/stages.py", "mc_summary", ":.Ng"):
+        "Monte Carlo summaries (evidence) kept to the digits their error supports",
+    ("show/reproduce/report.py", "_mc_run_json.layer", "round("):
+        "Monte Carlo means and variances (evidence) kept to the decimals their error law "
+        "supports, so that the committed report does not depend on the machine",
+    ("show/reproduce/report.py", "_significant", "float("):
+        "float evidence of the figures' summaries (certified values there are strings) kept "
+        "to 10 significant digits, so that the committed report does not depend on the "
+        "machine",
+    ("show/reproduce/report.py", "_significant", ":.Ng"):
+        "float evidence of the figures' summaries (certified values there are strings) kept "
+        "to 10 significant digits, so that the committed report does not depend on the "
+        "machine",
 }
 
 _PERCENT = re.compile(r"%[-+ 0#]*\d*(\.\d+)?[gGeEf]")

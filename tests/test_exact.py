@@ -294,3 +294,24 @@ def test_json_keeps_other_values() -> None:
     data = {"i": 3, "s": "NaN", "b": True, "n": None, "big": 10**30, "i64": np.int64(7)}
     assert _strict(dumps_json(data)) == {"i": 3, "s": "NaN", "b": True, "n": None,
                                          "big": 10**30, "i64": 7}
+
+
+def test_integer_text_of_any_length_against_python_with_the_limit_lifted() -> None:
+    """integer_text agrees with str() (its conversion limit lifted here, in the test only)
+    from 1 digit to 30 000, at the split points and for negative numbers."""
+    import random
+    import sys
+
+    from snn_theory.exact import integer_text
+
+    rng = random.Random(7)
+    cases = [0, 7, -7, 10**3611, 10**3612 - 1, 10**4300, -(10**4301) - 1]
+    cases += [rng.randrange(10 ** (d - 1), 10**d) for d in (4299, 4301, 9000, 30_000)]
+    cases += [10**9000 + 1, 10**12000]  # runs of zeros across the split
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        expected = [str(n) for n in cases]
+    finally:
+        sys.set_int_max_str_digits(old)
+    assert [integer_text(n) for n in cases] == expected

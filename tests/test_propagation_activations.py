@@ -153,3 +153,25 @@ def test_non_dyadic_kink_is_enclosed() -> None:
             lambda t: abs(t - third) * abs(-t - third) * mpmath.npdf(t), [-15, -third, third, 15]
         )
     assert _contains(value, ref, 1e-20) and value.rad() < 1e-18
+
+
+def test_variance_collapse_matches_an_independent_iteration() -> None:
+    """The diagnosis behind "no fixed point with ν* > 0": for tanh at ω = 0, τ = 1 the
+    variance ν ↦ E[tanh(√ν·Z)²] falls at every layer (tanh² < x²); iterated by mpmath
+    quadrature, it gives the same ν after 60 layers.  SELU (a fixed point at ν* = 1) and tanh
+    with τ = 3 (a fixed point ν* > 0) are not diagnosed."""
+    import mpmath
+
+    from snn_theory.derive import activations
+    from snn_theory.evaluate.activation_map import variance_collapse
+
+    tanh = activations.get("tanh")
+    nu = mpmath.mpf(1)
+    with mpmath.workdps(20):
+        for _ in range(60):
+            s = mpmath.sqrt(nu)
+            nu = mpmath.quad(lambda z, s=s: mpmath.tanh(s * z) ** 2 * mpmath.npdf(z),
+                             [-mpmath.inf, 0, mpmath.inf])
+    assert abs(variance_collapse(tanh, 0, 1) / float(nu) - 1) < 1e-6
+    assert variance_collapse(activations.get("selu"), 0, 1) is None
+    assert variance_collapse(tanh, 0, 3) is None

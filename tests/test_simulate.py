@@ -306,3 +306,43 @@ def test_parse_starts_is_command_line_parsing() -> None:
     for bad in ("mu=1", "mu=0:1:2,nu=-1:1:2", "mu=0:1:x,nu=1", "mu=0:1:2,mu=1,nu=1"):
         with pytest.raises(InputError, match="--starts"):
             parse_starts(bad)
+
+
+# ------------------------------------------------------------------ inputs the dtype cannot hold
+def test_input_range_follows_the_dtype_and_the_moments_are_finite_inside_it() -> None:
+    """The refused region is where the inputs' sums of squares overflow: just inside the
+    bound a float32 run has finite moments equal to the input law's (a sample of
+    N(mean0, var0) has mean ≈ mean0 and variance ≈ var0); twice outside it is refused."""
+    from snn_theory.simulate.config import DTYPE_MAX, INPUT_SIGMAS
+
+    width, batch = 8, 8
+    limit = math.sqrt(DTYPE_MAX["float32"] / (width * batch))
+    assert limit < 1.1 * math.sqrt(float(np.finfo(np.float32).max) / (width * batch))
+    inside = SimulationConfig(width=width, depth=1, batch=batch, mean0=0.9 * limit,
+                              var0=(0.05 * limit / INPUT_SIGMAS) ** 2)
+    r = simulate(inside)
+    assert np.all(np.isfinite(r.mean)) and np.all(np.isfinite(r.variance))
+    assert r.mean[0] == pytest.approx(0.9 * limit, rel=0.01)
+    for change in ({"mean0": 2 * limit}, {"mean0": -2 * limit}, {"var0": 1e300},
+                   {"mean0": 1e300}, {"dtype": "float64", "var0": 1e306}):
+        with pytest.raises(InputError, match="overflow"):
+            dataclasses.replace(inside, **change).validate()
+
+
+def test_a_monte_carlo_that_overflows_is_an_error_not_a_row() -> None:
+    """A λ so large that the activations overflow float32 within three layers: the run
+    raises NumericalFailure (the CLI's one line, exit 4) instead of returning inf/NaN."""
+    from snn_theory.errors import NumericalFailure
+
+    with pytest.raises(NumericalFailure, match="not finite from layer"):
+        simulate(SimulationConfig(width=8, depth=3, batch=8, lam=1e30))
+
+
+def test_the_numpy_monte_carlo_refuses_the_same_inputs() -> None:
+    from snn_theory.derive import activations
+    from snn_theory.simulate.activation import simulate as simulate_activation
+
+    for mean0, var0 in ((1e300, 1.0), (0.0, 1e306)):
+        with pytest.raises(InputError, match="overflow"):
+            simulate_activation(activations.get("tanh"), width=8, depth=1, batch=8,
+                                mean0=mean0, var0=var0)

@@ -214,7 +214,7 @@ def test_resume_reproves_a_tampered_state(tmp_path):
     with pytest.raises(Interrupted) as exc:
         verify_claim(claim, Settings(jobs=1, state_dir=tmp_path), progress=interrupt)
     (state_file,) = tmp_path.glob("*.json")
-    assert exc.value.saved == state_file
+    assert exc.value.saved == (state_file,)
     state = json.loads(state_file.read_text())
     state["done"] = False
     for entry in state["boxes"]:

@@ -104,6 +104,7 @@ def test_interrupt_after_progress_names_the_saved_file(tmp_path):
     claim = Claim.parse("spectral_norm<1", THEOREM_DOMAINS["theorem1"])
     with pytest.raises(loop.Interrupted) as exc:
         verify_claim(claim, Settings(jobs=1, state_dir=tmp_path), progress=progress)
-    assert exc.value.saved == tmp_path / "user.json" and exc.value.saved.exists()
-    saved = json.loads(exc.value.saved.read_text())
+    assert exc.value.saved == (tmp_path / "user.json",) and exc.value.saved[0].exists()
+    assert "19 boxes of user" in exc.value.summary  # says exactly what was saved
+    saved = json.loads(exc.value.saved[0].read_text())
     assert len(saved["boxes"]) == 16 + 3  # the grid plus one box per finished round

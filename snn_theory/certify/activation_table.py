@@ -110,18 +110,30 @@ def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
     return f"{short}: undecided ({r.reason})"
 
 
+#: The columns of the table (:func:`cells`).
+COLUMNS = ("activation", "parameters for (0, 1) at ω = 0, τ = 1", "S at (0, 1)",
+           "Theorem 1 analogue", "claims", "seconds")
+
+
+def cells(row: TableRow) -> tuple[str, ...]:
+    """The table's cells of one row, as text (S enclosed, rounded outward)."""
+    return (row.name, row.parameters, ball_text(row.spectral_norm, 8), row.verdict,
+            "; ".join(_claim_cell(r) for r in row.results), f"{row.seconds:.1f}")
+
+
+def footer(time_limit: float, max_boxes: int) -> str:
+    """What the table's numbers are (printed under it)."""
+    return (f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
+            f"{activation_verify.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
+            "decimals (exact in the certificates).")
+
+
 def markdown(rows: list[TableRow], time_limit: float, max_boxes: int) -> str:
-    lines = [
-        "| activation | parameters for (0, 1) at ω = 0, τ = 1 | S at (0, 1) | Theorem 1 "
-        "analogue | claims | seconds |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
-        claims = "; ".join(_claim_cell(r) for r in row.results)
-        lines.append(f"| {row.name} | {row.parameters} | {ball_text(row.spectral_norm, 8)}"
-                     f" | **{row.verdict}** | {claims} | {row.seconds:.1f} |")
+        c = list(cells(row))
+        c[3] = f"**{c[3]}**"
+        lines.append("| " + " | ".join(c) + " |")
     lines.append("")
-    lines.append(f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
-                 f"{activation_verify.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
-                 "decimals (exact in the certificates).")
+    lines.append(footer(time_limit, max_boxes))
     return "\n".join(lines)

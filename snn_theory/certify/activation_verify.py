@@ -66,7 +66,7 @@ from snn_theory.certify.claims import (
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.derive.formulas import VARIABLE_NAMES
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, Interrupted
 from snn_theory.evaluate import gaussian
 from snn_theory.exact import (
     decimal_interval,
@@ -75,7 +75,7 @@ from snn_theory.exact import (
     parse_exact,
     to_fraction,
 )
-from snn_theory.files import atomic_write
+from snn_theory.files import StateFile, atomic_write
 from snn_theory.precision import working_precision
 
 FORMAT = "snn-theory-activation-certificate"
@@ -458,32 +458,34 @@ def state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
     return Path(directory) / f"{safe}.{ident}.activation-state.json"
 
 
+#: The kind of the activation search's state files (:class:`snn_theory.files.StateFile`).
+ACTIVATION_STATE = "activation-search"
+
+
 def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequence[Box],
-               elapsed: float) -> None:
+               elapsed: float) -> Path:
     """Write the boxes of the current partition (decided and open: together they tile the
     domain) atomically.  Only boxes are saved: bounds are re-derived on resume."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     f = format_fraction
-    data = {"key": state_key(act, claim, bits), "elapsed": elapsed,
-            "boxes": [[[f(a), f(b)] for a, b in box] for box in boxes]}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)
+    return StateFile(path, ACTIVATION_STATE).save(state_key(act, claim, bits), {
+        "elapsed": elapsed, "boxes": [[[f(a), f(b)] for a, b in box] for box in boxes]})
 
 
 def load_state(path: Path, act: Activation, claim: Claim, bits: int) -> list[Box] | None:
     """The saved boxes, or None when the state is unusable: another key (activation,
     claim, precision), damaged JSON, a box outside the domain, or boxes that do not tile
-    the domain exactly.  A state file is a cache, never evidence: every box is re-bounded."""
+    the domain exactly.  A state file is a cache, never evidence: every box is re-bounded.
+    Raises :class:`InputError` when the file is not an activation search state (it is
+    never touched)."""
     from snn_theory.certify.certificate.tiling import tiling_error
 
+    loaded = StateFile(path, ACTIVATION_STATE).load(state_key(act, claim, bits))
+    if loaded.status != "ok":
+        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
-        if not isinstance(data, dict) or data.get("key") != state_key(act, claim, bits):
-            return None
         boxes = [[(parse_exact(a, "box"), parse_exact(b, "box")) for a, b in box]
-                 for box in data["boxes"]]
-    except (OSError, ValueError, KeyError, TypeError, InputError):
+                 for box in loaded.data["boxes"]]
+    except (ValueError, KeyError, TypeError, InputError):
         return None
     if not boxes or any(len(box) != 4 or any(not a <= lo <= hi <= b for (lo, hi), (a, b)
                                              in zip(box, claim.domain.bounds))
@@ -494,11 +496,21 @@ def load_state(path: Path, act: Activation, claim: Claim, bits: int) -> list[Box
     return boxes
 
 
+def discard_state(path: Path) -> None:
+    """Delete a decided claim's state (and the state directory once it is empty); a file
+    there that is not such a state is left alone."""
+    StateFile(path, ACTIVATION_STATE).remove()
+    try:
+        path.parent.rmdir()  # once no other claim's state is left
+    except OSError:
+        pass
+
+
 def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
            time_limit: float | None = None, bits: int = DEFAULT_BITS, jobs: int = 1,
            progress: ProgressFn | None = None, cache: CellCache | None = None,
            tolerance: Fraction | None = None, state: Path | None = None,
-           resume: bool = False) -> ActivationClaimResult:
+           resume: bool = False, keep_finished: bool = False) -> ActivationClaimResult:
     """Branch-and-bound for one claim (see the module docstring for the guarantees).
 
     ``tolerance``: once the claim holds, refine the enclosure of its deciding extremum
@@ -507,7 +519,11 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
     ``state``: the resume file: saved when the search stops undecided (or is
     interrupted), removed once the claim is decided; with ``resume`` its boxes (checked to
     tile the domain; nothing else is read from it) replace the initial grid, each
-    re-bounded from scratch."""
+    re-bounded from scratch.  ``keep_finished``: a claim that holds keeps its state (its
+    final leaves) for a resumed run of several claims, which removes it when through.
+    Ctrl-C raises :class:`snn_theory.errors.Interrupted` naming the boxes saved."""
+    if state is not None:
+        StateFile(state, ACTIVATION_STATE).check_target()  # a file that is not a state: untouched
     started = time.monotonic()
     side = 1 if claim.kind == "max" else -1
     own = cache is None
@@ -559,6 +575,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
 
             # candidates first: the domain's centre and its 16 corners (where the extrema of
             # the moments often are); a rigorous violation there refutes the claim at once
+            pending: list[Box] = []  # boxes of the batch in hand not yet decided
             candidates = [[(a + b) / 2 for a, b in domain]]
             candidates += [list(c) for c in itertools.product(*domain)]
             try:
@@ -570,9 +587,11 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                     if reason:
                         break
                     batch, frontier = frontier[:max(8, 4 * jobs)], frontier[max(8, 4 * jobs):]
+                    pending = batch  # put back on Ctrl-C (the state must tile the domain)
                     cache.ensure([k for b in batch for k in cover(*mv_range(b))],
                                  cell_order(claim.quantity))
-                    for box in batch:
+                    for k, box in enumerate(batch):
+                        pending = batch[k:]
                         evaluated += 1
                         bound, face, spread = box_bound(cache, claim.quantity, box, side)
                         if bound is not None and claim.satisfied_by(bound):
@@ -585,16 +604,17 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                                 break
                         heapq.heappush(heap, (next(counter), box))
                         frontier.extend(_split(box, widths, spread))
+                    pending = []
                     if progress is not None:
                         progress(claim, evaluated, len(cache.cells))
             except KeyboardInterrupt:
-                interrupt = KeyboardInterrupt()
-                interrupt.saved = None  # type: ignore[attr-defined]  # what the CLI reports
-                if state is not None and counterexample is None:
-                    save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
-                               time.monotonic() - started)
-                    interrupt.saved = state  # type: ignore[attr-defined]
-                raise interrupt from None
+                if state is None or counterexample is not None:
+                    raise Interrupted() from None
+                boxes = [b for b, _ in leaves] + pending + frontier
+                saved = save_state(state, act, claim, bits, boxes, time.monotonic() - started)
+                raise Interrupted((saved,), f"{len(boxes)} boxes of {claim.name} in {saved}",
+                                  "rerun with --resume: saved boxes are re-bounded, never "
+                                  "trusted") from None
             if counterexample is not None:
                 verdict = "refuted"
             elif not frontier:
@@ -620,13 +640,11 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                 if verdict == "undecided":
                     save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
                                time.monotonic() - started)
+                elif verdict == "holds" and keep_finished:  # its leaves tile the domain
+                    save_state(state, act, claim, bits, [b for b, _ in leaves],
+                               time.monotonic() - started)
                 else:
-                    for path in (state, state.with_name(state.name + ".tmp")):
-                        path.unlink(missing_ok=True)
-                    try:
-                        state.parent.rmdir()  # once no other claim's state is left
-                    except OSError:
-                        pass
+                    discard_state(state)
             return ActivationClaimResult(act, claim, verdict, leaves, counterexample, (lo, hi),
                                          evaluated, len(cache.cells), time.monotonic() - started,
                                          bits, reason, open_boxes=frontier[:10],

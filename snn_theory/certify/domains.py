@@ -55,10 +55,10 @@ from pathlib import Path
 from typing import Any
 
 from snn_theory.certify.claims import Claim, Domain
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, Interrupted
 from snn_theory.evaluate.model import activation_of
 from snn_theory.exact import format_fraction, parse_exact
-from snn_theory.files import atomic_write
+from snn_theory.files import StateFile, atomic_write
 
 FORMAT = "snn-theory-paving"
 VERSION = 1
@@ -473,26 +473,28 @@ def _state_key(spec: PavingSpec) -> dict[str, Any]:
     return {"format": FORMAT + "-state", "version": VERSION, "spec": spec.to_json()}
 
 
-def _load_state(path: Path | None, spec: PavingSpec) -> dict[tuple, dict]:
-    if path is None or not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-        if data.get("key") != _state_key(spec):
-            return {}
-        out = {}
-        for e in data["entries"]:
-            out[_cell_key(entry_cell(e, spec.plane))] = e
-        return out
-    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
-        return {}
+#: The kind of a paving's resume state (:class:`snn_theory.files.StateFile`).
+PAVING_STATE = "domain-paving"
 
 
-def _save_state(path: Path | None, spec: PavingSpec, entries: dict[tuple, dict]) -> None:
-    if path is None:
-        return
-    atomic_write(path, json.dumps({"key": _state_key(spec),
-                                   "entries": [entries[k] for k in sorted(entries)]}))
+def _load_state(state: StateFile, spec: PavingSpec) -> dict[tuple, dict]:
+    """The saved cells by key.  A state that cannot be used is reported (InputError) and
+    kept: not this command's file, damaged, or saved for another paving."""
+    loaded = state.load(_state_key(spec))
+    problem = loaded.reason
+    if loaded.status == "ok":
+        try:
+            return {_cell_key(entry_cell(e, spec.plane)): e for e in loaded.data["entries"]}
+        except (ValueError, KeyError, TypeError, ZeroDivisionError, InputError):
+            problem = "its cells cannot be read"
+    raise InputError(f"--resume: the state file {str(state.path)!r} cannot be used "
+                     f"({problem}); it is kept as it is (remove it, or name another --state, "
+                     "to start afresh)")
+
+
+def _save_state(state: StateFile | None, spec: PavingSpec, entries: dict[tuple, dict]) -> None:
+    if state is not None:
+        state.save(_state_key(spec), {"entries": [entries[k] for k in sorted(entries)]})
 
 
 def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
@@ -503,15 +505,21 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     ``state``: a file where decided cells are saved as they come (removed when the paving is
     complete); ``resume``: take the saved proven/refuted cells after re-checking each with
     the certificate checker (undecided or failing ones are decided again).
-    Raises :class:`InputError` for an unreachable scheduler, or ``resume`` without a state
-    file.
+    The state is a :class:`snn_theory.files.StateFile` of kind :data:`PAVING_STATE`.
+    Raises :class:`InputError` for an unreachable scheduler, ``resume`` without a state
+    file, a ``state`` file that is not a paving state (it is never written or removed), or,
+    with ``resume``, a state that cannot be used (damaged or for another paving: it is kept);
+    :class:`snn_theory.errors.Interrupted` on Ctrl-C, after saving the decided cells.
     """
     if resume and (state is None or not Path(state).exists()):
         raise InputError(f"--resume: no state file {'given' if state is None else state} "
                          "(nothing to resume; run without --resume)")
+    state_file = None if state is None else StateFile(Path(state), PAVING_STATE)
+    if state_file is not None:
+        state_file.check_target()  # a file that is not our state is never touched
     start = time.perf_counter()
     spec_json = spec.to_json()
-    saved = _load_state(state, spec) if resume else {}
+    saved = _load_state(state_file, spec) if resume else {}
     decided: dict[tuple, dict] = {}
     paving = Paving(spec, [])
     last_save = time.perf_counter()
@@ -548,7 +556,7 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
                 done += 1
                 paving.evaluated += 1
                 if time.perf_counter() - last_save > 2.0:
-                    _save_state(state, spec, decided)
+                    _save_state(state_file, spec, decided)
                     last_save = time.perf_counter()
                 if progress:
                     progress(PavingProgress(level, done, len(cells), counts["proven"],
@@ -556,7 +564,7 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
 
             executor.run(partial(decide_cell, spec_json), [cell_json(c, spec.plane) for c in todo],
                          finished)
-            _save_state(state, spec, decided)
+            _save_state(state_file, spec, decided)
             entries = [decided[_cell_key(c)] for c in level_cells]
             split = refine(entries, spec.plane) if level < spec.depth else []
             split_keys = {_cell_key(c) for c in split}
@@ -565,9 +573,12 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
             if not level_cells:
                 break
     except KeyboardInterrupt:
-        if decided:
-            _save_state(state, spec, decided)
-        raise
+        if not decided or state_file is None:
+            raise Interrupted() from None
+        _save_state(state_file, spec, decided)
+        raise Interrupted((state_file.path,), f"{len(decided)} decided cells in "
+                          f"{state_file.path}", "rerun with --resume: the saved cells are "
+                          "re-checked by the certificate checker, never trusted") from None
     finally:
         if executor is not None:
             executor.close()
@@ -575,8 +586,8 @@ def map_domain(spec: PavingSpec, jobs: int = 1, scheduler: str | None = None,
     paving.entries = final
     paving.seconds = time.perf_counter() - start
     _derive(paving)
-    if state is not None:
-        state.unlink(missing_ok=True)
+    if state_file is not None:
+        state_file.remove()
     return paving
 
 

@@ -41,7 +41,7 @@ from flint import acb, arb, ctx, fmpq
 
 from snn_theory.certify.krawczyk import krawczyk_1d
 from snn_theory.derive import activations, formulas
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.evaluate import backends, gaussian
 from snn_theory.evaluate.model import ModelSpec, activation_of
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
@@ -394,11 +394,11 @@ def _generic_point(
             fp = None  # (an InputError here: Newton or the test box left nu > 0)
             why = " ".join(str(exc).split())
         if fp is None or not fp.proved:
-            raise InputError(
-                f"no fixed point of the moment map of {source.label()} certified for "
-                f"omega = {given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk "
-                f"test{': ' + why if fp is None else ' failed'})"
-            )
+            trivial = activation_map.trivial_fixed_point(source, given[0], given[1])
+            raise TrivialFixedPoint(trivial) if trivial else InputError(
+                f"no fixed point of the moment map of {source.label()} certified for omega = "
+                f"{given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk test"
+                f"{': ' + why if fp is None else ' failed'})")
         fixed = (fp.mean, fp.variance)
     mu_s, nu_s = fixed
     if not nu_s > 0:

@@ -31,7 +31,8 @@ from snn_theory.files import writable_directory
 @click.option("--jobs", "-j", type=int, default=None, help="Processes (default: all cores).")
 @click.option("--certificate-dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Write the certificates here.")
-@click.option("--markdown", is_flag=True, help="Print a Markdown table.")
+@click.option("--markdown", is_flag=True,
+              help="Print a Markdown table (default: a table laid out for the terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def activation_table_command(only: tuple[str, ...], time_limit: float, max_boxes: int,
                              jobs: int | None, certificate_dir: Path | None, markdown: bool,
@@ -69,4 +70,12 @@ def activation_table_command(only: tuple[str, ...], time_limit: float, max_boxes
              "claims": [x.json_entry() for x in r.results], "seconds": round(r.seconds, 2)}
             for r in rows]}))
         return
-    click.echo(to_markdown(rows, time_limit, max_boxes))
+    if markdown:
+        click.echo(to_markdown(rows, time_limit, max_boxes))
+        return
+    from snn_theory.certify.activation_table import COLUMNS, cells, footer
+    from snn_theory.cli.console import print_table, print_wrapped
+
+    print_table("Theorem 1 analogue per activation", COLUMNS, [cells(r) for r in rows],
+                right=("seconds",))
+    print_wrapped(footer(time_limit, max_boxes))

@@ -26,7 +26,7 @@ from snn_theory.certify.gains import certified_gains
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.errors import InputError
-from snn_theory.exact import ball_text, decimal_enclosure
+from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_enclosure
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 1000
@@ -72,27 +72,23 @@ def gain_command(activation: str, scale: str, shift: str, digits: int, as_json: 
                                "mean": mean.as_dict(), "second_moment": second.as_dict(),
                                "frameworks": frameworks}))
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    console = Console()
-    table = Table(title=escape(f"gains of {act.label()} for Z ~ N(0, 1)"))
-    table.add_column("quantity")
-    table.add_column(f"certified ({digits} decimals)", overflow="fold")
-    for label, value in (("γ_var: Var[γ·f(Z)] = 1", gv.value), ("γ_2: E[(γ·f(Z))²] = 1", g2.value),
-                         ("E[f(Z)]", mean.value), ("E[f(Z)²]", second.value)):
-        table.add_row(escape(label), escape(value))
-    console.print(table)
+    quantities = (("γ_var: Var[γ·f(Z)] = 1", result.variance_gain, gv),
+                  ("γ_2: E[(γ·f(Z))²] = 1", result.second_moment_gain, g2),
+                  ("E[f(Z)]", result.mean, mean), ("E[f(Z)²]", result.second_moment, second))
+    print_table(f"gains of {act.label()} for Z ~ N(0, 1)",
+                ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)"),
+                [(label, ball_text(ball, SHORT_DIGITS)) for label, ball, _ in quantities])
     if frameworks:
-        ft = Table(title="shipped values")
-        for col in ("framework", "value", "compared with", "relative error", "note"):
-            ft.add_column(col)
-        for f in frameworks:
-            ft.add_row(escape(f["framework"]), escape(f"{f['value']!r} ({f['formula']})"),
-                       "γ_var" if f["compared_with"] == "variance" else "γ_2",
-                       escape(f["relative_error"]), escape(f["note"]))
-        console.print(ft)
-    console.print(escape(f"certified: each value is the midpoint of an arb enclosure rounded to "
-                         f"{digits} decimals; the enclosures are [{gv.lower}, {gv.upper}] and "
-                         f"[{g2.lower}, {g2.upper}]."), soft_wrap=True)
+        print_table("shipped values",
+                    ("framework", "value", "compared with", "relative error", "note"),
+                    [(f["framework"], f"{f['value']!r} ({f['formula']})",
+                      "γ_var" if f["compared_with"] == "variance" else "γ_2",
+                      f["relative_error"], f["note"]) for f in frameworks])
+    print_wrapped(f"certified enclosures to {digits} decimals (rounded outward; also in "
+                  "--json):")
+    for label, _, d in quantities:
+        name = label.split(":")[0]
+        print_wrapped(f"{name} ∈ [{d.lower}, {d.upper}]", indent="  ",
+                      subsequent="  " + " " * (len(name) + 4))

@@ -63,11 +63,12 @@ def largest_box_command(omega_range: str, tau_range: str, mu_range: str, nu_rang
 
     from snn_theory.certify import domains
     from snn_theory.exact import format_fraction, parse_exact
-    from snn_theory.files import writable_directory
+    from snn_theory.files import check_overwrite, writable_directory
 
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
     writable_directory(out.parent if str(out.parent) else Path("."), "--out")
+    check_overwrite(out, domains.is_paving_certificate, "--out")
     console = Console(stderr=True)
 
     def progress(k: int, s: Fraction, paving: domains.Paving) -> None:

@@ -26,7 +26,7 @@ from snn_theory.cli.exit_codes import (
     EXIT_NOT_CERTIFIED,
     EXIT_NUMERICAL_FAILURE,
 )
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import InputError, Interrupted, NumericalFailure
 from snn_theory.exact import check_ascii_digits
 
 #: command name → "module:attribute" of its click command (imported only when used).
@@ -108,16 +108,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(command, f"numerical failure: {exc}", EXIT_NUMERICAL_FAILURE)
     except click.exceptions.Abort:
         _fail(command, "interrupted", EXIT_INTERRUPTED)
-    except KeyboardInterrupt as exc:
-        # commands that save their progress raise an interrupt that says what was written
-        saved = getattr(exc, "saved", False)
-        if saved is False:
-            _fail(command, "interrupted", EXIT_INTERRUPTED)
-        elif saved is None:
-            _fail(command, "interrupted before anything was written (a rerun starts afresh)",
-                  EXIT_INTERRUPTED)
-        _fail(command, f"interrupted; finished work saved to {saved} (verify-contraction "
-                       "--resume continues from it)", EXIT_INTERRUPTED)
+    except Interrupted as exc:  # a long command saved its work and says exactly what
+        _fail(command, exc.message(), EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        _fail(command, "interrupted", EXIT_INTERRUPTED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BrokenPipeError:

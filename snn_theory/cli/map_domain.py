@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -114,7 +113,7 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
     """
     from snn_theory.certify import domains
     from snn_theory.cli.progress import progress_bar
-    from snn_theory.files import writable_directory
+    from snn_theory.files import check_overwrite, writable_directory
 
     axes = domains.parse_plane(plane)
     act = resolve_options(activation, scale, shift).activation
@@ -135,7 +134,10 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
         weights["omega"], weights["tau"], cells=cells, depth=depth, max_boxes=max_boxes,
         plane=axes, region=region, activation=act)  # type: ignore[arg-type]
     writable_directory(out.parent if str(out.parent) else Path("."), "--out")
+    check_overwrite(out, domains.is_paving_certificate, "--out")
     state = state or out.with_name(out.name + ".state.json")
+    if state.resolve() == out.resolve():
+        raise InputError("--state and --out name the same file")
     jobs = jobs or os.cpu_count() or 1
     with progress_bar("level 0", show=not as_json, count="cells") as bar:
 
@@ -144,15 +146,8 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
                          f"{p.undecided} undecided")
             bar(p.done, p.total)
 
-        try:
-            paving = domains.map_domain(spec, jobs=jobs, scheduler=scheduler, state=state,
-                                        resume=resume, progress=progress,
-                                        connect_timeout=3.0)
-        except KeyboardInterrupt:
-            where = (f"state saved in {state} (rerun with --resume)" if state.exists()
-                     else "no cell was decided yet, nothing saved")
-            click.echo(f"snn-theory map-domain: interrupted; {where}", err=True)
-            sys.exit(130)
+        paving = domains.map_domain(spec, jobs=jobs, scheduler=scheduler, state=state,
+                                    resume=resume, progress=progress, connect_timeout=3.0)
     path = domains.write_paving(out, paving)
     summary = paving.summary()
     paper = domains.paper_areas()
@@ -192,10 +187,14 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
                 f"{summary['largest_area']}{beside}"))
         else:
             out_console.print(Text(f"no proven cell contains ({p1}, {p2}) = ({ref})"))
+        # every cell looked at, over all levels: the paving's cells and the parents that were
+        # cut into four (evaluated here or re-checked from the state)
+        parents = paving.evaluated + paving.resumed - summary["cells"]
         out_console.print(Text(f"certificate: {path} (check with `snn-theory check-certificate "
-                               f"{path}`); {paving.evaluated} cells decided, "
-                               f"{paving.resumed} re-checked from the state, "
-                               f"{paving.seconds:.1f} s"))
+                               f"{path}`); {paving.evaluated + paving.resumed} cells "
+                               f"evaluated over all levels ({summary['cells']} in the paving, "
+                               f"{parents} cut into four), {paving.resumed} of them "
+                               f"re-checked from the state; {paving.seconds:.1f} s"))
 
 
 def _parse_region(text: str | None, axes: tuple[str, str]) -> dict:

@@ -102,7 +102,10 @@ def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, 
         fp = result.summary.get("fixed_point")
         if isinstance(fp, dict) and fp.get("mu") is not None:
             tag = "certified (Krawczyk)" if fp["certified"] else "float, not certified"
-            line += f"; fixed point μ* ∈ {fp['mu']}, ν* ∈ {fp['nu']} [{tag}]"
+            rel = "∈" if fp["certified"] else "≈"
+            line += f"; fixed point μ* {rel} {fp['mu']}, ν* {rel} {fp['nu']} [{tag}]"
+        elif isinstance(fp, dict) and fp.get("note"):
+            line += f"; {fp['note']}"
         if "certified" in result.summary:
             line += f"; {result.summary['certified']}"
         elif "activation" in result.summary:

@@ -23,8 +23,9 @@ test — the pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propaga
   of the fixed point at that τ; ``--edge-alpha``: certified λ with χ₁ = 1 at inputs (0, 1),
   ω = 0, τ = 1, for each α.
 
-Numbers: arb balls "[m +/- r]" that contain the exact value (``--digits`` decimal digits of
-working precision, default 30).  Exit codes: 0 done (with ``--claim``: the claim is proven);
+Numbers: the table shows each enclosure rounded outward to 10 significant digits (still an
+enclosure of the exact value); ``--json`` gives the arb balls "[m +/- r]" at ``--digits``
+decimal digits of working precision (default 30).  Exit codes: 0 done (with ``--claim``: the claim is proven);
 1 the claim is refuted by the printed enclosure; 2 bad input (τ ≤ 0, a correlation outside
 [−1, 1], no fixed point for (ω, τ), …); 3 a certificate could not be obtained (or the claim is
 undecided).
@@ -44,7 +45,7 @@ from flint import arb
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_string, format_fraction, parse_exact
+from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_string, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 200
@@ -194,7 +195,7 @@ def propagate_command(
         json.dump(out, sys.stdout)
         sys.stdout.write("\n")
     else:
-        _print(out)
+        _print(_to_json(result, digits, extra, claim, verdict, short=True))
     if verdict is not None:
         sys.exit({True: 0, False: 1, None: 3}[verdict[0]])
 
@@ -254,11 +255,18 @@ def _to_json(
     extra: dict[str, Any],
     claim: str | None,
     verdict: tuple[bool | None, str] | None,
+    short: bool = False,
 ) -> dict[str, Any]:
+    """The results as JSON: arb balls at ``digits`` digits, or (``short``, for the table)
+    outward-rounded enclosures to a few significant digits."""
     p = r.point
 
     def b(x: arb | None) -> str | None:
-        return None if x is None else _ball(x, digits)
+        if x is None:
+            return None
+        if short:
+            return ball_text(x, SHORT_DIGITS) if x.is_finite() else "[-inf, +inf]"
+        return _ball(x, digits)
 
     source = p.activation.source
     out: dict[str, Any] = {
@@ -337,21 +345,9 @@ def _to_json(
 
 
 def _print(out: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """The table of ``out`` (:func:`_to_json` with ``short``), laid out for the terminal."""
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    console = Console(soft_wrap=False)
-    t = Table(
-        title=escape(
-            f"Signal propagation of {out['activation']} at the certified fixed point "
-            f"(omega = {out['omega']}, tau = {out['tau']}; arb balls, "
-            f"{out['precision_bits']} bits)"
-        ),
-        title_justify="left",
-    )
-    t.add_column("quantity")
-    t.add_column("enclosure", overflow="fold")
     rows = [
         ("fixed point μ*", out["fixed_point"]["mu"]),
         ("fixed point ν*", out["fixed_point"]["nu"]),
@@ -367,42 +363,37 @@ def _print(out: dict[str, Any]) -> None:
     if "correlation" in out:
         c = out["correlation"]
         rows += [(f"c̃({c['c']})", c["c_map"]), (f"χ_c({c['c']})", c["slope"])]
-    for name, value in rows:
-        t.add_row(escape(str(name)), escape(str(value)))
-    console.print(t)
+    print_table(f"Signal propagation of {out['activation']} at the certified fixed point "
+                f"(omega = {out['omega']}, tau = {out['tau']}; "
+                f"{out['precision_bits']} bits)",
+                ("quantity", f"enclosure ({SHORT_DIGITS} significant digits, rounded "
+                             "outward; --json: every digit)"),
+                [(str(name), str(value)) for name, value in rows])
     ph = out["phase"]
-    console.print(escape(f"phase: {ph['phase']} — {ph['certificate']}"))
+    print_wrapped(f"phase: {ph['phase']} — {ph['certificate']}")
     nf = out["no_other_fixed_points"]
-    console.print(
-        escape(
-            ("proven" if nf["proven"] else "NOT proven")
-            + f": no other fixed points of the c-map in [-1, 1] "
-            f"({len(nf['pieces'])} pieces excluded)"
-        )
-    )
+    print_wrapped(("proven" if nf["proven"] else "NOT proven")
+                  + f": no other fixed points of the c-map in [-1, 1] "
+                  f"({len(nf['pieces'])} pieces excluded)")
     for e in out.get("edge_of_chaos_tau", []):
         there = (
             f"fixed point nu* = {e['nu_star']}, chi1 there = {e['chi1_at_fixed_point']}"
             if e["nu_star"] is not None
             else e["fixed_point_note"]
         )
-        console.print(
-            escape(
-                f"edge of chaos (omega = 0): tau = {e['tau']}, chi1 = 1 at "
-                f"nu in {e['nu']}; {there}"
-            )
+        print_wrapped(
+            f"edge of chaos (omega = 0): tau = {e['tau']}, chi1 = 1 at "
+            f"nu in {e['nu']}; {there}"
         )
     for e in out.get("edge_of_chaos_lambda", []):
-        console.print(
-            escape(
-                f"edge of chaos at inputs (0, 1), tau = 1: alpha = {e['alpha']}, "
-                f"lam in {e['lam']} (chi1 there: {e['chi1']})"
-            )
+        print_wrapped(
+            f"edge of chaos at inputs (0, 1), tau = 1: alpha = {e['alpha']}, "
+            f"lam in {e['lam']} (chi1 there: {e['chi1']})"
         )
     if "claim" in out:
         cl = out["claim"]
-        console.print(
-            escape(f"claim '{cl['claim']}': {cl['status'].upper()} — {cl['certificate']}")
+        print_wrapped(
+            f"claim '{cl['claim']}': {cl['status'].upper()} — {cl['certificate']}"
         )
 
 

@@ -61,8 +61,8 @@ class _Bars:
                    "simulations, coarser figures, without the correlation-map and gradients "
                    "figures.")
 @click.option("--full", is_flag=True,
-              help="Larger run: 1000-digit constants, --grid fine, wider networks, the "
-                   "and the training figure (several minutes more).  The default run, and "
+              help="Larger run: 1000-digit constants, --grid fine, wider networks and "
+                   "the training figure (several minutes more).  The default run, and "
                    "this one, also re-check the committed domain-map paving "
                    "(proofs/domain.paving.json.gz) from scratch and redraw its figure.")
 @activation_options
@@ -84,7 +84,9 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     for that activation, into OUT/proofs/NAME/ and OUT/figures/NAME/ (the SELU outputs are
     never touched): the c, d of c·f + d that make (0, 1) the fixed point, S(H) there, its
     Theorem 1 analogue decided claim by claim with certificates re-checked by the checker,
-    its certified gains, and (--full) the training figure.  reproduce solves c and d
+    its certified gains, and the figures of `snn-theory plot … --activation` for c·f + d
+    (flow field, contraction, variance change, fixed points, convergence; --full also the
+    training figure).  reproduce solves c and d
     itself, so --scale and --shift must stay at 1 and 0.
 
     Exit status: 0 everything holds; 1 a stage did not hold (a claim not as expected, a
@@ -113,10 +115,6 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
 
 
 def _print_summary(result: st.Reproduction) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     if result.activation is None:
         claims = result.result("claims")
         if claims is not None and claims.results:
@@ -129,20 +127,19 @@ def _print_summary(result: st.Reproduction) -> None:
             from snn_theory.cli.verify_activation import print_claims
 
             print_claims(analogue.row.activation, analogue.row.results)
-    console = Console(soft_wrap=False, width=max(150, Console().width))
-    table = Table(title=Text(st.invocation(result.mode, None if result.activation is None
-                                           else result.activation.definition)))
-    for col in ("stage", "holds", "seconds", "summary"):
-        table.add_column(col)
-    for s in result.stages:
-        table.add_row(Text(s.name), "yes" if s.ok else "NO", f"{s.seconds:.1f}", Text(s.summary))
-    console.print(table)
+    from snn_theory.cli.console import print_table, print_wrapped
+
+    print_table(st.invocation(result.mode, None if result.activation is None
+                              else result.activation.definition),
+                ("stage", "holds", "seconds", "summary"),
+                [(s.name, "yes" if s.ok else "NO", f"{s.seconds:.1f}", s.summary)
+                 for s in result.stages], right=("seconds",))
     total = sum(s.seconds for s in result.stages)
     verdict = {st.Outcome.HOLDS: "everything holds",
                st.Outcome.FAILED: "NOT everything holds",
                st.Outcome.NOT_CERTIFIED: "NOT everything holds (refuted or undecided claims, "
                                          "reported as such)"}[result.outcome]
-    console.print(Text(f"{verdict}; report: {result.report}; total {total:.1f} s"))
+    print_wrapped(f"{verdict}; report: {result.report}; total {total:.1f} s")
 
 
 __all__ = ["OUTCOME_EXIT", "reproduce_command"]

@@ -213,6 +213,15 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
                f"(width {config.width}, batch {config.batch}; Monte Carlo evidence)")
 
 
+#: Every array name an --out archive of this command holds (any of its modes): an existing
+#: file with others is not one it wrote, and is never overwritten.
+ARCHIVE_ARRAYS = frozenset({
+    "c_map", "correlation", "deviation", "exponent", "log_norm", "max_deviation_mean",
+    "max_deviation_variance", "mean", "mean_spread", "next", "predicted", "predicted_mean",
+    "predicted_next", "predicted_variance", "prefactor", "spread", "starts", "summary",
+    "trajectories", "variance", "variance_spread", "widths"})
+
+
 @click.command("simulate")
 @click.option("--width", type=int, default=512, show_default=True, help="Units per layer N.")
 @click.option("--depth", type=int, default=50, show_default=True, help="Number of layers L.")
@@ -337,9 +346,10 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         activation=model.activation)
     config.validate()
     if out:  # before computing anything: a run must not be lost to an unwritable path
-        from snn_theory.files import writable_file
+        from snn_theory.files import check_overwrite, numpy_archive_of, writable_file
 
         writable_file(out, "--out")
+        check_overwrite(out, numpy_archive_of(ARCHIVE_ARRAYS), "--out")
     show_progress = not as_json
 
     if pairs is not None or gradients:

@@ -14,11 +14,14 @@ import click
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.derive.activations import Activation
 from snn_theory.evaluate.activation_map import AffineResult
-from snn_theory.exact import decimal_enclosure, format_fraction, nearest_float
+from snn_theory.exact import (
+    SHORT_DIGITS,
+    ball_text,
+    decimal_enclosure,
+    format_fraction,
+    nearest_float,
+)
 from snn_theory.precision import working_precision
-
-#: Largest --digits with a non-SELU activation (each digit costs integration work).
-MAX_AFFINE_DIGITS = 300
 
 
 def _json(result: AffineResult, digits: int) -> dict:
@@ -73,23 +76,21 @@ def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, 
                    f"{variance}), weights (omega, tau) = ({omega}, {tau}).\n"
                    f"SCALE = {out['scale']['float64']!r}\nSHIFT = {out['shift']['float64']!r}")
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    console = Console()
-    table = Table(title=escape(f"c·f(x) + d with f = {act.label()}: fixed point (mean, variance) "
-                               f"= ({mean}, {variance}), weights (omega, tau) = ({omega}, {tau})"))
-    table.add_column("quantity")
-    table.add_column(f"value ({digits} decimals)", overflow="fold")
-    table.add_column("float64")
-    for name, key in (("c (scale)", "scale"), ("d (shift)", "shift")):
-        fl = out[key]["float64"]
-        table.add_row(name, escape(out[key]["value"]), "—" if fl is None else repr(fl))
-    console.print(table)
-    console.print(escape(
+    print_table(f"c·f(x) + d with f = {act.label()}: fixed point (mean, variance) = ({mean}, "
+                f"{variance}), weights (omega, tau) = ({omega}, {tau})",
+                ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)",
+                 "float64 (nearest)"),
+                [(name, ball_text(ball, SHORT_DIGITS), "—" if out[key]["float64"] is None
+                  else repr(out[key]["float64"]))
+                 for name, key, ball in (("c (scale)", "scale", result.scale),
+                                         ("d (shift)", "shift", result.shift))])
+    print_wrapped(f"value to {digits} decimals (the midpoint of the enclosure, rounded):")
+    for name, key in (("c", "scale"), ("d", "shift")):
+        print_wrapped(f"{name} = {out[key]['value']}", indent="  ", subsequent="      ")
+    print_wrapped(
         f"certified: {result.method}; the Krawczyk test proved the box "
         f"c ∈ [{out['scale']['lower']}, {out['scale']['upper']}], d ∈ [{out['shift']['lower']}, "
         f"{out['shift']['upper']}] holds exactly one solution (the other solution is −c, "
-        f"mean − (−c)·E[f]).  {result.seconds:.3f} s, {result.precision_bits} bits."),
-        soft_wrap=True)
+        f"mean − (−c)·E[f]).  {result.seconds:.3f} s, {result.precision_bits} bits.")

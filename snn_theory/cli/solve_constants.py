@@ -145,62 +145,60 @@ def _c_literals(result: ConstantsResult, rounded: dict[str, dict[str, Rounding]]
 
 
 def _dtype_table(console: object, rounded: dict[str, dict[str, Rounding]]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    table = Table(title="correctly rounded per dtype (error = rounded − exact, in ulps)")
-    table.add_column("quantity", no_wrap=True)
+    columns = ["quantity"]
     for dtype in rounded:
-        table.add_column(dtype, no_wrap=True)
-        table.add_column("error", no_wrap=True, justify="right")
-    keys = list(next(iter(rounded.values())))
-    for key in keys:
-        cells = []
+        columns += [dtype, f"{dtype} error"]
+    rows = []
+    for key in next(iter(rounded.values())):
+        cells = [key]
         for d in rounded:
-            cells += [escape(rounded[d][key].literal), escape(_err(rounded[d][key]))]
-        table.add_row(escape(key), *cells)
-    console.print(table)
-    console.print("proven: each enclosure lies strictly between the rounding boundaries "
+            cells += [rounded[d][key].literal, _err(rounded[d][key])]
+        rows.append(cells)
+    print_table("correctly rounded per dtype (error = rounded − exact, in ulps)", columns, rows,
+                right=[c for c in columns if c.endswith("error")], console=console)
+    print_wrapped("proven: each enclosure lies strictly between the rounding boundaries "
                   "around its value (halfway to the neighbouring representable numbers), so "
-                  "the value is the nearest and no tie is possible.", soft_wrap=True)
+                  "the value is the nearest and no tie is possible.", console=console)
 
 
 def _table(result: ConstantsResult,
            rounded: dict[str, dict[str, Rounding]] | None = None) -> None:
-    from rich.table import Table
+    from rich.console import Console
 
-    from snn_theory.cli.console import unwrapped_console
+    from snn_theory.cli.console import print_table, print_wrapped
+    from snn_theory.exact import SHORT_DIGITS, ball_text
 
-    title = (f"SELU constants for fixed point (mean, variance) = ({result.mean}, "
-             f"{result.variance}), weights (omega, tau) = ({result.omega}, {result.tau})")
-    table = Table(title=title, show_lines=False)
-    table.add_column("quantity", no_wrap=True)
-    table.add_column(f"value ({result.digits} decimals)", no_wrap=True)
-    table.add_column("float64", no_wrap=True)
+    console = Console()
     rows = [("λ", result.lam, "lambda"), ("α", result.alpha, "alpha"),
             ("α′ = −λα", result.alpha_prime, "alpha_prime")]
     for d in result.dropout:
         key = f"dropout[{d.rate}]"
         rows.append((f"a   (drop rate {d.rate})", d.a, key + ".a"))
         rows.append((f"b   (drop rate {d.rate})", d.b, key + ".b"))
-    values = [result.decimals(ball).value for _, ball, _ in rows]
-    for (name, _, key), value in zip(rows, values, strict=True):
-        fl = result.floats.get(key)
-        table.add_row(name, value, repr(fl) if fl is not None else "—")
-    # wide enough that no constant is wrapped (copy and paste must give the whole number)
-    console = unwrapped_console(*values, margin=len(title) // 2 + 40)
-    console.print(table)
+    print_table(f"SELU constants for fixed point (mean, variance) = ({result.mean}, "
+                f"{result.variance}), weights (omega, tau) = ({result.omega}, {result.tau})",
+                ("quantity", f"certified enclosure ({SHORT_DIGITS} significant digits)",
+                 "float64 (nearest)"),
+                [(name, ball_text(ball, SHORT_DIGITS), repr(result.floats[key]) if key in result.floats
+                  else "—") for name, ball, key in rows], console=console)
+    # every digit asked for, one constant a line (a number is never split: copy and paste
+    # gives the whole of it)
+    print_wrapped(f"value to {result.digits} decimals:", console=console)
+    for name, ball, _ in rows:
+        label = name.removesuffix(" = −λα")
+        print_wrapped(f"{label} = {result.decimals(ball).value}", console=console,
+                      indent="  ", subsequent="    ")
     for lam, alpha in result.other_solutions:
-        console.print(f"note: the target has another solution (not certified here) near "
-                      f"λ ≈ {lam:.16g}, α ≈ {alpha:.16g}", soft_wrap=True)
+        print_wrapped(f"note: the target has another solution (not certified here) near "
+                      f"λ ≈ {lam:.16g}, α ≈ {alpha:.16g}", console=console)
     closed = ("; the closed forms of docs/mathematics.md §3 agree" if result.closed_form_agrees else "")
-    console.print(
+    print_wrapped(
         f"certified: a Krawczyk test in arb proved that the box of radius "
         f"{result.to_json()['box_radius']} around the values holds exactly one solution "
         f"(every value is within 10^-{result.digits} of the true constant){closed}.  "
-        f"{result.seconds:.3f} s, {result.precision_bits} bits.",
-        soft_wrap=True,
-    )
+        f"{result.seconds:.3f} s, {result.precision_bits} bits.", console=console)
     if rounded:
         _dtype_table(console, rounded)
 

@@ -223,7 +223,9 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
         click.echo(f"wrote {out}")
     if save_weights:
         click.echo(f"wrote {save_weights}")
-    click.echo(STUDY_HINT)
+    from snn_theory.cli.console import print_wrapped
+
+    print_wrapped(STUDY_HINT)
 
 
 def _region_json() -> dict[str, list[float]]:
@@ -241,24 +243,18 @@ def _write(path: str, text: str) -> None:
 
 
 def _print_table(results: list[Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
+    from snn_theory.cli.console import print_table, print_wrapped
     from snn_theory.simulate.training import certified_region
 
     c0 = results[0].config
     (wl, wh), (tl, th) = certified_region()
-    table = Table(title=Text(f"{c0.dataset}: width {c0.width}, {c0.epochs} epochs, "
-                             f"{c0.optimizer} lr {c0.learning_rate:g}, dropout "
-                             f"{c0.dropout_rate:g}, {c0.init} init, seed {c0.seed}"))
-    for name in ("variant", "depth", "train loss", "val acc", "test acc", "last (μ, ν)",
-                 "median τ", "in region", "s"):
-        table.add_column(name, justify="left" if name == "variant" else "right")
+    columns = ("variant", "depth", "train loss", "val acc", "test acc", "last (μ, ν)",
+               "median τ", "in region", "s", "compile s")
+    rows = []
     for r in results:
         s = r.summary()
         tau_mid = r.tau_quantiles[:, 1, 1:].mean(axis=1)  # hidden layers 2.. (fan-in = width)
-        table.add_row(*(Text(x) for x in (
+        rows.append((
             r.name, str(r.config.depth),
             f"{_fmt(s['train_loss_start'], 2)}→{_fmt(s['train_loss_end'], 2)}",
             _fmt(s["val_accuracy_end"]), _fmt(s["test_accuracy_end"]),
@@ -266,18 +262,24 @@ def _print_table(results: list[Any]) -> None:
             f"{_fmt(s['last_layer_mu_end'], 2)}, {_fmt(s['last_layer_nu_end'], 2)}",
             f"{_fmt(float(tau_mid[0]), 2)}→{_fmt(float(tau_mid[-1]), 2)}",
             f"{100 * s['in_region_start']:.0f}→{100 * s['in_region_end']:.0f}%",
-            f"{r.seconds:.0f}")))
-    Console(width=max(Console().width, 118)).print(table)
+            f"{r.seconds:.1f}", f"{r.compile_seconds:.1f}"))
+    print_table(f"{c0.dataset}: width {c0.width}, {c0.epochs} epochs, {c0.optimizer} lr "
+                f"{c0.learning_rate:g}, dropout {c0.dropout_rate:g}, {c0.init} init, seed "
+                f"{c0.seed}", columns, rows, right=columns[1:])
     for r in results:
         if r.activation is not None and r is next(
                 q for q in results if q.activation == r.activation):
-            click.echo(f"{r.name}: f = {r.activation['label']} ({r.activation['parameters']})")
-    click.echo(f"start → end of training.  (μ, ν): pooled over the held-out batch and the "
-               f"last hidden layer's units (fixed point of g: (0, 1)).  median τ: over "
-               f"hidden layers 2..depth.  in region: hidden units with ω_i ∈ [{wl:g}, {wh:g}] "
-               f"and τ_i ∈ [{tl:g}, {th:g}] (Theorem 1's rectangle, on which `verify-contraction --theorem 1` proves the "
-               "contraction of g).  float32 "
-               "measurements, not proofs.")
+            print_wrapped(f"{r.name}: f = {r.activation['label']} "
+                          f"({r.activation['parameters']})")
+    print_wrapped(
+        f"start → end of training.  (μ, ν): pooled over the held-out batch and the last hidden "
+        f"layer's units (fixed point of g: (0, 1)).  median τ: over hidden layers 2..depth.  "
+        f"in region: hidden units with ω_i ∈ [{wl:g}, {wh:g}] and τ_i ∈ [{tl:g}, {th:g}] "
+        f"(Theorem 1's rectangle, on which `verify-contraction --theorem 1` proves the "
+        f"contraction of g).  s: wall time of the run; compile s: the part of it JAX spent "
+        f"compiling (a run reusing the program an earlier run of the same shapes compiled "
+        f"spends about 0 there, the earlier run carries it).  float32 measurements, not "
+        f"proofs.")
 
 
 __all__ = ["train_command"]

@@ -309,31 +309,25 @@ def _constants_text(result: object) -> str:
 def print_claims(results: list, title: str = "verify-contraction (ball arithmetic, "
                                            "python-flint/Arb)") -> None:
     """The human table of the verifier's results (``verify-contraction`` and ``reproduce``),
-    then each certificate's path.  Every cell is a rich ``Text`` (never markup): claim names
-    such as ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they
-    are."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    laid out for the terminal's width (:func:`snn_theory.cli.console.print_table`), then each
+    certificate's path.  Every cell is plain text (never markup): claim names such as
+    ``theorem1.mean_lower[lam=1.0506,alpha=alpha01]`` are printed exactly as they are."""
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    table = Table(title=Text(title))
-    width = max(len(r.claim.name) for r in results)
-    table.add_column("name", no_wrap=True, min_width=width)  # a name is never cut or folded
-    for column in ("statement", "domain", "constants", "certified extremum enclosure",
-                   "verdict", "boxes", "seconds"):
-        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left",
-                         overflow="fold")
+    rows = []
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
-        cells = (r.claim.name, statement, str(r.claim.domain), _constants_text(r),
-                 enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}")
-        table.add_row(*(Text(cell) for cell in cells))
-    Console(soft_wrap=False, width=max(200 + width, Console().width)).print(table)
+        rows.append((r.claim.name, statement, str(r.claim.domain), _constants_text(r),
+                     enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}"))
+    print_table(title, ("name", "statement", "domain", "constants",
+                        "certified extremum enclosure", "verdict", "boxes", "seconds"),
+                rows, right=("boxes", "seconds"))
     for r in results:
         if r.erratum:
-            click.echo(f"{r.claim.name} is FALSE as expected, a known erratum of the paper: "
-                       f"{r.erratum}.  The exit status is 1 (a claim is false) all the same.")
+            print_wrapped(f"{r.claim.name} is FALSE as expected, a known erratum of the paper: "
+                          f"{r.erratum}.  The exit status is 1 (a claim is false) all the "
+                          "same.")
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")

@@ -26,10 +26,12 @@ import click
 
 from snn_theory.certify import activation_verify
 from snn_theory.certify.claims import Claim, Domain, check_name
+from snn_theory.certify.search.state import interrupted_run
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_text, format_fraction, interval_text
+from snn_theory.files import StateFile
 
 
 def default_name(act: Activation, claim: Claim) -> str:
@@ -68,10 +70,16 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     claims = claims_for(act, theorem, domain, claim_text, name)
     state_dir = certificate_dir / ".state"
     results = []
+    states = {claim.name: activation_verify.state_path(state_dir, act, claim)
+              for claim in claims}
+    for path in states.values():  # a file that is not a state is refused before any work
+        StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
     cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
+    running = None
     try:
         with progress_bar("", show=show_progress, spinner=True, bar=False) as bar:
             for claim in claims:
+                running = claim.name
                 bar.describe(claim.name)
 
                 def progress(c: Claim, boxes: int, cells: int) -> None:
@@ -80,8 +88,8 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                 result = activation_verify.verify(
                     act, claim, max_boxes=max_boxes or activation_verify.DEFAULT_MAX_BOXES,
                     time_limit=time_limit, jobs=jobs, progress=progress, cache=cache,
-                    tolerance=tolerance, resume=resume,
-                    state=activation_verify.state_path(state_dir, act, claim))
+                    tolerance=tolerance, resume=resume, state=states[claim.name],
+                    keep_finished=len(claims) > 1)
                 if resume and result.resume != "resumed":
                     why = ("no saved state" if result.resume == "no state" else
                            "the saved state is for other settings, damaged or does not tile "
@@ -90,8 +98,17 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                 path = activation_verify.write_certificate(certificate_dir, result)
                 result.certificate = None if path is None else str(path)
                 results.append(result)
+                running = None
+    except KeyboardInterrupt as exc:  # say exactly what was saved (finished claims kept)
+        finished = [(r.claim.name, r.certificate, states[r.claim.name]) for r in results]
+        raise interrupted_run(finished, running, exc, "verify-contraction --activation ... "
+                              "--resume continues: saved boxes are re-bounded, never "
+                              "trusted") from None
     finally:
         cache.close()
+    for r in results:  # the run is through: the claims that hold leave nothing to resume
+        if r.verdict == "holds":
+            activation_verify.discard_state(states[r.claim.name])
     if as_json:
         click.echo(json.dumps({"activation": act.to_json(),
                                "claims": [r.json_entry() for r in results]}))

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +81,11 @@ def run(theorem: str, grid: str, resume: bool, certificate_dir: Path, as_json: b
     expose_cpu_cores()
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
     from snn_theory.certify.paper.verdict import run_paper_method
-    from snn_theory.certify.search.loop import Interrupted
 
     state_dir = certificate_dir / ".state"
-    started = time.time()
     bars = _Bars(grid) if show_progress else None
-    try:
+    try:  # Ctrl-C in the scan: snn_theory.errors.Interrupted says what was saved
         result = run_paper_method(theorem, grid, resume, state_dir=state_dir, progress=bars)
-    except KeyboardInterrupt:
-        # say "saved" only if the scan wrote its state during this run
-        written = [p for p in state_dir.glob("paper-*.json") if p.stat().st_mtime >= started]
-        raise Interrupted(written[0] if written else None) from None
     finally:
         if bars is not None:
             bars.close()

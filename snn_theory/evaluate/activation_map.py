@@ -150,6 +150,45 @@ def iterate_float(act: Activation, mu0: float, omega: float, nu0: float, tau: fl
     return np.array(out)
 
 
+def variance_collapse(act: Activation, omega: Any, tau: Any, *, steps: int = 60,
+                      start: tuple[float, float] = (0.0, 1.0)) -> float | None:
+    """Float64 **evidence, not a proof**, that the moment map g of ``act`` at (ω, τ) has no
+    fixed point with ν* > 0 that attracts (μ, ν) = ``start``: the variance of the iterates of
+    g (:func:`iterate_float`) falls at every layer and ends below 5 % of its start.  Returns
+    ν after ``steps`` layers when so (the fixed point the iterates approach is the trivial
+    ν* = 0: constant pre-activations), else None.
+
+    >>> from snn_theory.derive import activations
+    >>> variance_collapse(activations.get("tanh"), 0, 1) < 0.01
+    True
+    >>> variance_collapse(activations.get("selu"), 0, 1) is None
+    True
+    """
+    path = iterate_float(act, start[0], float(omega), start[1], float(tau), steps=steps)
+    nu = path[:, 1]
+    if not np.all(np.isfinite(nu)) or nu[0] <= 0:
+        return None
+    falling = bool(np.all(np.diff(nu) <= 0))
+    return float(nu[-1]) if falling and nu[-1] < 0.05 * nu[0] else None
+
+
+def trivial_fixed_point(act: Activation, omega: Any, tau: Any) -> str | None:
+    """Why no fixed point with ν* > 0 can be certified, when :func:`variance_collapse`
+    finds the variance falling to the trivial fixed point ν* = 0 (a diagnosis from float
+    evidence, and the message says so), with what to do instead; None otherwise."""
+    collapse = variance_collapse(act, float(omega), float(tau))
+    if collapse is None:
+        return None
+    return (f"{act.label()} at omega = {omega}, tau = {tau}: the moment map drives the "
+            f"variance to the trivial fixed point nu* = 0 (constant pre-activations, where "
+            f"chi1 and the correlation map say nothing), so there is no fixed point with "
+            f"nu* > 0 to certify (a diagnosis from float evidence, not a proof: iterated from "
+            f"(mu, nu) = (0, 1), nu falls at every layer, to {collapse:.2g} after 60 layers).  "
+            f"Scale the activation so that (0, 1) is the fixed point (--scale with the "
+            f"certified c of `snn-theory solve-constants --activation {act.definition}`) or "
+            f"use a larger tau")
+
+
 def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
             steps: int = 10) -> list[tuple[arb, arb]]:
     """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu); arguments

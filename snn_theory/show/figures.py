@@ -297,6 +297,15 @@ def _fixed_point(activation: Activation | None, omega: float, tau: float) -> dic
         pass
     mu, nu, ok = activation_map.fixed_points_float(activation, np.array([omega]),
                                                    np.array([tau]))
+    collapse = (activation_map.variance_collapse(activation, omega, tau)
+                if not ok[0] or nu[0] < 1e-8 else None)
+    if collapse is not None:  # only the trivial fixed point ν* = 0: nothing to mark
+        return {"certified": False, "mu": None, "nu": None, "mu_value": None,
+                "nu_value": None, "mu_bounds": None, "nu_bounds": None,
+                "note": f"no fixed point with ν* > 0: the variance falls to the trivial "
+                        f"ν* = 0 (float evidence: {collapse:.2g} after 60 layers from (0, 1)); "
+                        f"scale the activation (--scale, the c of `snn-theory solve-constants "
+                        f"--activation …`) or raise τ"}
     if not ok[0]:
         return {"certified": False, "mu": None, "nu": None, "mu_value": None,
                 "nu_value": None, "mu_bounds": None, "nu_bounds": None}

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import activation_map
 from snn_theory.precision import working_precision
+from snn_theory.simulate.config import check_input_range
 
 
 @dataclass
@@ -92,6 +93,7 @@ def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 25
         raise InputError("width/batch too large for the numpy Monte Carlo (use width ≤ 8192)")
     if not var0 > 0 or not tau > 0:
         raise InputError("var0 and tau must be > 0")
+    check_input_range(mean0, var0, width, batch)
     rng = np.random.default_rng(seed)
     x = mean0 + np.sqrt(var0) * rng.standard_normal((batch, width))
     means, variances = [float(x.mean())], [float(x.var())]
@@ -100,6 +102,9 @@ def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 25
         x = act.numpy(x @ w.T)
         means.append(float(x.mean()))
         variances.append(float(x.var()))
+    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(variances))):
+        raise NumericalFailure("the Monte Carlo moments are not finite (overflow in float64); "
+                               "nothing is reported — use smaller inputs")
     with working_precision(bits=64):
         try:
             trajectory = activation_map.iterate(act, str(mean0), str(omega), str(var0),

@@ -28,6 +28,14 @@ INPUT_LAWS = ("gaussian", "uniform", "bernoulli")
 DTYPES = ("float32", "bfloat16", "float64")
 PRNG_IMPLS = ("auto", "threefry", "rbg")
 
+#: The largest finite number of each float format (bfloat16 has float32's exponent range).
+DTYPE_MAX = {"float32": 3.4028234663852886e38, "bfloat16": 3.3895313892515355e38,
+             "float64": 1.7976931348623157e308}
+
+#: Input draws are bounded by |mean0| + INPUT_SIGMAS·sqrt(var0) for the purpose of the range
+#: check (a Gaussian draw beyond 40 standard deviations has probability below 1e-340).
+INPUT_SIGMAS = 40.0
+
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -37,6 +45,27 @@ def check_choice(what: str, value: Any, choices: Iterable[str]) -> None:
     choices = tuple(choices)
     if value not in choices:
         raise InputError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+
+
+def check_input_range(mean0: float, var0: float, width: int, batch: int,
+                      dtype: str = "float64") -> None:
+    """Raise :class:`InputError` unless the inputs N(mean0, var0), their squares and their
+    sums of squares over a layer stay finite in ``dtype``:
+    (|mean0| + 40 sqrt(var0))^2 * width * batch must stay below the format's largest number
+    (otherwise the Monte Carlo moments overflow to inf and NaN)."""
+    for name, value in (("mean0", mean0), ("var0", var0)):
+        if not isinstance(value, int | float | np.floating) or not math.isfinite(value):
+            raise InputError(f"{name} must be a finite number (got {value!r})")
+    if not var0 > 0:
+        raise InputError(f"var0 must be > 0 (got {var0})")
+    largest = DTYPE_MAX[dtype]
+    reach = abs(mean0) + INPUT_SIGMAS * math.sqrt(var0)
+    limit = math.sqrt(largest / (float(width) * float(batch)))
+    if not reach <= limit:
+        raise InputError(
+            f"mean0 = {mean0:g}, var0 = {var0:g} overflow {dtype}: the inputs' sums of "
+            f"squares over width x batch would exceed {largest:.4g}; keep |mean0| + "
+            f"40 sqrt(var0) <= {limit:.3g}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +134,7 @@ class SimulationConfig:
         check_choice("input law", self.input_law, INPUT_LAWS)
         check_choice("dtype", self.dtype, DTYPES)
         check_choice("prng", self.prng, PRNG_IMPLS)
+        check_input_range(self.mean0, self.var0, self.width, self.batch, self.dtype)
         if self.weights == "normalized" and self.tau < self.omega**2 / self.width:
             raise InputError(
                 f"normalized weights need tau >= omega^2/width (Cauchy-Schwarz): "
@@ -135,5 +165,5 @@ class SimulationConfig:
         return d
 
 
-__all__ = ["DTYPES", "INPUT_LAWS", "PRNG_IMPLS", "WEIGHT_MODES", "ProgressCallback",
+__all__ = ["DTYPES", "DTYPE_MAX", "check_input_range", "INPUT_LAWS", "PRNG_IMPLS", "WEIGHT_MODES", "ProgressCallback",
            "SimulationConfig", "check_choice"]

@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
 from snn_theory.evaluate.moment_map import default_constants, iterate
 from snn_theory.files import json_value
 from snn_theory.simulate.activation import ActivationSimulation, simulate_config
@@ -556,6 +556,11 @@ def _simulate(config: SimulationConfig, progress: ProgressCallback | None) -> Si
     jax.block_until_ready(x)
     seconds = time.perf_counter() - t0
     stats = np.array(rows)
+    if not np.all(np.isfinite(stats[:, :2])):
+        layer = int(np.argmin(np.all(np.isfinite(stats[:, :2]), axis=1)))
+        raise NumericalFailure(
+            f"the Monte Carlo moments are not finite from layer {layer} on (overflow in "
+            f"{config.dtype}); nothing is reported — use smaller inputs or a wider dtype")
     unit = np.concatenate(unit_rows).mean(axis=0)
     omega_unit = (float(unit[0]), float(math.sqrt(max(unit[1] - unit[0] ** 2, 0.0))))
     tau_unit = (float(unit[2]), float(math.sqrt(max(unit[3] - unit[2] ** 2, 0.0))))
@@ -726,6 +731,8 @@ def _target(config: SimulationConfig, what: str) -> _Target:
         return _generic_target(act, float(config.omega), float(config.tau))
     except NumericalFailure as exc:
         raise NumericalFailure(f"{what}: {exc}") from None
+    except TrivialFixedPoint as exc:
+        raise TrivialFixedPoint(f"{what}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=32)
@@ -739,6 +746,8 @@ def _generic_target(act: Any, omega: float, tau: float) -> _Target:
     with working_precision(bits=GENERIC_BITS):
         try:
             point = propagation.propagation_point(omega, tau, activation=act)
+        except TrivialFixedPoint:
+            raise  # the mathematics: no fixed point with nu* > 0 (exit 3), not a breakdown
         except ArithmeticError as exc:
             raise NumericalFailure(" ".join(str(exc).split())) from None
         target = (float(point.mu_star.mid()), float(point.nu_star.mid()))

@@ -222,3 +222,21 @@ def weights_dict(model: MLP, state: Any) -> dict[str, np.ndarray]:
             out[f"bn{l}.gamma"], out[f"bn{l}.beta"] = np.asarray(bn.weight), np.asarray(bn.bias)
             out[f"bn{l}.eps"] = np.asarray(bn.eps)
     return out
+
+
+_compiling = {"seconds": 0.0, "listening": False}
+
+
+def compile_clock() -> float:
+    """Seconds JAX has spent compiling in this process so far (its own duration events for
+    tracing, lowering and backend compilation, :mod:`jax.monitoring`)."""
+    if not _compiling["listening"]:
+        import jax.monitoring
+
+        def listen(event: str, seconds: float, **_: Any) -> None:
+            if event.startswith("/jax/core/compile/"):
+                _compiling["seconds"] += seconds
+
+        jax.monitoring.register_event_duration_secs_listener(listen)
+        _compiling["listening"] = True
+    return float(_compiling["seconds"])

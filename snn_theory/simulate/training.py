@@ -442,6 +442,9 @@ class RunResult:
     heldout: np.ndarray | None = field(default=None, repr=False)
     seconds: float = 0.0
     activation: dict[str, Any] | None = None
+    #: the part of ``seconds`` JAX spent compiling (tracing, lowering, backend): a run that
+    #: reuses a program compiled by an earlier run of the same shapes spends about 0 there
+    compile_seconds: float = 0.0
 
     @property
     def diverged(self) -> bool:
@@ -474,6 +477,7 @@ class RunResult:
             "in_region_start": _f(self.in_region[0].mean()),
             "in_region_end": _f(self.in_region[-1].mean()),
             "diverged": self.diverged, "seconds": round(self.seconds, 3),
+            "compile_seconds": round(self.compile_seconds, 3),
         }
 
     def to_json(self, arrays: bool = True) -> dict[str, Any]:
@@ -515,7 +519,9 @@ class RunResult:
             return cls(config, SeluConstants(**data["constants"]), int(data["steps_per_epoch"]),
                        _from_json_array(data["step_loss"]), snapshots=snapshots,
                        predicted=predicted, activation=data.get("activation"),
-                       seconds=float(data.get("summary", {}).get("seconds") or 0.0), **arrays)
+                       seconds=float(data.get("summary", {}).get("seconds") or 0.0),
+                       compile_seconds=float(data.get("summary", {}).get("compile_seconds")
+                                             or 0.0), **arrays)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise
@@ -540,6 +546,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
 
     from snn_theory.simulate.network import (
         build_network,
+        compile_clock,
         hyper_parameters,
         optimizer_for,
         run_epoch,
@@ -549,6 +556,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
 
     config.validate()
     t0 = time.perf_counter()
+    compiled0 = compile_clock()
     split = load_split(config.dataset, config.split_seed) if split is None else split
     constants = selu_constants(config.dropout_rate)
     hyper = hyper_parameters(config, constants)
@@ -612,4 +620,5 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     return RunResult(config, constants, steps, np.concatenate(step_loss), snapshots=snapshots,
                      predicted=predicted, activation=act_record,
                      weights=weights_dict(model, state), heldout=np.asarray(heldout),
-                     seconds=time.perf_counter() - t0, **arrays)
+                     seconds=time.perf_counter() - t0,
+                     compile_seconds=compile_clock() - compiled0, **arrays)

@@ -100,3 +100,13 @@ def test_cli_python_format_and_table(cli) -> None:
     assert set(ns["ALPHA_DROPOUT"]) == {0.1}  # type: ignore[arg-type]
     code, out, _ = cli(["solve-constants", "--digits", "20"])
     assert code == 0 and "1.05070098735548049342" in out and "certified" in out
+
+
+def test_digits_beyond_pythons_int_to_str_limit(cli) -> None:
+    """--digits above 4300 (Python's int/str conversion limit) prints every digit asked for
+    (the values themselves are checked against mpmath in tests/test_constants.py)."""
+    code, out, err = cli(["solve-constants", "--digits", "4400", "--json"])
+    assert code == 0, err
+    j = json.loads(out)
+    assert all(len(j[k][end].split(".")[1]) == 4400 for k in ("lambda", "alpha")
+               for end in ("value", "lower", "upper"))

@@ -125,8 +125,6 @@ def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, cli) ->
 
 @pytest.mark.parametrize("args,message", [
     (["contraction", "--activation", "gelu", "--certificate", "x.json"], "--certificate is for SELU"),
-    (["correlation-map", "--activation", "tanh", "--tau", "0.5"], "no fixed point"),
-    (["gradients", "--activation", "tanh", "--taus", "0.9"], "no fixed point"),
     (["flow-field", "--activation", "nosuch"], "unknown name"),
     (["fixed-points", "--activation", "exp(x)"], "grows too fast"),
 ])
@@ -138,6 +136,18 @@ def test_activation_selu_only_options_exit_2(args: list[str], message: str, tmp_
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize("args", [
+    ["correlation-map", "--activation", "tanh", "--tau", "0.5"],
+    ["gradients", "--activation", "tanh", "--taus", "0.9"],
+])
+def test_activation_without_fixed_point_exit_3(args: list[str], tmp_path: Path, cli) -> None:
+    """tanh at τ < 1: only the trivial fixed point ν* = 0 — said in one line, exit 3."""
+    code, _, err = cli(["plot", *args, "--out", str(tmp_path / "x.png")])
+    assert code == 3
+    assert err.count("\n") == 1 and "nu* = 0" in err
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_activation_plot_cli_writes_figure(tmp_path: Path, cli) -> None:
     out = tmp_path / "v.png"
     code, stdout, err = cli(["plot", "variance-change", "--activation", "silu", "--scale", "1.7",
@@ -146,3 +156,21 @@ def test_activation_plot_cli_writes_figure(tmp_path: Path, cli) -> None:
     assert code == 0, err
     assert png_size(out) == (320, 240)
     assert "float evidence" in stdout
+
+
+def test_readme_names_where_plot_commands_write() -> None:
+    """Every `snn-theory plot FIGURE` line of the README whose comment names a .png names the
+    file the command writes without --out: ./<figure>.png (the figures/ folder is
+    reproduce's), as :func:`snn_theory.show.figures.output_path` chooses it."""
+    import re
+
+    from snn_theory.show.figures import output_path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = re.findall(r"^snn-theory plot (\S+)([^#\n]*)#\s*(\S+\.png)", readme, re.MULTILINE)
+    assert lines
+    for figure, args, named in lines:
+        if "--out" in args:
+            continue
+        path, _ = output_path(None, figure.replace("-", "_"))
+        assert Path(named) == path, (figure, named)

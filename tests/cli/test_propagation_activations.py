@@ -41,11 +41,8 @@ def test_cli_activation_json_and_claims(cli) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["--activation", "relu"],  # no isolated fixed point
-        ["--activation", "tanh"],  # tau = 1: only nu = 0
         ["--activation", "tanh", "--tau", "2", "--lam", "1"],
         ["--activation", "tanh", "--tau", "2", "--edge-alpha", "1"],
-        ["--activation", "x*erf(x)", "--tau", "2"],  # f' = erf + exp(-x^2)...: no bound
         ["--activation", "nope(x)"],
     ],
 )
@@ -53,3 +50,34 @@ def test_bad_activation_input_exit_2(args: list[str], cli) -> None:
     code, out, err = cli(["propagate", "--digits", "12", *args])
     assert code == 2, (out, err)
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("extra", [
+    ["--activation", "tanh"], ["--activation", "tanh", "--digits", "100"],
+    ["--activation", "gelu"],
+    ["--activation", "relu"],  # nu~ = nu/2 at tau = 1
+    ["--activation", "x*erf(x)", "--tau", "2"],  # x·erf(x) ~ x² near 0
+])
+def test_activation_without_a_useful_fixed_point_says_why(cli, extra) -> None:
+    """tanh at ω = 0, τ = 1 has only the trivial fixed point ν* = 0 (so have GELU, ReLU, …):
+    the message says so (not "raise the precision", "Krawczyk test failed" or "Newton's
+    method left the domain"), suggests --scale, and exits 3 (the mathematics, not the
+    input)."""
+    code, out, err = cli(["propagate", *extra])
+    assert code == 3 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "trivial fixed point nu* = 0" in err and "float evidence" in err
+    assert "--scale" in err and f"solve-constants --activation {extra[1]}" in err
+    assert "precision" not in err and "Krawczyk" not in err and "Newton" not in err
+
+
+def test_flow_field_does_not_mark_the_trivial_fixed_point(cli, tmp_path) -> None:
+    out_png = tmp_path / "f.png"
+    code, out, err = cli(["plot", "flow-field", "--activation", "tanh", "--grid", "5",
+                          "--steps", "2", "--out", out_png, "--json"])
+    assert code == 0, err
+    fp = json.loads(out)["fixed_point"]
+    assert fp["mu"] is None and "ν* = 0" in fp["note"]
+    code, out, _ = cli(["plot", "flow-field", "--activation", "tanh", "--grid", "5",
+                        "--steps", "2", "--out", out_png])
+    assert code == 0 and "μ* ∈" not in out and "no fixed point with ν* > 0" in out

@@ -170,13 +170,20 @@ def test_report_monte_carlo_matches_simulate(quick, cli) -> None:
     width = mode.mc_widths[0]
     code, out_text, _ = cli(["simulate", "--width", str(width), "--depth", str(mode.mc_depth),
                              "--batch", str(mode.mc_batch), "--mean0", str(mode.mc_start[0]),
-                             "--var0", str(mode.mc_start[1]), "--json"])
+                             "--var0", str(mode.mc_start[1]), "--dtype", rp.MC_DTYPE,
+                             "--json"])
     fresh = json.loads(out_text)
     assert code == 0
-    row = rows[0]
-    assert float(row[3]) == fresh["max_deviation"]["mean"]
-    assert float(row[4]) == fresh["max_deviation"]["variance"]
-    assert data["stages"]["monte-carlo"]["runs"][0]["layers"] == fresh["layers"]
+    row = rows[0]  # the deviations to the digits the report keeps
+    assert float(row[3]) == float(f"{fresh['max_deviation']['mean']:.2g}")
+    assert float(row[4]) == float(f"{fresh['max_deviation']['variance']:.2g}")
+    decimals = rp.mc_decimals(width, mode.mc_batch)
+    for kept, run in zip(data["stages"]["monte-carlo"]["runs"][0]["layers"], fresh["layers"],
+                         strict=True):
+        assert kept["mean"] == round(run["mean"], decimals)
+        assert kept["variance"] == round(run["variance"], decimals)
+        assert kept["predicted_variance"] == pytest.approx(run["predicted_variance"],
+                                                           rel=1e-9)
 
 
 # --------------------------------------------------------------------------- cheap paths
@@ -265,3 +272,13 @@ def test_out_must_be_a_directory(tmp_path: Path, cli) -> None:
     code, _, err = cli(["reproduce", "--quick", "--out", f])
     assert code == 2
     assert err.count("\n") == 1 and "is a file" in err
+
+
+def test_help_reads_as_sentences(cli) -> None:
+    """No words dropped from the options' help (it once read "wider networks, the and the
+    training figure"); --activation's figures are named."""
+    code, out, _ = cli(["reproduce", "--help"])
+    text = " ".join(out.split())
+    assert code == 0
+    assert "the and" not in text and "wider networks and the training figure" in text
+    assert "fixed points, convergence; --full also the training figure" in text

@@ -137,3 +137,19 @@ def test_bad_activation_input_exits_2(tmp_path: Path, cli, args: list[str], frag
     assert err.count("\n") == 1 and err.startswith("snn-theory reproduce: error:")
     assert fragment in err
     assert not (tmp_path / "proofs").exists()
+
+
+def test_relu_figures_are_drawn_for_the_normalised_activation(relu) -> None:
+    """The figures of `plot … --activation` (not "0/0 figures written"), into figures/relu/,
+    for c·relu + d, and the report shows them."""
+    out, _, data, _ = relu
+    figures = data["stages"]["figures"]
+    assert figures["ok"] and figures["summary"].startswith("5/5 figures written")
+    names = {"flow_field", "contraction", "variance_change", "fixed_points", "convergence"}
+    assert {p.stem for p in (out / "figures" / "relu").glob("*.png")} == names
+    assert set(figures["figures"]) == names
+    # drawn for c·relu + d (the analogue's member), not for relu itself
+    assert figures["figures"]["flow_field"]["activation"]["scale"] == \
+        data["stages"]["analogue"]["activation"]["scale"] != "1"
+    report = (out / "proofs" / "relu" / "REPORT.md").read_text()
+    assert "![flow_field](../../figures/relu/flow_field.png)" in report

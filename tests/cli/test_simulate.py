@@ -57,6 +57,10 @@ def test_cli_human_output_has_a_verdict(cli) -> None:
     (["--widths", "64,x"], "--widths"),
     (["--widths", "64"], "at least two"),
     (["--widths", "64,128", "--starts", "mu=0:1:2,nu=1:2:2"], "cannot be combined"),
+    (["--mean0", "1e300"], "overflow float32"),
+    (["--var0", "1e300"], "overflow float32"),
+    (["--var0", "1e306", "--dtype", "float64"], "overflow float64"),
+    (["--mean0", "-1e20"], "overflow float32"),
 ])
 def test_bad_input_exits_2_with_one_line(args, fragment, cli) -> None:
     code, out, err = cli(["simulate", "--depth", "2", "--batch", "8", *args])
@@ -111,3 +115,24 @@ def test_out_path_is_checked_before_computing(cli, monkeypatch, tmp_path, name) 
                               "--out", target])
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
         assert "--out" in err
+
+
+def test_out_never_overwrites_a_file_it_did_not_write(cli, tmp_path) -> None:
+    """An existing --out that is not an archive of this command (a user's notes, another
+    program's archive) is refused before computing, and kept; its own archive is replaced."""
+    import numpy as np
+
+    notes, foreign, own = tmp_path / "notes.npz", tmp_path / "other.npz", tmp_path / "run.npz"
+    notes.write_text("my notes")
+    np.savez(foreign, weights=np.ones(3))
+    for target in (notes, foreign):
+        before = target.read_bytes()
+        code, _, err = cli(["simulate", "--width", "16", "--depth", "2", "--batch", "8",
+                            "--out", target])
+        assert code == 2 and err.count("\n") == 1 and "not a file this command wrote" in err
+        assert target.read_bytes() == before
+    for _ in range(2):  # the second run replaces the first run's archive
+        code, _, err = cli(["simulate", "--width", "16", "--depth", "2", "--batch", "8",
+                            "--out", own])
+        assert code == 0, err
+    assert "mean.npy" in __import__("zipfile").ZipFile(own).namelist()

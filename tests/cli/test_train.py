@@ -74,3 +74,21 @@ def test_cli_json_out_and_plot_from_results(tmp_path, cli) -> None:
     bad.write_text(json.dumps(broken))
     code, _, err = cli(["plot", "training", "--results", str(bad), "--out", str(png)])
     assert code == 2 and err.count("\n") == 1
+
+
+def test_seconds_attribute_the_shared_compilation(cli, monkeypatch) -> None:
+    """Two variants sharing one compiled program (no batch norm, same shapes; shapes no other
+    test uses): the first run carries the compilation, the second reuses it; the table shows
+    both times instead of a bare 0 s for the second."""
+    args = ["train", "--variants", "selu,relu", "--depths", "2", "--width", "40", "--epochs",
+            "1", "--seed", "2"]
+    code, out, err = cli([*args, "--json"])
+    assert code == 0, err
+    first, second = (r["summary"] for r in json.loads(out)["runs"])
+    for run in (first, second):
+        assert 0 <= run["compile_seconds"] <= run["seconds"]
+    assert first["compile_seconds"] > 0.1 and second["compile_seconds"] < first["compile_seconds"] / 5
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = cli(args)
+    assert code == 0 and "compile s" in out and "spends about 0 there" in " ".join(out.split())
+    assert all(len(line) <= 80 for line in out.splitlines())

@@ -31,10 +31,10 @@ import numpy as np
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS
 from snn_theory.derive.formulas import VARIABLE_NAMES
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, Interrupted
 from snn_theory.evaluate import backends
 from snn_theory.evaluate.moment_map import default_constants
-from snn_theory.files import atomic_write
+from snn_theory.files import StateFile
 
 #: ``--theorem`` choice → the built-in contraction claim the paper's method checks.
 CLAIM_NAMES: dict[str, str] = {
@@ -70,6 +70,8 @@ GRID_POINTS: dict[str, tuple[int, ...]] = {
 }
 GRIDS: tuple[str, ...] = ("coarse", "fine", "paper")
 
+#: The kind of the scan's state file (:class:`snn_theory.files.StateFile`).
+SCAN_STATE = "paper-grid-scan"
 #: Version of the scan's state file (and of the derivative bounds' cache key).
 STATE_VERSION = 1
 
@@ -307,33 +309,32 @@ def scan_grid(
     chunk = max(nd, -(-int(chunk) // nd) * nd)  # a multiple of the device count
     if chunk_size is None:  # an explicit chunk size is kept (one compiled kernel per size)
         chunk = min(chunk, -(-spec.total // nd) * nd)
-    state_file = Path(state_path) if state_path is not None else None
+    store = None if state_path is None else StateFile(Path(state_path), SCAN_STATE)
+    if store is not None:
+        store.check_target()  # a file that is not a scan state is never touched
+    key = {"version": STATE_VERSION, "grid": spec.key()}
 
     best, best_idx, start = -math.inf, -1, 0
     resumed_from = None
-    if resume and state_file is not None and state_file.exists():
+    if resume and store is not None and store.path.exists():
+        loaded = store.load(key)
+        if loaded.status != "ok":
+            raise InputError(f"cannot resume: the state file {store.path} cannot be used "
+                             f"({loaded.reason}); it is kept as it is")
+        state = loaded.data
         try:
-            state = json.loads(state_file.read_text())
-            same_grid = state.get("version") == STATE_VERSION and state.get("grid") == spec.key()
-            if same_grid:
-                best = -math.inf if state["max"] is None else float.fromhex(state["max"])
-                best_idx, start = int(state["argmax"]), int(state["next"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"cannot resume: unreadable state file {state_file}: {exc}") from exc
-        if not same_grid:
-            raise InputError(f"cannot resume: state file {state_file} belongs to another grid")
+            best = -math.inf if state["max"] is None else float.fromhex(state["max"])
+            best_idx, start = int(state["argmax"]), int(state["next"])
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            raise InputError(f"cannot resume: unreadable state file {store.path}: {exc}") from exc
         if not 0 <= start <= spec.total or (start > 0 and not 0 <= best_idx < start):
-            raise InputError(f"cannot resume: inconsistent state file {state_file}")
+            raise InputError(f"cannot resume: inconsistent state file {store.path}")
         resumed_from = start
 
     def save(next_index: int) -> None:
-        if state_file is None:
-            return
-        atomic_write(state_file, json.dumps({
-            "version": STATE_VERSION, "grid": spec.key(), "next": next_index,
-            "max": None if best == -math.inf else float(best).hex(), "argmax": best_idx,
-            "total": spec.total,
-        }, indent=1))
+        if store is not None:
+            store.save(key, {"next": next_index, "argmax": best_idx, "total": spec.total,
+                             "max": None if best == -math.inf else float(best).hex()})
 
     if progress is not None:
         progress(start, spec.total)
@@ -374,8 +375,15 @@ def scan_grid(
                     last_save = time.monotonic()
                 if on_chunk is not None:
                     on_chunk(committed)
-    except BaseException:
+    except KeyboardInterrupt:
         save(committed)  # resume from the first chunk whose result was not read
+        if store is None:
+            raise
+        raise Interrupted((store.path,), f"the grid scan up to point {committed} of "
+                          f"{spec.total} in {store.path}", "rerun with --resume to continue "
+                          "from there") from None
+    except BaseException:
+        save(committed)
         raise
     save(spec.total)
     seconds = time.perf_counter() - t0

@@ -65,12 +65,14 @@ from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.state import (
     STATE_VERSION,
     inside,
+    interrupted_run,
     load_state,
     loaded_boxes,
     rederive,
     remove_state,
     save_state,
     saved_elapsed,
+    state_file,
     state_path,
 )
 from snn_theory.certify.search.workers import (
@@ -84,7 +86,7 @@ from snn_theory.certify.search.workers import (
     split_task,
 )
 from snn_theory.derive.formulas import VARIABLE_NAMES
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, Interrupted
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
@@ -260,16 +262,14 @@ class SearchProgress:
 ProgressFn = Callable[[Claim, SearchProgress], None]
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a search.  ``saved``: the state file written (None: nothing written)."""
-
-    def __init__(self, saved: Path | None):
-        super().__init__()
-        self.saved = saved
+#: How an interrupted verification continues (the CLI's wording of the resume).
+RESUME_HINT = ("verify-contraction --resume continues: saved boxes are re-proven, never "
+               "trusted")
 
 
 def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = None,
-                 progress: ProgressFn | None = None) -> ClaimResult:
+                 progress: ProgressFn | None = None, *,
+                 keep_finished: bool = False) -> ClaimResult:
     """Decide one claim by branch-and-bound in ball arithmetic (see the module docstring).
 
     Args:
@@ -279,6 +279,9 @@ def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = N
             ``settings.jobs`` processes, closed at the end); pass one to reuse it across
             claims or to run on a Dask cluster.
         progress: called after every round with the claim and a :class:`SearchProgress`.
+        keep_finished: keep the state of a decided claim (its final leaves, marked done)
+            instead of removing it, so that a resumed run of several claims re-proves it
+            from there (:func:`verify_claims` removes the states when every claim is through).
 
     Returns:
         A :class:`ClaimResult`: ``verdict`` "holds" (every leaf bound proves the claim),
@@ -289,7 +292,8 @@ def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = N
 
     Raises:
         InputError: a box budget below the initial grid, or an unknown strategy.
-        Interrupted: on Ctrl-C (after saving the state, if a state directory is set).
+        Interrupted: on Ctrl-C, after saving the state if a state directory is set; it
+            names the file and the boxes saved (nothing saved: no file named).
 
     Example:
         >>> from snn_theory.certify.claims import Claim, Domain
@@ -305,10 +309,13 @@ def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = N
     if settings.max_boxes < grid_boxes:
         raise InputError(f"--max-boxes {settings.max_boxes} is below the {grid_boxes} boxes of "
                          f"the initial grid (--grid {settings.grid})")
+    path = state_path(settings.state_dir, claim)
+    if path is not None:
+        state_file(path).check_target()  # a file that is not a search state: untouched
     own = executor is None
     executor = executor or Executor(settings.jobs)
     try:
-        return _Search(claim, settings, executor, progress).run()
+        return _Search(claim, settings, executor, progress, keep_finished).run()
     finally:
         if own:
             executor.close()
@@ -326,24 +333,47 @@ def verify_claims(claims: Sequence[Claim], settings: Settings, certificate_dir: 
     ``progress`` is the search's callback; ``done(result)`` is called after each claim (its
     certificate written).  ``executor``: where the boxes run (default: ``settings.jobs`` local
     processes).  The verdicts are the caller's to present.
+
+    Ctrl-C raises :class:`snn_theory.errors.Interrupted` saying exactly what was saved: the
+    finished claims' certificates and states (their final boxes, kept until every claim is
+    through) and the running claim's boxes.  With ``settings.resume`` a finished claim is
+    re-proven from its saved boxes (each bound re-derived, nothing trusted) and the running
+    one continues from its boxes.  Raises :class:`InputError` before any work when a file at
+    a state path is not a search state (it is never touched).
     """
     from snn_theory.certify.certificate.io import write_certificate
 
+    for claim in claims:  # refuse before any work: a file that is not a state is untouched
+        path = state_path(settings.state_dir, claim)
+        if path is not None:
+            state_file(path).check_target()
     own = executor is None
     executor = executor or Executor(settings.jobs)
-    results = []
+    results: list[ClaimResult] = []
+    running: Claim | None = None
     try:
         for claim in claims:
-            result = verify_claim(claim, settings, executor, progress)
+            running = claim
+            result = verify_claim(claim, settings, executor, progress,
+                                  keep_finished=len(claims) > 1)
             if certificate_dir is not None:
                 path = write_certificate(certificate_dir, result.certificate_data())
                 result.certificate = None if path is None else str(path)
             results.append(result)
+            running = None
             if done is not None:
                 done(result)
+    except KeyboardInterrupt as exc:
+        finished = [(r.claim.name, r.certificate, state_path(settings.state_dir, r.claim))
+                    for r in results]
+        raise interrupted_run(finished, None if running is None else running.name, exc,
+                              RESUME_HINT) from None
     finally:
         if own:
             executor.close()
+    for r in results:  # the run is through: the decided claims leave nothing to resume
+        if r.verdict != "undecided" and r.tolerance_met is not False:
+            remove_state(state_path(settings.state_dir, r.claim))
     return results
 
 
@@ -356,9 +386,10 @@ class _Search:
     enclosure is narrower than the tolerance or the budget or progress runs out."""
 
     def __init__(self, claim: Claim, settings: Settings, executor: Executor,
-                 progress: ProgressFn | None):
+                 progress: ProgressFn | None, keep_finished: bool = False):
         self.claim, self.settings, self.executor, self.progress = (claim, settings, executor,
                                                                    progress)
+        self.keep_finished = keep_finished
         self.worker = WorkerState.for_claim(claim, settings.constants, settings.precision)
         self.key = settings.key(claim)
         self.side = 1 if claim.kind == "max" else -1
@@ -625,7 +656,10 @@ class _Search:
             if leaves:
                 saved = save_state(self.state_path, self.key, leaves, self.best,
                                    self.counterexample, self.elapsed())
-            raise Interrupted(saved) from None
+            if saved is None:
+                raise Interrupted() from None
+            raise Interrupted((saved,), f"{len(leaves)} boxes of {self.claim.name} in {saved}",
+                              RESUME_HINT) from None
         return self.finish(reason, met, resume_note)
 
     def finish(self, reason: str, met: bool | None, resume_note: str) -> ClaimResult:
@@ -651,7 +685,11 @@ class _Search:
             reason = reason or "not every box could be decided"
             reason += f" ({len(leaves) - decided} of {len(leaves)} boxes undecided)"
         if verdict != "undecided" and met is not False:
-            remove_state(self.state_path)  # nothing left to resume
+            if self.keep_finished:  # kept until the whole run is through (re-proven on resume)
+                save_state(self.state_path, self.key, leaves, self.best,
+                           self.counterexample, elapsed, done=True)
+            else:
+                remove_state(self.state_path)  # nothing left to resume
         else:  # --resume continues from here (e.g. with a larger budget)
             save_state(self.state_path, self.key, leaves, self.best,
                        self.counterexample, elapsed)

@@ -2,8 +2,11 @@
 
 The search saves its leaf boxes, its best point and its counterexample to a JSON file
 periodically and on Ctrl-C, so that ``verify-contraction --resume`` continues without
-redoing the splitting; the file is removed once a claim is decided and its enclosure meets
-the tolerance asked for.
+redoing the splitting.  A claim that is decided (and whose enclosure met the tolerance asked
+for) saves its final leaves with ``done`` set, so that a run of several claims interrupted
+later keeps it; the run removes its states once every claim is through.  The file is a
+:class:`snn_theory.files.StateFile` of kind :data:`SEARCH_STATE`: a file at that path that is
+not such a state is never written over or removed.
 
 A state file is a cache, never evidence.  Only *boxes* are taken from it
 (:func:`loaded_boxes`): the saved leaves must tile the claim's domain exactly
@@ -11,11 +14,11 @@ A state file is a cache, never evidence.  Only *boxes* are taken from it
 out), and a saved witness/counterexample box outside the domain is dropped.  Every bound,
 face, point, value and precision is then re-derived by evaluating the boxes afresh
 (:func:`rederive`).  A state saved for other settings (its key differs) is ignored.
+A finished claim is therefore re-proven box by box from its saved leaves, never taken on trust.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import partial
@@ -26,10 +29,18 @@ from snn_theory.certify.certificate.tiling import tiling_error
 from snn_theory.certify.claims import Claim
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.workers import Box, Evaluated, Interval, WorkerState, eval_task
-from snn_theory.files import atomic_write
+from snn_theory.errors import Interrupted
+from snn_theory.files import StateFile
 
 #: Version of the state file layout (part of the key a saved state must match).
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: The kind of the search's state files (:class:`snn_theory.files.StateFile`).
+SEARCH_STATE = "contraction-search"
+
+
+def state_file(path: Path) -> StateFile:
+    """The search's :class:`~snn_theory.files.StateFile` at ``path``."""
+    return StateFile(path, SEARCH_STATE)
 
 
 def state_path(state_dir: Path | str | None, claim: Claim) -> Path | None:
@@ -47,23 +58,18 @@ def save_state(path: Path | None, key: dict[str, Any], leaves: Sequence[Evaluate
     ``key``: what a later run must match to resume it (the search's settings)."""
     if path is None:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"key": key, "elapsed": elapsed, "done": done,
-            "boxes": [leaf.to_json() for leaf in leaves],
-            "best": None if best is None else best.to_json(),
-            "counterexample": None if counterexample is None else counterexample.to_json()}
-    atomic_write(path, json.dumps(data, separators=(",", ":")))
-    return path
+    return state_file(path).save(key, {
+        "elapsed": elapsed, "done": done, "boxes": [leaf.to_json() for leaf in leaves],
+        "best": None if best is None else best.to_json(),
+        "counterexample": None if counterexample is None else counterexample.to_json()})
 
 
 def remove_state(path: Path | None) -> None:
-    """Delete a finished claim's state (and the state directory once it is empty)."""
+    """Delete a finished claim's state (and the state directory once it is empty); a file
+    there that is not a search state is left alone."""
     if path is None:
         return
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
+    state_file(path).remove()
     try:
         path.parent.rmdir()
     except OSError:
@@ -71,16 +77,12 @@ def remove_state(path: Path | None) -> None:
 
 
 def load_state(path: Path | None, key: dict[str, Any]) -> dict | None:
-    """The saved state at ``path`` if it exists, parses and was saved under ``key``."""
-    if path is None or not path.exists():
+    """The saved state at ``path`` if it exists, parses and was saved under ``key``
+    (:class:`InputError` when the file there is not a search state)."""
+    if path is None:
         return None
-    try:
-        data = json.loads(path.read_text())
-        if data.get("key") != key:
-            return None
-        return data
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    loaded = state_file(path).load(key)
+    return loaded.data if loaded.status == "ok" else None
 
 
 def saved_elapsed(state: dict) -> float:
@@ -127,3 +129,30 @@ def rederive(boxes: Sequence[tuple[Box, int]], executor: Executor, worker: Worke
     """Evaluate loaded (box, depth) pairs afresh, one bound per saved box (the splitting
     that produced them is not redone)."""
     return executor.map(partial(eval_task, worker), [(b, d, early) for b, d in boxes])
+
+
+def interrupted_run(finished: Sequence[tuple[str, str | None, Path | None]],
+                    running: str | None, exc: KeyboardInterrupt, resume: str) -> Interrupted:
+    """The interrupt of a run of several claims, saying exactly what was saved.
+
+    ``finished``: (name, certificate, state path) of the claims through before the interrupt
+    (a state that exists holds their final boxes, re-proven on resume); ``running``: the
+    claim that was interrupted, whose own :class:`Interrupted` (``exc``) names what it saved;
+    ``resume``: how to continue.  Shared by the SELU and the activation verifiers."""
+    kept = [(n, c, p) for n, c, p in finished if p is not None and p.exists()]
+    running_saved = exc.saved if isinstance(exc, Interrupted) else ()
+    if not kept and not running_saved:
+        return Interrupted()
+    parts = []
+    if kept:
+        certificates = [c for _, c, _ in kept if c]
+        where = f"certificates {', '.join(certificates)}; " if certificates else ""
+        parts.append(f"{len(kept)} finished claim{'s' if len(kept) > 1 else ''} "
+                     f"({', '.join(n for n, _, _ in kept)}: {where}final boxes in "
+                     f"{kept[0][2].parent})")
+    if running_saved:
+        parts.append(f"the running claim's {exc.summary}")
+    elif running is not None:
+        parts.append(f"nothing yet of the running claim {running}")
+    saved = [p for _, _, p in kept] + list(running_saved)
+    return Interrupted(tuple(saved), "; ".join(parts), resume)

@@ -11,11 +11,16 @@
 
 Numbers are copied verbatim from the results' own JSON (outward-rounded decimals); a number
 too long for a table cell is cut with a pointer to the JSON, never presented as a bound.
+The committed files do not depend on the machine: Monte Carlo numbers (evidence) keep the
+digits their error law supports (:func:`~snn_theory.show.reproduce.stages.mc_decimals`,
+:data:`~snn_theory.show.reproduce.stages.MC_SUMMARY_DIGITS`), other floats
+:data:`FLOAT_DIGITS` significant digits, and where it ran goes to the timings file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +44,21 @@ from snn_theory.show.reproduce.stages import (
     Reproduction,
     Stage,
     invocation,
+    mc_decimals,
+    mc_summary,
 )
 
 #: Where reproduce writes what changes from run to run (git-ignored).
 TIMINGS_FILE = "reproduce.timings.json"
-#: Keys holding timings or versions, kept out of the committed outputs.
+#: Keys holding timings, versions or the machine, kept out of the committed outputs.
 VOLATILE_KEYS = frozenset({"seconds", "compile_seconds", "points_per_second", "version",
-                           "software", "elapsed"})
+                           "software", "elapsed", "devices"})
 
 
 # --------------------------------------------------------------------------- JSON
 def _figure_json(f: Figure) -> dict[str, Any]:
-    return {"error": f.error} if f.path is None else {"path": str(f.path), **f.summary}
+    return {"error": f.error} if f.path is None else {"path": str(f.path),
+                                                       **_significant(f.summary)}
 
 
 def _activation_name(repro: Reproduction) -> str | None:
@@ -68,15 +76,15 @@ def stage_data(result: Any) -> dict[str, Any]:
         return {"certificates": [r.to_json() for r in result.reports],
                 "missing": list(result.missing)}
     if isinstance(result, MonteCarloStage):
-        runs = [r.to_json() for r in result.runs]
+        runs = [_mc_run_json(r.to_json(), result.batch) for r in result.runs]
         checks = [{"width": c.width, "within_tolerance": c.within_tolerance,
                    "max_deviation": j["max_deviation"],
                    "converged_at_layer": j["converged_at_layer"], "seconds": j["seconds"]}
                   for c, j in zip(result.checks, runs, strict=True)]
         law = result.deviation_law
         return {"widths": list(result.widths), "batch": result.batch, "runs": runs,
-                "checks": checks, "deviation_exponent": result.deviation_exponent,
-                "deviation_law": None if law is None else law.to_json(),
+                "checks": checks, "deviation_exponent": mc_summary(result.deviation_exponent),
+                "deviation_law": None if law is None else _mc_summaries(law.to_json()),
                 "final_widest": list(result.final_widest)}
     if isinstance(result, FiguresStage):
         data: dict[str, Any] = {"figures": {f.name: _figure_json(f) for f in result.figures}}
@@ -98,6 +106,58 @@ def stage_data(result: Any) -> dict[str, Any]:
     if isinstance(result, ReportStage):
         return {}
     raise TypeError(f"no JSON for {type(result).__name__}")  # pragma: no cover
+
+
+# ----------------------------------------------------- numbers that may differ by machine
+#: Significant digits kept of the float (not certified) numbers of the figures' summaries;
+#: float64 results of elementary functions differ in the last bits from one machine (or
+#: numerical library) to another.
+FLOAT_DIGITS = 10
+#: Keys of the figures' summaries that hold Monte Carlo results (statistical summaries).
+MC_KEYS = frozenset({"max_deviation", "monte_carlo_max_deviation"})
+
+
+def _mc_run_json(run: dict[str, Any], batch: int) -> dict[str, Any]:
+    """One Monte Carlo run as committed: per-layer means and variances (and spreads) to the
+    decimals their error law supports (:func:`mc_decimals`), the deviations to
+    :data:`MC_SUMMARY_DIGITS` significant digits, the iterates of g to :data:`FLOAT_DIGITS`;
+    where it ran (``devices``) is left to the timings file."""
+    d = mc_decimals(run["config"]["width"], batch)
+
+    def layer(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v if k == "layer" or v is None else
+                    _significant(v) if k.startswith("predicted") else round(v, d))
+                for k, v in row.items()}
+
+    return {**run, "layers": [layer(row) for row in run["layers"]],
+            "max_deviation": _mc_summaries(run["max_deviation"])}
+
+
+def _mc_summaries(obj: Any) -> Any:
+    """Every float of ``obj`` rounded by :func:`mc_summary` (strings and the rest kept)."""
+    if isinstance(obj, float):
+        return mc_summary(obj)
+    if isinstance(obj, dict):
+        return {k: _mc_summaries(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_mc_summaries(v) for v in obj]
+    return obj
+
+
+def _significant(obj: Any, digits: int = FLOAT_DIGITS) -> Any:
+    """Every float of ``obj`` to ``digits`` significant digits; under :data:`MC_KEYS` to
+    the statistical summaries' digits.  Keys ending in ``_bounds`` hold float bounds rounded
+    outward from an arb ball (the same on every machine): kept as they are, never rounded
+    to nearest."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: v if k.endswith("_bounds") else
+                _mc_summaries(v) if k in MC_KEYS else _significant(v, digits)
+                for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_significant(v, digits) for v in obj]
+    return obj
 
 
 def gains_json(stage: GainsStage) -> dict[str, Any]:
@@ -369,15 +429,15 @@ def _selu_report(repro: Reproduction) -> list[str]:
             run_json = run.to_json()
             cfg = run_json["config"]
             dev = run_json["max_deviation"]
-            add(f"| {cfg['width']} | {cfg['depth']} | {cfg['batch']} | {dev['mean']} | "
-                f"{dev['variance']} | {run_json['converged_at_layer']} | "
-                f"{chk.within_tolerance} |")
+            add(f"| {cfg['width']} | {cfg['depth']} | {cfg['batch']} | "
+                f"{mc_summary(dev['mean']):g} | {mc_summary(dev['variance']):g} | "
+                f"{run_json['converged_at_layer']} | {chk.within_tolerance} |")
         add("")
         add(f"{mc.summary}.")
         add("")
         if mc.deviation_exponent is not None:
             add(f"Power-law fit of the largest deviation against width: "
-                f"N^{mc.deviation_exponent:.3f} (pure sampling error would give −0.5, pure "
+                f"N^{mc.deviation_exponent:.2f} (pure sampling error would give −0.5, pure "
                 "finite-width fluctuation −1).")
             add("")
         if mc.deviation_law is not None:

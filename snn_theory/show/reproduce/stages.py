@@ -37,8 +37,9 @@ Another activation (``--activation NAME``) — everything into ``OUT/proofs/<nam
    check_certificate_file`);
 3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.certify.gains.
    certified_gains`, as ``snn-theory gain``);
-4. **figures** — what ``snn-theory plot`` draws for an activation: the training figure with
-   the activation as an extra variant (``--full`` only: minutes of training);
+4. **figures** — what ``snn-theory plot … --activation`` draws, for c·f + d: flow field,
+   contraction, variance change, fixed points, convergence (seconds), and (``--full`` only:
+   minutes of training) the training figure with the activation as an extra variant;
 5. **report**.
 
 Only enclosures computed in ball arithmetic (and re-checked by the independent checker) are
@@ -111,11 +112,11 @@ MODES: dict[str, Mode] = {
         "quick", digits=50, dropout_rates=("0.05", "0.1"), grid="coarse", tolerance=None,
         mc_widths=(64, 256), mc_depth=20, mc_batch=32, mc_start=(0.5, 2.0),
         flow_monte_carlo=False, figure_grid=0.5, activation_seconds=20.0),
+    # the committed outputs: the same sizes on every device (no larger accelerator sizes)
     "default": Mode(
         "default", digits=100, dropout_rates=("0.05", "0.1"), grid="coarse", tolerance=None,
         mc_widths=(128, 512, 2048), mc_depth=30, mc_batch=128, mc_start=(0.5, 2.0),
-        flow_monte_carlo=True, figure_grid=1.0, activation_seconds=60.0,
-        mc_widths_accel=(1024, 4096, 16384), mc_batch_accel=1024),
+        flow_monte_carlo=True, figure_grid=1.0, activation_seconds=60.0),
     "full": Mode(
         "full", digits=1000, dropout_rates=("0.05", "0.1", "0.2"), grid="fine",
         tolerance=None, mc_widths=(256, 1024, 4096, 8192), mc_depth=60, mc_batch=256,
@@ -558,6 +559,25 @@ def stage_check(mode: Mode, claims: ClaimsStage | None, jobs: int, tell: _Tell) 
     return CheckStage(tuple(reports), missing, nothing_to_check=not results)
 
 
+#: The float format of reproduce's Monte Carlo (see :func:`stage_monte_carlo`).
+MC_DTYPE = "float64"
+#: Significant digits kept of statistical summaries (deviations, fitted constants): their
+#: own relative error is tens of percent.
+MC_SUMMARY_DIGITS = 2
+
+
+def mc_decimals(width: int, batch: int) -> int:
+    """Decimals of a Monte Carlo mean or variance that its error law supports: one digit
+    below a tenth of the sampling error 1/sqrt(width·batch) (4 for the default sizes).
+    The committed outputs keep these, so that they do not depend on the machine."""
+    return math.ceil(1 + math.log10(math.sqrt(width * batch)))
+
+
+def mc_summary(x: float | None) -> float | None:
+    """A statistical summary rounded to :data:`MC_SUMMARY_DIGITS` significant digits."""
+    return None if x is None or not math.isfinite(x) else float(f"{x:.{MC_SUMMARY_DIGITS}g}")
+
+
 def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
     """Criterion (statistical, a sanity bound rather than a test of the scaling law): at
     every layer l the empirical mean and variance of a width-N network lie within
@@ -573,18 +593,22 @@ def stage_monte_carlo(mode: Mode, tell: _Tell) -> MonteCarloStage:
     runs, checks, trajectories = [], [], {}
     mu0, nu0 = mode.mc_start
     for k, width in enumerate(widths):
+        # float64: what differs from machine to machine (the order of the sums) stays near
+        # 1e-14, far below the digits the outputs keep (mc_decimals), so that the committed
+        # numbers and figure are the same everywhere
         config = sim.SimulationConfig(width=width, depth=mode.mc_depth, batch=batch,
-                                      mean0=mu0, var0=nu0, weights="normalized", seed=0)
+                                      mean0=mu0, var0=nu0, weights="normalized", seed=0,
+                                      dtype=MC_DTYPE)
         result = sim.simulate(config)
-        arr = np.stack([np.asarray(result.mean, float), np.asarray(result.variance, float)],
+        raw = np.stack([np.asarray(result.mean, float), np.asarray(result.variance, float)],
                        axis=1)
         layers = result.to_json()["layers"]
         predicted = np.array([[row["predicted_mean"], row["predicted_variance"]]
                               for row in layers], float)
         tol = 2.0 * (1.0 + predicted[:, 1]) / math.sqrt(width)
-        checks.append(WidthCheck(width, bool(np.all(np.abs(arr - predicted) <= tol[:, None]))))
+        checks.append(WidthCheck(width, bool(np.all(np.abs(raw - predicted) <= tol[:, None]))))
         runs.append(result)
-        trajectories[width] = arr
+        trajectories[width] = np.round(raw, mc_decimals(width, batch))  # what is drawn
         tell.advance(k + 1, len(widths))
     widest = trajectories[max(trajectories)][-1]
     slack = 0.05 + 4.0 / math.sqrt(max(trajectories))
@@ -756,14 +780,36 @@ def stage_gains(act: Any, tell: _Tell) -> GainsStage:
 
 def stage_activation_figures(mode: Mode, definition: str, figures: Path,
                              tell: _Tell) -> FiguresStage:
-    if mode.name != "full":
-        return FiguresStage((), (), note=f"`snn-theory plot` draws an activation only in its "
-                                         f"training figure, which trains for minutes: "
-                                         f"`{invocation('full')} --activation …` draws it")
-    tell.start("training and drawing the training figure", 1)
-    figure = _draw("training", lambda: _training_figure(figures / "training.png", definition))
-    tell.advance(1, 1)
-    return FiguresStage((figure,), ("training",))
+    """What ``snn-theory plot … --activation`` draws, for the member c·f + d of the
+    activation that makes (0, 1) the fixed point (without c, d the moment map of tanh, GELU,
+    … has only the trivial fixed point ν* = 0): the flow field, contraction, variance change,
+    fixed points and Monte Carlo convergence at the mode's grids (seconds), and (``--full``)
+    the training figure (minutes)."""
+    from snn_theory.certify.activation_table import normalized
+    from snn_theory.show import figures as plots
+
+    act, _ = normalized(definition)
+    g = mode.figure_grid
+    jobs: list[tuple[str, Callable[[], Any]]] = [
+        ("flow_field", lambda: plots.flow_field(
+            figures / "flow_field.png", grid=max(int(21 * min(g, 1)), 11), activation=act)),
+        ("contraction", lambda: plots.contraction(
+            figures / "contraction.png", grid=int(121 * g), activation=act)),
+        ("variance_change", lambda: plots.variance_change(
+            figures / "variance_change.png", grid=int(161 * g), activation=act)),
+        ("fixed_points", lambda: plots.fixed_points(
+            figures / "fixed_points.png", grid=int(41 * g), activation=act)),
+        ("convergence", lambda: plots.convergence(figures / "convergence.png", activation=act)),
+    ]
+    if mode.name == "full":
+        jobs.append(("training", lambda: _training_figure(figures / "training.png",
+                                                          definition)))
+    tell.start("drawing the figures", len(jobs))
+    drawn = []
+    for k, (name, make) in enumerate(jobs):
+        drawn.append(_draw(name, make))
+        tell.advance(k + 1, len(jobs))
+    return FiguresStage(tuple(drawn), tuple(name for name, _ in jobs))
 
 
 # --------------------------------------------------------------------------- driver
