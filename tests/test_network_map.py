@@ -5,13 +5,15 @@ one-layer map ball for ball, and the certified fixed point."""
 from __future__ import annotations
 
 import doctest
+from fractions import Fraction
 
 import mpmath
 import pytest
 from flint import arb
 
-from snn_theory.certify.network_fixed_point import network_fixed_point
-from snn_theory.errors import InputError
+from snn_theory.certify.network_fixed_point import network_fixed_point, variance_collapse
+from snn_theory.derive.network import parse_network
+from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.evaluate.model import MAP_QUANTITIES, resolve
 from snn_theory.evaluate.network_map import evaluate_network, network_map
 from snn_theory.precision import working_precision
@@ -284,10 +286,16 @@ def test_a_certified_fixed_point_is_one_of_the_independent_map() -> None:
     assert nu > 1.05  # dropout's extra variance moves it off (0, 1)
 
 
-def test_an_uncertifiable_fixed_point_raises() -> None:
+def test_a_collapsing_variance_is_the_trivial_fixed_point() -> None:
     # tanh with τ = 1 has only the degenerate fixed point ν = 0, where no integral is defined
-    with pytest.raises(ArithmeticError):
+    with pytest.raises(TrivialFixedPoint, match="trivial fixed point nu\\* = 0"):
         network_fixed_point("dense(tanh)", digits=15)
+    net = parse_network("dense(tanh)")
+    collapse = variance_collapse(net, "0", "1", (Fraction(0), Fraction(1)))
+    assert collapse is not None and collapse < 0.05
+    # SELU's variance does not collapse: no diagnosis
+    assert variance_collapse(parse_network("dense(selu)"), "0", "1",
+                             (Fraction(0), Fraction(1)), steps=5) is None
 
 
 def test_the_documented_examples_run() -> None:

@@ -21,7 +21,7 @@ from flint import ctx as arb_context
 
 from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.derive.network import Network, parse_network
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
 from snn_theory.evaluate.activation_map import FixedPoint
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.evaluate.network_map import evaluate_network
@@ -30,6 +30,9 @@ from snn_theory.precision import working_precision
 
 #: Largest accepted ``digits``.
 MAX_DIGITS = 1000
+#: Newton's method stops when ν falls below this fraction of the start's ν: a fixed point
+#: that close to the degenerate ν = 0 is not searched for.
+NU_FLOOR = 1e-10
 
 
 def network_fixed_point(network: Network | str, *, omega: Any = "0", tau: Any = "1",
@@ -39,9 +42,12 @@ def network_fixed_point(network: Network | str, *, omega: Any = "0", tau: Any = 
     ``digits`` decimal digits.
 
     ``omega``, ``tau``: the weights of the dense blocks that do not name their own; ``start``:
-    Newton's starting point.  Returns a :class:`FixedPoint` (``proved`` True; the balls hold
+    Newton's starting point (Newton's method gives up when ν falls below
+    :data:`NU_FLOOR` times the start's ν).  Returns a :class:`FixedPoint` (``proved`` True; the balls hold
     the unique fixed point in the tested box).  Raises :class:`InputError` for bad input,
-    :class:`ArithmeticError` when Newton's method fails or the test does not pass.
+    :class:`ArithmeticError` when Newton's method fails or the test does not pass —
+    :class:`TrivialFixedPoint` (a subclass) when, moreover, the iterates of the map from
+    ``start`` let the variance collapse (:func:`variance_collapse`, float evidence).
 
     >>> fp = network_fixed_point("dense(selu), alpha_dropout(0.1)", digits=20)
     >>> fp.proved, fp.mean.contains(0), fp.variance.contains(1)
@@ -58,8 +64,13 @@ def network_fixed_point(network: Network | str, *, omega: Any = "0", tau: Any = 
 
 def _certify(network: Network, omega: Any, tau: Any, start: tuple[Any, Any],
              iterations: int) -> FixedPoint:
+    floor = mpmath.mpf(start[1].numerator) / start[1].denominator * NU_FLOOR
+
     def evaluator(mu: Any, _om: Any, nu: Any, _ta: Any, names: tuple[str, ...]
                   ) -> dict[str, Any]:
+        if nu < floor:  # the integrals near nu = 0 cost ever more and decide nothing
+            raise NumericalFailure(f"Newton's iterates approached nu = 0 (nu = "
+                                   f"{mpmath.nstr(nu, 3)}, below {NU_FLOOR:g} times the start)")
         g = evaluate_network(network, mpf_to_arb(mu), mpf_to_arb(nu), omega=omega, tau=tau)
         (h11, h12), (h21, h22) = g.jacobian
         values = {"mean": g.mean, "variance": g.variance, "H11": h11, "H12": h12,
@@ -75,8 +86,10 @@ def _certify(network: Network, omega: Any, tau: Any, start: tuple[Any, Any],
                                    max_iterations=iterations,
                                    tolerance=mpmath.mpf(2) ** (-(prec - 8)), evaluator=evaluator)
         except (NumericalFailure, InputError) as exc:
+            _raise_if_collapsing(network, omega, tau, start)
             raise ArithmeticError(f"Newton's method failed: {exc}") from None
         if not (r.converged and mpmath.isfinite(r.mu) and mpmath.isfinite(r.nu) and r.nu > 0):
+            _raise_if_collapsing(network, omega, tau, start)
             raise ArithmeticError("Newton's method did not converge to a fixed point with nu > 0")
         x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
 
@@ -102,4 +115,41 @@ def _certify(network: Network, omega: Any, tau: Any, start: tuple[Any, Any],
                           "could not be certified")
 
 
-__all__ = ["MAX_DIGITS", "network_fixed_point"]
+def variance_collapse(network: Network, omega: Any, tau: Any, start: tuple[Any, Any], *,
+                      steps: int = 60) -> float | None:
+    """Evidence, not a proof, that the network's map has no fixed point with ν* > 0 that
+    attracts ``start``: iterated from it (arb midpoints at 64 bits), the variance falls at
+    every step and ends below 5 % of its start (or below 10⁻⁶, or where the map stops being
+    defined, if that comes first).  Returns the last variance when so, else None."""
+    with working_precision(bits=64):
+        mu, nu = arb(start[0].numerator) / start[0].denominator, \
+            arb(start[1].numerator) / start[1].denominator
+        first = last = float(nu.mid())
+        for _ in range(steps):
+            try:
+                g = evaluate_network(network, arb(mu.mid()), arb(nu.mid()), omega=omega,
+                                     tau=tau)
+            except InputError:
+                break
+            mu, nu = g.mean, g.variance
+            value = float(nu.mid())
+            if not value <= last:
+                return None
+            last = value
+            if last < 1e-6:
+                break
+    return last if last < 0.05 * first else None
+
+
+def _raise_if_collapsing(network: Network, omega: Any, tau: Any,
+                         start: tuple[Any, Any]) -> None:
+    collapse = variance_collapse(network, omega, tau, start)
+    if collapse is not None:
+        raise TrivialFixedPoint(
+            f"{network.spelling()}: the network's map drives the variance to the trivial "
+            "fixed point nu* = 0, so there is no fixed point with nu* > 0 to certify (a "
+            "diagnosis from float evidence, not a proof: iterated from the start, nu falls "
+            f"at every step, to {collapse:.2g})")
+
+
+__all__ = ["MAX_DIGITS", "NU_FLOOR", "network_fixed_point", "variance_collapse"]

@@ -52,6 +52,7 @@ def test_an_uncertified_fixed_point_is_exit_3(cli) -> None:
     code, out, err = cli(["map", "--network", "dense(tanh)", "--mu", "0", "--nu", "1",
                           "--digits", "10", "--fixed-point"])
     assert code == 3 and out == "" and err.count("\n") == 1 and "not certified" in err
+    assert "trivial fixed point" in err
 
 
 @pytest.mark.parametrize(("args", "message"), [
