@@ -11,7 +11,7 @@ import mpmath
 import pytest
 from flint import arb
 
-from snn_theory.certify.network_fixed_point import network_fixed_point, variance_collapse
+from snn_theory.certify.network_fixed_point import network_fixed_point, network_variance_collapse
 from snn_theory.derive.network import parse_network
 from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.evaluate.model import MAP_QUANTITIES, resolve
@@ -291,10 +291,10 @@ def test_a_collapsing_variance_is_the_trivial_fixed_point() -> None:
     with pytest.raises(TrivialFixedPoint, match="trivial fixed point nu\\* = 0"):
         network_fixed_point("dense(tanh)", digits=15)
     net = parse_network("dense(tanh)")
-    collapse = variance_collapse(net, "0", "1", (Fraction(0), Fraction(1)))
+    collapse = network_variance_collapse(net, "0", "1", (Fraction(0), Fraction(1)))
     assert collapse is not None and collapse < 0.05
     # SELU's variance does not collapse: no diagnosis
-    assert variance_collapse(parse_network("dense(selu)"), "0", "1",
+    assert network_variance_collapse(parse_network("dense(selu)"), "0", "1",
                              (Fraction(0), Fraction(1)), steps=5) is None
 
 

@@ -47,7 +47,7 @@ def network_fixed_point(network: Network | str, *, omega: Any = "0", tau: Any = 
     the unique fixed point in the tested box).  Raises :class:`InputError` for bad input,
     :class:`ArithmeticError` when Newton's method fails or the test does not pass —
     :class:`TrivialFixedPoint` (a subclass) when, moreover, the iterates of the map from
-    ``start`` let the variance collapse (:func:`variance_collapse`, float evidence).
+    ``start`` let the variance collapse (:func:`network_variance_collapse`, float evidence).
 
     >>> fp = network_fixed_point("dense(selu), alpha_dropout(0.1)", digits=20)
     >>> fp.proved, fp.mean.contains(0), fp.variance.contains(1)
@@ -115,7 +115,7 @@ def _certify(network: Network, omega: Any, tau: Any, start: tuple[Any, Any],
                           "could not be certified")
 
 
-def variance_collapse(network: Network, omega: Any, tau: Any, start: tuple[Any, Any], *,
+def network_variance_collapse(network: Network, omega: Any, tau: Any, start: tuple[Any, Any], *,
                       steps: int = 60) -> float | None:
     """Evidence, not a proof, that the network's map has no fixed point with ν* > 0 that
     attracts ``start``: iterated from it (arb midpoints at 64 bits), the variance falls at
@@ -143,7 +143,7 @@ def variance_collapse(network: Network, omega: Any, tau: Any, start: tuple[Any, 
 
 def _raise_if_collapsing(network: Network, omega: Any, tau: Any,
                          start: tuple[Any, Any]) -> None:
-    collapse = variance_collapse(network, omega, tau, start)
+    collapse = network_variance_collapse(network, omega, tau, start)
     if collapse is not None:
         raise TrivialFixedPoint(
             f"{network.spelling()}: the network's map drives the variance to the trivial "
@@ -152,4 +152,4 @@ def _raise_if_collapsing(network: Network, omega: Any, tau: Any,
             f"at every step, to {collapse:.2g})")
 
 
-__all__ = ["MAX_DIGITS", "NU_FLOOR", "network_fixed_point", "variance_collapse"]
+__all__ = ["MAX_DIGITS", "NU_FLOOR", "network_fixed_point", "network_variance_collapse"]
