@@ -78,20 +78,20 @@ def _certify(network: Network, omega: Any, tau: Any, start: tuple[Any, Any],
         return {k: arb_to_mpf(values[k].mid()) for k in names}
 
     prec = arb_context.prec
-    with mpmath.workprec(prec):
-        try:
-            r = newton_fixed_point(0, 1, backend="mpmath",
-                                   start=(mpmath.mpf(start[0].numerator) / start[0].denominator,
-                                          mpmath.mpf(start[1].numerator) / start[1].denominator),
-                                   max_iterations=iterations,
-                                   tolerance=mpmath.mpf(2) ** (-(prec - 8)), evaluator=evaluator)
-        except (NumericalFailure, InputError) as exc:
-            _raise_if_collapsing(network, omega, tau, start)
-            raise ArithmeticError(f"Newton's method failed: {exc}") from None
-        if not (r.converged and mpmath.isfinite(r.mu) and mpmath.isfinite(r.nu) and r.nu > 0):
-            _raise_if_collapsing(network, omega, tau, start)
-            raise ArithmeticError("Newton's method did not converge to a fixed point with nu > 0")
-        x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
+    # mpmath and arb are at the same precision here (working_precision, the caller)
+    try:
+        r = newton_fixed_point(0, 1, backend="mpmath",
+                               start=(mpmath.mpf(start[0].numerator) / start[0].denominator,
+                                      mpmath.mpf(start[1].numerator) / start[1].denominator),
+                               max_iterations=iterations,
+                               tolerance=mpmath.mpf(2) ** (-(prec - 8)), evaluator=evaluator)
+    except (NumericalFailure, InputError) as exc:
+        _raise_if_collapsing(network, omega, tau, start)
+        raise ArithmeticError(f"Newton's method failed: {exc}") from None
+    if not (r.converged and mpmath.isfinite(r.mu) and mpmath.isfinite(r.nu) and r.nu > 0):
+        _raise_if_collapsing(network, omega, tau, start)
+        raise ArithmeticError("Newton's method did not converge to a fixed point with nu > 0")
+    x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
 
     def f(u: arb, w: arb) -> tuple[arb, arb]:
         g = evaluate_network(network, u, w, omega=omega, tau=tau)
