@@ -87,6 +87,17 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ActivationSimulation": ("snn_theory.simulate.activation", "ActivationSimulation"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
     "train": ("snn_theory.simulate.training", "train"),
+    # training that keeps the theorem true: certified (omega, tau) regions and constraints
+    "CertifiedRegion": ("snn_theory.certify.weight_regions", "CertifiedRegion"),
+    "theorem1_region": ("snn_theory.certify.weight_regions", "theorem1_region"),
+    "domain_map_region": ("snn_theory.certify.weight_regions", "domain_map_region"),
+    "paving_region": ("snn_theory.certify.weight_regions", "paving_region"),
+    "exact_row_statistics": ("snn_theory.certify.weight_regions", "exact_row_statistics"),
+    "certify_network": ("snn_theory.certify.network_certificate", "certify_network"),
+    "certified_constraint": ("snn_theory.simulate.constraints", "certified_constraint"),
+    "max_norm_constraint": ("snn_theory.simulate.constraints", "max_norm_constraint"),
+    "project_weights": ("snn_theory.simulate.constraints", "project_weights"),
+    "normalized_init": ("snn_theory.simulate.constraints", "normalized_init"),
     # the one-command reproduction
     "reproduce": ("snn_theory.show.reproduce.stages", "run"),
 }

@@ -37,6 +37,9 @@ EVIDENCE_MODULES: dict[str, str] = {
 
 #: (module, function, what) → why it is not a number's detour through a float.
 ALLOWED: dict[tuple[str, str, str], str] = {
+    ("certify/weight_regions.py", "CertifiedRegion.float_cells", "float("):
+        "cell ends rounded inward (checked against the exact end) as the projection's float "
+        "targets; membership is decided on exact rationals, nothing printed",
     ("exact.py", "_to_float", "float("):
         "nearest_float: the correctly rounded float64, returned only when the whole ball "
         "rounds to it",

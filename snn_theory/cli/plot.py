@@ -338,6 +338,31 @@ def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, se
 __all__ = ["plot_group"]
 
 
+@plot_group.command("constrained")
+@click.option("--results", type=click.Path(dir_okay=False), required=True,
+              help="The record of `python benchmarks/bench_constrained.py --out FILE`.")
+@_figure_options(plots.FigureSize(1800, 600, 150))
+def constrained_command(results: str, out: str | None, width: int, height: int, dpi: int,
+                        as_json: bool) -> None:
+    """Training that keeps the theorem true: test accuracy, the last hidden layer's (μ, ν)
+    against Theorem 1's box and the fixed point (0, 1), and the exact fraction of units
+    inside the certified region, for SELU unconstrained, max-norm, theorem1, domain-map and
+    ReLU + batch norm (drawn from a study record; nothing is trained here)."""
+    from snn_theory.errors import InputError
+    from snn_theory.show import training_figures as train_plots
+
+    try:
+        with open(results) as fh:
+            study = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the study record {results!r}: "
+                         f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(study, dict):
+        raise InputError(f"{results!r} is not a study record")
+    _run(train_plots.constrained, out=out, width=width, height=height, dpi=dpi,
+         as_json=as_json, study=study)
+
+
 @plot_group.command("training")
 @click.option("--results", type=click.Path(dir_okay=False), default=None,
               help="Draw the runs recorded by `snn-theory train --out FILE` instead of "
