@@ -79,17 +79,17 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "float targets of the start search and the size of the Krawczyk box (heuristics; the box is then proven)",
     ("certify/shaping.py", "shape_leaky_relu", "float("):
         "float bisection for the starting slope; the Krawczyk test certifies the root",
-    ("certify/propagation.py", "_certify_zero.derivative", "float("):
+    ("certify/propagation/cmap.py", "_certify_zero.derivative", "float("):
         "the Krawczyk preconditioner (any approximation of g'(x0) is valid)",
-    ("certify/propagation.py", "_exact", "float("):
+    ("certify/propagation/integrals.py", "_exact", "float("):
         "integration split points (floats taken at their exact binary values)",
-    ("certify/propagation.py", "pair_expectation", "float("):
+    ("certify/propagation/integrals.py", "pair_expectation", "float("):
         "where to split the integration interval (a heuristic; the integral is rigorous)",
-    ("certify/propagation.py", "edge_of_chaos_tau", "float("):
+    ("certify/propagation/edge.py", "edge_of_chaos_tau", "float("):
         "the mpmath starting guess and the first Krawczyk radius; the root is certified",
-    ("certify/propagation.py", "edge_of_chaos_tau.h", "float("):
+    ("certify/propagation/edge.py", "edge_of_chaos_tau.h", "float("):
         "the mpmath function whose root is the starting guess; the root is certified",
-    ("certify/propagation.py", "correlation_iterates", "float("):
+    ("certify/propagation/edge.py", "correlation_iterates", "float("):
         "iterates for plots and the Monte Carlo comparison (documented as evidence)",
     ("certify/search/state.py", "saved_elapsed", "float("):
         "elapsed seconds of a saved search (a timing)",
