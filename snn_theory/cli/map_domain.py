@@ -18,6 +18,7 @@ from snn_theory.certify.domains import (
 )
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction
 
 DEFAULT_OUT = "proofs/domain.paving.json.gz"
 
@@ -176,7 +177,7 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
             f"{summary['cells']} cells, {summary['proven']} proven, {summary['refuted']} "
             f"refuted, {summary['undecided']} undecided; areas proven {summary['areas']['proven']}, "
             f"refuted {summary['areas']['refuted']}, undecided {summary['areas']['undecided']}"))
-        ref = ", ".join(domains.format_fraction(domains.REFERENCE[k]) for k in (p1, p2))
+        ref = ", ".join(format_fraction(domains.REFERENCE[k]) for k in (p1, p2))
         if paving.largest is not None:
             r = summary["largest_rectangle"]
             beside = (f" (Theorem 1's rectangle: area {paper['Theorem 1']})"
