@@ -89,7 +89,8 @@ def main() -> None:
         closed = backends.evaluator("arb", ("mean", "second_moment", "J11", "J12", "J21", "J22"))
         cr = rate(lambda p: closed(p[0], arb(1), p[1], arb(1), lam, alpha), points)
         from snn_theory.certify.search.executors import Executor
-        from snn_theory.certify.search.loop import Settings, verify_claim
+        from snn_theory.certify.search.loop import verify_claim
+        from snn_theory.certify.search.settings import Settings
         from snn_theory.certify.search.workers import Constants
 
         claim = BUILTIN_CLAIMS["theorem1.contraction"]

@@ -227,7 +227,8 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
         return
     from snn_theory.certify.certificate.io import overwrite_conflict
     from snn_theory.certify.search.executors import Executor
-    from snn_theory.certify.search.loop import DEFAULT_MAX_BOXES, Settings, verify_claims
+    from snn_theory.certify.search.loop import verify_claims
+    from snn_theory.certify.search.settings import DEFAULT_MAX_BOXES, Settings
     from snn_theory.certify.search.workers import Constants
 
     constants = Constants.parse(lam, alpha)

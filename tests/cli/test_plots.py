@@ -97,7 +97,8 @@ def test_bad_input_subprocess_has_no_traceback(tmp_path: Path, cli) -> None:
 def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path, cli) -> None:
     from snn_theory.certify.certificate.io import write_certificate
     from snn_theory.certify.claims import Claim, Domain
-    from snn_theory.certify.search.loop import Settings, verify_claim
+    from snn_theory.certify.search.loop import verify_claim
+    from snn_theory.certify.search.settings import Settings
 
     claim = Claim.parse("variance<=3", Domain.parse(
         "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")

@@ -21,7 +21,8 @@ def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> d
     that process pools and Dask workers can run it).  Deterministic: one process, one
     thread at a time, a box budget and no time limit."""
     from snn_theory.certify.search.executors import ARB_LOCK, Executor
-    from snn_theory.certify.search.loop import Settings, verify_claim
+    from snn_theory.certify.search.loop import verify_claim
+    from snn_theory.certify.search.settings import Settings
 
     spec = PavingSpec.from_json(spec_json)
     cell = entry_cell(cell_text, spec.plane)

@@ -105,7 +105,8 @@ def stage_constants(mode: Mode, tell: Tell) -> ConstantsStage:
 def stage_claims(mode: Mode, proofs: Path, jobs: int, tell: Tell) -> ClaimsStage:
     """Every built-in claim through :func:`snn_theory.certify.search.loop.verify_claims` (the entry point
     ``verify-contraction`` uses), certificates into ``proofs``."""
-    from snn_theory.certify.search.loop import DEFAULT_TOLERANCE, Settings, verify_claims
+    from snn_theory.certify.search.loop import verify_claims
+    from snn_theory.certify.search.settings import DEFAULT_TOLERANCE, Settings
     from snn_theory.certify.search.workers import Constants
     from snn_theory.exact import parse_exact
 
