@@ -47,7 +47,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "chooses the exact c, d that are verified (recorded exactly); not a printed bound",
     ("certify/activation_table.py", "_rounded", ".str(radius=False)"):
         "chooses the exact c, d that are verified (recorded exactly); not a printed bound",
-    ("certify/activation_verify.py", "box_bound", "float("):
+    ("certify/activation_cells.py", "box_bound", "float("):
         "the split heuristic |dq/dx|·width (where to bisect), not a bound",
     ("certify/constants.py", "ConstantsResult.to_json", "float("):
         "'approximate' values of a failed solve, labelled approximate beside certified: false",

@@ -42,7 +42,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
     """
     from snn_theory.certify import (
-        activation_verify,
+        activation_check,
         domains,
         network_certificate,
         shaping_certificate,
@@ -67,8 +67,8 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
                 reports.append(network_certificate.check_network_certificate(f))
             elif shaping_certificate.is_shape_certificate(f):
                 reports.append(shaping_certificate.check_shape_certificate(f))
-            elif activation_verify.is_activation_certificate(f):
-                reports.append(activation_verify.check_certificate_file(f, jobs=jobs))
+            elif activation_check.is_activation_certificate(f):
+                reports.append(activation_check.check_certificate_file(f, jobs=jobs))
             else:
                 reports.append(check_certificate(f, jobs=jobs, progress=bar))
     if as_json:

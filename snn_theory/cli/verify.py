@@ -217,7 +217,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
-    if not model.closed_form:  # the Gaussian verifier (certify/activation_verify.py)
+    if not model.closed_form:  # the Gaussian verifier (certify/activation_search.py)
         from snn_theory.cli import verify_activation
 
         verify_activation.run(model.activation, theorem, domain, claim_text, jobs or os.cpu_count() or 1,

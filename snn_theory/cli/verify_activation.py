@@ -1,7 +1,7 @@
 """``verify-contraction --activation NAME``: the claims for another activation.
 
-The presentation half of :mod:`snn_theory.certify.activation_verify` (search, certificates and the
-checker are documented there).  Built-in groups: ``--theorem 1`` becomes Theorem 1's
+The presentation half of :mod:`snn_theory.certify.activation_search` (the search and its
+certificates; the checker is :mod:`snn_theory.certify.activation_check`).  Built-in groups: ``--theorem 1`` becomes Theorem 1's
 statement for the activation (S < 1, and g maps the (μ, ν) box [−0.1, 0.1] × [0.8, 1.5] into
 itself), ``appendix``, ``2`` and ``3`` keep their claims; ``--domain``/``--claim`` give one's own.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from snn_theory.certify import activation_verify
+from snn_theory.certify import activation_cells, activation_claims, activation_search
 from snn_theory.certify.claims import Claim, Domain, check_name
 from snn_theory.certify.search.state import interrupted_run
 from snn_theory.cli.exit_codes import verdicts_exit_code
@@ -56,7 +56,7 @@ def claims_for(act: Activation, theorem: str, domain: str | None, claim: str | N
     if name is not None:
         raise InputError("--name names a user claim (with --domain and --claim); built-in "
                          "claims keep their names")
-    claims = activation_verify.builtin_claims(theorem)
+    claims = activation_claims.builtin_claims(theorem)
     # the claim's name carries the activation: a statement about another function
     return [dataclasses.replace(c, name=f"{c.name}[{act.label()}]") for c in claims]
 
@@ -70,11 +70,11 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     claims = claims_for(act, theorem, domain, claim_text, name)
     state_dir = certificate_dir / ".state"
     results = []
-    states = {claim.name: activation_verify.activation_state_path(state_dir, act, claim)
+    states = {claim.name: activation_search.activation_state_path(state_dir, act, claim)
               for claim in claims}
     for path in states.values():  # a file that is not a state is refused before any work
-        StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
-    cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
+        StateFile(path, activation_search.ACTIVATION_STATE).check_target()
+    cache = activation_cells.CellCache(act, activation_search.DEFAULT_BITS, jobs)
     running = None
     try:
         with progress_bar("", show=show_progress, spinner=True, bar=False) as bar:
@@ -85,8 +85,8 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                 def progress(c: Claim, boxes: int, cells: int) -> None:
                     bar.describe(f"{c.name}: {boxes} boxes, {cells} (m, v) cells")
 
-                result = activation_verify.verify(
-                    act, claim, max_boxes=max_boxes or activation_verify.DEFAULT_MAX_BOXES,
+                result = activation_search.verify(
+                    act, claim, max_boxes=max_boxes or activation_search.DEFAULT_MAX_BOXES,
                     time_limit=time_limit, jobs=jobs, progress=progress, cache=cache,
                     tolerance=tolerance, resume=resume, state=states[claim.name],
                     keep_finished=len(claims) > 1)
@@ -95,7 +95,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                            "the saved state is for other settings, damaged or does not tile "
                            "the domain")
                     bar.note(f"{claim.name}: --resume: {why}; started from the initial grid")
-                path = activation_verify.write_activation_certificate(certificate_dir, result)
+                path = activation_search.write_activation_certificate(certificate_dir, result)
                 result.certificate = None if path is None else str(path)
                 results.append(result)
                 running = None
@@ -108,7 +108,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
         cache.close()
     for r in results:  # the run is through: the claims that hold leave nothing to resume
         if r.verdict == "holds":
-            activation_verify.discard_state(states[r.claim.name])
+            activation_search.discard_state(states[r.claim.name])
     if as_json:
         click.echo(json.dumps({"activation": act.to_json(),
                                "claims": [r.json_entry() for r in results]}))

@@ -59,14 +59,14 @@ def _decide_activation_cell(spec: PavingSpec, cell: Cell, entry: dict[str, Any]
                             ) -> dict[str, Any]:
     """:func:`decide_cell` for another activation: the generic verifier, a box budget, no
     time limit, one process."""
-    from snn_theory.certify import activation_verify
+    from snn_theory.certify import activation_search
     from snn_theory.certify.search.executors import ARB_LOCK
 
     evidence = []
     boxes = 0
     with ARB_LOCK:  # arb's and mpmath's precisions are process-global
         for name, claim in zip(CONDITIONS, spec.claims(cell)):
-            result = activation_verify.verify(spec.activation, claim, max_boxes=spec.max_boxes,
+            result = activation_search.verify(spec.activation, claim, max_boxes=spec.max_boxes,
                                               bits=spec.precision)
             boxes += result.boxes
             data = {k: v for k, v in result.certificate_data().items()

@@ -33,15 +33,15 @@ from snn_theory.files import atomic_write
 def check_activation_evidence(spec: PavingSpec, claim: Claim, ev: dict[str, Any]) -> str | None:
     """Re-check one activation claim's evidence with the activation certificate checker (the
     activation, claim and statement re-derived from the spec and the cell)."""
-    from snn_theory.certify import activation_verify
+    from snn_theory.certify import activation_check
 
     if set(ev) & set(ACTIVATION_DERIVED):
         return "evidence carries fields that are re-derived"
-    data = {**ev, "format": activation_verify.FORMAT, "version": activation_verify.VERSION,
+    data = {**ev, "format": activation_check.FORMAT, "version": activation_check.VERSION,
             "activation": spec.activation.to_json(), "claim": claim.to_json(),
             "statement": claim.statement}
-    data["checksum"] = activation_verify.certificate_checksum(data)
-    report = activation_verify.check_certificate_data(claim.name, data, 1)
+    data["checksum"] = activation_check.certificate_checksum(data)
+    report = activation_check.check_certificate_data(claim.name, data, 1)
     return None if report.valid else report.message
 
 

@@ -68,7 +68,7 @@ class PavingSpec:
     plane: tuple[str, str] = PLANE
     region: tuple[Interval, Interval] | None = None
     #: Another activation than SELU (a name, an expression, an Activation or a model): its cells
-    #: are decided by the generic verifier (:mod:`snn_theory.certify.activation_verify`) and the
+    #: are decided by the generic verifier (:mod:`snn_theory.certify.activation_search`) and the
     #: certificate records its definition (the checker re-derives it from there).
     activation: Any = None
 
