@@ -112,7 +112,9 @@ def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, 
             line += f"; {result.summary['certified']}"
         elif "activation" in result.summary:
             line += f"; {result.summary['activation']['definition']}: float evidence"
-        click.echo(line)
+        from snn_theory.cli.console import print_wrapped
+
+        print_wrapped(line, subsequent="  ")
 
 
 def _jsonable(obj: Any) -> Any:

@@ -210,6 +210,8 @@ EIGHTY_COLUMN_RUNS = {
     "map-domain, check-certificate": [
         ["map-domain", "--cells", "1", "--depth", "0", "--out", "p.json.gz"],
         ["check-certificate", "p.json.gz"]],
+    "plot": [["plot", "flow-field", "--out", "f.png", "--width", "300", "--height", "200",
+              "--dpi", "50"]],
     "largest-box": [["largest-box", "--omega", "0:0.05", "--tau", "0.975:1.0125",
                      "--scale-max", "1.1", "--steps", "0", "--cells", "1", "--depth", "0",
                      "--max-boxes", "200", "--out", "b.json.gz", "-j", "1"]],
