@@ -38,6 +38,7 @@ from snn_theory.derive.formulas import VARIABLE_NAMES, VARIABLE_SYMBOLS
 from snn_theory.errors import InputError
 from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate, newton_fixed_point
 from snn_theory.exact import parse_exact
+from snn_theory.files import FIGURE_MARK, check_overwrite, is_own_figure
 
 FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
 #: Colour of the S = 1 contour (distinct from the black Theorem 1 box; colour-blind safe).
@@ -61,9 +62,9 @@ _RC: dict[str, Any] = {
     "savefig.facecolor": "white",
 }
 _METADATA: dict[str, dict[str, Any]] = {
-    ".png": {"Software": None},
-    ".svg": {"Date": None, "Creator": None},
-    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+    ".png": {"Software": FIGURE_MARK},
+    ".svg": {"Date": None, "Creator": FIGURE_MARK},
+    ".pdf": {"Creator": FIGURE_MARK, "Producer": None, "CreationDate": None, "ModDate": None},
 }
 
 
@@ -123,6 +124,7 @@ def output_path(out: str | Path | None, default_name: str) -> tuple[Path, str]:
         raise InputError(f"output file {str(path)!r} must end in one of {', '.join(FORMATS)}")
     if path.exists() and path.is_dir():
         raise InputError(f"output path {str(path)!r} is a directory")
+    check_overwrite(path, is_own_figure, "output file")  # before any work
     return path, suffix
 
 
@@ -147,6 +149,8 @@ def _new_figure(size: FigureSize, ncols: int = 1, nrows: int = 1) -> tuple[Any, 
 
 
 def _save(fig: Any, path: Path, suffix: str, size: FigureSize) -> None:
+    # a figure is drawn over only a figure this program drew (it carries FIGURE_MARK)
+    check_overwrite(path, is_own_figure, "output file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():  # tiny figures: layout gives up, the file is still fine
