@@ -68,6 +68,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     else:
         from snn_theory.cli.console import print_wrapped
 
-        for r in reports:  # one paragraph each, wrapped at spaces for the terminal
-            print_wrapped(r.line(), subsequent="  ")
+        for r in reports:  # one paragraph each, "VALID FILE: …" wrapped at spaces after it
+            head, colon, body = r.line().partition(": ")
+            print_wrapped(body, indent=head + colon, subsequent="  ")
     sys.exit(0 if all(r.valid for r in reports) else 1)
