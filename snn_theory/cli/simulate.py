@@ -91,6 +91,8 @@ def _parse_widths(text: str) -> list[int]:
         widths = [int(w) for w in text.split(",") if w.strip()]
     except ValueError:
         raise InputError(f"--widths must be a comma-separated list of integers (got {text!r})") from None
+    if not widths:
+        raise InputError(f"--widths must name at least one width (got {text!r})")
     if any(w < 1 for w in widths):
         raise InputError(f"widths must be >= 1 (got {text!r})")
     return widths
@@ -153,7 +155,7 @@ def _check_propagation_options(pairs: float | None, gradients: bool, widths: str
     if pairs is not None and gradients:
         raise InputError("--pairs and --gradients cannot be combined (run them separately)")
     name = "--pairs" if pairs is not None else "--gradients"
-    if widths or starts:
+    if widths is not None or starts is not None:
         raise InputError(f"{name} cannot be combined with --widths or --starts")
     if mean0 != 0.0 or var0 != 1.0:
         raise InputError(f"{name} draws its inputs at the fixed point; it cannot be combined "
@@ -323,7 +325,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
             sys.stdout = open(os.devnull, "w")
     elif coordinator or num_processes is not None or process_id is not None:
         raise InputError("--coordinator/--num-processes/--process-id need --distributed")
-    if widths and starts:
+    if widths is not None and starts is not None:
         raise InputError("--widths and --starts cannot be combined")
     if pairs is not None or gradients:
         _check_propagation_options(pairs, gradients, widths, starts, mean0, var0)
@@ -351,7 +353,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         _run_propagation(config, pairs, gradients, show_progress, as_json, out)
         return
 
-    if widths:
+    if widths is not None:
         width_list = _parse_widths(widths)
         for w in width_list:  # validate every width before running any
             from dataclasses import replace
@@ -379,7 +381,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         print_wrapped(f"deviation law: {sweep.law.verdict()}")
         return
 
-    if starts:
+    if starts is not None:
         mus, nus = parse_starts(starts)
         with progress_bar("start grid", show=show_progress, count="") as update:
             grid = start_grid(config, mus, nus, progress=update)
