@@ -40,6 +40,9 @@ def _split_list(text: str, what: str) -> list[str]:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
         raise InputError(f"{what}: expected a comma-separated list (got {text!r})")
+    twice = sorted({t for t in items if items.count(t) > 1})
+    if twice:  # each would be trained again, the same run twice
+        raise InputError(f"{what} names {', '.join(twice)} more than once (got {text!r})")
     return items
 
 
@@ -51,6 +54,8 @@ def parse_ints(text: str, what: str) -> list[int]:
             out.append(int(item))
         except ValueError:
             raise InputError(f"{what} must be integers (got {item!r})") from None
+    if len(set(out)) < len(out):
+        raise InputError(f"{what} names a value more than once (got {text!r})")
     return out
 
 

@@ -30,6 +30,8 @@ from snn_theory.simulate.training import RunResult
     (["--activation", "nosuch"], "unknown name"),
     (["--activation", "tanh", "--scale", "0"], "scale must be nonzero"),
     (["--scale", "2"], "need --activation"),
+    (["--variants", "selu,selu"], "more than once"),
+    (["--depths", "4,04"], "more than once"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
                                           cli) -> None:
