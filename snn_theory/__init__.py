@@ -9,9 +9,13 @@ What a notebook needs is re-exported here, flat, and imported on first use (so t
 ``import snn_theory`` stays cheap: JAX and matplotlib load only when asked for)::
 
     >>> import snn_theory as snn
-    >>> m = snn.moments("0", "0", "1", "1", backend="mpmath")   # (μ, ω, ν, τ)
+    >>> m = snn.moments(mu="0", nu="1", omega="0", tau="1", digits=20)
     >>> round(float(m.mean), 12), round(float(m.variance), 12)
     (0.0, 1.0)
+
+An activation is given by name, by an expression in x, or as a moment model
+(:func:`resolve_model`, resolved once: SELU by closed forms, any other by rigorous Gaussian
+integrals); docs/python-api.md answers the first questions of a notebook.
 
 Two names differ from their modules' because the stage sub-packages ``evaluate`` and
 ``simulate`` own those names: the moment map's ``evaluate`` is exported as
@@ -20,8 +24,8 @@ Two names differ from their modules' because the stage sub-packages ``evaluate``
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 __version__ = "0.1.0"
 
@@ -33,16 +37,22 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "working_precision": ("snn_theory.precision", "working_precision"),
     "parse_exact": ("snn_theory.exact", "parse_exact"),
     "decimal_enclosure": ("snn_theory.exact", "decimal_enclosure"),
-    # the moment map
-    "Moments": ("snn_theory.evaluate.moment_map", "Moments"),
-    "Jacobians": ("snn_theory.evaluate.moment_map", "Jacobians"),
+    # the moment model (one activation, resolved once) and the map g
+    "MomentModel": ("snn_theory.evaluate.model", "MomentModel"),
+    "ClosedFormModel": ("snn_theory.evaluate.model", "ClosedFormModel"),
+    "GaussianModel": ("snn_theory.evaluate.model", "GaussianModel"),
+    "resolve_model": ("snn_theory.evaluate.model", "resolve"),
+    "MapPoint": ("snn_theory.evaluate.point", "MapPoint"),
+    "FixedPoint": ("snn_theory.evaluate.activation_map", "FixedPoint"),
+    "map_point": ("snn_theory.evaluate.point", "map_point"),
+    "evaluate_map": ("snn_theory.evaluate.point", "evaluate_map"),
+    "moments": ("snn_theory.evaluate.point", "moments"),
+    "jacobian": ("snn_theory.evaluate.point", "jacobian"),
+    "fixed_point": ("snn_theory.evaluate.point", "fixed_point"),
     "default_constants": ("snn_theory.evaluate.moment_map", "default_constants"),
-    "evaluate_map": ("snn_theory.evaluate.moment_map", "evaluate"),
-    "moments": ("snn_theory.evaluate.moment_map", "moments"),
-    "jacobian": ("snn_theory.evaluate.moment_map", "jacobian"),
-    "spectral_norm": ("snn_theory.evaluate.moment_map", "spectral_norm"),
-    "fixed_point": ("snn_theory.evaluate.moment_map", "fixed_point"),
-    "iterate": ("snn_theory.evaluate.moment_map", "iterate"),
+    "Moments": ("snn_theory.evaluate.moment_map", "Moments"),
+    "spectral_norm": ("snn_theory.evaluate.point", "spectral_norm"),
+    "iterate": ("snn_theory.evaluate.point", "iterate"),
     # activations
     "Activation": ("snn_theory.derive.activations", "Activation"),
     "get_activation": ("snn_theory.derive.activations", "get"),
@@ -68,8 +78,20 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # evidence: Monte Carlo and training
     "SimulationConfig": ("snn_theory.simulate.config", "SimulationConfig"),
     "run_simulation": ("snn_theory.simulate.engine", "simulate"),
+    "ActivationSimulation": ("snn_theory.simulate.activation", "ActivationSimulation"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
     "train": ("snn_theory.simulate.training", "train"),
+    # training that keeps the theorem true: certified (omega, tau) regions and constraints
+    "CertifiedRegion": ("snn_theory.certify.weight_regions", "CertifiedRegion"),
+    "theorem1_region": ("snn_theory.certify.weight_regions", "theorem1_region"),
+    "domain_map_region": ("snn_theory.certify.weight_regions", "domain_map_region"),
+    "paving_region": ("snn_theory.certify.weight_regions", "paving_region"),
+    "exact_row_statistics": ("snn_theory.certify.weight_regions", "exact_row_statistics"),
+    "certify_network": ("snn_theory.certify.network_certificate", "certify_network"),
+    "certified_constraint": ("snn_theory.simulate.constraints", "certified_constraint"),
+    "max_norm_constraint": ("snn_theory.simulate.constraints", "max_norm_constraint"),
+    "project_weights": ("snn_theory.simulate.constraints", "project_weights"),
+    "normalized_init": ("snn_theory.simulate.constraints", "normalized_init"),
     # the one-command reproduction
     "reproduce": ("snn_theory.show.reproduce.stages", "run"),
 }
@@ -77,15 +99,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     try:
         module, attribute = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'snn_theory' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attribute)
+    value = getattr(_importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

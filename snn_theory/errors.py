@@ -8,6 +8,8 @@ The library raises these; the command line maps each to one line on stderr and a
   e.g. Newton's method did not converge (exit 4); nothing is claimed;
 * :class:`ArithmeticError` (Python's own) — a rigorous enclosure could not be made tight
   enough to decide, so nothing is certified (exit 3);
+* :class:`TrivialFixedPoint` — an :class:`ArithmeticError`: the variance falls to ν* = 0, so
+  no fixed point with ν* > 0 exists to certify (exit 3);
 * :class:`Interrupted` — Ctrl-C in a long command, after its finished work was saved; it
   says exactly what was saved and how to continue (exit 130).
 """
@@ -24,6 +26,17 @@ class NumericalFailure(Exception):
 
     It is not :class:`InputError`: the input was acceptable, the computation failed.
     """
+
+
+class PrecisionExhausted(ArithmeticError):
+    """The working precision was raised as far as allowed and still did not determine the
+    requested digits (cancellation too strong); nothing wrong is printed (exit code 3)."""
+
+
+class TrivialFixedPoint(ArithmeticError):
+    """The moment map drives the variance to the trivial fixed point ν* = 0, so there is no
+    fixed point with ν* > 0 to certify (a diagnosis, stated as such in the message, with what
+    to do instead); the mathematics, not the input, failed (exit code 3)."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -49,4 +62,5 @@ class Interrupted(KeyboardInterrupt):
         return f"{text} ({self.resume})" if self.resume else text
 
 
-__all__ = ["InputError", "Interrupted", "NumericalFailure"]
+__all__ = ["InputError", "Interrupted", "NumericalFailure", "PrecisionExhausted",
+           "TrivialFixedPoint"]

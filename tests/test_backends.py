@@ -25,11 +25,11 @@ from flint import arb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snn_theory import fixed_point, working_precision
+from snn_theory import working_precision
 from snn_theory.derive import formulas
 from snn_theory.evaluate import backends
 from snn_theory.evaluate.dual import Dual
-from snn_theory.evaluate.moment_map import default_constants, mpf_to_arb
+from snn_theory.evaluate.moment_map import default_constants, fixed_point, mpf_to_arb
 from tests._reference import PARTIAL_NAMES, partial_function, random_points, term_scale_function
 
 NAMES = formulas.QUANTITIES

@@ -37,6 +37,9 @@ EVIDENCE_MODULES: dict[str, str] = {
 
 #: (module, function, what) → why it is not a number's detour through a float.
 ALLOWED: dict[tuple[str, str, str], str] = {
+    ("certify/weight_regions.py", "CertifiedRegion.float_cells", "float("):
+        "cell ends rounded inward (checked against the exact end) as the projection's float "
+        "targets; membership is decided on exact rationals, nothing printed",
     ("exact.py", "_to_float", "float("):
         "nearest_float: the correctly rounded float64, returned only when the whole ball "
         "rounds to it",
@@ -96,10 +99,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the Monte Carlo table (titled 'evidence only')",
     ("cli/map.py", "_formatter.as_float", "float("):
         "the float backends (numpy, JAX) print their float64 results, labelled float64",
-    ("cli/map.py", "_evaluate_and_iterate", "float("):
-        "checks a JAX float trajectory for leaving the domain",
-    ("cli/map.py", "float_errors", "float("):
-        "the relative error of a float backend (evidence about floats)",
     ("cli/map.py", "map_command", ":.Ng"):
         "the size of a float backend's error in a warning",
     ("cli/solve_constants.py", "_python_literals", "float("):
@@ -115,6 +114,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("derive/activations.py", "_Parser.call", "float("):
         "an integer growth constant ceil(1.001·exp(a0) + 1): the 0.1 % margin is far above "
         "the float error of exp",
+    ("evaluate/point.py", "_values_and_trajectory", "float("):
+        "checks a JAX float trajectory for leaving the domain",
+    ("evaluate/point.py", "float_errors", "float("):
+        "the relative error of a float backend (evidence about floats)",
+    ("evaluate/point.py", "_text", "float("):
+        "the repr of a float backend's result (float64, labelled by its backend)",
     ("evaluate/activation_map.py", "evaluate_float", "float("):
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "fixed_points_float", "float("):

@@ -14,11 +14,11 @@ import pytest
 from snn_theory.derive import activations
 from snn_theory.errors import NumericalFailure
 from snn_theory.evaluate import activation_map
+from snn_theory.evaluate.moment_map import closed_form_moments as moments
 from snn_theory.evaluate.moment_map import (
     evaluate,
     fixed_point,
     iterate,
-    moments,
     newton_fixed_point,
 )
 from snn_theory.precision import working_precision

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import jax  # noqa: F401  (imported first: this process keeps JAX's default devices)
 import mpmath
@@ -29,7 +30,7 @@ from snn_theory.certify.paper.grid import (
 )
 from snn_theory.certify.paper.verdict import PaperResult, run_paper_method
 from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import spectral_norm
+from snn_theory.evaluate.moment_map import evaluate
 from snn_theory.precision import working_precision
 
 #: Leaf-box budget of the derivative bounds in these tests (the CLI default is larger: its
@@ -37,6 +38,11 @@ from snn_theory.precision import working_precision
 TEST_BOXES = 1000
 #: One chunk size for every run_paper_method call here: one compiled kernel serves them all.
 CHUNK = 1 << 16
+
+
+def spectral_norm(*point: Any, backend: str) -> Any:
+    """S(H) at (μ, ω, ν, τ) by the closed forms."""
+    return evaluate(*point, backend=backend, quantities=("spectral_norm",))["spectral_norm"]
 
 
 @pytest.fixture(scope="module")

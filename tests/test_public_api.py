@@ -32,7 +32,7 @@ def test_stage_packages_are_not_shadowed_by_functions() -> None:
 
     assert snn_theory.evaluate.__name__ == "snn_theory.evaluate"
     assert snn_theory.simulate.__name__ == "snn_theory.simulate"
-    assert snn_theory.evaluate_map.__module__ == "snn_theory.evaluate.moment_map"
+    assert snn_theory.evaluate_map.__module__ == "snn_theory.evaluate.point"
     assert snn_theory.run_simulation.__module__ == "snn_theory.simulate.engine"
 
 
@@ -45,8 +45,8 @@ def test_import_is_cheap() -> None:
 
 
 def test_the_docstring_example_is_the_moment_map_at_the_fixed_point() -> None:
-    m = snn_theory.moments("0", "0", "1", "1", backend="mpmath")
-    ref = snn_theory.evaluate_map("0", "0", "1", "1", quantities=("mean", "variance"),
-                                  backend="mpmath")
+    m = snn_theory.moments(mu="0", omega="0", nu="1", tau="1", backend="mpmath")
+    ref = snn_theory.evaluate_map(mu="0", omega="0", nu="1", tau="1",
+                                  quantities=("mean", "variance"), backend="mpmath")
     assert float(m.mean) == pytest.approx(float(ref["mean"]), abs=1e-25)
     assert abs(float(m.variance) - 1) < 1e-12

@@ -24,7 +24,8 @@ import pytest
 
 from snn_theory.cli.simulate import parse_starts
 from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import default_constants, moments
+from snn_theory.evaluate.moment_map import closed_form_moments as moments
+from snn_theory.evaluate.moment_map import default_constants
 from snn_theory.simulate.config import SimulationConfig
 from snn_theory.simulate.engine import (
     alpha_dropout_affine,

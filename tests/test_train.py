@@ -20,7 +20,8 @@ import pytest
 
 from snn_theory.certify.claims import THEOREM_DOMAINS
 from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import default_constants, moments
+from snn_theory.evaluate.moment_map import closed_form_moments as moments
+from snn_theory.evaluate.moment_map import default_constants
 from snn_theory.simulate.engine import alpha_dropout_affine
 from snn_theory.simulate.training import (
     QUANTILES,

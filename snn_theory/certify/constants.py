@@ -56,7 +56,9 @@ from flint import arb, fmpq
 from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import backends
+from snn_theory.evaluate.activation_map import AffineResult, solve_affine_target
 from snn_theory.evaluate.dual import Dual, arb_sqrt
+from snn_theory.evaluate.model import ModelSpec, resolve
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb
 from snn_theory.exact import (
     Decimal3,
@@ -137,6 +139,13 @@ class ConstantsResult:
     floats: dict[str, float] = field(default_factory=dict)
     #: why ``certified`` is False (empty when certified)
     failure: str = ""
+
+    def __repr__(self) -> str:
+        digits = mpmath.libmp.prec_to_dps(self.precision_bits) if self.precision_bits else 15
+        return (f"ConstantsResult(certified={self.certified}, {self.precision_bits} bits, "
+                f"target (mean, variance, omega, tau) = ({self.mean}, {self.variance}, "
+                f"{self.omega}, {self.tau}): lam={self.lam.str(digits, radius=True)}, "
+                f"alpha={self.alpha.str(digits, radius=True)})")
 
     @property
     def ok(self) -> bool:
@@ -428,14 +437,36 @@ def solve_constants(
     tau: Any = "1",
     digits: int = 50,
     dropout_rates: Iterable[Any] = (),
-) -> ConstantsResult:
-    """Certified λ, α making (mean, variance) a fixed point of g for weights (ω, τ).
+    *,
+    activation: ModelSpec = "selu",
+) -> ConstantsResult | AffineResult:
+    """Certified constants making (mean, variance) a fixed point of g for weights (ω, τ):
+    SELU's λ, α, or for any other ``activation`` (a name, an expression in x, an
+    :class:`~snn_theory.derive.activations.Activation` or a moment model) the scale c and
+    shift d of c·f(x) + d (:func:`snn_theory.evaluate.activation_map.solve_affine_target`,
+    an :class:`~snn_theory.evaluate.activation_map.AffineResult`, ``digits`` ≤ 300).
 
     Inputs are exact numbers (decimal strings recommended: ``"-0.1"`` is exactly −1/10).
     Raises :class:`InputError` for bad input and :class:`InfeasibleTarget` when no λ > 0,
     α > 0 exist.  See the module docstring for the method and the guarantee; check
     ``result.certified`` before using the numbers.
+
+    >>> r = solve_constants(digits=20)
+    >>> r.certified, r.lam.str(20, radius=False)
+    (True, '1.0507009873554804934')
+    >>> r = solve_constants(activation="tanh", digits=10)
+    >>> r.certified, r.scale.str(10, radius=False), r.shift.contains(0)
+    (True, '1.592537420', True)
     """
+    model = resolve(activation)
+    if not model.closed_form:
+        rates = tuple(dropout_rates)
+        if rates:
+            shown = activation if isinstance(activation, str) else model.label
+            raise InputError("--dropout-rate is alpha dropout for SELU; it does not apply to "
+                             "--activation " + shown)
+        return solve_affine_target(model.activation, mean, variance, omega, tau,
+                                   digits=digits)
     t_start = time.perf_counter()
     names = ("mean", "variance", "omega", "tau")
     texts = [str(x) for x in (mean, variance, omega, tau)]

@@ -56,6 +56,7 @@ from typing import Any
 
 from snn_theory.certify.claims import Claim, Domain
 from snn_theory.errors import InputError, Interrupted
+from snn_theory.evaluate.model import activation_of
 from snn_theory.exact import format_fraction, parse_exact
 from snn_theory.files import StateFile, atomic_write
 
@@ -113,15 +114,15 @@ class PavingSpec:
     #: (held fixed: a range); the plane (lam, alpha) pavings SELU's constants, per cell.
     plane: tuple[str, str] = PLANE
     region: tuple[Interval, Interval] | None = None
-    #: Another activation than SELU (:class:`snn_theory.derive.activations.Activation`): its cells
+    #: Another activation than SELU (a name, an expression, an Activation or a model): its cells
     #: are decided by the generic verifier (:mod:`snn_theory.certify.activation_verify`) and the
     #: certificate records its definition (the checker re-derives it from there).
     activation: Any = None
 
     def __post_init__(self) -> None:
         check_plane(self.plane)
-        if self.activation is not None and self.activation.is_selu:
-            object.__setattr__(self, "activation", None)  # SELU: the closed forms
+        act = activation_of(self.activation)  # SELU: None, the closed forms
+        object.__setattr__(self, "activation", None if act is None or act.is_selu else act)
         if self.activation is not None and self.plane == ("lam", "alpha"):
             raise InputError("the plane lam,alpha is SELU's; not with another activation")
         if self.region is None:

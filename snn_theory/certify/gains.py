@@ -23,10 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flint import arb
+import mpmath
+from flint import arb, ctx
 
 from snn_theory.derive.activations import Activation
+from snn_theory.errors import InputError
 from snn_theory.evaluate import gaussian
+from snn_theory.evaluate.model import ModelSpec, resolve
+from snn_theory.precision import working_precision
+
+#: Largest ``digits`` of :func:`certified_gains`.
+MAX_DIGITS = 1000
 
 #: name → (value, formula as shipped) for ``torch.nn.init.calculate_gain``.
 PYTORCH: dict[str, tuple[float, str]] = {
@@ -68,14 +75,36 @@ class GainResult:
     variance_gain: arb  # γ_var
     second_moment_gain: arb  # γ_2
     frameworks: tuple[FrameworkGain, ...]
+    bits: int = 53  # the working precision of the enclosures
+
+    def __repr__(self) -> str:
+        digits = mpmath.libmp.prec_to_dps(self.bits)
+        return (f"GainResult({self.activation.label()}, {self.bits} bits: variance_gain="
+                f"{self.variance_gain.str(digits, radius=True)}, second_moment_gain="
+                f"{self.second_moment_gain.str(digits, radius=True)})")
 
 
-def certified_gains(act: Activation) -> GainResult:
-    """γ_var and γ_2 of ``act`` as arb enclosures at the current precision, with the framework
-    values for built-in activations (unscaled) and their relative errors.
+def certified_gains(act: ModelSpec, *, digits: int | None = None) -> GainResult:
+    """γ_var and γ_2 of ``act`` (a name, an expression in x, an Activation or a moment model)
+    as arb enclosures at ``digits`` decimal digits (default: the current precision), with
+    the framework values for built-in activations (unscaled) and their relative errors.
+
+    >>> r = certified_gains("relu", digits=20)
+    >>> r.variance_gain.str(15, radius=False)   # √(1/Var[relu(Z)]) = √(2π/(π − 1))
+    '1.71285855044966'
 
     Raises :class:`ArithmeticError` if an enclosure is not finite or the variance is not
     proven positive."""
+    act = resolve(act).activation
+    if digits is None:
+        return _gains(act)
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= MAX_DIGITS:
+        raise InputError(f"digits must be an integer in 1..{MAX_DIGITS} (got {digits!r})")
+    with working_precision(digits=digits):
+        return _gains(act)
+
+
+def _gains(act: Activation) -> GainResult:
     partials = gaussian.moment_partials(act, arb(0), arb(1), order=0)
     mean, second = partials.A[0], partials.B[0]
     variance = second - mean * mean
@@ -95,4 +124,4 @@ def certified_gains(act: Activation) -> GainResult:
             note = "tanh approximation of GELU in NFNets" if act.name == "gelu" else ""
             frameworks.append(FrameworkGain("nfnets gamma", value, repr(value), "variance",
                                             (arb(value) - gv) / gv, note))
-    return GainResult(act, mean, second, gv, g2, tuple(frameworks))
+    return GainResult(act, mean, second, gv, g2, tuple(frameworks), ctx.prec)

@@ -41,8 +41,9 @@ from flint import acb, arb, ctx, fmpq
 
 from snn_theory.certify.krawczyk import krawczyk_1d
 from snn_theory.derive import activations, formulas
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate.model import ModelSpec, activation_of
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
 from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision
@@ -307,20 +308,19 @@ def propagation_point(
     lam: Any = None,
     alpha: Any = None,
     fixed: tuple[arb, arb] | None = None,
-    activation: activations.Activation | None = None,
+    activation: ModelSpec | None = None,
 ) -> PropagationPoint:
     """The certified fixed point of (ω, τ) (Krawczyk, :func:`snn_theory.evaluate.moment_map.fixed_point`)
     and the closed-form propagation quantities enclosed over its ball.
 
-    ``activation``: any activation of :mod:`snn_theory.derive.activations` (default SELU with λ, α
-    in closed form); other than SELU, the fixed point is certified by
-    :func:`snn_theory.evaluate.activation_map.fixed_point` and the quantities are rigorous Gaussian
-    integrals (:mod:`snn_theory.evaluate.gaussian`; E[f′(z)²] of the derivative's pieces).
+    ``activation``: a name, expression, Activation or moment model (default SELU, λ, α in
+    closed form); other than SELU, the fixed point is certified by the Gaussian model and the
+    quantities are rigorous integrals (:mod:`snn_theory.evaluate.gaussian`; E[f′(z)²] piecewise).
     ``fixed``: use these (μ, ν) balls instead of the fixed point (any input statistics).
 
     Raises :class:`InputError` for τ ≤ 0 or no fixed point found, and
     :class:`ArithmeticError` if the certified fixed point has ν* ≤ 0."""
-    omega_b, tau_b = to_number(omega, "arb"), to_number(tau, "arb")
+    omega_b, tau_b, activation = to_number(omega, "arb"), to_number(tau, "arb"), activation_of(activation)
     if not tau_b > 0:
         raise InputError(f"tau must be > 0 (got {tau})")
     if activation is not None and not activation.is_selu:
@@ -395,7 +395,7 @@ def _generic_point(
             why = " ".join(str(exc).split())
         if fp is None or not fp.proved:
             trivial = activation_map.trivial_fixed_point(source, given[0], given[1])
-            raise ArithmeticError(trivial) if trivial else InputError(
+            raise TrivialFixedPoint(trivial) if trivial else InputError(
                 f"no fixed point of the moment map of {source.label()} certified for omega = "
                 f"{given[0]}, tau = {given[1]} (Newton from (0, 1), then the Krawczyk test"
                 f"{': ' + why if fp is None else ' failed'})")
@@ -780,12 +780,12 @@ def propagate(
     prec: int = DEFAULT_PREC,
     exclusion: bool = True,
     progress: ProgressCallback | None = None,
-    activation: activations.Activation | None = None,
+    activation: ModelSpec | None = None,
 ) -> PropagationResult:
     """Certify the propagation quantities at the fixed point of (ω, τ) (module docstring).
 
-    ``activation`` other than SELU: the fixed points of the c-map by :func:`_mehler_fixed_points`
-    (1-D rigorous integrals and the Mehler expansion; no pair integral is needed).
+    ``activation`` (name, expression, Activation or model; default SELU), other than SELU: the
+    c-map's fixed points by :func:`_mehler_fixed_points` (1-D integrals, Mehler expansion).
 
     Raises :class:`InputError` for bad input and :class:`ArithmeticError` when a certificate
     cannot be obtained (no certified fixed point, an integral that does not converge, an

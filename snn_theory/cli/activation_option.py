@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from snn_theory.derive import activations
-from snn_theory.derive.activations import Activation
+from snn_theory.evaluate import model
+from snn_theory.evaluate.model import MomentModel
 
 HELP = ("Activation: a built-in name (" + ", ".join(activations.NAMES) + ", swish) or an "
         "expression in x over " + ", ".join(activations.FUNCTIONS) + " (e.g. "
@@ -31,6 +32,7 @@ def activation_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def resolve(activation: str, scale: str, shift: str) -> Activation:
-    """The activation the options describe (:class:`InputError` → exit 2 for bad input)."""
-    return activations.get(activation, scale, shift)
+def resolve_options(activation: str, scale: str, shift: str) -> MomentModel:
+    """The moment model of the activation the options describe, resolved once
+    (:func:`snn_theory.evaluate.model.resolve`; :class:`InputError` → exit 2 for bad input)."""
+    return model.resolve(activation, scale=scale, shift=shift)

@@ -29,7 +29,9 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     proven cell's five claims are re-derived from the paving's box B and the cell and
     re-proven box by box, every refuted cell's counterexample is re-evaluated.  A shaping
     certificate (written by `shape --out`) is checked by re-running the Krawczyk test on its
-    box and comparing the re-derived parameters with the recorded intervals.
+    box and comparing the re-derived parameters with the recorded intervals.  A network
+    certificate (written by `certify-network`) is re-derived from the weights file it names
+    (its sha256 must match): every unit's exact (ω, τ) and its membership of the region.
 
     Output: one line per certificate, the single place to read what was proven —
     VALID/INVALID, path, HOLDS/FALSE, the full statement (quantity, relation, threshold,
@@ -39,7 +41,12 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
 
     Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
     """
-    from snn_theory.certify import activation_verify, domains, shaping_certificate
+    from snn_theory.certify import (
+        activation_verify,
+        domains,
+        network_certificate,
+        shaping_certificate,
+    )
     from snn_theory.certify.certificate.check import check_certificate
     from snn_theory.cli.progress import progress_bar
 
@@ -56,6 +63,8 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
             bar(0, None)
             if domains.is_paving_certificate(f):
                 reports.append(domains.check_paving(f, progress=bar))
+            elif network_certificate.is_network_certificate(f):
+                reports.append(network_certificate.check_network_certificate(f))
             elif shaping_certificate.is_shape_certificate(f):
                 reports.append(shaping_certificate.check_shape_certificate(f))
             elif activation_verify.is_activation_certificate(f):

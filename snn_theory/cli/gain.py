@@ -23,7 +23,7 @@ import click
 from flint import arb
 
 from snn_theory.certify.gains import certified_gains
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.errors import InputError
 from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_enclosure
@@ -50,7 +50,7 @@ def gain_command(activation: str, scale: str, shift: str, digits: int, as_json: 
     """
     if not 1 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be in 1..{MAX_DIGITS} (got {digits})")
-    act = resolve(activation, scale, shift)
+    act = resolve_options(activation, scale, shift).activation
     with working_precision(digits=digits + 10):
         try:
             result = certified_gains(act)

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "reproduce": "snn_theory.cli.reproduce:reproduce_command",
     "propagate": "snn_theory.cli.propagate:propagate_command",
     "train": "snn_theory.cli.train:train_command",
+    "certify-network": "snn_theory.cli.certify_network:certify_network_command",
     "gain": "snn_theory.cli.gain:gain_command",
     "activation-table": "snn_theory.cli.activation_table:activation_table_command",
     "map-domain": "snn_theory.cli.map_domain:map_domain_command",

@@ -52,29 +52,20 @@ from typing import Any
 
 import click
 import mpmath
-from flint import ctx
 
-from snn_theory.cli.activation_option import activation_options, resolve
-from snn_theory.errors import InputError
+from snn_theory.cli.activation_option import activation_options, resolve_options
+from snn_theory.errors import InputError, PrecisionExhausted
 from snn_theory.evaluate import backends
-from snn_theory.evaluate.moment_map import evaluate, evaluate_digits, iterate
+from snn_theory.evaluate.point import MAX_DIGITS, MAX_ITERATIONS, MapPoint, map_point
 from snn_theory.exact import decimal_string
-from snn_theory.precision import digits_to_bits, working_precision
-
-#: Largest accepted ``--digits``.
-MAX_DIGITS = 10_000
-#: Largest accepted ``--iterate``.
-MAX_ITERATIONS = 100_000
-_QUANTITIES = ("mean", "second_moment", "variance", "H11", "H12", "H21", "H22", "spectral_norm")
 
 
-def _formatter(backend: str, digits: int, as_json: bool) -> Callable[[Any], Any]:
-    if backend == "mpmath":
-        return lambda x: mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
-    if backend == "arb":
+def _formatter(point: MapPoint, as_json: bool) -> Callable[[Any], Any]:
+    if point.backend == "mpmath":
+        return lambda x: mpmath.nstr(x, point.digits, min_fixed=-4, max_fixed=point.digits)
+    if point.backend == "arb":
         # all digits the ball determines at the working precision (arb trims the rest)
-        n = max(digits, ctx.dps)
-        return lambda x: x.str(n, radius=True)
+        return lambda x: x.str(point.display_digits, radius=True)
 
     def as_float(x: Any) -> Any:
         value = float(x)
@@ -83,36 +74,6 @@ def _formatter(backend: str, digits: int, as_json: bool) -> Callable[[Any], Any]
         return value if as_json else repr(value)
 
     return as_float
-
-
-def _run(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: str | None,
-         steps: int | None, backend: str) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
-    if backend == "jax":
-        import jax
-
-        # float64 for this command only (a context: in-process callers keep their setting)
-        with jax.enable_x64(True):
-            return _evaluate_and_iterate(mu, nu, omega, tau, lam, alpha, steps, backend)
-    return _evaluate_and_iterate(mu, nu, omega, tau, lam, alpha, steps, backend)
-
-
-def _evaluate_and_iterate(mu: str, nu: str, omega: str, tau: str, lam: str | None,
-                          alpha: str | None, steps: int | None, backend: str
-                          ) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
-    values = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=_QUANTITIES)
-    trajectory: list[tuple[Any, Any]] = []
-    if steps is not None:
-        try:
-            trajectory = iterate(mu, omega, nu, tau, steps=steps, lam=lam, alpha=alpha,
-                                 backend=backend)
-        except (ArithmeticError, ValueError) as exc:  # InputError is a ValueError
-            raise InputError(f"--iterate: the trajectory left the domain: {exc}") from None
-        if backend == "jax":  # the library does not check (traced) JAX values
-            for k, (_, v) in enumerate(trajectory):
-                if not float(v) > 0 or not math.isfinite(float(v)):
-                    raise InputError(f"--iterate: the trajectory left the domain: "
-                                     f"nu_{k} = {float(v)!r} is not > 0")
-    return values, trajectory
 
 
 @click.command("map")
@@ -141,7 +102,7 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     numpy/JAX, float64.  --activation other than selu: the rigorous Gaussian integrals
     (backends arb and mpmath only; mpmath prints the midpoints of the arb enclosures).
     """
-    act = resolve(activation, scale, shift)
+    model = resolve_options(activation, scale, shift)
     if backend not in backends.BACKENDS:
         raise InputError(f"--backend must be one of {', '.join(backends.BACKENDS)} "
                          f"(got {backend!r})")
@@ -155,121 +116,53 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     tau = decimal_string(tau, "--tau", positive=True)
     lam = None if lam is None else decimal_string(lam, "--lam", positive=True)
     alpha = None if alpha is None else decimal_string(alpha, "--alpha", positive=True)
-
-    if not act.is_selu:
-        if lam is not None or alpha is not None:
-            raise InputError("--lam/--alpha are SELU parameters; with --activation use "
-                             "--scale/--shift")
-        if backend not in ("arb", "mpmath"):
-            raise InputError(f"--backend {backend} evaluates the SELU closed forms only; with "
-                             "--activation use arb or mpmath")
-    bits = None
-    unresolved: tuple[str, ...] = ()
-    if act.is_selu and backend == "mpmath":
-        # the working precision follows the inputs: raised until arb vouches for D digits
-        try:
-            checked = evaluate_digits(mu, omega, nu, tau, lam, alpha, digits=digits,
-                                      quantities=_QUANTITIES)
-            bits, unresolved = checked.bits, checked.unresolved
-        except ArithmeticError as exc:
-            click.echo(f"snn-theory map: error: {exc}; not printing wrong digits", err=True)
-            sys.exit(3)
-    with working_precision(digits=digits) if bits is None else working_precision(bits=bits):
-        if act.is_selu:
-            values, trajectory = _run(mu, nu, omega, tau, lam, alpha, steps, backend)
-        else:
-            values, trajectory = _run_activation(act, mu, nu, omega, tau, steps, backend)
-        fmt = _formatter(backend, digits, as_json)
-        out = {
-            "mean": fmt(values["mean"]),
-            "second_moment": fmt(values["second_moment"]),
-            "variance": fmt(values["variance"]),
-            "jacobian": [[fmt(values["H11"]), fmt(values["H12"])],
-                         [fmt(values["H21"]), fmt(values["H22"])]],
-            "spectral_norm": fmt(values["spectral_norm"]),
-        }
-        if steps is not None:
-            out["trajectory"] = [[fmt(m), fmt(v)] for m, v in trajectory]
-
-    if act.is_selu and backend == "mpmath":
-        out["working_bits"] = bits
-        out["zero_to_working_precision"] = list(unresolved)
-        if not as_json and bits > digits_to_bits(digits):
+    try:
+        point = map_point(model, mu=mu, nu=nu, omega=omega, tau=tau, lam=lam, alpha=alpha,
+                          steps=steps, backend=backend, digits=digits)
+    except PrecisionExhausted as exc:
+        click.echo(f"snn-theory map: error: {exc}; not printing wrong digits", err=True)
+        sys.exit(3)
+    fmt = _formatter(point, as_json)
+    values = point.values
+    out: dict[str, Any] = {
+        "mean": fmt(values["mean"]),
+        "second_moment": fmt(values["second_moment"]),
+        "variance": fmt(values["variance"]),
+        "jacobian": [[fmt(values["H11"]), fmt(values["H12"])],
+                     [fmt(values["H21"]), fmt(values["H22"])]],
+        "spectral_norm": fmt(values["spectral_norm"]),
+    }
+    if steps is not None:
+        out["trajectory"] = [[fmt(m), fmt(v)] for m, v in point.trajectory]
+    if point.unresolved is not None:
+        out["working_bits"] = point.bits
+        out["zero_to_working_precision"] = list(point.unresolved)
+        if not as_json and point.precision_raised:
             click.echo(f"note: cancellation at this point: the working precision was raised "
-                       f"to {bits} bits so that all {digits} digits are correct", err=True)
-    if backend in ("numpy", "jax"):
-        flagged = float_errors(values, mu, omega, nu, tau, lam, alpha)
+                       f"to {point.bits} bits so that all {digits} digits are correct", err=True)
+    if point.ill_conditioned is not None:
+        flagged = point.ill_conditioned
         out["ill_conditioned"] = sorted(flagged)
         if not as_json:
             for name, error in sorted(flagged.items()):
                 click.echo(f"warning: float64 {name} is ill-conditioned here: relative error "
                            f"{error:.2g} against a 17-digit arb-checked reference "
                            "(see `snn-theory map --help`)", err=True)
-    if not act.is_selu:
-        out["activation"] = act.to_json()
+    if point.activation_record is not None:
+        out["activation"] = point.activation_record
     if as_json:
         json.dump(out, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
         return
-    _print_table(out, backend, digits, act.label())
+    _print_table(out, backend, digits, model.label)
 
 
-#: Float results are flagged above this relative error (the well-conditioned accuracy of
-#: the float64 backends is 1e-12, see :mod:`snn_theory.evaluate.backends`).
-FLOAT_TOLERANCE = 1e-12
-
-
-def float_errors(values: dict[str, Any], mu: str, omega: str, nu: str, tau: str,
-                 lam: str | None, alpha: str | None) -> dict[str, float]:
-    """Relative errors above :data:`FLOAT_TOLERANCE` of float results, measured against
-    17-digit mpmath values checked by arb (:func:`evaluate_digits`); an error of 1 means
-    the float result has no correct digit (e.g. 0 for a nonzero value, or the wrong sign).
-    """
-    try:
-        reference = evaluate_digits(mu, omega, nu, tau, lam, alpha, digits=17,
-                                    quantities=tuple(values)).values
-    except ArithmeticError:
-        return {name: math.inf for name in values}
-    flagged = {}
-    for name, value in values.items():
-        exact = reference[name]
-        x = float(value)
-        if exact == 0:
-            error = 0.0 if x == 0 else math.inf
-        elif not math.isfinite(x):
-            error = math.inf
-        else:
-            error = min(float(abs((mpmath.mpf(x) - exact) / exact)), 1.0)
-        if error > FLOAT_TOLERANCE:
-            flagged[name] = error
-    return flagged
-
-
-def _run_activation(act: Any, mu: str, nu: str, omega: str, tau: str, steps: int | None,
-                    backend: str) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
-    """The map for a non-SELU activation: arb enclosures (mpmath: their midpoints)."""
-    from snn_theory.evaluate import activation_map
-
-    try:
-        values = activation_map.evaluate(act, mu, omega, nu, tau, _QUANTITIES)
-        trajectory = [] if steps is None else activation_map.iterate(act, mu, omega, nu, tau,
-                                                                     steps=steps)
-    except ArithmeticError as exc:
-        raise InputError(f"the Gaussian integrals failed: {exc}") from None
-    if backend == "mpmath":
-        values = {k: activation_map.to_mpf(x) for k, x in values.items()}
-        trajectory = [(activation_map.to_mpf(m), activation_map.to_mpf(v))
-                      for m, v in trajectory]
-    return values, trajectory
-
-
-def _print_table(out: dict[str, Any], backend: str, digits: int, name: str = "selu") -> None:
+def _print_table(out: dict[str, Any], backend: str, digits: int, label: str = "SELU") -> None:
     from snn_theory.cli.console import print_table
 
     kind = {"mpmath": f"mpmath, {digits} digits (point values)",
             "arb": f"arb balls at {digits} digits (each contains the exact value)",
             "numpy": "numpy float64", "jax": "JAX float64"}[backend]
-    label = "SELU" if name == "selu" else name
     (h11, h12), (h21, h22) = out["jacobian"]
     rows = [("mean μ̃", out["mean"]), ("second moment ξ̃", out["second_moment"]),
             ("variance ν̃", out["variance"]), ("H11 = ∂μ̃/∂μ", h11), ("H12 = ∂μ̃/∂ν", h12),

@@ -16,7 +16,7 @@ from snn_theory.certify.domains import (
     DEFAULT_PLANE_RANGES,
     DEFAULT_REGION,
 )
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.errors import InputError
 
 DEFAULT_OUT = "proofs/domain.paving.json.gz"
@@ -116,7 +116,7 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
     from snn_theory.files import check_overwrite, writable_directory
 
     axes = domains.parse_plane(plane)
-    act = resolve(activation, scale, shift)
+    act = resolve_options(activation, scale, shift).activation
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
     given = _parse_region(region_text, axes)

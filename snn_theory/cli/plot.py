@@ -16,9 +16,8 @@ from typing import Any
 
 import click
 
-from snn_theory.cli.activation_option import HELP, activation_options, resolve
+from snn_theory.cli.activation_option import HELP, activation_options, resolve_options
 from snn_theory.cli.train import common_options, train_activation_options
-from snn_theory.errors import InputError
 from snn_theory.show import figures as plots
 
 
@@ -80,16 +79,15 @@ def _figure_options(default_size: plots.FigureSize) -> Callable[[Callable[..., A
 
 def _activation(activation: str, scale: str, shift: str, figure: str,
                 selu_only: dict[str, bool] | None = None) -> Any:
-    """The activation of the options (None for plain SELU); options that only make sense
-    for SELU combined with another activation: InputError (one line, exit 2)."""
-    act = resolve(activation, scale, shift)
-    if act.is_selu:
-        return None
+    """The activation of the options (the figures draw SELU's closed forms for SELU);
+    options that only make sense for SELU combined with another activation: InputError
+    (one line, exit 2)."""
+    model = resolve_options(activation, scale, shift)
     for option, given in (selu_only or {}).items():
         if given:
-            raise InputError(f"plot {figure}: {option} is for SELU; it cannot be combined "
-                             f"with --activation {activation}")
-    return act
+            model.require_closed_form(f"plot {figure}: {option} is for SELU; it cannot be "
+                                      f"combined with --activation {activation}")
+    return model.activation
 
 
 def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, height: int,
@@ -324,9 +322,10 @@ def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, se
     """ln of the squared gradient norm against depth: simulated networks (normalised weights,
     ω = 0) against k·ln χ₁ with the certified χ₁ at each τ's fixed point, for SELU (the
     default) and any other --activation (each needs a fixed point with ν* > 0 at every τ)."""
-    acts = [resolve(a, scale, shift) for a in (activation or ("selu",))]
+    models = [resolve_options(a, scale, shift) for a in (activation or ("selu",))]
+    acts = [m.activation for m in models]
     if taus is None:
-        taus = GRADIENT_TAUS_SELU if all(a.is_selu for a in acts) else GRADIENT_TAUS_OTHERS
+        taus = GRADIENT_TAUS_SELU if all(m.closed_form for m in models) else GRADIENT_TAUS_OTHERS
     try:
         tau_list = [float(x) for x in taus.split(",") if x.strip()]
     except ValueError:
@@ -339,6 +338,31 @@ def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, se
 
 
 __all__ = ["plot_group"]
+
+
+@plot_group.command("constrained")
+@click.option("--results", type=click.Path(dir_okay=False), required=True,
+              help="The record of `python benchmarks/bench_constrained.py --out FILE`.")
+@_figure_options(plots.FigureSize(1800, 600, 150))
+def constrained_command(results: str, out: str | None, width: int, height: int, dpi: int,
+                        as_json: bool) -> None:
+    """Training that keeps the theorem true: test accuracy, the last hidden layer's (μ, ν)
+    against Theorem 1's box and the fixed point (0, 1), and the exact fraction of units
+    inside the certified region, for SELU unconstrained, max-norm, theorem1, domain-map and
+    ReLU + batch norm (drawn from a study record; nothing is trained here)."""
+    from snn_theory.errors import InputError
+    from snn_theory.show import training_figures as train_plots
+
+    try:
+        with open(results) as fh:
+            study = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the study record {results!r}: "
+                         f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(study, dict):
+        raise InputError(f"{results!r} is not a study record")
+    _run(train_plots.constrained, out=out, width=width, height=height, dpi=dpi,
+         as_json=as_json, study=study)
 
 
 @plot_group.command("training")

@@ -42,7 +42,7 @@ from typing import Any
 import click
 from flint import arb
 
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_string, format_fraction, parse_exact
@@ -145,12 +145,12 @@ def propagate_command(
     """
     from snn_theory.certify import propagation as P
 
-    act = resolve(activation, scale, shift)
-    generic = not act.is_selu
-    if generic and (lam is not None or alpha is not None):
-        raise InputError("--lam/--alpha are SELU's parameters; not with another --activation")
-    if generic and edge_alpha:
-        raise InputError(
+    model = resolve_options(activation, scale, shift)
+    if lam is not None or alpha is not None:
+        model.require_closed_form(
+            "--lam/--alpha are SELU's parameters; not with another --activation")
+    if edge_alpha:
+        model.require_closed_form(
             "--edge-alpha is the edge of SELU's (lam, alpha) family; not with another --activation"
         )
     if not 10 <= digits <= MAX_DIGITS:
@@ -177,14 +177,14 @@ def propagate_command(
                 alpha,
                 prec=prec,
                 progress=update,
-                activation=act if generic else None,
+                activation=model,
             )
     except ArithmeticError as exc:  # no fixed point at all is an InputError (exit 2)
         _math_failure(str(exc))
         return
     try:
         extra = _extras(
-            P, result, c_value, taus, alphas, lam, alpha, prec, act if generic else None
+            P, result, c_value, taus, alphas, lam, alpha, prec, model
         )
     except ArithmeticError as exc:
         _math_failure(str(exc))
@@ -223,7 +223,7 @@ def _extras(
     lam: str | None,
     alpha: str | None,
     prec: int,
-    act: Any = None,
+    model: Any = None,
 ) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if c_value is not None:
@@ -240,10 +240,10 @@ def _extras(
                 P.correlation_map(result.point, c, tol),
                 P.correlation_slope(result.point, c, tol),
             )
-    if taus and act is not None:
-        extra["edge_tau"] = P.edge_of_chaos_activation(taus, act, prec=prec)
-    elif taus:
-        extra["edge_tau"] = P.edge_of_chaos_tau(taus, lam, alpha, prec=prec)
+    if taus:
+        from snn_theory.certify.edge import edge_of_chaos
+
+        extra["edge_tau"] = edge_of_chaos(taus, model, lam, alpha, prec=prec)
     if alphas:
         extra["edge_alpha"] = P.edge_of_chaos_lambda(alphas, prec=prec)
     return extra

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import EXIT_FALSE, EXIT_NOT_CERTIFIED, EXIT_OK
 from snn_theory.cli.progress import ProgressBar, progress_bar
 from snn_theory.files import dumps_json
@@ -99,13 +99,12 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {str(out)!r} is a file, not a directory")
     mode = "quick" if quick else "full" if full else "default"
-    act = resolve(activation, scale, shift)
-    other = None if act.is_selu else act
-    stages = len(st.stage_names(mode, other is not None))
+    model = resolve_options(activation, scale, shift)
+    stages = len(st.stage_names(mode, model))
     with progress_bar("reproduce", total=stages, show=not as_json, spinner=True,
                       count="") as overall:
         result = st.run(out, mode=mode, jobs=jobs, progress=_Bars(overall, stages),
-                        activation=other)
+                        activation=model)
     if as_json:
         from snn_theory.show.reproduce.report import json_default, to_json
 

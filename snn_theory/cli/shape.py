@@ -31,7 +31,7 @@ from snn_theory.certify.shaping import (
 )
 from snn_theory.certify.shaping_certificate import write_certificate
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
-from snn_theory.derive import activations
+from snn_theory.cli.activation_option import resolve_options
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_enclosure, format_fraction, parse_exact
 from snn_theory.files import writable_file
@@ -172,7 +172,7 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
         raise InputError(f"--digits must be in 1..{MAX_DIGITS} (got {digits})")
     targets = validate(method, depth, _number(zeta, "--zeta"),
                        _number(curvature, "--curvature"), _number(eta, "--eta"))
-    act = activations.get(activation)
+    act = resolve_options(activation, "1", "0").activation
     if method == "tat":
         if act.definition in RECTIFIERS and curvature is not None:
             raise InputError("TAT for relu/leaky_relu takes --eta, not --curvature")

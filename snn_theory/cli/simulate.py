@@ -42,7 +42,7 @@ import sys
 import click
 import numpy as np
 
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.console import print_wrapped
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
@@ -296,12 +296,12 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
     choose τ so that a fixed point with ν* > 0 exists, e.g. τ = 2 for tanh) against its
     c-map iterates or k ln chi1.
     """
-    act = resolve(activation, scale, shift)
-    if not act.is_selu and (pairs is not None or gradients):
+    model = resolve_options(activation, scale, shift)
+    if pairs is not None or gradients:
         if lam is not None or alpha is not None:
-            raise InputError(f"--lam and --alpha are SELU's parameters; they cannot be "
-                             f"combined with --activation {activation}")
-    elif not act.is_selu:
+            model.require_closed_form(f"--lam and --alpha are SELU's parameters; they cannot "
+                                      f"be combined with --activation {activation}")
+    elif not model.closed_form:  # the numpy Monte Carlo of the moment map
         if out is not None:
             raise InputError("--out is for the JAX simulations; with --activation "
                              f"{activation} the moment Monte Carlo takes width, depth, batch, "
@@ -309,8 +309,8 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
                              "--gradients take the other options too)")
         from snn_theory.cli.simulate_activation import run
 
-        run(act, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0, omega=omega,
-            tau=tau, seed=seed, as_json=as_json)
+        run(model.activation, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0,
+            omega=omega, tau=tau, seed=seed, as_json=as_json)
         return
     if distributed:
         import jax
@@ -340,7 +340,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         omega=omega, tau=tau, dropout_rate=dropout_rate, input_law=input_law, dtype=dtype,
         seed=seed, lam=lam, alpha=alpha, tolerance=tolerance, prng=prng,
         memory_limit=None if memory_limit is None else memory_limit * 2**30,
-        activation=None if act.is_selu else act)
+        activation=model.activation)
     config.validate()
     if out:  # before computing anything: a run must not be lost to an unwritable path
         from snn_theory.files import check_overwrite, numpy_archive_of, writable_file

@@ -13,20 +13,15 @@ import click
 
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
-from snn_theory.evaluate.activation_map import AffineResult, solve_affine
+from snn_theory.evaluate.activation_map import AffineResult
 from snn_theory.exact import (
     SHORT_DIGITS,
     ball_text,
     decimal_enclosure,
     format_fraction,
     nearest_float,
-    parse_exact,
 )
 from snn_theory.precision import working_precision
-
-#: Largest --digits with a non-SELU activation (each digit costs integration work).
-MAX_AFFINE_DIGITS = 300
 
 
 def _json(result: AffineResult, digits: int) -> dict:
@@ -50,28 +45,16 @@ def _json(result: AffineResult, digits: int) -> dict:
 
 
 def run_affine(act: Activation, mean: str, variance: str, omega: str, tau: str, digits: int,
-               as_json: bool, fmt: str) -> None:
-    if not 1 <= digits <= MAX_AFFINE_DIGITS:
-        raise InputError(f"--digits must be in 1..{MAX_AFFINE_DIGITS} with --activation "
-                         f"(got {digits})")
-    if act.scale != 1 or act.shift != 0:
-        raise InputError("the scale and shift are what solve-constants solves for; give the "
-                         "activation without them")
-    target = [parse_exact(t, f"--{n}", ratio=False) for n, t in (("mean", mean), ("variance", variance),
-                                                    ("omega", omega), ("tau", tau))]
-    if target[1] <= 0:
-        raise InputError(f"--variance must be > 0 (got {variance})")
-    if target[3] <= 0:
-        raise InputError(f"--tau must be > 0 (got {tau})")
-    with working_precision(digits=digits + 10):
-        try:
-            result = solve_affine(act, *target)
-        except ArithmeticError as exc:
-            result = None
-            reason = str(exc)
-        if result is not None and not result.certified:
-            reason = result.method
-        out = _json(result, digits) if result is not None else None
+               as_json: bool, fmt: str, solved: AffineResult | ArithmeticError) -> None:
+    """Present the c, d that the library's :func:`snn_theory.certify.constants.solve_constants`
+    returned for this activation (or the failure of a rigorous integral it raised)."""
+    result, reason = (None, str(solved)) if isinstance(solved, ArithmeticError) else (solved, "")
+    if result is not None and not result.certified:
+        reason = result.method
+    out = None
+    if result is not None:
+        with working_precision(bits=result.precision_bits):
+            out = _json(result, digits)
     if result is None or not result.certified:
         if as_json:
             click.echo(json.dumps({"certified": False, "scale": None, "shift": None,

@@ -57,8 +57,8 @@ from snn_theory.certify.constants import (
     solve_constants,
 )
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
+from snn_theory.cli.activation_option import resolve_options
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED
-from snn_theory.errors import InputError
 from snn_theory.evaluate.dtypes import DTYPE_NAMES, Rounding, get_format, round_constants
 from snn_theory.exact import interval_text
 
@@ -241,25 +241,24 @@ def solve_constants_command(mean: str, variance: str, omega: str, tau: str, digi
     snn-theory solve-constants --dtype float32 --dtype bfloat16 --dropout-rate 0.1
     snn-theory solve-constants --dtype float16 --format c
     """
-    from snn_theory.derive import activations
-
-    act = activations.get(activation)
-    if not act.is_selu:
-        if dtypes or fmt == "c":
-            raise InputError("--dtype and --format c are for the SELU constants; they do not "
-                             "apply to --activation " + activation)
-        if dropout_rates:
-            raise InputError("--dropout-rate is alpha dropout for SELU; it does not apply to "
-                             "--activation " + activation)
-        from snn_theory.cli.solve_affine import run_affine
-
-        run_affine(act, mean, variance, omega, tau, digits, as_json, fmt)
-        return
+    model = resolve_options(activation, "1", "0")
+    if dtypes or fmt == "c":
+        model.require_closed_form("--dtype and --format c are for the SELU constants; they do "
+                                  "not apply to --activation " + activation)
     for d in dtypes:
         get_format(d)  # unknown dtype: one line, exit 2, before any work
+    try:
+        result = solve_constants(mean=mean, variance=variance, omega=omega, tau=tau,
+                                 digits=digits, dropout_rates=dropout_rates,
+                                 activation=activation)
+    except ArithmeticError as exc:  # a rigorous Gaussian integral failed: nothing certified
+        result = exc
+    if not isinstance(result, ConstantsResult):  # c, d of c·f + d for another activation
+        from snn_theory.cli.solve_affine import run_affine
+
+        run_affine(model.activation, mean, variance, omega, tau, digits, as_json, fmt, result)
+        return
     as_json = as_json or fmt == "json"
-    result = solve_constants(mean=mean, variance=variance, omega=omega, tau=tau,
-                             digits=digits, dropout_rates=dropout_rates)
     if not result.ok:
         reason = (result.failure if not result.certified else
                   "the closed forms of λ01, α01 do not intersect the certified enclosures")

@@ -6,10 +6,12 @@ against the theorem (see :mod:`snn_theory.simulate.training`).
     snn-theory train --dataset wine --init normalized --json
     snn-theory train --out runs.json --save-weights runs.npz   # then: plot training --results runs.json
     snn-theory train --activation tanh                 # plus c·tanh(x) + d, (0, 1) fixed
+    snn-theory train --variants selu --constraint theorem1   # every step kept provably inside
 
 Bad input (one line, exit 2): unknown data set, variant, optimizer or init; depth, width,
 epochs or batch size < 1; learning rate ≤ 0; dropout rate outside [0, 1); unknown
-activation or an expression that does not parse.  If the SELU constants (or the activation's
+activation or an expression that does not parse; unknown constraint, or a paving that is
+missing or fails the certificate checker.  If the SELU constants (or the activation's
 c, d) cannot be certified: one line, exit 3.
 """
 
@@ -158,6 +160,14 @@ def common_options(f: Callable[..., Any] | None = None, *, width_flag: str = "--
                      help="The 60/20/20 train/validation/test split."),
         click.option("--heldout", type=int, default=d.heldout, show_default=True,
                      help="Validation samples on which the per-layer (μ, ν) are measured."),
+        click.option("--constraint", default=d.constraint, show_default=True,
+                     metavar="none|max-norm|theorem1|domain-map|PAVING.json.gz",
+                     help="Project every hidden unit's weight row after each update: "
+                          "max-norm (Σw² ≤ 1.1, bounds τ only), or onto the nearest row whose "
+                          "(ω, τ) lies in a certified region: Theorem 1's rectangle, the "
+                          "largest certified rectangle of the committed domain map, or the "
+                          "proven cells of a paving (each paving re-checked first).  The "
+                          "fraction inside is measured exactly from the stored weights."),
     ]):
         f = option(f)
     return f
@@ -199,6 +209,9 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
     CPU cores (mostly compilation: one per variant and depth).
     """
     configs = build_configs(dataset, variants, depths, **fields)
+    from snn_theory.simulate.constrained import region_for
+
+    region_for(configs[0].constraint)  # a paving is checked before any training
     if save_weights and not save_weights.endswith(".npz"):
         raise InputError(f"--save-weights must name a .npz file (got {save_weights!r})")
     from snn_theory.files import check_overwrite, tagged_json, tagged_numpy_archive
@@ -238,6 +251,11 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
         click.echo(json.dumps(record))
         return
     _print_table(results)
+    for r in results:
+        if r.config.constraint != "none":
+            click.echo(f"{r.label}: units inside the constraint's region (exact, from the "
+                       f"stored weights), smallest over epochs and layers: "
+                       f"{r.inside_fraction.min():.4g}")
     if out:
         click.echo(f"wrote {out}")
     if save_weights:

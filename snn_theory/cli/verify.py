@@ -24,7 +24,7 @@ from snn_theory.certify.claims import (
     builtin_claim_for,
     check_name,
 )
-from snn_theory.cli.activation_option import activation_options, resolve
+from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.cli.progress import ProgressBar, progress_bar
 from snn_theory.errors import InputError
@@ -191,17 +191,18 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from rich.console import Console
     from rich.text import Text
 
-    act = resolve(activation, scale, shift)
-    if not act.is_selu and (method != "interval" or lam is not None or alpha is not None
-                            or grid == "paper"):
-        raise InputError("--method paper, --grid paper, --lam and --alpha are for SELU; with "
-                         "--activation use --scale/--shift")
+    model = resolve_options(activation, scale, shift)
+    if method != "interval" or lam is not None or alpha is not None or grid == "paper":
+        model.require_closed_form("--method paper, --grid paper, --lam and --alpha are for "
+                                  "SELU; with --activation use --scale/--shift")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
-    if scheduler is not None and (jobs is not None or method != "interval"
-                                  or not act.is_selu):
-        raise InputError("--scheduler runs the interval search for SELU on a cluster; it "
-                         "does not combine with --jobs, --method paper or --activation")
+    if scheduler is not None:
+        scheduler_refused = ("--scheduler runs the interval search for SELU on a cluster; it "
+                             "does not combine with --jobs, --method paper or --activation")
+        if jobs is not None or method != "interval":
+            raise InputError(scheduler_refused)
+        model.require_closed_form(scheduler_refused)
     if max_boxes is not None and max_boxes < 1:
         raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
     if time_limit is not None and not time_limit > 0:
@@ -225,10 +226,10 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
-    if not act.is_selu:
+    if not model.closed_form:  # the Gaussian verifier (certify/activation_verify.py)
         from snn_theory.cli import verify_activation
 
-        verify_activation.run(act, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
+        verify_activation.run(model.activation, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
                               writable_directory(certificate_dir, "certificate dir"),
                               max_boxes, time_limit, as_json, show_progress,
                               name=claim_name, tolerance=tol, resume=resume)

@@ -29,12 +29,16 @@ from flint import arb, ctx, fmpq
 from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.derive import formulas
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import gaussian
-from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb
+from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
+from snn_theory.exact import parse_exact
+from snn_theory.precision import working_precision
 
 
-def _ball(x: Any) -> arb:
+def ball(x: Any) -> arb:
+    """x as an arb ball: exact for ints, Fractions, floats and mpmath numbers; a decimal string
+    is enclosed; a ball is returned as it is."""
     if isinstance(x, arb):
         return x
     if isinstance(x, Fraction):
@@ -49,7 +53,7 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
     """Enclosures of the quantities at (μ, ω, ν, τ) (numbers or balls) at the current
     precision.  Raises :class:`InputError` unless ν·τ > 0, ArithmeticError if an integral
     fails."""
-    mu, omega, nu, tau = (_ball(x) for x in (mu, omega, nu, tau))
+    mu, omega, nu, tau = (ball(x) for x in (mu, omega, nu, tau))
     if not (nu > 0 and tau > 0):
         raise InputError("nu and tau must be > 0")
     kwargs = {} if quantities is None else {"names": tuple(quantities)}
@@ -120,27 +124,20 @@ def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
 def fixed_points_float(act: Activation, omega: Any, tau: Any, *, iterations: int = 60,
                        start: tuple[float, float] = (0.0, 1.0)
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ) by Newton's method on
-    g(x) − x with :func:`evaluate_float` (evidence, not certified).  Returns
-    ``(mu, nu, converged)``; NaN where it did not converge."""
+    """Float64 fixed points (μ*, ν*) of g for arrays of (ω, τ) by the one Newton loop
+    (:func:`snn_theory.evaluate.moment_map.newton_fixed_point`) on :func:`evaluate_float`
+    (evidence, not certified).  Returns ``(mu, nu, converged)``; NaN where it did not
+    converge."""
+    def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
+                  ) -> dict[str, np.ndarray]:
+        return evaluate_float(act, mu, om, nu, ta, names)
+
     omega, tau = np.broadcast_arrays(np.asarray(omega, float), np.asarray(tau, float))
-    x = np.full(omega.shape, float(start[0]))
-    y = np.full(omega.shape, float(start[1]))
-    done = np.zeros(omega.shape, bool)
-    names = ("mean", "variance", "H11", "H12", "H21", "H22")
     with np.errstate(all="ignore"):
-        for _ in range(iterations):
-            q = evaluate_float(act, x, omega, np.where(y > 0, y, np.nan), tau, names)
-            f0, f1 = q["mean"] - x, q["variance"] - y
-            a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
-            det = a * d - b * c
-            dx, dy = (d * f0 - b * f1) / det, (-c * f0 + a * f1) / det
-            x, y = np.where(done, x, x - dx), np.where(done, y, y - dy)
-            done |= np.abs(dx) + np.abs(dy) <= 1e-12 * (1 + np.abs(x) + np.abs(y))
-            if done.all():
-                break
-    ok = done & np.isfinite(x) & np.isfinite(y) & (y > 0)
-    return np.where(ok, x, np.nan), np.where(ok, y, np.nan), ok
+        r = newton_fixed_point(omega, tau, backend="numpy", start=start,
+                               max_iterations=iterations, tolerance=1e-12,
+                               evaluator=evaluator)
+    return np.asarray(r.mu, float), np.asarray(r.nu, float), np.asarray(r.converged, bool)
 
 
 def iterate_float(act: Activation, mu0: float, omega: float, nu0: float, tau: float, *,
@@ -198,7 +195,7 @@ def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
     in the one order (mu, omega, nu, tau) of :func:`evaluate`.  Each step maps the exact midpoint of
     the previous ball (so every printed ball encloses g of the previous *midpoint*: a
     rigorous one-step enclosure, not an enclosure of the whole orbit)."""
-    point = (_ball(mu), _ball(nu))
+    point = (ball(mu), ball(nu))
     out = [point]
     for _ in range(int(steps)):
         m, v = arb(point[0].mid()), arb(point[1].mid())
@@ -217,25 +214,41 @@ class FixedPoint:
     mean: arb
     variance: arb
     proved: bool
+    bits: int = field(default_factory=lambda: ctx.prec)  # the working precision used
+
+    def __repr__(self) -> str:
+        digits = mpmath.libmp.prec_to_dps(self.bits)
+        return (f"FixedPoint(proved={self.proved}, {self.bits} bits: "
+                f"mean={self.mean.str(digits, radius=True)}, "
+                f"variance={self.variance.str(digits, radius=True)})")
 
 
 def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any, Any] = (0, 1),
                 iterations: int = 60) -> FixedPoint:
-    """Newton's method on g(x) − x (midpoints), then a Krawczyk test in arb."""
-    omega_b, tau_b = _ball(omega), _ball(tau)
-    x, y = _ball(start[0]), _ball(start[1])
-    for _ in range(iterations):
-        q = evaluate(act, x, omega_b, y, tau_b, ("mean", "variance", "H11", "H12", "H21", "H22"))
-        f0, f1 = q["mean"] - x, q["variance"] - y
-        a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
-        det = a * d - b * c
-        dx = arb(((d * f0 - b * f1) / det).mid())
-        dy = arb(((-c * f0 + a * f1) / det).mid())
-        x, y = arb((x - dx).mid()), arb((y - dy).mid())
-        if not y > 0:
+    """The one Newton loop (:func:`snn_theory.evaluate.moment_map.newton_fixed_point`) on
+    g(x) − x with the midpoints of the arb enclosures, at the arb precision, then a
+    Krawczyk test in arb around its last iterate (``proved`` False if the test fails;
+    :class:`ArithmeticError` if Newton's method leaves ν > 0)."""
+    omega_b, tau_b = ball(omega), ball(tau)
+
+    def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
+                  ) -> dict[str, Any]:
+        q = evaluate(act, mpf_to_arb(mu), omega_b, mpf_to_arb(nu), tau_b, names)
+        return {k: arb_to_mpf(v.mid()) for k, v in q.items()}
+
+    with mpmath.workprec(ctx.prec):
+        try:
+            r = newton_fixed_point(omega, tau, backend="mpmath", start=start,
+                                   max_iterations=iterations,
+                                   tolerance=mpmath.mpf(2) ** (-(ctx.prec - 8)),
+                                   evaluator=evaluator)
+        except NumericalFailure as exc:
+            if "left the domain" in str(exc):
+                raise ArithmeticError("Newton's method left the domain (nu <= 0)") from None
+            raise ArithmeticError(str(exc)) from None
+        if not (mpmath.isfinite(r.mu) and mpmath.isfinite(r.nu) and r.nu > 0):
             raise ArithmeticError("Newton's method left the domain (nu <= 0)")
-        if abs(dx) + abs(dy) < arb(2) ** (-(ctx.prec - 8)) * (1 + abs(x) + abs(y)):
-            break
+        x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
 
     def f(u: arb, w: arb) -> tuple[arb, arb]:
         q = evaluate(act, u, omega_b, w, tau_b, ("mean", "variance"))
@@ -271,6 +284,12 @@ class AffineResult:
     seconds: float = 0.0
     base_moments: tuple[arb, arb] = field(default=(arb(0), arb(0)))
 
+    def __repr__(self) -> str:
+        digits = mpmath.libmp.prec_to_dps(self.precision_bits)
+        return (f"AffineResult({self.activation.label()}, certified={self.certified}, "
+                f"{self.precision_bits} bits: scale={self.scale.str(digits, radius=True)}, "
+                f"shift={self.shift.str(digits, radius=True)})")
+
 
 def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fraction,
                  tau: Fraction) -> AffineResult:
@@ -280,12 +299,12 @@ def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fra
         raise InputError("the target variance and tau must be > 0")
     started = time.perf_counter()
     base = act.with_affine(Fraction(1), Fraction(0))
-    m = _ball(mean) * _ball(omega)
-    v = _ball(variance) * _ball(tau)
+    m = ball(mean) * ball(omega)
+    v = ball(variance) * ball(tau)
     P = gaussian.moment_partials(base, m, v, order=0)
     m1, m2 = P.A[0], P.B[0]
     var_g = m2 - m1 * m1
-    mu_b, nu_b = _ball(mean), _ball(variance)
+    mu_b, nu_b = ball(mean), ball(variance)
     bits = ctx.prec
     if not var_g > 0:
         return AffineResult(act, mean, variance, omega, tau, arb(0), arb(0), False, bits,
@@ -311,6 +330,33 @@ def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fra
         radius *= 16
     return AffineResult(act, mean, variance, omega, tau, c0, d0, False, bits,
                         "Krawczyk test failed", time.perf_counter() - started, (m1, m2))
+
+
+#: Largest accepted ``digits`` of :func:`solve_affine_target`.
+MAX_AFFINE_DIGITS = 300
+
+
+def solve_affine_target(act: Activation, mean: Any = "0", variance: Any = "1", omega: Any = "0",
+                        tau: Any = "1", *, digits: int = 50) -> AffineResult:
+    """:func:`solve_affine` for a target given as exact numbers (decimal strings recommended),
+    at ``digits`` + 10 decimal digits of working precision (``digits`` in 1..300).  Raises
+    :class:`InputError` for bad input (including an activation that already has a scale or
+    a shift: those are the unknowns) and :class:`ArithmeticError` if an integral fails."""
+    if isinstance(digits, bool) or not isinstance(digits, int) \
+            or not 1 <= digits <= MAX_AFFINE_DIGITS:
+        raise InputError(f"--digits must be in 1..{MAX_AFFINE_DIGITS} with --activation "
+                         f"(got {digits})")
+    if act.scale != 1 or act.shift != 0:
+        raise InputError("the scale and shift are what solve-constants solves for; give the "
+                         "activation without them")
+    target = [parse_exact(t, f"--{n}", ratio=False) for n, t in (
+        ("mean", mean), ("variance", variance), ("omega", omega), ("tau", tau))]
+    if target[1] <= 0:
+        raise InputError(f"--variance must be > 0 (got {variance})")
+    if target[3] <= 0:
+        raise InputError(f"--tau must be > 0 (got {tau})")
+    with working_precision(digits=digits + 10):
+        return solve_affine(act, *target)
 
 
 def to_mpf(x: arb) -> mpmath.mpf:

@@ -1,8 +1,11 @@
-"""The library API: the SELU mean/variance map g and its Jacobian in any number system.
+"""SELU's closed-form mean/variance map g and its Jacobian in any number system, and the one
+Newton loop for fixed points (the public, keyword-only API over every activation is
+:mod:`snn_theory.evaluate.model`, whose :class:`~snn_theory.evaluate.model.ClosedFormModel`
+wraps this module).
 
-    >>> from snn_theory import moments, spectral_norm
-    >>> moments(0.0, 0.0, 1.0, 1.0, backend="numpy").variance   # doctest: +ELLIPSIS
-    np.float64(1.00000000000000...)
+    >>> from snn_theory.evaluate.moment_map import closed_form_moments
+    >>> round(float(closed_form_moments(0.0, 0.0, 1.0, 1.0, backend="numpy").variance), 12)
+    1.0
 
 Arguments are always ``(mu, omega, nu, tau)`` — input mean, weight sum, input variance,
 weight sum of squares (docs/mathematics.md §1) — then ``lam, alpha`` (default λ01, α01, computed from
@@ -17,6 +20,7 @@ their closed forms in the chosen number system) and ``backend``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -37,13 +41,6 @@ class Moments(NamedTuple):
     mean: Number
     second_moment: Number
     variance: Number
-
-
-class Jacobians(NamedTuple):
-    """``H``: Jacobian of g = (μ̃, ν̃); ``J``: of (μ̃, ξ̃) (docs/mathematics.md §2). Rows: output, cols: (μ, ν)."""
-
-    H: tuple[tuple[Number, Number], tuple[Number, Number]]
-    J: tuple[tuple[Number, Number], tuple[Number, Number]]
 
 
 def to_number(x: Any, backend: str) -> Number:
@@ -91,7 +88,9 @@ def _float_constants() -> tuple[float, float]:
         return float(lam), float(alpha)
 
 
-def _check_scalar(name: str, value: Any, positive: bool = False) -> None:
+def check_scalar(name: str, value: Any, positive: bool = False) -> None:
+    """:class:`InputError` naming ``name`` unless ``value`` is a finite number (> 0 where
+    ``positive``); decimal strings are checked exactly, traced JAX values not at all."""
     try:
         if isinstance(value, arb):
             ok = value.is_finite()
@@ -149,14 +148,14 @@ def evaluate(
     if check and backend not in ("jax", "dual"):
         for name, value, pos in (("mu", mu, False), ("omega", omega, False), ("nu", nu, True),
                                  ("tau", tau, True)):
-            _check_scalar(name, value, pos)
+            check_scalar(name, value, pos)
     if lam is None or alpha is None:
         dl, da = default_constants(backend)
         lam = dl if lam is None else lam
         alpha = da if alpha is None else alpha
     if check and backend not in ("jax", "dual"):
-        _check_scalar("lam", lam, True)
-        _check_scalar("alpha", alpha, True)
+        check_scalar("lam", lam, True)
+        check_scalar("alpha", alpha, True)
     args = [to_number(x, backend) for x in (mu, omega, nu, tau, lam, alpha)]
     values = backends.evaluator(backend, tuple(quantities))(*args)
     return dict(zip(quantities, values))
@@ -225,28 +224,13 @@ def _determines(ball: arb, value: Any, tolerance: Any, bits: int) -> bool:
     return rad <= tolerance * (mid - rad)
 
 
-def moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
+def closed_form_moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None,
+                        alpha: Any = None, *,
             backend: str = "mpmath") -> Moments:
     """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (docs/mathematics.md §1)."""
     q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
                  quantities=("mean", "second_moment", "variance"))
     return Moments(q["mean"], q["second_moment"], q["variance"])
-
-
-def jacobian(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
-             backend: str = "mpmath") -> Jacobians:
-    """H = ∂(μ̃, ν̃)/∂(μ, ν) and J = ∂(μ̃, ξ̃)/∂(μ, ν) (docs/mathematics.md §2)."""
-    names = ("H11", "H12", "H21", "H22", "J11", "J12", "J21", "J22")
-    q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend, quantities=names)
-    return Jacobians(((q["H11"], q["H12"]), (q["H21"], q["H22"])),
-                     ((q["J11"], q["J12"]), (q["J21"], q["J22"])))
-
-
-def spectral_norm(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None, alpha: Any = None,
-                  *, backend: str = "mpmath") -> Number:
-    """Largest singular value S(H) of the Jacobian of g — the contraction constant."""
-    return evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
-                    quantities=("spectral_norm",))["spectral_norm"]
 
 
 def iterate(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10, lam: Any = None,
@@ -264,7 +248,7 @@ def iterate(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10, lam: Any
     point = (to_number(mu, backend), to_number(nu, backend))
     trajectory = [point]
     for _ in range(int(steps)):
-        q = moments(point[0], omega, point[1], tau, lam, alpha, backend=backend)
+        q = closed_form_moments(point[0], omega, point[1], tau, lam, alpha, backend=backend)
         point = (q.mean, q.variance)
         trajectory.append(point)
     return trajectory
@@ -285,7 +269,8 @@ class NewtonResult(NamedTuple):
 def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None, *,
                        backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
                        max_iterations: int = 100,
-                       tolerance: float | None = None) -> NewtonResult:
+                       tolerance: float | None = None,
+                       evaluator: Callable[..., dict[str, Any]] | None = None) -> NewtonResult:
     """Newton's method on F(μ, ν) = g(μ, ν) − (μ, ν) for weights (ω, τ): the one Newton loop
     of the fixed point of g (docs/mathematics.md §1–2).
 
@@ -304,14 +289,25 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
     is not converged.  For mpmath and jax (scalars) leaving ν > 0 raises
     :class:`NumericalFailure`.  Never raises for non-convergence: see ``converged`` (and
     :func:`fixed_point`, which does).  Float evidence, not proof.
+
+    ``evaluator(mu, omega, nu, tau, names) -> {name: value}``: the map to solve, in
+    ``backend``'s numbers (default: SELU's closed forms with ``lam``, ``alpha``); the moment
+    models (:mod:`snn_theory.evaluate.model`) pass their own, so that every activation's
+    fixed point is found by this one loop.
     """
     if backend not in ("mpmath", "numpy", "jax"):
         raise InputError(f"Newton's method runs in mpmath, numpy or jax (got {backend!r})")
     if int(max_iterations) != max_iterations or max_iterations < 1:
         raise InputError(f"max_iterations must be an integer >= 1 (got {max_iterations!r})")
-    if lam is None or alpha is None:
-        dl, da = default_constants(backend)
-        lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+    if evaluator is None:
+        if lam is None or alpha is None:
+            dl, da = default_constants(backend)
+            lam, alpha = (dl if lam is None else lam), (da if alpha is None else alpha)
+
+        def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
+                      ) -> dict[str, Any]:
+            return evaluate(mu, om, nu, ta, lam, alpha, backend=backend, quantities=names,
+                            check=False)
     vectorised = backend == "numpy"
     if vectorised:
         omega, tau, x, y = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (
@@ -342,8 +338,7 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
                                    "another start")
         else:
             y_in = y
-        q = evaluate(x, omega, y_in, tau, lam, alpha, backend=backend, quantities=names,
-                     check=False)
+        q = evaluator(x, omega, y_in, tau, names)
         f0, f1 = q["mean"] - x, q["variance"] - y_in
         a, b, c, d = q["H11"] - 1, q["H12"], q["H21"], q["H22"] - 1
         det = a * d - b * c
@@ -461,7 +456,7 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
 
 
 __all__ = [
-    "InputError", "Moments", "Jacobians", "evaluate", "moments", "jacobian", "spectral_norm",
+    "InputError", "Moments", "evaluate", "closed_form_moments",
     "iterate", "fixed_point", "newton_fixed_point", "NewtonResult", "default_constants",
     "to_number", "evaluate_digits", "CheckedValues",
 ]

@@ -175,4 +175,85 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
     return PlotResult("training", path, data, summary)
 
 
-__all__ = ["FIGURE1_VARIANTS", "training"]
+#: The default size of :func:`constrained`.
+CONSTRAINED_SIZE = FigureSize(1800, 600, 150)
+
+#: The variants of the constrained-training study, in drawing order.
+CONSTRAINED_VARIANTS: tuple[str, ...] = ("selu", "selu+max-norm", "selu+theorem1",
+                                         "selu+domain-map", "relu-bn")
+
+
+def constrained(out: str | Path | None = None, *, study: dict[str, Any],
+                size: FigureSize = CONSTRAINED_SIZE) -> PlotResult:
+    """Three panels from the record of ``benchmarks/bench_constrained.py --out FILE``: test
+    accuracy per data set, depth and variant (mean ± std over seeds); the last hidden layer's
+    (μ, ν) at the end of training against Theorem 1's (μ, ν) box and the fixed point (0, 1) of
+    g at ω = 0, τ = 1; the smallest fraction of hidden units inside the run's certified region
+    (exact; Theorem 1's rectangle for unconstrained variants)."""
+    from snn_theory.certify.weight_regions import theorem1_region
+
+    try:
+        rows = [dict(r) for r in study["summary"]]
+        for r in rows:
+            for key in ("dataset", "depth", "variant", "test_mean", "test_std", "mu_end",
+                        "nu_end", "inside_min"):
+                r[key]  # noqa: B018
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"not a constrained-training study record ({type(exc).__name__}: "
+                         f"{exc})") from None
+    if not rows:
+        raise InputError("the study record has no runs")
+    path, suffix = output_path(out, "constrained")
+    groups = sorted({(r["dataset"], int(r["depth"])) for r in rows})
+    variants = [v for v in CONSTRAINED_VARIANTS if any(r["variant"] == v for r in rows)]
+    box = theorem1_region().box
+    cell = {(r["dataset"], int(r["depth"]), r["variant"]): r for r in rows}
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"]
+    with _style():
+        fig, axes = _new_figure(size, ncols=3)
+        a1, a2, a3 = axes[0]
+        width = 0.8 / max(len(variants), 1)
+        x = np.arange(len(groups))
+        for k, v in enumerate(variants):
+            acc = [cell[(d, n, v)]["test_mean"] if (d, n, v) in cell else np.nan
+                   for d, n in groups]
+            err = [cell[(d, n, v)]["test_std"] if (d, n, v) in cell else 0 for d, n in groups]
+            ins = [cell[(d, n, v)]["inside_min"] if (d, n, v) in cell else np.nan
+                   for d, n in groups]
+            a1.bar(x + (k - (len(variants) - 1) / 2) * width, acc, width, yerr=err,
+                   color=colors[k % len(colors)], label=v)
+            a3.bar(x + (k - (len(variants) - 1) / 2) * width, ins, width,
+                   color=colors[k % len(colors)], label=v)
+            pts = [(r["mu_end"], r["nu_end"]) for r in rows if r["variant"] == v]
+            a2.scatter([p[0] for p in pts], [p[1] for p in pts], s=18,
+                       color=colors[k % len(colors)], label=v)
+        labels = [f"{d}\ndepth {n}" for d, n in groups]
+        for ax in (a1, a3):
+            ax.set_xticks(x, labels, fontsize=7)
+        a1.set_ylabel("test accuracy (end)")
+        a1.set_title("Test accuracy")
+        a1.legend(fontsize=7)
+        (m0, m1), (n0, n1) = (tuple(float(t) for t in box["mu"]),
+                              tuple(float(t) for t in box["nu"]))
+        a2.add_patch(_rectangle((m0, n0), m1 - m0, n1 - n0))
+        a2.plot([0.0], [1.0], "k*", ms=10, label="fixed point (0, 1) of g at ω=0, τ=1")
+        a2.set_xlabel("last hidden layer μ")
+        a2.set_ylabel("last hidden layer ν")
+        a2.set_yscale("log")
+        a2.set_title("Last layer (μ, ν) at the end; box: Theorem 1's")
+        a2.legend(fontsize=7)
+        a3.set_ylim(0, 1.05)
+        a3.set_ylabel("fraction of units inside (min over layers, epochs)")
+        a3.set_title("Units inside the certified region (exact)")
+        _save(fig, path, suffix, size)
+    summary = {"groups": [f"{d} depth {n}" for d, n in groups], "variants": variants,
+               "command": study.get("command")}
+    return PlotResult("constrained", path, {"summary": rows}, summary)
+
+
+def _rectangle(corner: tuple[float, float], w: float, h: float) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(corner, w, h, fill=False, ec="black", lw=1.0, ls="--")
+
+__all__ = ["CONSTRAINED_VARIANTS", "FIGURE1_VARIANTS", "constrained", "training"]

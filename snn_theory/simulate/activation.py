@@ -64,6 +64,25 @@ def normalized_weights(rng: np.random.Generator, width: int, omega: float, tau: 
     return w + omega / width
 
 
+#: The fields of a SimulationConfig the numpy Monte Carlo uses; the others must keep their
+#: defaults (they describe SELU or JAX networks).
+MONTE_CARLO_FIELDS = ("width", "depth", "batch", "mean0", "var0", "omega", "tau", "seed")
+
+
+def simulate_config(config: Any) -> ActivationSimulation:
+    """The numpy Monte Carlo for a :class:`snn_theory.simulate.config.SimulationConfig` of
+    another activation than SELU.  Raises :class:`InputError` for a field it cannot honour
+    (λ, α, dropout, another input law, weight mode or dtype)."""
+    defaults = type(config)(width=1, depth=1, batch=1)
+    for name in ("weights", "dropout_rate", "input_law", "dtype", "lam", "alpha", "prng"):
+        if getattr(config, name) != getattr(defaults, name):
+            raise InputError(f"{name} is not supported by the Monte Carlo of the activation "
+                             f"{config.generic_activation.label()} (supported: "
+                             f"{', '.join(MONTE_CARLO_FIELDS)})")
+    return simulate(config.generic_activation,
+                    **{name: getattr(config, name) for name in MONTE_CARLO_FIELDS})
+
+
 def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 256,
              mean0: float = 0.0, var0: float = 1.0, omega: float = 0.0, tau: float = 1.0,
              seed: int = 0) -> ActivationSimulation:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from snn_theory.errors import InputError
+from snn_theory.evaluate.model import activation_of
 
 if TYPE_CHECKING:
     from snn_theory.derive.activations import Activation
@@ -78,10 +79,11 @@ class SimulationConfig:
     use threefry, which gives the same numbers whatever the sharding).
     ``memory_limit``: bytes per device a configuration may use (``None``: 80 % of the device's
     memory, or of the host's available memory on CPU).
-    ``activation``: the activation f of the layers x_{l+1} = f(W_l x_l) (``None``: SELU with
-    ``lam``, ``alpha``).  Another activation is run by the pair and gradient simulations
-    (:func:`snn_theory.simulate.engine.simulate_pairs`, ``simulate_gradients``) only; the
-    moment simulation of another activation is :mod:`snn_theory.simulate.activation`.
+    ``activation``: the activation f of the layers x_{l+1} = f(W_l x_l): a name, an expression
+    in x, an Activation or a moment model (``None``: SELU with ``lam``, ``alpha``).  For
+    another activation than SELU, :func:`snn_theory.simulate.engine.simulate` runs the numpy
+    Monte Carlo of :mod:`snn_theory.simulate.activation` (width, depth, batch, mean0, var0,
+    omega, tau, seed), and the pair and gradient simulations run its JAX networks.
     """
 
     width: int
@@ -102,12 +104,12 @@ class SimulationConfig:
     chunk: int | None = None
     prng: str = "auto"
     memory_limit: float | None = field(default=None, compare=False)
-    activation: Activation | None = field(default=None, compare=False)
+    activation: Any = field(default=None, compare=False)
 
     @property
     def generic_activation(self) -> Activation | None:
         """The activation when it is not SELU (``None`` for SELU, given or by default)."""
-        act = self.activation
+        act = activation_of(self.activation)
         return None if act is None or act.is_selu else act
 
     def validate(self) -> None:

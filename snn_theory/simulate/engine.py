@@ -65,9 +65,10 @@ from typing import Any
 
 import numpy as np
 
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
 from snn_theory.evaluate.moment_map import default_constants, iterate
 from snn_theory.files import json_value
+from snn_theory.simulate.activation import ActivationSimulation, simulate_config
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 
 #: Success probability of the (skewed, standardised) two-point law used for ``bernoulli`` inputs.
@@ -471,20 +472,20 @@ def _keys(config: SimulationConfig, platform: str) -> tuple[Any, Any, Any]:
     return data_key, dropout_key, weight_key
 
 
-def simulate(config: SimulationConfig, progress: ProgressCallback | None = None) -> SimulationResult:
+def simulate(config: SimulationConfig, progress: ProgressCallback | None = None
+             ) -> SimulationResult | ActivationSimulation:
     """Run one network and compare it with the analytic iterates (see the module docstring).
 
-    ``progress(done_layers, depth)`` is called after every chunk of layers.
+    ``progress(done_layers, depth)`` is called after every chunk of layers.  For another
+    activation than SELU (``config.activation``) the numpy Monte Carlo of its moment map runs
+    instead and returns its :class:`snn_theory.simulate.activation.ActivationSimulation`.
     Raises :class:`InputError` for invalid configurations, including one whose memory
     estimate exceeds the limit (the message holds the estimate).  A float64 run switches
     JAX's 64-bit mode on for its own duration only (:func:`dtype_scope`).
     """
     config.validate()
-    if config.generic_activation is not None:
-        raise InputError("the moment simulation runs SELU networks; for the activation "
-                         f"{config.generic_activation.label()} use the numpy Monte Carlo "
-                         "(snn_theory.simulate.activation) or the pair and gradient "
-                         "simulations")
+    if config.generic_activation is not None:  # another activation: the numpy Monte Carlo
+        return simulate_config(config)
     with dtype_scope(config.dtype):
         return _simulate(config, progress)
 
@@ -730,6 +731,8 @@ def _target(config: SimulationConfig, what: str) -> _Target:
         return _generic_target(act, float(config.omega), float(config.tau))
     except NumericalFailure as exc:
         raise NumericalFailure(f"{what}: {exc}") from None
+    except TrivialFixedPoint as exc:
+        raise TrivialFixedPoint(f"{what}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=32)
@@ -743,6 +746,8 @@ def _generic_target(act: Any, omega: float, tau: float) -> _Target:
     with working_precision(bits=GENERIC_BITS):
         try:
             point = propagation.propagation_point(omega, tau, activation=act)
+        except TrivialFixedPoint:
+            raise  # the mathematics: no fixed point with nu* > 0 (exit 3), not a breakdown
         except ArithmeticError as exc:
             raise NumericalFailure(" ".join(str(exc).split())) from None
         target = (float(point.mu_star.mid()), float(point.nu_star.mid()))

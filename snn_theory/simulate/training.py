@@ -62,6 +62,10 @@ DATASETS: tuple[str, ...] = ("digits", "breast-cancer", "wine", "iris")
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "momentum")
 INITS: tuple[str, ...] = ("lecun", "normalized")
 
+#: Weight constraints (``--constraint``; or the path of a paving certificate): projected after
+#: every update (:mod:`snn_theory.simulate.constraints`).
+CONSTRAINTS: tuple[str, ...] = ("none", "max-norm", "theorem1", "domain-map")
+
 #: Quantiles of the per-unit weight statistics that are recorded (5 %, median, 95 %).
 QUANTILES: tuple[float, float, float] = (0.05, 0.5, 0.95)
 
@@ -174,6 +178,7 @@ class TrainConfig:
     activation: str | None = None
     scale: str | None = None
     shift: str | None = None
+    constraint: str = "none"
 
     def validate(self) -> None:
         """Raise :class:`InputError` (one-line message) for any invalid field."""
@@ -192,6 +197,7 @@ class TrainConfig:
                              f"only (not {self.variant!r})")
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("init", self.init, INITS)
+        check_constraint(self.constraint)
         for name in ("depth", "width", "epochs", "batch_size", "heldout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -214,6 +220,22 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def check_constraint(name: Any) -> None:
+    """:class:`InputError` unless ``name`` is one of :data:`CONSTRAINTS` or names an existing
+    paving certificate file (``*.json.gz`` / ``*.json``; its check happens when training)."""
+    if not isinstance(name, str):
+        raise InputError(f"constraint must be a name or a paving file (got {name!r})")
+    if name in CONSTRAINTS:
+        return
+    if not name.endswith((".json.gz", ".json")):
+        raise InputError(f"unknown constraint {name!r}: use {', '.join(CONSTRAINTS)} or a "
+                         "paving certificate (.json.gz)")
+    from pathlib import Path
+
+    if not Path(name).is_file():
+        raise InputError(f"constraint: paving {name}: no such file")
 
 
 # ============================================================================ data
@@ -388,7 +410,8 @@ def _from_json_array(x: Any) -> np.ndarray:
 #: Per-epoch arrays of :class:`RunResult` (epoch 0 = initialisation), in JSON order.
 EPOCH_FIELDS: tuple[str, ...] = (
     "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "act_mean",
-    "act_var", "act_var_within", "omega_quantiles", "tau_quantiles", "in_region", "grad_norm")
+    "act_var", "act_var_within", "omega_quantiles", "tau_quantiles", "in_region", "grad_norm",
+    "inside_fraction")
 
 
 @dataclass
@@ -404,6 +427,10 @@ class RunResult:
       the within-unit part of ν_l (mean over units of each unit's variance over samples);
     * ``omega_quantiles``, ``tau_quantiles`` (epochs + 1, 3, depth); ``in_region``
       (epochs + 1, depth) (:class:`WeightStatistics`);
+    * ``inside_fraction`` (epochs + 1, depth): per hidden layer the fraction of units whose
+      (ω_i, τ_i), computed *exactly* from the stored float32 weights (as rationals:
+      :func:`snn_theory.certify.weight_regions.exact_row_statistics`), lies in the constraint's
+      certified region (Theorem 1's rectangle for ``none`` and ``max-norm``);
     * ``grad_norm`` (epochs + 1, depth + 1): per layer (hidden 1..depth, then the output
       layer) ‖∂L/∂W‖_F averaged over the epoch's steps (row 0: NaN);
     * ``snapshots``: {epoch: (ω, τ) per unit, each (depth, width)} at the start, the middle
@@ -436,6 +463,7 @@ class RunResult:
     tau_quantiles: np.ndarray
     in_region: np.ndarray
     grad_norm: np.ndarray
+    inside_fraction: np.ndarray
     snapshots: dict[int, tuple[np.ndarray, np.ndarray]]
     predicted: np.ndarray | None = None
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -455,7 +483,8 @@ class RunResult:
     def name(self) -> str:
         """The variant's name; for the activation variant ``act:`` and the activation."""
         c = self.config
-        return f"act:{c.activation}" if c.variant == ACTIVATION_VARIANT else c.variant
+        name = f"act:{c.activation}" if c.variant == ACTIVATION_VARIANT else c.variant
+        return name if c.constraint == "none" else f"{name}+{c.constraint}"
 
     @property
     def label(self) -> str:
@@ -476,6 +505,9 @@ class RunResult:
             "last_layer_nu_end": _f(self.act_var[-1, -1]),
             "in_region_start": _f(self.in_region[0].mean()),
             "in_region_end": _f(self.in_region[-1].mean()),
+            "constraint": self.config.constraint,
+            "inside_fraction_end": (_f(self.inside_fraction[-1].min())
+                                    if self.inside_fraction.size else None),
             "diverged": self.diverged, "seconds": round(self.seconds, 3),
             "compile_seconds": round(self.compile_seconds, 3),
         }
@@ -507,7 +539,7 @@ class RunResult:
             config.validate()
             arrays = {}
             for name in EPOCH_FIELDS:
-                v = data[name]
+                v = data[name] if name != "inside_fraction" else data.get(name, [])
                 arrays[name] = (np.stack([_from_json_array(a) for a in v])
                                 if v and isinstance(v[0], list) and v[0]
                                 and isinstance(v[0][0], list) else _from_json_array(v))
@@ -544,6 +576,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     import jax
     import jax.numpy as jnp
 
+    from snn_theory.certify.weight_regions import inside_fractions
     from snn_theory.simulate.network import (
         build_network,
         compile_clock,
@@ -566,9 +599,13 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         act_record = {**act.to_json(), "label": act.label(), "parameters": how,
                       "scale_float": float(act.scale), "shift_float": float(act.shift)}
     model, state = build_network(config, split, act)
-    optimizer = optimizer_for(config.optimizer)
+    from snn_theory.simulate.constrained import constrain_model, constrained_optimizer
+
+    region, model = constrain_model(model, config.constraint)
+    optimizer = constrained_optimizer(optimizer_for(config.optimizer), config.constraint)
     opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
-    opt_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
+    base_state = opt_state if config.constraint == "none" else opt_state[0]
+    base_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
 
     n = len(split.y_train)
     batch = min(config.batch_size, n)
@@ -590,7 +627,9 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         losses, accs, mu, nu, within = (np.asarray(a, np.float64)
                                 for a in run_evaluation(model, state, hyper, x_all, y_all,
                                                         sizes))
-        ws = weight_statistics([np.asarray(layer.weight) for layer in model.hidden])
+        hidden = [np.asarray(layer.weight) for layer in model.hidden]
+        ws = weight_statistics(hidden)
+        rec["inside_fraction"].append(np.array(inside_fractions(hidden, region)))
         for name, value in (("train_loss", losses[0]), ("val_loss", losses[1]),
                             ("test_loss", losses[2]), ("val_accuracy", accs[1]),
                             ("test_accuracy", accs[2]), ("act_mean", mu), ("act_var", nu),

@@ -196,11 +196,11 @@ def test_non_ascii_digits_are_bad_input(cli) -> None:
 def test_a_failed_enclosure_is_not_certified_exit_3(cli, monkeypatch) -> None:
     """When the mathematics (not the input) fails — here an enclosure that cannot be made
     finite — the CLI says "not certified" on one line and exits 3."""
-    from snn_theory.cli import map as map_command
+    from snn_theory.evaluate.model import ClosedFormModel
 
     def fail(*args, **kwargs):
         raise ArithmeticError("enclosure is not finite")
 
-    monkeypatch.setattr(map_command, "_run", fail)
+    monkeypatch.setattr(ClosedFormModel, "evaluate", fail)
     code, _, err = cli(["map", "--mu", "0", "--nu", "1", "--backend", "arb"])
     assert code == 3 and err.count("\n") == 1 and "not certified" in err

@@ -46,7 +46,6 @@ def test_simulate_gradients_and_pairs_with_tanh(cli) -> None:
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--pairs", "0.5", "--tau", "0.5"], "no fixed point"),
         (["--gradients", "--lam", "1.1"], "--lam and --alpha are SELU's parameters"),
         (["--pairs", "1.5"], "[-1, 1]"),
         (["--pairs", "0.5", "--gradients"], "cannot be combined"),
@@ -60,6 +59,16 @@ def test_simulate_bad_combinations_exit_2(args: list[str], message: str, cli) ->
     )
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert "Traceback" not in err
+
+
+def test_simulate_without_a_fixed_point_says_why(cli) -> None:
+    """tanh at tau = 0.5: the variance falls to nu* = 0, so there is no fixed point with
+    nu* > 0 to simulate against: one line, exit 3 (the mathematics, not the input), naming
+    the cause and the remedy."""
+    code, _, err = cli(["simulate", "--activation", "tanh", "--width", "8", "--depth", "2",
+                        "--batch", "2", "--pairs", "0.5", "--tau", "0.5"])
+    assert code == 3 and err.count("\n") == 1, err
+    assert "nu* = 0" in err and "--scale" in err and "Traceback" not in err
 
 
 def test_plot_gradients_of_two_activations(tmp_path: Path, cli) -> None:
@@ -92,7 +101,7 @@ def test_plot_gradients_of_two_activations(tmp_path: Path, cli) -> None:
     assert set(curves) == {"SELU", "tanh"} and "certified" in data["certified"]
     ball = arb(curves["tanh"]["chi1"].replace("±", "+/-"))
     assert ball.overlaps(arb(mpmath.nstr(_tanh_chi1(1.3), 25)))
-    # tanh has no fixed point with ν* > 0 at τ = 1: one line, exit 2, no figure
+    # tanh has no fixed point with ν* > 0 at τ = 1: one line, exit 3 (the mathematics), no figure
     out2 = tmp_path / "h.png"
     code, _, err = cli(
         [
@@ -108,7 +117,7 @@ def test_plot_gradients_of_two_activations(tmp_path: Path, cli) -> None:
             str(out2),
         ]
     )
-    assert code == 2 and err.count("\n") == 1 and "no fixed point" in err
+    assert code == 3 and err.count("\n") == 1 and "nu* = 0" in err and "--scale" in err, err
     assert not out2.exists()
     code, _, err = cli(
         ["plot", "gradients", "--activation", "tanh", "--activation", "tanh", "--out", str(out2)]

@@ -78,6 +78,23 @@ def test_cli_json_out_and_plot_from_results(tmp_path, cli) -> None:
     assert code == 2 and err.count("\n") == 1
 
 
+def test_constraint_bad_input_is_one_line_and_exit_2(tmp_path, cli) -> None:
+    import gzip
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[2] / "proofs" / "domain.paving.json.gz"
+    content = json.loads(gzip.decompress(committed.read_bytes()))
+    content["cells"][0]["omega"][0] = "-0.31"  # one bound edited
+    tampered = tmp_path / "tampered.paving.json.gz"
+    tampered.write_bytes(gzip.compress(json.dumps(content).encode()))
+    for args, text in ((["--constraint", "weird"], "unknown constraint"),
+                       (["--constraint", str(tmp_path / "no.json.gz")], "no such file"),
+                       (["--constraint", str(tampered)], "fails its check")):
+        code, out, err = cli(["train", *args])
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and text in err, err
+
+
 def test_seconds_attribute_the_shared_compilation(cli, monkeypatch) -> None:
     """Two variants sharing one compiled program (no batch norm, same shapes; shapes no other
     test uses): the first run carries the compilation, the second reuses it; the table shows

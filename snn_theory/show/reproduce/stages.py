@@ -62,6 +62,7 @@ import numpy as np
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS, EXPECTED_FALSE
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.evaluate.model import activation_of
 from snn_theory.files import writable_directory
 
 
@@ -134,8 +135,13 @@ PAVING = Path("proofs") / "domain.paving.json.gz"
 PAVING_MODES: tuple[str, ...] = ("default", "full")
 
 
-def stage_names(mode: str = "default", activation: bool = False) -> tuple[str, ...]:
-    """The stages of a run, in order (``activation``: a run for another activation)."""
+def stage_names(mode: str = "default", activation: Any = False) -> tuple[str, ...]:
+    """The stages of a run, in order.  ``activation``: the activation of the run (a name,
+    an expression, an Activation or a moment model; SELU or None: the paper's run), or a
+    bool saying whether the run is for another activation than SELU."""
+    if not isinstance(activation, bool):
+        act = activation_of(activation)
+        activation = act is not None and not act.is_selu
     if activation:
         return ("analogue", "check", "gains", "figures", "report")
     domain = ("domain-map",) if mode in PAVING_MODES else ()
@@ -844,6 +850,7 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
         raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
+    activation = activation_of(activation)
     if activation is not None and activation.is_selu:
         activation = None
     if activation is not None and (activation.scale != 1 or activation.shift != 0):
