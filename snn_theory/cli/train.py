@@ -251,17 +251,17 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
         click.echo(json.dumps(record))
         return
     _print_table(results)
+    from snn_theory.cli.console import print_wrapped
+
     for r in results:
         if r.config.constraint != "none":
-            click.echo(f"{r.label}: units inside the constraint's region (exact, from the "
-                       f"stored weights), smallest over epochs and layers: "
-                       f"{r.inside_fraction.min():.4g}")
+            print_wrapped(f"{r.label}: units inside the constraint's region (exact, from the "
+                          f"stored weights), smallest over epochs and layers: "
+                          f"{r.inside_fraction.min():.4g}")
     if out:
         click.echo(f"wrote {out}")
     if save_weights:
         click.echo(f"wrote {save_weights}")
-    from snn_theory.cli.console import print_wrapped
-
     print_wrapped(STUDY_HINT)
 
 
