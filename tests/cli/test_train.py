@@ -145,3 +145,22 @@ def test_outputs_carry_their_format_tag(tmp_path) -> None:
     assert tagged_numpy_archive(WEIGHTS_FORMAT)(ours)
     assert not tagged_numpy_archive(WEIGHTS_FORMAT)(theirs)
     assert not tagged_numpy_archive(RUNS_FORMAT)(ours)
+
+
+@pytest.mark.parametrize("content, text", [
+    (None, "No such file or directory"),
+    (b'{"my": "data"}', "not a file of training records"),
+    (b"\x00\xffnot json", "not a file of training records"),
+    (b"", "not a file of training records"),
+])
+def test_plot_training_names_what_is_wrong_with_the_records(content, text, tmp_path,
+                                                            cli) -> None:
+    """A missing or foreign --results file: one line saying so, not a Python exception
+    name (it was "KeyError: 'runs'", "FileNotFoundError: [Errno 2] …")."""
+    records = tmp_path / "r.json"
+    if content is not None:
+        records.write_bytes(content)
+    code, out, err = cli(["plot", "training", "--results", str(records), "--out",
+                          str(tmp_path / "t.png")])
+    assert code == 2 and out == "" and err.count("\n") == 1 and text in err
+    assert "Error:" not in err and "Errno" not in err
