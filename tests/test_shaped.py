@@ -8,9 +8,9 @@ import pytest
 from flint import arb
 
 from snn_theory.certify import shaped
-from snn_theory.certify.krawczyk import krawczyk_nd
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
+from snn_theory.evaluate.krawczyk import krawczyk_nd
 from snn_theory.precision import working_precision
 
 ALPHA, BETA, GAMMA, DELTA = "0.7", "0.3", "1.3", "-0.2"
@@ -113,3 +113,10 @@ def test_krawczyk_nd_proves_and_rejects() -> None:
         assert result.proved and all(r in e for r, e in zip(root, result.enclosure))
         shifted = [arb(r.mid()) + arb("0.01") + arb(0, 1e-3) for r in root]
         assert not krawczyk_nd(f, jac, shifted).proved
+
+
+def test_constant_second_derivative_bound_is_not_rounded_down() -> None:
+    """φ = 3e30·max(x, 0)²: φ″ = 6·10^30 on x > 0, and float(6e30) lies below 6·10^30 by
+    ~4e14, so a bound taken from the float (ceil + 1) was below |φ″|."""
+    act = activations.get("3e30*max(x,0)**2")
+    assert shaped.second_derivative(act).growth[0] >= 6 * 10**30

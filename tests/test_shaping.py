@@ -170,3 +170,20 @@ def test_impossible_targets_are_refused() -> None:
     # the normalised psi unchanged: no isolated solution, and none is claimed
     with working_precision(digits=15), pytest.raises(ArithmeticError):
         shaping.shape(activations.builtin("relu"), "dks", 3, {"zeta": Fraction(3, 2)})
+
+
+def test_leaky_relu_target_near_the_relu_value_is_not_called_unreachable() -> None:
+    """η a hair below the ReLU's C(0) = 1/π (depth 1) is reached by a slope s > 0; at 15
+    digits C_0(0) and η cannot be told apart, which must not be reported as "no slope
+    reaches η" (a false statement) but as a precision failure the command retries."""
+    eta = Fraction("0.318309886183790671537767526")  # 1/π − 7.45e-28
+    with mpmath.workdps(40):
+        assert mpmath.mpf(eta.numerator) / eta.denominator < 1 / mpmath.pi
+    with working_precision(digits=15):
+        with pytest.raises(shaping.ShapingFailure) as failure:
+            shaping.shape(activations.builtin("relu"), "tat", 1, {"eta": eta})
+    assert failure.value.precision_limited and "no negative slope" not in str(failure.value)
+    with working_precision(digits=60):
+        result = shaping.shape(activations.builtin("relu"), "tat", 1, {"eta": eta})
+        s = result.parameters["negative_slope"]
+        assert s > 0 and s < fmpq(1, 10**26)

@@ -116,8 +116,12 @@ def first_derivative(act: Activation) -> Activation:
 
 
 def _constant_bound(expr: sp.Expr) -> tuple[Fraction, ...]:
-    value = abs(complex(sp.N(expr, 30)))
-    return (Fraction(math.ceil(value)) + 1,)  # an integer above |c| (30-digit evaluation)
+    value = sp.Abs(expr)
+    if value.is_Rational:  # exact (a float of it may round below |c|)
+        q = Fraction(int(value.p), int(value.q))
+    else:  # a 30-digit evaluation, inflated by a relative 10^-20
+        q = Fraction(str(sp.N(value, 30))) * (1 + Fraction(1, 10**20))
+    return (Fraction(math.ceil(q)) + 1,)  # an integer above |c|
 
 
 @functools.cache

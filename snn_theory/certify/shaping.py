@@ -18,7 +18,7 @@ network C-map (:mod:`snn_theory.certify.shaped` gives the local quantities):
 **Proof.**  A float solve (Gauss–Hermite quadrature, scipy from a grid of starts) finds a
 candidate; Newton's method in arb (the Jacobian by forward-mode duals through the Hermite
 moments) polishes it at the working precision; the Krawczyk test
-(:func:`snn_theory.certify.krawczyk.krawczyk_nd`) then proves that a box around it holds
+(:func:`snn_theory.evaluate.krawczyk.krawczyk_nd`) then proves that a box around it holds
 exactly one solution of F, and the enclosure K(X) ∩ X contains it.  γ and δ (functions of
 (α, β)) are enclosed over that enclosure.  Nothing a float step produced is reported: a
 failed test raises :class:`ShapingFailure` (an ArithmeticError: "not certified").
@@ -38,7 +38,6 @@ import numpy as np
 from flint import arb, ctx, fmpq
 
 from snn_theory.certify.hermite_cmap import hermite_cmap
-from snn_theory.certify.krawczyk import krawczyk_1d, krawczyk_nd
 from snn_theory.certify.shaped import (
     LocalQuantities,
     first_derivative,
@@ -51,6 +50,7 @@ from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import dual
 from snn_theory.evaluate.dual import Dual
+from snn_theory.evaluate.krawczyk import krawczyk_1d, krawczyk_nd
 from snn_theory.exact import ball_text
 from snn_theory.precision import working_precision
 
@@ -108,7 +108,7 @@ def validate(method: str, depth: int, zeta: Fraction | None, curvature: Fraction
     """The targets of ``method`` with defaults filled in; :class:`InputError` otherwise."""
     if method not in METHODS:
         raise InputError(f"the method must be one of {', '.join(METHODS)} (got {method!r})")
-    if not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= MAX_DEPTH:
         raise InputError(f"the depth must be an integer in 1..{MAX_DEPTH} (got {depth})")
     if method == "dks":
         if curvature is not None or eta is not None:
@@ -232,9 +232,12 @@ def _newton(system: Callable, start: Sequence[float], bits: int) -> tuple[list[a
         with working_precision(bits=prec):
             for _ in range(25):
                 res, _ = system(u, True)
-                J = mpmath.matrix([[mpmath.mpf(a.mid()) for a in row] for row in _matrix(res)])
-                F = mpmath.matrix([mpmath.mpf(r.value.mid()) for r in res])
-                step = mpmath.lu_solve(J, F)
+                rows = [[mpmath.mpf(a.mid()) for a in row] for row in _matrix(res)]
+                values = [mpmath.mpf(r.value.mid()) for r in res]
+                if not all(mpmath.isfinite(a) for a in values + sum(rows, [])):
+                    raise ShapingFailure("Newton's method met a non-finite residual or "
+                                         "Jacobian near the float solution")
+                step = mpmath.lu_solve(mpmath.matrix(rows), mpmath.matrix(values))
                 u = [arb(mpmath.mpf(u[i].mid()) - step[i]) for i in range(len(u))]
                 step_size = float(max(abs(s) for s in step))
                 if not math.isfinite(step_size) or step_size > 1e3 or u[0] <= 0:
@@ -386,18 +389,28 @@ def _leaky_chain(s: Any, depth: int) -> Any:
     return c
 
 
+def _plain_leaky_relu(act: Activation) -> None:
+    if act.definition not in RECTIFIERS or act.scale != 1 or act.shift != 0:
+        raise InputError("TAT chooses the leaky ReLU's slope and scale itself; give relu or "
+                         "leaky_relu without an affine scale or shift")
+
+
 def shape_leaky_relu(act: Activation, depth: int, eta: Fraction, started: float | None = None
                      ) -> ShapeResult:
     """TAT for the leaky-ReLU family: the certified negative slope s ∈ [0, 1) with
     C^{∘D}(0) = η (module docstring), output scale √(2/(1 + s²))."""
     started = time.perf_counter() if started is None else started
-    if act.scale != 1 or act.shift != 0:
-        raise InputError("TAT chooses the leaky ReLU's slope and scale itself; give relu or "
-                         "leaky_relu without an affine scale or shift")
+    _plain_leaky_relu(act)
     bits = ctx.prec
     e = _frac(eta)
     at_zero = _leaky_chain(arb(0), depth)
-    if not at_zero > e:
+    if not (at_zero > e or at_zero < e):  # η inside the enclosure: nothing is decided
+        shown = ball_text(at_zero, 6) if at_zero.is_finite() else "a non-finite enclosure"
+        raise ShapingFailure(
+            f"the ReLU's C(0) at depth {depth}, in {shown}, cannot be told apart from eta = "
+            f"{eta} at this precision (whether a slope reaches it is undecided)",
+            precision_limited=True)
+    if at_zero < e:
         raise ShapingFailure(
             f"no negative slope in [0, 1) reaches C(0) = {eta} at depth {depth}: the "
             f"network's C(0) is at most the ReLU's, in {ball_text(at_zero, 6)}, and "
@@ -434,6 +447,7 @@ def prove_leaky_relu(act: Activation, depth: int, eta: Fraction, box: arb,
     """The 1-D Krawczyk test for the slope s on ``box`` and what it proves (the solver and
     the certificate checker both call this); :class:`ShapingFailure` when it fails."""
     started = time.perf_counter() if started is None else started
+    _plain_leaky_relu(act)  # the proof is about the plain leaky ReLU (a checked claim)
     e = _frac(eta)
     result = krawczyk_1d(lambda s: _leaky_g_of_s(s, depth, e)[0],
                          lambda s: _leaky_g_of_s(s, depth, e)[1], box)

@@ -57,7 +57,7 @@ def certificate(result: shaping.ShapeResult, digits: int) -> dict[str, Any]:
             "precision_bits": result.precision_bits, "digits": digits, "parameters": params}
 
 
-def write_certificate(result: shaping.ShapeResult, path: Path | str, digits: int) -> Path:
+def write_shaping_certificate(result: shaping.ShapeResult, path: Path | str, digits: int) -> Path:
     """Write the certificate to ``path`` (refuses to replace an existing file)."""
     path = Path(path)
     if path.exists():
@@ -117,6 +117,9 @@ def _parse(data: Any) -> tuple[Any, ...]:
     ends = [(parse_exact(lo, "a box end"), parse_exact(hi, "a box end")) for lo, hi in box]
     if any(lo > hi for lo, hi in ends):
         raise InputError("a box coordinate has lower > upper")
+    digits = data["digits"]
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= MAX_BITS:
+        raise InputError("digits must be a positive integer")
     params = data["parameters"]
     if not isinstance(params, dict):
         raise InputError("the parameters must be an object")
@@ -138,6 +141,8 @@ def check_shape_certificate(path: Path | str) -> ShapeReport:
                 result = shaping.prove_leaky_relu(act, depth, targets["eta"], box[0])
             else:
                 result = shaping.prove(act, method, depth, targets, box)
+            if data["unknowns"] != list(result.unknowns):
+                raise InputError(f"the box's coordinates are {list(result.unknowns)}")
             if set(params) != set(result.parameters):
                 raise InputError(f"the parameters must be {sorted(result.parameters)}")
             for key, ball in result.parameters.items():
@@ -169,4 +174,4 @@ def check_shape_certificate(path: Path | str) -> ShapeReport:
 
 
 __all__ = ["FORMAT", "ShapeReport", "certificate", "check_shape_certificate",
-           "is_shape_certificate", "write_certificate"]
+           "is_shape_certificate", "write_shaping_certificate"]

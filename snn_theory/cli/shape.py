@@ -29,11 +29,11 @@ from snn_theory.certify.shaping import (
     shape,
     validate,
 )
-from snn_theory.certify.shaping_certificate import write_certificate
+from snn_theory.certify.shaping_certificate import write_shaping_certificate
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.cli.activation_option import resolve_options
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_enclosure, format_fraction, parse_exact
+from snn_theory.exact import ball_endpoints, decimal_enclosure, format_fraction, parse_exact
 from snn_theory.files import writable_file
 from snn_theory.precision import working_precision
 from snn_theory.simulate.shaped import float_expression
@@ -83,8 +83,8 @@ def _report(result: ShapeResult, digits: int) -> dict[str, Any]:
         "depth": result.depth,
         "targets": {k: format_fraction(v) for k, v in result.targets.items()},
         "enclosures": params,
-        "box": {name: {"lower": decimal_enclosure(b, digits + 5).lower,
-                       "upper": decimal_enclosure(b, digits + 5).upper}
+        # exact ends: the root is unique in X itself, not in an outward-rounded X
+        "box": {name: dict(zip(("lower", "upper"), map(format_fraction, ball_endpoints(b))))
                 for name, b in zip(result.unknowns, result.box)},
         "local": local,
         "network": network,
@@ -107,7 +107,7 @@ def _text(out: dict[str, Any], act_label: str) -> str:
         if key in out["enclosures"]:
             lines.append(f"  {key:<15}{sym:<7}{out['enclosures'][key]['value']}")
     if out["local"]:
-        lines.append("one layer (enclosures over the proven box):")
+        lines.append("one layer, at the certified solution:")
         for key, name in LOCAL:
             if key in out["local"]:
                 e = out["local"][key]
@@ -162,11 +162,12 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
        leaky_relu)
 
     A float solve finds a candidate, Newton's method in ball arithmetic polishes it and
-    the Krawczyk test proves that a stated box holds exactly one solution; the printed
-    values are rounded from that enclosure (JSON: "enclosures" has lower/upper bounds).
-    Exit 2 for bad input (zeta <= 1, eta outside (0, 1), depth < 1, C''(1) infinite for
-    a kinked activation), 3 when nothing is certified (no solution in the searched
-    region, or the Krawczyk test fails).
+    the Krawczyk test proves that a box (JSON: "box", exact ends) holds exactly one
+    solution; the printed values are rounded from that enclosure (JSON: "enclosures" has
+    lower/upper bounds). Exit 2 for bad input (zeta <= 1, eta outside (0, 1), depth < 1,
+    C''(1) infinite for a kinked activation), 3 when nothing is certified (the float
+    search from a grid of starts finds no candidate - which proves nothing about
+    existence - or the Krawczyk test fails).
     """
     if not 1 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be in 1..{MAX_DIGITS} (got {digits})")
@@ -195,7 +196,7 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
                     raise
                 continue
             if out is not None:
-                write_certificate(result, out, digits)
+                write_shaping_certificate(result, out, digits)
                 report["certificate"] = str(out)
             break
     if as_json:

@@ -70,7 +70,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     claims = claims_for(act, theorem, domain, claim_text, name)
     state_dir = certificate_dir / ".state"
     results = []
-    states = {claim.name: activation_verify.state_path(state_dir, act, claim)
+    states = {claim.name: activation_verify.activation_state_path(state_dir, act, claim)
               for claim in claims}
     for path in states.values():  # a file that is not a state is refused before any work
         StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
@@ -95,7 +95,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                            "the saved state is for other settings, damaged or does not tile "
                            "the domain")
                     bar.note(f"{claim.name}: --resume: {why}; started from the initial grid")
-                path = activation_verify.write_certificate(certificate_dir, result)
+                path = activation_verify.write_activation_certificate(certificate_dir, result)
                 result.certificate = None if path is None else str(path)
                 results.append(result)
                 running = None
@@ -120,8 +120,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
 def print_claims(act: Activation, results: list) -> None:
     """The human table of the activation verifier's results (``verify-contraction
     --activation`` and ``reproduce --activation``), then the definition and certificates."""
-    from snn_theory.cli.console import print_table, print_wrapped
-    from snn_theory.cli.verify import verdict_text
+    from snn_theory.cli.console import print_table, print_wrapped, verdict_cell
 
     rows = []
     for r in results:
@@ -131,7 +130,7 @@ def print_claims(act: Activation, results: list) -> None:
         side = 1 if r.claim.kind == "max" else -1  # the proven end, rounded outward
         bound = "—" if end is None else f"{r.claim.kind} {'≤' if side > 0 else '≥'} " \
                                         f"{decimal_text(end, side, SHORT_DIGITS)}"
-        rows.append([r.claim.name, statement, bound, verdict_text(r), str(r.boxes),
+        rows.append([r.claim.name, statement, bound, verdict_cell(r), str(r.boxes),
                      f"{r.seconds:.2f}"])
     print_table(f"verify-contraction for {act.label()} (ball arithmetic, rigorous Gaussian "
                 "integrals)", ["name", "statement", "bound", "verdict", "boxes", "seconds"],

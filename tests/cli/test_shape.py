@@ -98,3 +98,37 @@ def test_shape_deep_network_retries_at_higher_precision(cli) -> None:
     data = json.loads(out.out)
     lo, hi = (Fraction(data["enclosures"]["output_scale"][k]) for k in ("lower", "upper"))
     assert 468 < lo <= hi < 469 and hi - lo <= Fraction(2, 10**8)
+
+
+def test_shape_json_box_is_the_proven_box(cli) -> None:
+    """Uniqueness holds in the Krawczyk box X, not in a larger one: the JSON box must not be
+    rounded outward (it is printed exactly), and it holds the certified enclosure."""
+    out = cli(["shape", "--method", "tat", "--activation", "leaky_relu", "--depth", "30",
+               "--eta", "0.8", "--digits", "3", "--json"])
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    box = data["box"]["negative_slope"]
+    lo, hi = Fraction(box["lower"]), Fraction(box["upper"])
+    # the box is ~10^-11 wide at this precision: rounded outward to digits + 5 = 8 decimals
+    # it would be at least 10^-8 wide (a box in which uniqueness is not proven); its exact
+    # ends are dyadic numbers
+    assert 0 < hi - lo < Fraction(1, 10**8)
+    assert all(x.denominator & (x.denominator - 1) == 0 for x in (lo, hi))
+    enc = data["enclosures"]["negative_slope"]
+    assert Fraction(enc["lower"]) <= hi and lo <= Fraction(enc["upper"])
+
+
+def test_shape_help_claims_no_search_proof(cli) -> None:
+    """Exit 3 after a float search proves nothing about a region: the help must not say
+    there is 'no solution in the searched region'."""
+    out = cli(["shape", "--help"])
+    assert out.code == 0 and "searched region" not in out.out
+    assert "float" in out.out and "grid of starts" in out.out
+
+
+def test_shape_non_finite_newton_step_is_exit_3(cli) -> None:
+    """A tiny activation scale makes the arb Newton step meet NaN midpoints: 'not certified'
+    (exit 3), not an internal error from the linear solver."""
+    out = cli(["shape", "--method", "dks", "--activation", "1e-49*tanh(x)", "--depth", "2",
+               "--digits", "6"])
+    assert out.code == 3 and "not certified" in out.err and "internal" not in out.err
