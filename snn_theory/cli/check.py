@@ -75,6 +75,9 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
         click.echo(json.dumps({"certificates": [r.to_json() for r in reports],
                                "all_valid": all(r.valid for r in reports)}))
     else:
-        for r in reports:
-            click.echo(r.line())
+        from snn_theory.cli.console import print_wrapped
+
+        for r in reports:  # one paragraph each, "VALID FILE: …" wrapped at spaces after it
+            head, colon, body = r.line().partition(": ")
+            print_wrapped(body, indent=head + colon, subsequent="  ")
     sys.exit(0 if all(r.valid for r in reports) else 1)

@@ -30,7 +30,7 @@ from snn_theory.certify.search.state import interrupted_run
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_text, format_fraction, interval_text
+from snn_theory.exact import SHORT_DIGITS, decimal_text, format_fraction, interval_text
 from snn_theory.files import StateFile
 
 
@@ -120,35 +120,30 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
 def print_claims(act: Activation, results: list) -> None:
     """The human table of the activation verifier's results (``verify-contraction
     --activation`` and ``reproduce --activation``), then the definition and certificates."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped, verdict_cell
 
-    from snn_theory.cli.console import verdict_cell
-
-    table = Table(title=escape(f"verify-contraction for {act.label()} (ball arithmetic, "
-                               "rigorous Gaussian integrals)"))
-    for column in ("name", "statement", "bound", "verdict", "boxes", "seconds"):
-        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left")
+    rows = []
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         lo, hi = r.extremum
         end = hi if r.claim.kind == "max" else lo
         side = 1 if r.claim.kind == "max" else -1  # the proven end, rounded outward
         bound = "—" if end is None else f"{r.claim.kind} {'≤' if side > 0 else '≥'} " \
-                                        f"{decimal_text(end, side, 10)}"
-        table.add_row(escape(r.claim.name), escape(statement), escape(bound),
-                      escape(verdict_cell(r)), str(r.boxes), f"{r.seconds:.2f}")
-    Console(soft_wrap=False, width=max(160, Console().width)).print(table)
-    click.echo(f"activation: {act.label()} = {act.to_json()['formula']}")
+                                        f"{decimal_text(end, side, SHORT_DIGITS)}"
+        rows.append([r.claim.name, statement, bound, verdict_cell(r), str(r.boxes),
+                     f"{r.seconds:.2f}"])
+    print_table(f"verify-contraction for {act.label()} (ball arithmetic, rigorous Gaussian "
+                "integrals)", ["name", "statement", "bound", "verdict", "boxes", "seconds"],
+                rows, right=("boxes", "seconds"))
+    print_wrapped(f"activation: {act.label()} = {act.to_json()['formula']}")
     for r in results:
         if r.tolerance is not None:
             lo, hi = r.extremum
             enclosure = ("not refined" if lo is None or hi is None
                          else interval_text(lo, hi))
             met = "met" if r.tolerance_met else f"not met ({r.reason})"
-            click.echo(f"{r.claim.name}: {r.claim.kind} ∈ {enclosure}; tolerance "
-                       f"{format_fraction(r.tolerance)} {met}")
+            print_wrapped(f"{r.claim.name}: {r.claim.kind} ∈ {enclosure}; tolerance "
+                          f"{format_fraction(r.tolerance)} {met}")
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")
