@@ -23,7 +23,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "snn_theory"
 #: Whole modules of evidence (floats by design, labelled as such where they are printed).
 EVIDENCE_MODULES: dict[str, str] = {
     "simulate/": "Monte Carlo and training: float evidence, never called certified",
+    "show/canvas.py": "figure coordinates and labels (plots are evidence)",
+    "show/figure_data.py": "figure coordinates and labels (plots are evidence)",
     "show/figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/flow_figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/map_figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/propagation_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/domain_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/training_figures.py": "figure coordinates and labels (plots are evidence)",
     "cli/simulate.py": "the Monte Carlo command: evidence, labelled so",
@@ -171,17 +176,17 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "λ01, α01 for the float backends (evidence)",
     ("evaluate/moment_map.py", "newton_fixed_point", "float("):
         "the float Newton loop's tolerance (the Krawczyk test certifies the fixed point)",
-    ("show/reproduce/stages.py", "MonteCarloStage.final_widest", "float("):
+    ("show/reproduce/results.py", "MonteCarloStage.final_widest", "float("):
         "Monte Carlo statistics (evidence)",
     ("show/reproduce/stages.py", "stage_monte_carlo", "float("):
         "the Monte Carlo power-law fit (evidence)",
-    ("show/reproduce/stages.py", "MonteCarloStage.summary", ":.Ng"):
+    ("show/reproduce/results.py", "MonteCarloStage.summary", ":.Ng"):
         "where the widest Monte Carlo network ends (labelled statistical)",
     ("show/reproduce/report.py", "_selu_report", ":.Ng"):
         "the Monte Carlo power-law fit (evidence, in its own section)",
-    ("show/reproduce/stages.py", "mc_summary", "float("):
+    ("show/reproduce/results.py", "mc_summary", "float("):
         "Monte Carlo summaries (evidence) kept to the digits their error supports",
-    ("show/reproduce/stages.py", "mc_summary", ":.Ng"):
+    ("show/reproduce/results.py", "mc_summary", ":.Ng"):
         "Monte Carlo summaries (evidence) kept to the digits their error supports",
     ("show/reproduce/report.py", "_mc_run_json.layer", "round("):
         "Monte Carlo means and variances (evidence) kept to the decimals their error law "
