@@ -31,7 +31,8 @@ import time
 
 from _timing import best_of
 
-from snn_theory.simulate.training import TrainConfig, load_split, train
+from snn_theory.simulate.network import train
+from snn_theory.simulate.training import TrainConfig, load_split
 
 #: (label, variant, constraint)
 VARIANTS: tuple[tuple[str, str, str], ...] = (

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     repeats = 1 if parser.parse_args().quick else 3
     result = solve_constants(digits=40, dropout_rates=["0.1"])
-    floats = [float(x.mid()) for x in dtypes.constant_balls(result).values()]
+    floats = [float(x.mid()) for x in dtypes.named_constant_balls(result).values()]
 
     def prove() -> None:
         dtypes.round_constants(result, dtypes.DTYPE_NAMES)

@@ -38,14 +38,15 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from snn_theory.simulate.config import SimulationConfig
-from snn_theory.simulate.engine import _mesh_for, simulate
+from snn_theory.simulate.devices import mesh_for
+from snn_theory.simulate.engine import simulate
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float64": jnp.float64}
 
 
 
 def bare_matmul_per_layer(config: SimulationConfig, repeats: int) -> float:
-    mesh, _ = _mesh_for(config.batch)
+    mesh, _ = mesh_for(config.batch)
     n, dt = config.width, DTYPES[config.dtype]
     acc = jnp.float64 if config.dtype == "float64" else jnp.float32
     precision = (jax.lax.Precision.HIGHEST if config.dtype != "bfloat16"

@@ -33,7 +33,8 @@ import sys
 import time
 from dataclasses import replace
 
-from snn_theory.simulate.training import DATASETS, VARIANTS, TrainConfig, load_split, train
+from snn_theory.simulate.network import train
+from snn_theory.simulate.training import DATASETS, VARIANTS, TrainConfig, load_split
 
 STUDIES = {
     "quick": dict(datasets=("wine",), depths=(4, 8), width=16, seeds=2, lrs=(1e-3, 1e-2),

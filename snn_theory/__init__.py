@@ -70,6 +70,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "read_certificate": ("snn_theory.certify.certificate.io", "read_certificate"),
     "write_certificate": ("snn_theory.certify.certificate.io", "write_certificate"),
     "check_certificate": ("snn_theory.certify.certificate.check", "check_certificate"),
+    # networks as data: the description, its composed map and the map's fixed point
+    "Network": ("snn_theory.derive.network", "Network"),
+    "parse_network": ("snn_theory.derive.network", "parse_network"),
+    "NetworkMap": ("snn_theory.evaluate.network_map", "NetworkMap"),
+    "network_map": ("snn_theory.evaluate.network_map", "network_map"),
+    "network_fixed_point": ("snn_theory.certify.network_fixed_point", "network_fixed_point"),
     # beyond the paper: signal propagation and domain maps
     "propagate": ("snn_theory.certify.propagation", "propagate"),
     "PavingSpec": ("snn_theory.certify.domains", "PavingSpec"),
@@ -80,7 +86,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "run_simulation": ("snn_theory.simulate.engine", "simulate"),
     "ActivationSimulation": ("snn_theory.simulate.activation", "ActivationSimulation"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
-    "train": ("snn_theory.simulate.training", "train"),
+    "train": ("snn_theory.simulate.network", "train"),
     # training that keeps the theorem true: certified (omega, tau) regions and constraints
     "CertifiedRegion": ("snn_theory.certify.weight_regions", "CertifiedRegion"),
     "theorem1_region": ("snn_theory.certify.weight_regions", "theorem1_region"),

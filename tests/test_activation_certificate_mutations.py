@@ -46,8 +46,8 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
     refuted = av.verify(activations.get("elu"), Claim.parse("variance<=0.1", small,
                                                             name="v.refuted"), max_boxes=50)
     assert refuted.verdict == "refuted"
-    return {"holds": av.write_certificate(directory, proof),
-            "refuted": av.write_certificate(directory, refuted)}
+    return {"holds": av.write_activation_certificate(directory, proof),
+            "refuted": av.write_activation_certificate(directory, refuted)}
 
 
 def _walk(node: Any, path: Path_ = ()) -> list[Path_]:
@@ -190,7 +190,7 @@ def test_every_meaning_changing_mutation_is_rejected(certificates, label, tmp_pa
         else:
             if isinstance(mutated, dict) and not description.split(" ")[-1].startswith(
                     "checksum") and "checksum" not in description:
-                mutated = dict(mutated, checksum=av._checksum(mutated))
+                mutated = dict(mutated, checksum=av.certificate_checksum(mutated))
             target.write_text(json.dumps(mutated))
         report = av.check_certificate_file(target)
         if not report.valid:
@@ -217,7 +217,7 @@ def test_recorded_values_are_recomputed(certificates, tmp_path):
     checker's own."""
     data = json.loads(certificates["holds"].read_text())
     data["leaves"][0][1] = "0.2000001"  # still proves mean > 0.2, but not what was computed
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited = tmp_path / "bound.activation.json"
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
@@ -225,7 +225,7 @@ def test_recorded_values_are_recomputed(certificates, tmp_path):
     data = json.loads(certificates["refuted"].read_text())
     lo = Fraction(data["counterexample"]["value"][0])
     data["counterexample"]["value"][0] = str(lo - Fraction(1, 10**6))
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
     assert not report.valid and "recorded counterexample value" in report.message

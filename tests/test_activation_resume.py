@@ -54,7 +54,7 @@ def test_resume_rebounds_saved_boxes(tmp_path: Path) -> None:
     fresh = av.verify(ACT, CLAIM, max_boxes=2000)
     assert resumed.boxes < fresh.boxes
     assert Fraction(0) < resumed.extremum[0] <= Fraction(str(_true_min()))
-    path = av.write_certificate(tmp_path, resumed)
+    path = av.write_activation_certificate(tmp_path, resumed)
     assert av.check_certificate_file(path).valid
 
 
@@ -99,7 +99,7 @@ def test_tampered_state_is_ignored(tmp_path: Path, how: str) -> None:
     state = tmp_path / "s.json"
     av.verify(ACT, CLAIM, max_boxes=40, state=state)
     _tamper(state, how)
-    assert av.load_state(state, ACT, CLAIM, av.DEFAULT_BITS) is None
+    assert av.load_activation_state(state, ACT, CLAIM, av.DEFAULT_BITS) is None
     result = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert result.resume == "unusable state" and result.verdict == "holds"
 
@@ -127,7 +127,7 @@ def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
     assert refined.tolerance_met is (hi - lo <= Fraction(1, 10))
     if not refined.tolerance_met:
         assert "tolerance not met" in refined.reason
-    report = av.check_certificate_file(av.write_certificate(tmp_path, refined))
+    report = av.check_certificate_file(av.write_activation_certificate(tmp_path, refined))
     assert report.valid and Fraction(report.extremum) == lo
 
 
@@ -194,6 +194,6 @@ def test_interrupt_saves_a_tiling_and_says_so(tmp_path: Path, monkeypatch) -> No
         av.verify(ACT, CLAIM, max_boxes=2000, state=state)
     monkeypatch.setattr(av, "box_bound", bound)
     assert exc.value.saved == (state,) and f"boxes of user in {state}" in exc.value.message()
-    assert av.load_state(state, ACT, CLAIM, av.DEFAULT_BITS) is not None  # a tiling
+    assert av.load_activation_state(state, ACT, CLAIM, av.DEFAULT_BITS) is not None  # a tiling
     resumed = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert resumed.resume == "resumed" and resumed.verdict == "holds"

@@ -36,7 +36,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     claim = Claim.parse("mean>0.1", SMALL, name="user")
     result = av.verify(act, claim, max_boxes=2000)
     assert result.verdict == "holds", result.reason
-    path = av.write_certificate(tmp_path, result)
+    path = av.write_activation_certificate(tmp_path, result)
     report = av.check_certificate_file(path)
     assert report.valid, report.message
     # the proven lower bound is below the true minimum (at the domain's low corner, where
@@ -49,7 +49,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     # tampering 1: the formula no longer follows from the definition
     data = json.loads(path.read_text())
     data["activation"]["formula"] = "x*(erf(x) + 1)/2"
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited = tmp_path / "edited.activation.json"
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
@@ -60,7 +60,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["activation"]["scale"] = "-1"
     data["activation"]["formula"] = activations.get("gelu", scale=-1).to_json()["formula"]
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
     assert not report.valid and "does not prove" in report.message
@@ -72,19 +72,19 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     assert "checksum" in av.check_certificate_file(edited).message
     data = json.loads(path.read_text())
     data["leaves"] = data["leaves"][1:]
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     assert "tile" in av.check_certificate_file(edited).message
     # 5: a field of the claim that its statement does not give (checksum recomputed)
     data = json.loads(path.read_text())
     data["claim"]["statement"] = "variance <= 0.1 on everything"
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     edited.write_text(json.dumps(data))
     report = av.check_certificate_file(edited)
     assert not report.valid and "fields" in report.message
     # another statement on the same activation gets its own file (nothing overwritten)
     other = av.verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
-    assert av.certificate_path(tmp_path, other) != path
+    assert av.activation_certificate_path(tmp_path, other) != path
 
 
 def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None:
@@ -97,14 +97,14 @@ def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None
     with mpmath.workdps(25):
         value = _quad_variance(act, point)
     assert float(lo) - 1e-15 <= value <= float(hi) + 1e-15
-    path = av.write_certificate(tmp_path, result)
+    path = av.write_activation_certificate(tmp_path, result)
     report = av.check_certificate_file(path)
     assert report.valid, report.message
     # a counterexample moved to where the claim holds is rejected
     data = json.loads(path.read_text())
     data["claim"]["threshold"] = "0.9"
     data["statement"] = Claim.from_json(data["claim"]).statement  # a consistent edit
-    data["checksum"] = av._checksum(data)
+    data["checksum"] = av.certificate_checksum(data)
     path.write_text(json.dumps(data))
     report = av.check_certificate_file(path)
     assert not report.valid and "does not violate" in report.message

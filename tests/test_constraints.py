@@ -158,7 +158,8 @@ def test_bad_arguments_are_refused() -> None:
 
 
 def test_training_under_theorem1_stays_inside_every_epoch_and_layer() -> None:
-    from snn_theory.simulate.training import TrainConfig, train
+    from snn_theory.simulate.network import train
+    from snn_theory.simulate.training import TrainConfig
 
     # the shapes of the certify-network tests' networks: one compilation serves both
     config = TrainConfig(dataset="iris", variant="selu", depth=2, width=8, epochs=2,

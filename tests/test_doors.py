@@ -101,6 +101,17 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the float backends (numpy, JAX) print their float64 results, labelled float64",
     ("cli/map.py", "map_command", ":.Ng"):
         "the size of a float backend's error in a warning",
+    ("cli/map_network.py", "_formatter.as_float", "float("):
+        "the numpy backend of map --network prints its float64 results, labelled float64",
+    ("certify/network_fixed_point.py", "network_variance_collapse", "float("):
+        "iterates of the network's map at 64 bits: a diagnosis labelled as float evidence, "
+        "nothing certified",
+    ("certify/network_fixed_point.py", "_raise_if_collapsing", ":.Ng"):
+        "the last variance of that diagnosis, in a message that says it is float evidence",
+    ("evaluate/network_map.py", "NetworkMap.__repr__.text", "float("):
+        "the repr of the numpy backend's result (float64, labelled by its backend)",
+    ("evaluate/network_map.py", "number", "float("):
+        "an input for the numpy backend (float64 evidence)",
     ("cli/solve_constants.py", "_python_literals", "float("):
         "the dropout rate as a key of the generated Python dict (what Python reads)",
     ("cli/solve_constants.py", "_python_dtype_literals", "float("):

@@ -159,3 +159,37 @@ def test_generated_s_gradient_module_is_what_the_formulas_generate(tmp_path) -> 
         compiled = backends.evaluator("mpmath", ("spectral_norm",))(*point)[0]
         assert value == bound[0] and abs(value - compiled) < mpmath.mpf(10) ** -28
         assert len(bound) == 5
+
+
+def test_generated_claim_code_module_is_current_and_is_the_compiled_code(tmp_path) -> None:
+    """The committed evaluators of the claim quantities are byte for byte what
+    ``write_claim_code_module`` writes now (a copy with one constant changed differs), and the
+    backends' evaluators of those quantities, bound from it, give exactly what compiling the
+    formulas at run time gives (the same straight-line code), gradients included, and the
+    gradient agrees with mpmath's numerical derivative of the value."""
+    source = codegen.claim_code_module_source()
+    committed = codegen.claim_code_module_path()
+    assert committed.read_bytes() == source.encode(), (
+        "snn_theory/derive/claim_code.py is stale: run write_claim_code_module()")
+    written = codegen.write_claim_code_module(tmp_path / "claim_code.py")
+    assert written.read_bytes() == committed.read_bytes()
+    assert "(2)" in source and source.replace("(2)", "(3)", 1) != source
+    point = [mpmath.mpf(x) for x in ("0.07", "-0.03", "1.3", "1.02", "1.05", "1.67")]
+    ns = backends.namespace("mpmath")
+    with working_precision(digits=30):
+        for names in codegen.CLAIM_VALUE_TUPLES:
+            runtime = codegen.compile_function(
+                formulas.ARGUMENTS, [formulas.derived_expression(n) for n in names], ns)
+            assert backends.evaluator("mpmath", names)(*point) == runtime(*point)
+        for name in codegen.CLAIM_QUANTITIES:
+            expression = formulas.derived_expression(name)
+            runtime = codegen.compile_function(
+                formulas.ARGUMENTS, [expression, *formulas.compact_gradient(name)], ns)
+            got = backends.value_and_gradient("mpmath", name)(*point)
+            assert got == runtime(*point)
+            value = backends.evaluator("mpmath", (name,))
+            for i, partial in enumerate(got[1:]):
+                def along(t, i=i, value=value):
+                    return value(*point[:i], t, *point[i + 1:])[0]
+
+                assert abs(partial - mpmath.diff(along, point[i])) < mpmath.mpf(10) ** -20

@@ -55,7 +55,7 @@ def test_generic_selu_contains_closed_forms_and_gradients() -> None:
             balls = [arb(repr(float(p))) for p in point]
             mu, omega, nu, tau = balls
             partials = gaussian.moment_partials(act, mu * omega, nu * tau, order=4)
-            got = {q: gaussian.value_and_gradient(act, q, mu, omega, nu, tau, partials=partials)
+            got = {q: gaussian.activation_value_and_gradient(act, q, mu, omega, nu, tau, partials=partials)
                    for q in QUANTITIES}
         with working_precision(digits=80):
             lam, alpha = backends.constants_function("mpmath")()

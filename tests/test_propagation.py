@@ -206,7 +206,7 @@ def test_gradients_follow_chi1() -> None:
     N units and B samples), accumulating as a random walk, plus an O(1/N) finite-width bias
     per layer: |error_k| ≤ 4·√(2k/(N·B)) + 2k/N."""
     from snn_theory.simulate.config import SimulationConfig
-    from snn_theory.simulate.engine import simulate_gradients
+    from snn_theory.simulate.pairs import simulate_gradients
 
     n, b, depth = 256, 16, 40
     r = simulate_gradients(SimulationConfig(width=n, depth=depth, batch=b, seed=1))
@@ -221,7 +221,7 @@ def test_pair_correlations_track_the_c_map() -> None:
     """Mean over B pairs of the per-pair correlation vs the c-map iterates; tolerance 4
     standard errors of that mean (measured spread s_l over pairs, s_l/√B) plus 1/N."""
     from snn_theory.simulate.config import SimulationConfig
-    from snn_theory.simulate.engine import simulate_pairs
+    from snn_theory.simulate.pairs import simulate_pairs
 
     n, b, depth = 256, 32, 15
     r = simulate_pairs(SimulationConfig(width=n, depth=depth, batch=b, seed=2), 0.6)
@@ -257,10 +257,10 @@ def test_erf_closed_forms_against_quadrature() -> None:
 
 
 def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
-    from snn_theory.show import figures as plots
+    from snn_theory.show import canvas, propagation_figures
 
-    r = plots.correlation_map(
-        tmp_path / "c.png", grid=5, depth=2, monte_carlo=False, size=plots.FigureSize(400, 200, 50)
+    r = propagation_figures.correlation_map_figure(
+        tmp_path / "c.png", grid=5, depth=2, monte_carlo=False, size=canvas.FigureSize(400, 200, 50)
     )
     assert r.path.exists()
     assert [f["c"] for f in r.summary["fixed_points"]] == [0.0, 1.0]
@@ -271,7 +271,7 @@ def test_plots_draw_the_certified_fixed_points(tmp_path) -> None:
 
 
 def test_tampered_inputs_are_rejected(results) -> None:
-    from snn_theory.certify.krawczyk import krawczyk_1d
+    from snn_theory.evaluate.krawczyk import krawczyk_1d
 
     # two roots (±0.1) in the box: the Krawczyk test must not claim a unique one
     two = krawczyk_1d(lambda x: x * x - arb("0.01"), lambda x: 2 * x, arb(0, 0.5))

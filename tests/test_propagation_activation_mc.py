@@ -19,7 +19,7 @@ import pytest
 from flint import arb
 
 from snn_theory.derive import activations
-from snn_theory.errors import InputError
+from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.simulate.config import SimulationConfig
 
 TAU = 2.0
@@ -65,7 +65,7 @@ def test_certified_chi1_and_c_map_against_quadrature() -> None:
     Gauss–Hermite rule."""
     from snn_theory.certify import propagation
     from snn_theory.precision import working_precision
-    from snn_theory.simulate.engine import GENERIC_BITS
+    from snn_theory.simulate.pairs import GENERIC_BITS
 
     nu, chi1 = _mpmath_fixed_point_and_chi1(TAU)
     with working_precision(bits=GENERIC_BITS):
@@ -83,7 +83,7 @@ def test_tanh_gradients_follow_chi1() -> None:
     for SELU: the per-layer ratio has relative standard deviation about √(2/(N·B)) (χ² over
     N units and B samples), accumulating as a random walk, plus an O(1/N) finite-width bias
     per layer: |error_k| ≤ 4·√(2k/(N·B)) + 2k/N."""
-    from snn_theory.simulate.engine import simulate_gradients
+    from snn_theory.simulate.pairs import simulate_gradients
 
     n, b, depth = 256, 16, 30
     r = simulate_gradients(
@@ -102,7 +102,7 @@ def test_tanh_gradients_follow_chi1() -> None:
 def test_tanh_pair_correlations_track_the_c_map() -> None:
     """Mean over B pairs of the per-pair correlation against the c-map iterates; tolerance 4
     standard errors of that mean (measured spread s_l over pairs, s_l/√B) plus 1/N."""
-    from snn_theory.simulate.engine import simulate_pairs
+    from snn_theory.simulate.pairs import simulate_pairs
 
     n, b, depth = 256, 32, 6
     r = simulate_pairs(
@@ -119,11 +119,11 @@ def test_tanh_pair_correlations_track_the_c_map() -> None:
 
 
 def test_bad_combinations_are_refused() -> None:
-    from snn_theory.simulate.engine import simulate, simulate_gradients, simulate_pairs
+    from snn_theory.simulate.engine import simulate
+    from snn_theory.simulate.pairs import simulate_gradients, simulate_pairs
 
     tiny = SimulationConfig(width=8, depth=2, batch=2, tau=TAU, activation=TANH)
     cases = [
-        (lambda: simulate_pairs(dataclasses.replace(tiny, tau=0.5), 0.5), "no fixed point"),
         (lambda: simulate_gradients(dataclasses.replace(tiny, lam=1.0)), "SELU's parameters"),
         (lambda: simulate_gradients(dataclasses.replace(tiny, dropout_rate=0.1)), "dropout"),
         (lambda: simulate_pairs(tiny, 1.5), "[-1, 1]"),
@@ -135,3 +135,8 @@ def test_bad_combinations_are_refused() -> None:
         with pytest.raises(InputError) as exc:
             run()
         assert fragment in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+    # tau = 0.5: the variance falls to nu* = 0, so there is no fixed point to simulate against;
+    # the mathematics, not the input (TrivialFixedPoint is an ArithmeticError, exit 3)
+    with pytest.raises(TrivialFixedPoint) as exc:
+        simulate_pairs(dataclasses.replace(tiny, tau=0.5), 0.5)
+    assert "nu* = 0" in str(exc.value) and "\n" not in str(exc.value)

@@ -8,9 +8,9 @@ import pytest
 from flint import arb
 
 from snn_theory.certify import shaped
-from snn_theory.certify.krawczyk import krawczyk_nd
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
+from snn_theory.evaluate.krawczyk import krawczyk_nd
 from snn_theory.precision import working_precision
 
 ALPHA, BETA, GAMMA, DELTA = "0.7", "0.3", "1.3", "-0.2"

@@ -11,7 +11,7 @@ import pytest
 from snn_theory.certify import shaping
 from snn_theory.certify.shaping_certificate import (
     check_shape_certificate,
-    write_certificate,
+    write_shaping_certificate,
 )
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
@@ -23,7 +23,7 @@ def elu_certificate(tmp_path_factory):
     path = tmp_path_factory.mktemp("shape") / "elu.json"
     with working_precision(digits=20):
         result = shaping.shape(activations.builtin("elu"), "dks", 3, {"zeta": Fraction(3, 2)})
-        write_certificate(result, path, 10)
+        write_shaping_certificate(result, path, 10)
     return path
 
 
@@ -39,7 +39,7 @@ def test_certificate_checks_and_tampering_is_rejected(elu_certificate, tmp_path)
     assert check_shape_certificate(elu_certificate).valid
     with pytest.raises(InputError, match="exists"):
         with working_precision(digits=10):
-            write_certificate(shaping.shape_leaky_relu(activations.builtin("relu"), 30,
+            write_shaping_certificate(shaping.shape_leaky_relu(activations.builtin("relu"), 30,
                                                        Fraction(9, 10)), elu_certificate, 5)
 
     def narrower(data):  # a recorded interval that no longer holds the enclosure
@@ -101,7 +101,7 @@ def test_affine_leaky_relu_certificate_is_rejected(tmp_path) -> None:
     2*leaky_relu + 1 (formula edited consistently) must not be VALID for it."""
     path = tmp_path / "leaky.json"
     with working_precision(digits=10):
-        write_certificate(shaping.shape_leaky_relu(activations.builtin("relu"), 30,
+        write_shaping_certificate(shaping.shape_leaky_relu(activations.builtin("relu"), 30,
                                                    Fraction(9, 10)), path, 5)
     affine = activations.builtin("leaky_relu").with_affine(Fraction(2), Fraction(1))
 
@@ -112,7 +112,7 @@ def test_affine_leaky_relu_certificate_is_rejected(tmp_path) -> None:
     # the depth is an integer: JSON true (== 1 in Python) is not the depth 1
     one = tmp_path / "one.json"
     with working_precision(digits=10):
-        write_certificate(shaping.shape_leaky_relu(activations.builtin("relu"), 1,
+        write_shaping_certificate(shaping.shape_leaky_relu(activations.builtin("relu"), 1,
                                                    Fraction(3, 10)), one, 5)
     assert check_shape_certificate(one).valid
     assert not check_shape_certificate(

@@ -27,13 +27,8 @@ from snn_theory.errors import InputError
 from snn_theory.evaluate.moment_map import closed_form_moments as moments
 from snn_theory.evaluate.moment_map import default_constants
 from snn_theory.simulate.config import SimulationConfig
-from snn_theory.simulate.engine import (
-    alpha_dropout_affine,
-    converged_at,
-    network_inputs,
-    network_weights,
-    simulate,
-)
+from snn_theory.simulate.engine import network_inputs, network_weights, simulate
+from snn_theory.simulate.prediction import alpha_dropout_affine, converged_at
 from snn_theory.simulate.sweeps import fit_power_law, start_grid, width_sweep
 
 LAM01, ALPHA01 = default_constants("numpy")
@@ -233,11 +228,11 @@ def test_start_grid_shapes_and_one_layer_map() -> None:
 def test_float64_on_a_device_without_it_is_refused(monkeypatch) -> None:
     import jax
 
-    from snn_theory.simulate import engine
+    from snn_theory.simulate import devices
 
     monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
     with pytest.raises(InputError, match="float64"):
-        with engine.dtype_scope("float64"):
+        with devices.dtype_scope("float64"):
             pass
     assert not jax.config.jax_enable_x64  # nothing was switched on in this process
 
@@ -272,7 +267,7 @@ def test_config_messages_name_fields_not_flags(change, fragment) -> None:
 
 
 def test_library_messages_of_runs_name_no_flags() -> None:
-    from snn_theory.simulate.engine import simulate_gradients, simulate_pairs
+    from snn_theory.simulate.pairs import simulate_gradients, simulate_pairs
 
     tiny = SimulationConfig(width=8, depth=2, batch=2)
     cases = [(lambda: simulate(dataclasses.replace(BASE, memory_limit=1024.0)), "width"),
@@ -340,7 +335,7 @@ def test_a_monte_carlo_that_overflows_is_an_error_not_a_row() -> None:
 
 def test_the_numpy_monte_carlo_refuses_the_same_inputs() -> None:
     from snn_theory.derive import activations
-    from snn_theory.simulate.activation import simulate as simulate_activation
+    from snn_theory.simulate.activation import simulate_activation
 
     for mean0, var0 in ((1e300, 1.0), (0.0, 1e306)):
         with pytest.raises(InputError, match="overflow"):

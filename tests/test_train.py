@@ -22,7 +22,8 @@ from snn_theory.certify.claims import THEOREM_DOMAINS
 from snn_theory.errors import InputError
 from snn_theory.evaluate.moment_map import closed_form_moments as moments
 from snn_theory.evaluate.moment_map import default_constants
-from snn_theory.simulate.engine import alpha_dropout_affine
+from snn_theory.simulate.network import train
+from snn_theory.simulate.prediction import alpha_dropout_affine
 from snn_theory.simulate.training import (
     QUANTILES,
     VARIANTS,
@@ -31,7 +32,6 @@ from snn_theory.simulate.training import (
     certified_region,
     resolve_activation,
     selu_constants,
-    train,
 )
 
 # One shape for every test (depth 3, width 128): the programs compile once (two: with and
@@ -281,7 +281,7 @@ def test_plot_training_draws_the_activation_variant(runs: dict[str, RunResult],
     from matplotlib.image import imread
 
     from snn_theory.show import training_figures as train_plots
-    from snn_theory.show.figures import FigureSize
+    from snn_theory.show.canvas import FigureSize
 
     png = tmp_path / "training.png"
     result = train_plots.training(png, runs=[runs["selu"], act_run],
@@ -301,3 +301,27 @@ def test_config_messages_name_fields_not_flags(change: dict, fragment: str) -> N
     with pytest.raises(InputError) as exc:
         TrainConfig(**change).validate()
     assert fragment in str(exc.value) and "--" not in str(exc.value)
+
+
+def test_training_figure_legends_leave_the_data_and_markers_match(
+        runs: dict[str, RunResult], tmp_path, monkeypatch) -> None:
+    """The bottom row's legends sit outside their axes (never over the rectangle, the units
+    or the curves' peaks), and the scatter legend shows every epoch with one marker size."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from snn_theory.show import training_figures as train_plots
+
+    saved = []
+    monkeypatch.setattr(train_plots, "save", lambda fig, *a: saved.append(fig))
+    train_plots.training(tmp_path / "t.png", runs=[runs["selu"], runs["relu-bn"]])
+    (fig,) = saved
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    bottom = fig.axes[3:6]
+    for ax in bottom:
+        box, legend = ax.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
+        assert legend.y1 <= box.y0, ax.get_title()  # below the axes, not over them
+    sizes = {float(h.get_sizes()[0]) for h in bottom[0].get_legend().legend_handles
+             if hasattr(h, "get_sizes")}
+    assert len(sizes) == 1  # epoch 0's marker no bigger than the others'

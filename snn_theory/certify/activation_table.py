@@ -89,7 +89,7 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
                 r = activation_verify.verify(act, claim, max_boxes=max_boxes,
                                              time_limit=time_limit, jobs=jobs, cache=cache)
                 if certificate_dir is not None:
-                    path = activation_verify.write_certificate(certificate_dir, r)
+                    path = activation_verify.write_activation_certificate(certificate_dir, r)
                     r.certificate = None if path is None else str(path)
                 results.append(r)
         finally:
@@ -98,7 +98,9 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
     return rows
 
 
-def _claim_cell(r: activation_verify.ActivationClaimResult) -> str:
+def claim_cell(r: activation_verify.ActivationClaimResult) -> str:
+    """One claim's verdict in a table cell: proven, refuted at a point (with the value
+    there) or undecided."""
     short = r.claim.name.split(".")[1]
     if r.verdict == "holds":
         return f"{short}: proven"
@@ -118,7 +120,7 @@ COLUMNS = ("activation", "parameters for (0, 1) at ω = 0, τ = 1", "S at (0, 1)
 def cells(row: TableRow) -> tuple[str, ...]:
     """The table's cells of one row, as text (S enclosed, rounded outward)."""
     return (row.name, row.parameters, ball_text(row.spectral_norm, 8), row.verdict,
-            "; ".join(_claim_cell(r) for r in row.results), f"{row.seconds:.1f}")
+            "; ".join(claim_cell(r) for r in row.results), f"{row.seconds:.1f}")
 
 
 def footer(time_limit: float, max_boxes: int) -> str:

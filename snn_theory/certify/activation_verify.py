@@ -287,7 +287,7 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
     it was taken on.
 
     Monotonicity reduction (as :func:`snn_theory.certify.enclosure.bound`): where the enclosure of
-    ∂q/∂x_i over the box (:func:`snn_theory.evaluate.gaussian.value_and_gradient` from the cells'
+    ∂q/∂x_i over the box (:func:`snn_theory.evaluate.gaussian.activation_value_and_gradient` from the cells'
     partials) excludes 0, the extremum lies on the face x_i = the corresponding end; the box
     is replaced by that face (its (m, v) rectangle shrinks, often to a segment) and the test
     repeated.  On the final face the direct enclosure is intersected with the centred form
@@ -304,7 +304,7 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
         if P is None:
             return None, current, spread
         balls = [_ball(lo, hi) for lo, hi in current]
-        value, *grad = gaussian.value_and_gradient(cache.act, quantity, *balls, partials=P)
+        value, *grad = gaussian.activation_value_and_gradient(cache.act, quantity, *balls, partials=P)
         if not value.is_finite():
             return None, current, spread
         if first is None:
@@ -398,7 +398,7 @@ class ActivationClaimResult:
                 "point": [f(x) for x in self.counterexample[0]],
                 "value": [f(self.counterexample[1][0]), f(self.counterexample[1][1])]},
         }
-        data["checksum"] = _checksum(data)
+        data["checksum"] = certificate_checksum(data)
         return data
 
     def json_entry(self) -> dict[str, Any]:
@@ -421,7 +421,8 @@ class ActivationClaimResult:
                 "tolerance_met": self.tolerance_met, "resume": self.resume or None}
 
 
-def _checksum(data: dict[str, Any]) -> str:
+def certificate_checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of a certificate's content without its ``checksum`` field (sorted JSON)."""
     content = {k: v for k, v in data.items() if k != "checksum"}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -450,7 +451,7 @@ def state_key(act: Activation, claim: Claim, bits: int) -> dict[str, Any]:
             "claim": claim.to_json(), "precision_bits": bits}
 
 
-def state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
+def activation_state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
     """The resume state of (activation, claim) in ``directory`` (one file per pair)."""
     ident = hashlib.sha256(json.dumps([act.to_json(), claim.to_json()],
                                       sort_keys=True).encode()).hexdigest()[:10]
@@ -462,8 +463,8 @@ def state_path(directory: Path | str, act: Activation, claim: Claim) -> Path:
 ACTIVATION_STATE = "activation-search"
 
 
-def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequence[Box],
-               elapsed: float) -> Path:
+def save_activation_state(path: Path, act: Activation, claim: Claim, bits: int,
+                          boxes: Sequence[Box], elapsed: float) -> Path:
     """Write the boxes of the current partition (decided and open: together they tile the
     domain) atomically.  Only boxes are saved: bounds are re-derived on resume."""
     f = format_fraction
@@ -471,7 +472,8 @@ def save_state(path: Path, act: Activation, claim: Claim, bits: int, boxes: Sequ
         "elapsed": elapsed, "boxes": [[[f(a), f(b)] for a, b in box] for box in boxes]})
 
 
-def load_state(path: Path, act: Activation, claim: Claim, bits: int) -> list[Box] | None:
+def load_activation_state(path: Path, act: Activation, claim: Claim,
+                          bits: int) -> list[Box] | None:
     """The saved boxes, or None when the state is unusable: another key (activation,
     claim, precision), damaged JSON, a box outside the domain, or boxes that do not tile
     the domain exactly.  A state file is a cache, never evidence: every box is re-bounded.
@@ -536,7 +538,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
         with working_precision(bits=bits):
             frontier: list[Box] = []
             if resume:
-                loaded = None if state is None else load_state(state, act, claim, bits)
+                loaded = None if state is None else load_activation_state(state, act, claim, bits)
                 if loaded is not None:
                     frontier, resume_note = loaded, "resumed"
                 else:
@@ -611,7 +613,7 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
                 if state is None or counterexample is not None:
                     raise Interrupted() from None
                 boxes = [b for b, _ in leaves] + pending + frontier
-                saved = save_state(state, act, claim, bits, boxes, time.monotonic() - started)
+                saved = save_activation_state(state, act, claim, bits, boxes, time.monotonic() - started)
                 raise Interrupted((saved,), f"{len(boxes)} boxes of {claim.name} in {saved}",
                                   "rerun with --resume: saved boxes are re-bounded, never "
                                   "trusted") from None
@@ -638,10 +640,10 @@ def verify(act: Activation, claim: Claim, *, max_boxes: int = DEFAULT_MAX_BOXES,
             lo, hi = (best, decided) if side > 0 else (decided, best)
             if state is not None:
                 if verdict == "undecided":
-                    save_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
+                    save_activation_state(state, act, claim, bits, [b for b, _ in leaves] + frontier,
                                time.monotonic() - started)
                 elif verdict == "holds" and keep_finished:  # its leaves tile the domain
-                    save_state(state, act, claim, bits, [b for b, _ in leaves],
+                    save_activation_state(state, act, claim, bits, [b for b, _ in leaves],
                                time.monotonic() - started)
                 else:
                     discard_state(state)
@@ -724,7 +726,8 @@ def _violates(claim: Claim, value: arb) -> bool:
 
 
 # ----------------------------------------------------------------------------- certificates
-def certificate_path(directory: Path | str, result: ActivationClaimResult) -> Path:
+def activation_certificate_path(directory: Path | str, result: ActivationClaimResult) -> Path:
+    """Where :func:`write_activation_certificate` writes ``result``'s certificate."""
     # one file per (activation, statement): a claim never overwrites another claim's file
     ident = hashlib.sha256(json.dumps([result.activation.to_json(), result.claim.to_json()],
                                       sort_keys=True).encode())
@@ -733,11 +736,12 @@ def certificate_path(directory: Path | str, result: ActivationClaimResult) -> Pa
     return Path(directory) / f"{safe}.{name}-{ident.hexdigest()[:10]}.activation.json"
 
 
-def write_certificate(directory: Path | str, result: ActivationClaimResult) -> Path | None:
+def write_activation_certificate(directory: Path | str,
+                                 result: ActivationClaimResult) -> Path | None:
     """Write the certificate (for proven and refuted claims; None for undecided ones)."""
     if result.verdict == "undecided":
         return None
-    path = certificate_path(directory, result)
+    path = activation_certificate_path(directory, result)
     atomic_write(path, json.dumps(result.certificate_data()))
     return path
 
@@ -890,18 +894,20 @@ def check_certificate_file(path: Path | str, jobs: int = 1) -> ActivationCheckRe
     except (OSError, ValueError) as exc:
         return ActivationCheckReport(path, False, f"unreadable: {exc}")
     try:
-        return _check(path, data, jobs)
+        return check_certificate_data(path, data, jobs)
     except (InputError, KeyError, IndexError, TypeError, ValueError, AttributeError,
             ArithmeticError) as exc:
         return ActivationCheckReport(path, False, f"rejected: {type(exc).__name__}: {exc}")
 
 
-def _check(path: str, data: Any, jobs: int) -> ActivationCheckReport:
+def check_certificate_data(path: str, data: Any, jobs: int) -> ActivationCheckReport:
+    """Re-verify a certificate already read into ``data`` (``path`` names it in the report):
+    its format, checksum, activation and claim, then every box (``jobs`` processes)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or \
             type(data.get("version")) is not int or data.get("version") != VERSION:
         return ActivationCheckReport(path, False, "not an activation certificate of this version")
     _keys(data, CERTIFICATE_KEYS, "certificate")
-    if not isinstance(data["checksum"], str) or data["checksum"] != _checksum(data):
+    if not isinstance(data["checksum"], str) or data["checksum"] != certificate_checksum(data):
         return ActivationCheckReport(path, False, "checksum mismatch (the file was edited)")
     act = _activation(data["activation"])
     if not isinstance(data["claim"], dict):

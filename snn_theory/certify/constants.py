@@ -4,7 +4,7 @@ Given a target fixed point (μ*, ν*) and weights (ω, τ), find λ > 0, α > 0 
 
     F(λ, α) = ( μ̃(μ*, ω, ν*, τ, λ, α) − μ*,  ν̃(μ*, ω, ν*, τ, λ, α) − ν* ) = 0
 
-and *prove* it: a Krawczyk test (:mod:`snn_theory.certify.krawczyk`, docs/mathematics.md §7) in arb ball
+and *prove* it: a Krawczyk test (:mod:`snn_theory.evaluate.krawczyk`, docs/mathematics.md §7) in arb ball
 arithmetic shows that a box of radius below 10^-digits around the computed point holds exactly
 one root of F.  The formulas are those of :mod:`snn_theory.derive.formulas`, evaluated through
 :func:`snn_theory.evaluate.backends.evaluator` (mpmath for root finding, ``arb`` for F at the box
@@ -53,11 +53,11 @@ from typing import Any
 import mpmath
 from flint import arb, fmpq
 
-from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import backends
 from snn_theory.evaluate.activation_map import AffineResult, solve_affine_target
 from snn_theory.evaluate.dual import Dual, arb_sqrt
+from snn_theory.evaluate.krawczyk import krawczyk
 from snn_theory.evaluate.model import ModelSpec, resolve
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb
 from snn_theory.exact import (

@@ -365,8 +365,8 @@ def _check_activation_evidence(spec: PavingSpec, claim: Claim, ev: dict[str, Any
     data = {**ev, "format": activation_verify.FORMAT, "version": activation_verify.VERSION,
             "activation": spec.activation.to_json(), "claim": claim.to_json(),
             "statement": claim.statement}
-    data["checksum"] = activation_verify._checksum(data)
-    report = activation_verify._check(claim.name, data, 1)
+    data["checksum"] = activation_verify.certificate_checksum(data)
+    report = activation_verify.check_certificate_data(claim.name, data, 1)
     return None if report.valid else report.message
 
 

@@ -24,7 +24,7 @@ pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propagation.md has t
   input statistics.  At a fixed point χ₁ ≥ 1 always (Gaussian Poincaré inequality), so the
   fixed-point curve never crosses it for a nonlinear activation.
 
-The activation enters only through :class:`Activation` (pieces between kinks, the two inner
+The activation enters only through :class:`PropagationActivation` (pieces between kinks, the two inner
 expectations and growth bounds), so other activations plug in without touching the integrals.
 """
 
@@ -39,10 +39,10 @@ from typing import Any
 import sympy as sp
 from flint import acb, arb, ctx, fmpq
 
-from snn_theory.certify.krawczyk import krawczyk_1d
 from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate.krawczyk import krawczyk_1d
 from snn_theory.evaluate.model import ModelSpec, activation_of
 from snn_theory.evaluate.moment_map import default_constants, evaluate, fixed_point, to_number
 from snn_theory.exact import parse_exact
@@ -61,7 +61,7 @@ MAX_INTERVALS = 400
 
 # ============================================================================ the activation
 @dataclass(frozen=True)
-class Activation:
+class PropagationActivation:
     """What the integrals need to know about an activation f (one home per activation).
 
     ``kinks``: exact points where f is not analytic (split points of every integral);
@@ -85,8 +85,8 @@ class Activation:
     source: Any = None
 
 
-def selu_activation(lam: Any = None, alpha: Any = None) -> Activation:
-    """SELU with (λ, α) (default λ01, α01 from their closed forms), as an :class:`Activation`.
+def selu_activation(lam: Any = None, alpha: Any = None) -> PropagationActivation:
+    """SELU with (λ, α) (default λ01, α01 from their closed forms), as an :class:`PropagationActivation`.
 
     f(x) = λx (x > 0), λα(eˣ − 1) (x ≤ 0); |f(x)| ≤ λα + λ|x|, |f′(x)| ≤ λ·max(1, α).
     """
@@ -109,7 +109,7 @@ def selu_activation(lam: Any = None, alpha: Any = None) -> Activation:
     c_bound = lam_b * (alpha_b if alpha_b > 1 else arb(1))
     if not (alpha_b > 1 or alpha_b < 1):  # α's ball straddles 1
         c_bound = lam_b * (alpha_b + 1)
-    return Activation(
+    return PropagationActivation(
         "selu",
         (arb(0),),
         piece,
@@ -153,7 +153,7 @@ def derivative_growth(act: activations.Activation) -> tuple[Fraction, ...]:
     for piece in act.pieces:
         d = sp.diff(piece.expr, activations.x)
         if not d.has(activations.x):
-            bound: tuple[Fraction, ...] = (activations._const_upper(d),)
+            bound: tuple[Fraction, ...] = (activations.constant_upper(d),)
         else:
             try:
                 bound = activations.parse_expression(str(d)).growth
@@ -162,7 +162,7 @@ def derivative_growth(act: activations.Activation) -> tuple[Fraction, ...]:
                     f"chi1 and the slopes need a growth bound of f'; none derived for "
                     f"the derivative {d} of {act.definition!r} ({exc})"
                 ) from None
-        total = activations._padd(total, bound) if total else bound
+        total = activations.poly_add(total, bound) if total else bound
     return total
 
 
@@ -193,10 +193,10 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     integrator bounds its error on a complex neighbourhood)."""
     prec = ctx.prec
     s_hi = arb(w.sqrt().upper())
-    L = arb(gaussian._range_multiplier(prec))
+    L = arb(gaussian.range_multiplier(prec))
     re = a.real
-    lo = gaussian._cut(arb(re.lower()) - L * s_hi, -1)
-    hi = gaussian._cut(arb(re.upper()) + L * s_hi, +1)
+    lo = gaussian.dyadic_cut(arb(re.lower()) - L * s_hi, -1)
+    hi = gaussian.dyadic_cut(arb(re.upper()) + L * s_hi, +1)
     splits = [lo] + [k for k in base.kinks if lo < k < hi] + [hi]
     fns = base.piece_functions("acb")
     params = tuple(acb(q) for q in base.parameter_values("arb"))
@@ -204,10 +204,10 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     tol = arb(2) ** (-prec) if tight else arb(2) ** -12
     total = acb(0)
     for x0, x1 in zip(splits[:-1], splits[1:]):
-        fn = fns[gaussian._piece_index(base, x0, x1)]
+        fn = fns[gaussian.piece_index(base, x0, x1)]
 
         def integrand(t: acb, analytic: bool, fn: Any = fn) -> acb:
-            activations._Analytic.flag = bool(analytic)
+            activations.Analytic.flag = bool(analytic)
             g = fn(t, *params)[0]
             g = g if isinstance(g, acb) else acb(g)
             d = t - a
@@ -215,8 +215,8 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
 
         total += acb.integral(
             integrand,
-            gaussian._frac_arb(x0),
-            gaussian._frac_arb(x1),
+            gaussian.fraction_ball(x0),
+            gaussian.fraction_ball(x1),
             rel_tol=tol,
             abs_tol=tol,
             eval_limit=None if tight else 1000,
@@ -224,8 +224,8 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     total *= 1 / (2 * arb.pi() * w).sqrt()
     growth = base.growth_arb()
     abs_m = arb(abs(re).upper())
-    t_r = arb(((gaussian._frac_arb(hi) - arb(re.upper())) / s_hi).lower())
-    t_l = arb(((arb(re.lower()) - gaussian._frac_arb(lo)) / s_hi).lower())
+    t_r = arb(((gaussian.fraction_ball(hi) - arb(re.upper())) / s_hi).lower())
+    t_l = arb(((arb(re.lower()) - gaussian.fraction_ball(lo)) / s_hi).lower())
     im = arb(abs(a.imag).upper())
     tail = ((im * im) * inv).exp() * (
         gaussian.tail_bound(growth, 1, 0, abs_m, s_hi, t_r)
@@ -239,7 +239,7 @@ def _frac(q: Fraction) -> arb:
     return arb(fmpq(q.numerator, q.denominator))
 
 
-def generic_activation(act: activations.Activation) -> Activation:
+def generic_activation(act: activations.Activation) -> PropagationActivation:
     """An activation of :mod:`snn_theory.derive.activations` (f = c·g + d) as the integrals need it:
     pieces of f and f′ = c·g′ (sympy derivative of each piece), the inner expectations
     E[f(a + √w·Y)] and E[f′(a + √w·Y)] as rigorous integrals with a complex mean (nested in
@@ -263,7 +263,7 @@ def generic_activation(act: activations.Activation) -> Activation:
     value_growth = tuple(abs(c) * a for a in act.growth_arb())
     value_growth = (value_growth[0] + abs(d), *value_growth[1:]) if value_growth else (abs(d),)
     slope_growth = tuple(abs(c) * a for a in dact.growth_arb())
-    return Activation(
+    return PropagationActivation(
         act.label(),
         tuple(_frac(k) for k in act.kinks),
         piece,
@@ -284,7 +284,7 @@ class PropagationPoint:
     ``slope_second_moment`` E[f′(z)²], ``chi1`` τ·E[f′²], ``chi_mean`` ω²·E[f′]²,
     ``chi_c0`` = v·E[f′]²/ν̃, ``chi_c1`` = v·E[f′²]/ν̃ (all arb balls)."""
 
-    activation: Activation
+    activation: PropagationActivation
     omega: arb
     tau: arb
     mu_star: arb
@@ -444,7 +444,7 @@ def _gaussian_tail(T: arb, v: arb, D: arb, B: arb) -> arb:
 
 
 def _cauchy_schwarz_tail(
-    act: Activation, m: arb, v: arb, left: arb, right: arb, derivative: bool
+    act: PropagationActivation, m: arb, v: arb, left: arb, right: arb, derivative: bool
 ) -> arb:
     """|E[F(u₁)F(u₂); u₁ ∉ [left, right]]| ≤ √(E[F(u₁)²; u₁ ∉ [left, right]]·E[F(u₂)²])
     (Cauchy–Schwarz), both factors bounded with the growth polynomial P of F
@@ -507,10 +507,10 @@ def pair_expectation(
     def make(k: int, k2: int) -> Callable[[acb, bool], acb]:
         def integrand(t: acb, analytic: bool) -> acb:
             s = t - m
-            activations._Analytic.flag = bool(analytic)  # branch cuts of user pieces
+            activations.Analytic.flag = bool(analytic)  # branch cuts of user pieces
             outer = act.piece(t, k, derivative)
             if minus_one:
-                activations._Analytic.flag = bool(analytic)
+                activations.Analytic.flag = bool(analytic)
                 inner = act.piece(2 * m - t, k2, derivative)
             else:
                 inner = act.conditional(m + c * s, w, derivative, not analytic)
@@ -1156,7 +1156,7 @@ def correlation_iterates(point: PropagationPoint, c0: float, steps: int) -> list
 
 
 __all__ = [
-    "Activation",
+    "PropagationActivation",
     "CorrelationFixedPoint",
     "EdgePoint",
     "Exclusion",

@@ -18,7 +18,7 @@ network C-map (:mod:`snn_theory.certify.shaped` gives the local quantities):
 **Proof.**  A float solve (Gauss–Hermite quadrature, scipy from a grid of starts) finds a
 candidate; Newton's method in arb (the Jacobian by forward-mode duals through the Hermite
 moments) polishes it at the working precision; the Krawczyk test
-(:func:`snn_theory.certify.krawczyk.krawczyk_nd`) then proves that a box around it holds
+(:func:`snn_theory.evaluate.krawczyk.krawczyk_nd`) then proves that a box around it holds
 exactly one solution of F, and the enclosure K(X) ∩ X contains it.  γ and δ (functions of
 (α, β)) are enclosed over that enclosure.  Nothing a float step produced is reported: a
 failed test raises :class:`ShapingFailure` (an ArithmeticError: "not certified").
@@ -38,7 +38,6 @@ import numpy as np
 from flint import arb, ctx, fmpq
 
 from snn_theory.certify.hermite_cmap import hermite_cmap
-from snn_theory.certify.krawczyk import krawczyk_1d, krawczyk_nd
 from snn_theory.certify.shaped import (
     LocalQuantities,
     first_derivative,
@@ -51,6 +50,7 @@ from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import dual
 from snn_theory.evaluate.dual import Dual
+from snn_theory.evaluate.krawczyk import krawczyk_1d, krawczyk_nd
 from snn_theory.exact import ball_text
 from snn_theory.precision import working_precision
 

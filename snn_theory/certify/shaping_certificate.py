@@ -57,7 +57,7 @@ def certificate(result: shaping.ShapeResult, digits: int) -> dict[str, Any]:
             "precision_bits": result.precision_bits, "digits": digits, "parameters": params}
 
 
-def write_certificate(result: shaping.ShapeResult, path: Path | str, digits: int) -> Path:
+def write_shaping_certificate(result: shaping.ShapeResult, path: Path | str, digits: int) -> Path:
     """Write the certificate to ``path`` (refuses to replace an existing file)."""
     path = Path(path)
     if path.exists():
@@ -174,4 +174,4 @@ def check_shape_certificate(path: Path | str) -> ShapeReport:
 
 
 __all__ = ["FORMAT", "ShapeReport", "certificate", "check_shape_certificate",
-           "is_shape_certificate", "write_certificate"]
+           "is_shape_certificate", "write_shaping_certificate"]

@@ -121,3 +121,17 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
                 print_wrapped(cell, console=con, indent="    ")
             else:
                 print_wrapped(cell, console=con, indent=first, subsequent=" " * len(first))
+
+
+def verdict_cell(result: Any) -> str:
+    """The verdict column of a claim's result in the tables of ``verify-contraction`` (for
+    SELU and for any other activation): holds (certified), FALSE at the checked
+    counterexample, or undecided with the reason."""
+    if result.verdict == "holds":
+        return "holds (certified)"
+    if result.verdict == "refuted":
+        from snn_theory.exact import format_fraction
+
+        point = ", ".join(format_fraction(x) for x in result.counterexample[0])  # exact
+        return f"FALSE at ({point})"
+    return f"undecided: {result.reason}"

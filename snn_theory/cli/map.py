@@ -3,6 +3,11 @@
     snn-theory map --mu 0 --nu 1                       # ω = 0, τ = 1, λ01, α01, mpmath, 30 digits
     snn-theory map --mu 0.1 --nu 1.2 --omega 0.05 --tau 1.1 --backend arb --digits 50 --json
     snn-theory map --mu 0.5 --nu 2 --iterate 20 --backend numpy
+    snn-theory map --network "dense(selu), alpha_dropout(0.1)" --mu 0 --nu 1 --fixed-point
+
+With ``--network SPEC`` the map is a whole network's, composed from its blocks
+(:mod:`snn_theory.cli.map_network`, docs/networks.md); ``--fixed-point`` adds the network
+map's certified fixed point.
 
 Numbers are read as exact decimal strings: mpmath rounds each once at the working precision,
 arb encloses it in a ball (so ``--mu 0.1`` means the real number 1/10, not the nearest double);
@@ -90,9 +95,16 @@ def _formatter(point: MapPoint, as_json: bool) -> Callable[[Any], Any]:
 @click.option("--digits", type=int, default=30, show_default=True,
               help=f"Decimal digits for mpmath/arb (1..{MAX_DIGITS}); ignored by float backends.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--network", default=None, metavar="SPEC",
+              help="A whole network, e.g. \"dense(selu), alpha_dropout(0.1)\" "
+                   "(docs/networks.md): its map, Jacobian and S; backends arb, mpmath, numpy.")
+@click.option("--fixed-point", "fixed_point", is_flag=True,
+              help="With --network: also the network map's fixed point, certified by a "
+                   "Krawczyk test (Newton from --mu, --nu).")
 @activation_options
 def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: str | None,
                 steps: int | None, backend: str, digits: int, as_json: bool,
+                network: str | None, fixed_point: bool,
                 activation: str, scale: str, shift: str) -> None:
     """Evaluate g(μ, ν) = (μ̃, ν̃), the Jacobian H and its spectral norm S(H).
 
@@ -102,6 +114,17 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     numpy/JAX, float64.  --activation other than selu: the rigorous Gaussian integrals
     (backends arb and mpmath only; mpmath prints the midpoints of the arb enclosures).
     """
+    if network is not None:
+        from snn_theory.cli.map_network import check_network_options, run_network
+
+        check_network_options(lam=lam, alpha=alpha, steps=steps, activation=activation,
+                              scale=scale, shift=shift)
+        run_network(network, mu=mu, nu=nu, omega=omega, tau=tau, backend=backend,
+                    digits=digits, as_json=as_json, fixed_point=fixed_point)
+        return
+    if fixed_point:
+        raise InputError("--fixed-point needs --network (for one layer see "
+                         "`snn-theory propagate`)")
     model = resolve_options(activation, scale, shift)
     if backend not in backends.BACKENDS:
         raise InputError(f"--backend must be one of {', '.join(backends.BACKENDS)} "

@@ -94,7 +94,7 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
     proves the five claims for every λ, α in it; the reference point of the largest
     rectangle is (1.0507, 1.6733), λ01 and α01 rounded).
 
-    --activation NAME|EXPR: cells decided by the generic verifier of `verify-activation`
+    --activation NAME|EXPR: cells decided by the verifier of `verify-contraction --activation`
     (rigorous Gaussian integrals of the activation); the certificate records the
     activation's definition and the checker re-derives it from there.  B need not contain
     (0, 1) then (Banach: a proven cell has its fixed point in B).

@@ -18,7 +18,7 @@ import click
 
 from snn_theory.cli.activation_option import HELP, activation_options, resolve_options
 from snn_theory.cli.train import common_options, train_activation_options
-from snn_theory.show import figures as plots
+from snn_theory.show import canvas, flow_figures, map_figures, propagation_figures
 
 
 def _parse_range(ctx: click.Context | None, param: click.Parameter | None,
@@ -53,7 +53,7 @@ def _parse_widths(ctx: click.Context, param: click.Parameter, value: str) -> lis
     return widths
 
 
-def _figure_options(default_size: plots.FigureSize) -> Callable[[Callable[..., Any]],
+def _figure_options(default_size: canvas.FigureSize) -> Callable[[Callable[..., Any]],
                                                                  Callable[..., Any]]:
     """--out, --width, --height, --dpi, --json, shared by every subcommand."""
 
@@ -90,9 +90,9 @@ def _activation(activation: str, scale: str, shift: str, figure: str,
     return model.activation
 
 
-def _run(make: Callable[..., plots.PlotResult], *, out: str | None, width: int, height: int,
+def _run(make: Callable[..., canvas.PlotResult], *, out: str | None, width: int, height: int,
          dpi: int, as_json: bool, **kwargs: Any) -> None:
-    size = plots.FigureSize(width, height, dpi)
+    size = canvas.FigureSize(width, height, dpi)
     result = make(out, size=size, **kwargs)
     if as_json:
         click.echo(json.dumps({**result.to_json(), "size_px": [width, height], "dpi": dpi},
@@ -152,7 +152,7 @@ _RANGE = {"callback": _parse_range, "metavar": "LOW:HIGH"}
               help="Batch of the simulated networks.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
 @activation_options
-@_figure_options(plots.FigureSize())
+@_figure_options(canvas.FigureSize())
 def flow_field_command(omega: float, tau: float, mu_range: tuple[float, float],
                        nu_range: tuple[float, float], grid: int, trajectories: bool, steps: int,
                        monte_carlo: bool, mc_width: int, mc_batch: int, seed: int,
@@ -164,7 +164,7 @@ def flow_field_command(omega: float, tau: float, mu_range: tuple[float, float],
     (evidence, labelled so), the fixed point certified by a Krawczyk test where it
     succeeds, --monte-carlo by the numpy simulator."""
     act = _activation(activation, scale, shift, "flow-field")
-    _run(plots.flow_field, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
+    _run(flow_figures.flow_field, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
          grid=grid, trajectories=trajectories, steps=steps, monte_carlo=monte_carlo,
          mc_width=mc_width, mc_batch=mc_batch, mc_seed=seed, activation=act, **fig)
 
@@ -184,7 +184,7 @@ def flow_field_command(omega: float, tau: float, mu_range: tuple[float, float],
               help="Draw the leaf boxes of this certificate (JSON or JSON.gz) in each slice "
                    "(SELU only).")
 @activation_options
-@_figure_options(plots.FigureSize(1600, 750, 150))
+@_figure_options(canvas.FigureSize(1600, 750, 150))
 def contraction_command(mu: float, omega: float, tau: float, mu_range: tuple[float, float],
                         nu_range: tuple[float, float], tau_range: tuple[float, float], grid: int,
                         certificate: str | None, activation: str, scale: str, shift: str,
@@ -194,7 +194,7 @@ def contraction_command(mu: float, omega: float, tau: float, mu_range: tuple[flo
     that activation's moment map (float quadrature; not with --certificate)."""
     act = _activation(activation, scale, shift, "contraction",
                       {"--certificate": certificate is not None})
-    _run(plots.contraction, mu=mu, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
+    _run(map_figures.contraction, mu=mu, omega=omega, tau=tau, mu_range=mu_range, nu_range=nu_range,
          tau_range=tau_range, grid=grid, certificate=certificate, activation=act, **fig)
 
 
@@ -205,14 +205,14 @@ def contraction_command(mu: float, omega: float, tau: float, mu_range: tuple[flo
 @click.option("--tau-range", default="0.7:1.35", show_default=True, **_RANGE)
 @click.option("--grid", type=int, default=161, show_default=True, help="Points per axis.")
 @activation_options
-@_figure_options(plots.FigureSize())
+@_figure_options(canvas.FigureSize())
 def variance_change_command(mu: float, omega: float, nu_range: tuple[float, float],
                             tau_range: tuple[float, float], grid: int, activation: str,
                             scale: str, shift: str, **fig: Any) -> None:
     """ν̃ − ν over (ν, τ) with the zero contour and the Theorem 2 and 3 domains (SELU's,
     for reference with --activation; values by float quadrature then)."""
     act = _activation(activation, scale, shift, "variance-change")
-    _run(plots.variance_change, mu=mu, omega=omega, nu_range=nu_range, tau_range=tau_range,
+    _run(map_figures.variance_change, mu=mu, omega=omega, nu_range=nu_range, tau_range=tau_range,
          grid=grid, activation=act, **fig)
 
 
@@ -222,14 +222,14 @@ def variance_change_command(mu: float, omega: float, nu_range: tuple[float, floa
 @click.option("--tau-range", default=None, **_RANGE, help="Range of τ [default: Theorem 1's].")
 @click.option("--grid", type=int, default=41, show_default=True, help="Points per axis.")
 @activation_options
-@_figure_options(plots.FigureSize(1600, 600, 150))
+@_figure_options(canvas.FigureSize(1600, 600, 150))
 def fixed_points_command(omega_range: tuple[float, float] | None,
                          tau_range: tuple[float, float] | None, grid: int, activation: str,
                          scale: str, shift: str, **fig: Any) -> None:
     """The fixed point (μ*, ν*) of g as (ω, τ) range over Theorem 1's domain (float Newton;
     with --activation on that activation's float moment map)."""
     act = _activation(activation, scale, shift, "fixed-points")
-    _run(plots.fixed_points, omega_range=omega_range, tau_range=tau_range, grid=grid,
+    _run(map_figures.fixed_points, omega_range=omega_range, tau_range=tau_range, grid=grid,
          activation=act, **fig)
 
 
@@ -245,7 +245,7 @@ def fixed_points_command(omega_range: tuple[float, float] | None,
               help="Weight sum of squares τ.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
 @activation_options
-@_figure_options(plots.FigureSize(1600, 600, 150))
+@_figure_options(canvas.FigureSize(1600, 600, 150))
 def convergence_command(widths: list[int], depth: int, batch: int, mean0: float, var0: float,
                         omega: float, tau: float, seed: int, activation: str, scale: str,
                         shift: str, **fig: Any) -> None:
@@ -253,7 +253,7 @@ def convergence_command(widths: list[int], depth: int, batch: int, mean0: float,
     analytic iterates of g (finite-width effect).  With --activation: networks of that
     activation (numpy Monte Carlo) against its float iterates of g."""
     act = _activation(activation, scale, shift, "convergence")
-    _run(plots.convergence, widths=widths, depth=depth, batch=batch, mean0=mean0, var0=var0,
+    _run(flow_figures.convergence, widths=widths, depth=depth, batch=batch, mean0=mean0, var0=var0,
          omega=omega, tau=tau, seed=seed, activation=act, **fig)
 
 
@@ -270,7 +270,7 @@ def convergence_command(widths: list[int], depth: int, batch: int, mean0: float,
 @click.option("--seed", type=int, default=0, show_default=True, help="Simulator seed.")
 @click.option("--monte-carlo/--no-monte-carlo", default=True, show_default=True)
 @activation_options
-@_figure_options(plots.FigureSize(1600, 650, 150))
+@_figure_options(canvas.FigureSize(1600, 650, 150))
 def correlation_map_command(omega: float, tau: float, grid: int, starts: str, depth: int,
                             mc_width: int, mc_batch: int, seed: int, monte_carlo: bool,
                             activation: str, scale: str, shift: str, **fig: Any) -> None:
@@ -288,7 +288,7 @@ def correlation_map_command(omega: float, tau: float, grid: int, starts: str, de
     except ValueError:
         raise click.BadParameter(f"expected comma-separated numbers (got {starts!r})",
                                  param_hint="--starts") from None
-    _run(plots.correlation_map, omega=omega, tau=tau, grid=grid, starts=start_list, depth=depth,
+    _run(propagation_figures.correlation_map_figure, omega=omega, tau=tau, grid=grid, starts=start_list, depth=depth,
          mc_width=mc_width, mc_batch=mc_batch, seed=seed, monte_carlo=monte_carlo,
          activation=act, **fig)
 
@@ -314,7 +314,7 @@ GRADIENT_TAUS_SELU, GRADIENT_TAUS_OTHERS = "0.95,1,1.1", "1.1,1.3"
               help="c in the affine family c·f(x) + d (of every --activation).")
 @click.option("--shift", default="0", show_default=True,
               help="d in the affine family c·f(x) + d (of every --activation).")
-@_figure_options(plots.FigureSize(1200, 800, 150))
+@_figure_options(canvas.FigureSize(1200, 800, 150))
 def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, seed: int,
                       activation: tuple[str, ...], scale: str, shift: str, **fig: Any) -> None:
     """ln of the squared gradient norm against depth: simulated networks (normalised weights,
@@ -331,7 +331,7 @@ def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, se
                                  param_hint="--taus") from None
     if not tau_list:
         raise click.BadParameter("give at least one τ", param_hint="--taus")
-    _run(plots.gradients, taus=tau_list, depth=depth, mc_width=width_n, mc_batch=batch,
+    _run(propagation_figures.gradients, taus=tau_list, depth=depth, mc_width=width_n, mc_batch=batch,
          seed=seed, activations=acts, **fig)
 
 
@@ -341,7 +341,7 @@ __all__ = ["plot_group"]
 @plot_group.command("constrained")
 @click.option("--results", type=click.Path(dir_okay=False), required=True,
               help="The record of `python benchmarks/bench_constrained.py --out FILE`.")
-@_figure_options(plots.FigureSize(1800, 600, 150))
+@_figure_options(canvas.FigureSize(1800, 600, 150))
 def constrained_command(results: str, out: str | None, width: int, height: int, dpi: int,
                         as_json: bool) -> None:
     """Training that keeps the theorem true: test accuracy, the last hidden layer's (μ, ν)
@@ -373,7 +373,7 @@ def constrained_command(results: str, out: str | None, width: int, height: int, 
               help="Comma-separated depths to train (without --results).")
 @train_activation_options
 @common_options(width_flag="--net-width", init="normalized")
-@_figure_options(plots.FigureSize(1800, 1100, 150))
+@_figure_options(canvas.FigureSize(1800, 1100, 150))
 def training_command(results: str | None, variants: str, depths: str, dataset: str,
                      out: str | None, width: int, height: int, dpi: int, as_json: bool,
                      **fields: Any) -> None:
@@ -415,7 +415,7 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
 
 @plot_group.command("domain-map")
 @click.argument("certificate", type=click.Path(dir_okay=False, exists=True))
-@_figure_options(plots.FigureSize(1400, 1000, 150))
+@_figure_options(canvas.FigureSize(1400, 1000, 150))
 def domain_map_command(certificate: str, out: str | None, width: int, height: int, dpi: int,
                        as_json: bool) -> None:
     """A paving certificate of `map-domain` in its plane (default (ω, τ)): proven, refuted and

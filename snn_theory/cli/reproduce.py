@@ -1,7 +1,8 @@
 """``snn-theory reproduce [--quick|--full] [--activation NAME] [--out DIR]``: the whole theory
 in one command.
 
-The stages are :mod:`snn_theory.show.reproduce.stages` (typed results) and the report
+The stages are :mod:`snn_theory.show.reproduce.stages` (typed results in
+:mod:`snn_theory.show.reproduce.results`) and the report
 :mod:`snn_theory.show.reproduce.report`; this module draws the progress bars (rich, on
 stderr, when it is a terminal), prints one line per finished stage with its wall time, then
 a summary on stdout (or one JSON object with ``--json``), and maps the outcome to the exit
@@ -19,7 +20,8 @@ from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.exit_codes import EXIT_FALSE, EXIT_NOT_CERTIFIED, EXIT_OK
 from snn_theory.cli.progress import ProgressBar, progress_bar
 from snn_theory.files import dumps_json
-from snn_theory.show.reproduce import stages as st
+from snn_theory.show.reproduce import results as st
+from snn_theory.show.reproduce.stages import run as run_stages
 
 #: The exit code of each outcome of a reproduction.
 OUTCOME_EXIT: dict[st.Outcome, int] = {
@@ -103,8 +105,8 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
     stages = len(st.stage_names(mode, model))
     with progress_bar("reproduce", total=stages, show=not as_json, spinner=True,
                       count="") as overall:
-        result = st.run(out, mode=mode, jobs=jobs, progress=_Bars(overall, stages),
-                        activation=model)
+        result = run_stages(out, mode=mode, jobs=jobs, progress=_Bars(overall, stages),
+                            activation=model)
     if as_json:
         from snn_theory.show.reproduce.report import json_default, to_json
 

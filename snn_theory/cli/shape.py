@@ -29,7 +29,7 @@ from snn_theory.certify.shaping import (
     shape,
     validate,
 )
-from snn_theory.certify.shaping_certificate import write_certificate
+from snn_theory.certify.shaping_certificate import write_shaping_certificate
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.cli.activation_option import resolve_options
 from snn_theory.errors import InputError
@@ -196,7 +196,7 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
                     raise
                 continue
             if out is not None:
-                write_certificate(result, out, digits)
+                write_shaping_certificate(result, out, digits)
                 report["certificate"] = str(out)
             break
     if as_json:

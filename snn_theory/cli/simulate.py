@@ -169,7 +169,7 @@ def _check_propagation_options(pairs: float | None, gradients: bool, widths: str
 
 def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: bool,
                      show_progress: bool, as_json: bool, out: str | None) -> None:
-    from snn_theory.simulate.engine import simulate_gradients, simulate_pairs
+    from snn_theory.simulate.pairs import simulate_gradients, simulate_pairs
 
     if pairs is not None:
         with progress_bar("c-map iterates", show=show_progress, count="") as update:

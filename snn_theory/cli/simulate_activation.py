@@ -26,9 +26,9 @@ def run(act: Activation, *, width: int, depth: int, batch: int, mean0: float, va
             raise InputError(f"--{name.replace('_', '-')} is not supported with --activation "
                              "(supported: width, depth, batch, mean0, var0, omega, tau, seed, "
                              "json)")
-    from snn_theory.simulate.activation import simulate
+    from snn_theory.simulate.activation import simulate_activation
 
-    result = simulate(act, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0,
+    result = simulate_activation(act, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0,
                       omega=omega, tau=tau, seed=seed)
     if as_json:
         click.echo(json.dumps(result.to_json()))

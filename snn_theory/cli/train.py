@@ -60,7 +60,7 @@ def run_configs(configs: list[Any], show_progress: bool) -> list[Any]:
     """Train each config in turn, one progress bar over all epochs (stderr, when
     ``show_progress`` and stderr is a terminal)."""
     from snn_theory.cli.progress import progress_bar
-    from snn_theory.simulate.training import train
+    from snn_theory.simulate.network import train
 
     total = sum(c.epochs for c in configs)
     results = []

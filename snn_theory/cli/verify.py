@@ -25,6 +25,7 @@ from snn_theory.certify.claims import (
     check_name,
 )
 from snn_theory.cli.activation_option import activation_options, resolve_options
+from snn_theory.cli.console import verdict_cell
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.cli.progress import ProgressBar, progress_bar
 from snn_theory.errors import InputError
@@ -77,16 +78,6 @@ def _constants_label(constants: object) -> str:
 
     return (f"[lam={one(constants.lam, default.lam, 'lam01')},"
             f"alpha={one(constants.alpha, default_alpha, 'alpha01')}]")
-
-
-def verdict_text(result: object) -> str:
-    """The verdict column (also of the activation verifier's table)."""
-    if result.verdict == "holds":
-        return "holds (certified)"
-    if result.verdict == "refuted":
-        point = ", ".join(format_fraction(x) for x in result.counterexample[0])  # exact
-        return f"FALSE at ({point})"
-    return f"undecided: {result.reason}"
 
 
 def _enclosure_note(result: object) -> str:
@@ -319,7 +310,7 @@ def print_claims(results: list, title: str = "verify-contraction (ball arithmeti
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
         rows.append((r.claim.name, statement, str(r.claim.domain), _constants_text(r),
-                     enclosure_text, verdict_text(r), str(len(r.leaves)), f"{r.seconds:.2f}"))
+                     enclosure_text, verdict_cell(r), str(len(r.leaves)), f"{r.seconds:.2f}"))
     print_table(title, ("name", "statement", "domain", "constants",
                         "certified extremum enclosure", "verdict", "boxes", "seconds"),
                 rows, right=("boxes", "seconds"))

@@ -70,7 +70,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     claims = claims_for(act, theorem, domain, claim_text, name)
     state_dir = certificate_dir / ".state"
     results = []
-    states = {claim.name: activation_verify.state_path(state_dir, act, claim)
+    states = {claim.name: activation_verify.activation_state_path(state_dir, act, claim)
               for claim in claims}
     for path in states.values():  # a file that is not a state is refused before any work
         StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
@@ -95,7 +95,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                            "the saved state is for other settings, damaged or does not tile "
                            "the domain")
                     bar.note(f"{claim.name}: --resume: {why}; started from the initial grid")
-                path = activation_verify.write_certificate(certificate_dir, result)
+                path = activation_verify.write_activation_certificate(certificate_dir, result)
                 result.certificate = None if path is None else str(path)
                 results.append(result)
                 running = None
@@ -124,7 +124,7 @@ def print_claims(act: Activation, results: list) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from snn_theory.cli.verify import verdict_text
+    from snn_theory.cli.console import verdict_cell
 
     table = Table(title=escape(f"verify-contraction for {act.label()} (ball arithmetic, "
                                "rigorous Gaussian integrals)"))
@@ -138,7 +138,7 @@ def print_claims(act: Activation, results: list) -> None:
         bound = "—" if end is None else f"{r.claim.kind} {'≤' if side > 0 else '≥'} " \
                                         f"{decimal_text(end, side, 10)}"
         table.add_row(escape(r.claim.name), escape(statement), escape(bound),
-                      escape(verdict_text(r)), str(r.boxes), f"{r.seconds:.2f}")
+                      escape(verdict_cell(r)), str(r.boxes), f"{r.seconds:.2f}")
     Console(soft_wrap=False, width=max(160, Console().width)).print(table)
     click.echo(f"activation: {act.label()} = {act.to_json()['formula']}")
     for r in results:

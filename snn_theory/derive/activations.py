@@ -246,7 +246,7 @@ def _prec(backend: str) -> int:
 
 
 # ----------------------------------------------------------------------------- namespaces
-class _Analytic:
+class Analytic:
     """The ``analytic`` flag of the current acb.integral call (see :mod:`snn_theory.evaluate.gaussian`):
     functions with branch cuts must return a non-finite ball where they are not analytic."""
 
@@ -267,10 +267,10 @@ def _acb_pow(z: Any, n: int) -> acb:
 
 ACB_NAMESPACE: dict[str, Any] = {
     "exp": lambda z: _acb(z).exp(),
-    "log": lambda z: _acb(z).log(analytic=_Analytic.flag),
-    "sqrt": lambda z: _acb(z).sqrt(analytic=_Analytic.flag),
+    "log": lambda z: _acb(z).log(analytic=Analytic.flag),
+    "sqrt": lambda z: _acb(z).sqrt(analytic=Analytic.flag),
     "tanh": lambda z: _acb(z).tanh(),
-    "Softplus": lambda z: (1 + _acb(z).exp()).log(analytic=_Analytic.flag),
+    "Softplus": lambda z: (1 + _acb(z).exp()).log(analytic=Analytic.flag),
     "sinh": lambda z: _acb(z).sinh(),
     "cosh": lambda z: _acb(z).cosh(),
     "sin": lambda z: _acb(z).sin(),
@@ -419,7 +419,8 @@ _TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|
 Poly = tuple[Fraction, ...]  # bound coefficients a_0, a_1, ... of P(|x|)
 
 
-def _padd(a: Poly, b: Poly) -> Poly:
+def poly_add(a: Poly, b: Poly) -> Poly:
+    """The sum of two polynomials given by their coefficient tuples (lowest degree first)."""
     n = max(len(a), len(b))
     return tuple((a[i] if i < len(a) else 0) + (b[i] if i < len(b) else 0) for i in range(n))
 
@@ -448,7 +449,7 @@ def _const_bounds(expr: sp.Expr) -> tuple[Fraction, Fraction, Fraction]:
                 _arb_fraction(value.abs_upper()))
 
 
-def _const_upper(expr: sp.Expr) -> Fraction:
+def constant_upper(expr: sp.Expr) -> Fraction:
     """A rational ≥ |expr| for a constant sympy expression (arb upper bound)."""
     return _const_bounds(expr)[2]
 
@@ -521,7 +522,7 @@ class _Node:
         return self.bound is None
 
     def poly(self) -> Poly:
-        return (_const_upper(self.expr),) if self.bound is None else self.bound
+        return (constant_upper(self.expr),) if self.bound is None else self.bound
 
 
 _BOUNDED = {"tanh": (sp.tanh, 1), "erf": (sp.erf, 1), "erfc": (sp.erfc, 2),
@@ -591,7 +592,7 @@ class _Parser:
             r = rhs.range if tok[1] == "+" else (None if rhs.hi is None else -rhs.hi,
                                                  None if rhs.lo is None else -rhs.lo)
             node = _Node(e, None if node.constant and rhs.constant
-                         else _padd(node.poly(), rhs.poly()),
+                         else poly_add(node.poly(), rhs.poly()),
                          _add_end(node.lo, r[0]), _add_end(node.hi, r[1]))
         return node
 
@@ -613,10 +614,10 @@ class _Parser:
                 if not rhs.constant:
                     raise InputError("division is allowed only by constants (write "
                                      "sigmoid(u) for 1/(1 + exp(-u)))")
-                if rhs.expr == 0 or _const_upper(rhs.expr) == 0:
+                if rhs.expr == 0 or constant_upper(rhs.expr) == 0:
                     raise InputError("division by zero in the activation")
                 inv = 1 / rhs.expr
-                bound = None if node.constant else _pscale(node.poly(), _const_upper(inv))
+                bound = None if node.constant else _pscale(node.poly(), constant_upper(inv))
                 r = _scale_range(node.range, *_const_interval(inv))
                 node = _Node(node.expr * inv, bound, *r)
         return node
@@ -707,7 +708,7 @@ class _Parser:
                 return _Node(_OF_BOUNDED[low](a.expr), (bound,), lo, bound)
             if low == "exp" and a.hi is not None:
                 # u ≤ U: 0 < eᵘ ≤ e^U (an upper bound of e^U from arb)
-                top = _const_upper(sp.exp(sp.Rational(a.hi.numerator, a.hi.denominator)))
+                top = constant_upper(sp.exp(sp.Rational(a.hi.numerator, a.hi.denominator)))
                 return _Node(sp.exp(a.expr), (top,), Fraction(0), top)
             what = "not bounded above" if low == "exp" else "unbounded"
             raise InputError(f"{name}() of an argument {what} grows too fast: the Gaussian "
@@ -717,7 +718,7 @@ class _Parser:
             if not a.constant:
                 raise InputError(f"{name}() is allowed only of constants (branch cuts); use "
                                  "softplus(u) for log(1 + exp(u))")
-            if not _const_upper(a.expr) > 0 or not bool(a.expr.is_positive):
+            if not constant_upper(a.expr) > 0 or not bool(a.expr.is_positive):
                 raise InputError(f"{name}() of a non-positive constant")
             return _Node(_CONSTANT_ONLY[low](a.expr), None)
         if low == "softplus":
@@ -725,9 +726,9 @@ class _Parser:
             e = Softplus(a.expr)
             if a.constant:
                 return _Node(e, None)
-            hi = None if a.hi is None else _const_upper(
+            hi = None if a.hi is None else constant_upper(
                 sp.log(1 + sp.exp(sp.Rational(a.hi.numerator, a.hi.denominator))))
-            return _Node(e, _padd((Fraction(7, 10),), a.poly()), Fraction(0), hi)
+            return _Node(e, poly_add((Fraction(7, 10),), a.poly()), Fraction(0), hi)
         if low in _KINKED:
             if low == "abs":
                 a = one()
@@ -740,7 +741,7 @@ class _Parser:
             fn = sp.Max if low == "max" else sp.Min
             bound: Poly | None = None
             for a in args:
-                bound = a.poly() if bound is None else _padd(bound, a.poly())
+                bound = a.poly() if bound is None else poly_add(bound, a.poly())
             const = all(a.constant for a in args)
             if const:
                 return _Node(fn(*(a.expr for a in args)), None)

@@ -26,11 +26,11 @@ import mpmath
 import numpy as np
 from flint import arb, ctx, fmpq
 
-from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.derive import formulas
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import gaussian
+from snn_theory.evaluate.krawczyk import krawczyk
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision

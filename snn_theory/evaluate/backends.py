@@ -59,7 +59,7 @@ import sympy as sp
 from flint import arb, fmpq
 
 from snn_theory.derive import formulas
-from snn_theory.derive.codegen import compile_function
+from snn_theory.derive.codegen import CLAIM_QUANTITIES, CLAIM_VALUE_TUPLES, compile_function
 from snn_theory.evaluate.dual import DUAL_NAMESPACE, arb_exp_erfc, arb_pow, arb_sqrt
 
 BACKENDS: tuple[str, ...] = ("mpmath", "arb", "numpy", "jax")
@@ -251,15 +251,29 @@ def namespace(backend: str) -> dict[str, Any]:
 
 
 @cache
+def _claim_code(backend: str) -> dict[str, Callable[..., tuple[Any, ...]]]:
+    """The committed straight-line code of the claims' evaluators
+    (:mod:`snn_theory.derive.claim_code`) bound to ``backend``'s namespace."""
+    from snn_theory.derive import claim_code
+
+    return claim_code.bind(namespace(backend))
+
+
+@cache
 def evaluator(backend: str, names: tuple[str, ...]) -> Callable[..., tuple[Any, ...]]:
     """``f(mu, omega, nu, tau, lam, alpha) -> tuple`` of the quantities ``names``.
 
     Quantity names are those of :data:`snn_theory.derive.formulas.QUANTITIES`.  Compiled once per
-    (backend, names) and cached.
+    (backend, names) and cached; the tuples the proof search evaluates
+    (:data:`snn_theory.derive.codegen.CLAIM_VALUE_TUPLES`) are bound from the committed
+    generated module :mod:`snn_theory.derive.claim_code` instead (the same source; a test
+    checks that it is current).
     """
     unknown = [n for n in names if n not in formulas.DERIVED]
     if unknown:
         raise ValueError(f"unknown quantity {unknown[0]!r}")
+    if names in CLAIM_VALUE_TUPLES:
+        return _claim_code(backend)["_".join(names)]
     expressions = [formulas.derived_expression(n) for n in names]
     return compile_function(
         formulas.ARGUMENTS, expressions, namespace(backend), name=f"{backend}_" + "_".join(names)
@@ -273,13 +287,16 @@ def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]
 
     For the spectral norm, whose compilation takes seconds, the same straight-line code is
     committed as the generated module :mod:`snn_theory.derive.s_gradient` and bound to the
-    namespace instead (a test checks that it is what the compilation would produce)."""
+    namespace instead (a test checks that it is what the compilation would produce); so are
+    the other claim quantities (:mod:`snn_theory.derive.claim_code`)."""
     if name not in formulas.DERIVED:
         raise ValueError(f"unknown quantity {name!r}")
     if name == "spectral_norm":
         from snn_theory.derive import s_gradient
 
         return s_gradient.bind(namespace(backend))
+    if name in CLAIM_QUANTITIES:
+        return _claim_code(backend)[f"{name}_with_gradient"]
     expressions = [formulas.derived_expression(name), *formulas.compact_gradient(name)]
     return compile_function(formulas.ARGUMENTS, expressions, namespace(backend),
                             name=f"{backend}_{name}_with_gradient")

@@ -262,7 +262,7 @@ def _with_point(text: str) -> str:
 
 
 # ------------------------------------------------------------------------- solved constants
-def constant_balls(result: Any) -> dict[str, arb]:
+def named_constant_balls(result: Any) -> dict[str, arb]:
     """The certified balls of a :class:`snn_theory.certify.constants.ConstantsResult` by name:
     ``lambda``, ``alpha``, ``alpha_prime`` and ``dropout[R].a`` / ``dropout[R].b``."""
     balls = {"lambda": result.lam, "alpha": result.alpha, "alpha_prime": result.alpha_prime}
@@ -274,14 +274,14 @@ def constant_balls(result: Any) -> dict[str, arb]:
 
 def round_constants(result: Any, dtypes: Any) -> dict[str, dict[str, Rounding]]:
     """dtype → constant name → :class:`Rounding` for every certified constant of ``result``
-    (see :func:`constant_balls`)."""
+    (see :func:`named_constant_balls`)."""
     names = [get_format(d).name for d in dtypes]
-    balls = constant_balls(result)
+    balls = named_constant_balls(result)
     return {d: {k: round_ball(b, d) for k, b in balls.items()} for d in dict.fromkeys(names)}
 
 
 __all__ = [
-    "DTYPE_NAMES", "FORMATS", "FloatFormat", "Rounding", "constant_balls", "exact_value",
+    "DTYPE_NAMES", "FORMATS", "FloatFormat", "Rounding", "named_constant_balls", "exact_value",
     "get_format", "round_constants",
     "literal_error", "neighbours", "paste_literal", "round_ball", "round_rational",
     "ULPS_DIGITS", "ulps_interval_text",

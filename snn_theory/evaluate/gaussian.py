@@ -65,7 +65,7 @@ import sympy as sp
 from flint import acb, arb, ctx, fmpq
 
 from snn_theory.derive import formulas
-from snn_theory.derive.activations import Activation, _Analytic
+from snn_theory.derive.activations import Activation, Analytic
 from snn_theory.derive.activations import x as _x
 from snn_theory.derive.codegen import compile_function
 from snn_theory.evaluate.backends import namespace as _backend_namespace
@@ -91,7 +91,8 @@ def hermite_coefficients(n: int) -> list[int]:
     return cur
 
 
-def _frac_arb(q: Fraction) -> arb:
+def fraction_ball(q: Fraction) -> arb:
+    """The exact rational ``q`` as an arb ball."""
     return arb(fmpq(q.numerator, q.denominator))
 
 
@@ -313,8 +314,8 @@ def _closed_piece(terms: Sequence[tuple[int, tuple[int, int], arb]], lo: Fractio
         if ("a", a) not in memo:
             qa = arb(fmpq(*a))
             shift = m + qa * v  # the mean of the tilted Gaussian
-            t0 = None if lo is None else (_frac_arb(lo) - shift) / s
-            t1 = None if hi is None else (_frac_arb(hi) - shift) / s
+            t0 = None if lo is None else (fraction_ball(lo) - shift) / s
+            t1 = None if hi is None else (fraction_ball(hi) - shift) / s
             weight = (qa * m + qa * qa * v / 2).exp() if a[0] else arb(1)
             memo[("a", a)] = (qa, shift, weight, incomplete_moments(t0, t1, jmax))
         qa, shift, weight, moments = memo[("a", a)]
@@ -328,8 +329,8 @@ def _closed_piece(terms: Sequence[tuple[int, tuple[int, int], arb]], lo: Fractio
         poly = _poly_mul(memo[("x", a, k)], memo[("he", a, n)])
         if len(poly) > len(moments):  # (jmax too small for this call: recompute, rare)
             moments = incomplete_moments(
-                None if lo is None else (_frac_arb(lo) - shift) / s,
-                None if hi is None else (_frac_arb(hi) - shift) / s, len(poly) - 1)
+                None if lo is None else (fraction_ball(lo) - shift) / s,
+                None if hi is None else (fraction_ball(hi) - shift) / s, len(poly) - 1)
             memo[("a", a)] = (qa, shift, weight, moments)
         integral = arb(0)
         for q, mj in zip(poly, moments):
@@ -350,11 +351,13 @@ class Expectations:
     tails: dict[tuple[int, int], arb]
 
 
-def _range_multiplier(prec: int) -> float:
+def range_multiplier(prec: int) -> float:
+    """The cut-off multiplier L = √(2(prec + 10)·ln 2) + 2 of the integration range mean ± L·sd
+    (e^(−L²/2) < 2^−(prec+10)); the tails beyond it are bounded separately."""
     return math.sqrt(2 * (prec + 10) * math.log(2)) + 2.0
 
 
-def _cut(value: arb, direction: int) -> Fraction:
+def dyadic_cut(value: arb, direction: int) -> Fraction:
     """An exact dyadic ≤ (direction −1) or ≥ (+1) the ball ``value``."""
     end = value.lower() if direction < 0 else value.upper()
     q = to_fraction(arb(end))
@@ -366,7 +369,7 @@ def _integrand(fn: Any, params: tuple, powers: tuple[int, ...], herm: list[int],
     combination F₁ + i·F₂, whose real and imaginary parts on the real axis are F₁ and F₂ (so
     one integration gives both integrals)."""
     def f(z: acb, analytic: bool) -> acb:
-        _Analytic.flag = bool(analytic)
+        Analytic.flag = bool(analytic)
         g = fn(z, *params)[0]
         g = g if isinstance(g, acb) else acb(g)
         t = (z - m) / s
@@ -405,9 +408,9 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
     with working_precision(bits=prec + guard):
         s = v.sqrt()
         s_hi = arb(s.upper())
-        L = arb(_range_multiplier(prec))
-        a = _cut(arb(m.lower()) - L * s_hi, -1)
-        b = _cut(arb(m.upper()) + L * s_hi, +1)
+        L = arb(range_multiplier(prec))
+        a = dyadic_cut(arb(m.lower()) - L * s_hi, -1)
+        b = dyadic_cut(arb(m.upper()) + L * s_hi, +1)
         powers = tuple(sorted(set(powers)))
         closed = [None] * len(act.pieces)
         if closed_form:
@@ -417,7 +420,7 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         # numerical segments: [a, b] split at the kinks, minus the closed-form pieces; a
         # tail bound on each side where a numerical piece reaches beyond [a, b]
         splits = [a] + [k for k in act.kinks if a < k < b] + [b]
-        segments = [(lo, hi, _piece_index(act, lo, hi)) for lo, hi in zip(splits[:-1],
+        segments = [(lo, hi, piece_index(act, lo, hi)) for lo, hi in zip(splits[:-1],
                                                                           splits[1:])]
         segments = [seg for seg in segments if closed[seg[2]] is None]
         numeric = [i for i in range(len(act.pieces)) if closed[i] is None]
@@ -430,8 +433,8 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         values: dict[tuple[int, int], arb] = {}
         tails: dict[tuple[int, int], arb] = {}
         abs_m = arb(abs(m).upper())
-        t_right = arb(((_frac_arb(b) - arb(m.upper())) / s_hi).lower())
-        t_left = arb(((arb(m.lower()) - _frac_arb(a)) / s_hi).lower())
+        t_right = arb(((fraction_ball(b) - arb(m.upper())) / s_hi).lower())
+        t_left = arb(((arb(m.lower()) - fraction_ball(a)) / s_hi).lower())
         growth = act.growth_arb()
         params_acb = tuple(acb(q) for q in params)
         memos: list[dict] = [{} for _ in act.pieces]
@@ -467,7 +470,8 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
     return Expectations(m, v, {k: +x for k, x in values.items()}, tails)
 
 
-def _piece_index(act: Activation, lo: Fraction, hi: Fraction) -> int:
+def piece_index(act: Activation, lo: Fraction, hi: Fraction) -> int:
+    """The index of the piece of ``act`` that holds all of [lo, hi]."""
     for i, piece in enumerate(act.pieces):
         if (piece.lo is None or piece.lo <= lo) and (piece.hi is None or hi <= piece.hi):
             return i
@@ -481,7 +485,7 @@ def _integrate(integrand: Any, lo: Fraction, hi: Fraction, point: bool, prec: in
     no-convergence status) and the integration repeated with larger work limits, within
     the evaluation and time budget of ``meter``."""
     meter = meter or _Meter("the activation")
-    a, b = _frac_arb(lo), _frac_arb(hi)
+    a, b = fraction_ball(lo), fraction_ball(hi)
     tol = arb(2) ** (-prec)
 
     def counted(z: acb, analytic: bool) -> acb:
@@ -620,8 +624,8 @@ def moment_partials(act: Activation, m: arb, v: arb, order: int = 2,
                     scale: arb | None = None, shift: arb | None = None) -> MomentPartials:
     """Enclosures of ∂ⁿ_m E[f] and ∂ⁿ_m E[f²], n = 0..order, for all (m, v) in the balls;
     ``scale``/``shift`` override the activation's c, d (balls, e.g. while solving for them)."""
-    c = _frac_arb(act.scale) if scale is None else scale
-    d = _frac_arb(act.shift) if shift is None else shift
+    c = fraction_ball(act.scale) if scale is None else scale
+    d = fraction_ball(act.shift) if shift is None else shift
     return combine(raw_partials(act, m, v, order), order, c, d)
 
 
@@ -689,8 +693,9 @@ def quantities(act: Activation, mu: arb, omega: arb, nu: arb, tau: arb,
     return dict(zip(names, _derived_function(names)(*base, nu)))
 
 
-def value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb, tau: arb,
-                       partials: MomentPartials | None = None) -> tuple[arb, ...]:
+def activation_value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
+                                  tau: arb, partials: MomentPartials | None = None
+                                  ) -> tuple[arb, ...]:
     """(q, ∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ) for quantity ``name`` over the balls."""
     if partials is None:
         partials = moment_partials(act, mu * omega, nu * tau, order=4)
@@ -713,4 +718,4 @@ def value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
 
 __all__ = ["Expectations", "ExpTerm", "IntegrationBudgetExceeded", "MomentPartials",
            "exp_polynomial_terms", "expectations", "incomplete_moments", "integration_budget", "moment_partials", "quantities",
-           "value_and_gradient", "hermite_coefficients", "tail_moments", "tail_bound"]
+           "activation_value_and_gradient", "hermite_coefficients", "tail_moments", "tail_bound"]

@@ -29,10 +29,10 @@ import mpmath
 import numpy as np
 from flint import arb, fmpq
 
-from snn_theory.certify.krawczyk import krawczyk
 from snn_theory.derive import formulas
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate import backends
+from snn_theory.evaluate.krawczyk import krawczyk
 
 Number = Any
 

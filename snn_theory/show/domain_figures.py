@@ -7,7 +7,14 @@ from pathlib import Path
 
 from snn_theory.certify import domains
 from snn_theory.errors import InputError
-from snn_theory.show.figures import FigureSize, PlotResult, _new_figure, _save, _style, output_path
+from snn_theory.show.canvas import (
+    FigureSize,
+    PlotResult,
+    figure_style,
+    new_figure,
+    output_path,
+    save,
+)
 
 DEFAULT_SIZE = FigureSize(1400, 1000, 150)
 LABELS = {"omega": "weight sum ω", "tau": "weight sum of squares τ", "mu": "input mean μ",
@@ -38,8 +45,8 @@ def domain_map(out: str | Path | None = None, *, certificate: str | Path,
     content = domains.read_paving(certificate)
     spec = domains.PavingSpec.from_json(content["spec"])
     cells = content["cells"]
-    with _style():
-        fig, axes = _new_figure(size)
+    with figure_style():
+        fig, axes = new_figure(size)
         ax = axes[0][0]
         for e in cells:
             (w0, w1), (t0, t1) = domains.entry_cell(e, spec.plane)
@@ -90,7 +97,7 @@ def domain_map(out: str | Path | None = None, *, certificate: str | Path,
                      fontsize=9)
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2,
                   fontsize=7.5, frameon=False)
-        _save(fig, path, suffix, size)
+        save(fig, path, suffix, size)
     summary = {"certificate": str(certificate), "counts": report.counts,
                "areas": report.areas, "largest_rectangle": report.largest,
                "paper_areas": areas}

@@ -15,7 +15,7 @@ Six panels, from one set of training runs (SELU and ReLU + batch norm at several
    (0, 1) of g (certified by the Krawczyk test) and the iterates of g for normalised weights
    on the held-out inputs (:func:`snn_theory.simulate.training.g_prediction`).
 
-Drawn with the conventions of :mod:`snn_theory.show.figures` (fixed rcParams, deterministic bytes);
+Drawn with the conventions of :mod:`snn_theory.show.canvas` (fixed rcParams, deterministic bytes);
 every number is a float32 measurement of trained networks except the fixed point and the
 rectangle.
 """
@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError
-from snn_theory.show.figures import FigureSize, PlotResult, _new_figure, _save, _style, output_path
+from snn_theory.show.canvas import (
+    FigureSize,
+    PlotResult,
+    figure_style,
+    integer_ticks,
+    new_figure,
+    output_path,
+    save,
+)
 from snn_theory.simulate.training import ACTIVATION_VARIANT
 
 #: The variants drawn in panel 1 (the comparison of the paper's Figure 1).
@@ -54,7 +62,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
     ``median_tau`` {label: (epochs+1,)}, ``snapshot_epochs``, ``act_mean``/``act_var``
     {epoch: (depth+1,)} of the deepest SELU run, ``g_iterates`` (depth+1, 2).
     """
-    from snn_theory.show.figures import certified_fixed_point
+    from snn_theory.show.figure_data import certified_fixed_point
     from snn_theory.simulate.training import certified_region, g_iterates
 
     runs = list(runs)
@@ -78,11 +86,11 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
     layers = np.arange(depth + 1)
     c = deep.config
 
-    with _style():
+    with figure_style():
         import matplotlib
         from matplotlib.patches import Rectangle
 
-        fig, axes = _new_figure(size, ncols=3, nrows=2)
+        fig, axes = new_figure(size, ncols=3, nrows=2)
         (a1, a2, a3), (a4, a5, a6) = axes
         cmap = matplotlib.colormaps["viridis"]
         depths = sorted({r.config.depth for r in runs})
@@ -122,11 +130,13 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         a1.set_title(f"{c.dataset}: SNN (solid) vs BN (dashed){extra}")
         a1.legend(fontsize=7)
         a2.set_xlabel("epoch")
+        integer_ticks(a2.xaxis)
         a2.set_ylabel("% hidden units with (ω_i, τ_i) in the rectangle")
         a2.set_title("SELU units inside Theorem 1's (ω, τ) rectangle")
         a2.legend(fontsize=6.5, ncol=2)
         a3.axhspan(tl, th, color="0.85", zorder=0, label=f"τ ∈ [{tl:g}, {th:g}]")
         a3.set_xlabel("epoch")
+        integer_ticks(a3.xaxis)
         a3.set_ylabel("τ_i = Σ_j w_ij²: median, 5–95 % band")
         a3.set_title("SELU units' τ per epoch (layers 2..depth)")
         a3.legend(fontsize=6.5, ncol=2)
@@ -143,7 +153,13 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         a4.set_xlabel("ω_i = Σ_j w_ij")
         a4.set_ylabel("τ_i = Σ_j w_ij²")
         a4.set_title(f"Hidden units of selu depth {depth} ({c.init} init)")
-        a4.legend(fontsize=7, markerscale=3)
+        # below the axes (never over the rectangle or the units), every marker one size:
+        # the epoch-0 dots are drawn larger only because they all sit on one point
+        legend = a4.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                           ncol=2)
+        for handle in legend.legend_handles:
+            if hasattr(handle, "set_sizes"):
+                handle.set_sizes([16.0])
 
         for ax, arr, name, target in ((a5, deep.act_mean, "mean μ_l", fp_mu),
                                       (a6, deep.act_var, "variance ν_l", fp_nu)):
@@ -157,11 +173,13 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
             ax.axhline(target, color="black", lw=1.0, ls="--",
                        label=f"fixed point of g, ω=0, τ=1 ({fp_tag})")
             ax.set_xlabel("layer (0 = input)")
+            integer_ticks(ax.xaxis)
             ax.set_ylabel(f"held-out {name}")
-            ax.legend(fontsize=7)
+            # below the axes: the legend never hides the curves' peaks
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
         a5.set_title(f"Per-layer mean, selu depth {depth}")
         a6.set_title(f"Per-layer variance, selu depth {depth}")
-        _save(fig, path, suffix, size)
+        save(fig, path, suffix, size)
 
     data = {"loss": loss, "in_region": region, "median_tau": med_tau,
             "snapshot_epochs": epochs,
@@ -209,8 +227,8 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
     box = theorem1_region().box
     cell = {(r["dataset"], int(r["depth"]), r["variant"]): r for r in rows}
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"]
-    with _style():
-        fig, axes = _new_figure(size, ncols=3)
+    with figure_style():
+        fig, axes = new_figure(size, ncols=3)
         a1, a2, a3 = axes[0]
         width = 0.8 / max(len(variants), 1)
         x = np.arange(len(groups))
@@ -245,7 +263,7 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
         a3.set_ylim(0, 1.05)
         a3.set_ylabel("fraction of units inside (min over layers, epochs)")
         a3.set_title("Units inside the certified region (exact)")
-        _save(fig, path, suffix, size)
+        save(fig, path, suffix, size)
     summary = {"groups": [f"{d} depth {n}" for d, n in groups], "variants": variants,
                "command": study.get("command")}
     return PlotResult("constrained", path, {"summary": rows}, summary)

@@ -79,13 +79,16 @@ def simulate_config(config: Any) -> ActivationSimulation:
             raise InputError(f"{name} is not supported by the Monte Carlo of the activation "
                              f"{config.generic_activation.label()} (supported: "
                              f"{', '.join(MONTE_CARLO_FIELDS)})")
-    return simulate(config.generic_activation,
+    return simulate_activation(config.generic_activation,
                     **{name: getattr(config, name) for name in MONTE_CARLO_FIELDS})
 
 
-def simulate(act: Activation, width: int = 512, depth: int = 20, batch: int = 256,
-             mean0: float = 0.0, var0: float = 1.0, omega: float = 0.0, tau: float = 1.0,
-             seed: int = 0) -> ActivationSimulation:
+def simulate_activation(act: Activation, width: int = 512, depth: int = 20, batch: int = 256,
+                        mean0: float = 0.0, var0: float = 1.0, omega: float = 0.0,
+                        tau: float = 1.0, seed: int = 0) -> ActivationSimulation:
+    """A numpy Monte Carlo of ``depth`` normalised layers of ``width`` units of ``act`` on
+    ``batch`` inputs with mean ``mean0`` and variance ``var0``: the empirical per-layer mean and
+    variance beside the iterates of the activation's moment map (evidence, not proof)."""
     for name, value, low in (("width", width, 2), ("depth", depth, 1), ("batch", batch, 1)):
         if int(value) != value or value < low:
             raise InputError(f"{name} must be an integer ≥ {low} (got {value})")

@@ -83,7 +83,8 @@ class SimulationConfig:
     in x, an Activation or a moment model (``None``: SELU with ``lam``, ``alpha``).  For
     another activation than SELU, :func:`snn_theory.simulate.engine.simulate` runs the numpy
     Monte Carlo of :mod:`snn_theory.simulate.activation` (width, depth, batch, mean0, var0,
-    omega, tau, seed), and the pair and gradient simulations run its JAX networks.
+    omega, tau, seed), and the pair and gradient simulations
+    (:mod:`snn_theory.simulate.pairs`) run its JAX networks.
     """
 
     width: int

@@ -8,9 +8,10 @@ are statistics of one random network; they illustrate the theorems, they do not 
 
 The width sweep, the deviation law it tests and the grid of start points are in
 :mod:`snn_theory.simulate.sweeps`; the configuration and its validation in
-:mod:`snn_theory.simulate.config`.
+:mod:`snn_theory.simulate.config`; the devices, memory and mesh in :mod:`snn_theory.simulate.devices`;
+the predictions of g it is compared with in :mod:`snn_theory.simulate.prediction`.
 
-Design (see ``issues show 6``):
+Design:
 
 * one ``jax.lax.scan`` over layers; the weights of layer ``l`` are generated inside the scan
   from ``fold_in(key, l)``, so memory is O(N² + B·N) whatever the depth and the results do not
@@ -35,7 +36,7 @@ Design (see ``issues show 6``):
   to α′ = −λα, then ``y ↦ a·y + b`` with a, b from docs/mathematics.md §3 for the target fixed point, so
   that the fixed point's mean and variance are preserved in distribution.
 
-The pair and gradient simulations (:func:`simulate_pairs`, :func:`simulate_gradients`) run
+The pair and gradient simulations (:mod:`snn_theory.simulate.pairs`) run
 plain normalised layers of any activation (``config.activation``; SELU by default) at the
 fixed point: SELU's float64 one, or another activation's certified one.
 
@@ -51,34 +52,38 @@ mean and variance lie within ``|mean − μ*| ≤ tol`` and ``|variance − ν*|
 fixed point was found.
 """
 
-
 from __future__ import annotations
 
-import functools
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
-from snn_theory.evaluate.moment_map import default_constants, iterate
+from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.evaluate.moment_map import default_constants
 from snn_theory.files import json_value
 from snn_theory.simulate.activation import ActivationSimulation, simulate_config
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
+from snn_theory.simulate.devices import (
+    MEMORY_FRACTION,
+    available_memory,
+    device_summary,
+    dtype_scope,
+    human_bytes,
+    memory_estimate,
+    mesh_for,
+)
+from snn_theory.simulate.prediction import (
+    alpha_dropout_affine,
+    analytic_trajectory,
+    converged_at,
+    numerical_fixed_point,
+)
 
 #: Success probability of the (skewed, standardised) two-point law used for ``bernoulli`` inputs.
 BERNOULLI_P = 0.25
-
-#: Default fraction of the available memory a configuration may use.
-MEMORY_FRACTION = 0.8
-
-
-# ----------------------------------------------------------------------------- results
 
 
 @dataclass
@@ -113,8 +118,8 @@ class SimulationResult:
     @property
     def max_deviation(self) -> dict[str, float]:
         """max over layers 0..L of |empirical − predicted| (NaN if the prediction diverged)."""
-        return {"mean": _nanmax_abs(self.mean - self.predicted_mean),
-                "variance": _nanmax_abs(self.variance - self.predicted_variance)}
+        return {"mean": nanmax_abs(self.mean - self.predicted_mean),
+                "variance": nanmax_abs(self.variance - self.predicted_variance)}
 
     def to_json(self) -> dict[str, Any]:
         """The issue's JSON object: config, devices, layers, max_deviation,
@@ -131,14 +136,14 @@ class SimulationResult:
             "memory_estimate_bytes": self.memory_estimate,
         })
         layers = [
-            {"layer": i, "mean": _f(self.mean[i]), "variance": _f(self.variance[i]),
-             "mean_spread": _f(self.mean_spread[i]), "variance_spread": _f(self.variance_spread[i]),
-             "predicted_mean": _f(self.predicted_mean[i]),
-             "predicted_variance": _f(self.predicted_variance[i])}
+            {"layer": i, "mean": json_float(self.mean[i]), "variance": json_float(self.variance[i]),
+             "mean_spread": json_float(self.mean_spread[i]), "variance_spread": json_float(self.variance_spread[i]),
+             "predicted_mean": json_float(self.predicted_mean[i]),
+             "predicted_variance": json_float(self.predicted_variance[i])}
             for i in range(len(self.mean))
         ]
         return {"config": config, "devices": self.devices, "layers": layers,
-                "max_deviation": {k: _f(v) for k, v in self.max_deviation.items()},
+                "max_deviation": {k: json_float(v) for k, v in self.max_deviation.items()},
                 "converged_at_layer": self.converged_at_layer, "seconds": self.seconds}
 
     def save_npz(self, path: str) -> None:
@@ -151,187 +156,15 @@ class SimulationResult:
                  summary=np.array(json.dumps(self.to_json())))
 
 
-def _f(x: Any) -> float | None:
+def json_float(x: Any) -> float | None:
+    """``x`` as a JSON float (None where it is not finite)."""
     return json_value(float(x))
 
 
-def _nanmax_abs(a: np.ndarray) -> float:
+def nanmax_abs(a: np.ndarray) -> float:
+    """max |a| ignoring NaN entries (NaN if all are NaN or any is infinite)."""
     a = np.abs(np.asarray(a, dtype=np.float64))
     return float("nan") if np.all(np.isnan(a)) or np.any(np.isinf(a)) else float(np.nanmax(a))
-
-
-# ----------------------------------------------------------------------------- mathematics
-
-
-def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
-                         alpha: float) -> tuple[float, float]:
-    """(a, b) of alpha dropout for keep probability q = 1 − rate at the fixed point (μ, ν).
-
-    docs/mathematics.md §3 (the formula of :mod:`snn_theory.derive.formulas`, evaluated in float64; the
-    certified balls come from ``snn-theory solve-constants --dropout-rate``).
-    """
-    from snn_theory.evaluate.backends import alpha_dropout_function
-
-    _, a, b = alpha_dropout_function("numpy")(1.0 - rate, mu, nu, lam, alpha)
-    return float(a), float(b)
-
-
-def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, steps: int,
-                        lam: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Iterates of g in float64 (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they
-    leave the domain (ν ≤ 0 or overflow)."""
-    means = np.full(steps + 1, np.nan)
-    variances = np.full(steps + 1, np.nan)
-    means[0], variances[0] = mu0, nu0
-    point = (mu0, nu0)
-    with np.errstate(all="ignore"):
-        for k in range(1, steps + 1):
-            m, v = iterate(point[0], omega, point[1], tau, steps=1, lam=lam, alpha=alpha,
-                           backend="numpy")[-1]
-            m, v = float(m), float(v)
-            if not (math.isfinite(m) and math.isfinite(v) and v > 0):
-                break
-            means[k], variances[k] = m, v
-            point = (m, v)
-    return means, variances
-
-
-@functools.lru_cache(maxsize=64)
-def numerical_fixed_point(omega: float, tau: float, lam: float, alpha: float,
-                          iterations: int = 500) -> tuple[float, float] | None:
-    """The attracting fixed point of g reached from (0, 1), by float64 iteration then Newton
-    (:func:`snn_theory.evaluate.moment_map.fixed_point`); ``None`` if none is found. Not certified."""
-    from snn_theory.evaluate.moment_map import fixed_point
-
-    means, variances = analytic_trajectory(0.0, omega, 1.0, tau, steps=iterations, lam=lam,
-                                           alpha=alpha)
-    if not (np.isfinite(means[-1]) and np.isfinite(variances[-1])):
-        return None
-    with np.errstate(all="ignore"):
-        try:
-            m, v = fixed_point(omega, tau, lam, alpha, backend="numpy",
-                               start=(float(means[-1]), float(variances[-1])))
-        except NumericalFailure:
-            return None
-    m, v = float(m), float(v)
-    if not (math.isfinite(m) and math.isfinite(v) and v > 0) or \
-            abs(m - means[-1]) + abs(v - variances[-1]) > 1e-3:
-        return None
-    return m, v
-
-
-def converged_at(mean: np.ndarray, variance: np.ndarray, target: tuple[float, float] | None,
-                 tol: float) -> int | None:
-    """First index l with |mean − μ*| ≤ tol and |variance − ν*| ≤ tol at l and every later l."""
-    if target is None:
-        return None
-    inside = (np.abs(mean - target[0]) <= tol) & (np.abs(variance - target[1]) <= tol)
-    if not inside[-1]:
-        return None
-    outside = np.nonzero(~inside)[0]
-    return int(outside[-1] + 1) if len(outside) else 0
-
-
-# ----------------------------------------------------------------------------- devices, memory
-
-
-def _dtype_size(dtype: str) -> int:
-    return {"float32": 4, "bfloat16": 2, "float64": 8}[dtype]
-
-
-def memory_estimate(config: SimulationConfig, n_devices: int = 1) -> int:
-    """Peak bytes per device, estimated: the raw weights u (matmul dtype) plus one float32
-    temporary of N² for generating them and their row statistics, and about eight B/d × N
-    float32 activation-sized buffers (carry, pre-activation, SELU output, dropout mask and
-    random bits, reductions) — a deliberately generous count."""
-    n, per_device_batch = config.width, -(-config.batch // n_devices)
-    acc = 8 if config.dtype == "float64" else 4
-    weights = n * n * (_dtype_size(config.dtype) + acc)
-    activations = 8 * per_device_batch * n * acc
-    return int(weights + activations + 16 * n * acc)
-
-
-def available_memory(device: Any) -> int | None:
-    """Bytes usable on ``device``: the accelerator's limit from ``memory_stats()``, or the
-    host's available physical memory (``os.sysconf``) for CPU devices; ``None`` if unknown."""
-    if device.platform != "cpu":
-        try:
-            stats = device.memory_stats() or {}
-            limit = stats.get("bytes_limit") or stats.get("bytes_reservable_limit")
-            if limit:
-                return int(limit) - int(stats.get("bytes_in_use", 0))
-        except Exception:
-            return None
-        return None
-    try:
-        pages = os.sysconf("SC_AVPHYS_PAGES")
-        page = os.sysconf("SC_PAGE_SIZE")
-        total = pages * page
-    except (ValueError, OSError, AttributeError):
-        return None
-    # virtual CPU devices share the host: split it
-    import jax
-
-    return total // max(1, len(jax.local_devices(backend="cpu")))
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n} B"
-
-
-@contextmanager
-def dtype_scope(dtype: str) -> Iterator[None]:
-    """The JAX setting a run in ``dtype`` needs, for the duration of the block only: 64-bit
-    mode (``jax.enable_x64``) for float64, nothing for float32 and bfloat16.  Raises
-    :class:`InputError` where float64 is unavailable (TPU, or a device that gives float32)."""
-    import jax
-
-    if dtype != "float64":
-        yield
-        return
-    platform = jax.default_backend()
-    if platform == "tpu":
-        raise InputError("float64 is not supported on TPU devices; use float32 or bfloat16")
-    with jax.enable_x64(True):
-        import jax.numpy as jnp
-
-        try:
-            ok = jnp.zeros(1, dtype=jnp.float64).dtype == jnp.float64
-        except Exception:
-            ok = False
-        if not ok:
-            raise InputError(f"float64 is not available on this device ({platform}); "
-                             "use float32 or bfloat16")
-        yield
-
-
-def _mesh_for(batch: int) -> tuple[Any, int]:
-    """A 1-D mesh over the largest number of devices that divides the batch (several
-    processes: the batch must be a multiple of the global device count)."""
-    import jax
-    from jax.sharding import Mesh
-
-    devices = jax.devices()
-    if jax.process_count() > 1 and batch % len(devices):
-        raise InputError(f"with {jax.process_count()} processes the batch must be a multiple of "
-                         f"the {len(devices)} devices (got {batch})")
-    d = max(k for k in range(1, len(devices) + 1) if batch % k == 0)
-    return Mesh(np.array(devices[:d]), ("batch",)), d
-
-
-def device_summary(mesh: Any) -> dict[str, Any]:
-    import jax
-
-    devs = list(mesh.devices.flat)
-    return {"platform": devs[0].platform, "kind": devs[0].device_kind, "used": len(devs),
-            "visible": jax.device_count(), "processes": jax.process_count()}
-
-
-# ----------------------------------------------------------------------------- the network
 
 
 class _Engine:
@@ -456,7 +289,9 @@ def _engine(config: SimulationConfig, mesh: Any, lam: float, alpha: float,
     return _ENGINES[key]
 
 
-def _keys(config: SimulationConfig, platform: str) -> tuple[Any, Any, Any]:
+def random_keys(config: SimulationConfig, platform: str) -> tuple[Any, Any, Any]:
+    """The data, dropout and weight keys of a run (``config.prng``: threefry on CPU, rbg elsewhere
+    when ``auto``)."""
     import jax
 
     impl = config.prng
@@ -494,9 +329,9 @@ def _simulate(config: SimulationConfig, progress: ProgressCallback | None) -> Si
     import jax
     import jax.numpy as jnp
 
-    lam, alpha = _constants(config)
+    lam, alpha = selu_parameters(config)
 
-    mesh, used = _mesh_for(config.batch)
+    mesh, used = mesh_for(config.batch)
     device0 = mesh.devices.flat[0]
     estimate = memory_estimate(config, used)
     limit = config.memory_limit
@@ -505,9 +340,9 @@ def _simulate(config: SimulationConfig, progress: ProgressCallback | None) -> Si
         limit = MEMORY_FRACTION * avail if avail is not None else None
     if limit is not None and estimate > limit:
         raise InputError(
-            f"configuration needs about {_human_bytes(estimate)} per device "
+            f"configuration needs about {human_bytes(estimate)} per device "
             f"(width {config.width}, batch {config.batch} over {used} device(s), {config.dtype}) "
-            f"but the limit is {_human_bytes(limit)}; reduce the width or the batch or add "
+            f"but the limit is {human_bytes(limit)}; reduce the width or the batch or add "
             "devices")
 
     omega_pred, tau_pred = ((config.omega, config.tau) if config.weights == "normalized"
@@ -524,7 +359,7 @@ def _simulate(config: SimulationConfig, progress: ProgressCallback | None) -> Si
 
     t0 = time.perf_counter()
     engine = _engine(config, mesh, lam, alpha, dropout_ab)
-    data_key, dropout_key, weight_key = _keys(config, device0.platform)
+    data_key, dropout_key, weight_key = random_keys(config, device0.platform)
     x, first = engine.make_inputs(data_key, jnp.asarray(config.mean0, engine_acc(config)),
                                   jnp.asarray(config.var0, engine_acc(config)))
     rows = [np.asarray(first, dtype=np.float64)]
@@ -583,10 +418,10 @@ def network_inputs(config: SimulationConfig) -> np.ndarray:
 def _network_inputs(config: SimulationConfig) -> np.ndarray:
     import jax.numpy as jnp
 
-    lam, alpha = _constants(config)
-    mesh, _ = _mesh_for(config.batch)
+    lam, alpha = selu_parameters(config)
+    mesh, _ = mesh_for(config.batch)
     engine = _engine(config, mesh, lam, alpha, None)
-    data_key, _, _ = _keys(config, mesh.devices.flat[0].platform)
+    data_key, _, _ = random_keys(config, mesh.devices.flat[0].platform)
     acc = engine_acc(config)
     x, _ = engine.make_inputs(data_key, jnp.asarray(config.mean0, acc),
                               jnp.asarray(config.var0, acc))
@@ -606,8 +441,8 @@ def _network_weights(config: SimulationConfig, layer: int) -> np.ndarray:
     import jax
     import jax.numpy as jnp
 
-    mesh, _ = _mesh_for(config.batch)
-    _, _, weight_key = _keys(config, mesh.devices.flat[0].platform)
+    mesh, _ = mesh_for(config.batch)
+    _, _, weight_key = random_keys(config, mesh.devices.flat[0].platform)
     mm = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float64": jnp.float64}[config.dtype]
     acc = engine_acc(config)
     u = np.asarray(jax.random.normal(jax.random.fold_in(weight_key, layer),
@@ -621,7 +456,8 @@ def _network_weights(config: SimulationConfig, layer: int) -> np.ndarray:
     return config.omega / n + c * centred
 
 
-def _constants(config: SimulationConfig) -> tuple[float, float]:
+def selu_parameters(config: SimulationConfig) -> tuple[float, float]:
+    """(λ, α) of a run: the configured ones, else the float64 λ01, α01."""
     lam_default, alpha_default = default_constants("numpy")
     return (float(config.lam) if config.lam is not None else lam_default,
             float(config.alpha) if config.alpha is not None else alpha_default)
@@ -633,378 +469,5 @@ def engine_acc(config: SimulationConfig) -> Any:
     return jnp.float64 if config.dtype == "float64" else jnp.float32
 
 
-# ----------------------------------------------------------------------------- pairs, gradients
-
-
-def _check_propagation_config(config: SimulationConfig, what: str) -> None:
-    """The pair and gradient simulations use plain normalised layers in float32/float64."""
-    config.validate()
-    if config.weights != "normalized":
-        raise InputError(f"{what} needs normalized weights (the correlation map and chi1 are "
-                         "derived for rows with sum omega and sum of squares tau)")
-    if config.dropout_rate:
-        raise InputError(f"{what} cannot be combined with alpha dropout")
-    if config.dtype == "bfloat16":
-        raise InputError(f"{what} needs dtype float32 or float64 (got bfloat16)")
-
-
-def _selu(lam: float, alpha: float) -> Callable[[Any], Any]:
-    """SELU with (λ, α) as a JAX function (the expm1 form the moment engine uses)."""
-    import jax.numpy as jnp
-
-    def f(z: Any) -> Any:
-        return lam * jnp.where(z > 0, z, alpha * jnp.expm1(jnp.minimum(z, 0.0)))
-
-    return f
-
-
-def _normalized_layer(config: SimulationConfig, f: Callable[[Any], Any]) -> Callable[..., Any]:
-    """``layer(x, wkey, index) -> f(W_index x)`` with the normalised weights of
-    :func:`simulate` (the same draws u from ``fold_in(wkey, index)``), differentiable in x;
-    ``f`` is the activation as a JAX function."""
-    import jax
-    import jax.numpy as jnp
-
-    n = config.width
-    acc = engine_acc(config)
-    omega, tau = float(config.omega), float(config.tau)
-
-    def layer(x: Any, wkey: Any, index: Any) -> Any:
-        u = jax.random.normal(jax.random.fold_in(wkey, index), (n, n), acc)
-        row_sum = jnp.sum(u, axis=1)
-        u_bar = row_sum / n
-        centred_sq = jnp.maximum(jnp.sum(jnp.square(u), axis=1) - row_sum * u_bar, 0.0)
-        c = jnp.sqrt((tau - omega**2 / n) / centred_sq)
-        xu = jax.lax.dot_general(x, u, (((1,), (1,)), ((), ())),
-                                 precision=jax.lax.Precision.HIGHEST, preferred_element_type=acc)
-        x_sum = jnp.sum(x, axis=1, keepdims=True)
-        z = (omega / n) * x_sum + c * (xu - u_bar * x_sum)
-        return f(z)
-
-    return layer
-
-
-@dataclass(frozen=True)
-class _Target:
-    """What the pair and gradient simulations are compared with: the activation as a JAX
-    function, the fixed point (floats; for another activation the midpoints of the certified
-    ball), the growth rates χ₁ and ω²E[f′]² (floats), and a factory of the propagation point
-    the c-map iterates are evaluated at (arb)."""
-
-    f: Callable[[Any], Any]
-    fixed_point: tuple[float, float]
-    chi1: float
-    chi_mean: float
-    point: Callable[[], Any]
-    prec: int
-    label: str
-
-
-def _target(config: SimulationConfig, what: str) -> _Target:
-    """SELU: the float64 fixed point of g and the closed forms of χ₁ there (as before);
-    another activation: the certified fixed point of its moment map
-    (:func:`snn_theory.certify.propagation.propagation_point`, Krawczyk in arb at 64 bits) and
-    the rigorous Gaussian integrals of χ₁ and ω²E[f′]² over its ball (their midpoints)."""
-    from flint import arb
-
-    from snn_theory.certify import propagation
-
-    act = config.generic_activation
-    if act is None:
-        from snn_theory.evaluate.backends import propagation_function
-
-        lam, alpha = _constants(config)
-        target = numerical_fixed_point(config.omega, config.tau, lam, alpha)
-        if target is None:
-            raise InputError(f"{what}: no fixed point of g found for these omega, tau, lam, "
-                             "alpha")
-        values = propagation_function("numpy")(target[0], config.omega, target[1], config.tau,
-                                               lam, alpha)
-
-        def selu_point() -> Any:
-            return propagation.propagation_point(config.omega, config.tau, lam, alpha,
-                                                 fixed=(arb(target[0]), arb(target[1])))
-
-        return _Target(_selu(lam, alpha), target, float(values[2]), float(values[3]),
-                       selu_point, 53, "selu")
-    try:
-        return _generic_target(act, float(config.omega), float(config.tau))
-    except NumericalFailure as exc:
-        raise NumericalFailure(f"{what}: {exc}") from None
-    except TrivialFixedPoint as exc:
-        raise TrivialFixedPoint(f"{what}: {exc}") from None
-
-
-@functools.lru_cache(maxsize=32)
-def _generic_target(act: Any, omega: float, tau: float) -> _Target:
-    """:func:`_target` of another activation (cached: the certified fixed point of one
-    (activation, ω, τ) is derived once per process, not once per run; it is a pure function
-    of its arguments).  An uncertified fixed point raises :class:`InputError` (not cached)."""
-    from snn_theory.certify import propagation
-    from snn_theory.precision import working_precision
-
-    with working_precision(bits=GENERIC_BITS):
-        try:
-            point = propagation.propagation_point(omega, tau, activation=act)
-        except TrivialFixedPoint:
-            raise  # the mathematics: no fixed point with nu* > 0 (exit 3), not a breakdown
-        except ArithmeticError as exc:
-            raise NumericalFailure(" ".join(str(exc).split())) from None
-        target = (float(point.mu_star.mid()), float(point.nu_star.mid()))
-        chi1, chi_mean = float(point.chi1.mid()), float(point.chi_mean.mid())
-    if not (target[1] > 0 and math.isfinite(chi1) and math.isfinite(chi_mean)):
-        raise NumericalFailure(f"the propagation quantities of {act.label()} are not finite "
-                               "at its fixed point")
-    return _Target(act.jax, target, chi1, chi_mean, lambda: point, GENERIC_BITS, act.label())
-
-
-_RUNNERS: dict[tuple, Any] = {}
-
-
-def _runner_key(config: SimulationConfig, mesh: Any) -> tuple:
-    """Everything a compiled pair or gradient runner depends on besides its array arguments."""
-    return (config.width, config.batch, config.depth, float(config.omega), float(config.tau),
-            config.dtype, config.lam, config.alpha, config.generic_activation,
-            tuple(d.id for d in mesh.devices.flat))
-
-
-def _runner(key: tuple, fn: Callable[..., Any]) -> Any:
-    """``jax.jit(fn)``, kept per ``key`` so that runs differing only in their inputs, seed or
-    c0 (a figure's Monte Carlo points) compile once."""
-    import jax
-
-    if key not in _RUNNERS:
-        if len(_RUNNERS) > 16:
-            _RUNNERS.clear()
-        _RUNNERS[key] = jax.jit(fn)
-    return _RUNNERS[key]
-
-
-#: Working precision (bits) of the certified fixed point and c-map of another activation
-#: (at 53 bits the pair integrals of tanh lose every digit; 64 bits keep about 17).
-GENERIC_BITS = 64
-
-
-@dataclass
-class PairResult:
-    """Pairs of inputs at the fixed point with centred correlation ``c0`` through the network.
-
-    ``correlation`` (depth + 1): mean over pairs of the centred (Pearson) correlation over
-    units of the two activations; ``spread``: its standard deviation over pairs;
-    ``predicted``: the iterates c₀, c̃(c₀), … of the correlation map (midpoints of arb
-    enclosures, evidence), from the measured input correlation; ``activation``: the label of
-    the activation of the layers."""
-
-    config: SimulationConfig
-    c0: float
-    correlation: np.ndarray
-    spread: np.ndarray
-    predicted: np.ndarray
-    fixed_point: tuple[float, float]
-    seconds: float
-    devices: dict[str, Any]
-    activation: str = "selu"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), "c0": self.c0,
-                "fixed_point": list(self.fixed_point), "devices": self.devices,
-                "evidence": "Monte Carlo (not a proof); c_map: midpoints of arb enclosures",
-                "layers": [{"layer": i, "correlation": _f(self.correlation[i]),
-                            "spread": _f(self.spread[i]), "c_map": _f(self.predicted[i])}
-                           for i in range(len(self.correlation))],
-                "max_deviation": _nanmax_abs(self.correlation - self.predicted),
-                "seconds": self.seconds}
-
-
-def simulate_pairs(config: SimulationConfig, c0: float,
-                   progress: ProgressCallback | None = None, *,
-                   predict: bool = True) -> PairResult:
-    """``config.batch`` pairs (x_a, x_b) of inputs at the fixed point (μ*, ν*) of (ω, τ):
-    x_a = μ* + √ν*·e, x_b = μ* + √ν*·(c₀e + √(1 − c₀²)e′), e, e′ i.i.d. N(0, 1) per unit,
-    through one network; per layer the centred correlation over units, against the c-map.
-
-    ``config.activation``: the layers' activation (default SELU); another one is run at the
-    certified fixed point of its moment map (an :class:`InputError` where none with ν* > 0
-    is certified, e.g. tanh at ω = 0, τ ≤ 1).  ``predict=False``: skip the c-map iterates
-    (``predicted`` is NaN; for callers that draw their own)."""
-    _check_propagation_config(config, "the pair simulation")
-    if not (isinstance(c0, int | float) and -1 <= c0 <= 1):
-        raise InputError(f"the pair simulation: the correlation c0 must lie in [-1, 1] "
-                         f"(got {c0!r})")
-    with dtype_scope(config.dtype):
-        return _simulate_pairs(config, c0, progress, predict)
-
-
-def _simulate_pairs(config: SimulationConfig, c0: float,
-                    progress: ProgressCallback | None, predict: bool = True) -> PairResult:
-    import jax
-    import jax.numpy as jnp
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    reference = _target(config, "the pair simulation")
-    target = reference.fixed_point
-    mesh, _ = _mesh_for(config.batch)
-    sharding = NamedSharding(mesh, P("batch", None))
-    acc = engine_acc(config)
-    data_key, _, weight_key = _keys(config, mesh.devices.flat[0].platform)
-    ka, kb = jax.random.split(data_key)
-    shape = (config.batch, config.width)
-    e1, e2 = jax.random.normal(ka, shape, acc), jax.random.normal(kb, shape, acc)
-    sd = math.sqrt(target[1])
-    xa = jax.device_put(target[0] + sd * e1, sharding)
-    xb = jax.device_put(target[0] + sd * (c0 * e1 + math.sqrt(max(1 - c0 * c0, 0.0)) * e2),
-                        sharding)
-    layer = _normalized_layer(config, reference.f)
-
-    def corr(a: Any, b: Any) -> Any:
-        a = a - jnp.mean(a, axis=1, keepdims=True)
-        b = b - jnp.mean(b, axis=1, keepdims=True)
-        r = jnp.sum(a * b, axis=1) / jnp.sqrt(jnp.sum(a * a, axis=1) * jnp.sum(b * b, axis=1))
-        return jnp.stack([jnp.mean(r), jnp.std(r)])
-
-    def run(xa: Any, xb: Any, wkey: Any) -> Any:
-        def body(carry: Any, i: Any) -> tuple[Any, Any]:
-            a, b = carry
-            a, b = layer(a, wkey, i), layer(b, wkey, i)
-            return (a, b), corr(a, b)
-
-        _, rows = jax.lax.scan(body, (xa, xb), jnp.arange(config.depth, dtype=jnp.int32))
-        return jnp.concatenate([corr(xa, xb)[None], rows])
-
-    compiled = _runner(("pairs", *_runner_key(config, mesh)), run)
-    t0 = time.perf_counter()
-    stats = np.asarray(compiled(xa, xb, weight_key), dtype=np.float64)
-    seconds = time.perf_counter() - t0
-    predicted = (_correlation_iterates(config, reference, float(stats[0, 0]), progress)
-                 if predict else np.full(config.depth + 1, np.nan))
-    return PairResult(config, float(c0), stats[:, 0], stats[:, 1], predicted, target, seconds,
-                      device_summary(mesh), reference.label)
-
-
-def _correlation_iterates(config: SimulationConfig, reference: _Target, c0: float,
-                          progress: ProgressCallback | None) -> np.ndarray:
-    """c-map iterates (enclosure midpoints): SELU in double-precision arb at the float fixed
-    point, another activation at :data:`GENERIC_BITS` over its certified fixed-point ball."""
-    from flint import arb
-
-    from snn_theory.certify import propagation
-    from snn_theory.precision import working_precision
-
-    with working_precision(bits=reference.prec):
-        point = reference.point()
-        out = [min(max(c0, -1.0), 1.0)]
-        for k in range(config.depth):
-            c = out[-1]
-            out.append(1.0 if c >= 1 else float(propagation.correlation_map(point, arb(c)).mid()))
-            if progress is not None:
-                progress(k + 1, config.depth)
-        return np.array(out)
-
-
-@dataclass
-class GradientResult:
-    """Backpropagation through one sampled network from a random cotangent g ~ N(0, I) at the
-    output.  ``log_norm`` (depth + 1): ln of the mean over the batch of ‖∂⟨g, x_L⟩/∂x_l‖²
-    minus its value at l = L, indexed by k = L − l (layers backpropagated through);
-    ``predicted`` = k·ln ρ with ρ = max(χ₁, ω²E[f′]²) at the float fixed point (another
-    activation: the midpoints of their enclosures over its certified fixed-point ball)."""
-
-    config: SimulationConfig
-    log_norm: np.ndarray
-    predicted: np.ndarray
-    chi1: float
-    rate: float
-    fixed_point: tuple[float, float]
-    seconds: float
-    devices: dict[str, Any]
-    activation: str = "selu"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), "chi1": self.chi1, "rate": self.rate,
-                "fixed_point": list(self.fixed_point), "devices": self.devices,
-                "evidence": "Monte Carlo (not a proof); chi1 and rate: floats (midpoints)",
-                "layers": [{"backprop_depth": k, "log_norm_sq": _f(self.log_norm[k]),
-                            "predicted": _f(self.predicted[k])}
-                           for k in range(len(self.log_norm))],
-                "max_deviation": _nanmax_abs(self.log_norm - self.predicted),
-                "seconds": self.seconds}
-
-
-def simulate_gradients(config: SimulationConfig,
-                       progress: ProgressCallback | None = None) -> GradientResult:
-    """Forward through ``config.depth`` layers from inputs at the fixed point, keeping each
-    layer's input (memory O(N² + L·B·N); the weights are regenerated from their keys, never
-    stored), then backward with ``jax.vjp`` layer by layer.  ``config.activation`` as in
-    :func:`simulate_pairs`."""
-    _check_propagation_config(config, "the gradient simulation")
-    with dtype_scope(config.dtype):
-        return _simulate_gradients(config, progress)
-
-
-def _simulate_gradients(config: SimulationConfig,
-                        progress: ProgressCallback | None) -> GradientResult:
-    import jax
-    import jax.numpy as jnp
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    reference = _target(config, "the gradient simulation")
-    target = reference.fixed_point
-    chi1, chi_mean = reference.chi1, reference.chi_mean
-    rate = max(chi1, chi_mean)
-    mesh, used = _mesh_for(config.batch)
-    estimate = memory_estimate(config, used) + (config.depth + 1) * \
-        (-(-config.batch // used)) * config.width * (8 if config.dtype == "float64" else 4)
-    limit = config.memory_limit
-    if limit is None:
-        avail = available_memory(mesh.devices.flat[0])
-        limit = MEMORY_FRACTION * avail if avail is not None else None
-    if limit is not None and estimate > limit:
-        raise InputError(f"the gradient simulation needs about {_human_bytes(estimate)} per "
-                         f"device (every "
-                         f"layer's input is kept) but the limit is {_human_bytes(limit)}")
-    sharding = NamedSharding(mesh, P("batch", None))
-    acc = engine_acc(config)
-    data_key, dropout_key, weight_key = _keys(config, mesh.devices.flat[0].platform)
-    shape = (config.batch, config.width)
-    x0 = jax.device_put(target[0] + math.sqrt(target[1]) * jax.random.normal(data_key, shape,
-                                                                             acc), sharding)
-    g = jax.device_put(jax.random.normal(dropout_key, shape, acc), sharding)
-    layer = _normalized_layer(config, reference.f)
-    idx = jnp.arange(config.depth, dtype=jnp.int32)
-
-    def run(x0: Any, g: Any, wkey: Any) -> Any:
-        def forward(x: Any, i: Any) -> tuple[Any, Any]:
-            return layer(x, wkey, i), x  # keep the layer's input
-
-        _, inputs = jax.lax.scan(forward, x0, idx)
-
-        def backward(delta: Any, item: Any) -> tuple[Any, Any]:
-            x, i = item
-            _, pullback = jax.vjp(lambda y: layer(y, wkey, i), x)
-            (d,) = pullback(delta)
-            return d, jnp.sum(d * d) / config.batch
-
-        _, norms = jax.lax.scan(backward, g, (inputs, idx), reverse=True)
-        return jnp.concatenate([norms, (jnp.sum(g * g) / config.batch)[None]])
-
-    compiled = _runner(("gradients", *_runner_key(config, mesh)), run)
-    t0 = time.perf_counter()
-    norms = np.asarray(compiled(x0, g, weight_key), dtype=np.float64)  # index l = 0..L (input of layer l)
-    seconds = time.perf_counter() - t0
-    if progress is not None:
-        progress(config.depth, config.depth)
-    log_norm = np.log(norms[::-1]) - math.log(norms[-1])  # index k = L − l
-    predicted = np.arange(config.depth + 1) * math.log(rate)
-    return GradientResult(config, log_norm, predicted, chi1, rate, target, seconds,
-                          device_summary(mesh), reference.label)
-
-
-
-__all__ = [
-    "SimulationResult", "simulate", "alpha_dropout_affine", "analytic_trajectory",
-    "numerical_fixed_point", "converged_at", "memory_estimate", "available_memory",
-    "device_summary", "network_inputs", "network_weights", "simulate_pairs", "PairResult",
-    "simulate_gradients", "GradientResult", "BERNOULLI_P", "MEMORY_FRACTION", "GENERIC_BITS",
-]
+__all__ = ["BERNOULLI_P", "SimulationResult", "engine_acc", "json_float", "nanmax_abs",
+           "network_inputs", "network_weights", "random_keys", "selu_parameters", "simulate"]

@@ -1,4 +1,5 @@
-"""The equinox network and the jitted training epoch behind :mod:`snn_theory.simulate.training`.
+"""The equinox network, the jitted training epoch and :func:`train`, the epoch loop that fills
+:mod:`snn_theory.simulate.training`'s records.
 
 Kept apart from the records so that importing :mod:`snn_theory.simulate.training` (configs, data,
 statistics) does not import JAX, equinox and optax.  One MLP: ``depth`` hidden layers
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from typing import Any
 
 import equinox as eqx
@@ -22,7 +24,22 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from snn_theory.simulate.training import BN_MOMENTUM, SeluConstants, Split, TrainConfig, variant_of
+from snn_theory.simulate.config import ProgressCallback
+from snn_theory.simulate.training import (
+    ACTIVATION_VARIANT,
+    BN_MOMENTUM,
+    EPOCH_FIELDS,
+    RunResult,
+    SeluConstants,
+    Split,
+    TrainConfig,
+    g_prediction,
+    load_split,
+    resolve_activation,
+    selu_constants,
+    variant_of,
+    weight_statistics,
+)
 
 #: The activations, in the order of the traced index ``hyper["activation"]``.
 ACTIVATIONS: tuple[str, ...] = ("selu", "relu", "tanh", "scaled_tanh")
@@ -240,3 +257,89 @@ def compile_clock() -> float:
         jax.monitoring.register_event_duration_secs_listener(listen)
         _compiling["listening"] = True
     return float(_compiling["seconds"])
+
+
+# ============================================================================ training
+def train(config: TrainConfig, progress: ProgressCallback | None = None,
+          split: Split | None = None) -> RunResult:
+    """Train one network; record the statistics of :class:`RunResult` after every epoch.
+
+    ``progress(done, total)`` is called after each epoch (total = ``config.epochs``).
+    Deterministic: the same config gives the same numbers.
+    """
+    from snn_theory.certify.weight_regions import inside_fractions
+
+    config.validate()
+    t0 = time.perf_counter()
+    compiled0 = compile_clock()
+    split = load_split(config.dataset, config.split_seed) if split is None else split
+    constants = selu_constants(config.dropout_rate)
+    hyper = hyper_parameters(config, constants)
+    act, act_record = None, None
+    if config.variant == ACTIVATION_VARIANT:
+        act, how = resolve_activation(config.activation, config.scale, config.shift)
+        act_record = {**act.to_json(), "label": act.label(), "parameters": how,
+                      "scale_float": float(act.scale), "shift_float": float(act.shift)}
+    model, state = build_network(config, split, act)
+    from snn_theory.simulate.constrained import constrain_model, constrained_optimizer
+
+    region, model = constrain_model(model, config.constraint)
+    optimizer = constrained_optimizer(optimizer_for(config.optimizer), config.constraint)
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
+    base_state = opt_state if config.constraint == "none" else opt_state[0]
+    base_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
+
+    n = len(split.y_train)
+    batch = min(config.batch_size, n)
+    steps = n // batch
+    rng = np.random.default_rng([config.seed, 11])
+    x_tr, y_tr = jnp.asarray(split.x_train), jnp.asarray(split.y_train)
+    heldout = split.x_val[:config.heldout]
+    x_all = jnp.asarray(np.concatenate([split.x_train, split.x_val, split.x_test]))
+    y_all = jnp.asarray(np.concatenate([split.y_train, split.y_val, split.y_test]))
+    sizes = (n, len(split.y_val), len(split.y_test), len(heldout))
+    key = jax.random.key(config.seed)
+    E, L = config.epochs, config.depth
+    rec: dict[str, list[Any]] = {name: [] for name in EPOCH_FIELDS}
+    step_loss: list[np.ndarray] = []
+    snap_epochs = {0, E // 2, E}
+    snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def record(epoch: int, grad_norm: np.ndarray) -> None:
+        losses, accs, mu, nu, within = (np.asarray(a, np.float64)
+                                for a in run_evaluation(model, state, hyper, x_all, y_all,
+                                                        sizes))
+        hidden = [np.asarray(layer.weight) for layer in model.hidden]
+        ws = weight_statistics(hidden)
+        rec["inside_fraction"].append(np.array(inside_fractions(hidden, region)))
+        for name, value in (("train_loss", losses[0]), ("val_loss", losses[1]),
+                            ("test_loss", losses[2]), ("val_accuracy", accs[1]),
+                            ("test_accuracy", accs[2]), ("act_mean", mu), ("act_var", nu),
+                            ("act_var_within", within),
+                            ("omega_quantiles", ws.omega_quantiles),
+                            ("tau_quantiles", ws.tau_quantiles), ("in_region", ws.in_region),
+                            ("grad_norm", grad_norm)):
+            rec[name].append(value)
+        if epoch in snap_epochs:
+            snapshots[epoch] = (ws.omega, ws.tau)
+
+    record(0, np.full(L + 1, np.nan))
+    for epoch in range(1, E + 1):
+        order = rng.permutation(n)[:steps * batch].reshape(steps, batch)
+        key, sub = jax.random.split(key)
+        model, state, opt_state, losses, norms = run_epoch(
+            model, state, opt_state, sub, x_tr, y_tr, jnp.asarray(order, jnp.int32), hyper,
+            optimizer)
+        step_loss.append(np.asarray(losses, np.float64))
+        record(epoch, np.asarray(norms, np.float64))
+        if progress is not None:
+            progress(epoch, E)
+
+    arrays = {name: np.stack(v) for name, v in rec.items()}
+    # the SELU map's prediction; none for the activation variant (its g is another map)
+    predicted = None if act is not None else g_prediction(heldout, config.depth, config.width)
+    return RunResult(config, constants, steps, np.concatenate(step_loss), snapshots=snapshots,
+                     predicted=predicted, activation=act_record,
+                     weights=weights_dict(model, state), heldout=np.asarray(heldout),
+                     seconds=time.perf_counter() - t0,
+                     compile_seconds=compile_clock() - compiled0, **arrays)

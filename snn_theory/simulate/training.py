@@ -47,7 +47,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +55,7 @@ import numpy as np
 
 from snn_theory.errors import InputError
 from snn_theory.files import json_value
-from snn_theory.simulate.config import ProgressCallback, check_choice
+from snn_theory.simulate.config import check_choice
 
 DATASETS: tuple[str, ...] = ("digits", "breast-cancer", "wine", "iris")
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "momentum")
@@ -358,7 +357,7 @@ def g_iterates(mu0: float, nu0: float, steps: int, *, omega: float = 0.0,
                tau: float = 1.0) -> np.ndarray:
     """(steps + 1, 2): the iterates (μ_k, ν_k) of g (λ01, α01, float64) from (mu0, nu0)
     (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they leave the domain."""
-    from snn_theory.simulate.engine import analytic_trajectory
+    from snn_theory.simulate.prediction import analytic_trajectory
 
     c = selu_constants(0.0)
     m, v = analytic_trajectory(float(mu0), omega, float(nu0), tau, steps=steps, lam=c.lam,
@@ -562,102 +561,3 @@ class RunResult:
 
 def _f(x: Any) -> float | None:
     return json_value(float(x))
-
-
-# ============================================================================ training
-def train(config: TrainConfig, progress: ProgressCallback | None = None,
-          split: Split | None = None) -> RunResult:
-    """Train one network; record the statistics of :class:`RunResult` after every epoch.
-
-    ``progress(done, total)`` is called after each epoch (total = ``config.epochs``).
-    Deterministic: the same config gives the same numbers.
-    """
-    import equinox as eqx
-    import jax
-    import jax.numpy as jnp
-
-    from snn_theory.certify.weight_regions import inside_fractions
-    from snn_theory.simulate.network import (
-        build_network,
-        compile_clock,
-        hyper_parameters,
-        optimizer_for,
-        run_epoch,
-        run_evaluation,
-        weights_dict,
-    )
-
-    config.validate()
-    t0 = time.perf_counter()
-    compiled0 = compile_clock()
-    split = load_split(config.dataset, config.split_seed) if split is None else split
-    constants = selu_constants(config.dropout_rate)
-    hyper = hyper_parameters(config, constants)
-    act, act_record = None, None
-    if config.variant == ACTIVATION_VARIANT:
-        act, how = resolve_activation(config.activation, config.scale, config.shift)
-        act_record = {**act.to_json(), "label": act.label(), "parameters": how,
-                      "scale_float": float(act.scale), "shift_float": float(act.shift)}
-    model, state = build_network(config, split, act)
-    from snn_theory.simulate.constrained import constrain_model, constrained_optimizer
-
-    region, model = constrain_model(model, config.constraint)
-    optimizer = constrained_optimizer(optimizer_for(config.optimizer), config.constraint)
-    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
-    base_state = opt_state if config.constraint == "none" else opt_state[0]
-    base_state.hyperparams["learning_rate"] = jnp.asarray(config.learning_rate, jnp.float32)
-
-    n = len(split.y_train)
-    batch = min(config.batch_size, n)
-    steps = n // batch
-    rng = np.random.default_rng([config.seed, 11])
-    x_tr, y_tr = jnp.asarray(split.x_train), jnp.asarray(split.y_train)
-    heldout = split.x_val[:config.heldout]
-    x_all = jnp.asarray(np.concatenate([split.x_train, split.x_val, split.x_test]))
-    y_all = jnp.asarray(np.concatenate([split.y_train, split.y_val, split.y_test]))
-    sizes = (n, len(split.y_val), len(split.y_test), len(heldout))
-    key = jax.random.key(config.seed)
-    E, L = config.epochs, config.depth
-    rec: dict[str, list[Any]] = {name: [] for name in EPOCH_FIELDS}
-    step_loss: list[np.ndarray] = []
-    snap_epochs = {0, E // 2, E}
-    snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def record(epoch: int, grad_norm: np.ndarray) -> None:
-        losses, accs, mu, nu, within = (np.asarray(a, np.float64)
-                                for a in run_evaluation(model, state, hyper, x_all, y_all,
-                                                        sizes))
-        hidden = [np.asarray(layer.weight) for layer in model.hidden]
-        ws = weight_statistics(hidden)
-        rec["inside_fraction"].append(np.array(inside_fractions(hidden, region)))
-        for name, value in (("train_loss", losses[0]), ("val_loss", losses[1]),
-                            ("test_loss", losses[2]), ("val_accuracy", accs[1]),
-                            ("test_accuracy", accs[2]), ("act_mean", mu), ("act_var", nu),
-                            ("act_var_within", within),
-                            ("omega_quantiles", ws.omega_quantiles),
-                            ("tau_quantiles", ws.tau_quantiles), ("in_region", ws.in_region),
-                            ("grad_norm", grad_norm)):
-            rec[name].append(value)
-        if epoch in snap_epochs:
-            snapshots[epoch] = (ws.omega, ws.tau)
-
-    record(0, np.full(L + 1, np.nan))
-    for epoch in range(1, E + 1):
-        order = rng.permutation(n)[:steps * batch].reshape(steps, batch)
-        key, sub = jax.random.split(key)
-        model, state, opt_state, losses, norms = run_epoch(
-            model, state, opt_state, sub, x_tr, y_tr, jnp.asarray(order, jnp.int32), hyper,
-            optimizer)
-        step_loss.append(np.asarray(losses, np.float64))
-        record(epoch, np.asarray(norms, np.float64))
-        if progress is not None:
-            progress(epoch, E)
-
-    arrays = {name: np.stack(v) for name, v in rec.items()}
-    # the SELU map's prediction; none for the activation variant (its g is another map)
-    predicted = None if act is not None else g_prediction(heldout, config.depth, config.width)
-    return RunResult(config, constants, steps, np.concatenate(step_loss), snapshots=snapshots,
-                     predicted=predicted, activation=act_record,
-                     weights=weights_dict(model, state), heldout=np.asarray(heldout),
-                     seconds=time.perf_counter() - t0,
-                     compile_seconds=compile_clock() - compiled0, **arrays)

@@ -164,7 +164,7 @@ def test_readme_names_where_plot_commands_write() -> None:
     reproduce's), as :func:`snn_theory.show.figures.output_path` chooses it."""
     import re
 
-    from snn_theory.show.figures import output_path
+    from snn_theory.show.canvas import output_path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     lines = re.findall(r"^snn-theory plot (\S+)([^#\n]*)#\s*(\S+\.png)", readme, re.MULTILINE)

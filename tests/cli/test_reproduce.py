@@ -14,6 +14,7 @@ import pytest
 
 from snn_theory.certify import claims as registry
 from snn_theory.show.reproduce import report as rep
+from snn_theory.show.reproduce import results as res
 from snn_theory.show.reproduce import stages as rp
 
 FIGURES = ("flow_field", "contraction", "variance_change", "fixed_points", "convergence")
@@ -44,7 +45,7 @@ def test_quick_run_holds_and_prints_stage_times(quick) -> None:
     out, proc, data = quick
     assert proc.code == 0, proc.err[-2000:]
     assert data["ok"] is True and data["mode"] == "quick"
-    assert set(data["stages"]) == set(rp.stage_names("quick"))
+    assert set(data["stages"]) == set(res.stage_names("quick"))
     assert all(s["ok"] for s in data["stages"].values())
     for stage in ("constants", "claims", "check", "monte-carlo", "figures", "report"):
         assert re.search(rf"stage {stage}: \d+\.\d s", proc.err), stage
@@ -75,7 +76,7 @@ def test_repeat_run_rewrites_committed_outputs_byte_for_byte(quick, cli) -> None
     committed = (out / "proofs" / "reproduce.json").read_text()
     assert '"seconds"' not in committed and '"software"' not in committed
     assert "seconds" not in (out / "proofs" / "REPORT.md").read_text()
-    assert set(first_timings["stage_seconds"]) == set(rp.stage_names("quick"))
+    assert set(first_timings["stage_seconds"]) == set(res.stage_names("quick"))
     assert "python-flint" in first_timings["software"]
     assert rep.TIMINGS_FILE in Path(__file__).resolve().parents[2].joinpath(
         ".gitignore").read_text()
@@ -96,7 +97,7 @@ def test_certificates_are_accepted_by_the_checker(quick, cli) -> None:
 
     out, _, data = quick
     claims = data["stages"]["claims"]["verify"]["claims"]
-    expected = rp.MODES["quick"].claims
+    expected = res.MODES["quick"].claims
     assert [c["name"] for c in claims] == list(expected)
     assert set(expected) == set(BUILTIN_CLAIMS)
     files = [c["certificate"] for c in claims]
@@ -145,7 +146,7 @@ def test_report_claims_table_matches_the_verifier_json(quick) -> None:
 
 def test_report_constants_match_solve_constants(quick, cli) -> None:
     out, _, _ = quick
-    mode = rp.MODES["quick"]
+    mode = res.MODES["quick"]
     args = ["solve-constants", "--digits", str(mode.digits), "--json"]
     for rate in mode.dropout_rates:
         args += ["--dropout-rate", rate]
@@ -164,7 +165,7 @@ def test_report_constants_match_solve_constants(quick, cli) -> None:
 
 def test_report_monte_carlo_matches_simulate(quick, cli) -> None:
     out, _, data = quick
-    mode = rp.MODES["quick"]
+    mode = res.MODES["quick"]
     rows = table_rows((out / "proofs" / "REPORT.md").read_text(), "| width |")
     assert [int(r[0]) for r in rows] == list(mode.mc_widths)
     width = mode.mc_widths[0]
@@ -205,12 +206,12 @@ def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatc
         return [result]
 
     def no_simulator(mode, tell):
-        raise rp.StageError("no sim")
+        raise res.StageError("no sim")
 
     monkeypatch.setattr(verify, "verify_claims", fake_verify)
     monkeypatch.setattr(rp, "stage_monte_carlo", no_simulator)
     monkeypatch.setattr(rp, "stage_figures",
-                        lambda *a: rp.FiguresStage((), (), note="skipped"))
+                        lambda *a: res.FiguresStage((), (), note="skipped"))
     code, out, _ = cli(["reproduce", "--quick", "--out", tmp_path])
     assert code == 1
     assert "NOT everything holds" in out
@@ -239,11 +240,11 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
         extremum=(Fraction(9, 10), Fraction(95, 100)), witness=None, counterexample=None,
         leaves=[], seconds=0.1, max_depth=0, precision=64, constants=verify.Constants())
     monkeypatch.setattr(rp, "stage_constants", undecided)
-    monkeypatch.setattr(rp, "stage_claims", lambda *a: rp.ClaimsStage((holds,)))
-    monkeypatch.setattr(rp, "stage_check", lambda *a: rp.CheckStage((), ()))
-    monkeypatch.setattr(rp, "stage_monte_carlo", lambda *a: rp.MonteCarloStage(
+    monkeypatch.setattr(rp, "stage_claims", lambda *a: res.ClaimsStage((holds,)))
+    monkeypatch.setattr(rp, "stage_check", lambda *a: res.CheckStage((), ()))
+    monkeypatch.setattr(rp, "stage_monte_carlo", lambda *a: res.MonteCarloStage(
         (), 0, (), (), {1: np.array([[0.0, 1.0]])}, True, None, None))
-    monkeypatch.setattr(rp, "stage_figures", lambda *a: rp.FiguresStage((), ()))
+    monkeypatch.setattr(rp, "stage_figures", lambda *a: res.FiguresStage((), ()))
     code, out, _ = cli(["reproduce", "--quick", "--out", tmp_path, "--json"])
     assert code == 3
     data = json.loads(out)

@@ -13,7 +13,7 @@ import pytest
 
 from snn_theory.certify import activation_verify
 from snn_theory.derive import activations
-from snn_theory.show.reproduce import stages as rp
+from snn_theory.show.reproduce import results as res
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,8 @@ def test_relu_writes_only_its_own_folder_and_exits_3(relu) -> None:
     assert sorted(p.name for p in (out / "proofs").iterdir()) == ["relu"]
     assert sorted(p.name for p in (out / "figures").iterdir()) == ["relu"]
     assert (out / "proofs" / "relu" / "REPORT.md").is_file()
-    assert set(data["stages"]) == set(rp.stage_names("quick", activation=True))
-    for stage in rp.stage_names("quick", activation=True):
+    assert set(data["stages"]) == set(res.stage_names("quick", activation=True))
+    for stage in res.stage_names("quick", activation=True):
         assert f"stage {stage}: " in err
 
 
@@ -103,7 +103,7 @@ def test_relu_certificates_pass_the_checker_and_tampering_is_caught(relu, tmp_pa
     # another activation (c = 1, same d; consistent formula and checksum), for which S < 1
     # at the recorded point: the checker re-evaluates it and finds no violation
     cert["activation"] = activations.get("relu", "1", cert["activation"]["shift"]).to_json()
-    cert["checksum"] = activation_verify._checksum(cert)
+    cert["checksum"] = activation_verify.certificate_checksum(cert)
     bad = tmp_path / Path(refuted).name
     bad.write_text(json.dumps(cert))
     proc = cli(["check-certificate", "--json", bad])

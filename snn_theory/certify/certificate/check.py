@@ -152,11 +152,13 @@ class RecheckState:
     claim: Claim | None = None
 
 
-def constant_balls(lam: Sequence[Fraction] | None, alpha: Sequence[Fraction] | None,
-                   bits: int) -> tuple[arb, arb]:
+def certificate_constant_balls(lam: Sequence[Fraction] | None,
+                               alpha: Sequence[Fraction] | None, bits: int) -> tuple[arb, arb]:
     """The balls a certificate's bounds are computed with: closed-form enclosures at
     ``bits`` when ``lam``/``alpha`` are None, else balls around the exact intervals built at
     ``bits`` — never at whatever precision the caller happens to have set."""
+    # Deliberately not the search's constant_balls (certify/search/workers.py): the checker
+    # builds the constants from the certificate's own record, independently of the search.
     if lam is None or alpha is None:
         return closed_form_constants(bits)
     with working_precision(bits=bits):
@@ -177,7 +179,7 @@ def _check_chunk(state: RecheckState, chunk: list[tuple[int, list, Fraction, int
     out = []
     claim = state.claim
     for index, box, stored, bits in chunk:
-        lam, alpha = constant_balls(state.lam, state.alpha, bits)
+        lam, alpha = certificate_constant_balls(state.lam, state.alpha, bits)
         try:
             with working_precision(bits=bits):
                 if claim is None:
@@ -264,7 +266,7 @@ def _reported(report: CheckReport, run: Callable[[], CheckReport]) -> CheckRepor
 
 
 def _fresh_point(claim: Claim, point: list[Fraction], used: tuple, bits: int) -> arb:
-    lam, alpha = constant_balls(*used, bits)
+    lam, alpha = certificate_constant_balls(*used, bits)
     with working_precision(bits=bits):
         return point_value(claim.quantity, point, lam, alpha)
 

@@ -349,6 +349,8 @@ def verify_claims(claims: Sequence[Claim], settings: Settings, certificate_dir: 
             state_file(path).check_target()
     own = executor is None
     executor = executor or Executor(settings.jobs)
+    # every claim's evaluators at once, before the pool forks: one pool serves all the claims
+    executor.compile(sorted({claim.quantity for claim in claims}))
     results: list[ClaimResult] = []
     running: Claim | None = None
     try:

@@ -1,5 +1,5 @@
-"""The reproduction report, rendered from the typed stages of
-:mod:`snn_theory.show.reproduce.stages`.
+"""The reproduction report, rendered from the typed stage results of
+:mod:`snn_theory.show.reproduce.results`.
 
 * ``PROOFS/REPORT.md`` — Markdown tables: constants, each claim with the paper's statement
   (:data:`snn_theory.certify.claims.PAPER_STATEMENTS`) and the certified result, the checker's
@@ -12,8 +12,8 @@
 Numbers are copied verbatim from the results' own JSON (outward-rounded decimals); a number
 too long for a table cell is cut with a pointer to the JSON, never presented as a bound.
 The committed files do not depend on the machine: Monte Carlo numbers (evidence) keep the
-digits their error law supports (:func:`~snn_theory.show.reproduce.stages.mc_decimals`,
-:data:`~snn_theory.show.reproduce.stages.MC_SUMMARY_DIGITS`), other floats
+digits their error law supports (:func:`~snn_theory.show.reproduce.results.mc_decimals`,
+:data:`~snn_theory.show.reproduce.results.MC_SUMMARY_DIGITS`), other floats
 :data:`FLOAT_DIGITS` significant digits, and where it ran goes to the timings file.
 """
 
@@ -28,7 +28,7 @@ from snn_theory import __version__
 from snn_theory.certify.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
 from snn_theory.exact import ball_text, decimal_text, format_fraction, interval_text
 from snn_theory.files import atomic_write, dumps_json
-from snn_theory.show.reproduce.stages import (
+from snn_theory.show.reproduce.results import (
     PAVING,
     PAVING_MODES,
     AnalogueStage,
