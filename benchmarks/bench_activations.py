@@ -27,7 +27,12 @@ import time
 
 from flint import arb, ctx
 
-from snn_theory.certify import activation_table, activation_verify
+from snn_theory.certify import (
+    activation_cells,
+    activation_claims,
+    activation_search,
+    activation_table,
+)
 from snn_theory.certify.claims import BUILTIN_CLAIMS
 from snn_theory.derive import activations
 from snn_theory.evaluate import backends, gaussian
@@ -48,7 +53,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     names = tuple(args.only) if args.only else activations.NAMES
-    ctx.prec = activation_verify.DEFAULT_BITS
+    ctx.prec = activation_search.DEFAULT_BITS
     rng = random.Random(3)
     points = [(arb(rng.uniform(-0.2, 0.2)), arb(rng.uniform(0.5, 2))) for _ in range(args.points)]
     boxes = [(arb(m.mid()).union(arb(m.mid()) + arb(1) / 64),
@@ -68,11 +73,11 @@ def main() -> None:
         pr = rate(lambda p, act=act: gaussian.raw_partials(act, p[0], p[1], order=2), points)
         br = rate(lambda b, act=act: gaussian.raw_partials(act, b[0], b[1], order=4), boxes)
         started = time.perf_counter()
-        cache = activation_verify.CellCache(act, ctx.prec, args.jobs)
+        cache = activation_cells.CellCache(act, ctx.prec, args.jobs)
         results = []
         try:
-            for claim in activation_verify.theorem1_analogue():
-                results.append(activation_verify.verify(act, claim, time_limit=args.time_limit,
+            for claim in activation_claims.theorem1_analogue():
+                results.append(activation_search.verify(act, claim, time_limit=args.time_limit,
                                                         jobs=args.jobs, cache=cache))
         finally:
             cache.close()
@@ -89,7 +94,8 @@ def main() -> None:
         closed = backends.evaluator("arb", ("mean", "second_moment", "J11", "J12", "J21", "J22"))
         cr = rate(lambda p: closed(p[0], arb(1), p[1], arb(1), lam, alpha), points)
         from snn_theory.certify.search.executors import Executor
-        from snn_theory.certify.search.loop import Settings, verify_claim
+        from snn_theory.certify.search.loop import verify_claim
+        from snn_theory.certify.search.settings import Settings
         from snn_theory.certify.search.workers import Constants
 
         claim = BUILTIN_CLAIMS["theorem1.contraction"]

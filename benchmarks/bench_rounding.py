@@ -30,7 +30,8 @@ from snn_theory.certify import rounding  # noqa: E402
 from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_GROUPS  # noqa: E402
 from snn_theory.certify.constants import solve_constants  # noqa: E402
 from snn_theory.certify.search.executors import Executor  # noqa: E402
-from snn_theory.certify.search.loop import Settings, verify_claim  # noqa: E402
+from snn_theory.certify.search.loop import verify_claim  # noqa: E402
+from snn_theory.certify.search.settings import Settings  # noqa: E402
 from snn_theory.evaluate import dtypes
 
 CASTS = (np.float64, np.float32, np.float16, ml_dtypes.bfloat16)

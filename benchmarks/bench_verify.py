@@ -31,7 +31,8 @@ from flint import ctx
 from snn_theory.certify import enclosure
 from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search.executors import Executor
-from snn_theory.certify.search.loop import Settings, initial_grid, verify_claim
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.settings import Settings, initial_grid
 from snn_theory.certify.search.workers import DEFAULT_PRECISION
 from snn_theory.evaluate import backends
 

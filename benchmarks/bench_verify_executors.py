@@ -18,7 +18,9 @@ from fractions import Fraction
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, format_fraction
 from snn_theory.certify.search.executors import Executor
-from snn_theory.certify.search.loop import ClaimResult, Settings, verify_claim
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.result import ClaimResult
+from snn_theory.certify.search.settings import Settings
 
 CLAIMS = (BUILTIN_CLAIMS["theorem1.variance_upper"],
           Claim.parse("J12<0.101", THEOREM_DOMAINS["theorem1"]),

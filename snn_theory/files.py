@@ -6,7 +6,9 @@
 * :class:`StateFile` — the one way a long command keeps its resume state: the file carries a
   tag (``"format": "snn-theory-state"`` and the command's ``"kind"``), and a file without
   this command's tag is never written over or removed; a tagged file that cannot be used is
-  reported and kept.  :func:`check_overwrite` is the same rule for output files.
+  reported and kept.  :func:`check_overwrite` is the same rule for output files; figures
+  carry :data:`FIGURE_MARK` (:func:`is_own_figure`) and JSON outputs a ``"format"`` tag
+  (:func:`tagged_json`).
 * :func:`json_value` / :func:`dumps_json` — the one rule for non-finite floats in JSON:
   strict JSON has no NaN or infinity, so every non-finite float (Python or numpy) is written
   as ``null``; finite floats are written exactly (``repr`` round-trips a float64).
@@ -247,5 +249,80 @@ def numpy_archive_of(names: frozenset[str] | set[str]) -> Callable[[Path], bool]
         except (OSError, zipfile.BadZipFile):
             return False
         return bool(members) and all(m.endswith(".npy") and m[:-4] in names for m in members)
+
+    return ours
+
+
+# --------------------------------------------------------------------------- output marks
+#: The mark every figure snn-theory draws carries: PNG's text chunk ``Software``, SVG's and
+#: PDF's ``Creator``.  A fixed text (no version, no date): the same figure gives the same bytes.
+FIGURE_MARK = "snn-theory"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_text(raw: bytes) -> dict[bytes, bytes]:
+    """The ``tEXt`` chunks before the image data of a PNG file (key → text); empty when
+    ``raw`` is not a PNG or is cut short."""
+    import struct
+
+    texts: dict[bytes, bytes] = {}
+    i = len(_PNG_SIGNATURE)
+    while i + 8 <= len(raw):
+        (length,), kind = struct.unpack(">I", raw[i:i + 4]), raw[i + 4:i + 8]
+        if kind in (b"IDAT", b"IEND"):
+            break
+        if kind == b"tEXt":
+            key, _, text = raw[i + 8:i + 8 + length].partition(b"\0")
+            texts[key] = text
+        i += 12 + length
+    return texts
+
+
+def is_own_figure(path: str | Path) -> bool:
+    """The ``ours`` test of :func:`check_overwrite` for figures: a PNG whose ``Software`` text
+    is :data:`FIGURE_MARK`, an SVG whose creator or a PDF whose ``/Creator`` is.  (A figure
+    written by a version before the mark, or by anything else, is not ours.)"""
+    import re
+
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        return False
+    mark = FIGURE_MARK.encode()
+    if raw.startswith(_PNG_SIGNATURE):
+        return _png_text(raw).get(b"Software") == mark
+    if raw.startswith(b"%PDF-"):
+        return b"/Creator (" + mark + b")" in raw
+    return re.search(rb"<dc:creator>\s*<cc:Agent>\s*<dc:title>" + re.escape(mark)
+                     + rb"</dc:title>", raw[:20_000]) is not None
+
+
+def tagged_json(tag: str) -> Callable[[Path], bool]:
+    """The ``ours`` test of :func:`check_overwrite` for a JSON output whose top-level object
+    carries ``"format": tag``."""
+
+    def ours(path: Path) -> bool:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+        return isinstance(data, dict) and data.get("format") == tag
+
+    return ours
+
+
+def tagged_numpy_archive(tag: str) -> Callable[[Path], bool]:
+    """The ``ours`` test of :func:`check_overwrite` for an ``.npz`` output that holds an array
+    ``format`` equal to ``tag`` (written beside the command's arrays)."""
+    import zipfile
+
+    def ours(path: Path) -> bool:
+        import numpy as np
+
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return "format" in archive.files and str(archive["format"]) == tag
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+            return False
 
     return ours

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from snn_theory.certify import activation_verify as av
+from snn_theory.certify import activation_check, activation_search
 from snn_theory.certify.claims import Claim, Domain
 from snn_theory.derive import activations
 
@@ -41,13 +41,13 @@ def certificates(tmp_path_factory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("activation-certs")
     small = Domain.parse("mu=0.5:0.75,omega=0.5:0.75,nu=0.5:0.75,tau=0.5:0.75")
     relu = activations.get("relu", scale="3/2")
-    proof = av.verify(relu, Claim.parse("mean>0.2", small, name="m.holds"), max_boxes=200)
+    proof = activation_search.verify(relu, Claim.parse("mean>0.2", small, name="m.holds"), max_boxes=200)
     assert proof.verdict == "holds" and 1 <= len(proof.leaves) <= 64
-    refuted = av.verify(activations.get("elu"), Claim.parse("variance<=0.1", small,
+    refuted = activation_search.verify(activations.get("elu"), Claim.parse("variance<=0.1", small,
                                                             name="v.refuted"), max_boxes=50)
     assert refuted.verdict == "refuted"
-    return {"holds": av.write_activation_certificate(directory, proof),
-            "refuted": av.write_activation_certificate(directory, refuted)}
+    return {"holds": activation_search.write_activation_certificate(directory, proof),
+            "refuted": activation_search.write_activation_certificate(directory, refuted)}
 
 
 def _walk(node: Any, path: Path_ = ()) -> list[Path_]:
@@ -178,7 +178,7 @@ def _meaning_preserving(description: str, path: str) -> bool:
 @pytest.mark.parametrize("label", ["holds", "refuted"])
 def test_every_meaning_changing_mutation_is_rejected(certificates, label, tmp_path):
     path = certificates[label]
-    original = av.check_certificate_file(path)
+    original = activation_check.check_certificate_file(path)
     assert original.valid, original.message
     assert (original.extremum if label == "holds" else original.value) is not None
     content = json.loads(path.read_text())
@@ -190,9 +190,9 @@ def test_every_meaning_changing_mutation_is_rejected(certificates, label, tmp_pa
         else:
             if isinstance(mutated, dict) and not description.split(" ")[-1].startswith(
                     "checksum") and "checksum" not in description:
-                mutated = dict(mutated, checksum=av.certificate_checksum(mutated))
+                mutated = dict(mutated, checksum=activation_check.certificate_checksum(mutated))
             target.write_text(json.dumps(mutated))
-        report = av.check_certificate_file(target)
+        report = activation_check.check_certificate_file(target)
         if not report.valid:
             counts["rejected"] += 1
             assert not _meaning_preserving(description, str(target)), (description,
@@ -217,15 +217,15 @@ def test_recorded_values_are_recomputed(certificates, tmp_path):
     checker's own."""
     data = json.loads(certificates["holds"].read_text())
     data["leaves"][0][1] = "0.2000001"  # still proves mean > 0.2, but not what was computed
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     edited = tmp_path / "bound.activation.json"
     edited.write_text(json.dumps(data))
-    report = av.check_certificate_file(edited)
+    report = activation_check.check_certificate_file(edited)
     assert not report.valid and "recorded bound" in report.message
     data = json.loads(certificates["refuted"].read_text())
     lo = Fraction(data["counterexample"]["value"][0])
     data["counterexample"]["value"][0] = str(lo - Fraction(1, 10**6))
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     edited.write_text(json.dumps(data))
-    report = av.check_certificate_file(edited)
+    report = activation_check.check_certificate_file(edited)
     assert not report.valid and "recorded counterexample value" in report.message

@@ -21,7 +21,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory.certify import activation_verify as av
+from snn_theory.certify import activation_cells, activation_check, activation_search
 from snn_theory.certify.claims import Claim, Domain
 from snn_theory.cli import verify_activation
 from snn_theory.cli.main import main
@@ -43,19 +43,19 @@ def _true_min() -> mpmath.mpf:
 
 def test_resume_rebounds_saved_boxes(tmp_path: Path) -> None:
     state = tmp_path / "s.json"
-    first = av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    first = activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
     assert first.verdict == "undecided" and state.exists()
     saved = json.loads(state.read_text())
-    assert saved["key"] == av.state_key(ACT, CLAIM, av.DEFAULT_BITS)
-    resumed = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert saved["key"] == activation_search.state_key(ACT, CLAIM, activation_search.DEFAULT_BITS)
+    resumed = activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert resumed.resume == "resumed" and resumed.verdict == "holds"
     assert not state.exists()  # decided: nothing left to resume
     # resumed from the saved partition: fewer boxes than a fresh run needs
-    fresh = av.verify(ACT, CLAIM, max_boxes=2000)
+    fresh = activation_search.verify(ACT, CLAIM, max_boxes=2000)
     assert resumed.boxes < fresh.boxes
     assert Fraction(0) < resumed.extremum[0] <= Fraction(str(_true_min()))
-    path = av.write_activation_certificate(tmp_path, resumed)
-    assert av.check_certificate_file(path).valid
+    path = activation_search.write_activation_certificate(tmp_path, resumed)
+    assert activation_check.check_certificate_file(path).valid
 
 
 def _tamper(state: Path, how: str) -> None:
@@ -84,12 +84,12 @@ def test_a_file_that_is_not_a_state_is_refused_and_kept(tmp_path: Path) -> None:
     """Duplicate keys (or any file without the state's tag) is not a state this command
     wrote: refused before any work, never written over or removed."""
     state = tmp_path / "s.json"
-    av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
     _tamper(state, "duplicate key")
     before = state.read_text()
     for resume in (True, False):
         with pytest.raises(InputError, match="not a state file this command wrote"):
-            av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=resume)
+            activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=resume)
     assert state.read_text() == before
 
 
@@ -97,10 +97,10 @@ def test_a_file_that_is_not_a_state_is_refused_and_kept(tmp_path: Path) -> None:
                                  "other claim", "damaged"])
 def test_tampered_state_is_ignored(tmp_path: Path, how: str) -> None:
     state = tmp_path / "s.json"
-    av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
     _tamper(state, how)
-    assert av.load_activation_state(state, ACT, CLAIM, av.DEFAULT_BITS) is None
-    result = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert activation_search.load_activation_state(state, ACT, CLAIM, activation_search.DEFAULT_BITS) is None
+    result = activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert result.resume == "unusable state" and result.verdict == "holds"
 
 
@@ -108,17 +108,17 @@ def test_a_state_claiming_a_false_claim_cannot_prove_it(tmp_path: Path) -> None:
     """The state holds boxes only: a state saved for a claim is no evidence for it."""
     false = Claim.parse("mean>1", Domain.parse(DOMAIN), name="user")
     state = tmp_path / "s.json"
-    av.verify(ACT, CLAIM, max_boxes=40, state=state)
+    activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
     data = json.loads(state.read_text())
-    data["key"] = av.state_key(ACT, false, av.DEFAULT_BITS)  # re-keyed for the false claim
+    data["key"] = activation_search.state_key(ACT, false, activation_search.DEFAULT_BITS)  # re-keyed for the false claim
     state.write_text(json.dumps(data))
-    result = av.verify(ACT, false, max_boxes=200, state=state, resume=True)
+    result = activation_search.verify(ACT, false, max_boxes=200, state=state, resume=True)
     assert result.resume == "resumed" and result.verdict == "refuted"
 
 
 def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
-    plain = av.verify(ACT, CLAIM, max_boxes=3000)
-    refined = av.verify(ACT, CLAIM, max_boxes=3000, tolerance=Fraction(1, 10))
+    plain = activation_search.verify(ACT, CLAIM, max_boxes=3000)
+    refined = activation_search.verify(ACT, CLAIM, max_boxes=3000, tolerance=Fraction(1, 10))
     assert refined.verdict == "holds" and refined.tolerance == Fraction(1, 10)
     lo, hi = refined.extremum
     truth = Fraction(str(_true_min()))
@@ -127,7 +127,7 @@ def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
     assert refined.tolerance_met is (hi - lo <= Fraction(1, 10))
     if not refined.tolerance_met:
         assert "tolerance not met" in refined.reason
-    report = av.check_certificate_file(av.write_activation_certificate(tmp_path, refined))
+    report = activation_check.check_certificate_file(activation_search.write_activation_certificate(tmp_path, refined))
     assert report.valid and Fraction(report.extremum) == lo
 
 
@@ -181,7 +181,7 @@ def test_interrupt_saves_a_tiling_and_says_so(tmp_path: Path, monkeypatch) -> No
 
     state = tmp_path / "s.json"
     calls = {"n": 0}
-    bound = av.box_bound
+    bound = activation_cells.box_bound
 
     def interrupted_bound(*args, **kwargs):
         calls["n"] += 1
@@ -189,11 +189,11 @@ def test_interrupt_saves_a_tiling_and_says_so(tmp_path: Path, monkeypatch) -> No
             raise KeyboardInterrupt
         return bound(*args, **kwargs)
 
-    monkeypatch.setattr(av, "box_bound", interrupted_bound)
+    monkeypatch.setattr(activation_search, "box_bound", interrupted_bound)
     with pytest.raises(Interrupted) as exc:
-        av.verify(ACT, CLAIM, max_boxes=2000, state=state)
-    monkeypatch.setattr(av, "box_bound", bound)
+        activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state)
+    monkeypatch.setattr(activation_search, "box_bound", bound)
     assert exc.value.saved == (state,) and f"boxes of user in {state}" in exc.value.message()
-    assert av.load_activation_state(state, ACT, CLAIM, av.DEFAULT_BITS) is not None  # a tiling
-    resumed = av.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert activation_search.load_activation_state(state, ACT, CLAIM, activation_search.DEFAULT_BITS) is not None  # a tiling
+    resumed = activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
     assert resumed.resume == "resumed" and resumed.verdict == "holds"

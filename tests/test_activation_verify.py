@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mpmath
 
-from snn_theory.certify import activation_verify as av
+from snn_theory.certify import activation_cells, activation_check, activation_search
 from snn_theory.certify.claims import Claim, Domain
 from snn_theory.derive import activations
 
@@ -34,10 +34,10 @@ def _quad_variance(act: activations.Activation, point: list[Fraction]) -> mpmath
 def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     act = activations.get("gelu")
     claim = Claim.parse("mean>0.1", SMALL, name="user")
-    result = av.verify(act, claim, max_boxes=2000)
+    result = activation_search.verify(act, claim, max_boxes=2000)
     assert result.verdict == "holds", result.reason
-    path = av.write_activation_certificate(tmp_path, result)
-    report = av.check_certificate_file(path)
+    path = activation_search.write_activation_certificate(tmp_path, result)
+    report = activation_check.check_certificate_file(path)
     assert report.valid, report.message
     # the proven lower bound is below the true minimum (at the domain's low corner, where
     # m = 0.25, v = 0.25: mpmath quadrature)
@@ -49,10 +49,10 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     # tampering 1: the formula no longer follows from the definition
     data = json.loads(path.read_text())
     data["activation"]["formula"] = "x*(erf(x) + 1)/2"
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     edited = tmp_path / "edited.activation.json"
     edited.write_text(json.dumps(data))
-    report = av.check_certificate_file(edited)
+    report = activation_check.check_certificate_file(edited)
     assert not report.valid and "edited" in report.message
 
     # tampering 2: a consistent edit (another scale) with a fixed checksum: the recomputed
@@ -60,53 +60,53 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["activation"]["scale"] = "-1"
     data["activation"]["formula"] = activations.get("gelu", scale=-1).to_json()["formula"]
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     edited.write_text(json.dumps(data))
-    report = av.check_certificate_file(edited)
+    report = activation_check.check_certificate_file(edited)
     assert not report.valid and "does not prove" in report.message
 
     # tampering 3: plain edit without a new checksum; 4: a box removed
     data = json.loads(path.read_text())
     data["claim"]["threshold"] = "0.2"
     edited.write_text(json.dumps(data))
-    assert "checksum" in av.check_certificate_file(edited).message
+    assert "checksum" in activation_check.check_certificate_file(edited).message
     data = json.loads(path.read_text())
     data["leaves"] = data["leaves"][1:]
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     edited.write_text(json.dumps(data))
-    assert "tile" in av.check_certificate_file(edited).message
+    assert "tile" in activation_check.check_certificate_file(edited).message
     # 5: a field of the claim that its statement does not give (checksum recomputed)
     data = json.loads(path.read_text())
     data["claim"]["statement"] = "variance <= 0.1 on everything"
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     edited.write_text(json.dumps(data))
-    report = av.check_certificate_file(edited)
+    report = activation_check.check_certificate_file(edited)
     assert not report.valid and "fields" in report.message
     # another statement on the same activation gets its own file (nothing overwritten)
-    other = av.verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
-    assert av.activation_certificate_path(tmp_path, other) != path
+    other = activation_search.verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
+    assert activation_search.activation_certificate_path(tmp_path, other) != path
 
 
 def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None:
     act = activations.get("tanh")
     claim = Claim.parse("variance<=0.3", THEOREM1, name="user")
-    result = av.verify(act, claim, max_boxes=500)
+    result = activation_search.verify(act, claim, max_boxes=500)
     assert result.verdict == "refuted"
     point, (lo, hi) = result.counterexample
     assert lo > Fraction(3, 10)
     with mpmath.workdps(25):
         value = _quad_variance(act, point)
     assert float(lo) - 1e-15 <= value <= float(hi) + 1e-15
-    path = av.write_activation_certificate(tmp_path, result)
-    report = av.check_certificate_file(path)
+    path = activation_search.write_activation_certificate(tmp_path, result)
+    report = activation_check.check_certificate_file(path)
     assert report.valid, report.message
     # a counterexample moved to where the claim holds is rejected
     data = json.loads(path.read_text())
     data["claim"]["threshold"] = "0.9"
     data["statement"] = Claim.from_json(data["claim"]).statement  # a consistent edit
-    data["checksum"] = av.certificate_checksum(data)
+    data["checksum"] = activation_check.certificate_checksum(data)
     path.write_text(json.dumps(data))
-    report = av.check_certificate_file(path)
+    report = activation_check.check_certificate_file(path)
     assert not report.valid and "does not violate" in report.message
 
 
@@ -114,7 +114,7 @@ def test_theorem1_analogue_scaled_tanh_contraction_small_budget() -> None:
     """The contraction part for 1.5925·tanh on a sub-box of the paper's domain."""
     act = activations.get("tanh", scale="1.5925374197228314")
     domain = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=1.2:1.5,tau=0.95:1.1")
-    result = av.verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
+    result = activation_search.verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
     assert result.verdict == "holds", result.reason
 
 
@@ -126,23 +126,23 @@ def test_cell_tasks_carry_their_state() -> None:
     from flint import ctx
 
     relu, gelu = activations.get("relu"), activations.get("gelu")
-    keys = av.cover(Fraction(1, 4), Fraction(1, 2), Fraction(1, 2), Fraction(1))
+    keys = activation_cells.cover(Fraction(1, 4), Fraction(1, 2), Fraction(1, 2), Fraction(1))
     tasks = [(2, key) for key in keys]
-    state, other = av.CellState.of(relu, 64), av.CellState.of(gelu, 64)
+    state, other = activation_cells.CellState.of(relu, 64), activation_cells.CellState.of(gelu, 64)
     old = ctx.prec
     try:
         results = []
         for bits in (30, 300):
             ctx.prec = bits
-            results.append([av._compute_cell(state, t) for t in tasks])
-            av._compute_cell(other, tasks[0])
+            results.append([activation_cells._compute_cell(state, t) for t in tasks])
+            activation_cells._compute_cell(other, tasks[0])
             assert ctx.prec == bits
     finally:
         ctx.prec = old
     assert results[0] == results[1]
-    assert av._compute_cell(other, tasks[0]) != results[0][0]
+    assert activation_cells._compute_cell(other, tasks[0]) != results[0][0]
 
-    in_process, pooled = av.CellCache(relu, 64), av.CellCache(relu, 64, jobs=2)
+    in_process, pooled = activation_cells.CellCache(relu, 64), activation_cells.CellCache(relu, 64, jobs=2)
     try:
         in_process.ensure(keys, order=2)
         pooled.ensure(keys, order=2)
@@ -152,8 +152,8 @@ def test_cell_tasks_carry_their_state() -> None:
 
     with mpmath.workdps(30):
         for (_, key), packed in results[0]:
-            mean = av._unpack(packed[(1, 0)])
-            m_lo, m_hi, v_lo, v_hi = av.cell_bounds(key)
+            mean = activation_cells._unpack(packed[(1, 0)])
+            m_lo, m_hi, v_lo, v_hi = activation_cells.cell_bounds(key)
             for m, v in ((m_lo, v_lo), (m_hi, v_hi)):
                 m_mp = mpmath.mpf(m.numerator) / m.denominator
                 s_mp = mpmath.sqrt(mpmath.mpf(v.numerator) / v.denominator)

@@ -207,7 +207,7 @@ def test_largest_box_is_a_checked_paving(tmp_path: Path) -> None:
     path = domains.write_paving(tmp_path / "box.json", result.proven)
     report = domains.check_paving(path)
     assert report.valid and report.counts["proven"] == len(result.proven.entries)
-    with pytest.raises(domains.InputError, match="symmetric"):
+    with pytest.raises(InputError, match="symmetric"):
         domains.largest_box((F(0), F(1, 20)), (F(1), F(11, 10)), (F(-1, 10), F(2, 10)),
                             (F(8, 10), F(15, 10)), F(2))
 

@@ -23,7 +23,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "snn_theory"
 #: Whole modules of evidence (floats by design, labelled as such where they are printed).
 EVIDENCE_MODULES: dict[str, str] = {
     "simulate/": "Monte Carlo and training: float evidence, never called certified",
+    "show/canvas.py": "figure coordinates and labels (plots are evidence)",
+    "show/figure_data.py": "figure coordinates and labels (plots are evidence)",
     "show/figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/flow_figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/map_figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/propagation_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/domain_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/training_figures.py": "figure coordinates and labels (plots are evidence)",
     "cli/simulate.py": "the Monte Carlo command: evidence, labelled so",
@@ -47,7 +52,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "chooses the exact c, d that are verified (recorded exactly); not a printed bound",
     ("certify/activation_table.py", "_rounded", ".str(radius=False)"):
         "chooses the exact c, d that are verified (recorded exactly); not a printed bound",
-    ("certify/activation_verify.py", "box_bound", "float("):
+    ("certify/activation_cells.py", "box_bound", "float("):
         "the split heuristic |dq/dx|·width (where to bisect), not a bound",
     ("certify/constants.py", "ConstantsResult.to_json", "float("):
         "'approximate' values of a failed solve, labelled approximate beside certified: false",
@@ -79,17 +84,17 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "float targets of the start search and the size of the Krawczyk box (heuristics; the box is then proven)",
     ("certify/shaping.py", "shape_leaky_relu", "float("):
         "float bisection for the starting slope; the Krawczyk test certifies the root",
-    ("certify/propagation.py", "_certify_zero.derivative", "float("):
+    ("certify/propagation/cmap.py", "_certify_zero.derivative", "float("):
         "the Krawczyk preconditioner (any approximation of g'(x0) is valid)",
-    ("certify/propagation.py", "_exact", "float("):
+    ("certify/propagation/integrals.py", "_exact", "float("):
         "integration split points (floats taken at their exact binary values)",
-    ("certify/propagation.py", "pair_expectation", "float("):
+    ("certify/propagation/integrals.py", "pair_expectation", "float("):
         "where to split the integration interval (a heuristic; the integral is rigorous)",
-    ("certify/propagation.py", "edge_of_chaos_tau", "float("):
+    ("certify/propagation/edge.py", "edge_of_chaos_tau", "float("):
         "the mpmath starting guess and the first Krawczyk radius; the root is certified",
-    ("certify/propagation.py", "edge_of_chaos_tau.h", "float("):
+    ("certify/propagation/edge.py", "edge_of_chaos_tau.h", "float("):
         "the mpmath function whose root is the starting guess; the root is certified",
-    ("certify/propagation.py", "correlation_iterates", "float("):
+    ("certify/propagation/edge.py", "correlation_iterates", "float("):
         "iterates for plots and the Monte Carlo comparison (documented as evidence)",
     ("certify/search/state.py", "saved_elapsed", "float("):
         "elapsed seconds of a saved search (a timing)",
@@ -171,17 +176,17 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "λ01, α01 for the float backends (evidence)",
     ("evaluate/moment_map.py", "newton_fixed_point", "float("):
         "the float Newton loop's tolerance (the Krawczyk test certifies the fixed point)",
-    ("show/reproduce/stages.py", "MonteCarloStage.final_widest", "float("):
+    ("show/reproduce/results.py", "MonteCarloStage.final_widest", "float("):
         "Monte Carlo statistics (evidence)",
     ("show/reproduce/stages.py", "stage_monte_carlo", "float("):
         "the Monte Carlo power-law fit (evidence)",
-    ("show/reproduce/stages.py", "MonteCarloStage.summary", ":.Ng"):
+    ("show/reproduce/results.py", "MonteCarloStage.summary", ":.Ng"):
         "where the widest Monte Carlo network ends (labelled statistical)",
     ("show/reproduce/report.py", "_selu_report", ":.Ng"):
         "the Monte Carlo power-law fit (evidence, in its own section)",
-    ("show/reproduce/stages.py", "mc_summary", "float("):
+    ("show/reproduce/results.py", "mc_summary", "float("):
         "Monte Carlo summaries (evidence) kept to the digits their error supports",
-    ("show/reproduce/stages.py", "mc_summary", ":.Ng"):
+    ("show/reproduce/results.py", "mc_summary", ":.Ng"):
         "Monte Carlo summaries (evidence) kept to the digits their error supports",
     ("show/reproduce/report.py", "_mc_run_json.layer", "round("):
         "Monte Carlo means and variances (evidence) kept to the decimals their error law "

@@ -130,7 +130,8 @@ def test_false_lower_claim_on_s_is_refuted_not_proven() -> None:
     """spectral_norm > 30 on that box is false (S ≈ 0.54 at its corner): the verifier must
     refute it with a point counterexample, never prove it from a whole-box bound."""
     from snn_theory.certify.claims import Claim, Domain
-    from snn_theory.certify.search.loop import Settings, verify_claim
+    from snn_theory.certify.search.loop import verify_claim
+    from snn_theory.certify.search.settings import Settings
 
     domain = Domain.parse("mu=-1:0,omega=-0.1:0,nu=3:9.5,tau=0.8:1.025")
     result = verify_claim(Claim.parse("spectral_norm>30", domain), Settings(jobs=1))

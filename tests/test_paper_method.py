@@ -109,9 +109,10 @@ def test_grid_max_matches_interval_engine_enclosure(coarse: PaperResult) -> None
     is a corner, which is a grid point), and the two enclosures intersect."""
     from snn_theory.certify import claims
     from snn_theory.certify.search import loop
+    from snn_theory.certify.search.settings import Settings
 
     res = loop.verify_claim(claims.BUILTIN_CLAIMS["theorem1.contraction"],
-                            loop.Settings(grid="coarse"))
+                            Settings(grid="coarse"))
     low, up = (float(x) for x in res.extremum)
     g = coarse.grid
     assert res.holds is True

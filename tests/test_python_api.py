@@ -72,8 +72,8 @@ def test_a_simulation_config_with_an_activation_runs() -> None:
     config = snn.SimulationConfig(width=48, depth=3, batch=8, activation="tanh", tau=2.0,
                                   seed=3)
     result = snn.run_simulation(config)
-    direct = numpy_mc.simulate(snn.get_activation("tanh"), width=48, depth=3, batch=8,
-                               tau=2.0, seed=3)
+    direct = numpy_mc.simulate_activation(snn.get_activation("tanh"), width=48, depth=3,
+                                          batch=8, tau=2.0, seed=3)
     assert isinstance(result, snn.ActivationSimulation)
     np.testing.assert_array_equal(result.variance, direct.variance)
     # the predicted variances are the model's iterates of g

@@ -72,8 +72,9 @@ def test_no_verdict_on_an_inverted_enclosure(monkeypatch):
     rigorous) is never reported with a verdict."""
     from snn_theory.certify.claims import BUILTIN_CLAIMS
     from snn_theory.certify.search import loop
+    from snn_theory.certify.search.settings import Settings
 
     monkeypatch.setattr(loop._Search, "enclosure", lambda self: (Fraction(1), Fraction(0)))
-    result = loop.verify_claim(BUILTIN_CLAIMS["theorem1.mean_upper"], loop.Settings(jobs=1))
+    result = loop.verify_claim(BUILTIN_CLAIMS["theorem1.mean_upper"], Settings(jobs=1))
     assert result.verdict == "undecided" and result.extremum is None
     assert "lower > upper" in result.reason

@@ -18,7 +18,8 @@ from scipy.optimize import minimize
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search.executors import Executor
-from snn_theory.certify.search.loop import Interrupted, Settings, verify_claim
+from snn_theory.certify.search.loop import Interrupted, verify_claim
+from snn_theory.certify.search.settings import Settings
 from snn_theory.certify.search.workers import Constants
 from snn_theory.evaluate import backends
 

@@ -17,7 +17,8 @@ import pytest
 
 from snn_theory.certify.claims import THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search import loop
-from snn_theory.certify.search.loop import Settings, verify_claim
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.settings import Settings
 from snn_theory.certify.search.workers import Constants
 from snn_theory.evaluate import backends
 

@@ -20,7 +20,9 @@ from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import write_certificate
 from snn_theory.certify.claims import Claim, Domain
 from snn_theory.certify.search.executors import Executor
-from snn_theory.certify.search.loop import ClaimResult, Settings, verify_claim
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.result import ClaimResult
+from snn_theory.certify.search.settings import Settings
 from snn_theory.evaluate import backends
 
 #: A claim on Theorem 1's domain that takes a few dozen boxes (J22 reaches ≈ 0.89176).

@@ -14,7 +14,8 @@ import pytest
 
 from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.claims import THEOREM_DOMAINS, Claim, Domain
-from snn_theory.certify.search.loop import Settings, verify_claim, verify_claims
+from snn_theory.certify.search.loop import verify_claim, verify_claims
+from snn_theory.certify.search.settings import Settings
 from snn_theory.errors import Interrupted
 
 SMALL = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1")

@@ -4,7 +4,7 @@ For each built-in activation f: the parameters that make (0, 1) the fixed point 
 τ = 1 (SELU: λ01, α01 from their closed forms; the others: c > 0, d of c·f + d, certified
 by :func:`snn_theory.evaluate.activation_map.solve_affine`), S(H) at that fixed point, and the
 Theorem 1 analogue on the paper's domain μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5],
-τ ∈ [0.95, 1.1] (:func:`snn_theory.certify.activation_verify.theorem1_analogue`: S < 1 and g maps
+τ ∈ [0.95, 1.1] (:func:`snn_theory.certify.activation_claims.theorem1_analogue`: S < 1 and g maps
 [−0.1, 0.1] × [0.8, 1.5] into itself), each claim proven (certificate), refuted (checked
 counterexample) or undecided within the stated budget.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from flint import arb
 
-from snn_theory.certify import activation_verify
+from snn_theory.certify import activation_cells, activation_claims, activation_search
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.evaluate import activation_map
@@ -39,7 +39,7 @@ class TableRow:
     activation: Activation  # the member of the affine family that was verified
     parameters: str
     spectral_norm: arb
-    results: list[activation_verify.ActivationClaimResult]
+    results: list[activation_search.ActivationClaimResult]
     seconds: float
 
     @property
@@ -71,7 +71,7 @@ def normalized(name: str) -> tuple[Activation, str]:
 
 
 def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.0,
-          max_boxes: int = activation_verify.DEFAULT_MAX_BOXES, jobs: int = 1,
+          max_boxes: int = activation_search.DEFAULT_MAX_BOXES, jobs: int = 1,
           certificate_dir: Path | None = None,
           progress: Callable[[str], None] | None = None) -> list[TableRow]:
     rows = []
@@ -80,16 +80,16 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
         act, params = normalized(name)
         with working_precision(digits=20):
             s = activation_map.evaluate(act, 0, 0, 1, 1, ("spectral_norm",))["spectral_norm"]
-        cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
+        cache = activation_cells.CellCache(act, activation_search.DEFAULT_BITS, jobs)
         results = []
         try:
-            for claim in activation_verify.theorem1_analogue():
+            for claim in activation_claims.theorem1_analogue():
                 if progress:
                     progress(f"{name}: {claim.name}")
-                r = activation_verify.verify(act, claim, max_boxes=max_boxes,
+                r = activation_search.verify(act, claim, max_boxes=max_boxes,
                                              time_limit=time_limit, jobs=jobs, cache=cache)
                 if certificate_dir is not None:
-                    path = activation_verify.write_activation_certificate(certificate_dir, r)
+                    path = activation_search.write_activation_certificate(certificate_dir, r)
                     r.certificate = None if path is None else str(path)
                 results.append(r)
         finally:
@@ -98,7 +98,7 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
     return rows
 
 
-def claim_cell(r: activation_verify.ActivationClaimResult) -> str:
+def claim_cell(r: activation_search.ActivationClaimResult) -> str:
     """One claim's verdict in a table cell: proven, refuted at a point (with the value
     there) or undecided."""
     short = r.claim.name.split(".")[1]
@@ -126,7 +126,7 @@ def cells(row: TableRow) -> tuple[str, ...]:
 def footer(time_limit: float, max_boxes: int) -> str:
     """What the table's numbers are (printed under it)."""
     return (f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
-            f"{activation_verify.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
+            f"{activation_search.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
             "decimals (exact in the certificates).")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from snn_theory.certify.propagation import (
-    DEFAULT_PREC,
+from snn_theory.certify.propagation.cmap import DEFAULT_PREC
+from snn_theory.certify.propagation.edge import (
     EdgePoint,
     edge_of_chaos_activation,
     edge_of_chaos_tau,

@@ -70,6 +70,8 @@ def load_hidden_weights(path: Path | str) -> dict[str, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"weights {path}: no such file")
+    if not zipfile.is_zipfile(p):  # numpy would read it as a pickle and say so
+        raise InputError(f"weights {path}: not a readable .npz file (not a zip archive)")
     try:
         with np.load(p, allow_pickle=False) as z:
             keys = [k for k in z.files if _HIDDEN.fullmatch(k)]

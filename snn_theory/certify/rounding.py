@@ -191,7 +191,8 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
     results = []
     if claims:
         from snn_theory.certify.search.executors import Executor
-        from snn_theory.certify.search.loop import Settings, verify_claim
+        from snn_theory.certify.search.loop import verify_claim
+        from snn_theory.certify.search.settings import Settings
         from snn_theory.certify.search.workers import Constants
 
         lam_t, alpha_t = constants.texts()

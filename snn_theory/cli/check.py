@@ -42,7 +42,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
     """
     from snn_theory.certify import (
-        activation_verify,
+        activation_check,
         domains,
         network_certificate,
         shaping_certificate,
@@ -67,14 +67,17 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
                 reports.append(network_certificate.check_network_certificate(f))
             elif shaping_certificate.is_shape_certificate(f):
                 reports.append(shaping_certificate.check_shape_certificate(f))
-            elif activation_verify.is_activation_certificate(f):
-                reports.append(activation_verify.check_certificate_file(f, jobs=jobs))
+            elif activation_check.is_activation_certificate(f):
+                reports.append(activation_check.check_certificate_file(f, jobs=jobs))
             else:
                 reports.append(check_certificate(f, jobs=jobs, progress=bar))
     if as_json:
         click.echo(json.dumps({"certificates": [r.to_json() for r in reports],
                                "all_valid": all(r.valid for r in reports)}))
     else:
-        for r in reports:
-            click.echo(r.line())
+        from snn_theory.cli.console import print_wrapped
+
+        for r in reports:  # one paragraph each, "VALID FILE: …" wrapped at spaces after it
+            head, colon, body = r.line().partition(": ")
+            print_wrapped(body, indent=head + colon, subsequent="  ")
     sys.exit(0 if all(r.valid for r in reports) else 1)

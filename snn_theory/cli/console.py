@@ -116,7 +116,9 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
         print_wrapped(row[0], console=con)
         for name, cell in zip(columns[1:], row[1:], strict=True):
             first = f"  {name.ljust(key)}"
-            if con.width - len(first) < 24:  # too narrow beside the key: the value below it
+            room = con.width - len(first)
+            if room < 24 or room < max(_cell_len(w) for w in _words(cell)):
+                # too narrow beside the key (or a word of the value would not fit): below it
                 print_wrapped(name, console=con, indent="  ")
                 print_wrapped(cell, console=con, indent="    ")
             else:

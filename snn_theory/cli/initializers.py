@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from snn_theory.errors import InputError
-from snn_theory.exact import ball_text
+from snn_theory.exact import SHORT_DIGITS, ball_text
 
 
 def _ball(x: Any) -> dict[str, str]:
@@ -24,7 +24,7 @@ def _ball(x: Any) -> dict[str, str]:
     return ball_json(x)
 
 
-def _g(x: Any, digits: int = 10) -> str:
+def _g(x: Any, digits: int = SHORT_DIGITS) -> str:
     """The ball rounded outward to ``digits`` significant digits."""
     return ball_text(x, digits)
 
@@ -127,43 +127,37 @@ def _monte_carlo_all(presets: Any, run: Any, args: tuple, show: bool) -> list:
 
 
 def _print(law_rows: list, rows: list, runs: list, fan_in: int) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    console = Console(width=max(Console().width, 150))
-    t = Table(title=f"unit-scale weight laws (certified, 10 digits shown; spread at fan-in "
-                    f"N = {fan_in})")
-    for col in ("law", "v = E[u²]", "√v (divide std by)", "1/√v (multiply std by)",
-                "kurtosis m4/v²", "sd τ / E[τ]"):
-        t.add_column(escape(col))
-    for r in law_rows:
-        t.add_row(escape(r["law"]), _g(r["variance_factor"]), _g(r["correction_sqrt_v"]),
-                  _g(r["std_multiplier"]), _g(r["kurtosis"]), _g(r["tau_sd"], 6))
-    console.print(t)
-    p = Table(title="framework initialisers: per-unit (ω, τ) and the fixed point of g for "
-                    f"(0, E[τ]) (certified; fan-in N = {fan_in})")
-    for col in ("initialiser", "E[τ]", "E[τ] − 1", "sd τ", "sd ω", "std × for τ = 1",
-                "fixed point (μ*, ν*)"):
-        p.add_column(escape(col), overflow="fold")
+    print_table(f"unit-scale weight laws (certified, {SHORT_DIGITS} digits shown; spread at "
+                f"fan-in N = {fan_in})",
+                ["law", "v = E[u²]", "√v (divide std by)", "1/√v (multiply std by)",
+                 "kurtosis m4/v²", "sd τ / E[τ]"],
+                [[r["law"], _g(r["variance_factor"]), _g(r["correction_sqrt_v"]),
+                  _g(r["std_multiplier"]), _g(r["kurtosis"]), _g(r["tau_sd"], 6)]
+                 for r in law_rows])
+    table = []
     for r in rows:
         fp = (f"({_g(r.fixed_point[0], 6)}, {_g(r.fixed_point[1], 6)})"
               if r.fixed_point is not None else r.note)
-        p.add_row(escape(r.preset.name), _g(r.tau), _g(r.tau - 1, 3), _g(r.tau_sd, 6),
-                  _g(r.omega_sd, 6), _g(r.correction), escape(fp))
-    console.print(p)
+        table.append([r.preset.name, _g(r.tau), _g(r.tau - 1, 3), _g(r.tau_sd, 6),
+                      _g(r.omega_sd, 6), _g(r.correction), fp])
+    print_table("framework initialisers: per-unit (ω, τ) and the fixed point of g for "
+                f"(0, E[τ]) (certified; fan-in N = {fan_in})",
+                ["initialiser", "E[τ]", "E[τ] − 1", "sd τ", "sd ω", "std × for τ = 1",
+                 "fixed point (μ*, ν*)"], table)
     for r in rows:
-        console.print(f"  {escape(r.preset.name)}: {escape(r.preset.source)}", soft_wrap=True)
+        print_wrapped(f"  {r.preset.name}: {r.preset.source}", subsequent="    ")
     if runs:
-        m = Table(title=f"Monte Carlo (float64 network, evidence only): width {runs[0].width}, "
-                        f"depth {runs[0].depth}, batch {runs[0].batch}, seed {runs[0].seed}")
-        for col in ("initialiser", "last-layer mean", "last-layer variance",
-                    "predicted (μ*, ν*)", "τ mean (pred.)", "τ sd (pred.)", "ω sd"):
-            m.add_column(escape(col))
+        table = []
         for run in runs:
             pred = ("—" if run.predicted is None else
                     f"({run.predicted[0]:.4g}, {run.predicted[1]:.4g})")
-            m.add_row(escape(run.preset), f"{run.mean:.4g}", f"{run.variance:.4g}", pred,
-                      f"{run.tau_mean:.4g} ({run.predicted_tau:.4g})",
-                      f"{run.tau_sd:.4g} ({run.predicted_tau_sd:.4g})", f"{run.omega_sd:.4g}")
-        console.print(m)
+            table.append([run.preset, f"{run.mean:.4g}", f"{run.variance:.4g}", pred,
+                          f"{run.tau_mean:.4g} ({run.predicted_tau:.4g})",
+                          f"{run.tau_sd:.4g} ({run.predicted_tau_sd:.4g})",
+                          f"{run.omega_sd:.4g}"])
+        print_table(f"Monte Carlo (float64 network, evidence only): width {runs[0].width}, "
+                    f"depth {runs[0].depth}, batch {runs[0].batch}, seed {runs[0].seed}",
+                    ["initialiser", "last-layer mean", "last-layer variance",
+                     "predicted (μ*, ν*)", "τ mean (pred.)", "τ sd (pred.)", "ω sd"], table)

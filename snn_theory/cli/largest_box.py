@@ -100,10 +100,11 @@ def largest_box_command(omega_range: str, tau_range: str, mu_range: str, nu_rang
     if as_json:
         click.echo(json.dumps(entry))
     else:
-        out_console = Console(soft_wrap=True)
+        from snn_theory.cli.console import print_wrapped
+
         if entry["scale"] is None:
-            out_console.print(Text(f"not proven even for the base box B(1) (failed: "
-                                   f"{result.failed_because})"))
+            print_wrapped(f"not proven even for the base box B(1) (failed: "
+                          f"{result.failed_because})")
         else:
             b = entry["box"]
             text = (f"largest certified box B({entry['scale']}) = mu ∈ [{', '.join(b['mu'])}] x "
@@ -113,6 +114,6 @@ def largest_box_command(omega_range: str, tau_range: str, mu_range: str, nu_rang
             if entry["failed_scale"] is not None:
                 text += (f"; B({entry['failed_scale']}) not proven "
                          f"({entry['failed_because']})")
-            out_console.print(Text(text))
-            out_console.print(Text(f"certificate: {entry['certificate']}"))
+            print_wrapped(text)
+            print_wrapped(f"certificate: {entry['certificate']}")
     sys.exit(0 if entry["scale"] is not None else 3)

@@ -181,36 +181,21 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
 
 
 def _print_table(out: dict[str, Any], backend: str, digits: int, label: str = "SELU") -> None:
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
-    from snn_theory.cli.console import unwrapped_console
+    from snn_theory.cli.console import print_table
 
     kind = {"mpmath": f"mpmath, {digits} digits (point values)",
             "arb": f"arb balls at {digits} digits (each contains the exact value)",
             "numpy": "numpy float64", "jax": "JAX float64"}[backend]
-    table = Table(title=f"{escape(label)} moment map g ({kind})")
-    table.add_column("quantity")
-    table.add_column("value", no_wrap=True)
     (h11, h12), (h21, h22) = out["jacobian"]
     rows = [("mean μ̃", out["mean"]), ("second moment ξ̃", out["second_moment"]),
             ("variance ν̃", out["variance"]), ("H11 = ∂μ̃/∂μ", h11), ("H12 = ∂μ̃/∂ν", h12),
             ("H21 = ∂ν̃/∂μ", h21), ("H22 = ∂ν̃/∂ν", h22),
             ("spectral norm S(H)", out["spectral_norm"])]
-    for name, value in rows:
-        table.add_row(name, Text(str(value)))
-    # wide enough that no value is wrapped (copy and paste must give the whole number)
-    cells = [str(v) for _, v in rows]
+    # laid out for the terminal; a value is never wrapped (copy and paste gives the whole
+    # number): where the rows do not fit, each value goes on its own line
+    print_table(f"{label} moment map g ({kind})", ["quantity", "value"],
+                [[q, str(v)] for q, v in rows])
     if "trajectory" in out:
-        cells += [f"{m}    {v}" for m, v in out["trajectory"]]
-    console = unwrapped_console(*cells)
-    console.print(table)
-    if "trajectory" in out:
-        traj = Table(title="trajectory of g (start first)")
-        traj.add_column("k", justify="right")
-        traj.add_column("μ_k", no_wrap=True)
-        traj.add_column("ν_k", no_wrap=True)
-        for k, (m, v) in enumerate(out["trajectory"]):
-            traj.add_row(str(k), Text(str(m)), Text(str(v)))
-        console.print(traj)
+        print_table("trajectory of g (start first)", ["k", "μ_k", "ν_k"],
+                    [[str(k), str(m), str(v)] for k, (m, v) in enumerate(out["trajectory"])],
+                    right=("k",))

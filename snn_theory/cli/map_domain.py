@@ -18,6 +18,7 @@ from snn_theory.certify.domains import (
 )
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.errors import InputError
+from snn_theory.exact import format_fraction
 
 DEFAULT_OUT = "proofs/domain.paving.json.gz"
 
@@ -158,10 +159,8 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
                                "cells_resumed": paving.resumed,
                                "seconds": round(paving.seconds, 3)}))
     else:
-        from rich.console import Console
-        from rich.text import Text
+        from snn_theory.cli.console import print_wrapped
 
-        out_console = Console(soft_wrap=True)
         sj = spec.to_json()
         p1, p2 = spec.plane
         w, t = (", ".join(sj["region"][k]) for k in (p1, p2))
@@ -170,31 +169,31 @@ def map_domain_command(plane: str, region_text: str | None, omega_range: str | N
         consts = ("each cell's lam, alpha" if spec.plane == ("lam", "alpha")
                   else "closed-form lam01, alpha01" if spec.activation is None
                   else f"activation {spec.activation.label()}, rigorous Gaussian integrals")
-        out_console.print(Text(
+        print_wrapped(
             f"paving of {p1} ∈ [{w}] x {p2} ∈ [{t}] for B = mu ∈ [{m}] x nu ∈ [{n}]{fixed} "
             f"({consts}): "
             f"{summary['cells']} cells, {summary['proven']} proven, {summary['refuted']} "
             f"refuted, {summary['undecided']} undecided; areas proven {summary['areas']['proven']}, "
-            f"refuted {summary['areas']['refuted']}, undecided {summary['areas']['undecided']}"))
-        ref = ", ".join(domains.format_fraction(domains.REFERENCE[k]) for k in (p1, p2))
+            f"refuted {summary['areas']['refuted']}, undecided {summary['areas']['undecided']}")
+        ref = ", ".join(format_fraction(domains.REFERENCE[k]) for k in (p1, p2))
         if paving.largest is not None:
             r = summary["largest_rectangle"]
             beside = (f" (Theorem 1's rectangle: area {paper['Theorem 1']})"
                       if spec.plane == domains.PLANE else "")
-            out_console.print(Text(
+            print_wrapped(
                 f"largest certified rectangle around ({p1}, {p2}) = ({ref}): {p1} ∈ "
                 f"[{', '.join(r[p1])}] x {p2} ∈ [{', '.join(r[p2])}], area "
-                f"{summary['largest_area']}{beside}"))
+                f"{summary['largest_area']}{beside}")
         else:
-            out_console.print(Text(f"no proven cell contains ({p1}, {p2}) = ({ref})"))
+            print_wrapped(f"no proven cell contains ({p1}, {p2}) = ({ref})")
         # every cell looked at, over all levels: the paving's cells and the parents that were
         # cut into four (evaluated here or re-checked from the state)
         parents = paving.evaluated + paving.resumed - summary["cells"]
-        out_console.print(Text(f"certificate: {path} (check with `snn-theory check-certificate "
-                               f"{path}`); {paving.evaluated + paving.resumed} cells "
-                               f"evaluated over all levels ({summary['cells']} in the paving, "
-                               f"{parents} cut into four), {paving.resumed} of them "
-                               f"re-checked from the state; {paving.seconds:.1f} s"))
+        print_wrapped(f"certificate: {path} (check with `snn-theory check-certificate "
+                      f"{path}`); {paving.evaluated + paving.resumed} cells "
+                      f"evaluated over all levels ({summary['cells']} in the paving, "
+                      f"{parents} cut into four), {paving.resumed} of them "
+                      f"re-checked from the state; {paving.seconds:.1f} s")
 
 
 def _parse_region(text: str | None, axes: tuple[str, str]) -> dict:

@@ -110,7 +110,9 @@ def _run(make: Callable[..., canvas.PlotResult], *, out: str | None, width: int,
             line += f"; {result.summary['certified']}"
         elif "activation" in result.summary:
             line += f"; {result.summary['activation']['definition']}: float evidence"
-        click.echo(line)
+        from snn_theory.cli.console import print_wrapped
+
+        print_wrapped(line, subsequent="  ")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -397,9 +399,16 @@ def training_command(results: str | None, variants: str, depths: str, dataset: s
             with open(results) as fh:
                 record = json.load(fh)
             runs = [RunResult.from_json(r) for r in record["runs"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise click.BadParameter(f"cannot read training records from {results!r}: "
-                                     f"{type(exc).__name__}: {exc}",
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {results!r} ({exc.strerror or exc})",
+                                     param_hint="--results") from None
+        except KeyError as exc:
+            raise click.BadParameter(f"{results!r} is not a file of training records "
+                                     f"(`snn-theory train --out`): no key {exc}",
+                                     param_hint="--results") from None
+        except (ValueError, TypeError) as exc:
+            raise click.BadParameter(f"{results!r} is not a file of training records "
+                                     f"(`snn-theory train --out`): {exc}",
                                      param_hint="--results") from None
     else:
         fields["width"] = fields.pop("net_width")

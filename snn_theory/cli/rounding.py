@@ -22,7 +22,7 @@ import click
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.evaluate.dtypes import DTYPE_NAMES, get_format
-from snn_theory.exact import ball_text, decimal_text, format_fraction, interval_text
+from snn_theory.exact import SHORT_DIGITS, ball_text, format_fraction, interval_text
 
 #: exit code when the mathematics fails (fixed point not certified, a claim undecided)
 EXIT_UNDECIDED = 3
@@ -48,45 +48,37 @@ def _value(x: Any) -> str:
 
 
 def _print(results: list, with_claims: bool) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped
 
-    console = Console(width=max(Console().width, 150))
-    table = Table(title=f"fixed point of g for (ω, τ) = ({format_fraction(results[0].omega)}, "
-                        f"{format_fraction(results[0].tau)}) with shipped constants "
-                        "(certified; 6 significant digits shown)")
-    for col in ("constants", "λ", "α", "error of the literal", "μ*", "ν* − 1",
-                "distance from (0, 1)", "S at (μ*, ν*)"):
-        table.add_column(escape(col), overflow="fold")
-    for r in results:
-        c = r.constants
-        table.add_row(escape(c.label), escape(_value(c.lam)), escape(_value(c.alpha)),
-                      escape(_errors(c)), _sci(r.mean), _sci(r.variance - 1),
-                      _sci(r.distance), _sci(r.spectral_norm))
-    console.print(table)
-    console.print("certified: a Krawczyk test in arb proved each (μ*, ν*) ball holds the unique "
-                  "fixed point in a small box; S is a ball at that fixed point.", soft_wrap=True)
+    print_table(f"fixed point of g for (ω, τ) = ({format_fraction(results[0].omega)}, "
+                f"{format_fraction(results[0].tau)}) with shipped constants "
+                "(certified; 6 significant digits shown)",
+                ["constants", "λ", "α", "error of the literal", "μ*", "ν* − 1",
+                 "distance from (0, 1)", "S at (μ*, ν*)"],
+                [[r.constants.label, _value(r.constants.lam), _value(r.constants.alpha),
+                  _errors(r.constants), _sci(r.mean), _sci(r.variance - 1), _sci(r.distance),
+                  _sci(r.spectral_norm)] for r in results])
+    print_wrapped("certified: a Krawczyk test in arb proved each (μ*, ν*) ball holds the unique "
+                  "fixed point in a small box; S is a ball at that fixed point.")
     if not with_claims:
         return
-    claims = Table(title="Theorem 1 on its domain (μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5], "
-                         "τ ∈ [0.95, 1.1]) with these constants (interval branch-and-bound)")
-    for col in ("constants", "claim", "certified extremum enclosure", "verdict"):
-        claims.add_column(escape(col), overflow="fold")
+    rows = []
     for r in results:
         for res in r.claims:
             statement = (f"{res.claim.quantity} {res.claim.relation} "
                          f"{format_fraction(res.claim.threshold)}")
             ext = "—"
             if res.extremum is not None:
-                ext = (f"{res.claim.kind} ∈ [{decimal_text(res.extremum[0], -1, 10)}, "
-                       f"{decimal_text(res.extremum[1], 1, 10)}]")
+                ext = (f"{res.claim.kind} ∈ "
+                       f"{interval_text(res.extremum[0], res.extremum[1], SHORT_DIGITS)}")
             verdict = {"holds": "holds (certified)",
                        "refuted": "FALSE (certified counterexample)"}.get(
                 res.verdict, f"undecided: {res.reason}")
-            claims.add_row(escape(r.constants.label), escape(statement), escape(ext),
-                           escape(verdict))
-    console.print(claims)
+            rows.append([r.constants.label, statement, ext, verdict])
+    print_table("Theorem 1 on its domain (μ, ω ∈ [−0.1, 0.1], ν ∈ [0.8, 1.5], τ ∈ [0.95, 1.1]) "
+                "with these constants (interval branch-and-bound)",
+                ["constants", "claim", "certified extremum enclosure", "verdict"],
+                rows)
 
 
 @contextmanager

@@ -43,6 +43,7 @@ import click
 import numpy as np
 
 from snn_theory.cli.activation_option import activation_options, resolve_options
+from snn_theory.cli.console import print_wrapped
 from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.simulate.config import (
@@ -90,6 +91,8 @@ def _parse_widths(text: str) -> list[int]:
         widths = [int(w) for w in text.split(",") if w.strip()]
     except ValueError:
         raise InputError(f"--widths must be a comma-separated list of integers (got {text!r})") from None
+    if not widths:
+        raise InputError(f"--widths must name at least one width (got {text!r})")
     if any(w < 1 for w in widths):
         raise InputError(f"widths must be >= 1 (got {text!r})")
     return widths
@@ -100,39 +103,33 @@ def _g(x: float | None, digits: int = 4) -> str:
 
 
 def _print_result(r: SimulationResult, every: int | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from snn_theory.cli.console import print_table
 
     c = r.config
-    console = Console()
     depth = c.depth
     step = every or max(1, depth // 20)
     rows = sorted(set(range(0, depth + 1, step)) | {depth})
-    table = Table(title=f"SELU network: width {c.width}, batch {c.batch}, depth {depth}, "
-                        f"{c.weights} weights, {c.input_law} inputs, {c.dtype}"
-                        + (f", alpha dropout {c.dropout_rate}" if c.dropout_rate else ""),
-                  title_justify="left")
-    for col in ("layer", "mean", "variance", "g: mean", "g: variance", "spread mean",
-                "spread var"):
-        table.add_column(col, justify="right")
-    for i in rows:
-        table.add_row(str(i), _g(r.mean[i]), _g(r.variance[i]), _g(r.predicted_mean[i]),
-                      _g(r.predicted_variance[i]), _g(r.mean_spread[i]),
-                      _g(r.variance_spread[i]))
-    console.print(table)
-    click.echo("spread mean / spread var: standard deviation over the N units of each unit's "
+    columns = ["layer", "mean", "variance", "g: mean", "g: variance", "spread mean",
+               "spread var"]
+    print_table(f"SELU network: width {c.width}, batch {c.batch}, depth {depth}, "
+                f"{c.weights} weights, {c.input_law} inputs, {c.dtype}"
+                + (f", alpha dropout {c.dropout_rate}" if c.dropout_rate else ""), columns,
+                [[str(i), _g(r.mean[i]), _g(r.variance[i]), _g(r.predicted_mean[i]),
+                  _g(r.predicted_variance[i]), _g(r.mean_spread[i]), _g(r.variance_spread[i])]
+                 for i in rows], right=columns)
+    print_wrapped("spread mean / spread var: standard deviation over the N units of each unit's "
                "mean / variance over the B samples (the error of the pooled mean is about "
                "spread/√N)")
     d = r.devices
-    click.echo(f"devices: {d['used']} × {d['kind']} ({d['platform']}, {d['visible']} visible, "
+    print_wrapped(f"devices: {d['used']} × {d['kind']} ({d['platform']}, {d['visible']} visible, "
                   f"{d['processes']} process(es)); λ = {r.lam:.10g}, α = {r.alpha:.10g}; "
                   f"{r.seconds:.2f} s")
     if c.weights == "lecun":
-        click.echo(f"per-unit Σw: mean {r.omega_unit[0]:.4f}, std {r.omega_unit[1]:.4f}; "
+        print_wrapped(f"per-unit Σw: mean {r.omega_unit[0]:.4f}, std {r.omega_unit[1]:.4f}; "
                       f"Σw²: mean {r.tau_unit[0]:.4f}, std {r.tau_unit[1]:.4f} "
                       "(ω = 0, τ = 1 hold only in expectation)")
     if r.dropout_ab:
-        click.echo(f"alpha dropout: a = {r.dropout_ab[0]:.6f}, b = {r.dropout_ab[1]:.6f} "
+        print_wrapped(f"alpha dropout: a = {r.dropout_ab[0]:.6f}, b = {r.dropout_ab[1]:.6f} "
                       "(prediction: the no-dropout map g)")
     md = r.max_deviation
     scale = 1 / math.sqrt(c.width * c.batch) + 1 / c.width
@@ -150,7 +147,7 @@ def _print_result(r: SimulationResult, every: int | None) -> None:
         else:
             verdict = (f"converged: within ±{c.tolerance:g} of the fixed point {fp} of g "
                        f"from layer {r.converged_at_layer} on")
-    click.echo(f"{verdict}; {dev}")
+    print_wrapped(f"{verdict}; {dev}")
 
 
 def _check_propagation_options(pairs: float | None, gradients: bool, widths: str | None,
@@ -158,7 +155,7 @@ def _check_propagation_options(pairs: float | None, gradients: bool, widths: str
     if pairs is not None and gradients:
         raise InputError("--pairs and --gradients cannot be combined (run them separately)")
     name = "--pairs" if pairs is not None else "--gradients"
-    if widths or starts:
+    if widths is not None or starts is not None:
         raise InputError(f"{name} cannot be combined with --widths or --starts")
     if mean0 != 0.0 or var0 != 1.0:
         raise InputError(f"{name} draws its inputs at the fixed point; it cannot be combined "
@@ -187,7 +184,7 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
             click.echo(f"{i:>6} {_g(r.correlation[i]):>12} {_g(r.spread[i]):>8} "
                        f"{_g(r.predicted[i]):>9}")
         dev = r.to_json()["max_deviation"]
-        click.echo(f"{r.activation}, {config.batch} pairs, width {config.width}: "
+        print_wrapped(f"{r.activation}, {config.batch} pairs, width {config.width}: "
                    f"max |empirical − c-map| = "
                    f"{_g(dev)} (sampling scale 1/√(N·B) = "
                    f"{1 / math.sqrt(config.width * config.batch):.2g}; Monte Carlo evidence)")
@@ -208,7 +205,7 @@ def _run_propagation(config: SimulationConfig, pairs: float | None, gradients: b
     dev = r.to_json()["max_deviation"]
     where = ("float, at the float fixed point" if config.generic_activation is None else
              "midpoint of an arb enclosure at the certified fixed point")
-    click.echo(f"{r.activation}: chi1 = {r.chi1:.6f} ({where}; certified values: "
+    print_wrapped(f"{r.activation}: chi1 = {r.chi1:.6f} ({where}; certified values: "
                f"`snn-theory propagate`); max |empirical − k ln rate| = {_g(dev)} "
                f"(width {config.width}, batch {config.batch}; Monte Carlo evidence)")
 
@@ -328,7 +325,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
             sys.stdout = open(os.devnull, "w")
     elif coordinator or num_processes is not None or process_id is not None:
         raise InputError("--coordinator/--num-processes/--process-id need --distributed")
-    if widths and starts:
+    if widths is not None and starts is not None:
         raise InputError("--widths and --starts cannot be combined")
     if pairs is not None or gradients:
         _check_propagation_options(pairs, gradients, widths, starts, mean0, var0)
@@ -356,7 +353,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         _run_propagation(config, pairs, gradients, show_progress, as_json, out)
         return
 
-    if widths:
+    if widths is not None:
         width_list = _parse_widths(widths)
         for w in width_list:  # validate every width before running any
             from dataclasses import replace
@@ -377,14 +374,14 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         click.echo(f"{'width':>8} {'rms deviation':>14} {'max |Δmean|':>12} {'max |Δvar|':>12}")
         for w, d, m, v in zip(sweep.widths, sweep.deviation, sweep.max_mean, sweep.max_variance):
             click.echo(f"{w:>8} {d:>14.5f} {m:>12.5f} {v:>12.5f}")
-        click.echo(f"power-law fit: deviation ≈ {sweep.prefactor:.3g}·N^{sweep.exponent:.3f} "
+        print_wrapped(f"power-law fit: deviation ≈ {sweep.prefactor:.3g}·N^{sweep.exponent:.3f} "
                    f"(least squares in log-log over {len(sweep.widths)} widths, batch {batch}, "
                    f"{seeds} network(s) each; sampling error alone gives N^-1/2, frozen "
                    "finite-width fluctuations of the pooled statistics N^-1)")
-        click.echo(f"deviation law: {sweep.law.verdict()}")
+        print_wrapped(f"deviation law: {sweep.law.verdict()}")
         return
 
-    if starts:
+    if starts is not None:
         mus, nus = parse_starts(starts)
         with progress_bar("start grid", show=show_progress, count="") as update:
             grid = start_grid(config, mus, nus, progress=update)
@@ -398,7 +395,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
         for s, nx, pn, tr in zip(grid.starts, grid.next, grid.predicted_next, grid.trajectories):
             click.echo(f"{s[0]:>8.3f} {s[1]:>8.3f} {_g(nx[0]):>9} {_g(nx[1]):>9} "
                        f"{_g(pn[0]):>9} {_g(pn[1]):>9} {_g(tr[-1, 0]):>9} {_g(tr[-1, 1]):>9}")
-        click.echo(f"{len(grid.starts)} start points, depth {depth}: columns 1 = after one layer "
+        print_wrapped(f"{len(grid.starts)} start points, depth {depth}: columns 1 = after one layer "
                    "(empirical and g), L = after the last layer")
         return
 

@@ -32,12 +32,19 @@ from snn_theory.files import atomic_write
 
 STUDY_HINT = ("larger study (every data set, two depths, ≥ 5 seeds, a learning-rate grid): "
               "python benchmarks/bench_train.py --full")
+#: The format tags of what ``--out`` (the JSON records) and ``--save-weights`` (an array
+#: ``format`` in the archive) write: a file without its tag is never written over.
+RUNS_FORMAT = "snn-theory-train-runs"
+WEIGHTS_FORMAT = "snn-theory-train-weights"
 
 
 def _split_list(text: str, what: str) -> list[str]:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
         raise InputError(f"{what}: expected a comma-separated list (got {text!r})")
+    twice = sorted({t for t in items if items.count(t) > 1})
+    if twice:  # each would be trained again, the same run twice
+        raise InputError(f"{what} names {', '.join(twice)} more than once (got {text!r})")
     return items
 
 
@@ -49,6 +56,8 @@ def parse_ints(text: str, what: str) -> list[int]:
             out.append(int(item))
         except ValueError:
             raise InputError(f"{what} must be integers (got {item!r})") from None
+    if len(set(out)) < len(out):
+        raise InputError(f"{what} names a value more than once (got {text!r})")
     return out
 
 
@@ -174,9 +183,11 @@ def common_options(f: Callable[..., Any] | None = None, *, width_flag: str = "--
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object on stdout: every run's config, summary and records.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Write the records (JSON, as --json) to FILE, for `plot training --results`.")
+              help="Write the records (JSON, as --json) to FILE, for `plot training --results`; "
+                   "an existing FILE is replaced only if train wrote it.")
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
-              help="Write every run's final weights to FILE.npz (keys run<k>/<name>).")
+              help="Write every run's final weights to FILE.npz (keys run<k>/<name>, and "
+                   "format); an existing FILE is replaced only if train wrote it.")
 def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: str | None,
                   save_weights: str | None, **fields: Any) -> None:
     """Train deep fully connected networks on a bundled data set and record, after every
@@ -203,7 +214,11 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
     region_for(configs[0].constraint)  # a paving is checked before any training
     if save_weights and not save_weights.endswith(".npz"):
         raise InputError(f"--save-weights must name a .npz file (got {save_weights!r})")
-    for option, path in (("--out", out), ("--save-weights", save_weights)):
+    from snn_theory.files import check_overwrite, tagged_json, tagged_numpy_archive
+
+    for option, path, ours in (("--out", out, tagged_json(RUNS_FORMAT)),
+                               ("--save-weights", save_weights,
+                                tagged_numpy_archive(WEIGHTS_FORMAT))):
         if path:  # before training, not after it
             from pathlib import Path
 
@@ -212,37 +227,41 @@ def train_command(variants: str, depths: str, dataset: str, as_json: bool, out: 
             if Path(path).is_dir():
                 raise InputError(f"{option} {path!r} is a directory")
             writable_directory(Path(path).parent, f"{option} directory")
+            # only a file this command wrote (its format tag) is written over
+            check_overwrite(path, ours, option)
     try:
         results = run_configs(configs, show_progress=not as_json)
     except ArithmeticError as exc:
         click.echo(f"snn-theory train: error: {' '.join(str(exc).split())}", err=True)
         sys.exit(EXIT_NOT_CERTIFIED)
-    record = {"runs": [r.to_json() for r in results], "region": _region_json()}
+    record = {"format": RUNS_FORMAT, "runs": [r.to_json() for r in results],
+              "region": _region_json()}
     if out:
         _write(out, json.dumps(record))
     if save_weights:
         import numpy as np
 
         try:
-            np.savez(save_weights, **{f"run{k}/{name}": a for k, r in enumerate(results)
-                                      for name, a in r.weights.items()})
+            np.savez(save_weights, format=np.array(WEIGHTS_FORMAT),
+                     **{f"run{k}/{name}": a for k, r in enumerate(results)
+                        for name, a in r.weights.items()})
         except OSError as exc:
             raise InputError(f"cannot write {save_weights}: {exc.strerror}") from None
     if as_json:
         click.echo(json.dumps(record))
         return
     _print_table(results)
+    from snn_theory.cli.console import print_wrapped
+
     for r in results:
         if r.config.constraint != "none":
-            click.echo(f"{r.label}: units inside the constraint's region (exact, from the "
-                       f"stored weights), smallest over epochs and layers: "
-                       f"{r.inside_fraction.min():.4g}")
+            print_wrapped(f"{r.label}: units inside the constraint's region (exact, from the "
+                          f"stored weights), smallest over epochs and layers: "
+                          f"{r.inside_fraction.min():.4g}")
     if out:
         click.echo(f"wrote {out}")
     if save_weights:
         click.echo(f"wrote {save_weights}")
-    from snn_theory.cli.console import print_wrapped
-
     print_wrapped(STUDY_HINT)
 
 

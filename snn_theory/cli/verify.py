@@ -217,7 +217,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
-    if not model.closed_form:  # the Gaussian verifier (certify/activation_verify.py)
+    if not model.closed_form:  # the Gaussian verifier (certify/activation_search.py)
         from snn_theory.cli import verify_activation
 
         verify_activation.run(model.activation, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
@@ -227,7 +227,8 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
         return
     from snn_theory.certify.certificate.io import overwrite_conflict
     from snn_theory.certify.search.executors import Executor
-    from snn_theory.certify.search.loop import DEFAULT_MAX_BOXES, Settings, verify_claims
+    from snn_theory.certify.search.loop import verify_claims
+    from snn_theory.certify.search.settings import DEFAULT_MAX_BOXES, Settings
     from snn_theory.certify.search.workers import Constants
 
     constants = Constants.parse(lam, alpha)

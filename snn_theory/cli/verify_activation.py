@@ -1,7 +1,7 @@
 """``verify-contraction --activation NAME``: the claims for another activation.
 
-The presentation half of :mod:`snn_theory.certify.activation_verify` (search, certificates and the
-checker are documented there).  Built-in groups: ``--theorem 1`` becomes Theorem 1's
+The presentation half of :mod:`snn_theory.certify.activation_search` (the search and its
+certificates; the checker is :mod:`snn_theory.certify.activation_check`).  Built-in groups: ``--theorem 1`` becomes Theorem 1's
 statement for the activation (S < 1, and g maps the (μ, ν) box [−0.1, 0.1] × [0.8, 1.5] into
 itself), ``appendix``, ``2`` and ``3`` keep their claims; ``--domain``/``--claim`` give one's own.
 
@@ -24,13 +24,13 @@ from pathlib import Path
 
 import click
 
-from snn_theory.certify import activation_verify
+from snn_theory.certify import activation_cells, activation_claims, activation_search
 from snn_theory.certify.claims import Claim, Domain, check_name
 from snn_theory.certify.search.state import interrupted_run
 from snn_theory.cli.exit_codes import verdicts_exit_code
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.exact import decimal_text, format_fraction, interval_text
+from snn_theory.exact import SHORT_DIGITS, decimal_text, format_fraction, interval_text
 from snn_theory.files import StateFile
 
 
@@ -56,7 +56,7 @@ def claims_for(act: Activation, theorem: str, domain: str | None, claim: str | N
     if name is not None:
         raise InputError("--name names a user claim (with --domain and --claim); built-in "
                          "claims keep their names")
-    claims = activation_verify.builtin_claims(theorem)
+    claims = activation_claims.builtin_claims(theorem)
     # the claim's name carries the activation: a statement about another function
     return [dataclasses.replace(c, name=f"{c.name}[{act.label()}]") for c in claims]
 
@@ -70,11 +70,11 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
     claims = claims_for(act, theorem, domain, claim_text, name)
     state_dir = certificate_dir / ".state"
     results = []
-    states = {claim.name: activation_verify.activation_state_path(state_dir, act, claim)
+    states = {claim.name: activation_search.activation_state_path(state_dir, act, claim)
               for claim in claims}
     for path in states.values():  # a file that is not a state is refused before any work
-        StateFile(path, activation_verify.ACTIVATION_STATE).check_target()
-    cache = activation_verify.CellCache(act, activation_verify.DEFAULT_BITS, jobs)
+        StateFile(path, activation_search.ACTIVATION_STATE).check_target()
+    cache = activation_cells.CellCache(act, activation_search.DEFAULT_BITS, jobs)
     running = None
     try:
         with progress_bar("", show=show_progress, spinner=True, bar=False) as bar:
@@ -85,8 +85,8 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                 def progress(c: Claim, boxes: int, cells: int) -> None:
                     bar.describe(f"{c.name}: {boxes} boxes, {cells} (m, v) cells")
 
-                result = activation_verify.verify(
-                    act, claim, max_boxes=max_boxes or activation_verify.DEFAULT_MAX_BOXES,
+                result = activation_search.verify(
+                    act, claim, max_boxes=max_boxes or activation_search.DEFAULT_MAX_BOXES,
                     time_limit=time_limit, jobs=jobs, progress=progress, cache=cache,
                     tolerance=tolerance, resume=resume, state=states[claim.name],
                     keep_finished=len(claims) > 1)
@@ -95,7 +95,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
                            "the saved state is for other settings, damaged or does not tile "
                            "the domain")
                     bar.note(f"{claim.name}: --resume: {why}; started from the initial grid")
-                path = activation_verify.write_activation_certificate(certificate_dir, result)
+                path = activation_search.write_activation_certificate(certificate_dir, result)
                 result.certificate = None if path is None else str(path)
                 results.append(result)
                 running = None
@@ -108,7 +108,7 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
         cache.close()
     for r in results:  # the run is through: the claims that hold leave nothing to resume
         if r.verdict == "holds":
-            activation_verify.discard_state(states[r.claim.name])
+            activation_search.discard_state(states[r.claim.name])
     if as_json:
         click.echo(json.dumps({"activation": act.to_json(),
                                "claims": [r.json_entry() for r in results]}))
@@ -120,35 +120,30 @@ def run(act: Activation, theorem: str, domain: str | None, claim_text: str | Non
 def print_claims(act: Activation, results: list) -> None:
     """The human table of the activation verifier's results (``verify-contraction
     --activation`` and ``reproduce --activation``), then the definition and certificates."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from snn_theory.cli.console import print_table, print_wrapped, verdict_cell
 
-    from snn_theory.cli.console import verdict_cell
-
-    table = Table(title=escape(f"verify-contraction for {act.label()} (ball arithmetic, "
-                               "rigorous Gaussian integrals)"))
-    for column in ("name", "statement", "bound", "verdict", "boxes", "seconds"):
-        table.add_column(column, justify="right" if column in ("boxes", "seconds") else "left")
+    rows = []
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         lo, hi = r.extremum
         end = hi if r.claim.kind == "max" else lo
         side = 1 if r.claim.kind == "max" else -1  # the proven end, rounded outward
         bound = "—" if end is None else f"{r.claim.kind} {'≤' if side > 0 else '≥'} " \
-                                        f"{decimal_text(end, side, 10)}"
-        table.add_row(escape(r.claim.name), escape(statement), escape(bound),
-                      escape(verdict_cell(r)), str(r.boxes), f"{r.seconds:.2f}")
-    Console(soft_wrap=False, width=max(160, Console().width)).print(table)
-    click.echo(f"activation: {act.label()} = {act.to_json()['formula']}")
+                                        f"{decimal_text(end, side, SHORT_DIGITS)}"
+        rows.append([r.claim.name, statement, bound, verdict_cell(r), str(r.boxes),
+                     f"{r.seconds:.2f}"])
+    print_table(f"verify-contraction for {act.label()} (ball arithmetic, rigorous Gaussian "
+                "integrals)", ["name", "statement", "bound", "verdict", "boxes", "seconds"],
+                rows, right=("boxes", "seconds"))
+    print_wrapped(f"activation: {act.label()} = {act.to_json()['formula']}")
     for r in results:
         if r.tolerance is not None:
             lo, hi = r.extremum
             enclosure = ("not refined" if lo is None or hi is None
                          else interval_text(lo, hi))
             met = "met" if r.tolerance_met else f"not met ({r.reason})"
-            click.echo(f"{r.claim.name}: {r.claim.kind} ∈ {enclosure}; tolerance "
-                       f"{format_fraction(r.tolerance)} {met}")
+            print_wrapped(f"{r.claim.name}: {r.claim.kind} ∈ {enclosure}; tolerance "
+                          f"{format_fraction(r.tolerance)} {met}")
     for r in results:
         if r.certificate:
             click.echo(f"certificate: {r.certificate}")

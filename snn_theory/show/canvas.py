@@ -36,6 +36,7 @@ import numpy as np
 
 from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
+from snn_theory.files import FIGURE_MARK, check_overwrite, is_own_figure
 
 FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
 #: Colour of the S = 1 contour (distinct from the black Theorem 1 box; colour-blind safe).
@@ -58,10 +59,12 @@ _RC: dict[str, Any] = {
     "savefig.transparent": False,
     "savefig.facecolor": "white",
 }
+#: No dates, no versions (deterministic bytes); the fixed mark :data:`FIGURE_MARK` says a
+#: file is a figure this program drew (the only kind :func:`save` draws over).
 _METADATA: dict[str, dict[str, Any]] = {
-    ".png": {"Software": None},
-    ".svg": {"Date": None, "Creator": None},
-    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+    ".png": {"Software": FIGURE_MARK},
+    ".svg": {"Date": None, "Creator": FIGURE_MARK},
+    ".pdf": {"Creator": FIGURE_MARK, "Producer": None, "CreationDate": None, "ModDate": None},
 }
 
 
@@ -121,6 +124,7 @@ def output_path(out: str | Path | None, default_name: str) -> tuple[Path, str]:
         raise InputError(f"output file {str(path)!r} must end in one of {', '.join(FORMATS)}")
     if path.exists() and path.is_dir():
         raise InputError(f"output path {str(path)!r} is a directory")
+    check_overwrite(path, is_own_figure, "output file")  # before any work
     return path, suffix
 
 
@@ -150,7 +154,10 @@ def new_figure(size: FigureSize, ncols: int = 1, nrows: int = 1) -> tuple[Any, A
 
 def save(fig: Any, path: Path, suffix: str, size: FigureSize) -> None:
     """Write ``fig`` to ``path`` in the format of ``suffix`` without dates or software
-    versions (deterministic bytes); a path that cannot be written is an InputError."""
+    versions (deterministic bytes), marked with :data:`FIGURE_MARK`; a path that cannot be
+    written, or an existing file without the mark (not a figure this program drew), is an
+    InputError."""
+    check_overwrite(path, is_own_figure, "output file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():  # tiny figures: layout gives up, the file is still fine

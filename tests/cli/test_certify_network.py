@@ -224,3 +224,15 @@ def test_a_paving_certifies_the_units_in_its_proven_cells(trained, cli, tmp_path
             assert [u[0] for u in layer["uncovered"]] == expected
     covered = all(not layer["uncovered"] for layer in content["layers"])
     assert code == (0 if covered else 1) and (("PROVEN" in out) == covered)
+
+
+@pytest.mark.parametrize("content", [b"my notes", b"", b"\x80\x04K\x01."])
+def test_a_file_that_is_not_an_archive_is_named_so(content: bytes, cli, tmp_path) -> None:
+    """A text file (or a pickle) given as WEIGHTS: one line saying it is not an .npz archive,
+    not numpy's advice about trusting pickled data."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(content)
+    code, out, err = cli(["certify-network", str(notes), "--domain", "theorem1", "--out",
+                          str(tmp_path / "c.json")])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "not a readable .npz file" in err and "pickle" not in err

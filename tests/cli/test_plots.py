@@ -97,7 +97,8 @@ def test_bad_input_subprocess_has_no_traceback(tmp_path: Path, cli) -> None:
 def test_contraction_refuses_a_certificate_of_another_quantity(tmp_path: Path, cli) -> None:
     from snn_theory.certify.certificate.io import write_certificate
     from snn_theory.certify.claims import Claim, Domain
-    from snn_theory.certify.search.loop import Settings, verify_claim
+    from snn_theory.certify.search.loop import verify_claim
+    from snn_theory.certify.search.settings import Settings
 
     claim = Claim.parse("variance<=3", Domain.parse(
         "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"), name="other")
@@ -174,3 +175,39 @@ def test_readme_names_where_plot_commands_write() -> None:
             continue
         path, _ = output_path(None, figure.replace("-", "_"))
         assert Path(named) == path, (figure, named)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_a_figure_is_drawn_over_only_a_figure_this_program_drew(tmp_path: Path, suffix: str,
+                                                                  cli) -> None:
+    """Every figure carries snn-theory's mark: a second run draws over the first, but a file
+    without the mark (a user's figure, a matplotlib figure of someone else, any other file)
+    is refused with one line, exit 2, and kept byte for byte."""
+    from matplotlib.figure import Figure
+
+    from snn_theory.files import is_own_figure
+
+    args = ["plot", "flow-field", "--grid", "5", "--steps", "2", "--width", "300",
+            "--height", "200", "--dpi", "60", "--out"]
+    ours = tmp_path / f"ours{suffix}"
+    assert cli([*args, ours]).code == 0 and is_own_figure(ours)
+    first = ours.read_bytes()
+    assert cli([*args, ours]).code == 0 and ours.read_bytes() == first
+    theirs = tmp_path / f"theirs{suffix}"
+    Figure(figsize=(1, 1)).savefig(theirs)  # matplotlib's own metadata, not ours
+    other = tmp_path / f"notes{suffix}"
+    other.write_bytes(b"a user's file")
+    for path in (theirs, other):
+        before = path.read_bytes()
+        assert not is_own_figure(path)
+        code, out, err = cli([*args, path])
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert "not a file this command wrote" in err and path.read_bytes() == before
+
+
+def test_reproduce_may_redraw_the_committed_figures() -> None:
+    """The committed figures carry the mark, so that ``reproduce`` can draw them again."""
+    from snn_theory.files import is_own_figure
+
+    committed = sorted((Path(__file__).parents[2] / "figures").rglob("*.png"))
+    assert committed and all(is_own_figure(p) for p in committed)

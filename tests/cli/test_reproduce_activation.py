@@ -11,7 +11,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory.certify import activation_verify
+from snn_theory.certify import activation_check
 from snn_theory.derive import activations
 from snn_theory.show.reproduce import results as res
 
@@ -103,7 +103,7 @@ def test_relu_certificates_pass_the_checker_and_tampering_is_caught(relu, tmp_pa
     # another activation (c = 1, same d; consistent formula and checksum), for which S < 1
     # at the recorded point: the checker re-evaluates it and finds no violation
     cert["activation"] = activations.get("relu", "1", cert["activation"]["shift"]).to_json()
-    cert["checksum"] = activation_verify.certificate_checksum(cert)
+    cert["checksum"] = activation_check.certificate_checksum(cert)
     bad = tmp_path / Path(refuted).name
     bad.write_text(json.dumps(cert))
     proc = cli(["check-certificate", "--json", bad])

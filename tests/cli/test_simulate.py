@@ -31,7 +31,9 @@ def test_cli_json_keys_and_npz(cli, tmp_path) -> None:
 def test_cli_human_output_has_a_verdict(cli) -> None:
     code, out, err = cli(["simulate", "--width", "64", "--depth", "4", "--batch", "16"])
     assert code == 0, err
-    last = out.strip().splitlines()[-1]
+    # the last paragraph (wrapped for the terminal): the verdict
+    text = out.strip()
+    last = " ".join(text[max(text.rfind("\nconverged"), text.rfind("\nNOT converged")) + 1:].split())
     assert last.startswith(("converged", "NOT converged")) and "max |empirical − g|" in last
     assert "verified" not in out and "certified" not in out
 
@@ -136,3 +138,14 @@ def test_out_never_overwrites_a_file_it_did_not_write(cli, tmp_path) -> None:
                             "--out", own])
         assert code == 0, err
     assert "mean.npy" in __import__("zipfile").ZipFile(own).namelist()
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--widths", ""], "at least one width"),
+    (["--widths", " , "], "at least one width"),
+    (["--starts", ""], "--starts"),
+])
+def test_an_empty_list_is_refused_not_ignored(args: list[str], text: str, cli) -> None:
+    """An empty --widths / --starts was taken for "not given" and a plain run followed."""
+    code, out, err = cli(["simulate", "--width", "8", "--depth", "2", "--batch", "4", *args])
+    assert code == 2 and out == "" and err.count("\n") == 1 and text in err

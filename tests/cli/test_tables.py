@@ -84,8 +84,11 @@ def test_map_table_keeps_each_value_on_one_line(cli, monkeypatch) -> None:
     assert code == 0
     code, js, _ = cli([*args, "--json"])
     expected = json.loads(js)["spectral_norm"]
-    row = next(line for line in out.splitlines() if "spectral norm" in line)
-    assert row.split("│")[2].strip() == expected and len(expected) > 70
+    # too wide for a table row at 80 columns: each value on its own line, whole
+    lines = out.splitlines()
+    k = next(i for i, line in enumerate(lines) if "spectral norm" in line)
+    assert lines[k + 1].split() == ["value"] and lines[k + 2].split() == [expected]
+    assert len(expected) > 70 and all(cell_len(line) <= 80 for line in lines)
 
 
 def test_verify_table_fits_80_columns(cli, monkeypatch, tmp_path) -> None:
@@ -188,3 +191,44 @@ def test_print_table_never_splits_a_number(monkeypatch) -> None:
         out[columns] = buffer.getvalue()
     assert numbers(out["80"]) == numbers(out["1000"])
     assert all(cell_len(line) <= 80 for line in out["80"].splitlines())
+
+
+#: Each command that prints to the terminal, with cheap arguments; commands of one case run
+#: in order in one directory (a certificate written by the first is checked by the second).
+EIGHTY_COLUMN_RUNS = {
+    "initializers": [["initializers", "--fan-in", "16"]],
+    "rounding": [["rounding", "--dtype", "float32", "--no-claims"]],
+    "map": [["map", "--mu", "0.1", "--nu", "1.2", "--backend", "arb", "--iterate", "3"]],
+    "simulate": [["simulate", "--width", "16", "--batch", "8", "--depth", "4"],
+                 ["simulate", "--width", "16", "--batch", "8", "--depth", "2",
+                  "--widths", "8,16"]],
+    "verify-contraction --activation, check-certificate": [
+        ["verify-contraction", "--activation", "tanh", "--domain",
+         "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim", "variance<=0.3",
+         "--certificate-dir", "c", "-j", "1"],
+        ["check-certificate", "c"]],
+    "map-domain, check-certificate": [
+        ["map-domain", "--cells", "1", "--depth", "0", "--out", "p.json.gz"],
+        ["check-certificate", "p.json.gz"]],
+    "plot": [["plot", "flow-field", "--out", "f.png", "--width", "300", "--height", "200",
+              "--dpi", "50"]],
+    "largest-box": [["largest-box", "--omega", "0:0.05", "--tau", "0.975:1.0125",
+                     "--scale-max", "1.1", "--steps", "0", "--cells", "1", "--depth", "0",
+                     "--max-boxes", "200", "--out", "b.json.gz", "-j", "1"]],
+}
+
+
+@pytest.mark.parametrize("case", list(EIGHTY_COLUMN_RUNS))
+def test_every_command_fits_80_columns(case: str, cli, monkeypatch, tmp_path) -> None:
+    """At COLUMNS=80 no line a command prints is wider than 80 cells (certificate paths are
+    kept short: a path is one word, never split)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    for args in EIGHTY_COLUMN_RUNS[case]:
+        if args[0] == "check-certificate" and args[1] == "c":
+            args = ["check-certificate", *sorted(f"c/{p.name}" for p in (tmp_path / "c").iterdir())]
+        code, out, err = cli(args)
+        assert code in (0, 1, 3), err
+        assert out.strip(), args
+        too_wide = [line for line in out.splitlines() if cell_len(line) > 80]
+        assert not too_wide, (args, too_wide[:2])

@@ -30,6 +30,8 @@ from snn_theory.simulate.training import RunResult
     (["--activation", "nosuch"], "unknown name"),
     (["--activation", "tanh", "--scale", "0"], "scale must be nonzero"),
     (["--scale", "2"], "need --activation"),
+    (["--variants", "selu,selu"], "more than once"),
+    (["--depths", "4,04"], "more than once"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], text: str,
                                           cli) -> None:
@@ -109,3 +111,56 @@ def test_seconds_attribute_the_shared_compilation(cli, monkeypatch) -> None:
     code, out, _ = cli(args)
     assert code == 0 and "compile s" in out and "spends about 0 there" in " ".join(out.split())
     assert all(len(line) <= 80 for line in out.splitlines())
+
+
+@pytest.mark.parametrize("option, name", [("--out", "runs.json"),
+                                          ("--save-weights", "w.npz")])
+@pytest.mark.parametrize("content", [b"a user's notes", b'{"runs": []}', b"PK\x03\x04"])
+def test_outputs_never_replace_a_file_train_did_not_write(option: str, name: str,
+                                                          content: bytes, tmp_path, cli) -> None:
+    """An existing --out / --save-weights file without train's format tag (a user's file,
+    records of another program, a numpy archive without the tag) is refused before any
+    training: one line, exit 2, the file byte for byte as it was."""
+    target = tmp_path / name
+    target.write_bytes(content)
+    code, out, err = cli(["train", "--variants", "selu", "--depths", "2", "--epochs", "1",
+                          option, str(target)])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "not a file this command wrote" in err and target.read_bytes() == content
+
+
+def test_outputs_carry_their_format_tag(tmp_path) -> None:
+    """What train writes is recognised as its own (so a second run may replace it), and a
+    numpy archive without the tag is not."""
+    from snn_theory.cli.train import RUNS_FORMAT, WEIGHTS_FORMAT
+    from snn_theory.files import tagged_json, tagged_numpy_archive
+
+    records = tmp_path / "r.json"
+    records.write_text(json.dumps({"format": RUNS_FORMAT, "runs": []}))
+    assert tagged_json(RUNS_FORMAT)(records)
+    assert not tagged_json(RUNS_FORMAT)(tmp_path / "absent.json")
+    ours, theirs = tmp_path / "w.npz", tmp_path / "x.npz"
+    np.savez(ours, format=np.array(WEIGHTS_FORMAT), w=np.zeros(2))
+    np.savez(theirs, w=np.zeros(2))
+    assert tagged_numpy_archive(WEIGHTS_FORMAT)(ours)
+    assert not tagged_numpy_archive(WEIGHTS_FORMAT)(theirs)
+    assert not tagged_numpy_archive(RUNS_FORMAT)(ours)
+
+
+@pytest.mark.parametrize("content, text", [
+    (None, "No such file or directory"),
+    (b'{"my": "data"}', "not a file of training records"),
+    (b"\x00\xffnot json", "not a file of training records"),
+    (b"", "not a file of training records"),
+])
+def test_plot_training_names_what_is_wrong_with_the_records(content, text, tmp_path,
+                                                            cli) -> None:
+    """A missing or foreign --results file: one line saying so, not a Python exception
+    name (it was "KeyError: 'runs'", "FileNotFoundError: [Errno 2] …")."""
+    records = tmp_path / "r.json"
+    if content is not None:
+        records.write_bytes(content)
+    code, out, err = cli(["plot", "training", "--results", str(records), "--out",
+                          str(tmp_path / "t.png")])
+    assert code == 2 and out == "" and err.count("\n") == 1 and text in err
+    assert "Error:" not in err and "Errno" not in err

@@ -238,7 +238,8 @@ def check_certificate(path: Path | str, jobs: int = 1,
     Example:
         >>> import tempfile
         >>> from snn_theory.certify.certificate.io import write_certificate
-        >>> from snn_theory.certify.search.loop import Settings, verify_claim
+        >>> from snn_theory.certify.search.loop import verify_claim
+        >>> from snn_theory.certify.search.settings import Settings
         >>> from snn_theory.certify.claims import Claim, Domain
         >>> claim = Claim.parse("spectral_norm<5", Domain.parse(
         ...     "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"))

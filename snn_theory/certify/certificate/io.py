@@ -139,7 +139,7 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
     ``data`` holds: claim (Claim.to_json()), verdict, constants ({"source": "closed-form"} or
     {"source": "user", "lam": [lo, hi], "alpha": [lo, hi]}), precision_bits, and for
     ``holds`` extremum, witness, boxes, for ``refuted`` counterexample — see
-    :meth:`snn_theory.certify.search.loop.ClaimResult.certificate_data`.  Values nobody re-derives (``value`` of points, ``stats``) and
+    :meth:`snn_theory.certify.search.result.ClaimResult.certificate_data`.  Values nobody re-derives (``value`` of points, ``stats``) and
     fields of the other verdict are left out: the file holds only what the checker checks.
     The closed-form constants' enclosures are filled in here.  An older certificate of the
     *same* statement (plain or compressed) is replaced; one of another statement never is

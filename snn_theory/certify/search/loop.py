@@ -4,7 +4,7 @@ For a claim ``q ⋈ t`` on a domain box (:mod:`snn_theory.certify.claims`) the s
 or gives up on the claim — deciding it first — and encloses the deciding extremum of q (the
 maximum for < and ≤, the minimum for > and ≥) as far as asked:
 
-* **Boxes.**  The domain is cut into a uniform initial grid (:data:`GRID_CELLS` cells per
+* **Boxes.**  The domain is cut into a uniform initial grid (:data:`~snn_theory.certify.search.settings.GRID_CELLS` cells per
   dimension), then boxes are bisected (always at their exact midpoint), so the leaf boxes form
   a guillotine tiling of the domain — exactly what the certificate checker re-derives.
 * **Bounds.**  Every box bound is :func:`snn_theory.certify.enclosure.bound` (cheap whole-box
@@ -54,16 +54,23 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from snn_theory.certify.claims import BUILTIN_CLAIMS, EXPECTED_FALSE, Claim
+from snn_theory.certify.claims import Claim
 from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.result import ClaimResult
+from snn_theory.certify.search.settings import (
+    DEFAULT_TOLERANCE,
+    GRID_CELLS,
+    STRATEGIES,
+    Settings,
+    initial_grid,
+)
 from snn_theory.certify.search.state import (
-    STATE_VERSION,
     inside,
     interrupted_run,
     load_state,
@@ -76,9 +83,6 @@ from snn_theory.certify.search.state import (
     state_path,
 )
 from snn_theory.certify.search.workers import (
-    DEFAULT_PRECISION,
-    Box,
-    Constants,
     Evaluated,
     WorkerState,
     eval_task,
@@ -87,164 +91,10 @@ from snn_theory.certify.search.workers import (
 )
 from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError, Interrupted
-from snn_theory.exact import decimal_interval, decimal_text, format_fraction
 
-#: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
-GRID_CELLS: dict[str, int] = {"coarse": 2, "fine": 8}
-#: The extremum tolerance ``reproduce`` asks for (the search itself refines only when asked).
-DEFAULT_TOLERANCE = Fraction(1, 10**6)
-DEFAULT_MAX_BOXES = 400_000
-#: Search strategies: "decide" (the claim first, then the enclosure as far as asked) and
-#: "enclose" (the former strategy, kept as the benchmark's baseline: refine the extremum
-#: to the tolerance before deciding).
-STRATEGIES: tuple[str, ...] = ("decide", "enclose")
 #: Refinement of the enclosure stops when the box count doubled (and grew by at least this
 #: many) without the enclosure narrowing by 1 % — e.g. when constant intervals limit it.
 _STALL_BOXES = 2000
-
-
-# ------------------------------------------------------------------------------ settings
-@dataclass
-class Settings:
-    """How one claim is searched (the CLI's options); ``jobs`` sizes the local executor
-    :func:`verify_claim` makes when none is given."""
-
-    grid: str = "coarse"
-    #: Width the extremum enclosure is refined to after the claim is decided (None: decide
-    #: only, the enclosure is what deciding reached).
-    tolerance: Fraction | None = None
-    jobs: int = 1
-    max_boxes: int = DEFAULT_MAX_BOXES
-    time_limit: float | None = None
-    precision: int = DEFAULT_PRECISION
-    constants: Constants = field(default_factory=Constants)
-    state_dir: Path | None = None
-    resume: bool = False
-    save_every: float = 5.0
-    strategy: str = "decide"
-    #: Boxes split per round (None: 1 with one worker, else 64 per worker — local processes
-    #: or the cluster's threads).  A fixed value makes the leaves — and so the certificate —
-    #: independent of --jobs and of the cluster's size.
-    round_size: int | None = None
-
-    def key(self, claim: Claim) -> dict[str, Any]:
-        """What a saved state must match to be resumed (the tolerance is not part of it: the
-        saved leaves tile the domain whatever the tolerance was)."""
-        return {"version": STATE_VERSION, "claim": claim.to_json(), "grid": self.grid,
-                "precision": self.precision, "constants": self.constants.to_json()}
-
-
-
-@dataclass
-class ClaimResult:
-    """Outcome of one claim.  ``extremum`` = (lower, upper) exact rationals: a certified
-    enclosure of the max (kind "max") or min of the quantity over the domain."""
-
-    claim: Claim
-    verdict: str  # holds | refuted | undecided
-    extremum: tuple[Fraction, Fraction] | None
-    witness: tuple[list[Fraction], tuple[Fraction, Fraction]] | None
-    counterexample: tuple[list[Fraction], tuple[Fraction, Fraction]] | None
-    leaves: list[Evaluated]
-    seconds: float
-    max_depth: int
-    precision: int
-    constants: Constants
-    reason: str = ""
-    certificate: str | None = None
-    #: precisions the witness / counterexample values were computed at
-    witness_bits: int | None = None
-    counterexample_bits: int | None = None
-    #: The tolerance asked for (None: decide only) and whether the enclosure met it.
-    tolerance: Fraction | None = None
-    tolerance_met: bool | None = None
-    #: What happened to ``--resume``: "resumed" (saved boxes re-proven), "no state" (none
-    #: saved for this claim), "unusable state" (saved for other settings, or damaged), or
-    #: "" (no resume asked).
-    resume: str = ""
-    #: Leaf boxes decided by their bound when the search stopped, and the others.
-    decided: int = 0
-
-    @property
-    def holds(self) -> bool | None:
-        return {"holds": True, "refuted": False}.get(self.verdict)
-
-    @property
-    def erratum(self) -> str | None:
-        """Why the paper's statement is false, when this is the refutation of a built-in
-        claim (its very statement, λ01 and α01) that :data:`EXPECTED_FALSE` lists as a known
-        erratum of the paper; None otherwise."""
-        name = self.claim.name
-        if (self.verdict != "refuted" or name not in EXPECTED_FALSE
-                or BUILTIN_CLAIMS.get(name) != self.claim or not self.constants.closed_form):
-            return None
-        return EXPECTED_FALSE[name]
-
-    def certificate_data(self) -> dict[str, Any]:
-        """The dict :func:`snn_theory.certify.certificate.io.write_certificate` takes."""
-        f = format_fraction
-        boxes = []
-        for leaf in self.leaves:
-            entry: list = [[f(a), f(b)] for a, b in leaf.box]
-            entry.append(None if leaf.bound is None else f(leaf.bound))
-            if leaf.bits != self.precision:
-                entry.append(leaf.bits)
-            boxes.append(entry)
-        def point(p: tuple | None, bits: int | None) -> dict | None:
-            if p is None:
-                return None
-            entry: dict[str, Any] = {"point": [f(x) for x in p[0]]}
-            if bits is not None and bits != self.precision:
-                entry["precision_bits"] = bits
-            return entry
-
-        data: dict[str, Any] = {
-            "claim": self.claim.to_json(),
-            "verdict": self.verdict,
-            "constants": self.constants.to_json(),
-            "precision_bits": self.precision,
-        }
-        if self.verdict == "refuted":
-            data["counterexample"] = point(self.counterexample, self.counterexample_bits)
-        else:
-            data["extremum"] = None if self.extremum is None else {
-                "kind": self.claim.kind, "lower": f(self.extremum[0]),
-                "upper": f(self.extremum[1])}
-            data["witness"] = point(self.witness, self.witness_bits)
-            data["boxes"] = boxes
-        return data
-
-    def json_entry(self) -> dict[str, Any]:
-        """The ``--json`` entry (extremum ends rounded outward to 17 digits)."""
-        ce = None
-        if self.counterexample is not None:
-            point, (lo, hi) = self.counterexample
-            ce = {n: format_fraction(x) for n, x in zip(VARIABLE_NAMES, point)}
-            ce["value"] = decimal_interval(lo, hi, exclude=self.claim.threshold)
-        ext = None
-        if self.extremum is not None:
-            ext = {"kind": self.claim.kind, "lower": decimal_text(self.extremum[0], -1),
-                   "upper": decimal_text(self.extremum[1], 1)}
-        return {"name": self.claim.name, "statement": self.claim.statement, "holds": self.holds,
-                "proof": "interval" if self.verdict == "holds" else None,
-                "constants": self.constants.describe(),
-                "extremum": ext, "counterexample": ce, "boxes": len(self.leaves),
-                "boxes_decided": self.decided,
-                "tolerance": None if self.tolerance is None else format_fraction(self.tolerance),
-                "tolerance_met": self.tolerance_met, "reason": self.reason or None,
-                "erratum": self.erratum,
-                "seconds": round(self.seconds, 3), "certificate": self.certificate}
-
-
-
-def initial_grid(claim: Claim, cells: int) -> list[Box]:
-    """The uniform grid: ``cells`` equal parts per dimension (exact rational cuts)."""
-    axes = []
-    for lo, hi in claim.domain.bounds:
-        cuts = [lo + (hi - lo) * k / cells for k in range(cells + 1)]
-        axes.append([(cuts[k], cuts[k + 1]) for k in range(cells)])
-    return [list(b) for b in itertools.product(*axes)]
-
 
 
 # ------------------------------------------------------------------------------ the search

@@ -171,7 +171,7 @@ class ConstantsStage:
 
 @dataclass(frozen=True)
 class ClaimsStage:
-    """The verifier's results (:class:`snn_theory.certify.search.loop.ClaimResult`), certificates written."""
+    """The verifier's results (:class:`snn_theory.certify.search.result.ClaimResult`), certificates written."""
 
     results: tuple[Any, ...]
 

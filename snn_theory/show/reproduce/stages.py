@@ -33,7 +33,7 @@ Another activation (``--activation NAME``) — everything into ``OUT/proofs/<nam
 1. **analogue** — the parameters c, d of c·f + d that make (0, 1) the fixed point at ω = 0,
    τ = 1, S(H) there, and the Theorem 1 analogue on the paper's domain, claim by claim, with
    certificates (:func:`snn_theory.certify.activation_table.table`, as ``activation-table`` does);
-2. **check** — each certificate re-verified (:func:`snn_theory.certify.activation_verify.
+2. **check** — each certificate re-verified (:func:`snn_theory.certify.activation_check.
    check_certificate_file`);
 3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.certify.gains.
    certified_gains`, as ``snn-theory gain``);
@@ -105,7 +105,8 @@ def stage_constants(mode: Mode, tell: Tell) -> ConstantsStage:
 def stage_claims(mode: Mode, proofs: Path, jobs: int, tell: Tell) -> ClaimsStage:
     """Every built-in claim through :func:`snn_theory.certify.search.loop.verify_claims` (the entry point
     ``verify-contraction`` uses), certificates into ``proofs``."""
-    from snn_theory.certify.search.loop import DEFAULT_TOLERANCE, Settings, verify_claims
+    from snn_theory.certify.search.loop import verify_claims
+    from snn_theory.certify.search.settings import DEFAULT_TOLERANCE, Settings
     from snn_theory.certify.search.workers import Constants
     from snn_theory.exact import parse_exact
 
@@ -304,18 +305,18 @@ def folder_name(act: Any) -> str:
 
 def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
                    tell: Tell) -> AnalogueStage:
-    from snn_theory.certify import activation_table, activation_verify
+    from snn_theory.certify import activation_claims, activation_search, activation_table
 
     tell.start("solving c, d and deciding the Theorem 1 analogue",
-               len(activation_verify.theorem1_analogue()))
+               len(activation_claims.theorem1_analogue()))
     count = [0]
 
     def progress(text: str) -> None:
-        tell.advance(count[0], len(activation_verify.theorem1_analogue()))
+        tell.advance(count[0], len(activation_claims.theorem1_analogue()))
         count[0] += 1
         tell.status(text)
 
-    max_boxes = activation_verify.DEFAULT_MAX_BOXES
+    max_boxes = activation_search.DEFAULT_MAX_BOXES
     row = activation_table.table((definition,), time_limit=mode.activation_seconds,
                                  max_boxes=max_boxes, jobs=jobs, certificate_dir=proofs,
                                  progress=progress)[0]
@@ -323,7 +324,7 @@ def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
 
 
 def stage_activation_check(analogue: AnalogueStage | None, tell: Tell) -> CheckStage:
-    from snn_theory.certify.activation_verify import check_certificate_file
+    from snn_theory.certify.activation_check import check_certificate_file
 
     results = analogue.row.results if analogue is not None else []
     paths = [Path(r.certificate) for r in results if r.certificate]
