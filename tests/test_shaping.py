@@ -42,21 +42,21 @@ def _equations(phi, kinks, method: str, depth: int, target):
     """The four conditions on (α, β, γ, δ) by quadrature of the integrals as written
     (no reduction, no Stein)."""
     def F(a, b, g, d):
-        rule = _rule([(k - b) / a for k in kinks])
+        # ψ⁽ᵏ⁾(z) = γ·αᵏ·(φ⁽ᵏ⁾(αz + β) + δ·[k = 0]) at every node, φ evaluated once per node
+        nodes = [(z, w, [g * a**k * (v + (d if k == 0 else 0)) for k, v in
+                         enumerate(phi(a * z + b))]) for z, w in _rule([(k - b) / a
+                                                                       for k in kinks])]
 
         def E(h):
-            return mpmath.fsum(w * h(z) for z, w in rule)
+            return mpmath.fsum(w * h(z, psi) for z, w, psi in nodes)
 
-        def psi(z, k=0):
-            return g * a**k * (phi(a * z + b)[k] + (d if k == 0 else 0))
-
-        q = E(lambda z: psi(z) ** 2)
-        eqs = [q - 1, E(lambda z: psi(z) * psi(z, 1) * z) - 1]
-        slope = E(lambda z: psi(z, 1) ** 2) / q
+        q = E(lambda z, psi: psi[0] ** 2)
+        eqs = [q - 1, E(lambda z, psi: psi[0] * psi[1] * z) - 1]
+        slope = E(lambda z, psi: psi[1] ** 2) / q
         t = mpmath.mpf(target.numerator) / target.denominator
         if method == "dks":
-            return eqs + [E(psi), slope ** depth - t]
-        curvature = E(lambda z: psi(z, 2) ** 2) / q
+            return eqs + [E(lambda z, psi: psi[0]), slope ** depth - t]
+        curvature = E(lambda z, psi: psi[2] ** 2) / q
         return eqs + [slope - 1, depth * curvature - t]
 
     return F
@@ -89,21 +89,23 @@ def test_certified_parameters_match_an_independent_solve(name, phi, kinks, metho
         assert max(abs(e) for e in F(*(_mp(p[k]) for k in order))) < 1e-17
         # an independent Newton solve, started 1e-3 away, lands inside every ball
         start = [_mp(p[k]) * (1 + mpmath.mpf("1e-3")) for k in order]
-        root = mpmath.findroot(lambda *u: F(*u), start, tol=mpmath.mpf(10) ** -60)
+        # (tol: the Newton step below 1e-30, far inside balls of radius ~1e-20)
+        root = mpmath.findroot(lambda *u: F(*u), start, tol=mpmath.mpf(10) ** -30)
         for k, value in zip(order, root):
             assert _inside(value, p[k]), (k, value, p[k])
     if method == "tat":  # the network's C(0) against Mehler coefficients by quadrature
         with mpmath.workdps(30):
             a, b, g, d = (_mp(p[k]) for k in order)
             rule = _rule([(k - b) / a for k in kinks])
-            coeff = []
-            for k in range(16):
-                he = [mpmath.hermite(k, z / mpmath.sqrt(2)) * 2 ** (-mpmath.mpf(k) / 2)
-                      for z, _ in rule]
-                coeff.append(mpmath.fsum(w * g * (phi(a * z + b)[0] + d) * h
-                                         for (z, w), h in zip(rule, he)) ** 2
-                             / mpmath.factorial(k))
-            q = mpmath.fsum(w * (g * (phi(a * z + b)[0] + d)) ** 2 for z, w in rule)
+            values = [g * (phi(a * z + b)[0] + d) for z, _ in rule]
+            # He_k(z) = 2^(-k/2)·H_k(z/√2) by its three-term recurrence He_{k+1} = z·He_k − k·He_{k−1}
+            he = [[mpmath.mpf(1), z] for z, _ in rule]
+            for k in range(1, 15):
+                for (z, _), h in zip(rule, he):
+                    h.append(z * h[k] - k * h[k - 1])
+            coeff = [mpmath.fsum(w * v * h[k] for (_, w), v, h in zip(rule, values, he)) ** 2
+                     / mpmath.factorial(k) for k in range(16)]
+            q = mpmath.fsum(w * v**2 for (_, w), v in zip(rule, values))
             c = mpmath.mpf(0)
             for _ in range(depth):  # the terms beyond k = 15 weigh < c^16 (c < 0.2)
                 c = mpmath.fsum(x * c**k for k, x in enumerate(coeff)) / q

@@ -7,9 +7,35 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_paving_check_per_file_content():
+    """The committed paving's check takes seconds and three tests need it: within this module
+    the checker runs once per distinct file content (keyed by the bytes' sha256), so a tampered
+    or different file is still checked for real."""
+    import hashlib
+
+    from snn_theory.certify import domains
+
+    check, reports = domains.check_paving, {}
+
+    def once(path, progress=None):
+        try:
+            key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return check(path, progress)
+        if progress is not None or key not in reports:
+            reports[key] = check(path, progress)
+        return reports[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(domains, "check_paving", once)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +203,6 @@ def test_a_paving_certifies_the_units_in_its_proven_cells(trained, cli, tmp_path
     """--paving: a unit is covered exactly when its exact (ω, τ) lies in a proven cell of the
     paving (cells read here from the file, membership decided here with Fractions)."""
     import gzip
-    from pathlib import Path
 
     from snn_theory.certify.weight_regions import exact_row_statistics
 
