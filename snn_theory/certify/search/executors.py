@@ -208,8 +208,11 @@ class Executor:
                 done(k, fn(t))
 
     def _close_pool(self) -> None:
+        # wait=True: the pending tasks are cancelled and the few running ones (workers ignore
+        # Ctrl-C) finish, so the pool's feeder thread never writes into a pipe that exit has
+        # closed (with wait=False a Ctrl-C could end in a stray OSError traceback on stderr)
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
     def close(self) -> None:
