@@ -102,12 +102,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the split heuristic (which coordinate to bisect), not a bound",
     ("cli/initializers.py", "_print", ":.Ng"):
         "the Monte Carlo table (titled 'evidence only')",
-    ("cli/map.py", "_formatter.as_float", "float("):
-        "the float backends (numpy, JAX) print their float64 results, labelled float64",
+    ("cli/console.py", "value_formatter.as_float", "float("):
+        "the float backends (numpy, JAX) of map and map --network print their float64 "
+        "results, labelled float64",
     ("cli/map.py", "map_command", ":.Ng"):
         "the size of a float backend's error in a warning",
-    ("cli/map_network.py", "_formatter.as_float", "float("):
-        "the numpy backend of map --network prints its float64 results, labelled float64",
     ("certify/network_fixed_point.py", "network_variance_collapse", "float("):
         "iterates of the network's map at 64 bits: a diagnosis labelled as float evidence, "
         "nothing certified",

@@ -137,3 +137,26 @@ def verdict_cell(result: Any) -> str:
         point = ", ".join(format_fraction(x) for x in result.counterexample[0])  # exact
         return f"FALSE at ({point})"
     return f"undecided: {result.reason}"
+
+
+def value_formatter(backend: str, digits: int, shown: int, as_json: bool) -> Any:
+    """How ``map`` and ``map --network`` print one value of a number system: mpmath to
+    ``digits`` digits; an arb ball with the ``shown`` digits it determines (arb trims the
+    rest, and prints the radius); a float backend's float64 as it is (``None`` in JSON, a
+    note in text, when it is not finite)."""
+    import math
+
+    if backend == "mpmath":
+        import mpmath
+
+        return lambda x: mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
+    if backend == "arb":
+        return lambda x: x.str(shown, radius=True)
+
+    def as_float(x: Any) -> Any:
+        value = float(x)
+        if not math.isfinite(value):
+            return None if as_json else "nan/inf (outside float64)"
+        return value if as_json else repr(value)
+
+    return as_float

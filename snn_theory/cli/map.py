@@ -50,35 +50,17 @@ Accuracy notes: the variance ν̃ = ξ̃ − μ̃² and H21, H22 cancel when r²
 from __future__ import annotations
 
 import json
-import math
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
-import mpmath
 
 from snn_theory.cli.activation_option import activation_options, resolve_options
+from snn_theory.cli.console import value_formatter
 from snn_theory.errors import InputError, PrecisionExhausted
 from snn_theory.evaluate import backends
-from snn_theory.evaluate.point import MAX_DIGITS, MAX_ITERATIONS, MapPoint, map_point
+from snn_theory.evaluate.point import MAX_DIGITS, MAX_ITERATIONS, map_point
 from snn_theory.exact import decimal_string
-
-
-def _formatter(point: MapPoint, as_json: bool) -> Callable[[Any], Any]:
-    if point.backend == "mpmath":
-        return lambda x: mpmath.nstr(x, point.digits, min_fixed=-4, max_fixed=point.digits)
-    if point.backend == "arb":
-        # all digits the ball determines at the working precision (arb trims the rest)
-        return lambda x: x.str(point.display_digits, radius=True)
-
-    def as_float(x: Any) -> Any:
-        value = float(x)
-        if not math.isfinite(value):
-            return None if as_json else "nan/inf (outside float64)"
-        return value if as_json else repr(value)
-
-    return as_float
 
 
 @click.command("map")
@@ -145,7 +127,7 @@ def map_command(mu: str, nu: str, omega: str, tau: str, lam: str | None, alpha: 
     except PrecisionExhausted as exc:
         click.echo(f"snn-theory map: error: {exc}; not printing wrong digits", err=True)
         sys.exit(3)
-    fmt = _formatter(point, as_json)
+    fmt = value_formatter(point.backend, point.digits, point.display_digits, as_json)
     values = point.values
     out: dict[str, Any] = {
         "mean": fmt(values["mean"]),

@@ -19,31 +19,15 @@ exit 3 when the test does not pass.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any
 
 import mpmath
 
+from snn_theory.cli.console import value_formatter
 from snn_theory.errors import InputError
-from snn_theory.evaluate.network_map import NetworkMap, network_map
+from snn_theory.evaluate.network_map import network_map
 from snn_theory.exact import ball_text, decimal_string
-
-
-def _formatter(result: NetworkMap, digits: int, as_json: bool) -> Any:
-    if result.backend == "mpmath":
-        return lambda x: mpmath.nstr(x, digits, min_fixed=-4, max_fixed=digits)
-    if result.backend == "arb":
-        shown = max(digits, mpmath.libmp.prec_to_dps(result.bits))
-        return lambda x: x.str(shown, radius=True)
-
-    def as_float(x: Any) -> Any:
-        value = float(x)
-        if not math.isfinite(value):
-            return None if as_json else "nan/inf (outside float64)"
-        return value if as_json else repr(value)
-
-    return as_float
 
 
 def run_network(network: str, *, mu: str, nu: str, omega: str, tau: str, backend: str,
@@ -55,7 +39,8 @@ def run_network(network: str, *, mu: str, nu: str, omega: str, tau: str, backend
     tau = decimal_string(tau, "--tau", positive=True)
     result = network_map(network, mu=mu, nu=nu, omega=omega, tau=tau, backend=backend,
                          digits=digits)
-    fmt = _formatter(result, digits, as_json)
+    fmt = value_formatter(result.backend, digits,
+                          max(digits, mpmath.libmp.prec_to_dps(result.bits)), as_json)
     (a, b), (c, d) = result.jacobian
     out: dict[str, Any] = {
         "network": result.network.spelling(),
