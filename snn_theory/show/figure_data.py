@@ -38,6 +38,25 @@ def fixed_points_numpy(omega: np.ndarray, tau: np.ndarray, *, iterations: int = 
     return result.mu, result.nu, result.converged
 
 
+def certified_point(mu_b: Any, nu_b: Any) -> dict[str, Any]:
+    """A fixed point proven by a Krawczyk test, as the figures use it (balls as text, float
+    midpoints and float bounds containing the balls)."""
+    return {"certified": True, "mu": arb_ball_text(mu_b), "nu": arb_ball_text(nu_b),
+            "mu_value": float(mu_b.mid()), "nu_value": float(nu_b.mid()),
+            "mu_bounds": float_bounds(mu_b), "nu_bounds": float_bounds(nu_b)}
+
+
+def float_point(mu: np.ndarray, nu: np.ndarray, ok: np.ndarray) -> dict[str, Any]:
+    """A float Newton fixed point (evidence, ``certified`` False; None everywhere when Newton
+    failed), as the figures use it."""
+    if not ok[0]:
+        return {"certified": False, "mu": None, "nu": None, "mu_value": None,
+                "nu_value": None, "mu_bounds": None, "nu_bounds": None}
+    return {"certified": False, "mu": f"{mu[0]:.10g}", "nu": f"{nu[0]:.10g}",
+            "mu_value": float(mu[0]), "nu_value": float(nu[0]),
+            "mu_bounds": None, "nu_bounds": None}
+
+
 def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
     """The fixed point of g for (ω, τ), certified when possible.
 
@@ -49,16 +68,8 @@ def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
     try:
         mu_b, nu_b = fixed_point(str(omega), str(tau), backend="arb")
     except (ArithmeticError, ValueError, ZeroDivisionError):
-        mu, nu, ok = fixed_points_numpy(np.array([omega]), np.array([tau]))
-        if not ok[0]:
-            return {"certified": False, "mu": None, "nu": None, "mu_value": None,
-                    "nu_value": None, "mu_bounds": None, "nu_bounds": None}
-        return {"certified": False, "mu": f"{mu[0]:.10g}", "nu": f"{nu[0]:.10g}",
-                "mu_value": float(mu[0]), "nu_value": float(nu[0]),
-                "mu_bounds": None, "nu_bounds": None}
-    return {"certified": True, "mu": arb_ball_text(mu_b), "nu": arb_ball_text(nu_b),
-            "mu_value": float(mu_b.mid()), "nu_value": float(nu_b.mid()),
-            "mu_bounds": float_bounds(mu_b), "nu_bounds": float_bounds(nu_b)}
+        return float_point(*fixed_points_numpy(np.array([omega]), np.array([tau])))
+    return certified_point(mu_b, nu_b)
 
 
 # ============================================================================ other activations
@@ -95,9 +106,7 @@ def fixed_point_of(activation: Activation | None, omega: float, tau: float) -> d
         with working_precision(bits=64):
             fp = activation_map.fixed_point(activation, str(omega), str(tau))
         if fp.proved:
-            return {"certified": True, "mu": arb_ball_text(fp.mean), "nu": arb_ball_text(fp.variance),
-                    "mu_value": float(fp.mean.mid()), "nu_value": float(fp.variance.mid()),
-                    "mu_bounds": float_bounds(fp.mean), "nu_bounds": float_bounds(fp.variance)}
+            return certified_point(fp.mean, fp.variance)
     except (ArithmeticError, ValueError, ZeroDivisionError, InputError):
         pass
     mu, nu, ok = activation_map.fixed_points_float(activation, np.array([omega]),
@@ -111,12 +120,7 @@ def fixed_point_of(activation: Activation | None, omega: float, tau: float) -> d
                         f"ν* = 0 (float evidence: {collapse:.2g} after 60 layers from (0, 1)); "
                         f"scale the activation (--scale, the c of `snn-theory solve-constants "
                         f"--activation …`) or raise τ"}
-    if not ok[0]:
-        return {"certified": False, "mu": None, "nu": None, "mu_value": None,
-                "nu_value": None, "mu_bounds": None, "nu_bounds": None}
-    return {"certified": False, "mu": f"{mu[0]:.10g}", "nu": f"{nu[0]:.10g}",
-            "mu_value": float(mu[0]), "nu_value": float(nu[0]),
-            "mu_bounds": None, "nu_bounds": None}
+    return float_point(mu, nu, ok)
 
 
 def iterated_trajectory(activation: Activation | None, mu0: float, omega: float, nu0: float,
