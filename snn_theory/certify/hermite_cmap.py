@@ -29,18 +29,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from flint import arb, fmpq
+from flint import arb
 
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import gaussian
+from snn_theory.evaluate.gaussian import fraction_ball
 
 #: Largest accepted truncation order K.
 MAX_TERMS = gaussian.MAX_EXPECTATION_ORDER
-
-
-def _frac(q: Fraction) -> arb:
-    return arb(fmpq(q.numerator, q.denominator))
 
 
 def _horner(coefficients: tuple[arb, ...], c: arb) -> arb:
@@ -113,7 +110,7 @@ def hermite_cmap(act: Activation, alpha: arb, beta: arb, gamma: arb, delta: arb,
     if 0 in alpha:
         raise ArithmeticError("the input scale ball contains 0")
     base = act.with_affine(Fraction(1), Fraction(0))
-    c, d = _frac(act.scale), _frac(act.shift)
+    c, d = fraction_ball(act.scale), fraction_ball(act.shift)
     e = gaussian.expectations(base, beta, alpha * alpha, order=terms, powers=(1, 2))
     a = []
     for k in range(terms + 1):

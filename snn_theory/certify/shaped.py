@@ -42,7 +42,7 @@ from fractions import Fraction
 from typing import Any
 
 import sympy as sp
-from flint import arb, ctx, fmpq
+from flint import arb, ctx
 
 from snn_theory.certify import propagation
 from snn_theory.derive import activations
@@ -50,6 +50,7 @@ from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import gaussian
 from snn_theory.evaluate.dual import Dual
+from snn_theory.evaluate.gaussian import fraction_ball
 from snn_theory.precision import working_precision
 
 #: Bounds |g″(x)| ≤ P(|x|) of built-ins whose second derivative the parser cannot bound
@@ -66,10 +67,6 @@ SECOND_DERIVATIVE_GROWTH: dict[str, tuple[Fraction, ...]] = {
     "mish": (Fraction(2), Fraction(3)),
     "selu": (Fraction(176, 100),),
 }
-
-
-def _frac(q: Fraction) -> arb:
-    return arb(fmpq(q.numerator, q.denominator))
 
 
 def _base(act: Activation) -> Activation:
@@ -187,7 +184,7 @@ def shape_moments(act: Activation, alpha: arb, beta: arb, curvature: bool = Fals
         raise InputError(f"the derivative of {act.label()} jumps at a kink (or sympy cannot "
                          "prove it continuous), so psi'' has a Dirac mass and C''(1) is "
                          "infinite; for ReLU and leaky ReLU use the leaky-ReLU form of TAT")
-    c, d = _frac(act.scale), _frac(act.shift)
+    c, d = fraction_ball(act.scale), fraction_ball(act.shift)
     v = _square(alpha)
     raw = gaussian.raw_partials(_base(act), beta, v, order=4)
     P = gaussian.combine(raw, 4, c, d)

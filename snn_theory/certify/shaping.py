@@ -35,7 +35,7 @@ from typing import Any
 
 import mpmath
 import numpy as np
-from flint import arb, ctx, fmpq
+from flint import arb, ctx
 
 from snn_theory.certify.hermite_cmap import hermite_cmap
 from snn_theory.certify.shaped import (
@@ -50,6 +50,7 @@ from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import dual
 from snn_theory.evaluate.dual import Dual
+from snn_theory.evaluate.gaussian import fraction_ball
 from snn_theory.evaluate.krawczyk import krawczyk_1d, krawczyk_nd
 from snn_theory.exact import ball_text
 from snn_theory.precision import working_precision
@@ -97,10 +98,6 @@ class ShapeResult:
     precision_bits: int
     seconds: float
     exact: dict[str, str] = field(default_factory=dict)
-
-
-def _frac(q: Fraction) -> arb:
-    return arb(fmpq(q.numerator, q.denominator))
 
 
 def validate(method: str, depth: int, zeta: Fraction | None, curvature: Fraction | None,
@@ -259,11 +256,11 @@ def _krawczyk_test(system: Callable, box: Sequence[arb]) -> Any:
 
 def _targets(method: str, depth: int, targets: dict[str, Fraction]
              ) -> tuple[dict[str, arb], tuple[str, ...]]:
-    d = _frac(Fraction(depth))
+    d = fraction_ball(Fraction(depth))
     if method == "dks":
-        return ({"slope": (_frac(targets["zeta"]).log() / d).exp()},
+        return ({"slope": (fraction_ball(targets["zeta"]).log() / d).exp()},
                 ("input_scale", "input_shift"))
-    return ({"slope": arb(1), "curvature": _frac(targets["curvature"]) / d},
+    return ({"slope": arb(1), "curvature": fraction_ball(targets["curvature"]) / d},
             ("input_scale", "input_shift", "output_shift"))
 
 
@@ -295,7 +292,7 @@ def prove(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
         exact = {"c_zero": "0"}
         how = "E[psi] = 0 at the root (delta = -E[phi]), so C(0) = 0 in every layer"
     else:
-        network = {"c_curvature": _frac(Fraction(depth)) * local.c_curvature}
+        network = {"c_curvature": fraction_ball(Fraction(depth)) * local.c_curvature}
         exact = {"c_slope": "1"}
         how = "C'(1) = 1 at the root, so the layers' curvatures add"
     equations = ("Q'(1) - 1, C'(1) - zeta^(1/D)" if method == "dks"
@@ -402,7 +399,7 @@ def shape_leaky_relu(act: Activation, depth: int, eta: Fraction, started: float 
     started = time.perf_counter() if started is None else started
     _plain_leaky_relu(act)
     bits = ctx.prec
-    e = _frac(eta)
+    e = fraction_ball(eta)
     at_zero = _leaky_chain(arb(0), depth)
     if not (at_zero > e or at_zero < e):  # η inside the enclosure: nothing is decided
         shown = ball_text(at_zero, 6) if at_zero.is_finite() else "a non-finite enclosure"
@@ -448,7 +445,7 @@ def prove_leaky_relu(act: Activation, depth: int, eta: Fraction, box: arb,
     the certificate checker both call this); :class:`ShapingFailure` when it fails."""
     started = time.perf_counter() if started is None else started
     _plain_leaky_relu(act)  # the proof is about the plain leaky ReLU (a checked claim)
-    e = _frac(eta)
+    e = fraction_ball(eta)
     result = krawczyk_1d(lambda s: _leaky_g_of_s(s, depth, e)[0],
                          lambda s: _leaky_g_of_s(s, depth, e)[1], box)
     if not result.proved:
