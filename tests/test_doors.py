@@ -143,6 +143,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the float quadrature of other activations (evidence)",
     ("evaluate/activation_map.py", "variance_collapse", "float("):
         "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
+    ("evaluate/activation_map.py", "collapsed_variance", "float("):
+        "the rule on float64 iterates of a map: a diagnosis labelled as float evidence",
     ("evaluate/activation_map.py", "trivial_fixed_point", "float("):
         "float64 iterates of g: a diagnosis labelled as float evidence, nothing certified",
     ("evaluate/activation_map.py", "trivial_fixed_point", ":.Ng"):

@@ -21,7 +21,7 @@ from flint import ctx as arb_context
 
 from snn_theory.derive.network import Network, parse_network
 from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
-from snn_theory.evaluate.activation_map import FixedPoint
+from snn_theory.evaluate.activation_map import FixedPoint, collapsed_variance
 from snn_theory.evaluate.krawczyk import krawczyk
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.evaluate.network_map import evaluate_network
@@ -124,7 +124,7 @@ def network_variance_collapse(network: Network, omega: Any, tau: Any, start: tup
     with working_precision(bits=64):
         mu, nu = arb(start[0].numerator) / start[0].denominator, \
             arb(start[1].numerator) / start[1].denominator
-        first = last = float(nu.mid())
+        variances = [float(nu.mid())]
         for _ in range(steps):
             try:
                 g = evaluate_network(network, arb(mu.mid()), arb(nu.mid()), omega=omega,
@@ -132,13 +132,12 @@ def network_variance_collapse(network: Network, omega: Any, tau: Any, start: tup
             except InputError:
                 break
             mu, nu = g.mean, g.variance
-            value = float(nu.mid())
-            if not value <= last:
-                return None
-            last = value
-            if last < 1e-6:
+            variances.append(float(nu.mid()))
+            if not variances[-1] <= variances[-2]:
+                return None  # a rise: not falling at every step (stop iterating early)
+            if variances[-1] < 1e-6:
                 break
-    return last if last < 0.05 * first else None
+    return collapsed_variance(variances)
 
 
 def _raise_if_collapsing(network: Network, omega: Any, tau: Any,

@@ -165,8 +165,15 @@ def variance_collapse(act: Activation, omega: Any, tau: Any, *, steps: int = 60,
     True
     """
     path = iterate_float(act, start[0], float(omega), start[1], float(tau), steps=steps)
-    nu = path[:, 1]
-    if not np.all(np.isfinite(nu)) or nu[0] <= 0:
+    return collapsed_variance(path[:, 1])
+
+
+def collapsed_variance(variances: Any) -> float | None:
+    """The rule by which a sequence of variances ν_0, ν_1, … of iterates counts as falling to
+    the trivial fixed point ν* = 0 (float evidence, not a proof): all finite, ν_0 > 0, ν falls
+    at every step and ends below 5 % of ν_0.  Returns the last ν when so, else None."""
+    nu = np.asarray(variances, dtype=float)
+    if nu.size == 0 or not np.all(np.isfinite(nu)) or nu[0] <= 0:
         return None
     falling = bool(np.all(np.diff(nu) <= 0))
     return float(nu[-1]) if falling and nu[-1] < 0.05 * nu[0] else None
