@@ -21,7 +21,11 @@ formulas, in this order:
    a cut that no box straddles (a *guillotine* tiling, which is what grid + bisection
    produces) until each region is exactly one box — exact integer arithmetic throughout;
 4. a fresh ball evaluation (:func:`snn_theory.certify.enclosure.bound`) of every box gives exactly
-   the stored bound, and every stored bound proves the claim;
+   the stored bound, and every stored bound proves the claim; a certificate that records a
+   ``network`` is about that network's composed map (its canonical spelling is parsed again
+   and must be spelt canonically; the bound is the network's,
+   :mod:`snn_theory.certify.network_enclosure`), never a built-in theorem, and its constants
+   must be λ01, α01;
 5. the extremum enclosure: its decided end is exactly the worst fresh bound, its other end
    exactly the attained end of the ball at the witness point; for ``refuted``, the
    counterexample's ball value violates the claim.
@@ -56,16 +60,17 @@ from snn_theory.certify.certificate.io import (
     schema,
 )
 from snn_theory.certify.certificate.tiling import tiling_error
-from snn_theory.certify.claims import Claim, builtin_claim_for
+from snn_theory.certify.claims import BUILTIN_CLAIMS, Claim, builtin_claim_for, normalise_name
 from snn_theory.certify.enclosure import (
-    bound,
-    bound_modes,
+    bound_modes_of,
+    bound_of,
     interval_ball,
     lower,
-    point_value,
     upper,
 )
+from snn_theory.certify.network_enclosure import box_quantity
 from snn_theory.derive.formulas import VARIABLE_NAMES
+from snn_theory.derive.network import parse_network
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
 from snn_theory.precision import working_precision
@@ -150,6 +155,8 @@ class RecheckState:
     alpha: tuple[Fraction, Fraction] | None
     side: int
     claim: Claim | None = None
+    #: the canonical spelling of the certificate's network (None: one SELU layer)
+    network: str | None = None
 
 
 def certificate_constant_balls(lam: Sequence[Fraction] | None,
@@ -182,11 +189,11 @@ def _check_chunk(state: RecheckState, chunk: list[tuple[int, list, Fraction, int
         lam, alpha = certificate_constant_balls(state.lam, state.alpha, bits)
         try:
             with working_precision(bits=bits):
+                quantity = box_quantity(state.network, state.quantity, lam, alpha)
                 if claim is None:
-                    b, _ = bound(state.quantity, box, lam, alpha, state.side)
+                    b, _ = bound_of(quantity, box, state.side)
                 else:  # both modes from one evaluation; the one that reproduces the stored
-                    early, b = bound_modes(state.quantity, box, lam, alpha, state.side,
-                                           claim.satisfied_by)
+                    early, b = bound_modes_of(quantity, box, state.side, claim.satisfied_by)
                     b = early if early == stored else b
             out.append((index, b, ""))
         except ArithmeticError as exc:
@@ -216,6 +223,31 @@ def _statement_json(claim: Claim, constants: dict[str, Any], builtin: Claim | No
                           "alpha": [format_fraction(rational_field(x, "constants.alpha"))
                                     for x in constants["alpha"]]},
             "builtin": None if builtin is None else builtin.name}
+
+
+def _network_field(content: dict[str, Any], claim: Claim, source: str) -> str | None:
+    """The certificate's network, parsed again and canonically spelt (None: one layer).  A
+    network's claim is never a built-in theorem: a name that normalises to a built-in name
+    is rejected, and its constants must be λ01, α01 (what the network's blocks use)."""
+    if "network" not in content:
+        return None
+    text = content["network"]
+    try:
+        network = parse_network(text)
+    except InputError as exc:
+        raise CertificateError(f"network: {exc}") from None
+    if network.spelling() != text:
+        raise CertificateError(f"network: {text!r} is not the canonical spelling "
+                               f"{network.spelling()!r}")
+    if source != "closed-form":
+        raise CertificateError("network: its blocks use λ01, α01; the constants must be "
+                               "closed-form")
+    key = normalise_name(claim.name)
+    for name in BUILTIN_CLAIMS:
+        if normalise_name(name) == key:
+            raise CertificateError(f"claim {claim.name!r} bears the name of the built-in "
+                                   f"claim {name!r} but is about the network {text!r}")
+    return text
 
 
 def check_certificate(path: Path | str, jobs: int = 1,
@@ -266,10 +298,11 @@ def _reported(report: CheckReport, run: Callable[[], CheckReport]) -> CheckRepor
     return report
 
 
-def _fresh_point(claim: Claim, point: list[Fraction], used: tuple, bits: int) -> arb:
+def _fresh_point(claim: Claim, point: list[Fraction], used: tuple, bits: int,
+                 network: str | None = None) -> arb:
     lam, alpha = certificate_constant_balls(*used, bits)
     with working_precision(bits=bits):
-        return point_value(claim.quantity, point, lam, alpha)
+        return box_quantity(network, claim.quantity, lam, alpha).point_value(point)
 
 
 def check_content(content: dict[str, Any], report: CheckReport, jobs: int = 1,
@@ -302,8 +335,11 @@ def _check_parsed(content: dict[str, Any], jobs: int,
     source = constants["source"]
     if source not in ("closed-form", "user"):
         raise CertificateError(f"constants: unknown source {source!r}")
-    builtin = builtin_claim_for(claim, source == "closed-form")
+    network = _network_field(content, claim, source)
+    builtin = None if network is not None else builtin_claim_for(claim, source == "closed-form")
     report.statement = _statement_json(claim, constants, builtin)
+    if network is not None:
+        report.statement["network"] = network
     bits = bits_field(content["precision_bits"], "precision_bits")
     lam_iv = interval_field(constants["lam"], "constants.lam")
     alpha_iv = interval_field(constants["alpha"], "constants.alpha")
@@ -327,7 +363,7 @@ def _check_parsed(content: dict[str, Any], jobs: int,
         ce = content["counterexample"]
         point = point_field(ce["point"], claim, "counterexample")
         ce_bits = bits_field(ce.get("precision_bits", bits), "counterexample.precision_bits")
-        value = _fresh_point(claim, point, used, ce_bits)
+        value = _fresh_point(claim, point, used, ce_bits, network)
         # the claim fails at `point` iff the value is on the wrong side of the threshold
         violated = (not claim.satisfied_by(lower(value)) if side > 0
                     else not claim.satisfied_by(upper(value)))
@@ -361,13 +397,13 @@ def _check_parsed(content: dict[str, Any], jobs: int,
     witness = content["witness"]
     witness_point = point_field(witness["point"], claim, "witness")
     w_bits = bits_field(witness.get("precision_bits", bits), "witness.precision_bits")
-    wv = _fresh_point(claim, witness_point, used, w_bits)
+    wv = _fresh_point(claim, witness_point, used, w_bits, network)
     attained = lower(wv) if side > 0 else upper(wv)
     if attained != (ext_lo if side > 0 else ext_hi):
         raise CertificateError("extremum: the witness point does not attain the stated "
                                "end of the enclosure (fresh value "
                                f"{decimal_text(attained, -side)})")
-    fresh, failures = _recheck_boxes(claim, boxes, used, side, jobs, progress)
+    fresh, failures = _recheck_boxes(claim, boxes, used, side, jobs, progress, network)
     if failures:
         k, why = failures[0]
         raise CertificateError(f"box {k}: {why} ({len(failures)} box(es) fail)")
@@ -390,7 +426,7 @@ def _chunks(items: list, n: int) -> Iterable[list]:
 
 
 def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int, jobs: int,
-                   progress: Callable[[int, int], None] | None
+                   progress: Callable[[int, int], None] | None, network: str | None = None
                    ) -> tuple[list[Fraction], list[tuple[int, str]]]:
     """(fresh bounds, failures): a box fails unless its fresh bound is exactly the stored
     one (the certificate is a transcript of the computation; a weaker stored bound would be
@@ -398,7 +434,7 @@ def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int, jobs: int,
     tasks = [(k, box, stored, bits) for k, (box, stored, bits) in enumerate(boxes)]
     lam_iv, alpha_iv = used
     state = RecheckState(claim.quantity, None if lam_iv is None else tuple(lam_iv),
-                         None if alpha_iv is None else tuple(alpha_iv), side, claim)
+                         None if alpha_iv is None else tuple(alpha_iv), side, claim, network)
     stored_of = {k: stored for k, (_, stored, _) in enumerate(boxes)}
     failures: list[tuple[int, str]] = []
     fresh: list[Fraction] = []

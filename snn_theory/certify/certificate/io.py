@@ -85,21 +85,21 @@ def certificate_path(directory: Path | str, claim_name: str, compressed: bool) -
 
 
 def _statement_of(content: dict[str, Any]) -> tuple:
-    """What a certificate is about: its claim (with name) and its constants (the source,
-    and the intervals for user constants)."""
+    """What a certificate is about: its claim (with name), its constants (the source, and
+    the intervals for user constants) and its network (None: one layer)."""
     constants = dict(content.get("constants") or {})
     if constants.get("source") == "closed-form":
         constants = {"source": "closed-form"}
     return (json.dumps(content.get("claim"), sort_keys=True),
-            json.dumps(constants, sort_keys=True))
+            json.dumps(constants, sort_keys=True), content.get("network"))
 
 
 def overwrite_conflict(directory: Path | str, claim: dict[str, Any],
-                       constants: dict[str, Any]) -> str | None:
-    """Why writing a certificate of (claim, constants) into ``directory`` would replace a
-    certificate of a *different* statement (or a file that is not a readable certificate),
-    or None when it would not."""
-    mine = _statement_of({"claim": claim, "constants": constants})
+                       constants: dict[str, Any], network: str | None = None) -> str | None:
+    """Why writing a certificate of (claim, constants, network) into ``directory`` would
+    replace a certificate of a *different* statement (or a file that is not a readable
+    certificate), or None when it would not."""
+    mine = _statement_of({"claim": claim, "constants": constants, "network": network})
     for compressed in (False, True):
         path = certificate_path(directory, str(claim["name"]), compressed)
         if not path.exists():
@@ -131,6 +131,10 @@ FIELDS: dict[str, frozenset[str]] = {
     "refuted": frozenset({"format", "version", "claim", "verdict", "constants",
                           "precision_bits", "counterexample", "software", "checksum"}),
 }
+#: Top-level fields a certificate may have besides those of :data:`FIELDS`: ``network``,
+#: the canonical spelling of the network whose composed map the claim is about (absent: one
+#: SELU layer).
+OPTIONAL_FIELDS: frozenset[str] = frozenset({"network"})
 
 
 def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | None:
@@ -149,7 +153,7 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
     if verdict not in FIELDS:
         return None
     content: dict[str, Any] = {"format": FORMAT, "version": VERSION}
-    content.update({k: v for k, v in data.items() if k in FIELDS[verdict]
+    content.update({k: v for k, v in data.items() if k in FIELDS[verdict] | OPTIONAL_FIELDS
                     and k not in ("format", "version", "checksum", "software")})
     for key in ("witness", "counterexample"):
         if isinstance(content.get(key), dict):
@@ -169,7 +173,8 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
     name = content["claim"]["name"]
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    conflict = overwrite_conflict(directory, content["claim"], constants)
+    conflict = overwrite_conflict(directory, content["claim"], constants,
+                                  content.get("network"))
     if conflict:
         raise InputError(f"not writing the certificate of {name}: {conflict}")
     path = certificate_path(directory, name, compressed)
@@ -224,11 +229,13 @@ def schema(content: Any) -> None:
     """Every object has exactly its fields with their JSON types (docs/certificate-format.md);
     values are checked later."""
     _fields(content, "certificate", ["format", "version"],
-            set().union(*FIELDS.values()) - {"format", "version"})
+            set().union(*FIELDS.values(), OPTIONAL_FIELDS) - {"format", "version"})
     verdict = content.get("verdict")
     if verdict not in FIELDS:
         raise CertificateError(f"verdict {verdict!r} carries no proof")
-    _fields(content, "certificate", FIELDS[verdict])
+    _fields(content, "certificate", FIELDS[verdict], OPTIONAL_FIELDS)
+    if "network" in content:
+        _string(content["network"], "network")
     _integer(content["precision_bits"], "precision_bits")
     claim = _fields(content["claim"], "claim", ["name", "quantity", "relation", "threshold",
                                                 "domain"])

@@ -242,7 +242,8 @@ class _Search:
         self.claim, self.settings, self.executor, self.progress = (claim, settings, executor,
                                                                    progress)
         self.keep_finished = keep_finished
-        self.worker = WorkerState.for_claim(claim, settings.constants, settings.precision)
+        self.worker = WorkerState.for_claim(claim, settings.constants, settings.precision,
+                                            settings.network)
         self.key = settings.key(claim)
         self.side = 1 if claim.kind == "max" else -1
         self.serial = itertools.count()
@@ -555,7 +556,7 @@ class _Search:
                            tolerance_met=met, resume=resume_note, decided=decided,
                            witness_bits=None if best is None else best.point_bits,
                            counterexample_bits=None if counterexample is None
-                           else counterexample.point_bits)
+                           else counterexample.point_bits, network=settings.network)
 
 
 

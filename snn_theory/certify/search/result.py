@@ -45,6 +45,8 @@ class ClaimResult:
     resume: str = ""
     #: Leaf boxes decided by their bound when the search stopped, and the others.
     decided: int = 0
+    #: The canonical spelling of the network the claim is about (None: one SELU layer).
+    network: str | None = None
 
     @property
     def holds(self) -> bool | None:
@@ -56,7 +58,7 @@ class ClaimResult:
         claim (its very statement, λ01 and α01) that :data:`EXPECTED_FALSE` lists as a known
         erratum of the paper; None otherwise."""
         name = self.claim.name
-        if (self.verdict != "refuted" or name not in EXPECTED_FALSE
+        if (self.verdict != "refuted" or self.network is not None or name not in EXPECTED_FALSE
                 or BUILTIN_CLAIMS.get(name) != self.claim or not self.constants.closed_form):
             return None
         return EXPECTED_FALSE[name]
@@ -85,6 +87,8 @@ class ClaimResult:
             "constants": self.constants.to_json(),
             "precision_bits": self.precision,
         }
+        if self.network is not None:
+            data["network"] = self.network
         if self.verdict == "refuted":
             data["counterexample"] = point(self.counterexample, self.counterexample_bits)
         else:
@@ -107,6 +111,7 @@ class ClaimResult:
             ext = {"kind": self.claim.kind, "lower": decimal_text(self.extremum[0], -1),
                    "upper": decimal_text(self.extremum[1], 1)}
         return {"name": self.claim.name, "statement": self.claim.statement, "holds": self.holds,
+                **({} if self.network is None else {"network": self.network}),
                 "proof": "interval" if self.verdict == "holds" else None,
                 "constants": self.constants.describe(),
                 "extremum": ext, "counterexample": ce, "boxes": len(self.leaves),

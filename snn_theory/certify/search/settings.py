@@ -53,12 +53,18 @@ class Settings:
     #: or the cluster's threads).  A fixed value makes the leaves — and so the certificate —
     #: independent of --jobs and of the cluster's size.
     round_size: int | None = None
+    #: The canonical spelling of the network whose composed map the claims are about
+    #: (:meth:`snn_theory.derive.network.Network.spelling`; None: one SELU layer).
+    network: str | None = None
 
     def key(self, claim: Claim) -> dict[str, Any]:
         """What a saved state must match to be resumed (the tolerance is not part of it: the
         saved leaves tile the domain whatever the tolerance was)."""
-        return {"version": STATE_VERSION, "claim": claim.to_json(), "grid": self.grid,
-                "precision": self.precision, "constants": self.constants.to_json()}
+        key = {"version": STATE_VERSION, "claim": claim.to_json(), "grid": self.grid,
+               "precision": self.precision, "constants": self.constants.to_json()}
+        if self.network is not None:
+            key["network"] = self.network
+        return key
 
 
 

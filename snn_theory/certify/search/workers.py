@@ -33,6 +33,7 @@ from flint import arb
 
 from snn_theory.certify import enclosure
 from snn_theory.certify.claims import Claim
+from snn_theory.certify.network_enclosure import box_quantity
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends
 from snn_theory.exact import decimal_text, format_fraction, parse_exact
@@ -180,6 +181,8 @@ class WorkerState:
     """Everything a per-box task needs, handed to each task explicitly (picklable).
 
     ``claim``: boxes evaluated with ``early=True`` stop at the first bound that decides it.
+    ``network``: the canonical spelling of the network whose composed map the claim is about
+    (None: one SELU layer with ``constants``).
     """
 
     quantity: str
@@ -188,11 +191,19 @@ class WorkerState:
     precision: int
     widths: tuple[Fraction, ...]  # the domain's side lengths
     claim: Claim | None = None
+    network: str | None = None
 
     @classmethod
-    def for_claim(cls, claim: Claim, constants: Constants, precision: int) -> WorkerState:
+    def for_claim(cls, claim: Claim, constants: Constants, precision: int,
+                  network: str | None = None) -> WorkerState:
         return cls(claim.quantity, 1 if claim.kind == "max" else -1, constants, precision,
-                   tuple(hi - lo for lo, hi in claim.domain.bounds), claim)
+                   tuple(hi - lo for lo, hi in claim.domain.bounds), claim, network)
+
+    def box_quantity(self, bits: int) -> enclosure.BoxQuantity:
+        """The per-box bound of the claim's quantity at ``bits`` (one layer's formulas or
+        the network's map, :func:`snn_theory.certify.network_enclosure.box_quantity`)."""
+        lam, alpha = constant_balls(self.constants, bits)
+        return box_quantity(self.network, self.quantity, lam, alpha)
 
 
 @lru_cache(maxsize=256)
@@ -210,16 +221,15 @@ def evaluate_box(state: WorkerState, box: Box, depth: int, early: bool = False) 
     """Bound ``box`` rigorously (raising the precision where a small box needs it) and
     evaluate the quantity at the centre of the reduced face.  ``early``: stop at the cheap
     whole-box bound when it already decides the claim (:func:`enclosure.bound`)."""
-    quantity, side, base = state.quantity, state.side, state.precision
+    side, base = state.side, state.precision
     decides = state.claim.satisfied_by if early and state.claim is not None else None
     bits = base
     small = _is_small(state, box)
     result = face = None
     while True:
-        lam, alpha = constant_balls(state.constants, bits)
         try:
             with working_precision(bits=bits):
-                result, face = enclosure.bound(quantity, box, lam, alpha, side, decides)
+                result, face = enclosure.bound_of(state.box_quantity(bits), box, side, decides)
             break
         except ArithmeticError:
             if not small or bits >= base * _MAX_PRECISION_FACTOR:
@@ -227,12 +237,11 @@ def evaluate_box(state: WorkerState, box: Box, depth: int, early: bool = False) 
                 face = list(box)
                 break
             bits *= 2
-    lam, alpha = constant_balls(state.constants, bits)
     point = [(lo + hi) / 2 for lo, hi in face]
     p_lo = p_hi = None
     try:
         with working_precision(bits=bits):
-            value = enclosure.point_value(quantity, point, lam, alpha)
+            value = state.box_quantity(bits).point_value(point)
             p_lo, p_hi = enclosure.lower(value), enclosure.upper(value)
     except ArithmeticError:
         pass
@@ -256,10 +265,9 @@ def sharpen_point(state: WorkerState, item: Evaluated, claim: Claim) -> Evaluate
     bits = max(item.point_bits or item.bits, state.precision)
     while bits < state.precision * _MAX_PRECISION_FACTOR:
         bits *= 2
-        lam, alpha = constant_balls(state.constants, bits)
         try:
             with working_precision(bits=bits):
-                value = enclosure.point_value(state.quantity, item.point, lam, alpha)
+                value = state.box_quantity(bits).point_value(item.point)
                 lo, hi = enclosure.lower(value), enclosure.upper(value)
         except ArithmeticError:
             continue
@@ -268,10 +276,13 @@ def sharpen_point(state: WorkerState, item: Evaluated, claim: Claim) -> Evaluate
     return dataclasses.replace(item, point_lo=lo, point_hi=hi, point_bits=bits)
 
 
-def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
-    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound` (the
-    compact gradient forms of :func:`snn_theory.derive.formulas.compact_gradient`)."""
-    return backends.value_and_gradient("arb", quantity)(*balls, lam, alpha)[1:]
+def _gradient(state: WorkerState, balls: list[arb], bits: int) -> Sequence[arb]:
+    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound` (for one
+    layer the compact gradient forms of :func:`snn_theory.derive.formulas.compact_gradient`)."""
+    grad = state.box_quantity(bits).value_and_gradient(balls)[1]
+    if grad is None:
+        raise ArithmeticError("no gradient enclosure")
+    return grad
 
 
 def split_coordinate(state: WorkerState, item: Evaluated) -> int:
@@ -281,10 +292,9 @@ def split_coordinate(state: WorkerState, item: Evaluated) -> int:
     box, face = item.box, item.face
     try:
         if item.bound is not None:
-            lam, alpha = constant_balls(state.constants, item.bits)
             with working_precision(bits=item.bits):
                 balls = [enclosure.interval_ball(lo, hi) for lo, hi in face]
-                grad = _gradient(state.quantity, balls, lam, alpha)
+                grad = _gradient(state, balls, item.bits)
                 scores = []
                 for i, (lo, hi) in enumerate(box):
                     if face[i][0] == face[i][1] or lo == hi:
