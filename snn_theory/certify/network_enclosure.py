@@ -32,12 +32,15 @@ the same code), so its proofs are the single-layer proofs box for box.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
 
 from flint import arb
 
+from snn_theory.certify.activation_claims import builtin_claims
+from snn_theory.certify.claims import Claim
 from snn_theory.certify.enclosure import (
     BoxQuantity,
     FormulaQuantity,
@@ -164,5 +167,25 @@ def box_quantity(network_spelling: str | None, quantity: str, lam: arb,
     return FormulaQuantity(quantity, lam, alpha)
 
 
+# ------------------------------------------------------------------------------ claims
+def network_label(network: Network | str) -> str:
+    """``net-`` and 12 hex digits of the SHA-256 of the network's canonical spelling: what
+    the names of a network's built-in claims begin with, so that the claims (and their
+    certificate files) of two networks never share a name."""
+    import hashlib
+
+    spelling = parse_network(network).spelling()
+    return "net-" + hashlib.sha256(spelling.encode()).hexdigest()[:12]
+
+
+def network_claims(network: Network | str, theorem: str) -> list[Claim]:
+    """The built-in claims' analogues for a network (``--theorem 1``: S < 1 and the map sends
+    the (μ, ν) box of Theorem 1 into itself, :func:`snn_theory.certify.activation_claims.theorem1_analogue`;
+    the others as stated), named ``net-HASH.NAME`` (:func:`network_label`): a network's claim
+    is never one of the paper's theorems."""
+    label = network_label(network)
+    return [dataclasses.replace(c, name=f"{label}.{c.name}") for c in builtin_claims(theorem)]
+
+
 __all__ = ["NetworkQuantity", "box_quantity", "claim_values", "differentiable",
-           "is_single_layer", "matrix_sandwich"]
+           "is_single_layer", "matrix_sandwich", "network_claims", "network_label"]

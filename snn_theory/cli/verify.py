@@ -34,7 +34,7 @@ from snn_theory.files import writable_directory
 
 
 def _claims(theorem: str, domain: str | None, claim: str | None, name: str | None,
-            constants: object) -> list[Claim]:
+            constants: object, network: str | None = None) -> list[Claim]:
     """The claims to verify.  A user claim is called ``--name`` or, by default, a name
     derived from its statement and constants (so two different claims never share a name or
     a certificate file).  A built-in claim under other constants than λ01, α01 is another
@@ -48,13 +48,21 @@ def _claims(theorem: str, domain: str | None, claim: str | None, name: str | Non
             check_name(name, "--name")
         parsed = Claim.parse(claim, Domain.parse(domain), name=name or "user")
         if name is None:
-            parsed = dataclasses.replace(parsed,
-                                         name=parsed.default_name(constants.to_json()))
-        builtin_claim_for(parsed, constants.closed_form)  # no look-alike of a theorem
+            described = constants.to_json() if network is None else {
+                "constants": constants.to_json(), "network": network}
+            parsed = dataclasses.replace(parsed, name=parsed.default_name(described))
+        builtin = builtin_claim_for(parsed, constants.closed_form)  # no look-alike of a theorem
+        if network is not None and builtin is not None and name == builtin.name:
+            raise InputError(f"--name {name}: a claim about a network is not the built-in "
+                             "claim of that name; choose another name")
         return [parsed]
     if name is not None:
         raise InputError("--name names a user claim (with --domain and --claim); built-in "
                          "claims keep their names")
+    if network is not None:
+        from snn_theory.certify.network_enclosure import network_claims
+
+        return network_claims(network, theorem)
     claims = [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
     if not constants.closed_form:
         claims = [dataclasses.replace(c, name=c.name + _constants_label(constants))
@@ -144,12 +152,18 @@ def _enclosure_text(result: object) -> str:
                    "certificate); paper: the paper's float64 grid + rigorous derivative bounds "
                    "+ a stated, UNPROVEN float allowance (--theorem 1|appendix; not a proof, "
                    "no certificate; JSON \"proof\": \"grid+allowance\").")
+@click.option("--network", default=None, metavar="SPEC",
+              help="Claims about a whole network's composed map, e.g. \"dense(selu), "
+                   "alpha_dropout(0.1)\" (docs/networks.md); the domain's ω, τ are those of "
+                   "every dense block that names none.  --theorem 1: S < 1 and the map sends "
+                   "the (μ, ν) box of Theorem 1 into itself.  Certificates record the network.")
 @activation_options
 def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                    scheduler: str | None, certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
                    claim_text: str | None, claim_name: str | None, lam: str | None,
                    alpha: str | None, max_boxes: int | None, time_limit: float | None,
-                   method: str, activation: str, scale: str, shift: str) -> None:
+                   method: str, network: str | None, activation: str, scale: str,
+                   shift: str) -> None:
     """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
 
     Each claim (quantity relation threshold on a box in μ, ω, ν, τ) is decided first: a
@@ -165,6 +179,11 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     With --activation other than selu, the claims are about that activation (--theorem 1:
     S < 1 and g maps the (μ, ν) box into itself), decided with rigorous Gaussian integrals;
     certificates record the activation's definition.
+
+    With --network SPEC, the claims are about the network's composed map (mean, variance,
+    its Jacobian H, S), by the same search; --theorem 1 is the analogue above, the other
+    theorems' claims are stated as they are; claim names begin with net-HASH of the network,
+    and certificates record the network's canonical spelling.
 
     Cluster: --scheduler tcp://HOST:8786 sends the boxes of each round, in chunks, to a
     running Dask scheduler (e.g. `dask scheduler` plus `dask worker tcp://HOST:8786` on each
@@ -182,6 +201,9 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from rich.console import Console
     from rich.text import Text
 
+    if network is not None:
+        network = _network_spelling(network, activation, scale, shift, lam, alpha, method,
+                                    grid)
     model = resolve_options(activation, scale, shift)
     if method != "interval" or lam is not None or alpha is not None or grid == "paper":
         model.require_closed_form("--method paper, --grid paper, --lam and --alpha are for "
@@ -234,16 +256,17 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     constants = Constants.parse(lam, alpha)
     # A claim checked with other constants is another claim: it must not carry (or
     # overwrite the certificate of) the built-in name proven for λ01, α01.
-    claims = _claims(theorem, domain, claim_text, claim_name, constants)
+    claims = _claims(theorem, domain, claim_text, claim_name, constants, network)
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
     for c in claims:  # refuse before spending the time, not after
-        conflict = overwrite_conflict(certificate_dir, c.to_json(), constants.to_json())
+        conflict = overwrite_conflict(certificate_dir, c.to_json(), constants.to_json(),
+                                      network)
         if conflict:
             raise InputError(f"{c.name}: {conflict}")
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs or os.cpu_count() or 1,
                         max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,
                         constants=constants, state_dir=certificate_dir / ".state",
-                        resume=resume)
+                        resume=resume, network=network)
 
     def resumed(result: object) -> None:
         if resume and result.resume != "resumed":
@@ -259,8 +282,26 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     if as_json:
         click.echo(json.dumps({"claims": [r.json_entry() for r in results]}))
     else:
-        print_claims(results)
+        print_claims(results, **({} if network is None else {
+            "title": f"verify-contraction --network {network} (ball arithmetic, "
+                     "python-flint/Arb)"}))
     sys.exit(verdicts_exit_code(r.verdict for r in results))
+
+
+def _network_spelling(text: str, activation: str, scale: str, shift: str, lam: str | None,
+                      alpha: str | None, method: str, grid: str) -> str:
+    """The canonical spelling of ``--network`` (InputError: bad network, or options that
+    describe one layer)."""
+    from snn_theory.derive.network import parse_network
+
+    if (activation, scale, shift) != ("selu", "1", "0") or lam is not None or alpha is not None:
+        raise InputError("--network names its blocks' activations (SELU with λ01, α01 in "
+                         "dense(selu)); it does not combine with --activation, --scale, "
+                         "--shift, --lam or --alpha")
+    if method != "interval" or grid == "paper":
+        raise InputError("--network is verified by the interval search (not --method paper "
+                         "or --grid paper)")
+    return parse_network(text).spelling()
 
 
 @contextmanager

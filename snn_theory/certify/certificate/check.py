@@ -130,7 +130,8 @@ class CheckReport:
         else:
             kind = f"built-in {st['builtin']} (named {self.claim})"
         what = {"holds": "HOLDS", "refuted": "FALSE"}.get(self.verdict or "", "?")
-        body = (f"{what}: {st['quantity']} {st['relation']} {st['threshold']} on {domain} | "
+        of = f" of the network {st['network']}" if st.get("network") else ""
+        body = (f"{what}: {st['quantity']}{of} {st['relation']} {st['threshold']} on {domain} | "
                 f"{constants} | {kind} | {self.boxes} boxes")
         if self.valid and self.extremum:
             e = self.extremum
