@@ -20,19 +20,18 @@ import time
 
 from _timing import best_of
 
-from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_GROUPS
-from snn_theory.certify.network_enclosure import network_claims
+from snn_theory.certify.activation_claims import builtin_claims
+from snn_theory.certify.search.bounders import ClosedFormBounder, NetworkBounder
 from snn_theory.certify.search.loop import verify_claim
 from snn_theory.certify.search.settings import Settings
-from snn_theory.derive.network import parse_network
 
 BAR = 3.0
 
 
-def run(claims: list, network: str | None) -> tuple[list[str], int]:
+def run(claims: list, bounder: object) -> tuple[list[str], int]:
     verdicts, boxes = [], 0
     for claim in claims:
-        result = verify_claim(claim, Settings(jobs=1, network=network))
+        result = verify_claim(claim, Settings(jobs=1, bounder=bounder))
         verdicts.append(result.verdict)
         boxes += len(result.leaves)
     return verdicts, boxes
@@ -43,12 +42,12 @@ def main() -> int:
     parser.add_argument("--network", default="dense(selu), alpha_dropout(0.1)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    network = parse_network(args.network).spelling()
-    single = [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS["1"]]
-    composed = network_claims(network, "1")
+    network = NetworkBounder.of(args.network)
+    single = ClosedFormBounder()
     rows = []
-    for label, claims, net in (("single layer, Theorem 1", single, None),
-                               (f"{network}, Theorem 1 analogue", composed, network)):
+    for label, claims, net in (
+            ("single layer, Theorem 1", builtin_claims("1", single), single),
+            (f"{network.spelling}, Theorem 1 analogue", builtin_claims("1", network), network)):
         started = time.perf_counter()
         verdicts, boxes = run(claims, net)
         cold = time.perf_counter() - started

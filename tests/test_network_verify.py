@@ -17,7 +17,7 @@ import pytest
 from flint import arb
 
 from snn_theory.certify import enclosure
-from snn_theory.certify.activation_claims import theorem1_analogue
+from snn_theory.certify.activation_claims import builtin_claims, theorem1_analogue
 from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import checksum, write_certificate
 from snn_theory.certify.claims import BUILTIN_CLAIMS, Claim, Domain
@@ -25,8 +25,8 @@ from snn_theory.certify.network_enclosure import (
     NetworkQuantity,
     box_quantity,
     is_single_layer,
-    network_claims,
 )
+from snn_theory.certify.search.bounders import NetworkBounder
 from snn_theory.certify.search.loop import verify_claim
 from snn_theory.certify.search.settings import Settings
 from snn_theory.derive.network import parse_network
@@ -109,7 +109,7 @@ def test_one_dense_selu_is_the_single_layer_box_for_box() -> None:
     assert not is_single_layer(parse_network("dense(selu, tau=1)"))
     claim = BUILTIN_CLAIMS["theorem1.variance_upper"]
     one = verify_claim(claim, Settings(jobs=1))
-    net = verify_claim(claim, Settings(jobs=1, network="dense(selu)"))
+    net = verify_claim(claim, Settings(jobs=1, bounder=NetworkBounder.of("dense(selu)")))
     assert net.verdict == one.verdict == "holds"
     assert [(x.box, x.bound, x.bits) for x in net.leaves] == [
         (x.box, x.bound, x.bits) for x in one.leaves]
@@ -148,13 +148,20 @@ def test_network_without_gradient_uses_the_whole_box_enclosure() -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    claim = network_claims(NET, "1")[4]  # variance <= 1.5: the 16 boxes of the grid
-    assert claim.name.endswith("theorem1_analogue.variance_upper")
-    result = verify_claim(claim, Settings(jobs=1, network=parse_network(NET).spelling()))
+    bounder = NetworkBounder.of(NET)
+    claim = _named(builtin_claims("1", bounder), bounder)[4]  # variance <= 1.5: 16 boxes
+    assert claim.name.startswith("theorem1_analogue.variance_upper[net-")
+    result = verify_claim(claim, Settings(jobs=1, bounder=bounder))
     assert result.verdict == "holds"
     path = write_certificate(tmp_path_factory.mktemp("net"), result.certificate_data())
     assert path is not None
     return path
+
+
+def _named(claims: list[Claim], bounder: NetworkBounder) -> list[Claim]:
+    import dataclasses
+
+    return [dataclasses.replace(c, name=c.name + bounder.claim_suffix()) for c in claims]
 
 
 def _tampered(path: Path, tmp: Path, change) -> Path:
@@ -168,22 +175,25 @@ def _tampered(path: Path, tmp: Path, change) -> Path:
 
 def test_certificate_records_the_network_and_is_rechecked(certificate: Path) -> None:
     content = json.loads(certificate.read_text())
-    assert content["network"] == "dense(selu), alpha_dropout(0.1)"
-    assert parse_network(content["network"]) == parse_network(NET)
+    assert content["network"] == {"spelling": "dense(selu), alpha_dropout(0.1)"}
+    assert "constants" not in content and "activation" not in content
     report = check_certificate(certificate)
     assert report.valid, report.message
-    assert report.statement["network"] == content["network"]
-    assert "of the network" in report.line()
+    assert report.statement["network"] == "dense(selu), alpha_dropout(0.1)"
+    assert "for the network dense(selu), alpha_dropout(0.1)" in report.line()
     assert report.statement["builtin"] is None
 
 
 @pytest.mark.parametrize("change, why", [
-    (lambda c: c.update(network=parse_network("dense(selu), alpha_dropout(0.2)").spelling()),
+    (lambda c: c.update(network={"spelling": "dense(selu), alpha_dropout(0.2)"}),
      "witness|box"),
-    (lambda c: c.pop("network"), "witness|box"),
-    (lambda c: c.update(network="dense(selu),alpha_dropout(0.1)"), "canonical"),
-    (lambda c: c.update(network="dense(selu), nonsense(1)"), "network"),
-    (lambda c: c.update(network=7), "network"),
+    (lambda c: c.update(network={"spelling": "dense(selu)"}), "witness|box"),
+    (lambda c: c.update(constants={"source": "closed-form"}), "exactly one"),
+    (lambda c: c.update(network={"spelling": "dense(selu),alpha_dropout(0.1)"}), "canonical"),
+    (lambda c: c.update(network={"spelling": "dense(selu), nonsense(1)"}), "network"),
+    (lambda c: c.update(network={"spelling": 7}), "network"),
+    (lambda c: c.update(network="dense(selu), alpha_dropout(0.1)"), "network"),
+    (lambda c: c["network"].update(omega="0"), "unknown key"),
     (lambda c: c["boxes"][3].__setitem__(4, str(F(c["boxes"][3][4]) - F(1, 10**6))), "box 3"),
     (lambda c: c["boxes"][0][2].__setitem__(1, "0.9"), "tile"),
     (lambda c: c["claim"].update(name="theorem1.variance_upper"), "built-in"),
@@ -196,17 +206,19 @@ def test_tampered_network_certificates_are_rejected(certificate: Path, tmp_path:
 
 
 def test_theorem1_analogue_claims_are_named_per_network() -> None:
-    a = network_claims(NET, "1")
-    b = network_claims("dense(selu), alpha_dropout(0.2)", "1")
+    one, two = NetworkBounder.of(NET), NetworkBounder.of("dense(selu), alpha_dropout(0.2)")
+    a = _named(builtin_claims("1", one), one)
+    b = _named(builtin_claims("1", two), two)
     assert [c.statement_key for c in a] == [c.statement_key for c in theorem1_analogue()]
     assert {c.name for c in a}.isdisjoint(c.name for c in b)
-    assert all(c.name.startswith("net-") for c in a)
+    assert all("[net-" in c.name for c in a)
+    assert NetworkBounder.of("dense(selu),alpha_dropout(1/10)") == one  # canonical
 
 
 def test_refuted_network_claim_has_a_checked_counterexample(tmp_path: Path) -> None:
     claim = Claim.parse("spectral_norm<0.626", Domain.parse(
         "mu=-0.01:0.01,omega=-0.01:0.01,nu=0.99:1.01,tau=0.99:1.01"), name="user.s")
-    result = verify_claim(claim, Settings(jobs=1, network=parse_network(NET).spelling(),
+    result = verify_claim(claim, Settings(jobs=1, bounder=NetworkBounder.of(NET),
                                           max_boxes=2000))
     # S at (0, 0, 1, 1) is 0.62606… > 0.626 (docs/networks.md)
     assert _reference([F(0), F(0), F(1), F(1)])["spectral_norm"] > mpmath.mpf("0.626")

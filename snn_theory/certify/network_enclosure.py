@@ -12,8 +12,8 @@ name its own:
 * ``spectral_norm``: S, the largest singular value of the composed Jacobian.
 
 :class:`NetworkQuantity` is the network's implementation of the per-box bound protocol
-:class:`snn_theory.certify.enclosure.BoxQuantity`, so the search, the certificate and the
-checker of the single-layer verifier apply to it unchanged:
+:class:`snn_theory.certify.enclosure.BoxQuantity` of the centred-form bound (the search's
+``NetworkBounder`` and the checker's ``NetworkEvaluator`` both call it):
 
 * the whole-box enclosure: the composed map evaluated on the box's balls (every block's
   evaluator is an interval extension, :mod:`snn_theory.evaluate.network_map`); for S also
@@ -32,15 +32,12 @@ the same code), so its proofs are the single-layer proofs box for box.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
 
 from flint import arb
 
-from snn_theory.certify.activation_claims import builtin_claims
-from snn_theory.certify.claims import Claim
 from snn_theory.certify.enclosure import (
     BoxQuantity,
     FormulaQuantity,
@@ -167,25 +164,15 @@ def box_quantity(network_spelling: str | None, quantity: str, lam: arb,
     return FormulaQuantity(quantity, lam, alpha)
 
 
-# ------------------------------------------------------------------------------ claims
 def network_label(network: Network | str) -> str:
-    """``net-`` and 12 hex digits of the SHA-256 of the network's canonical spelling: what
-    the names of a network's built-in claims begin with, so that the claims (and their
-    certificate files) of two networks never share a name."""
+    """``net-`` and 12 hex digits of the SHA-256 of the network's canonical spelling: what the
+    names of a network's built-in claims gain (``theorem1_analogue.contraction[net-…]``), so
+    that the claims (and certificate files) of two networks never share a name."""
     import hashlib
 
     spelling = parse_network(network).spelling()
     return "net-" + hashlib.sha256(spelling.encode()).hexdigest()[:12]
 
 
-def network_claims(network: Network | str, theorem: str) -> list[Claim]:
-    """The built-in claims' analogues for a network (``--theorem 1``: S < 1 and the map sends
-    the (μ, ν) box of Theorem 1 into itself, :func:`snn_theory.certify.activation_claims.theorem1_analogue`;
-    the others as stated), named ``net-HASH.NAME`` (:func:`network_label`): a network's claim
-    is never one of the paper's theorems."""
-    label = network_label(network)
-    return [dataclasses.replace(c, name=f"{label}.{c.name}") for c in builtin_claims(theorem)]
-
-
 __all__ = ["NetworkQuantity", "box_quantity", "claim_values", "differentiable",
-           "is_single_layer", "matrix_sandwich", "network_claims", "network_label"]
+           "is_single_layer", "matrix_sandwich", "network_label"]
