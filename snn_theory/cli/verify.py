@@ -34,7 +34,7 @@ from snn_theory.exact import decimal_text, format_fraction, parse_exact
 from snn_theory.files import writable_directory
 
 
-def _claims(theorem: str, domain: str | None, claim: str | None, name: str | None,
+def claims_for(theorem: str, domain: str | None, claim: str | None, name: str | None,
             bounder: BoxBounder) -> list[Claim]:
     """The claims to verify.  A user claim is called ``--name`` or, by default, a name
     derived from its statement and its map (so two different claims never share a name or a
@@ -215,7 +215,7 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                else NetworkBounder.of(network))
     # A claim checked under another map is another claim: it must not carry (or overwrite
     # the certificate of) the built-in name proven for SELU with λ01, α01.
-    claims = _claims(theorem, domain, claim_text, claim_name, bounder)
+    claims = claims_for(theorem, domain, claim_text, claim_name, bounder)
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
     for c in claims:  # refuse before spending the time, not after
         conflict = overwrite_conflict(certificate_dir, c.to_json(),

@@ -36,6 +36,7 @@ precision is never changed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -355,7 +356,14 @@ class GaussianBounder:
         return self.activation.label()
 
     def claim_suffix(self) -> str:
-        return f"[{self.activation.label()}]"
+        """``[label]``, the label spelt in the claim names' alphabet: other characters
+        become ``_`` and then a short hash of the definition keeps labels apart."""
+        label = self.activation.label()
+        safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-=,:/+") else "_"
+                       for ch in label)
+        if safe != label:
+            safe += "." + hashlib.sha256(self.record.encode()).hexdigest()[:6]
+        return f"[{safe}]"
 
     def prepare(self, quantities: Sequence[str]) -> None:
         self.activation  # noqa: B018 - the record re-derived here first: bad input fails now
