@@ -100,6 +100,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "elapsed seconds of a saved search (a timing)",
     ("certify/search/workers.py", "split_coordinate", "float("):
         "the split heuristic (which coordinate to bisect), not a bound",
+    ("certify/search/bounders.py", "ClosedFormBounder.split_scores", "float("):
+        "the split heuristic (which coordinate to bisect), not a bound",
+    ("certify/search/bounders.py", "NetworkBounder.split_scores", "float("):
+        "the split heuristic (which coordinate to bisect), not a bound",
     ("cli/initializers.py", "_print", ":.Ng"):
         "the Monte Carlo table (titled 'evidence only')",
     ("cli/console.py", "value_formatter.as_float", "float("):
