@@ -228,3 +228,12 @@ def test_collapse_and_bad_input() -> None:
         propagate_network("dense(selu", prec=64)
     with pytest.raises(InputError):
         propagate_network("dense(selu)", prec=8)
+
+
+def test_the_module_examples_run() -> None:
+    import doctest
+
+    from snn_theory.certify.propagation import network as module
+
+    failed, tried = doctest.testmod(module)
+    assert tried >= 1 and failed == 0
