@@ -98,6 +98,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "network_fixed_point": ("snn_theory.certify.network_fixed_point", "network_fixed_point"),
     "NetworkBounder": ("snn_theory.certify.search.bounders", "NetworkBounder"),
     "dyt_table": ("snn_theory.certify.dyt", "dyt_table"),
+    "NetworkPropagation": ("snn_theory.certify.propagation.network", "NetworkPropagation"),
+    "propagate_network": ("snn_theory.certify.propagation.network", "propagate_network"),
     # beyond the paper: signal propagation and domain maps
     "propagate": ("snn_theory.certify.propagation", "propagate"),
     "PavingSpec": ("snn_theory.certify.domains", "PavingSpec"),
