@@ -302,11 +302,12 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
     c-map iterates or k ln chi1.
     """
     if network is not None:  # a whole network: cli/simulate_network.py
-        from snn_theory.cli.simulate_network import run as run_network
+        from snn_theory.cli.simulate_network import run_network_simulation
 
-        run_network(network, width=width, depth=depth, batch=batch, mean0=mean0, var0=var0,
-                    omega=omega, tau=tau, seed=seed, seeds=seeds, dtype=dtype, prng=prng,
-                    every=every, as_json=as_json, gradients=gradients)
+        run_network_simulation(network, width=width, depth=depth, batch=batch, mean0=mean0,
+                               var0=var0, omega=omega, tau=tau, seed=seed, seeds=seeds,
+                               dtype=dtype, prng=prng, every=every, as_json=as_json,
+                               gradients=gradients)
         return
     model = resolve_options(activation, scale, shift)
     if pairs is not None or gradients:

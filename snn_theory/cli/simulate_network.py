@@ -28,17 +28,17 @@ from snn_theory.cli.progress import progress_bar
 from snn_theory.errors import InputError
 from snn_theory.exact import format_fraction
 
-SUPPORTED = {"width", "depth", "batch", "mean0", "var0", "omega", "tau", "seed", "seeds",
+NETWORK_OPTIONS = {"width", "depth", "batch", "mean0", "var0", "omega", "tau", "seed", "seeds",
              "dtype", "prng", "every", "as_json", "gradients", "network"}
 
 
-def check_network_options() -> None:
+def refuse_unsupported_options() -> None:
     """:class:`InputError` for an option of ``simulate`` that ``--network`` does not take
     (given on the command line, i.e. not at its default)."""
     ctx = click.get_current_context()
     for name in ctx.params:
         source = ctx.get_parameter_source(name)
-        if name not in SUPPORTED and source is not None and source.name != "DEFAULT":
+        if name not in NETWORK_OPTIONS and source is not None and source.name != "DEFAULT":
             flag = {"as_json": "json", "input_law": "input"}.get(name, name)
             raise InputError(f"--{flag.replace('_', '-')} is not available with --network "
                              "(each block spells its activation and dropout; supported: "
@@ -50,11 +50,11 @@ def _number(x: float) -> str:
     return f"{x:.5f}" if math.isfinite(x) else "—"
 
 
-def run(spec: str, *, width: int, depth: int, batch: int, mean0: float, var0: float,
+def run_network_simulation(spec: str, *, width: int, depth: int, batch: int, mean0: float, var0: float,
         omega: float, tau: float, seed: int, seeds: int, dtype: str, prng: str,
         every: int | None, as_json: bool, gradients: bool) -> None:
     """The ``--network`` half of ``snn-theory simulate``."""
-    check_network_options()
+    refuse_unsupported_options()
     from snn_theory.derive.network import parse_network
     from snn_theory.simulate.network_run import NetworkSimulationConfig
 
@@ -146,4 +146,4 @@ def _gradients(network: Any, config: Any, every: int | None, as_json: bool) -> N
                   f"{chi}. Monte Carlo evidence, not proof. {r.device}; {r.seconds:.2f} s")
 
 
-__all__ = ["SUPPORTED", "check_network_options", "run"]
+__all__ = ["NETWORK_OPTIONS", "refuse_unsupported_options", "run_network_simulation"]

@@ -146,7 +146,7 @@ class NetworkSimulationConfig:
 
 # ----------------------------------------------------------------------- the sampled network
 @dataclass(frozen=True)
-class Constants:
+class SampledConstants:
     """The floats the sampled blocks use: SELU's λ, α (float64 λ01, α01, as
     ``snn-theory simulate``), and per alpha-dropout rate its (α′, a, b), the midpoints of the
     certified balls the network map uses."""
@@ -169,8 +169,8 @@ def _blocks(blocks: tuple[Block, ...]) -> list[Block]:
     return out
 
 
-def network_constants(network: Network) -> Constants:
-    """:class:`Constants` of ``network`` (the alpha-dropout a, b in arb at 128 bits)."""
+def network_constants(network: Network) -> SampledConstants:
+    """:class:`SampledConstants` of ``network`` (the alpha-dropout a, b in arb at 128 bits)."""
     from snn_theory.evaluate import backends
     from snn_theory.evaluate.moment_map import default_constants
 
@@ -186,7 +186,7 @@ def network_constants(network: Network) -> Constants:
             values = backends.alpha_dropout_function("arb")(keep, arb(0), arb(1), lam_b,
                                                             alpha_b)
             table[q] = tuple(float(v.mid()) for v in values)  # type: ignore[assignment]
-    return Constants(float(lam), float(alpha), table)
+    return SampledConstants(float(lam), float(alpha), table)
 
 
 def dense_weights(block: Dense, width: int, omega: Fraction, tau: Fraction
@@ -218,7 +218,7 @@ class NetworkSampler:
     application), mask number j from ``fold_in(dkey, k·M + j)``."""
 
     def __init__(self, network: Network, width: int, omega: Fraction, tau: Fraction,
-                 dtype: str, constants: Constants) -> None:
+                 dtype: str, constants: SampledConstants) -> None:
         import jax.numpy as jnp
 
         self.width = width
@@ -320,7 +320,7 @@ class NetworkSampler:
         raise TypeError(f"not a block: {block!r}")
 
 
-def pooled_moments(y: Any) -> Any:
+def pooled_mean_variance(y: Any) -> Any:
     """[mean, variance] of all entries of y (batch × units): the mean over units of each
     unit's mean over the batch, and the law of total variance (as ``snn-theory simulate``)."""
     import jax.numpy as jnp
@@ -389,7 +389,7 @@ class NetworkStep:
 
     @property
     def agrees(self) -> bool:
-        return self.mean_ratio <= ERROR_MULTIPLE and self.variance_ratio <= ERROR_MULTIPLE
+        return bool(self.mean_ratio <= ERROR_MULTIPLE and self.variance_ratio <= ERROR_MULTIPLE)
 
     def to_json(self) -> dict[str, Any]:
         return {"application": self.application, "mean": self.mean, "variance": self.variance,
@@ -423,6 +423,7 @@ class NetworkSimulation:
 
     @property
     def worst_ratio(self) -> float:
+        """The largest deviation over the applications, in units of the law's scale."""
         return max(max(s.mean_ratio, s.variance_ratio) for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
@@ -476,7 +477,7 @@ def check_memory(config: NetworkSimulationConfig, kept: int, device: Any) -> Non
 
 
 def _sample(network: Network, config: NetworkSimulationConfig, exact: dict[str, Fraction],
-            constants: Constants, progress: ProgressCallback | None
+            constants: SampledConstants, progress: ProgressCallback | None
             ) -> tuple[np.ndarray, float, str]:
     import jax
     import jax.numpy as jnp
@@ -488,9 +489,9 @@ def _sample(network: Network, config: NetworkSimulationConfig, exact: dict[str, 
     sampler = NetworkSampler(network, config.width, exact["omega"], exact["tau"],
                              config.dtype, constants)
     acc = sampler.acc
-    step = jax.jit(lambda x, w, d, k: (lambda y: (y, pooled_moments(y)))(
+    step = jax.jit(lambda x, w, d, k: (lambda y: (y, pooled_mean_variance(y)))(
         sampler.apply(x, w, d, k)))
-    inputs = jax.jit(lambda key, m, v: (lambda x: (x, pooled_moments(x)))(
+    inputs = jax.jit(lambda key, m, v: (lambda x: (x, pooled_mean_variance(x)))(
         (m + jnp.sqrt(v) * jax.random.normal(key, (config.batch, config.width), acc))
         .astype(acc)))
     mean0 = jnp.asarray(float(exact["mean0"]), acc)
@@ -549,7 +550,7 @@ def _ratio(deviation: float, scale: float) -> float:
 
 
 def compare(network: Network, config: NetworkSimulationConfig, per_seed: np.ndarray,
-            iterates: list[Iterate], constants: Constants, seconds: float,
+            iterates: list[Iterate], constants: SampledConstants, seconds: float,
             device: str) -> NetworkSimulation:
     """The per-application comparison of the sampled moments (``per_seed``, shape
     (seeds, depth + 1, 2)) with the certified ``iterates`` under the error law."""
@@ -560,8 +561,8 @@ def compare(network: Network, config: NetworkSimulationConfig, per_seed: np.ndar
     steps = []
     for k, (it, scale) in enumerate(zip(iterates, error_scales(iterates, s), strict=True)):
         # the deviation from the nearest point of the ball (its radius is far below s)
-        dm = max(abs(mean[k, 0] - float(it.mu.mid())) - float(it.mu.rad()), 0.0)
-        dv = max(abs(mean[k, 1] - float(it.nu.mid())) - float(it.nu.rad()), 0.0)
+        dm = max(abs(float(mean[k, 0]) - float(it.mu.mid())) - float(it.mu.rad()), 0.0)
+        dv = max(abs(float(mean[k, 1]) - float(it.nu.mid())) - float(it.nu.rad()), 0.0)
         steps.append(NetworkStep(
             k, float(mean[k, 0]), float(mean[k, 1]),
             None if se is None else float(se[k, 0]), None if se is None else float(se[k, 1]),
@@ -570,7 +571,7 @@ def compare(network: Network, config: NetworkSimulationConfig, per_seed: np.ndar
                              constants.alpha_dropout, seconds, device)
 
 
-__all__ = ["ERROR_LAW", "ERROR_MULTIPLE", "ITERATE_BITS", "NETWORK_DTYPES", "Constants",
+__all__ = ["ERROR_LAW", "ERROR_MULTIPLE", "ITERATE_BITS", "NETWORK_DTYPES", "SampledConstants",
            "NetworkSampler", "NetworkSimulation", "NetworkSimulationConfig", "NetworkStep",
            "Iterate", "certified_iterates", "check_memory", "check_network", "dense_weights", "compare", "error_scales", "has_closure", "network_constants",
-           "pooled_moments", "simulate_network"]
+           "pooled_mean_variance", "simulate_network"]
