@@ -76,6 +76,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "NetworkMap": ("snn_theory.evaluate.network_map", "NetworkMap"),
     "network_map": ("snn_theory.evaluate.network_map", "network_map"),
     "network_fixed_point": ("snn_theory.certify.network_fixed_point", "network_fixed_point"),
+    "NetworkPropagation": ("snn_theory.certify.propagation.network", "NetworkPropagation"),
+    "propagate_network": ("snn_theory.certify.propagation.network", "propagate_network"),
     # beyond the paper: signal propagation and domain maps
     "propagate": ("snn_theory.certify.propagation", "propagate"),
     "PavingSpec": ("snn_theory.certify.domains", "PavingSpec"),
