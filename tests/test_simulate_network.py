@@ -182,11 +182,15 @@ def test_gradient_growth_per_application() -> None:
     chi1 = one.chi1  # SELU's closed form at (0, 1)
     tol = 4 * (1 / math.sqrt(128 * 64 * 2) + 1 / 128)
     (_, a, _), = network_constants(parse_network("alpha_dropout(0.1)")).alpha_dropout.values()
+    assert net.chi.contains(arb(chi1)) or abs(float(net.chi.mid()) - chi1) < 1e-12
     for spec, chi in (("dense(selu), alpha_dropout(0.1)", chi1 * a * a * 0.9),
                       ("residual(0.5, dense(selu))", 0.75 + 0.25 * chi1)):
         r = simulate_network_gradients(spec, config)
         assert r.fixed_point == pytest.approx((0, 1), abs=1e-12)
+        # the certified χ the run is compared with is the product of the block factors
+        assert r.predicted_rate == pytest.approx(chi, rel=1e-12)
         assert abs(math.log(r.rate) - math.log(chi)) < tol, (spec, r.rate, chi)
+        assert np.max(np.abs(r.log_norm - r.predicted)) < 6 * tol
 
 
 def test_bad_input_is_refused_with_one_line() -> None:

@@ -129,21 +129,23 @@ def _gradients(network: Any, config: Any, every: int | None, as_json: bool) -> N
     if as_json:
         click.echo(json.dumps(r.to_json(), allow_nan=False))
         return
+    from snn_theory.exact import ball_text
+
     pred = r.predicted
     rows = []
     for k in _rows(config.depth, every):
         se = "—" if r.log_norm_se is None else f"{r.log_norm_se[k]:.4f}"
-        rows.append([str(k), f"{r.log_norm[k]:.4f}", se,
-                     "—" if pred is None else f"{pred[k]:.4f}"])
+        rows.append([str(k), f"{r.log_norm[k] + 0.0:.4f}", se, f"{pred[k] + 0.0:.4f}"])
     print_table(f"{network.spelling()}: gradients, width {config.width}, batch "
                 f"{config.batch}, {config.seeds} network(s)",
-                ["k", "ln |grad|² ratio", "se", "k ln χ"], rows,
-                right=["k", "ln |grad|² ratio", "se", "k ln χ"])
-    chi = ("χ not given" if r.chi is None else f"χ = {r.chi:.6f} ({r.chi_source})")
+                ["k", "ln |grad|² ratio", "se", "k ln ρ"], rows,
+                right=["k", "ln |grad|² ratio", "se", "k ln ρ"])
     print_wrapped(f"k: applications backpropagated through; inputs at the certified fixed "
-                  f"point ({r.fixed_point[0]:.6g}, {r.fixed_point[1]:.6g}) (midpoints); "
-                  f"empirical growth per application exp(ln ratio(L)/L) = {r.rate:.5f}; "
-                  f"{chi}. Monte Carlo evidence, not proof. {r.device}; {r.seconds:.2f} s")
+                  f"point ({r.fixed_point[0]:.6g}, {r.fixed_point[1]:.6g}) (midpoints). "
+                  f"Certified: χ ∈ {ball_text(r.chi, 8)}, χ_mean ∈ {ball_text(r.chi_mean, 8)}; "
+                  f"ρ = max(χ, χ_mean) = {r.predicted_rate:.6f} (midpoint); empirical growth "
+                  f"per application exp(ln ratio(L)/L) = {r.rate:.6f}. Monte Carlo "
+                  f"evidence, not proof. {r.device}; {r.seconds:.2f} s")
 
 
 __all__ = ["NETWORK_OPTIONS", "refuse_unsupported_options", "run_network_simulation"]

@@ -2,14 +2,17 @@
 
 The network of :mod:`snn_theory.simulate.network_run` (the same blocks, weights, masks and
 keys) is run ``depth`` times from inputs with i.i.d. N(μ*, ν*) entries, (μ*, ν*) the
-certified fixed point of the network's map (:func:`snn_theory.certify.network_fixed_point.
-network_fixed_point`, its midpoints), keeping each application's input; then a random
+certified fixed point of the network's map (its midpoints), keeping each application's
+input; then a random
 output cotangent g ~ N(0, I) is pulled back application by application with ``jax.vjp``
 (the masks of the forward pass: they are drawn from the same keys).  ``log_norm[k]`` is ln of
 the mean over the batch of ‖∂⟨g, x_L⟩/∂x_{L−k}‖² minus its value at k = 0, averaged over the
 seeds: k applications backpropagated through.  At infinite width, at the fixed point, it is
-k·ln χ with χ the network's gradient growth per application (for one dense block χ₁;
-docs/networks.md).  Evidence, not proof; ``chi`` is compared when the caller gives it.
+k·ln ρ with ρ = max(χ, χ_mean) the network's growth per application of the squared norm of
+the backpropagated signal (χ: its zero-mean part, χ_mean: its mean part; for one dense block
+χ₁ and ω²E[f′]²), both certified by
+:func:`snn_theory.certify.propagation.network.propagate_network` (docs/networks.md); the
+prediction uses the midpoints of their balls.  Evidence, not proof.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 
 from snn_theory.derive.network import Network, parse_network
 from snn_theory.errors import NumericalFailure
+from snn_theory.exact import ball_text
 from snn_theory.simulate.config import ProgressCallback
 from snn_theory.simulate.network_run import (
     NetworkSampler,
@@ -32,22 +36,25 @@ from snn_theory.simulate.network_run import (
     network_constants,
 )
 
+#: Working precision (bits) of the certified fixed point and χ the run is compared with.
+CHI_BITS = 64
+
 
 @dataclass(frozen=True)
 class NetworkGradients:
     """``log_norm`` (depth + 1; index k = applications backpropagated through) averaged over
     the seeds, ``log_norm_se`` its standard error over the seeds (None for one seed);
     ``rate``: the empirical growth per application, exp(log_norm[L]/L); ``fixed_point``: the
-    midpoints of the certified fixed point the inputs are drawn at; ``chi``, ``chi_source``:
-    the growth compared with (None: not given) and where it comes from."""
+    midpoints of the certified fixed point the inputs are drawn at; ``chi``, ``chi_mean``:
+    the certified balls of the network's growth factors (zero-mean and mean part)."""
 
     network: Network
     config: NetworkSimulationConfig
     log_norm: np.ndarray
     log_norm_se: np.ndarray | None
     fixed_point: tuple[float, float]
-    chi: float | None
-    chi_source: str | None
+    chi: Any
+    chi_mean: Any
     seconds: float
     device: str
 
@@ -56,45 +63,48 @@ class NetworkGradients:
         return math.exp(float(self.log_norm[-1]) / (len(self.log_norm) - 1))
 
     @property
-    def predicted(self) -> np.ndarray | None:
-        """k·ln χ (None without χ)."""
-        if self.chi is None:
-            return None
-        return np.arange(len(self.log_norm)) * math.log(self.chi)
+    def predicted_rate(self) -> float:
+        """max(χ, χ_mean) (midpoints of the certified balls)."""
+        return max(float(self.chi.mid()), float(self.chi_mean.mid()))
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """k·ln max(χ, χ_mean)."""
+        return np.arange(len(self.log_norm)) * math.log(self.predicted_rate)
 
     def to_json(self) -> dict[str, Any]:
         pred = self.predicted
         return {"network": self.network.spelling(), "config": self.config.to_dict(),
-                "evidence": "Monte Carlo (not a proof)",
+                "evidence": "Monte Carlo (not a proof); chi, chi_mean: certified outward "
+                            "intervals; predicted: k ln max(chi, chi_mean) at their midpoints",
                 "fixed_point": list(self.fixed_point), "rate": self.rate,
-                "chi": self.chi, "chi_source": self.chi_source,
+                "chi": ball_text(self.chi, 17), "chi_mean": ball_text(self.chi_mean, 17),
+                "predicted_rate": self.predicted_rate,
                 "steps": [{"backprop_applications": k, "log_norm_sq": float(v),
                            "log_norm_sq_se": (None if self.log_norm_se is None
                                               else float(self.log_norm_se[k])),
-                           "predicted": None if pred is None else float(pred[k])}
+                           "predicted": float(pred[k])}
                           for k, v in enumerate(self.log_norm)],
-                "max_deviation": (None if pred is None
-                                  else float(np.max(np.abs(self.log_norm - pred)))),
+                "max_deviation": float(np.max(np.abs(self.log_norm - pred))),
                 "device": self.device, "seconds": self.seconds}
 
 
 def simulate_network_gradients(network: Network | str, config: NetworkSimulationConfig,
-                               progress: ProgressCallback | None = None, *,
-                               chi: float | None = None,
-                               chi_source: str | None = None) -> NetworkGradients:
+                               progress: ProgressCallback | None = None) -> NetworkGradients:
     """The gradient growth of ``network`` sampled at finite width (module docstring).
     ``config.mean0``/``var0`` are not used (the inputs are drawn at the certified fixed
     point).  Raises :class:`InputError` for bad input, :class:`ArithmeticError` when the
-    fixed point is not certified, :class:`NumericalFailure` when a norm is not finite."""
-    from snn_theory.certify.network_fixed_point import network_fixed_point
+    fixed point or χ is not certified (:class:`snn_theory.errors.TrivialFixedPoint` when the
+    variance collapses), :class:`NumericalFailure` when a norm is not finite."""
+    from snn_theory.certify.propagation.network import propagate_network
     from snn_theory.simulate.devices import dtype_scope
 
     network = parse_network(network)
     config.validate()
     check_network(network, config)
     exact = config.exact()
-    fp = network_fixed_point(network, omega=exact["omega"], tau=exact["tau"], digits=20)
-    target = (float(fp.mean.mid()), float(fp.variance.mid()))
+    prop = propagate_network(network, omega=exact["omega"], tau=exact["tau"], prec=CHI_BITS)
+    target = (float(prop.mu_star.mid()), float(prop.nu_star.mid()))
     constants = network_constants(network)
     with dtype_scope(config.dtype):
         norms, seconds, device = _run(network, config, exact, constants, target, progress)
@@ -102,8 +112,8 @@ def simulate_network_gradients(network: Network | str, config: NetworkSimulation
     if not np.all(np.isfinite(logs)):
         raise NumericalFailure("a gradient norm is zero or not finite; nothing is reported")
     se = (logs.std(axis=0, ddof=1) / math.sqrt(config.seeds)) if config.seeds > 1 else None
-    return NetworkGradients(network, config, logs.mean(axis=0), se, target, chi, chi_source,
-                            seconds, device)
+    return NetworkGradients(network, config, logs.mean(axis=0), se, target, prop.chi,
+                            prop.chi_mean, seconds, device)
 
 
 def _run(network: Network, config: NetworkSimulationConfig, exact: dict[str, Any],
@@ -160,4 +170,4 @@ def _run(network: Network, config: NetworkSimulationConfig, exact: dict[str, Any
     return out, time.perf_counter() - t0, f"{device.platform} ({device.device_kind})"
 
 
-__all__ = ["NetworkGradients", "simulate_network_gradients"]
+__all__ = ["CHI_BITS", "NetworkGradients", "simulate_network_gradients"]
