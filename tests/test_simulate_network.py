@@ -193,6 +193,13 @@ def test_gradient_growth_per_application() -> None:
         assert np.max(np.abs(r.log_norm - r.predicted)) < 6 * tol
 
 
+def test_floats_are_read_as_the_decimals_they_print_as() -> None:
+    config = NetworkSimulationConfig(width=8, depth=1, batch=4, mean0=np.float64(0.1),
+                                     var0=2.5, tau=1.1)
+    assert config.exact() == {"mean0": Fraction(1, 10), "var0": Fraction(5, 2),
+                              "omega": Fraction(0), "tau": Fraction(11, 10)}
+
+
 def test_bad_input_is_refused_with_one_line() -> None:
     bad = [dict(width=1), dict(depth=0), dict(seeds=0), dict(seed=-1), dict(dtype="bfloat16"),
            dict(var0="0"), dict(mean0=float("nan")), dict(tau="-1"), dict(prng="nope")]

@@ -104,10 +104,10 @@ class NetworkSimulationConfig:
         out = {}
         for name in ("mean0", "var0", "omega", "tau"):
             value = getattr(self, name)
-            if isinstance(value, float):
+            if isinstance(value, float | np.floating):
                 if not math.isfinite(value):
                     raise InputError(f"{name} must be a finite number (got {value!r})")
-                value = repr(value)
+                value = repr(float(value))  # the shortest decimal that reads back as value
             out[name] = parse_exact(value, name, positive=name in ("var0", "tau"))
         return out
 
