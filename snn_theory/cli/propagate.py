@@ -4,6 +4,10 @@
     snn-theory propagate --omega 0.05 --tau 1.1 --json
     snn-theory propagate --claim ordered                 # refuted: exit 1, with the enclosure
     snn-theory propagate --correlation 0.5 --edge-tau 0.9,1,1.1 --edge-alpha 1,1.67,2
+    snn-theory propagate --network "residual(0.5, dense(selu))"   # a whole network
+
+With ``--network SPEC`` (docs/networks.md) the same quantities for the whole network, composed
+from its blocks (:mod:`snn_theory.cli.propagate_network`).
 
 At the fixed point (μ*, ν*) of the moment map for weights (ω, τ) — certified by the Krawczyk
 test — the pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propagation.md):
