@@ -29,6 +29,7 @@ EVIDENCE_MODULES: dict[str, str] = {
     "show/flow_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/map_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/propagation_figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/network_figures.py": "figure coordinates (plots are evidence)",
     "show/domain_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/training_figures.py": "figure coordinates and labels (plots are evidence)",
     "cli/simulate.py": "the Monte Carlo command: evidence, labelled so",
