@@ -109,6 +109,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SimulationConfig": ("snn_theory.simulate.config", "SimulationConfig"),
     "run_simulation": ("snn_theory.simulate.engine", "simulate"),
     "ActivationSimulation": ("snn_theory.simulate.activation", "ActivationSimulation"),
+    "NetworkSimulationConfig": ("snn_theory.simulate.network_run", "NetworkSimulationConfig"),
+    "NetworkSimulation": ("snn_theory.simulate.network_run", "NetworkSimulation"),
+    "simulate_network": ("snn_theory.simulate.network_run", "simulate_network"),
+    "NetworkGradients": ("snn_theory.simulate.network_gradients", "NetworkGradients"),
+    "simulate_network_gradients": ("snn_theory.simulate.network_gradients",
+                                   "simulate_network_gradients"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
     "train": ("snn_theory.simulate.network", "train"),
     # training that keeps the theorem true: certified (omega, tau) regions and constraints
