@@ -122,7 +122,8 @@ def test_one_dense_selu_is_the_single_layer_box_for_box() -> None:
     value = moment_map.evaluate(*(str(float(lo)) for lo, _ in BOX), backend="mpmath",
                                 quantities=("spectral_norm",))["spectral_norm"]
     assert float(value) <= float(single) and float(value) <= float(composed)
-    assert abs(float(single) - float(composed)) < 1e-3
+    # the composed route (duals, each layer's centred form) is no looser than the layer's
+    assert float(composed) <= float(single) + 1e-3
 
 
 def test_box_quantity_routes_one_layer_to_its_formulas() -> None:

@@ -247,22 +247,41 @@ class _Context:
 _LAYER_QUANTITIES = ("mean", "variance", *_H)
 
 
+def _tighter(direct: arb, other: arb) -> arb:
+    """The intersection of two enclosures of one value (a non-finite one is ignored)."""
+    if not other.is_finite():
+        return direct
+    if not direct.is_finite() or not direct.overlaps(other):
+        return other if direct.is_finite() is False else direct
+    return direct.intersection(other)
+
+
 def _dual_layer(ctx: _Context, model: MomentModel, inputs: tuple[Number, ...]
                 ) -> tuple[Number, Number, Matrix]:
     """A SELU layer over a box: its map and H at the balls of ``inputs`` (μ, ω, ν, τ: duals
     or balls) with their compact gradients in (μ, ω, ν, τ) (the forms the single-layer
     verifier uses), carried to the box's variables by the chain rule:
-    ∇q = Σⱼ ∂q/∂xⱼ·∇xⱼ, each factor an enclosure over the box."""
+    ∇q = Σⱼ ∂q/∂xⱼ·∇xⱼ, each factor an enclosure over the box.  Each value is the
+    intersection of its direct enclosure with the layer's centred form in its inputs,
+    q(x̂) + Σⱼ ∂q/∂xⱼ(X)·(Xⱼ − x̂ⱼ) (x̂ the balls' midpoints, X the balls: the mean value
+    theorem), which keeps the balls a later layer receives narrow."""
     if not getattr(model, "default_parameters", False):
         raise InputError("the network map's gradient over a box needs SELU with λ01, α01")
     lam, alpha = backends.constants_function("arb")()
     values = [x.value if isinstance(x, Dual) else x for x in inputs]
     seeds = [x.grad for x in inputs if isinstance(x, Dual)]
     n = len(seeds[0]) if seeds else 0
-    out = backends.values_and_gradients("arb", _LAYER_QUANTITIES)(*values, lam, alpha)
+    function = backends.values_and_gradients("arb", _LAYER_QUANTITIES)
+    out = function(*values, lam, alpha)
+    centre = [arb(x.mid()) for x in values]
+    at_centre = function(*centre, lam, alpha)
     results = []
     for k in range(len(_LAYER_QUANTITIES)):
         value, partial_ = out[5 * k], out[5 * k + 1:5 * k + 5]
+        centred = at_centre[5 * k]
+        for x, c, d in zip(values, centre, partial_, strict=True):
+            centred += d * (x - c)
+        value = _tighter(value, centred)
         grad = [arb(0)] * n
         for x, d in zip(inputs, partial_, strict=True):
             if isinstance(x, Dual):
