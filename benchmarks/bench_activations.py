@@ -29,9 +29,10 @@ from flint import arb, ctx
 
 from snn_theory.certify import activation_claims, activation_table
 from snn_theory.certify.claims import BUILTIN_CLAIMS
-from snn_theory.certify.search.bounders import ClosedFormBounder, GaussianBounder
+from snn_theory.certify.search.bounders import ClosedFormBounder
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder
 from snn_theory.certify.search.settings import Settings
 from snn_theory.certify.search.workers import DEFAULT_PRECISION
 from snn_theory.derive import activations

@@ -21,8 +21,9 @@ import time
 from _timing import best_of
 
 from snn_theory.certify.activation_claims import builtin_claims
-from snn_theory.certify.search.bounders import ClosedFormBounder, NetworkBounder
+from snn_theory.certify.search.bounders import ClosedFormBounder
 from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.network_bounder import NetworkBounder
 from snn_theory.certify.search.settings import Settings
 
 BAR = 3.0

@@ -20,8 +20,8 @@ from snn_theory.certify import activation_cells
 from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import checksum, write_certificate
 from snn_theory.certify.claims import Claim, Domain
-from snn_theory.certify.search.bounders import GaussianBounder
 from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder
 from snn_theory.certify.search.result import ClaimResult
 from snn_theory.certify.search.settings import Settings
 from snn_theory.derive import activations

@@ -26,8 +26,8 @@ from snn_theory.certify.network_enclosure import (
     box_quantity,
     is_single_layer,
 )
-from snn_theory.certify.search.bounders import NetworkBounder
 from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.network_bounder import NetworkBounder
 from snn_theory.certify.search.settings import Settings
 from snn_theory.derive.network import parse_network
 from snn_theory.evaluate import moment_map

@@ -26,9 +26,9 @@ from flint import arb
 
 from snn_theory.certify import activation_claims
 from snn_theory.certify.certificate.io import write_certificate
-from snn_theory.certify.search.bounders import GaussianBounder, bounder_for
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder, bounder_for
 from snn_theory.certify.search.result import ClaimResult
 from snn_theory.certify.search.settings import Settings
 from snn_theory.certify.search.workers import DEFAULT_PRECISION

@@ -1,6 +1,8 @@
-"""``snn-theory verify-contraction``: prove (or refute) Theorems 1–3 in ball arithmetic.
+"""``snn-theory verify-contraction``: prove (or refute) Theorems 1–3 in ball arithmetic, for
+SELU or any other activation.
 
-The search is :mod:`snn_theory.certify.search`; certificates are written by
+The search is :mod:`snn_theory.certify.search`, with the per-box bound of the resolved model
+(:func:`snn_theory.certify.search.model_bounders.bounder_for`); certificates are written by
 :mod:`snn_theory.certify.certificate.io` and re-checked by ``snn-theory check-certificate``.
 """
 
@@ -18,13 +20,9 @@ import click
 
 from snn_theory.certify.activation_claims import builtin_claims
 from snn_theory.certify.claims import Claim, Domain, builtin_claim_for, check_name
-from snn_theory.certify.search.bounders import (
-    BoxBounder,
-    ClosedFormBounder,
-    Constants,
-    NetworkBounder,
-    bounder_for,
-)
+from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder, Constants
+from snn_theory.certify.search.model_bounders import bounder_for
+from snn_theory.certify.search.network_bounder import NetworkBounder
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.console import verdict_cell
 from snn_theory.cli.exit_codes import verdicts_exit_code
@@ -111,7 +109,8 @@ def _enclosure_text(result: object) -> str:
                                           "enclosed from its closed form).")
 @click.option("--alpha", default=None, help="α: exact decimal or interval a:b (default α01).")
 @click.option("--max-boxes", type=int, default=None,
-              help="Leaf-box budget per claim (default 400000, at least the initial grid): "
+              help="Leaf-box budget per claim (default 400000 for SELU's closed forms, "
+                   "20000 for another activation; at least the initial grid): "
                    "undecided when spent before the claim is decided; spent while refining, "
                    "the claim stands and the enclosure reached is reported.")
 @click.option("--time-limit", type=float, default=None,
@@ -148,7 +147,8 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     --json marks an interval proof "proof": "interval".
 
     With --activation other than selu, the claims are about that activation (--theorem 1:
-    S < 1 and g maps the (μ, ν) box into itself), decided with rigorous Gaussian integrals;
+    S < 1 and g maps the (μ, ν) box into itself), decided by the same search with rigorous
+    Gaussian integrals (--jobs, --resume, --tolerance and --scheduler as for SELU);
     certificates record the activation's definition.
 
     With --network SPEC, the claims are about the network's composed map (mean, variance,

@@ -145,7 +145,8 @@ class PavingSpec:
     def bounder(self, cell: Cell) -> Any:
         """The per-box bound a cell's claims are searched with: SELU's closed forms with the
         cell's constants, or the activation's Gaussian cells."""
-        from snn_theory.certify.search.bounders import ClosedFormBounder, GaussianBounder
+        from snn_theory.certify.search.bounders import ClosedFormBounder
+        from snn_theory.certify.search.model_bounders import GaussianBounder
 
         if self.activation is not None:
             return GaussianBounder.of(self.activation)

@@ -22,12 +22,15 @@ Implementations:
   forms' bound :func:`snn_theory.certify.enclosure.bound` (gradient-based monotonicity
   reduction and centred form; split where |∂ᵢq|·wᵢ is largest); certificate field
   ``constants``;
-* :class:`GaussianBounder` — any activation: the (m, v)-cell enclosure of
-  :func:`snn_theory.certify.activation_cells.box_bound` (rigorous Gaussian integrals); certificate
-  field ``activation`` (the activation's exact definition).
+* :class:`~snn_theory.certify.search.model_bounders.GaussianBounder` — any activation: the
+  (m, v)-cell enclosure of :func:`snn_theory.certify.activation_cells.box_bound` (rigorous
+  Gaussian integrals); certificate field ``activation`` (the activation's exact definition).
+  It lives with :func:`~snn_theory.certify.search.model_bounders.bounder_for` (a moment
+  model's bounder), so that the closed forms' search imports no Gaussian engine.
 
-A third map (say a network's composed (μ, ν) map) is one more class with these members, and
-one evaluator in :mod:`snn_theory.certify.certificate.maps`.
+A network's composed (μ, ν) map is the third:
+:class:`~snn_theory.certify.search.network_bounder.NetworkBounder` (with its evaluator in
+:mod:`snn_theory.certify.certificate.maps`).
 
 Every method runs its arb work inside :func:`snn_theory.precision.working_precision` at the
 ``bits`` it is given, so no process needs its precision set beforehand and the caller's
@@ -36,9 +39,6 @@ precision is never changed.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -47,12 +47,9 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 from flint import arb
 
-from snn_theory.certify import activation_cells, enclosure, network_enclosure
-from snn_theory.derive import activations
-from snn_theory.derive.activations import Activation
+from snn_theory.certify import enclosure
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends
-from snn_theory.evaluate.model import ClosedFormModel, GaussianModel
 from snn_theory.exact import decimal_text, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 
@@ -311,172 +308,5 @@ class ClosedFormBounder:
         return scores
 
 
-# ------------------------------------------------------------------------------ any activation
-@lru_cache(maxsize=16)
-def _activation(record: str) -> Activation:
-    """The activation a record defines, re-derived (memoised per record text)."""
-    return activations.from_json(json.loads(record))
-
-
-@lru_cache(maxsize=16)
-def _cells(record: str, bits: int) -> activation_cells.CellCache:
-    """This process's cache of (m, v)-cell enclosures for one activation and precision: a
-    memo of a pure function of (record, bits, cell) — every cell is computed in this
-    process, nothing is read from disk."""
-    return activation_cells.CellCache(_activation(record), bits)
-
-
-@dataclass(frozen=True)
-class GaussianBounder:
-    """Any activation by its exact definition (the record :meth:`Activation.to_json`, as
-    sorted JSON text so that the bounder pickles and hashes): the (m, v)-cell bound of
-    :func:`snn_theory.certify.activation_cells.box_bound`, split scores |∂ᵢq|·wᵢ on the box."""
-
-    record: str
-
-    map_field: ClassVar[str] = "activation"
-    default_max_boxes: ClassVar[int] = 20_000
-    cheap_points: ClassVar[bool] = False
-
-    @classmethod
-    def of(cls, act: Activation) -> GaussianBounder:
-        return cls(json.dumps(act.to_json(), sort_keys=True))
-
-    @property
-    def activation(self) -> Activation:
-        return _activation(self.record)
-
-    def map_record(self) -> dict[str, Any]:
-        return json.loads(self.record)
-
-    def json_fields(self) -> dict[str, Any]:
-        return {"activation": self.map_record()}
-
-    def describe(self) -> str:
-        return self.activation.label()
-
-    def claim_suffix(self) -> str:
-        """``[label]``, the label spelt in the claim names' alphabet: other characters
-        become ``_`` and then a short hash of the definition keeps labels apart."""
-        label = self.activation.label()
-        safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-=,:/+") else "_"
-                       for ch in label)
-        if safe != label:
-            safe += "." + hashlib.sha256(self.record.encode()).hexdigest()[:6]
-        return f"[{safe}]"
-
-    def prepare(self, quantities: Sequence[str]) -> None:
-        self.activation  # noqa: B018 - the record re-derived here first: bad input fails now
-
-    def bound(self, quantity: str, box: Sequence[Interval], side: int, bits: int,
-              decides: Callable[[Fraction], bool] | None = None) -> BoxBound:
-        cache = _cells(self.record, bits)
-        with working_precision(bits=bits):
-            result, face, spread = activation_cells.box_bound(cache, quantity, box, side)
-        if result is None:
-            raise ArithmeticError("the cell enclosure is not finite")
-        scores = spread if all(math.isfinite(s) for s in spread) else None
-        return BoxBound(result, [tuple(iv) for iv in face], scores)  # type: ignore[misc]
-
-    def point(self, quantity: str, point: Sequence[Fraction], bits: int) -> arb:
-        with working_precision(bits=bits):
-            return activation_cells.point_enclosure(self.activation, quantity, point)
-
-    def split_scores(self, quantity: str, box: Sequence[Interval], face: Sequence[Interval],
-                     bits: int) -> list[float] | None:
-        return None  # the bound's own scores (or the widest coordinate)
-
-
-# ------------------------------------------------------------------------------ a network
-@dataclass(frozen=True)
-class NetworkBounder:
-    """A network's composed (μ, ν) map (``spelling``: its canonical text,
-    :meth:`snn_theory.derive.network.Network.spelling`), SELU blocks with λ01, α01: the bound
-    of :func:`snn_theory.certify.enclosure.bound_of` with the network's per-box quantity
-    (:func:`snn_theory.certify.network_enclosure.box_quantity`: the composed map on balls and
-    on forward-mode duals; one ``dense(selu)`` block is the single layer's formulas), split
-    scores |∂ᵢq(face)|·wᵢ; certificate field ``network``."""
-
-    spelling: str
-
-    map_field: ClassVar[str] = "network"
-    default_max_boxes: ClassVar[int] = 400_000
-    cheap_points: ClassVar[bool] = True
-
-    @classmethod
-    def of(cls, network: Any) -> NetworkBounder:
-        """The bounder of a network (a :class:`Network` or its text; InputError if bad)."""
-        from snn_theory.derive.network import parse_network
-
-        return cls(parse_network(network).spelling())
-
-    def _quantity(self, quantity: str, bits: int) -> enclosure.BoxQuantity:
-        lam, alpha = constant_balls(Constants(), bits)
-        return network_enclosure.box_quantity(self.spelling, quantity, lam, alpha)
-
-    def map_record(self) -> dict[str, Any]:
-        return {"spelling": self.spelling}
-
-    def json_fields(self) -> dict[str, Any]:
-        return {"network": self.spelling}
-
-    def describe(self) -> str:
-        return f"network {self.spelling} (λ01, α01)"
-
-    def claim_suffix(self) -> str:
-        return f"[{network_enclosure.network_label(self.spelling)}]"
-
-    def prepare(self, quantities: Sequence[str]) -> None:
-        compile_arb(quantities)
-
-    def bound(self, quantity: str, box: Sequence[Interval], side: int, bits: int,
-              decides: Callable[[Fraction], bool] | None = None) -> BoxBound:
-        q = self._quantity(quantity, bits)
-        with working_precision(bits=bits):
-            result, face = enclosure.bound_of(q, box, side, decides)
-        return BoxBound(result, face)
-
-    def point(self, quantity: str, point: Sequence[Fraction], bits: int) -> arb:
-        q = self._quantity(quantity, bits)
-        with working_precision(bits=bits):
-            return q.point_value(point)
-
-    def split_scores(self, quantity: str, box: Sequence[Interval], face: Sequence[Interval],
-                     bits: int) -> list[float] | None:
-        """|∂ᵢq(face)|·wᵢ from the quantity's gradient enclosure on the reduced face; None
-        without a finite one (networks with activations other than SELU)."""
-        q = self._quantity(quantity, bits)
-        try:
-            with working_precision(bits=bits):
-                _, grad = q.value_and_gradient([enclosure.interval_ball(lo, hi)
-                                                for lo, hi in face])
-            if grad is None:
-                return None
-            scores = []
-            for i, (lo, hi) in enumerate(box):
-                if face[i][0] == face[i][1] or lo == hi:
-                    scores.append(0.0)
-                elif not grad[i].is_finite():
-                    return None
-                else:
-                    scores.append(float(abs(grad[i]).upper()) * float(hi - lo))
-        except (ArithmeticError, ValueError, ZeroDivisionError):
-            return None
-        return scores
-
-
-def bounder_for(model: Any, constants: Constants | None = None) -> BoxBounder:
-    """The bounder of a moment model (:func:`snn_theory.evaluate.model.resolve`): SELU's
-    closed forms (with ``constants``, default λ01, α01) or any activation's Gaussian cells.
-    ``constants`` other than the closed forms belong to SELU only (:class:`InputError`)."""
-    if isinstance(model, ClosedFormModel):
-        return ClosedFormBounder(constants or Constants())
-    if constants is not None and not constants.closed_form:
-        raise InputError("lam and alpha are SELU's parameters; not with another activation")
-    if isinstance(model, GaussianModel):
-        return GaussianBounder.of(model.activation)
-    raise InputError(f"no per-box bound for {model!r}")
-
-
-__all__ = ["Box", "BoxBound", "BoxBounder", "ClosedFormBounder", "Constants",
-           "GaussianBounder", "NetworkBounder", "bounder_for", "compile_arb", "constant_balls"]
+__all__ = ["Box", "BoxBound", "BoxBounder", "ClosedFormBounder", "Constants", "compile_arb",
+           "constant_balls"]

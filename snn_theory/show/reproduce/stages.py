@@ -307,7 +307,7 @@ def folder_name(act: Any) -> str:
 def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
                    tell: Tell) -> AnalogueStage:
     from snn_theory.certify import activation_claims, activation_table
-    from snn_theory.certify.search.bounders import GaussianBounder
+    from snn_theory.certify.search.model_bounders import GaussianBounder
 
     tell.start("solving c, d and deciding the Theorem 1 analogue",
                len(activation_claims.theorem1_analogue()))
