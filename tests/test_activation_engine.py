@@ -22,7 +22,7 @@ from flint import arb
 
 from snn_theory.cli.main import main
 from snn_theory.derive import activations
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import activation_functions, gaussian
 from snn_theory.precision import working_precision
 
 
@@ -75,7 +75,7 @@ def _quad(act: activations.Activation, m: mpmath.mpf, v: mpmath.mpf, p: int, n: 
     herm = gaussian.hermite_coefficients(n)
     cuts = sorted({(mpmath.mpf(k.numerator) / k.denominator - m) / s for k in act.kinks})
     pts = [-12, *[c for c in cuts if abs(c) < 12], 12]  # the mass beyond 12 is < 1e-32
-    return mpmath.quad(lambda z: act.base_mpmath(m + s * z) ** p *
+    return mpmath.quad(lambda z: activation_functions.base_mpmath(act, m + s * z) ** p *
                        mpmath.polyval(herm[::-1], z) * mpmath.npdf(z), pts)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from snn_theory.errors import InputError
+from snn_theory.evaluate import activation_functions
 from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate
 from snn_theory.show import canvas, figure_data, flow_figures, map_figures, propagation_figures
 
@@ -255,8 +256,8 @@ def _quad_moments(act, mu: float, omega: float, nu: float, tau: float) -> tuple:
         s = mpmath.sqrt(mpmath.mpf(nu) * mpmath.mpf(tau))
         cuts = sorted((mpmath.mpf(k.numerator) / k.denominator - m) / s for k in act.kinks)
         pts = [-mpmath.inf, *cuts, mpmath.inf]
-        e1 = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), pts)
-        e2 = mpmath.quad(lambda z: act.mpmath(m + s * z) ** 2 * mpmath.npdf(z), pts)
+        e1 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) * mpmath.npdf(z), pts)
+        e2 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) ** 2 * mpmath.npdf(z), pts)
         return float(e1), float(e2 - e1 * e1)
 
 

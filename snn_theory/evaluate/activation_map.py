@@ -29,7 +29,7 @@ from flint import arb, ctx, fmpq
 from snn_theory.derive import formulas
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError, NumericalFailure
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import activation_functions, gaussian
 from snn_theory.evaluate.krawczyk import krawczyk
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.exact import parse_exact
@@ -108,7 +108,7 @@ def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
             half = (b - a)[:, None] / 2
             z = (a + b)[:, None] / 2 + half * t[None, :]
             weight = half * w[None, :] * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
-            f = act.numpy(m[:, None] + s[:, None] * z)
+            f = activation_functions.value_numpy(act, m[:, None] + s[:, None] * z)
             for n, he in enumerate((1.0, z, z * z - 1)):
                 A[n] += np.sum(f * he * weight, axis=1)
                 B[n] += np.sum(f * f * he * weight, axis=1)

@@ -65,9 +65,10 @@ import sympy as sp
 from flint import acb, arb, ctx, fmpq
 
 from snn_theory.derive import formulas
-from snn_theory.derive.activations import Activation, Analytic
-from snn_theory.derive.activations import x as _x
+from snn_theory.derive.activation_parser import x as _x
+from snn_theory.derive.activations import Activation
 from snn_theory.derive.codegen import compile_function
+from snn_theory.evaluate import activation_functions
 from snn_theory.evaluate.backends import namespace as _backend_namespace
 from snn_theory.exact import to_fraction
 from snn_theory.precision import working_precision
@@ -237,20 +238,20 @@ def _closed_terms(act: Activation, piece: int, power: int
                   ) -> tuple[tuple[int, Fraction, Any], ...] | None:
     """The closed-form terms of g_pieceᵖ with their coefficients compiled for arb (cached)."""
     key = ("closed", piece, power)
-    if key not in act._cache:
+    if key not in act.compiled:
         terms = exp_polynomial_terms(act.pieces[piece].expr ** power)
         if terms is None:
-            act._cache[key] = None
+            act.compiled[key] = None
         else:
             args = tuple(s for s, _ in act.parameters)
             fn = compile_function(args, [t.coefficient for t in terms],
                                   _backend_namespace("arb"), name=f"closed{piece}_{power}")
-            act._cache[key] = (tuple((t.k, t.a) for t in terms), fn)
-    entry = act._cache[key]
+            act.compiled[key] = (tuple((t.k, t.a) for t in terms), fn)
+    entry = act.compiled[key]
     if entry is None:
         return None
     shapes, fn = entry
-    coeffs = fn(*act.parameter_values("arb"))
+    coeffs = fn(*activation_functions.parameter_values(act, "arb"))
     # the exponent as (numerator, denominator): cheap to hash and compare (Fraction is not)
     return tuple((k, (a.numerator, a.denominator), c) for (k, a), c in zip(shapes, coeffs))
 
@@ -369,7 +370,7 @@ def _integrand(fn: Any, params: tuple, powers: tuple[int, ...], herm: list[int],
     combination F₁ + i·F₂, whose real and imaginary parts on the real axis are F₁ and F₂ (so
     one integration gives both integrals)."""
     def f(z: acb, analytic: bool) -> acb:
-        Analytic.flag = bool(analytic)
+        activation_functions.Analytic.flag = bool(analytic)
         g = fn(z, *params)[0]
         g = g if isinstance(g, acb) else acb(g)
         t = (z - m) / s
@@ -426,8 +427,8 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         numeric = [i for i in range(len(act.pieces)) if closed[i] is None]
         left = any(act.pieces[i].lo is None or act.pieces[i].lo < a for i in numeric)
         right = any(act.pieces[i].hi is None or act.pieces[i].hi > b for i in numeric)
-        params = act.parameter_values("arb")
-        fns = act.piece_functions("acb")
+        params = activation_functions.parameter_values(act, "arb")
+        fns = activation_functions.piece_functions(act, "acb")
         norm = 1 / (s * (2 * arb.pi()).sqrt())
         m_c, s_c = acb(m), acb(s)
         values: dict[tuple[int, int], arb] = {}
@@ -435,7 +436,7 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         abs_m = arb(abs(m).upper())
         t_right = arb(((fraction_ball(b) - arb(m.upper())) / s_hi).lower())
         t_left = arb(((arb(m.lower()) - fraction_ball(a)) / s_hi).lower())
-        growth = act.growth_arb()
+        growth = activation_functions.growth_balls(act)
         params_acb = tuple(acb(q) for q in params)
         memos: list[dict] = [{} for _ in act.pieces]
         degree = max((t[0] for terms in closed if terms is not None for ts in terms

@@ -18,7 +18,7 @@ import numpy as np
 
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError, NumericalFailure
-from snn_theory.evaluate import activation_map
+from snn_theory.evaluate import activation_functions, activation_map
 from snn_theory.precision import working_precision
 from snn_theory.simulate.config import check_input_range
 
@@ -102,7 +102,7 @@ def simulate_activation(act: Activation, width: int = 512, depth: int = 20, batc
     means, variances = [float(x.mean())], [float(x.var())]
     for _ in range(depth):
         w = normalized_weights(rng, width, omega, tau)
-        x = act.numpy(x @ w.T)
+        x = activation_functions.value_numpy(act, x @ w.T)
         means.append(float(x.mean()))
         variances.append(float(x.var()))
     if not (np.all(np.isfinite(means)) and np.all(np.isfinite(variances))):

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from snn_theory.evaluate import activation_functions
 from snn_theory.simulate.config import ProgressCallback
 from snn_theory.simulate.training import (
     ACTIVATION_VARIANT,
@@ -88,7 +89,7 @@ class MLP(eqx.Module):
             z = layer(x)
             if self.norms is not None:
                 z, state = self.norms[l](z, state, inference=inference)
-            x = (self.custom.jax(z) if self.custom is not None
+            x = (activation_functions.value_jax(self.custom, z) if self.custom is not None
                  else _activation(hyper["activation"], z, hyper))
             outs.append(x)
             if not inference:
