@@ -122,11 +122,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "a value of a float format is a float64 exactly (no rounding)",
     ("cli/solve_constants.py", "_table", ":.Ng"):
         "another solution, printed as 'not certified'",
-    ("derive/activations.py", "Activation.numpy", "float("):
+    ("evaluate/activation_functions.py", "value_numpy", "float("):
         "the float64 evaluator of the activation (evidence backends)",
-    ("derive/activations.py", "Activation.jax", "float("):
+    ("evaluate/activation_functions.py", "value_jax", "float("):
         "the float64 evaluator of the activation (evidence backends)",
-    ("derive/activations.py", "_Parser.call", "float("):
+    ("derive/activation_parser.py", "_Parser.call", "float("):
         "an integer growth constant ceil(1.001·exp(a0) + 1): the 0.1 % margin is far above "
         "the float error of exp",
     ("evaluate/point.py", "_values_and_trajectory", "float("):

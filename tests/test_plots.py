@@ -304,7 +304,7 @@ def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
     from flint import arb
 
     from snn_theory.derive import activations
-    from snn_theory.evaluate import gaussian
+    from snn_theory.evaluate import gaussian_moments
     from snn_theory.precision import working_precision
 
     act = activations.get("gelu", scale="1.7")
@@ -312,7 +312,7 @@ def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
     d = r.data
     with working_precision(bits=80):
         for i, j in ((0, 0), (3, 2)):
-            q = gaussian.quantities(act, arb(d["mu"][j]), arb(-0.1), arb(d["nu"][i]),
+            q = gaussian_moments.quantities(act, arb(d["mu"][j]), arb(-0.1), arb(d["nu"][i]),
                                     arb(1.25), names=("spectral_norm",))["spectral_norm"]
             assert abs(d["S_mu_nu"][i, j] - float(q.mid())) <= 1e-10 + float(q.rad())
 

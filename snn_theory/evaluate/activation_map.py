@@ -29,7 +29,7 @@ from flint import arb, ctx, fmpq
 from snn_theory.derive import formulas
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError, NumericalFailure
-from snn_theory.evaluate import activation_functions, gaussian
+from snn_theory.evaluate import activation_functions, gaussian_moments
 from snn_theory.evaluate.krawczyk import krawczyk
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.exact import parse_exact
@@ -57,7 +57,7 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
     if not (nu > 0 and tau > 0):
         raise InputError("nu and tau must be > 0")
     kwargs = {} if quantities is None else {"names": tuple(quantities)}
-    return gaussian.quantities(act, mu, omega, nu, tau, **kwargs)
+    return gaussian_moments.quantities(act, mu, omega, nu, tau, **kwargs)
 
 
 #: Half-width (in standard deviations), sub-intervals per piece and Gauss–Legendre nodes
@@ -308,7 +308,7 @@ def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fra
     base = act.with_affine(Fraction(1), Fraction(0))
     m = ball(mean) * ball(omega)
     v = ball(variance) * ball(tau)
-    P = gaussian.moment_partials(base, m, v, order=0)
+    P = gaussian_moments.moment_partials(base, m, v, order=0)
     m1, m2 = P.A[0], P.B[0]
     var_g = m2 - m1 * m1
     mu_b, nu_b = ball(mean), ball(variance)

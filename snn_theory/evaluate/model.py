@@ -14,8 +14,8 @@ activation it is::
 
 What a model offers (the protocol; both implementations below keep it):
 
-* :meth:`MomentModel.expectations` — arb enclosures of E[f(x)], E[f(x)²] and their partials
-  in (m, v), x ~ N(m, v), at points or over boxes (balls);
+* :meth:`MomentModel.expectations` — arb enclosures of E[f(x)], E[f(x)²] (or any E[f(x)ᵖ])
+  and their partials in (m, v), x ~ N(m, v), at points or over boxes (balls);
 * :meth:`MomentModel.evaluate` — the map g = (μ̃, ν̃), its Jacobians J, H and S(H) at a point
   or over a box, in each number system of :attr:`MomentModel.backends` ("arb": balls that
   contain the exact value for every point of the input box; "mpmath": point values);
@@ -53,7 +53,7 @@ import numpy as np
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.evaluate import activation_map, backends, gaussian, moment_map
+from snn_theory.evaluate import activation_map, backends, gaussian, gaussian_moments, moment_map
 from snn_theory.evaluate.activation_map import FixedPoint
 from snn_theory.exact import parse_exact
 
@@ -92,15 +92,22 @@ class MomentModel(ABC):
         return f"{type(self).__name__}({self.label!r})"
 
     # -- enclosures
-    def expectations(self, m: Any, v: Any, *, order: int = 2) -> gaussian.MomentPartials:
-        """Enclosures of ∂ⁱ_m ∂ʲ_v E[f(x)] and E[f(x)²], x ~ N(m, v), i + j ≤ ``order``, that
-        contain the exact values for every (m, v) in the balls (v > 0), at the current
-        precision.  Both models use the rigorous Gaussian engine here (its exp-polynomial
-        pieces, SELU's among them, are integrated in closed form)."""
+    def expectations(self, m: Any, v: Any, *, order: int = 2, powers: Sequence[int] = (1, 2)
+                     ) -> gaussian_moments.MomentPartials:
+        """Enclosures of ∂ⁱ_m ∂ʲ_v E[f(x)ᵖ], x ~ N(m, v), i + 2j ≤ ``order``, for each power p
+        of ``powers`` (default E[f] and E[f²]; any moment-like quantity E[fᵖ] the same way),
+        that contain the exact values for every (m, v) in the balls (v > 0), at the current
+        precision: ``result.partial(p, i, j)``.  Both models use the rigorous Gaussian engine
+        here (its exp-polynomial pieces, SELU's among them, are integrated in closed form)."""
         m_b, v_b = activation_map.ball(m), activation_map.ball(v)
         if not v_b > 0:
             raise InputError(f"the Gaussian variance v must be > 0 (got {v})")
-        return gaussian.moment_partials(self.activation, m_b, v_b, order=order)
+        if not powers or any(isinstance(p, bool) or not isinstance(p, int)
+                             or not 1 <= p <= gaussian.MAX_POWER for p in powers):
+            raise InputError(f"the powers of E[f^p] must be integers in 1..{gaussian.MAX_POWER} "
+                             f"(got {tuple(powers)})")
+        return gaussian_moments.moment_partials(self.activation, m_b, v_b, order=order,
+                                                powers=powers)
 
     @abstractmethod
     def evaluate(self, mu: Any, omega: Any, nu: Any, tau: Any, *,

@@ -14,7 +14,7 @@ from snn_theory.certify.propagation.activation import (
 )
 from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError, TrivialFixedPoint
-from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate import backends, gaussian, gaussian_moments
 from snn_theory.evaluate.model import ModelSpec, activation_of
 from snn_theory.evaluate.moment_map import evaluate, fixed_point, to_number
 
@@ -148,7 +148,7 @@ def _generic_point(
     if not nu_s > 0:
         raise ArithmeticError("the fixed point does not have nu* > 0")
     m, v = mu_s * omega_b, nu_s * tau_b
-    q = gaussian.quantities(source, mu_s, omega_b, nu_s, tau_b, ("mean", "variance", "H22"))
+    q = gaussian_moments.quantities(source, mu_s, omega_b, nu_s, tau_b, ("mean", "variance", "H22"))
     e = gaussian.expectations(dact, m, v, order=0, powers=(1, 2))
     c = gaussian.fraction_ball(source.scale)
     slope_mean = c * e.values[(1, 0)]
