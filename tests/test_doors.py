@@ -54,7 +54,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "chooses the exact c, d that are verified (recorded exactly); not a printed bound",
     ("certify/activation_cells.py", "box_bound", "float("):
         "the split heuristic |dq/dx|·width (where to bisect), not a bound",
-    ("certify/constants.py", "ConstantsResult.to_json", "float("):
+    ("certify/constants_result.py", "ConstantsResult.to_json", "float("):
         "'approximate' values of a failed solve, labelled approximate beside certified: false",
     ("certify/constants.py", "_infeasible_message", "float("):
         "explains an infeasible target in its error message (nothing certified is printed)",

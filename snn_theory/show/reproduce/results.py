@@ -153,7 +153,7 @@ class StageError(RuntimeError):
 class ConstantsStage:
     """λ01, α01 as :func:`snn_theory.certify.constants.solve_constants` certified them."""
 
-    result: Any  # snn_theory.certify.constants.ConstantsResult
+    result: Any  # snn_theory.certify.constants_result.ConstantsResult
 
     @property
     def ok(self) -> bool:
