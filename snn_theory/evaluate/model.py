@@ -187,8 +187,8 @@ class ClosedFormModel(MomentModel):
     def evaluate(self, mu: Any, omega: Any, nu: Any, tau: Any, *,
                  quantities: Sequence[str] = MAP_QUANTITIES,
                  backend: str = "arb") -> dict[str, Number]:
-        return moment_map.evaluate(mu, omega, nu, tau, self.lam, self.alpha, backend=backend,
-                                   quantities=tuple(quantities))
+        return moment_map.closed_form_quantities(mu, omega, nu, tau, self.lam, self.alpha,
+                                                 backend=backend, quantities=tuple(quantities))
 
     def evaluate_digits(self, mu: Any, omega: Any, nu: Any, tau: Any, *, digits: int,
                         quantities: Sequence[str] = MAP_QUANTITIES
@@ -200,13 +200,13 @@ class ClosedFormModel(MomentModel):
 
     def iterate(self, mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
                 backend: str = "arb") -> list[tuple[Number, Number]]:
-        return moment_map.iterate(mu, omega, nu, tau, steps=steps, lam=self.lam,
-                                  alpha=self.alpha, backend=backend)
+        return moment_map.closed_form_trajectory(mu, omega, nu, tau, steps=steps, lam=self.lam,
+                                                 alpha=self.alpha, backend=backend)
 
     def fixed_point(self, omega: Any = 0, tau: Any = 1, *,
                     start: tuple[Any, Any] = (0, 1)) -> FixedPoint:
-        mean, variance = moment_map.fixed_point(omega, tau, self.lam, self.alpha,
-                                                backend="arb", start=start)
+        mean, variance = moment_map.closed_form_fixed_point(omega, tau, self.lam, self.alpha,
+                                                            backend="arb", start=start)
         return FixedPoint(mean, variance, True)
 
     def evaluate_float(self, mu: Any, omega: Any, nu: Any, tau: Any,
@@ -214,9 +214,9 @@ class ClosedFormModel(MomentModel):
         mu, omega, nu, tau = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64)
                                                     for a in (mu, omega, nu, tau)))
         with np.errstate(all="ignore"):
-            values = moment_map.evaluate(mu, omega, np.where(nu * tau > 0, nu, np.nan), tau,
-                                         self.lam, self.alpha, backend="numpy",
-                                         quantities=tuple(quantities), check=False)
+            values = moment_map.closed_form_quantities(
+                mu, omega, np.where(nu * tau > 0, nu, np.nan), tau, self.lam, self.alpha,
+                backend="numpy", quantities=tuple(quantities), check=False)
         return {k: np.asarray(v, dtype=np.float64) * np.ones(mu.shape)
                 for k, v in values.items()}
 
@@ -249,7 +249,7 @@ class GaussianModel(MomentModel):
         for name, value, positive in (("mu", mu, False), ("omega", omega, False),
                                       ("nu", nu, True), ("tau", tau, True)):
             moment_map.check_scalar(name, value, positive)
-        values = activation_map.evaluate(self.activation, mu, omega, nu, tau, quantities)
+        values = activation_map.gaussian_quantities(self.activation, mu, omega, nu, tau, quantities)
         if backend == "mpmath":
             return {k: activation_map.to_mpf(x) for k, x in values.items()}
         return values
@@ -257,14 +257,15 @@ class GaussianModel(MomentModel):
     def iterate(self, mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
                 backend: str = "arb") -> list[tuple[Number, Number]]:
         self.check_backend(backend)
-        trajectory = activation_map.iterate(self.activation, mu, omega, nu, tau, steps=steps)
+        trajectory = activation_map.gaussian_trajectory(self.activation, mu, omega, nu, tau,
+                                                        steps=steps)
         if backend == "mpmath":
             return [(activation_map.to_mpf(m), activation_map.to_mpf(v)) for m, v in trajectory]
         return trajectory
 
     def fixed_point(self, omega: Any = 0, tau: Any = 1, *,
                     start: tuple[Any, Any] = (0, 1)) -> FixedPoint:
-        result = activation_map.fixed_point(self.activation, omega, tau, start=start)
+        result = activation_map.gaussian_fixed_point(self.activation, omega, tau, start=start)
         if not result.proved:
             raise ArithmeticError("Krawczyk test failed: the fixed point of "
                                   f"{self.label} could not be certified")

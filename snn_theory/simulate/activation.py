@@ -4,7 +4,7 @@ A network of ``depth`` layers of ``width`` units, x_{l+1} = f(W_l x_l), with *no
 weights (each row rescaled so that Σ_j w_ij = ω and Σ_j w_ij² = τ exactly, docs/mathematics.md §6)
 drawn afresh per layer; inputs i.i.d. N(mean0, var0).  Per layer the empirical mean and
 variance over the batch and the units are compared with the iterates (μ_k, ν_k) of g for
-the same activation (:func:`snn_theory.evaluate.activation_map.iterate`, arb midpoints).  Floats,
+the same activation (:func:`snn_theory.evaluate.activation_map.gaussian_trajectory`, arb midpoints).  Floats,
 numpy float64: evidence, not proof; the deviations are O(1/√width) (finite width) plus
 sampling noise.
 """
@@ -110,8 +110,8 @@ def simulate_activation(act: Activation, width: int = 512, depth: int = 20, batc
                                "nothing is reported — use smaller inputs")
     with working_precision(bits=64):
         try:
-            trajectory = activation_map.iterate(act, str(mean0), str(omega), str(var0),
-                                                str(tau), steps=depth)
+            trajectory = activation_map.gaussian_trajectory(act, str(mean0), str(omega), str(var0),
+                                                            str(tau), steps=depth)
         except ArithmeticError as exc:
             raise InputError(f"the iterates of g could not be computed: {exc}") from None
         pm = np.array([float(m.mid()) for m, _ in trajectory])

@@ -16,7 +16,11 @@ from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError, TrivialFixedPoint
 from snn_theory.evaluate import backends, gaussian, gaussian_moments
 from snn_theory.evaluate.model import ModelSpec, activation_of
-from snn_theory.evaluate.moment_map import evaluate, fixed_point, to_number
+from snn_theory.evaluate.moment_map import (
+    closed_form_fixed_point,
+    closed_form_quantities,
+    to_number,
+)
 
 
 # ============================================================================ the point
@@ -54,7 +58,7 @@ def propagation_point(
     fixed: tuple[arb, arb] | None = None,
     activation: ModelSpec | None = None,
 ) -> PropagationPoint:
-    """The certified fixed point of (ω, τ) (Krawczyk, :func:`snn_theory.evaluate.moment_map.fixed_point`)
+    """The certified fixed point of (ω, τ) (Krawczyk, :func:`snn_theory.evaluate.moment_map.closed_form_fixed_point`)
     and the closed-form propagation quantities enclosed over its ball.
 
     ``activation``: a name, expression, Activation or moment model (default SELU, λ, α in
@@ -75,7 +79,7 @@ def propagation_point(
     lam_b, alpha_b = act.parameters["lam"], act.parameters["alpha"]
     if fixed is None:
         try:
-            fixed = fixed_point(omega_b, tau_b, lam_b, alpha_b, backend="arb")
+            fixed = closed_form_fixed_point(omega_b, tau_b, lam_b, alpha_b, backend="arb")
         except (ArithmeticError, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise
@@ -89,7 +93,7 @@ def propagation_point(
         raise ArithmeticError("the certified fixed point does not have nu* > 0")
     values = backends.propagation_function("arb")(mu_s, omega_b, nu_s, tau_b, lam_b, alpha_b)
     q = dict(zip(formulas.PROPAGATION, values))
-    base = evaluate(
+    base = closed_form_quantities(
         mu_s,
         omega_b,
         nu_s,
@@ -133,7 +137,7 @@ def _generic_point(
     dact = act.source[1]
     if fixed is None:
         try:
-            fp = activation_map.fixed_point(source, omega_b, tau_b)
+            fp = activation_map.gaussian_fixed_point(source, omega_b, tau_b)
         except (ArithmeticError, ValueError, ZeroDivisionError) as exc:
             fp = None  # (an InputError here: Newton or the test box left nu > 0)
             why = " ".join(str(exc).split())
