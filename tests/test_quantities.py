@@ -93,3 +93,20 @@ def test_fourth_moment_over_a_box_contains_its_points() -> None:
 def test_powers_are_validated() -> None:
     with pytest.raises(InputError, match="powers"):
         snn.resolve_model("tanh").expectations("0", "1", powers=(0,))
+
+
+def test_a_derived_quantity_is_one_formula_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quantity of the map written as one sympy entry of formulas.DERIVED (here
+    κ = ξ̃ − μ̃² + ν, i.e. ν̃ + ν) is evaluated by the closed forms and by the Gaussian engine
+    with no other change."""
+    from snn_theory.derive import formulas
+
+    base = dict(zip(formulas.BASE, formulas.BASE_SYMBOLS))
+    monkeypatch.setitem(formulas.DERIVED, "kappa_test",
+                        base["second_moment"] - base["mean"] ** 2 + formulas.nu)
+    for spec in ("selu", "tanh"):
+        with snn.working_precision(bits=80):
+            q = snn.resolve_model(spec).evaluate("0.1", "0.2", "1.5", "1",
+                                                 quantities=("kappa_test", "variance"))
+            assert q["kappa_test"].overlaps(q["variance"] + 1.5), spec
+            assert not q["kappa_test"].overlaps(q["variance"] + 1.5 + 1e-15), spec
