@@ -76,6 +76,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "NetworkMap": ("snn_theory.evaluate.network_map", "NetworkMap"),
     "network_map": ("snn_theory.evaluate.network_map", "network_map"),
     "network_fixed_point": ("snn_theory.certify.network_fixed_point", "network_fixed_point"),
+    "NetworkPropagation": ("snn_theory.certify.propagation.network", "NetworkPropagation"),
+    "propagate_network": ("snn_theory.certify.propagation.network", "propagate_network"),
     # beyond the paper: signal propagation and domain maps
     "propagate": ("snn_theory.certify.propagation", "propagate"),
     "PavingSpec": ("snn_theory.certify.domains", "PavingSpec"),
@@ -85,6 +87,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SimulationConfig": ("snn_theory.simulate.config", "SimulationConfig"),
     "run_simulation": ("snn_theory.simulate.engine", "simulate"),
     "ActivationSimulation": ("snn_theory.simulate.activation", "ActivationSimulation"),
+    "NetworkSimulationConfig": ("snn_theory.simulate.network_run", "NetworkSimulationConfig"),
+    "NetworkSimulation": ("snn_theory.simulate.network_run", "NetworkSimulation"),
+    "simulate_network": ("snn_theory.simulate.network_run", "simulate_network"),
+    "NetworkGradients": ("snn_theory.simulate.network_gradients", "NetworkGradients"),
+    "simulate_network_gradients": ("snn_theory.simulate.network_gradients",
+                                   "simulate_network_gradients"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
     "train": ("snn_theory.simulate.network", "train"),
     # training that keeps the theorem true: certified (omega, tau) regions and constraints

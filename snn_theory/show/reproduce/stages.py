@@ -203,7 +203,7 @@ def _draw(name: str, make: Callable[[], Any]) -> Figure:
 
 def stage_figures(mode: Mode, figures: Path, claims: ClaimsStage | None,
                   mc: MonteCarloStage | None, tell: Tell) -> FiguresStage:
-    from snn_theory.show import flow_figures, map_figures, propagation_figures
+    from snn_theory.show import flow_figures, map_figures, network_figures, propagation_figures
 
     g = mode.figure_grid
     cert = next((r.certificate for r in (claims.results if claims else ())
@@ -221,10 +221,11 @@ def stage_figures(mode: Mode, figures: Path, claims: ClaimsStage | None,
             figures / "fixed_points.png", grid=int(41 * g))),
     ]
     propagation = ("correlation_map", "gradients") if mode.name != "quick" else ()
-    if propagation:  # (--quick leaves them out: about 50 s together)
+    if propagation:  # (--quick leaves them out: about 50 s together; networks: a few s)
         jobs += [
             ("correlation_map", lambda: propagation_figures.correlation_map_figure(figures / "correlation_map.png")),
             ("gradients", lambda: propagation_figures.gradients(figures / "gradients.png")),
+            ("networks", lambda: network_figures.networks(figures / "networks.png")),
         ]
     if mode.name == "full":
         jobs.append(("training", lambda: _training_figure(figures / "training.png")))
