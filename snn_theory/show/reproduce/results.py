@@ -370,7 +370,7 @@ class GainsStage:
 
     @property
     def summary(self) -> str:
-        from snn_theory.certify.constants import decimal_enclosure
+        from snn_theory.exact import decimal_enclosure
 
         gv = decimal_enclosure(self.result.variance_gain, 10)
         g2 = decimal_enclosure(self.result.second_moment_gain, 10)
