@@ -88,8 +88,9 @@ ACTIVATION_EVIDENCE = ("float64 Gauss-Legendre quadrature of the Gaussian expect
 
 
 def is_generic(activation: Activation | None) -> bool:
-    """Whether ``activation`` is another function than SELU (None: SELU, the default)."""
-    return activation is not None and not activation.is_selu
+    """Whether the moment model of ``activation`` is the Gaussian engine rather than SELU's
+    closed forms (None: SELU, the default)."""
+    return activation is not None and not resolve(activation).closed_form
 
 
 def map_values(activation: Activation | None, mu: Any, omega: Any, nu: Any, tau: Any,
