@@ -21,7 +21,8 @@ One verifier and one checker serve every activation.  :func:`verify_claim` (and
 :func:`verify_claims`) decide a :class:`Claim` by branch-and-bound in ball arithmetic with the
 per-box bound of a moment map — ``Settings(bounder=bounder_for(resolve_model(spec)))``:
 :class:`ClosedFormBounder` (SELU's closed forms, λ, α from :class:`Constants`, the default)
-or :class:`GaussianBounder` (any activation, rigorous Gaussian integrals on (m, v) cells).
+or :class:`GaussianBounder` (any activation, rigorous Gaussian integrals on (m, v) cells),
+or :class:`NetworkBounder` (a whole network's composed map, docs/networks.md).
 Its guarantee: a :class:`ClaimResult` says ``holds`` only when every leaf box's rigorous
 bound proves the claim, ``refuted`` only with a point whose ball value violates it, and its
 ``extremum`` encloses the deciding max/min over the domain.  :func:`write_certificate`
@@ -95,6 +96,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "NetworkMap": ("snn_theory.evaluate.network_map", "NetworkMap"),
     "network_map": ("snn_theory.evaluate.network_map", "network_map"),
     "network_fixed_point": ("snn_theory.certify.network_fixed_point", "network_fixed_point"),
+    "NetworkBounder": ("snn_theory.certify.search.network_bounder", "NetworkBounder"),
+    "dyt_table": ("snn_theory.certify.dyt", "dyt_table"),
     "NetworkPropagation": ("snn_theory.certify.propagation.network", "NetworkPropagation"),
     "propagate_network": ("snn_theory.certify.propagation.network", "propagate_network"),
     # beyond the paper: signal propagation and domain maps

@@ -104,6 +104,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "elapsed seconds of a saved search (a timing)",
     ("certify/search/bounders.py", "ClosedFormBounder.split_scores", "float("):
         "the split heuristic (which coordinate to bisect), not a bound",
+    ("certify/search/network_bounder.py", "NetworkBounder.split_scores", "float("):
+        "the split heuristic (which coordinate to bisect), not a bound",
     ("cli/initializers.py", "_print", ":.Ng"):
         "the Monte Carlo table (titled 'evidence only')",
     ("cli/console.py", "value_formatter.as_float", "float("):

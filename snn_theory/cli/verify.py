@@ -22,6 +22,7 @@ from snn_theory.certify.activation_claims import builtin_claims
 from snn_theory.certify.claims import Claim, Domain, builtin_claim_for, check_name
 from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder, Constants
 from snn_theory.certify.search.model_bounders import bounder_for
+from snn_theory.certify.search.network_bounder import NetworkBounder
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.console import verdict_cell
 from snn_theory.cli.exit_codes import verdicts_exit_code
@@ -121,12 +122,18 @@ def _enclosure_text(result: object) -> str:
                    "certificate); paper: the paper's float64 grid + rigorous derivative bounds "
                    "+ a stated, UNPROVEN float allowance (--theorem 1|appendix; not a proof, "
                    "no certificate; JSON \"proof\": \"grid+allowance\").")
+@click.option("--network", default=None, metavar="SPEC",
+              help="Claims about a whole network's composed map, e.g. \"dense(selu), "
+                   "alpha_dropout(0.1)\" (docs/networks.md); the domain's ω, τ are those of "
+                   "every dense block that names none.  --theorem 1: S < 1 and the map sends "
+                   "the (μ, ν) box of Theorem 1 into itself.  Certificates record the network.")
 @activation_options
 def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                    scheduler: str | None, certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
                    claim_text: str | None, claim_name: str | None, lam: str | None,
                    alpha: str | None, max_boxes: int | None, time_limit: float | None,
-                   method: str, activation: str, scale: str, shift: str) -> None:
+                   method: str, network: str | None, activation: str, scale: str,
+                   shift: str) -> None:
     """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
 
     Each claim (quantity relation threshold on a box in μ, ω, ν, τ) is decided first: a
@@ -144,6 +151,11 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     Gaussian integrals (--jobs, --resume, --tolerance and --scheduler as for SELU);
     certificates record the activation's definition.
 
+    With --network SPEC, the claims are about the network's composed map (mean, variance,
+    its Jacobian H, S), by the same search; --theorem 1 is the analogue above, the other
+    theorems' claims are stated as they are; built-in claim names gain [net-HASH] of the
+    network, and certificates record the network's canonical spelling.
+
     Cluster: --scheduler tcp://HOST:8786 sends the boxes of each round, in chunks, to a
     running Dask scheduler (e.g. `dask scheduler` plus `dask worker tcp://HOST:8786` on each
     machine; the workers need snn-theory installed).  The boxes are independent tasks and
@@ -160,6 +172,8 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from rich.console import Console
     from rich.text import Text
 
+    if network is not None:
+        _refuse_with_network(activation, scale, shift, lam, alpha, method, grid)
     model = resolve_options(activation, scale, shift)
     if method != "interval" or lam is not None or alpha is not None or grid == "paper":
         model.require_closed_form("--method paper, --grid paper, --lam and --alpha are for "
@@ -197,7 +211,8 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from snn_theory.certify.search.loop import verify_claims
     from snn_theory.certify.search.settings import Settings
 
-    bounder = bounder_for(model, Constants.parse(lam, alpha))
+    bounder = (bounder_for(model, Constants.parse(lam, alpha)) if network is None
+               else NetworkBounder.of(network))
     # A claim checked under another map is another claim: it must not carry (or overwrite
     # the certificate of) the built-in name proven for SELU with λ01, α01.
     claims = claims_for(theorem, domain, claim_text, claim_name, bounder)
@@ -227,6 +242,18 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     else:
         print_claims(results)
     sys.exit(verdicts_exit_code(r.verdict for r in results))
+
+
+def _refuse_with_network(activation: str, scale: str, shift: str, lam: str | None,
+                         alpha: str | None, method: str, grid: str) -> None:
+    """InputError for options that describe one layer, or another method, with --network."""
+    if (activation, scale, shift) != ("selu", "1", "0") or lam is not None or alpha is not None:
+        raise InputError("--network names its blocks' activations (SELU with λ01, α01 in "
+                         "dense(selu)); it does not combine with --activation, --scale, "
+                         "--shift, --lam or --alpha")
+    if method != "interval" or grid == "paper":
+        raise InputError("--network is verified by the interval search (not --method paper "
+                         "or --grid paper)")
 
 
 @contextmanager

@@ -128,6 +128,8 @@ class CheckReport:
         what = {"holds": "HOLDS", "refuted": "FALSE"}.get(self.verdict or "", "?")
         if "activation" in st:
             what += f" for {st['activation']['label']}"
+        if "network" in st:
+            what += f" for the network {st['network']}"
         body = " | ".join([f"{what}: {st['quantity']} {st['relation']} {st['threshold']} on "
                            f"{domain}", *parts, kind, f"{self.boxes} boxes"])
         if self.valid and self.extremum:

@@ -139,7 +139,7 @@ FIELDS: dict[str, frozenset[str]] = {
 #: (SELU's closed forms: {"source": "closed-form" | "user", "lam": [lo, hi], "alpha": [lo,
 #: hi]}) and ``activation`` (any activation: its definition, scale, shift, formula and growth
 #: bound).  Their values are read by :mod:`snn_theory.certify.certificate.maps`.
-MAP_FIELDS: tuple[str, ...] = ("constants", "activation")
+MAP_FIELDS: tuple[str, ...] = ("constants", "activation", "network")
 
 
 def map_field_of(content: dict[str, Any]) -> str:

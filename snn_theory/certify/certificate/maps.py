@@ -14,7 +14,10 @@ ASCII, every derived field re-derived), or raises
 * ``activation`` — any activation by its exact definition (built-in name or expression,
   scale, shift; its formula and growth bound must follow from the definition); boxes bounded
   by the (m, v)-cell enclosure :func:`snn_theory.certify.activation_cells.box_bound`, with this
-  checker's own cell cache.
+  checker's own cell cache;
+* ``network`` — a network's composed map by its canonical spelling (parsed again, and
+  canonical); boxes bounded by :func:`snn_theory.certify.enclosure.bound_modes_of` with the
+  network's per-box quantity :func:`snn_theory.certify.network_enclosure.box_quantity`.
 
 Nothing here comes from the search (:mod:`snn_theory.certify.search`): the per-box
 primitives named above are all the checker shares with it, and they are what a reader must
@@ -41,14 +44,18 @@ from snn_theory.certify.certificate.io import (
     rational_field,
 )
 from snn_theory.certify.enclosure import (
+    BoxQuantity,
     bound_modes,
+    bound_modes_of,
     interval_ball,
     lower,
     point_value,
     upper,
 )
+from snn_theory.certify.network_enclosure import box_quantity
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
+from snn_theory.derive.network import parse_network
 from snn_theory.errors import InputError
 from snn_theory.exact import format_fraction
 from snn_theory.precision import working_precision
@@ -246,10 +253,61 @@ def read_activation(record: Any, bits: int) -> GaussianEvaluator:
     return GaussianEvaluator(json.dumps(derived, sort_keys=True))
 
 
+# ------------------------------------------------------------------------------ a network
+@dataclass(frozen=True)
+class NetworkEvaluator:
+    """A network's composed map, re-derived from its canonical spelling; SELU blocks with
+    λ01, α01 recomputed from their closed forms at each box's precision."""
+
+    spelling: str
+
+    field: ClassVar[str] = "network"
+
+    def _quantity(self, quantity: str, bits: int) -> BoxQuantity:
+        lam, alpha = closed_form_constants(bits)
+        return box_quantity(self.spelling, quantity, lam, alpha)
+
+    def bound_modes(self, quantity: str, box: Sequence[Interval], side: int, bits: int,
+                    decides: Callable[[Fraction], bool]) -> tuple[Fraction, Fraction]:
+        q = self._quantity(quantity, bits)
+        with working_precision(bits=bits):
+            return bound_modes_of(q, box, side, decides)
+
+    def point(self, quantity: str, point: Sequence[Fraction], bits: int) -> arb:
+        q = self._quantity(quantity, bits)
+        with working_precision(bits=bits):
+            return q.point_value(point)
+
+    def statement(self) -> dict[str, Any]:
+        return {"network": self.spelling}
+
+    def paper_constants(self) -> bool:
+        return False
+
+
+def read_network(record: Any, bits: int) -> NetworkEvaluator:
+    """The ``network`` record ``{"spelling": TEXT}``: the network parsed again, and TEXT its
+    canonical spelling (another spelling of the same network is refused: the record is what
+    the checker prints)."""
+    record = _fields(record, "network", ["spelling"])
+    text = record["spelling"]
+    if not isinstance(text, str):
+        raise CertificateError("network.spelling: expected a string")
+    try:
+        network = parse_network(text)
+    except InputError as exc:
+        raise CertificateError(f"network: {exc}") from None
+    if network.spelling() != text:
+        raise CertificateError(f"network: {text!r} is not the canonical spelling "
+                               f"{network.spelling()!r}")
+    return NetworkEvaluator(text)
+
+
 #: How each map field of a certificate is read (record, precision bits) → evaluator.
 MAP_READERS: dict[str, Callable[[Any, int], MapEvaluator]] = {
     "constants": read_constants,
     "activation": read_activation,
+    "network": read_network,
 }
 
 
@@ -261,4 +319,5 @@ def read_map(content: dict[str, Any], bits: int) -> MapEvaluator:
 
 
 __all__ = ["ACTIVATION_KEYS", "MAP_READERS", "ClosedFormEvaluator", "GaussianEvaluator",
-           "MapEvaluator", "read_activation", "read_constants", "read_map"]
+           "MapEvaluator", "NetworkEvaluator", "read_activation", "read_constants", "read_map",
+           "read_network"]

@@ -28,8 +28,9 @@ Implementations:
   It lives with :func:`~snn_theory.certify.search.model_bounders.bounder_for` (a moment
   model's bounder), so that the closed forms' search imports no Gaussian engine.
 
-A third map (say a network's composed (μ, ν) map) is one more class with these members, and
-one evaluator in :mod:`snn_theory.certify.certificate.maps`.
+A network's composed (μ, ν) map is the third:
+:class:`~snn_theory.certify.search.network_bounder.NetworkBounder` (with its evaluator in
+:mod:`snn_theory.certify.certificate.maps`).
 
 Every method runs its arb work inside :func:`snn_theory.precision.working_precision` at the
 ``bits`` it is given, so no process needs its precision set beforehand and the caller's
