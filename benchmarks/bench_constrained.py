@@ -4,21 +4,31 @@ accuracy, and whether it keeps the activations at the fixed point.
     python benchmarks/bench_constrained.py             # reduced study (2 shared cores: minutes)
     python benchmarks/bench_constrained.py --full      # 4 data sets x depths 8, 16, 32 x 5 seeds
     python benchmarks/bench_constrained.py --quick     # smoke run
+    python benchmarks/bench_constrained.py --timing-only   # the epoch cost alone
     python benchmarks/bench_constrained.py --out constrained.json   # then: snn-theory plot constrained
 
 **Time** (same run, digits, SELU, depth 16, width 64, compiled beforehand, interleaved, best of 5): the bare
 jitted epoch with Adam against the same epoch with Adam followed by the theorem1 projection of
-every hidden row (goal: ≤ 1.5×), and the seconds per epoch of the exact inside-fraction
-measurement (rationals from the float32 weights; done for every variant).
+every hidden row (goal: ≤ 1.5×), and the seconds of the exact inside-fraction measurement of
+16 layers (decided exactly: a rigorous float64 enclosure of each row's sums, rationals only
+for the rows it leaves undecided; done for every variant).
 
 **Study**: per data set, depth and variant — SELU unconstrained, SELU + max-norm (Σw² ≤ 1.1),
 SELU + theorem1, SELU + domain-map (the largest certified rectangle of the committed paving,
 re-checked), ReLU + batch norm — and seed: test accuracy, the last hidden layer's pooled
 (μ, ν) on the held-out batch at the end (the fixed point of g at ω = 0, τ = 1 is (0, 1): λ01,
-α01 are certified to make it so), and the smallest per-layer fraction of hidden units whose
-exact (ω_i, τ_i) lies in the run's region (Theorem 1's rectangle for the unconstrained
-variants).  One learning rate (Adam 1e-3), dropout 0.05, LeCun init: no grid, no selection.
-Everything but the inside fraction is float32 evidence.
+α01 are certified to make it so), the smallest per-layer fraction of hidden units whose
+exact (ω_i, τ_i) lies in the run's region (Theorem 1's rectangle for the unconstrained SELU
+variants; n/a for ReLU + batch norm: the certified regions are statements about the SELU
+moment map, and ReLU's map, positively homogeneous, has no isolated attracting fixed point to
+certify), and the backward signal: ‖∂ℓ/∂x_l‖² per hidden layer at the start and the end,
+summarised by its geometric-mean growth per layer towards the input, against the certified
+χ₁ = τ·E[SELU′(z)²] at the fixed point (:mod:`snn_theory.simulate.study`).  The four SELU
+variants × seeds of one data set and depth train as one vmapped program
+(:func:`snn_theory.simulate.study.train_stacked`: one compilation; the time is mostly
+compilation), ReLU + batch norm × seeds as another.  One learning rate (Adam 1e-3), dropout
+0.05, LeCun init, batch 32: no grid, no selection.  Everything but the inside fraction and
+χ₁ is float32 evidence.
 """
 
 from __future__ import annotations
@@ -196,6 +206,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--out", default=None, help="also write the JSON to FILE (new file)")
     parser.add_argument("--no-timing", action="store_true", help="skip the epoch timing")
+    parser.add_argument("--timing-only", action="store_true", help="only the epoch timing")
     args = parser.parse_args()
     name = "quick" if args.quick else "full" if args.full else "reduced"
     spec = STUDIES[name]
@@ -213,6 +224,13 @@ def main() -> None:
     command = "python benchmarks/bench_constrained.py" + ("" if name == "reduced"
                                                           else f" --{name}")
     cost = None if args.no_timing else epoch_cost()
+    if args.timing_only:
+        print(json.dumps(cost) if args.json else
+              f"epoch cost ({cost['config']}, {cost['epochs']} epochs, best of 5): "
+              f"unconstrained {cost['none_s']:.3f} s, theorem1 {cost['theorem1_s']:.3f} s, "
+              f"ratio {cost['ratio']:.2f}x (goal <= 1.5x); exact inside fraction of 16 layers "
+              f"{cost['exact_inside_s']:.4f} s ({command} --timing-only)")
+        return
     chi1 = certified_chi1()
 
     def result(rows: list[dict], partial: bool) -> dict:
