@@ -24,7 +24,6 @@ agree with :func:`snn_theory.simulate.network.train` run seed by seed up to floa
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -290,13 +289,5 @@ def train_seeds(config: TrainConfig, seeds: Sequence[int],
     return train_stacked([replace(config, seed=s) for s in seeds], split)
 
 
-def timed_train_seeds(config: TrainConfig, seeds: Sequence[int],
-                      split: Split | None = None) -> tuple[list[SeedRun], float]:
-    """(:func:`train_seeds`, its wall seconds)."""
-    t0 = time.perf_counter()
-    runs = train_seeds(config, seeds, split)
-    return runs, time.perf_counter() - t0
-
-
 __all__ = ["SWITCHED", "SeedRun", "SwitchState", "activation_gradients", "layer_factor",
-           "switched_optimizer", "timed_train_seeds", "train_seeds", "train_stacked"]
+           "switched_optimizer", "train_seeds", "train_stacked"]
