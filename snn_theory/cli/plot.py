@@ -343,7 +343,7 @@ __all__ = ["plot_group"]
 @plot_group.command("constrained")
 @click.option("--results", type=click.Path(dir_okay=False), required=True,
               help="The record of `python benchmarks/bench_constrained.py --out FILE`.")
-@_figure_options(canvas.FigureSize(2400, 600, 150))
+@_figure_options(canvas.FigureSize(2400, 800, 150))
 def constrained_command(results: str, out: str | None, width: int, height: int, dpi: int,
                         as_json: bool) -> None:
     """Training that keeps the theorem true: test accuracy, the last hidden layer's (μ, ν)

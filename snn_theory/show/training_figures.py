@@ -128,7 +128,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         extra = ", --activation (dash-dot)" if any(
             r.config.variant == ACTIVATION_VARIANT for r in runs) else ""
         a1.set_title(f"{c.dataset}: SNN (solid) vs BN (dashed){extra}")
-        a1.legend(fontsize=7)
+        a1.legend(fontsize=6, framealpha=0.7, loc="lower left")
         a2.set_xlabel("epoch")
         integer_ticks(a2.xaxis)
         a2.set_ylabel("% hidden units with (ω_i, τ_i) in the rectangle")
@@ -194,7 +194,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
 
 
 #: The default size of :func:`constrained`.
-CONSTRAINED_SIZE = FigureSize(2400, 600, 150)
+CONSTRAINED_SIZE = FigureSize(2400, 800, 150)
 
 #: The variants of the constrained-training study, in drawing order.
 CONSTRAINED_VARIANTS: tuple[str, ...] = ("selu", "selu+max-norm", "selu+theorem1",
@@ -258,12 +258,13 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
             pts = [(r["mu_end"], r["nu_end"]) for r in rows if r["variant"] == v]
             a2.scatter([p[0] for p in pts], [p[1] for p in pts], s=18,
                        color=colors[k % len(colors)], label=v)
-        labels = [f"{d}\ndepth {n}" for d, n in groups]
+        labels = [f"{d} {n}" for d, n in groups]
         for ax in (a1, a3, a4):
-            ax.set_xticks(x, labels, fontsize=7)
+            ax.set_xticks(x, labels, fontsize=6, rotation=90)
+            ax.set_xlabel("data set, depth", fontsize=7)
         a1.set_ylabel("test accuracy (end)")
         a1.set_title("Test accuracy")
-        a1.legend(fontsize=7)
+        a1.legend(fontsize=6, framealpha=0.7, loc="lower left")
         (m0, m1), (n0, n1) = (tuple(float(t) for t in box["mu"]),
                               tuple(float(t) for t in box["nu"]))
         a2.add_patch(_rectangle((m0, n0), m1 - m0, n1 - n0))
@@ -272,7 +273,7 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
         a2.set_ylabel("last hidden layer ν")
         a2.set_yscale("log")
         a2.set_title("Last layer (μ, ν) at the end; box: Theorem 1's")
-        a2.legend(fontsize=7)
+        a2.legend(fontsize=6, framealpha=0.7, loc="lower right")
         a3.set_ylim(0, 1.05)
         a3.set_ylabel("fraction of units inside (min over layers, epochs)")
         a3.set_title("Units inside the certified region (exact)")
@@ -288,7 +289,7 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
         a4.set_xlim(a1.get_xlim())
         a4.set_ylabel("growth of ‖∂ℓ/∂x_l‖² per layer (geometric mean)")
         a4.set_title("Backward signal: ○ at init, ■ at the end")
-        a4.legend(fontsize=6)
+        a4.legend(fontsize=5, framealpha=0.7, loc="lower left")
         save(fig, path, suffix, size)
     summary = {"groups": [f"{d} depth {n}" for d, n in groups], "variants": variants,
                "command": study.get("command")}
