@@ -27,13 +27,14 @@ import time
 
 from flint import arb, ctx
 
-from snn_theory.certify import (
-    activation_cells,
-    activation_claims,
-    activation_search,
-    activation_table,
-)
+from snn_theory.certify import activation_claims, activation_table
 from snn_theory.certify.claims import BUILTIN_CLAIMS
+from snn_theory.certify.search.bounders import ClosedFormBounder
+from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder
+from snn_theory.certify.search.settings import Settings
+from snn_theory.certify.search.workers import DEFAULT_PRECISION
 from snn_theory.derive import activations
 from snn_theory.evaluate import backends, gaussian
 
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     names = tuple(args.only) if args.only else activations.NAMES
-    ctx.prec = activation_search.DEFAULT_BITS
+    ctx.prec = DEFAULT_PRECISION
     rng = random.Random(3)
     points = [(arb(rng.uniform(-0.2, 0.2)), arb(rng.uniform(0.5, 2))) for _ in range(args.points)]
     boxes = [(arb(m.mid()).union(arb(m.mid()) + arb(1) / 64),
@@ -73,35 +74,28 @@ def main() -> None:
         pr = rate(lambda p, act=act: gaussian.raw_partials(act, p[0], p[1], order=2), points)
         br = rate(lambda b, act=act: gaussian.raw_partials(act, b[0], b[1], order=4), boxes)
         started = time.perf_counter()
-        cache = activation_cells.CellCache(act, ctx.prec, args.jobs)
-        results = []
-        try:
-            for claim in activation_claims.theorem1_analogue():
-                results.append(activation_search.verify(act, claim, time_limit=args.time_limit,
-                                                        jobs=args.jobs, cache=cache))
-        finally:
-            cache.close()
+        # the generic engine for every activation, SELU included (its closed forms below)
+        settings = Settings(time_limit=args.time_limit, jobs=args.jobs,
+                            bounder=GaussianBounder.of(act))
+        with Executor(args.jobs) as executor:
+            results = [verify_claim(claim, settings, executor)
+                       for claim in activation_claims.theorem1_analogue()]
         wall = time.perf_counter() - started
         verdicts = [r.verdict for r in results]
         verdict = ("refuted" if "refuted" in verdicts else
                    "undecided" if "undecided" in verdicts else "proven")
         print(f"| {name} | {pr:.1f} | {br:.1f} | {verdict} | {wall:.1f} | "
-              f"{sum(r.boxes for r in results)} |", flush=True)
+              f"{sum(len(r.leaves) for r in results)} |", flush=True)
         if name == "selu":
             selu_rates = (pr, results[0].seconds)
     if selu_rates is not None:
         lam, alpha = backends.constants_function("arb")()
         closed = backends.evaluator("arb", ("mean", "second_moment", "J11", "J12", "J21", "J22"))
         cr = rate(lambda p: closed(p[0], arb(1), p[1], arb(1), lam, alpha), points)
-        from snn_theory.certify.search.executors import Executor
-        from snn_theory.certify.search.loop import verify_claim
-        from snn_theory.certify.search.settings import Settings
-        from snn_theory.certify.search.workers import Constants
-
         claim = BUILTIN_CLAIMS["theorem1.contraction"]
         settings = Settings(grid="coarse", tolerance=__import__("fractions").Fraction(1, 10),
                             jobs=args.jobs, max_boxes=400_000, time_limit=None,
-                            constants=Constants.parse(None, None), state_dir=None,
+                            bounder=ClosedFormBounder(), state_dir=None,
                             resume=False)
         started = time.perf_counter()
         with Executor(args.jobs) as runner:

@@ -17,6 +17,21 @@ An activation is given by name, by an expression in x, or as a moment model
 (:func:`resolve_model`, resolved once: SELU by closed forms, any other by rigorous Gaussian
 integrals); docs/python-api.md answers the first questions of a notebook.
 
+One verifier and one checker serve every activation.  :func:`verify_claim` (and
+:func:`verify_claims`) decide a :class:`Claim` by branch-and-bound in ball arithmetic with the
+per-box bound of a moment map — ``Settings(bounder=bounder_for(resolve_model(spec)))``:
+:class:`ClosedFormBounder` (SELU's closed forms, λ, α from :class:`Constants`, the default)
+or :class:`GaussianBounder` (any activation, rigorous Gaussian integrals on (m, v) cells),
+or :class:`NetworkBounder` (a whole network's composed map, docs/networks.md).
+Its guarantee: a :class:`ClaimResult` says ``holds`` only when every leaf box's rigorous
+bound proves the claim, ``refuted`` only with a point whose ball value violates it, and its
+``extremum`` encloses the deciding max/min over the domain.  :func:`write_certificate`
+records the claim, the map's definition (constants or the activation) and the evidence;
+:func:`check_certificate` re-derives all of it from the file alone (the map from its record,
+the tiling, every box bound, the witness or counterexample), sharing with the search only
+the per-box primitives it audits, and returns a :class:`CheckReport` whose printed values
+are its own.
+
 Two names differ from their modules' because the stage sub-packages ``evaluate`` and
 ``simulate`` own those names: the moment map's ``evaluate`` is exported as
 :func:`evaluate_map`, the Monte Carlo ``simulate`` as :func:`run_simulation`.
@@ -66,16 +81,25 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ClaimResult": ("snn_theory.certify.search.result", "ClaimResult"),
     "verify_claim": ("snn_theory.certify.search.loop", "verify_claim"),
     "verify_claims": ("snn_theory.certify.search.loop", "verify_claims"),
-    "Constants": ("snn_theory.certify.search.workers", "Constants"),
+    "Constants": ("snn_theory.certify.search.bounders", "Constants"),
+    "BoxBounder": ("snn_theory.certify.search.bounders", "BoxBounder"),
+    "ClosedFormBounder": ("snn_theory.certify.search.bounders", "ClosedFormBounder"),
+    "GaussianBounder": ("snn_theory.certify.search.model_bounders", "GaussianBounder"),
+    "bounder_for": ("snn_theory.certify.search.model_bounders", "bounder_for"),
     "read_certificate": ("snn_theory.certify.certificate.io", "read_certificate"),
     "write_certificate": ("snn_theory.certify.certificate.io", "write_certificate"),
     "check_certificate": ("snn_theory.certify.certificate.check", "check_certificate"),
+    "CheckReport": ("snn_theory.certify.certificate.check", "CheckReport"),
     # networks as data: the description, its composed map and the map's fixed point
     "Network": ("snn_theory.derive.network", "Network"),
     "parse_network": ("snn_theory.derive.network", "parse_network"),
     "NetworkMap": ("snn_theory.evaluate.network_map", "NetworkMap"),
     "network_map": ("snn_theory.evaluate.network_map", "network_map"),
     "network_fixed_point": ("snn_theory.certify.network_fixed_point", "network_fixed_point"),
+    "NetworkBounder": ("snn_theory.certify.search.network_bounder", "NetworkBounder"),
+    "dyt_table": ("snn_theory.certify.dyt", "dyt_table"),
+    "NetworkPropagation": ("snn_theory.certify.propagation.network", "NetworkPropagation"),
+    "propagate_network": ("snn_theory.certify.propagation.network", "propagate_network"),
     # beyond the paper: signal propagation and domain maps
     "propagate": ("snn_theory.certify.propagation", "propagate"),
     "PavingSpec": ("snn_theory.certify.domains", "PavingSpec"),
@@ -85,6 +109,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SimulationConfig": ("snn_theory.simulate.config", "SimulationConfig"),
     "run_simulation": ("snn_theory.simulate.engine", "simulate"),
     "ActivationSimulation": ("snn_theory.simulate.activation", "ActivationSimulation"),
+    "NetworkSimulationConfig": ("snn_theory.simulate.network_run", "NetworkSimulationConfig"),
+    "NetworkSimulation": ("snn_theory.simulate.network_run", "NetworkSimulation"),
+    "simulate_network": ("snn_theory.simulate.network_run", "simulate_network"),
+    "NetworkGradients": ("snn_theory.simulate.network_gradients", "NetworkGradients"),
+    "simulate_network_gradients": ("snn_theory.simulate.network_gradients",
+                                   "simulate_network_gradients"),
     "TrainConfig": ("snn_theory.simulate.training", "TrainConfig"),
     "train": ("snn_theory.simulate.network", "train"),
     # training that keeps the theorem true: certified (omega, tau) regions and constraints

@@ -8,8 +8,9 @@
 * ``--tolerance`` refines a proven claim's extremum enclosure; the proven end stays a
   rigorous bound (below the true minimum, computed by mpmath quadrature) and the refined
   leaves still form a valid certificate;
-* ``--name`` names a user claim; the default name is ``user.<activation>.<quantity>.<hash>``
-  and differs for another activation or statement; ``--name`` on built-in claims is bad input.
+* ``--name`` names a user claim; the default name is ``user.<quantity>.<hash>`` (the hash of
+  the statement and the activation's definition) and differs for another activation or
+  statement; ``--name`` on built-in claims is bad input.
 """
 
 from __future__ import annotations
@@ -21,16 +22,35 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from snn_theory.certify import activation_cells, activation_check, activation_search
+from snn_theory.certify import activation_cells
+from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.certificate.io import write_certificate
 from snn_theory.certify.claims import Claim, Domain
-from snn_theory.cli import verify_activation
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder
+from snn_theory.certify.search.result import ClaimResult
+from snn_theory.certify.search.settings import Settings
+from snn_theory.certify.search.state import state_path
 from snn_theory.cli.main import main
+from snn_theory.cli.verify import claims_for
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
 
 DOMAIN = "mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1"
 ACT = activations.get("relu", scale="3/2")
+BOUNDER = GaussianBounder.of(ACT)
 CLAIM = Claim.parse("mean>0", Domain.parse(DOMAIN), name="user")
+
+
+def _verify(claim: Claim = CLAIM, *, max_boxes: int, state_dir: Path | None = None,
+            resume: bool = False, tolerance: Fraction | None = None,
+            rounds: list | None = None) -> ClaimResult:
+    """The one search with the activation's Gaussian per-box bound (``rounds``: one entry
+    appended per round of splitting)."""
+    settings = Settings(max_boxes=max_boxes, bounder=BOUNDER, state_dir=state_dir,
+                        resume=resume, tolerance=tolerance)
+    progress = None if rounds is None else (lambda claim, status: rounds.append(status))
+    return verify_claim(claim, settings, progress=progress)
 
 
 def _true_min() -> mpmath.mpf:
@@ -42,20 +62,23 @@ def _true_min() -> mpmath.mpf:
 
 
 def test_resume_rebounds_saved_boxes(tmp_path: Path) -> None:
-    state = tmp_path / "s.json"
-    first = activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
+    state = state_path(tmp_path, CLAIM)
+    first = _verify(max_boxes=40, state_dir=tmp_path)
     assert first.verdict == "undecided" and state.exists()
     saved = json.loads(state.read_text())
-    assert saved["key"] == activation_search.state_key(ACT, CLAIM, activation_search.DEFAULT_BITS)
-    resumed = activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    assert saved["key"] == Settings(bounder=BOUNDER).key(CLAIM)
+    assert saved["key"]["activation"] == ACT.to_json()
+    resumed_rounds: list = []
+    resumed = _verify(max_boxes=2000, state_dir=tmp_path, resume=True, rounds=resumed_rounds)
     assert resumed.resume == "resumed" and resumed.verdict == "holds"
     assert not state.exists()  # decided: nothing left to resume
-    # resumed from the saved partition: fewer boxes than a fresh run needs
-    fresh = activation_search.verify(ACT, CLAIM, max_boxes=2000)
-    assert resumed.boxes < fresh.boxes
+    # resumed from the saved partition: fewer rounds of splitting than a fresh run needs
+    fresh_rounds: list = []
+    fresh = _verify(max_boxes=2000, rounds=fresh_rounds)
+    assert len(resumed_rounds) < len(fresh_rounds) and fresh.verdict == "holds"
     assert Fraction(0) < resumed.extremum[0] <= Fraction(str(_true_min()))
-    path = activation_search.write_activation_certificate(tmp_path, resumed)
-    assert activation_check.check_certificate_file(path).valid
+    path = write_certificate(tmp_path, resumed.certificate_data())
+    assert check_certificate(path).valid
 
 
 def _tamper(state: Path, how: str) -> None:
@@ -83,42 +106,41 @@ def _tamper(state: Path, how: str) -> None:
 def test_a_file_that_is_not_a_state_is_refused_and_kept(tmp_path: Path) -> None:
     """Duplicate keys (or any file without the state's tag) is not a state this command
     wrote: refused before any work, never written over or removed."""
-    state = tmp_path / "s.json"
-    activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
+    state = state_path(tmp_path, CLAIM)
+    _verify(max_boxes=40, state_dir=tmp_path)
     _tamper(state, "duplicate key")
     before = state.read_text()
     for resume in (True, False):
         with pytest.raises(InputError, match="not a state file this command wrote"):
-            activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=resume)
+            _verify(max_boxes=2000, state_dir=tmp_path, resume=resume)
     assert state.read_text() == before
 
 
 @pytest.mark.parametrize("how", ["drop a box", "box outside", "overlap", "other activation",
                                  "other claim", "damaged"])
 def test_tampered_state_is_ignored(tmp_path: Path, how: str) -> None:
-    state = tmp_path / "s.json"
-    activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
+    state = state_path(tmp_path, CLAIM)
+    _verify(max_boxes=40, state_dir=tmp_path)
     _tamper(state, how)
-    assert activation_search.load_activation_state(state, ACT, CLAIM, activation_search.DEFAULT_BITS) is None
-    result = activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    result = _verify(max_boxes=2000, state_dir=tmp_path, resume=True)
     assert result.resume == "unusable state" and result.verdict == "holds"
 
 
 def test_a_state_claiming_a_false_claim_cannot_prove_it(tmp_path: Path) -> None:
     """The state holds boxes only: a state saved for a claim is no evidence for it."""
     false = Claim.parse("mean>1", Domain.parse(DOMAIN), name="user")
-    state = tmp_path / "s.json"
-    activation_search.verify(ACT, CLAIM, max_boxes=40, state=state)
+    state = state_path(tmp_path, CLAIM)
+    _verify(max_boxes=40, state_dir=tmp_path)
     data = json.loads(state.read_text())
-    data["key"] = activation_search.state_key(ACT, false, activation_search.DEFAULT_BITS)  # re-keyed for the false claim
+    data["key"] = Settings(bounder=BOUNDER).key(false)  # re-keyed for the false claim
     state.write_text(json.dumps(data))
-    result = activation_search.verify(ACT, false, max_boxes=200, state=state, resume=True)
+    result = _verify(false, max_boxes=200, state_dir=tmp_path, resume=True)
     assert result.resume == "resumed" and result.verdict == "refuted"
 
 
 def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
-    plain = activation_search.verify(ACT, CLAIM, max_boxes=3000)
-    refined = activation_search.verify(ACT, CLAIM, max_boxes=3000, tolerance=Fraction(1, 10))
+    plain = _verify(max_boxes=3000)
+    refined = _verify(max_boxes=3000, tolerance=Fraction(1, 10))
     assert refined.verdict == "holds" and refined.tolerance == Fraction(1, 10)
     lo, hi = refined.extremum
     truth = Fraction(str(_true_min()))
@@ -127,18 +149,23 @@ def test_tolerance_refines_and_certificate_checks(tmp_path: Path) -> None:
     assert refined.tolerance_met is (hi - lo <= Fraction(1, 10))
     if not refined.tolerance_met:
         assert "tolerance not met" in refined.reason
-    report = activation_check.check_certificate_file(activation_search.write_activation_certificate(tmp_path, refined))
-    assert report.valid and Fraction(report.extremum) == lo
+    report = check_certificate(write_certificate(tmp_path, refined.certificate_data()))
+    assert report.valid and Fraction(report.extremum["exact"][0]) == lo
 
 
 def test_default_and_given_names() -> None:
-    a = verify_activation.claims_for(ACT, "1", DOMAIN, "mean>0")[0]
-    b = verify_activation.claims_for(activations.get("relu"), "1", DOMAIN, "mean>0")[0]
-    c = verify_activation.claims_for(ACT, "1", DOMAIN, "mean>0.1")[0]
-    assert a.name.startswith("user.relu.mean.") and len(a.name.split(".")[-1]) == 12
+    relu = GaussianBounder.of(activations.get("relu"))
+    a = claims_for("1", DOMAIN, "mean>0", None, BOUNDER)[0]
+    b = claims_for("1", DOMAIN, "mean>0", None, relu)[0]
+    c = claims_for("1", DOMAIN, "mean>0.1", None, BOUNDER)[0]
+    assert a.name.startswith("user.mean.") and len(a.name.split(".")[-1]) == 12
     assert len({a.name, b.name, c.name}) == 3
-    named = verify_activation.claims_for(ACT, "1", DOMAIN, "mean>0", name="my.claim")[0]
+    named = claims_for("1", DOMAIN, "mean>0", "my.claim", BOUNDER)[0]
     assert named.name == "my.claim"
+    # built-in claims carry the activation in their names
+    assert claims_for("1", None, None, None, BOUNDER)[0].name == (
+        "theorem1_analogue.contraction[" + BOUNDER.claim_suffix()[1:])
+    assert BOUNDER.claim_suffix().startswith("[1.5_relu.")
 
 
 @pytest.mark.parametrize("args,message", [
@@ -162,14 +189,15 @@ def test_cli_resume_name_and_tolerance(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main([*common, "--max-boxes", "40"])
     assert exc.value.code == 3  # undecided within the budget
-    assert list((tmp_path / ".state").glob("r.mean.*.activation-state.json"))
+    assert (tmp_path / ".state" / "r.mean.json").exists()
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         main([*common, "--resume", "--tolerance", "0.1"])
     assert exc.value.code == 0
-    entry = json.loads(capsys.readouterr().out)["claims"][0]
-    assert entry["name"] == "r.mean" and entry["resume"] == "resumed"
-    assert entry["verdict"] == "holds" and entry["tolerance"] == "0.1"
+    captured = capsys.readouterr()
+    entry = json.loads(captured.out)["claims"][0]
+    assert entry["name"] == "r.mean" and "--resume:" not in captured.err  # resumed
+    assert entry["holds"] is True and entry["tolerance"] == "0.1"
     assert Path(entry["certificate"]).name.startswith("r.mean.")
     assert not list((tmp_path / ".state").glob("*.json"))
 
@@ -177,23 +205,26 @@ def test_cli_resume_name_and_tolerance(tmp_path: Path, capsys) -> None:
 def test_interrupt_saves_a_tiling_and_says_so(tmp_path: Path, monkeypatch) -> None:
     """Ctrl-C between boxes of a batch: the boxes of the batch not yet decided are saved too,
     so the state tiles the domain and a resume uses it."""
+    from snn_theory.certify.certificate.tiling import tiling_error
     from snn_theory.errors import Interrupted
 
-    state = tmp_path / "s.json"
+    state = state_path(tmp_path, CLAIM)
     calls = {"n": 0}
     bound = activation_cells.box_bound
 
     def interrupted_bound(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 21:  # the fifth box of the third batch of eight
+        if calls["n"] == 21:  # the second box of a round after the initial grid's 16
             raise KeyboardInterrupt
         return bound(*args, **kwargs)
 
-    monkeypatch.setattr(activation_search, "box_bound", interrupted_bound)
+    monkeypatch.setattr(activation_cells, "box_bound", interrupted_bound)
     with pytest.raises(Interrupted) as exc:
-        activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state)
-    monkeypatch.setattr(activation_search, "box_bound", bound)
+        _verify(max_boxes=2000, state_dir=tmp_path)
+    monkeypatch.setattr(activation_cells, "box_bound", bound)
     assert exc.value.saved == (state,) and f"boxes of user in {state}" in exc.value.message()
-    assert activation_search.load_activation_state(state, ACT, CLAIM, activation_search.DEFAULT_BITS) is not None  # a tiling
-    resumed = activation_search.verify(ACT, CLAIM, max_boxes=2000, state=state, resume=True)
+    saved = [[(Fraction(a), Fraction(b)) for a, b in entry[0]]
+             for entry in json.loads(state.read_text())["boxes"]]
+    assert tiling_error(CLAIM.domain.bounds, saved) is None  # a tiling
+    resumed = _verify(max_boxes=2000, state_dir=tmp_path, resume=True)
     assert resumed.resume == "resumed" and resumed.verdict == "holds"

@@ -14,13 +14,30 @@ from fractions import Fraction
 from pathlib import Path
 
 import mpmath
+import pytest
 
-from snn_theory.certify import activation_cells, activation_check, activation_search
+from snn_theory.certify import activation_cells
+from snn_theory.certify.certificate.check import check_certificate
+from snn_theory.certify.certificate.io import checksum, write_certificate
 from snn_theory.certify.claims import Claim, Domain
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder
+from snn_theory.certify.search.result import ClaimResult
+from snn_theory.certify.search.settings import Settings
 from snn_theory.derive import activations
+from snn_theory.errors import InputError
 
 SMALL = Domain.parse("mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1")
 THEOREM1 = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1")
+
+
+def _verify(act: activations.Activation, claim: Claim, max_boxes: int) -> ClaimResult:
+    """The one search, with the activation's Gaussian per-box bound."""
+    return verify_claim(claim, Settings(max_boxes=max_boxes, bounder=GaussianBounder.of(act)))
+
+
+def _write(directory: Path, result: ClaimResult) -> Path:
+    return write_certificate(directory, result.certificate_data())
 
 
 def _quad_variance(act: activations.Activation, point: list[Fraction]) -> mpmath.mpf:
@@ -34,10 +51,10 @@ def _quad_variance(act: activations.Activation, point: list[Fraction]) -> mpmath
 def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     act = activations.get("gelu")
     claim = Claim.parse("mean>0.1", SMALL, name="user")
-    result = activation_search.verify(act, claim, max_boxes=2000)
+    result = _verify(act, claim, max_boxes=2000)
     assert result.verdict == "holds", result.reason
-    path = activation_search.write_activation_certificate(tmp_path, result)
-    report = activation_check.check_certificate_file(path)
+    path = _write(tmp_path, result)
+    report = check_certificate(path)
     assert report.valid, report.message
     # the proven lower bound is below the true minimum (at the domain's low corner, where
     # m = 0.25, v = 0.25: mpmath quadrature)
@@ -49,64 +66,67 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     # tampering 1: the formula no longer follows from the definition
     data = json.loads(path.read_text())
     data["activation"]["formula"] = "x*(erf(x) + 1)/2"
-    data["checksum"] = activation_check.certificate_checksum(data)
-    edited = tmp_path / "edited.activation.json"
+    data["checksum"] = checksum(data)
+    edited = tmp_path / "edited.cert.json"
     edited.write_text(json.dumps(data))
-    report = activation_check.check_certificate_file(edited)
+    report = check_certificate(edited)
     assert not report.valid and "edited" in report.message
 
     # tampering 2: a consistent edit (another scale) with a fixed checksum: the recomputed
-    # bounds no longer prove the claim (the mean of −gelu is negative)
+    # values no longer are the recorded ones (the mean of −gelu is negative: the witness's
+    # value and every box bound change)
     data = json.loads(path.read_text())
     data["activation"]["scale"] = "-1"
     data["activation"]["formula"] = activations.get("gelu", scale=-1).to_json()["formula"]
-    data["checksum"] = activation_check.certificate_checksum(data)
+    data["checksum"] = checksum(data)
     edited.write_text(json.dumps(data))
-    report = activation_check.check_certificate_file(edited)
-    assert not report.valid and "does not prove" in report.message
+    report = check_certificate(edited)
+    assert not report.valid and ("witness" in report.message or "not proven" in report.message)
 
     # tampering 3: plain edit without a new checksum; 4: a box removed
     data = json.loads(path.read_text())
     data["claim"]["threshold"] = "0.2"
     edited.write_text(json.dumps(data))
-    assert "checksum" in activation_check.check_certificate_file(edited).message
+    assert "checksum" in check_certificate(edited).message
     data = json.loads(path.read_text())
-    data["leaves"] = data["leaves"][1:]
-    data["checksum"] = activation_check.certificate_checksum(data)
+    data["boxes"] = data["boxes"][1:]
+    data["checksum"] = checksum(data)
     edited.write_text(json.dumps(data))
-    assert "tile" in activation_check.check_certificate_file(edited).message
+    assert "tile" in check_certificate(edited).message
     # 5: a field of the claim that its statement does not give (checksum recomputed)
     data = json.loads(path.read_text())
     data["claim"]["statement"] = "variance <= 0.1 on everything"
-    data["checksum"] = activation_check.certificate_checksum(data)
+    data["checksum"] = checksum(data)
     edited.write_text(json.dumps(data))
-    report = activation_check.check_certificate_file(edited)
-    assert not report.valid and "fields" in report.message
-    # another statement on the same activation gets its own file (nothing overwritten)
-    other = activation_search.verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
-    assert activation_search.activation_certificate_path(tmp_path, other) != path
+    report = check_certificate(edited)
+    assert not report.valid and "unknown key" in report.message
+    # another statement under the same name never overwrites this certificate
+    other = _verify(act, Claim.parse("mean>0.05", SMALL, name="user"), max_boxes=2000)
+    before = path.read_text()
+    with pytest.raises(InputError, match="another statement"):
+        _write(tmp_path, other)
+    assert path.read_text() == before
 
 
 def test_false_claim_refuted_with_checked_counterexample(tmp_path: Path) -> None:
     act = activations.get("tanh")
     claim = Claim.parse("variance<=0.3", THEOREM1, name="user")
-    result = activation_search.verify(act, claim, max_boxes=500)
+    result = _verify(act, claim, max_boxes=500)
     assert result.verdict == "refuted"
     point, (lo, hi) = result.counterexample
     assert lo > Fraction(3, 10)
     with mpmath.workdps(25):
         value = _quad_variance(act, point)
     assert float(lo) - 1e-15 <= value <= float(hi) + 1e-15
-    path = activation_search.write_activation_certificate(tmp_path, result)
-    report = activation_check.check_certificate_file(path)
+    path = _write(tmp_path, result)
+    report = check_certificate(path)
     assert report.valid, report.message
     # a counterexample moved to where the claim holds is rejected
     data = json.loads(path.read_text())
-    data["claim"]["threshold"] = "0.9"
-    data["statement"] = Claim.from_json(data["claim"]).statement  # a consistent edit
-    data["checksum"] = activation_check.certificate_checksum(data)
+    data["claim"]["threshold"] = "0.9"  # a consistent edit
+    data["checksum"] = checksum(data)
     path.write_text(json.dumps(data))
-    report = activation_check.check_certificate_file(path)
+    report = check_certificate(path)
     assert not report.valid and "does not violate" in report.message
 
 
@@ -114,7 +134,7 @@ def test_theorem1_analogue_scaled_tanh_contraction_small_budget() -> None:
     """The contraction part for 1.5925·tanh on a sub-box of the paper's domain."""
     act = activations.get("tanh", scale="1.5925374197228314")
     domain = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=1.2:1.5,tau=0.95:1.1")
-    result = activation_search.verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
+    result = _verify(act, Claim.parse("spectral_norm<1", domain), max_boxes=3000)
     assert result.verdict == "holds", result.reason
 
 

@@ -1,7 +1,8 @@
-"""Mutation suite for the certificate checker.
+"""Mutation suite for the certificate checker (one checker, every map).
 
 Real certificates (written by ``verify-contraction`` in this test: a proof with the
-closed-form constants, a proof with user constants, a refutation) are mutated
+closed-form constants, a proof with user constants, a refutation; and for another
+activation, given by its definition, a proof and a refutation) are mutated
 programmatically at every field — each key deleted, duplicated, retyped; each number
 perturbed by one ulp (2⁻⁶⁴ relative) and by a lot; each string given Unicode look-alikes;
 boxes reordered; rationals respelt — with the checksum recomputed, so that the checker's
@@ -19,6 +20,8 @@ Every mutation falls in exactly one class, and the test asserts the checker's an
   statement and the original's proven extremum (counterexample) implies it — a
   certificate of a weaker claim is what it is, and no checker could tell it from a
   genuine one;
+* **respelt activation** (the scale or shift of an activation spelt as another rational):
+  accepted with the same statement (respellings, above);
 * **restated constants** (a user constant's interval end moved by an ulp): accepted only
   when the checker prints exactly the file's new constants — the balls built at the
   certificate's precision contain the new interval and give the same bounds, so the file is
@@ -45,6 +48,7 @@ from snn_theory.certify.certificate.check import check_certificate
 from snn_theory.certify.certificate.io import checksum, read_certificate
 
 OMEGA = "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1"
+SMALL = "mu=0.5:0.75,omega=0.5:0.75,nu=0.5:0.75,tau=0.5:0.75"
 LOOK_ALIKES = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і",
                "1": "１", "0": "٠", ".": "․", "-": "‐"}
 
@@ -66,6 +70,11 @@ def certificates(tmp_path_factory, cli) -> dict[str, Path]:
                            "--name", "v.user"],
         "refuted": ["--domain", OMEGA, "--claim", "variance>=0.8037117576791128",
                     "--name", "v.refuted"],
+        # another activation, by its definition (the Gaussian per-box bound)
+        "activation-holds": ["--activation", "relu", "--scale", "3/2", "--domain", SMALL,
+                             "--claim", "mean>0.2", "--name", "m.holds", "--max-boxes", "200"],
+        "activation-refuted": ["--activation", "elu", "--domain", SMALL, "--claim",
+                               "variance<=0.1", "--name", "v.refuted", "--max-boxes", "50"],
     }.items():
         made[label] = _make(cli, tmp_path_factory.mktemp(label.replace("-", "")), args)
     return made
@@ -213,11 +222,17 @@ def _view(report: Any) -> dict:
     return data
 
 
+def _map(statement: dict) -> Any:
+    """The map a statement is about: its constants, or its activation."""
+    return statement.get("constants", statement.get("activation"))
+
+
 def _implied(original: dict, mutated: dict) -> bool:
     """Whether the mutated statement follows from the original certificate's proven
-    extremum: same quantity, domain and constants, and the proven end satisfies it."""
+    extremum: same quantity, domain and map, and the proven end satisfies it."""
     a, b = original["statement"], mutated["statement"]
-    if any(a[k] != b[k] for k in ("quantity", "domain", "constants")) or not original["extremum"]:
+    if (any(a[k] != b[k] for k in ("quantity", "domain")) or _map(a) != _map(b)
+            or not original["extremum"]):
         return False
     exact = [Fraction(x) for x in original["extremum"]["exact"]]
     t, rel = Fraction(b["threshold"]), b["relation"]
@@ -229,7 +244,7 @@ def _refutation_implied(original: dict, mutated: dict) -> bool:
     """Whether the original counterexample (its point and certified value) also refutes the
     mutated statement: the point lies in the new domain, the value violates the new claim."""
     a, b = original["statement"], mutated["statement"]
-    if a["quantity"] != b["quantity"] or a["constants"] != b["constants"]:
+    if a["quantity"] != b["quantity"] or _map(a) != _map(b):
         return False
     ce, mce = original["counterexample"], mutated["counterexample"]
     names = ("mu", "omega", "nu", "tau")
@@ -263,7 +278,8 @@ def classify(description: str, original: Any, mutated: Any) -> str:
                 Fraction(x) for x in point]:
             return "other-counterexample"  # the same false claim, another checked point
     a, b = o["statement"], m["statement"]
-    if (a["constants"]["source"] == b["constants"]["source"] == "user"
+    if ("constants" in a and "constants" in b
+            and a["constants"]["source"] == b["constants"]["source"] == "user"
             and {k: v for k, v in a.items() if k != "constants"}
             == {k: v for k, v in b.items() if k != "constants"}
             and b["constants"] == _file_constants(mutated.path)):
@@ -289,7 +305,8 @@ def str_(x: str) -> str:
     return format_fraction(Fraction(x))
 
 
-@pytest.mark.parametrize("label", ["holds", "user-constants", "refuted"])
+@pytest.mark.parametrize("label", ["holds", "user-constants", "refuted", "activation-holds",
+                                   "activation-refuted"])
 def test_every_meaning_changing_mutation_is_rejected(certificates, label, tmp_path):
     path = certificates[label]
     original = check_certificate(path)
@@ -319,13 +336,39 @@ def test_every_meaning_changing_mutation_is_rejected(certificates, label, tmp_pa
             preserving.append(description)
     total = sum(counts.values())
     print(f"\n{label}: {total} mutations: {counts}")
-    assert counts["rejected"] > 100 and counts["preserving"] >= 3 and counts["relabelled"] == 1
+    assert counts["rejected"] > (80 if label.startswith("activation") else 100)
+    assert counts["preserving"] >= 3 and counts["relabelled"] == 1
     # what is accepted unchanged: spellings, orders, and the software metadata only
     # (and a witness point moved by an ulp whose ball at the certificate's precision is the
     # same, so that it attains exactly the same end: another witness of the same enclosure;
-    # a counterexample re-evaluated at another precision that still violates the claim)
+    # a counterexample re-evaluated at another precision that still violates the claim —
+    # for an activation's refutation, whose map has no constants enclosed at the
+    # certificate's precision, that is the top-level precision too)
+    another_precision = ("perturb counterexample/precision_bits",)
+    if label == "activation-refuted":
+        another_precision += ("perturb precision_bits",)
     unexpected = [d for d in preserving
                   if not (d.startswith((*MUST_ACCEPT, "reorder keys", "perturb witness/point",
-                                        "perturb counterexample/precision_bits"))
+                                        *another_precision))
                           or "software" in d)]
     assert not unexpected, unexpected
+
+
+def test_recorded_values_are_recomputed(certificates, tmp_path):
+    """An activation proof whose recorded bound is replaced by a weaker but still sufficient
+    one is rejected, and a refutation carries no value to trust (one added is an unknown
+    key): the printed values are the checker's own."""
+    data = json.loads(certificates["activation-holds"].read_text())
+    data["boxes"][0][4] = "0.2000001"  # still proves mean > 0.2, but not what was computed
+    data["checksum"] = checksum(data)
+    edited = tmp_path / "bound.cert.json"
+    edited.write_text(json.dumps(data))
+    report = check_certificate(edited)
+    assert not report.valid and "box 0" in report.message
+    data = json.loads(certificates["activation-refuted"].read_text())
+    assert set(data["counterexample"]) == {"point"}
+    data["counterexample"]["value"] = ["0.2", "0.3"]
+    data["checksum"] = checksum(data)
+    edited.write_text(json.dumps(data))
+    report = check_certificate(edited)
+    assert not report.valid and "unknown key" in report.message

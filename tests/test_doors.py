@@ -29,10 +29,14 @@ EVIDENCE_MODULES: dict[str, str] = {
     "show/flow_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/map_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/propagation_figures.py": "figure coordinates and labels (plots are evidence)",
+    "show/network_figures.py": "figure coordinates (plots are evidence)",
     "show/domain_figures.py": "figure coordinates and labels (plots are evidence)",
     "show/training_figures.py": "figure coordinates and labels (plots are evidence)",
     "cli/simulate.py": "the Monte Carlo command: evidence, labelled so",
     "cli/simulate_activation.py": "the Monte Carlo command: evidence, labelled so",
+    "cli/simulate_network.py": "the Monte Carlo of a network: evidence, labelled so (its "
+                               "certified iterates go through exact.decimal_enclosure and, in "
+                               "JSON, exact.ball_text)",
     "cli/train.py": "the training command: evidence, labelled so",
     "cli/plot.py": "plots (float quadrature, labelled as evidence); ranges are axes",
     "certify/paper/": "the paper's own float64 grid method: labelled not a proof; its "
@@ -98,7 +102,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "iterates for plots and the Monte Carlo comparison (documented as evidence)",
     ("certify/search/state.py", "saved_elapsed", "float("):
         "elapsed seconds of a saved search (a timing)",
-    ("certify/search/workers.py", "split_coordinate", "float("):
+    ("certify/search/bounders.py", "ClosedFormBounder.split_scores", "float("):
+        "the split heuristic (which coordinate to bisect), not a bound",
+    ("certify/search/network_bounder.py", "NetworkBounder.split_scores", "float("):
         "the split heuristic (which coordinate to bisect), not a bound",
     ("cli/initializers.py", "_print", ":.Ng"):
         "the Monte Carlo table (titled 'evidence only')",

@@ -124,3 +124,21 @@ def test_the_command_line_does_not_branch_on_selu() -> None:
                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                 if re.search(r"is_selu|== \"selu\"", line)]
     assert branches == []
+
+
+def test_propagation_quantities_of_both_models_agree() -> None:
+    """E[f′], E[f′²] and the χ quantities of SELU: the closed forms (ClosedFormModel) and the
+    Gaussian integrals of f′ piece by piece (GaussianModel of the same activation) are two
+    independent enclosures of the same numbers."""
+    from flint import arb
+
+    from snn_theory.evaluate.model import PROPAGATION_QUANTITIES
+
+    with working_precision(bits=96):
+        args = (arb("0.1"), arb("0.05"), arb("1.2"), arb("1.1"))
+        closed = ClosedFormModel().propagation(*args)
+        integrals = GaussianModel(activations.get("selu")).propagation(*args)
+    for name in PROPAGATION_QUANTITIES:
+        assert closed[name].overlaps(integrals[name]), name
+        assert closed[name].rad() < 1e-20 and integrals[name].rad() < 1e-15, name
+    assert closed["chi1"].overlaps(arb("1.1") * closed["slope_second_moment"])

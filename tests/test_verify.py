@@ -17,10 +17,10 @@ import pytest
 from scipy.optimize import minimize
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_DOMAINS, Claim, Domain
+from snn_theory.certify.search.bounders import ClosedFormBounder, Constants
 from snn_theory.certify.search.executors import Executor
 from snn_theory.certify.search.loop import Interrupted, verify_claim
 from snn_theory.certify.search.settings import Settings
-from snn_theory.certify.search.workers import Constants
 from snn_theory.evaluate import backends
 
 #: The paper's printed bounds (docs/mathematics.md §4) and which side of them is claimed.
@@ -146,7 +146,7 @@ def test_false_claims_refuted(tmp_path, label, domain, text, constants):
 
     claim = Claim.parse(text, Domain.parse(domain))
     consts = Constants.parse(constants.get("lam"), constants.get("alpha"))
-    r = verify_claim(claim, Settings(jobs=1, constants=consts, max_boxes=4000))
+    r = verify_claim(claim, Settings(jobs=1, bounder=ClosedFormBounder(consts), max_boxes=4000))
     assert r.verdict == "refuted", label
     point, (lo, hi) = r.counterexample
     assert all(a <= x <= b for x, (a, b) in zip(point, claim.domain.bounds))
@@ -165,7 +165,7 @@ def test_false_claims_refuted(tmp_path, label, domain, text, constants):
 
 def test_variance_lower_with_lambda_107_still_holds():
     claim = BUILTIN_CLAIMS["theorem1.variance_lower"]
-    r = verify_claim(claim, Settings(jobs=1, constants=Constants.parse("1.07", None)))
+    r = verify_claim(claim, Settings(jobs=1, bounder=ClosedFormBounder(Constants.parse("1.07", None))))
     assert r.verdict == "holds"
 
 

@@ -17,9 +17,9 @@ import pytest
 
 from snn_theory.certify.claims import THEOREM_DOMAINS, Claim, Domain
 from snn_theory.certify.search import loop
+from snn_theory.certify.search.bounders import ClosedFormBounder, Constants
 from snn_theory.certify.search.loop import verify_claim
 from snn_theory.certify.search.settings import Settings
-from snn_theory.certify.search.workers import Constants
 from snn_theory.evaluate import backends
 
 #: A box of the wide domain where the gradient enclosure of S is not finite (a square root
@@ -87,7 +87,7 @@ def test_refinement_stops_when_it_stalls(monkeypatch):
     monkeypatch.setattr(loop, "_STALL_BOXES", 50)
     claim = Claim.parse("variance<=3", THEOREM_DOMAINS["theorem1"])
     r = verify_claim(claim, Settings(jobs=1, tolerance=Fraction(1, 10**6),
-                                     constants=Constants.parse("1.0:1.1", None)))
+                                     bounder=ClosedFormBounder(Constants.parse("1.0:1.1", None))))
     assert r.verdict == "holds" and r.tolerance_met is False
     assert "stalled" in r.reason and len(r.leaves) < 2000
     # the width is about the effect of the λ interval: far above the tolerance

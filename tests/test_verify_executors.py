@@ -109,12 +109,13 @@ def test_search_neither_depends_on_nor_changes_the_callers_precision(
 def test_state_travels_with_the_task() -> None:
     """The per-box task is a pure function of its explicit state: two states for two claims
     evaluate the same box independently, in any order, with their own constants."""
-    from snn_theory.certify.search.workers import Constants, WorkerState, evaluate_box
+    from snn_theory.certify.search.bounders import ClosedFormBounder, Constants
+    from snn_theory.certify.search.workers import WorkerState, evaluate_box
 
     box = [(Fraction(0), Fraction(1, 10)), (Fraction(0), Fraction(1, 10)),
            (Fraction(13, 10), Fraction(3, 2)), (Fraction(1), Fraction(11, 10))]  # in the domain
-    closed = WorkerState.for_claim(CLAIM, Constants(), 64)
-    user = WorkerState.for_claim(CLAIM, Constants.parse("1.2", "1.8"), 64)
+    closed = WorkerState.for_claim(CLAIM, ClosedFormBounder(), 64)
+    user = WorkerState.for_claim(CLAIM, ClosedFormBounder(Constants.parse("1.2", "1.8")), 64)
     first = evaluate_box(closed, box, 0)
     other = evaluate_box(user, box, 0)
     again = evaluate_box(closed, box, 0)

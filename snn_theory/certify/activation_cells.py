@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache, partial
 
-from flint import arb, fmpq
+from flint import arb, ctx, fmpq
 
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
@@ -265,11 +265,32 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
     return bound, current, spread
 
 
+#: Bits below the working precision to which a point enclosure's ends are rounded outward.
+POINT_ROUNDING_BITS = 8
+
+
 def point_enclosure(act: Activation, quantity: str, point: Sequence[Fraction]) -> arb:
-    """Ball containing ``quantity`` at an exact point (direct integrals, no cache)."""
+    """Ball containing ``quantity`` at an exact point (direct integrals, no cache), its ends
+    rounded outward to :data:`POINT_ROUNDING_BITS` bits below the working precision.
+
+    The rounding keeps the enclosure rigorous (it only widens it) and makes it reproducible:
+    the last bits of arb's integrals depend on what the process integrated before (flint
+    keeps its quadrature nodes between calls), so without it a checker re-evaluating a
+    point in a fresh process could get a ball that differs from the search's in its last
+    bits, and a certificate's witness would not be reproduced exactly."""
     balls = [_q(x) for x in point]
     mu, omega, nu, tau = balls
-    return gaussian.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
+    value = gaussian.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
+    if not value.is_finite():
+        return value
+    lo, hi = ball_end(value, -1), ball_end(value, 1)
+    magnitude = max(abs(lo), abs(hi))
+    if magnitude == 0:
+        return value
+    # 2^exponent > magnitude (exact integer arithmetic)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length() + 1
+    grid = Fraction(2) ** (exponent - (ctx.prec - POINT_ROUNDING_BITS))
+    return _ball(math.floor(lo / grid) * grid, math.ceil(hi / grid) * grid)
 
 
 def ball_end(x: arb, side: int) -> Fraction:

@@ -1,24 +1,21 @@
-"""Claims about any activation, proven or refuted in ball arithmetic, with certificates.
+"""The built-in claims under any moment map: the paper's theorems for SELU's closed forms,
+their analogues for any other activation.
 
 A claim is ``quantity relation threshold`` on a box in (μ, ω, ν, τ)
-(:class:`snn_theory.certify.claims.Claim`); the activation is any
-:class:`snn_theory.derive.activations.Activation`.  SELU keeps its closed-form verifier
-(:mod:`snn_theory.certify.search`); this is the generic one.
-
-The claims of the built-in theorems' analogues, and when a value refutes a claim.
+(:class:`snn_theory.certify.claims.Claim`); every map is decided by the one search
+(:mod:`snn_theory.certify.search`) and checked by the one checker
+(:mod:`snn_theory.certify.certificate.check`).
 """
 
 from __future__ import annotations
 
-from flint import arb
-
-from snn_theory.certify.activation_cells import ball_end
 from snn_theory.certify.claims import (
     BUILTIN_CLAIMS,
     THEOREM_DOMAINS,
     THEOREM_GROUPS,
     Claim,
 )
+from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder
 
 
 # ----------------------------------------------------------------------------- claims
@@ -32,9 +29,14 @@ def theorem1_analogue(name_prefix: str = "theorem1_analogue") -> list[Claim]:
     return [Claim.parse(t, d, name=f"{name_prefix}.{n}") for n, t in texts]
 
 
-def builtin_claims(theorem: str) -> list[Claim]:
-    """The built-in claim groups for a non-SELU activation: Theorem 1's SELU-specific bounds
-    on μ̃, ν̃ become "g maps the box into itself"; the other claims apply as they are."""
+def builtin_claims(theorem: str, bounder: BoxBounder | None = None) -> list[Claim]:
+    """The built-in claim group ``theorem`` (1, appendix, 2, 3, all) under a map: for SELU's
+    closed forms (any λ, α) the paper's claims; for another activation (``bounder`` None
+    too), Theorem 1's SELU-specific bounds on μ̃, ν̃ become "g maps the box into itself"
+    (:func:`theorem1_analogue`) and the other claims apply as they are.  The names are the
+    built-in ones (callers append :meth:`BoxBounder.claim_suffix`)."""
+    if isinstance(bounder, ClosedFormBounder):
+        return [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
     out: list[Claim] = []
     groups = ["1", "appendix", "2", "3"] if theorem == "all" else [theorem]
     for group in groups:
@@ -44,9 +46,3 @@ def builtin_claims(theorem: str) -> list[Claim]:
             out += [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[group]]
     return out
 
-
-def violates(claim: Claim, value: arb) -> bool:
-    """The whole ball is on the wrong side of the threshold (so the claim is false)."""
-    t = claim.threshold
-    lo, hi = ball_end(value, -1), ball_end(value, 1)
-    return {"<": lo >= t, "<=": lo > t, ">": hi <= t, ">=": hi < t}[claim.relation]

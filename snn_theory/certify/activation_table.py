@@ -15,6 +15,7 @@ within about 10^−PARAMETER_DIGITS.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +24,18 @@ from pathlib import Path
 
 from flint import arb
 
-from snn_theory.certify import activation_cells, activation_claims, activation_search
+from snn_theory.certify import activation_claims
+from snn_theory.certify.certificate.io import write_certificate
+from snn_theory.certify.search.executors import Executor
+from snn_theory.certify.search.loop import verify_claim
+from snn_theory.certify.search.model_bounders import GaussianBounder, bounder_for
+from snn_theory.certify.search.result import ClaimResult
+from snn_theory.certify.search.settings import Settings
+from snn_theory.certify.search.workers import DEFAULT_PRECISION
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.evaluate import activation_map
+from snn_theory.evaluate.model import resolve
 from snn_theory.exact import ball_text, format_fraction, interval_text
 from snn_theory.precision import working_precision
 
@@ -39,7 +48,7 @@ class TableRow:
     activation: Activation  # the member of the affine family that was verified
     parameters: str
     spectral_norm: arb
-    results: list[activation_search.ActivationClaimResult]
+    results: list[ClaimResult]
     seconds: float
 
     @property
@@ -71,7 +80,7 @@ def normalized(name: str) -> tuple[Activation, str]:
 
 
 def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.0,
-          max_boxes: int = activation_search.DEFAULT_MAX_BOXES, jobs: int = 1,
+          max_boxes: int = GaussianBounder.default_max_boxes, jobs: int = 1,
           certificate_dir: Path | None = None,
           progress: Callable[[str], None] | None = None) -> list[TableRow]:
     rows = []
@@ -80,28 +89,28 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
         act, params = normalized(name)
         with working_precision(digits=20):
             s = activation_map.evaluate(act, 0, 0, 1, 1, ("spectral_norm",))["spectral_norm"]
-        cache = activation_cells.CellCache(act, activation_search.DEFAULT_BITS, jobs)
+        bounder = bounder_for(resolve(act))
+        settings = Settings(max_boxes=max_boxes, time_limit=time_limit, bounder=bounder)
         results = []
-        try:
+        with Executor(jobs) as executor:
             for claim in activation_claims.theorem1_analogue():
+                # the claim's name carries the activation: one certificate file per function
+                claim = dataclasses.replace(claim, name=claim.name + bounder.claim_suffix())
                 if progress:
                     progress(f"{name}: {claim.name}")
-                r = activation_search.verify(act, claim, max_boxes=max_boxes,
-                                             time_limit=time_limit, jobs=jobs, cache=cache)
+                r = verify_claim(claim, settings, executor)
                 if certificate_dir is not None:
-                    path = activation_search.write_activation_certificate(certificate_dir, r)
+                    path = write_certificate(certificate_dir, r.certificate_data())
                     r.certificate = None if path is None else str(path)
                 results.append(r)
-        finally:
-            cache.close()
         rows.append(TableRow(name, act, params, s, results, time.monotonic() - started))
     return rows
 
 
-def claim_cell(r: activation_search.ActivationClaimResult) -> str:
+def claim_cell(r: ClaimResult) -> str:
     """One claim's verdict in a table cell: proven, refuted at a point (with the value
     there) or undecided."""
-    short = r.claim.name.split(".")[1]
+    short = r.claim.name.split(".")[1].split("[")[0]
     if r.verdict == "holds":
         return f"{short}: proven"
     if r.verdict == "refuted":
@@ -126,7 +135,7 @@ def cells(row: TableRow) -> tuple[str, ...]:
 def footer(time_limit: float, max_boxes: int) -> str:
     """What the table's numbers are (printed under it)."""
     return (f"Budget per claim: {time_limit:g} s or {max_boxes} boxes; precision "
-            f"{activation_search.DEFAULT_BITS} bits; c, d rounded to {PARAMETER_DIGITS} "
+            f"{DEFAULT_PRECISION} bits; c, d rounded to {PARAMETER_DIGITS} "
             "decimals (exact in the certificates).")
 
 

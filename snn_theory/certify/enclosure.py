@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Protocol
 
 from flint import arb, fmpq
 
@@ -103,14 +104,17 @@ def _abs_lower(x: arb) -> arb:
 
 
 def global_enclosure(quantity: str, balls: Sequence[arb], lam: arb, alpha: arb,
-                     direct: arb) -> arb:
+                     direct: arb, entries: Sequence[arb] | None = None) -> arb:
     """Cheap whole-box enclosure: ``direct`` (the plain ball evaluation of the quantity over
     the box), for the spectral norm intersected with ‖H‖_F/√2 ≤ S ≤ ‖H‖_F (S is the largest
     singular value of the 2×2 matrix H, ‖H‖_F² = s₁² + s₂² ≤ 2 s₁²), the four entries of H
-    evaluated over the box.  Non-finite parts are ignored; the result may be non-finite."""
+    evaluated over the box (or ``entries``: enclosures of any 2×2 matrix's entries, whose
+    largest singular value ``direct`` encloses).  Non-finite parts are ignored; the result may
+    be non-finite."""
     if quantity != "spectral_norm":
         return direct
-    entries = backends.evaluator("arb", ("H11", "H12", "H21", "H22"))(*balls, lam, alpha)
+    if entries is None:
+        entries = backends.evaluator("arb", ("H11", "H12", "H21", "H22"))(*balls, lam, alpha)
     if not all(h.is_finite() for h in entries):
         return direct
     big = sum((abs(h).upper() ** 2 for h in entries), arb(0))
@@ -129,6 +133,42 @@ def _end(x: arb, side: int) -> Fraction:
     return upper(x) if side > 0 else lower(x)
 
 
+class BoxQuantity(Protocol):
+    """What :func:`bound_of` asks of a quantity: the per-box bound's protocol.
+
+    ``value_and_gradient(balls)``: ball enclosures of the quantity and of its gradient over
+    the box of ``balls`` (the gradient None or not finite where none is available: the
+    bound is then the cheap enclosure alone); ``cheap(balls, value)``: the whole-box
+    enclosure (``value`` or tighter); ``point_value(point)``: a ball containing the value at
+    an exact point.  Everything at the current working precision."""
+
+    def value_and_gradient(self, balls: Sequence[arb]) -> tuple[arb, Sequence[arb] | None]: ...
+
+    def cheap(self, balls: Sequence[arb], value: arb) -> arb: ...
+
+    def point_value(self, point: Sequence[Fraction]) -> arb: ...
+
+
+class FormulaQuantity:
+    """One layer's quantity of :data:`snn_theory.derive.formulas.QUANTITIES` with λ, α balls:
+    the generated compact-gradient code (:func:`snn_theory.evaluate.backends.value_and_gradient`),
+    the Frobenius sandwich of S (:func:`global_enclosure`)."""
+
+    def __init__(self, quantity: str, lam: arb, alpha: arb) -> None:
+        self.quantity, self.lam, self.alpha = quantity, lam, alpha
+
+    def value_and_gradient(self, balls: Sequence[arb]) -> tuple[arb, Sequence[arb] | None]:
+        value, *grad = backends.value_and_gradient("arb", self.quantity)(*balls, self.lam,
+                                                                          self.alpha)
+        return value, grad
+
+    def cheap(self, balls: Sequence[arb], value: arb) -> arb:
+        return global_enclosure(self.quantity, balls, self.lam, self.alpha, value)
+
+    def point_value(self, point: Sequence[Fraction]) -> arb:
+        return point_value(self.quantity, point, self.lam, self.alpha)
+
+
 def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
           decides: Callable[[Fraction], bool] | None = None) -> tuple[Fraction, list]:
     """Rigorous upper (side=+1) or lower (side=−1) bound of ``quantity`` over ``box``.
@@ -145,7 +185,13 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
     ``decides`` (the certificate checker) both are computed, so the fresh bound is never
     weaker than one returned early.
     """
-    bound_, face, _ = _bound(quantity, box, lam, alpha, side, decides)
+    return bound_of(FormulaQuantity(quantity, lam, alpha), box, side, decides)
+
+
+def bound_of(quantity: BoxQuantity, box: Box, side: int,
+             decides: Callable[[Fraction], bool] | None = None) -> tuple[Fraction, list]:
+    """:func:`bound` for any :class:`BoxQuantity` (one layer's formulas, a network's map)."""
+    bound_, face, _ = _bound(quantity, box, side, decides)
     return bound_, face
 
 
@@ -155,32 +201,36 @@ def bound_modes(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
     — from one evaluation: the early mode returns the cheap whole-box end when it decides,
     else exactly the full bound.  What the certificate checker compares a stored bound
     with."""
-    full, _, cheap_end = _bound(quantity, box, lam, alpha, side, None)
+    return bound_modes_of(FormulaQuantity(quantity, lam, alpha), box, side, decides)
+
+
+def bound_modes_of(quantity: BoxQuantity, box: Box, side: int,
+                   decides: Callable[[Fraction], bool]) -> tuple[Fraction, Fraction]:
+    """:func:`bound_modes` for any :class:`BoxQuantity`."""
+    full, _, cheap_end = _bound(quantity, box, side, None)
     early = cheap_end if cheap_end is not None and decides(cheap_end) else full
     return early, full
 
 
-def _bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
+def _bound(quantity: BoxQuantity, box: Box, side: int,
            decides: Callable[[Fraction], bool] | None) -> tuple[Fraction, list, Fraction | None]:
     """:func:`bound`, plus the cheap whole-box end (None when not finite)."""
     if side not in (1, -1):
         raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
     current = [tuple(iv) for iv in box]
     if all(lo == hi for lo, hi in current):
-        value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
+        value = quantity.point_value([lo for lo, _ in current])
         end = _end(value, side)
         return end, current, end
-    value_and_gradient = backends.value_and_gradient("arb", quantity)
     balls = [interval_ball(lo, hi) for lo, hi in current]
-    value, *grad = value_and_gradient(*balls, lam, alpha)
-    cheap = global_enclosure(quantity, balls, lam, alpha, value)
+    value, grad = quantity.value_and_gradient(balls)
+    cheap = quantity.cheap(balls, value)
     cheap_end = _end(cheap, side) if cheap.is_finite() else None
     whole_box = list(current)
     if cheap_end is not None and decides is not None and decides(cheap_end):
         return cheap_end, whole_box, cheap_end
     try:
-        fine_end, face = _reduced_centred_bound(quantity, current, value, grad, lam, alpha,
-                                                side)
+        fine_end, face = _reduced_centred_bound(quantity, current, value, grad, side)
     except ArithmeticError:
         if cheap_end is None:
             raise
@@ -190,15 +240,16 @@ def _bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
     return fine_end, face, cheap_end
 
 
-def _reduced_centred_bound(quantity: str, current: list, value: arb, grad: list, lam: arb,
-                           alpha: arb, side: int) -> tuple[Fraction, list]:
+def _reduced_centred_bound(quantity: BoxQuantity, current: list, value: arb,
+                           grad: Sequence[arb] | None, side: int) -> tuple[Fraction, list]:
     """Steps 2 and 3 of the module docstring, starting from the value and gradient
     enclosures over ``current``."""
-    value_and_gradient = backends.value_and_gradient("arb", quantity)
     for _ in range(len(current) + 1):
         if all(lo == hi for lo, hi in current):
-            value = point_value(quantity, [lo for lo, _ in current], lam, alpha)
+            value = quantity.point_value([lo for lo, _ in current])
             return _end(value, side), current
+        if grad is None:
+            raise ArithmeticError("no gradient enclosure over the box")
         reduced = False
         for i, (lo, hi) in enumerate(current):
             if lo == hi:
@@ -212,10 +263,10 @@ def _reduced_centred_bound(quantity: str, current: list, value: arb, grad: list,
         if reduced:
             if not all(lo == hi for lo, hi in current):
                 balls = [interval_ball(lo, hi) for lo, hi in current]
-                value, *grad = value_and_gradient(*balls, lam, alpha)
+                value, grad = quantity.value_and_gradient(balls)
             continue
         centre = [(lo + hi) / 2 for lo, hi in current]
-        value_at_centre = point_value(quantity, centre, lam, alpha)
+        value_at_centre = quantity.point_value(centre)
         centred = value_at_centre
         for i, (lo, hi) in enumerate(current):
             if lo != hi:

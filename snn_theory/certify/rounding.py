@@ -190,13 +190,13 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
         lam_delta, alpha_delta = lam - lam01, alpha - alpha01
     results = []
     if claims:
+        from snn_theory.certify.search.bounders import ClosedFormBounder, Constants
         from snn_theory.certify.search.executors import Executor
         from snn_theory.certify.search.loop import verify_claim
         from snn_theory.certify.search.settings import Settings
-        from snn_theory.certify.search.workers import Constants
 
         lam_t, alpha_t = constants.texts()
-        settings = Settings(grid=grid, jobs=jobs, constants=Constants.parse(lam_t, alpha_t))
+        settings = Settings(grid=grid, jobs=jobs, bounder=ClosedFormBounder(Constants.parse(lam_t, alpha_t)))
         with Executor(jobs) as runner:
             for claim in theorem1_claims(constants):
                 results.append(verify_claim(claim, settings, runner, progress))

@@ -21,8 +21,9 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
     """Re-verify proof certificates written by `verify-contraction`.
 
     For each FILE the checker recomputes everything from the formulas, trusting nothing in
-    the file: checksum; the claim against the built-in definition; the constants against
-    their closed forms; that the leaf boxes tile the domain with no gap or overlap (exact
+    the file: checksum; the claim against the built-in definition; the map from its record
+    (the constants against their closed forms; an activation's formula and growth bound
+    against its definition); that the leaf boxes tile the domain with no gap or overlap (exact
     arithmetic); a fresh ball-arithmetic bound on every box; the extremum enclosure and its
     witness; or, for a refuted claim, the counterexample.  A paving certificate (written by
     `map-domain`) is checked cell by cell: the cells tile the plane region exactly, every
@@ -41,12 +42,7 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
 
     Exit status: 0 when every file is valid, 1 when any is not, 2 on bad usage.
     """
-    from snn_theory.certify import (
-        activation_check,
-        domains,
-        network_certificate,
-        shaping_certificate,
-    )
+    from snn_theory.certify import domains, network_certificate, shaping_certificate
     from snn_theory.certify.certificate.check import check_certificate
     from snn_theory.cli.progress import progress_bar
 
@@ -67,8 +63,6 @@ def check_certificate_command(files: tuple[Path, ...], jobs: int | None, as_json
                 reports.append(network_certificate.check_network_certificate(f))
             elif shaping_certificate.is_shape_certificate(f):
                 reports.append(shaping_certificate.check_shape_certificate(f))
-            elif activation_check.is_activation_certificate(f):
-                reports.append(activation_check.check_certificate_file(f, jobs=jobs))
             else:
                 reports.append(check_certificate(f, jobs=jobs, progress=bar))
     if as_json:

@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "map-domain": "snn_theory.cli.map_domain:map_domain_command",
     "largest-box": "snn_theory.cli.largest_box:largest_box_command",
     "shape": "snn_theory.cli.shape:shape_command",
+    "dyt-table": "snn_theory.cli.dyt_table:dyt_table_command",
 }
 
 

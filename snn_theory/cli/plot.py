@@ -18,7 +18,7 @@ import click
 
 from snn_theory.cli.activation_option import HELP, activation_options, resolve_options
 from snn_theory.cli.train import common_options, train_activation_options
-from snn_theory.show import canvas, flow_figures, map_figures, propagation_figures
+from snn_theory.show import canvas, flow_figures, map_figures, network_figures, propagation_figures
 
 
 def _parse_range(ctx: click.Context | None, param: click.Parameter | None,
@@ -335,6 +335,21 @@ def gradients_command(taus: str | None, depth: int, width_n: int, batch: int, se
         raise click.BadParameter("give at least one τ", param_hint="--taus")
     _run(propagation_figures.gradients, taus=tau_list, depth=depth, mc_width=width_n, mc_batch=batch,
          seed=seed, activations=acts, **fig)
+
+
+@plot_group.command("networks")
+@click.option("--weights", default=",".join(f"{w:g}" for w in network_figures.DEFAULT_WEIGHTS),
+              show_default=True, metavar="W1,W2,…", help="Branch weights W in (0, 1].")
+@_figure_options(canvas.FigureSize(1600, 650, 150))
+def networks_command(weights: str, **fig: Any) -> None:
+    """residual(W, dense(selu)) against W: χ − 1 and 1 − C′(0) (∝ W²) and the depth scales
+    ξ_c, 1/ln χ, ξ_q (∝ 1/W²), every point a certified enclosure (propagate --network)."""
+    try:
+        ws = [float(x) for x in weights.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers (got {weights!r})",
+                                 param_hint="--weights") from None
+    _run(network_figures.networks, weights=ws, **fig)
 
 
 __all__ = ["plot_group"]

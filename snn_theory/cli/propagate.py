@@ -4,6 +4,10 @@
     snn-theory propagate --omega 0.05 --tau 1.1 --json
     snn-theory propagate --claim ordered                 # refuted: exit 1, with the enclosure
     snn-theory propagate --correlation 0.5 --edge-tau 0.9,1,1.1 --edge-alpha 1,1.67,2
+    snn-theory propagate --network "residual(0.5, dense(selu))"   # a whole network
+
+With ``--network SPEC`` (docs/networks.md) the same quantities for the whole network, composed
+from its blocks (:mod:`snn_theory.cli.propagate_network`).
 
 At the fixed point (μ*, ν*) of the moment map for weights (ω, τ) — certified by the Krawczyk
 test — the pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propagation.md):
@@ -44,6 +48,7 @@ from flint import arb
 
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.progress import progress_bar
+from snn_theory.cli.propagate_network import depth_scale_note
 from snn_theory.errors import InputError
 from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_string, format_fraction, parse_exact
 from snn_theory.precision import working_precision
@@ -116,6 +121,9 @@ def _progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
     help=f"Working precision in decimal digits (10..{MAX_DIGITS}).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--network", default=None, metavar="SPEC",
+              help="A whole network, e.g. \"residual(0.5, dense(selu))\" (docs/networks.md): "
+                   "its fixed point, chi, c-map and depth scales.")
 @activation_options
 def propagate_command(
     omega: str,
@@ -128,6 +136,7 @@ def propagate_command(
     edge_alpha: str | None,
     digits: int,
     as_json: bool,
+    network: str | None,
     activation: str,
     scale: str,
     shift: str,
@@ -145,6 +154,10 @@ def propagate_command(
     """
     from snn_theory.certify import propagation as P
 
+    if network is not None:
+        _network(network, omega, tau, lam, alpha, correlation, claim, edge_tau, edge_alpha,
+                 digits, as_json, activation, scale, shift)
+        return
     model = resolve_options(activation, scale, shift)
     if lam is not None or alpha is not None:
         model.require_closed_form(
@@ -200,13 +213,25 @@ def propagate_command(
         sys.exit({True: 0, False: 1, None: 3}[verdict[0]])
 
 
-def _no_scale(stable: bool | None) -> str:
-    """Why a c-map fixed point has no depth scale (ξ_c = −1/ln χ_c needs 0 < χ_c < 1)."""
-    if stable is False:
-        return "none (unstable: chi_c > 1, perturbations grow)"
-    if stable is None:
-        return "none (undecided: the enclosure of chi_c contains 1)"
-    return "none (chi_c <= 0 not excluded)"
+def _network(network: str, omega: str, tau: str, lam: str | None, alpha: str | None,
+             correlation: str | None, claim: str | None, edge_tau: str | None,
+             edge_alpha: str | None, digits: int, as_json: bool, activation: str, scale: str,
+             shift: str) -> None:
+    """``--network``: :mod:`snn_theory.cli.propagate_network`, with this command's checks."""
+    from snn_theory.cli.propagate_network import check_network_options, run_network
+
+    check_network_options(lam=lam, alpha=alpha, edge_tau=edge_tau, edge_alpha=edge_alpha,
+                          activation=activation, scale=scale, shift=shift)
+    if not 10 <= digits <= MAX_DIGITS:
+        raise InputError(f"--digits must be between 10 and {MAX_DIGITS} (got {digits})")
+    c_value = None if correlation is None else decimal_string(correlation, "--correlation")
+    try:
+        run_network(network, omega=decimal_string(omega, "--omega"),
+                    tau=decimal_string(tau, "--tau", positive=True),
+                    prec=int(digits * 3.33) + 10, digits=digits, correlation=c_value,
+                    claim=claim, as_json=as_json)
+    except ArithmeticError as exc:
+        _math_failure(str(exc))
 
 
 def _math_failure(message: str) -> None:
@@ -296,7 +321,7 @@ def _to_json(
                 "slope": b(f.slope),
                 "stable": f.stable,
                 "depth_scale": b(f.depth_scale),
-                "depth_scale_note": _no_scale(f.stable) if f.depth_scale is None else "",
+                "depth_scale_note": depth_scale_note(f.stable) if f.depth_scale is None else "",
                 "certificate": f.how,
             }
             for f in r.fixed_points

@@ -117,18 +117,18 @@ def reproduce_command(quick: bool, full: bool, activation: str, scale: str, shif
 
 
 def _print_summary(result: st.Reproduction) -> None:
+    from snn_theory.cli.verify import print_claims
+
     if result.activation is None:
         claims = result.result("claims")
         if claims is not None and claims.results:
-            from snn_theory.cli.verify import print_claims
-
             print_claims(list(claims.results), "Claims (certified in ball arithmetic)")
     else:
         analogue = result.result("analogue")
         if analogue is not None:
-            from snn_theory.cli.verify_activation import print_claims
-
-            print_claims(analogue.row.activation, analogue.row.results)
+            print_claims(list(analogue.row.results), f"Theorem 1 analogue for "
+                         f"{analogue.row.activation.label()} (ball arithmetic, rigorous "
+                         "Gaussian integrals)")
     from snn_theory.cli.console import print_table, print_wrapped
 
     print_table(st.invocation(result.mode, None if result.activation is None

@@ -249,7 +249,8 @@ ARCHIVE_ARRAYS = frozenset({
               help="Print every k-th layer (default: about 20 rows).")
 @click.option("--widths", default=None, help="Comma-separated widths: sweep and fit N^p.")
 @click.option("--seeds", type=int, default=1, show_default=True,
-              help="Networks per width in a --widths sweep.")
+              help="Networks per width in a --widths sweep (with --network: independent "
+                   "networks averaged).")
 @click.option("--starts", default=None, help='Grid of start points, e.g. "mu=-1:1:5,nu=0.5:3:5".')
 @click.option("--prng", type=click.Choice(PRNG_IMPLS), default="auto", show_default=True,
               help="Weight generator (auto: threefry on CPU, rbg on GPU/TPU).")
@@ -270,6 +271,10 @@ ARCHIVE_ARRAYS = frozenset({
               help="Backpropagate a random output cotangent (jax.vjp, weights regenerated "
                    "from their keys); per-layer ln of the squared gradient norm against "
                    "k·ln chi1.")
+@click.option("--network", default=None, metavar="SPEC",
+              help="A whole network, e.g. \"dense(selu), alpha_dropout(0.1)\" "
+                   "(docs/networks.md), sampled at finite width against the certified "
+                   "iterates of its map; with --gradients its gradient growth.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the per-layer arrays to FILE.npz.")
@@ -281,7 +286,7 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
                      prng: str, memory_limit: float | None, distributed: bool,
                      coordinator: str | None, num_processes: int | None,
                      process_id: int | None, pairs: float | None, gradients: bool,
-                     as_json: bool, out: str | None,
+                     network: str | None, as_json: bool, out: str | None,
                      activation: str = "selu", scale: str = "1", shift: str = "0") -> None:
     """Run wide SELU networks in JAX and compare their layer statistics with the map g.
 
@@ -296,6 +301,14 @@ def simulate_command(width: int, depth: int, batch: int, mean0: float, var0: flo
     choose τ so that a fixed point with ν* > 0 exists, e.g. τ = 2 for tanh) against its
     c-map iterates or k ln chi1.
     """
+    if network is not None:  # a whole network: cli/simulate_network.py
+        from snn_theory.cli.simulate_network import run_network_simulation
+
+        run_network_simulation(network, width=width, depth=depth, batch=batch, mean0=mean0,
+                               var0=var0, omega=omega, tau=tau, seed=seed, seeds=seeds,
+                               dtype=dtype, prng=prng, every=every, as_json=as_json,
+                               gradients=gradients)
+        return
     model = resolve_options(activation, scale, shift)
     if pairs is not None or gradients:
         if lam is not None or alpha is not None:

@@ -1,6 +1,8 @@
-"""``snn-theory verify-contraction``: prove (or refute) Theorems 1–3 in ball arithmetic.
+"""``snn-theory verify-contraction``: prove (or refute) Theorems 1–3 in ball arithmetic, for
+SELU or any other activation.
 
-The search is :mod:`snn_theory.certify.search`; certificates are written by
+The search is :mod:`snn_theory.certify.search`, with the per-box bound of the resolved model
+(:func:`snn_theory.certify.search.model_bounders.bounder_for`); certificates are written by
 :mod:`snn_theory.certify.certificate.io` and re-checked by ``snn-theory check-certificate``.
 """
 
@@ -16,14 +18,11 @@ from pathlib import Path
 
 import click
 
-from snn_theory.certify.claims import (
-    BUILTIN_CLAIMS,
-    THEOREM_GROUPS,
-    Claim,
-    Domain,
-    builtin_claim_for,
-    check_name,
-)
+from snn_theory.certify.activation_claims import builtin_claims
+from snn_theory.certify.claims import Claim, Domain, builtin_claim_for, check_name
+from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder, Constants
+from snn_theory.certify.search.model_bounders import bounder_for
+from snn_theory.certify.search.network_bounder import NetworkBounder
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.console import verdict_cell
 from snn_theory.cli.exit_codes import verdicts_exit_code
@@ -33,12 +32,12 @@ from snn_theory.exact import decimal_text, format_fraction, parse_exact
 from snn_theory.files import writable_directory
 
 
-def _claims(theorem: str, domain: str | None, claim: str | None, name: str | None,
-            constants: object) -> list[Claim]:
+def claims_for(theorem: str, domain: str | None, claim: str | None, name: str | None,
+            bounder: BoxBounder) -> list[Claim]:
     """The claims to verify.  A user claim is called ``--name`` or, by default, a name
-    derived from its statement and constants (so two different claims never share a name or
-    a certificate file).  A built-in claim under other constants than λ01, α01 is another
-    claim: it gets the constants appended to its name."""
+    derived from its statement and its map (so two different claims never share a name or a
+    certificate file).  A built-in claim under another map than SELU with λ01, α01 is
+    another claim: its name gains the map (:meth:`BoxBounder.claim_suffix`)."""
     if (domain is None) != (claim is None):
         raise InputError("give --domain and --claim together (e.g. --domain "
                          "'mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1' "
@@ -48,36 +47,14 @@ def _claims(theorem: str, domain: str | None, claim: str | None, name: str | Non
             check_name(name, "--name")
         parsed = Claim.parse(claim, Domain.parse(domain), name=name or "user")
         if name is None:
-            parsed = dataclasses.replace(parsed,
-                                         name=parsed.default_name(constants.to_json()))
-        builtin_claim_for(parsed, constants.closed_form)  # no look-alike of a theorem
+            parsed = dataclasses.replace(parsed, name=parsed.default_name(bounder.map_record()))
+        builtin_claim_for(parsed, bounder == ClosedFormBounder())  # no look-alike of a theorem
         return [parsed]
     if name is not None:
         raise InputError("--name names a user claim (with --domain and --claim); built-in "
                          "claims keep their names")
-    claims = [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
-    if not constants.closed_form:
-        claims = [dataclasses.replace(c, name=c.name + _constants_label(constants))
-                  for c in claims]
-    return claims
-
-
-def _constants_label(constants: object) -> str:
-    """``[lam=…,alpha=…]`` from the parsed constants (exact values, not the typed text);
-    a constant left at its closed form shows as lam01 / alpha01."""
-    from snn_theory.certify.search.workers import Constants
-
-    default = Constants.parse(None, "1")  # λ's closed-form interval, as parse builds it
-    default_alpha = Constants.parse("1", None).alpha
-
-    def one(iv: tuple, closed: tuple, symbol: str) -> str:
-        if iv == closed:
-            return symbol
-        lo, hi = iv
-        return format_fraction(lo) if lo == hi else f"{format_fraction(lo)}:{format_fraction(hi)}"
-
-    return (f"[lam={one(constants.lam, default.lam, 'lam01')},"
-            f"alpha={one(constants.alpha, default_alpha, 'alpha01')}]")
+    return [dataclasses.replace(c, name=c.name + bounder.claim_suffix())
+            for c in builtin_claims(theorem, bounder)]
 
 
 def _enclosure_note(result: object) -> str:
@@ -132,7 +109,8 @@ def _enclosure_text(result: object) -> str:
                                           "enclosed from its closed form).")
 @click.option("--alpha", default=None, help="α: exact decimal or interval a:b (default α01).")
 @click.option("--max-boxes", type=int, default=None,
-              help="Leaf-box budget per claim (default 400000, at least the initial grid): "
+              help="Leaf-box budget per claim (default 400000 for SELU's closed forms, "
+                   "20000 for another activation; at least the initial grid): "
                    "undecided when spent before the claim is decided; spent while refining, "
                    "the claim stands and the enclosure reached is reported.")
 @click.option("--time-limit", type=float, default=None,
@@ -144,12 +122,18 @@ def _enclosure_text(result: object) -> str:
                    "certificate); paper: the paper's float64 grid + rigorous derivative bounds "
                    "+ a stated, UNPROVEN float allowance (--theorem 1|appendix; not a proof, "
                    "no certificate; JSON \"proof\": \"grid+allowance\").")
+@click.option("--network", default=None, metavar="SPEC",
+              help="Claims about a whole network's composed map, e.g. \"dense(selu), "
+                   "alpha_dropout(0.1)\" (docs/networks.md); the domain's ω, τ are those of "
+                   "every dense block that names none.  --theorem 1: S < 1 and the map sends "
+                   "the (μ, ν) box of Theorem 1 into itself.  Certificates record the network.")
 @activation_options
 def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
                    scheduler: str | None, certificate_dir: Path, resume: bool, as_json: bool, domain: str | None,
                    claim_text: str | None, claim_name: str | None, lam: str | None,
                    alpha: str | None, max_boxes: int | None, time_limit: float | None,
-                   method: str, activation: str, scale: str, shift: str) -> None:
+                   method: str, network: str | None, activation: str, scale: str,
+                   shift: str) -> None:
     """Prove the paper's Theorems 1–3 by interval branch-and-bound in ball arithmetic.
 
     Each claim (quantity relation threshold on a box in μ, ω, ν, τ) is decided first: a
@@ -163,8 +147,14 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     --json marks an interval proof "proof": "interval".
 
     With --activation other than selu, the claims are about that activation (--theorem 1:
-    S < 1 and g maps the (μ, ν) box into itself), decided with rigorous Gaussian integrals;
+    S < 1 and g maps the (μ, ν) box into itself), decided by the same search with rigorous
+    Gaussian integrals (--jobs, --resume, --tolerance and --scheduler as for SELU);
     certificates record the activation's definition.
+
+    With --network SPEC, the claims are about the network's composed map (mean, variance,
+    its Jacobian H, S), by the same search; --theorem 1 is the analogue above, the other
+    theorems' claims are stated as they are; built-in claim names gain [net-HASH] of the
+    network, and certificates record the network's canonical spelling.
 
     Cluster: --scheduler tcp://HOST:8786 sends the boxes of each round, in chunks, to a
     running Dask scheduler (e.g. `dask scheduler` plus `dask worker tcp://HOST:8786` on each
@@ -182,18 +172,17 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     from rich.console import Console
     from rich.text import Text
 
+    if network is not None:
+        _refuse_with_network(activation, scale, shift, lam, alpha, method, grid)
     model = resolve_options(activation, scale, shift)
     if method != "interval" or lam is not None or alpha is not None or grid == "paper":
         model.require_closed_form("--method paper, --grid paper, --lam and --alpha are for "
                                   "SELU; with --activation use --scale/--shift")
     if jobs is not None and jobs < 1:
         raise InputError(f"--jobs must be ≥ 1 (got {jobs})")
-    if scheduler is not None:
-        scheduler_refused = ("--scheduler runs the interval search for SELU on a cluster; it "
-                             "does not combine with --jobs, --method paper or --activation")
-        if jobs is not None or method != "interval":
-            raise InputError(scheduler_refused)
-        model.require_closed_form(scheduler_refused)
+    if scheduler is not None and (jobs is not None or method != "interval"):
+        raise InputError("--scheduler runs the interval search on a cluster; it does not "
+                         "combine with --jobs or --method paper")
     if max_boxes is not None and max_boxes < 1:
         raise InputError(f"--max-boxes must be ≥ 1 (got {max_boxes})")
     if time_limit is not None and not time_limit > 0:
@@ -217,33 +206,25 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
 
     if grid == "paper":
         raise InputError("--grid paper belongs to --method paper")
-    if not model.closed_form:  # the Gaussian verifier (certify/activation_search.py)
-        from snn_theory.cli import verify_activation
-
-        verify_activation.run(model.activation, theorem, domain, claim_text, jobs or os.cpu_count() or 1,
-                              writable_directory(certificate_dir, "certificate dir"),
-                              max_boxes, time_limit, as_json, show_progress,
-                              name=claim_name, tolerance=tol, resume=resume)
-        return
     from snn_theory.certify.certificate.io import overwrite_conflict
     from snn_theory.certify.search.executors import Executor
     from snn_theory.certify.search.loop import verify_claims
-    from snn_theory.certify.search.settings import DEFAULT_MAX_BOXES, Settings
-    from snn_theory.certify.search.workers import Constants
+    from snn_theory.certify.search.settings import Settings
 
-    constants = Constants.parse(lam, alpha)
-    # A claim checked with other constants is another claim: it must not carry (or
-    # overwrite the certificate of) the built-in name proven for λ01, α01.
-    claims = _claims(theorem, domain, claim_text, claim_name, constants)
+    bounder = (bounder_for(model, Constants.parse(lam, alpha)) if network is None
+               else NetworkBounder.of(network))
+    # A claim checked under another map is another claim: it must not carry (or overwrite
+    # the certificate of) the built-in name proven for SELU with λ01, α01.
+    claims = claims_for(theorem, domain, claim_text, claim_name, bounder)
     certificate_dir = writable_directory(certificate_dir, "certificate dir")
     for c in claims:  # refuse before spending the time, not after
-        conflict = overwrite_conflict(certificate_dir, c.to_json(), constants.to_json())
+        conflict = overwrite_conflict(certificate_dir, c.to_json(),
+                                      {bounder.map_field: bounder.map_record()})
         if conflict:
             raise InputError(f"{c.name}: {conflict}")
     settings = Settings(grid=grid, tolerance=tol, jobs=jobs or os.cpu_count() or 1,
-                        max_boxes=max_boxes or DEFAULT_MAX_BOXES, time_limit=time_limit,
-                        constants=constants, state_dir=certificate_dir / ".state",
-                        resume=resume)
+                        max_boxes=max_boxes, time_limit=time_limit, bounder=bounder,
+                        state_dir=certificate_dir / ".state", resume=resume)
 
     def resumed(result: object) -> None:
         if resume and result.resume != "resumed":
@@ -261,6 +242,18 @@ def verify_command(theorem: str, grid: str, tolerance: str, jobs: int | None,
     else:
         print_claims(results)
     sys.exit(verdicts_exit_code(r.verdict for r in results))
+
+
+def _refuse_with_network(activation: str, scale: str, shift: str, lam: str | None,
+                         alpha: str | None, method: str, grid: str) -> None:
+    """InputError for options that describe one layer, or another method, with --network."""
+    if (activation, scale, shift) != ("selu", "1", "0") or lam is not None or alpha is not None:
+        raise InputError("--network names its blocks' activations (SELU with λ01, α01 in "
+                         "dense(selu)); it does not combine with --activation, --scale, "
+                         "--shift, --lam or --alpha")
+    if method != "interval" or grid == "paper":
+        raise InputError("--network is verified by the interval search (not --method paper "
+                         "or --grid paper)")
 
 
 @contextmanager
@@ -291,13 +284,6 @@ def _progress(show: bool) -> Iterator[Callable[[Claim, object], None]]:
         yield update
 
 
-def _constants_text(result: object) -> str:
-    c = result.constants.describe()
-    if c["source"] == "closed-form":
-        return "λ01, α01 (closed forms)"
-    return f"λ ∈ [{c['lam'][0]}, {c['lam'][1]}], α ∈ [{c['alpha'][0]}, {c['alpha'][1]}]"
-
-
 def print_claims(results: list, title: str = "verify-contraction (ball arithmetic, "
                                            "python-flint/Arb)") -> None:
     """The human table of the verifier's results (``verify-contraction`` and ``reproduce``),
@@ -310,9 +296,11 @@ def print_claims(results: list, title: str = "verify-contraction (ball arithmeti
     for r in results:
         statement = f"{r.claim.quantity} {r.claim.relation} {format_fraction(r.claim.threshold)}"
         enclosure_text = " ".join(filter(None, (_enclosure_text(r), _enclosure_note(r))))
-        rows.append((r.claim.name, statement, str(r.claim.domain), _constants_text(r),
+        rows.append((r.claim.name, statement, str(r.claim.domain), r.bounder.describe(),
                      enclosure_text, verdict_cell(r), str(len(r.leaves)), f"{r.seconds:.2f}"))
-    print_table(title, ("name", "statement", "domain", "constants",
+    # the map's column is named after how the certificates record it (constants, activation)
+    map_column = results[0].bounder.map_field if results else "constants"
+    print_table(title, ("name", "statement", "domain", map_column,
                         "certified extremum enclosure", "verdict", "boxes", "seconds"),
                 rows, right=("boxes", "seconds"))
     for r in results:

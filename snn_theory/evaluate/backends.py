@@ -59,7 +59,12 @@ import sympy as sp
 from flint import arb, fmpq
 
 from snn_theory.derive import formulas
-from snn_theory.derive.codegen import CLAIM_QUANTITIES, CLAIM_VALUE_TUPLES, compile_function
+from snn_theory.derive.codegen import (
+    CLAIM_GRADIENT_TUPLES,
+    CLAIM_QUANTITIES,
+    CLAIM_VALUE_TUPLES,
+    compile_function,
+)
 from snn_theory.evaluate.dual import DUAL_NAMESPACE, arb_exp_erfc, arb_pow, arb_sqrt
 
 BACKENDS: tuple[str, ...] = ("mpmath", "arb", "numpy", "jax")
@@ -300,6 +305,26 @@ def value_and_gradient(backend: str, name: str) -> Callable[..., tuple[Any, ...]
     expressions = [formulas.derived_expression(name), *formulas.compact_gradient(name)]
     return compile_function(formulas.ARGUMENTS, expressions, namespace(backend),
                             name=f"{backend}_{name}_with_gradient")
+
+
+@cache
+def values_and_gradients(backend: str, names: tuple[str, ...]) -> Callable[..., tuple[Any, ...]]:
+    """``f(mu, omega, nu, tau, lam, alpha) -> (q₁, ∂q₁/∂μ, …, ∂q₁/∂τ, q₂, …)``: the quantities
+    ``names`` with their compact gradients (:func:`snn_theory.derive.formulas.compact_gradient`),
+    five entries per quantity, as one straight-line function whose common subexpressions are
+    shared (compiled once per (backend, names), about 2 s for the six quantities of a layer's
+    map, and cached; the tuples of :data:`snn_theory.derive.codegen.CLAIM_GRADIENT_TUPLES` are
+    bound from the committed module :mod:`snn_theory.derive.claim_code` instead)."""
+    unknown = [n for n in names if n not in formulas.DERIVED]
+    if unknown:
+        raise ValueError(f"unknown quantity {unknown[0]!r}")
+    if names in CLAIM_GRADIENT_TUPLES:
+        return _claim_code(backend)["_".join(names) + "_with_gradients"]
+    expressions: list[sp.Expr] = []
+    for name in names:
+        expressions += [formulas.derived_expression(name), *formulas.compact_gradient(name)]
+    return compile_function(formulas.ARGUMENTS, expressions, namespace(backend),
+                            name=f"{backend}_" + "_".join(names) + "_with_gradients")
 
 
 @cache

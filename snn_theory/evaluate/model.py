@@ -44,13 +44,15 @@ to :mod:`snn_theory.derive.activations` (docs/architecture.md, "How to add an ac
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from flint import arb
 
-from snn_theory.derive import activations
+from snn_theory.derive import activations, derivatives, formulas
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import activation_map, backends, gaussian, moment_map
@@ -62,6 +64,11 @@ Number = Any
 #: The quantities of the map at a point (what ``snn-theory map`` prints).
 MAP_QUANTITIES = ("mean", "second_moment", "variance", "H11", "H12", "H21", "H22",
                   "spectral_norm")
+
+#: What :meth:`MomentModel.propagation` encloses: the map's mean, variance and ∂ν̃/∂ν, then
+#: E[f′(z)], E[f′(z)²], χ₁ = τ·E[f′²], ω²·E[f′]², v·E[f′]²/ν̃, v·E[f′²]/ν̃ (z ~ N(ωμ, τν)).
+PROPAGATION_QUANTITIES = ("mean", "variance", "H22", "slope_mean", "slope_second_moment",
+                          "chi1", "chi_mean", "chi_c0", "chi_c1")
 
 
 class MomentModel(ABC):
@@ -110,6 +117,12 @@ class MomentModel(ABC):
         (μ, ω, ν, τ) in ``backend`` at the current precision.  "arb": balls containing the
         value at every point of the input balls.  Raises :class:`InputError` for bad input
         (ν, τ ≤ 0, not finite, a backend the model does not support)."""
+
+    @abstractmethod
+    def propagation(self, mu: arb, omega: arb, nu: arb, tau: arb) -> dict[str, arb]:
+        """arb enclosures of :data:`PROPAGATION_QUANTITIES` at (μ, ω, ν, τ) (balls; ν, τ > 0),
+        at the current precision: the quantities of signal propagation through one layer
+        (docs/propagation.md)."""
 
     @abstractmethod
     def iterate(self, mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
@@ -183,6 +196,20 @@ class ClosedFormModel(MomentModel):
         return moment_map.evaluate(mu, omega, nu, tau, self.lam, self.alpha, backend=backend,
                                    quantities=tuple(quantities))
 
+    def parameters_arb(self) -> tuple[arb, arb]:
+        """(λ, α) as arb balls at the current precision (λ01, α01 from their closed forms)."""
+        dl, da = moment_map.default_constants("arb")
+        return (dl if self.lam is None else moment_map.to_number(self.lam, "arb"),
+                da if self.alpha is None else moment_map.to_number(self.alpha, "arb"))
+
+    def propagation(self, mu: arb, omega: arb, nu: arb, tau: arb) -> dict[str, arb]:
+        lam, alpha = self.parameters_arb()
+        values = backends.propagation_function("arb")(mu, omega, nu, tau, lam, alpha)
+        out = dict(zip(formulas.PROPAGATION, values))
+        out.update(moment_map.evaluate(mu, omega, nu, tau, lam, alpha, backend="arb",
+                                       quantities=("mean", "variance", "H22"), check=False))
+        return {k: out[k] for k in PROPAGATION_QUANTITIES}
+
     def evaluate_digits(self, mu: Any, omega: Any, nu: Any, tau: Any, *, digits: int,
                         quantities: Sequence[str] = MAP_QUANTITIES
                         ) -> moment_map.CheckedValues:
@@ -246,6 +273,26 @@ class GaussianModel(MomentModel):
         if backend == "mpmath":
             return {k: activation_map.to_mpf(x) for k, x in values.items()}
         return values
+
+    def propagation(self, mu: arb, omega: arb, nu: arb, tau: arb) -> dict[str, arb]:
+        m, v = mu * omega, nu * tau
+        out = gaussian.quantities(self.activation, mu, omega, nu, tau,
+                                  ("mean", "variance", "H22"))
+        e = gaussian.expectations(self.derivative, m, v, order=0, powers=(1, 2))
+        c = gaussian.fraction_ball(self.activation.scale)
+        slope_mean = c * e.values[(1, 0)]
+        second = c * c * e.values[(2, 0)]
+        var = out["variance"]
+        out.update(slope_mean=slope_mean, slope_second_moment=second, chi1=tau * second,
+                   chi_mean=omega**2 * slope_mean**2, chi_c0=v * slope_mean**2 / var,
+                   chi_c1=v * second / var)
+        return {k: out[k] for k in PROPAGATION_QUANTITIES}
+
+    @functools.cached_property
+    def derivative(self) -> Activation:
+        """g′ piece by piece with its growth bound (:mod:`snn_theory.derive.derivatives`;
+        f′ = c·g′, the scale c applied by the caller)."""
+        return derivatives.derivative_activation(self.activation)
 
     def iterate(self, mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
                 backend: str = "arb") -> list[tuple[Number, Number]]:
@@ -312,5 +359,5 @@ def activation_of(spec: ModelSpec | None) -> Activation | None:
     return None if spec is None else resolve(spec).activation
 
 
-__all__ = ["MAP_QUANTITIES", "ClosedFormModel", "FixedPoint", "GaussianModel", "ModelSpec",
+__all__ = ["MAP_QUANTITIES", "PROPAGATION_QUANTITIES", "ClosedFormModel", "FixedPoint", "GaussianModel", "ModelSpec",
            "MomentModel", "activation_of", "resolve"]

@@ -63,6 +63,7 @@ from snn_theory.derive.network import (
 )
 from snn_theory.errors import InputError, PrecisionExhausted
 from snn_theory.evaluate import backends, moment_map
+from snn_theory.evaluate.dual import Dual
 from snn_theory.evaluate.model import MAP_QUANTITIES, MomentModel, resolve
 from snn_theory.exact import format_fraction, parse_exact
 from snn_theory.precision import digits_to_bits, working_precision
@@ -72,6 +73,9 @@ Matrix = tuple[tuple[Number, Number], tuple[Number, Number]]
 
 #: The number systems of the network map.
 NETWORK_BACKENDS = ("arb", "mpmath", "numpy")
+#: The number system of the map over a box with its gradient: arb forward-mode duals
+#: (:class:`snn_theory.evaluate.dual.Dual`; every activation SELU, the closed forms).
+BOX_BACKEND = "dual"
 _H = ("H11", "H12", "H21", "H22")
 
 
@@ -126,6 +130,10 @@ def number(x: Any, backend: str, what: str = "a number of the network map") -> N
     decimal text exactly as ``snn-theory map`` converts its options
     (:func:`snn_theory.evaluate.moment_map.to_number`: arb encloses, mpmath rounds once);
     other rationals p/q are enclosed (arb) or rounded once (mpmath)."""
+    if isinstance(x, Dual):
+        return x
+    if backend == BOX_BACKEND:  # constants of a dual computation are balls
+        return number(x, "arb", what)
     if isinstance(x, arb | mpmath.mpf | np.floating | float) and not isinstance(x, bool):
         if backend == "arb":
             return x if isinstance(x, arb) else arb(x)
@@ -188,12 +196,14 @@ class _Context:
     """What the evaluators share during one evaluation: backend, default weights, models."""
 
     def __init__(self, backend: str, omega: Any, tau: Any) -> None:
-        if backend not in NETWORK_BACKENDS:
+        if backend not in (*NETWORK_BACKENDS, BOX_BACKEND):
             raise InputError(f"the network map evaluates in {', '.join(NETWORK_BACKENDS)} "
                              f"(got {backend!r})")
         self.backend = backend
-        self.omega = parse_exact(omega, "omega")
-        self.tau = parse_exact(tau, "tau", positive=True)
+        # exact numbers, or (over a box) balls and duals of the backend
+        self.omega = omega if isinstance(omega, arb | Dual) else parse_exact(omega, "omega")
+        self.tau = tau if isinstance(tau, arb | Dual) else parse_exact(tau, "tau",
+                                                                       positive=True)
         self._models: dict[Any, MomentModel] = {}
         self.position = ""
         #: S(H) of the last dense or act block evaluated (see State.layer_spectral_norm)
@@ -202,7 +212,10 @@ class _Context:
     def model(self, act: Any) -> MomentModel:
         if act not in self._models:
             model = resolve(act)
-            if self.backend not in model.backends:
+            if self.backend == BOX_BACKEND and not model.closed_form:
+                raise InputError(f"the network map's gradient over a box needs SELU closed "
+                                 f"forms; {model.label} has none")
+            if self.backend != BOX_BACKEND and self.backend not in model.backends:
                 raise InputError(f"backend {self.backend} evaluates the SELU closed forms only; "
                                  f"{model.label} needs arb or mpmath")
             self._models[act] = model
@@ -217,15 +230,70 @@ class _Context:
         return [self.num(x) if isinstance(x, int) else x
                 for x in _compiled(kind, self.backend)(*args)]
 
+    def constants_backend(self) -> str:
+        """Where λ01, α01 and the alpha-dropout constants are computed: balls for duals."""
+        return "arb" if self.backend == BOX_BACKEND else self.backend
+
     def require_positive(self, nu: Number, block: Block) -> None:
+        if isinstance(nu, Dual):
+            nu = nu.value
         ok = nu > 0 if self.backend != "numpy" else bool(np.isfinite(nu) and nu > 0)
         if not ok:
             raise InputError(f"the network's map leaves the domain nu > 0 before "
                              f"{block.spelling()} ({self.position}): nu = {nu}")
 
 
+#: What a SELU layer gives a dual evaluation: its map and Jacobian H with their gradients.
+_LAYER_QUANTITIES = ("mean", "variance", *_H)
+
+
+def _tighter(direct: arb, other: arb) -> arb:
+    """The intersection of two enclosures of one value (a non-finite one is ignored)."""
+    if not other.is_finite():
+        return direct
+    if not direct.is_finite() or not direct.overlaps(other):
+        return other if direct.is_finite() is False else direct
+    return direct.intersection(other)
+
+
+def _dual_layer(ctx: _Context, model: MomentModel, inputs: tuple[Number, ...]
+                ) -> tuple[Number, Number, Matrix]:
+    """A SELU layer over a box: its map and H at the balls of ``inputs`` (μ, ω, ν, τ: duals
+    or balls) with their compact gradients in (μ, ω, ν, τ) (the forms the single-layer
+    verifier uses), carried to the box's variables by the chain rule:
+    ∇q = Σⱼ ∂q/∂xⱼ·∇xⱼ, each factor an enclosure over the box.  Each value is the
+    intersection of its direct enclosure with the layer's centred form in its inputs,
+    q(x̂) + Σⱼ ∂q/∂xⱼ(X)·(Xⱼ − x̂ⱼ) (x̂ the balls' midpoints, X the balls: the mean value
+    theorem), which keeps the balls a later layer receives narrow."""
+    if not getattr(model, "default_parameters", False):
+        raise InputError("the network map's gradient over a box needs SELU with λ01, α01")
+    lam, alpha = backends.constants_function("arb")()
+    values = [x.value if isinstance(x, Dual) else x for x in inputs]
+    seeds = [x.grad for x in inputs if isinstance(x, Dual)]
+    n = len(seeds[0]) if seeds else 0
+    function = backends.values_and_gradients("arb", _LAYER_QUANTITIES)
+    out = function(*values, lam, alpha)
+    centre = [arb(x.mid()) for x in values]
+    at_centre = function(*centre, lam, alpha)
+    results = []
+    for k in range(len(_LAYER_QUANTITIES)):
+        value, partial_ = out[5 * k], out[5 * k + 1:5 * k + 5]
+        centred = at_centre[5 * k]
+        for x, c, d in zip(values, centre, partial_, strict=True):
+            centred += d * (x - c)
+        value = _tighter(value, centred)
+        grad = [arb(0)] * n
+        for x, d in zip(inputs, partial_, strict=True):
+            if isinstance(x, Dual):
+                grad = [g + d * t for g, t in zip(grad, x.grad, strict=True)]
+        results.append(Dual(value, grad))
+    return results[0], results[1], _matrix(results[2:])
+
+
 def _moment_model_block(ctx: _Context, model: MomentModel, mu: Number, nu: Number,
                         omega: Fraction, tau: Fraction) -> tuple[Number, Number, Matrix]:
+    if ctx.backend == BOX_BACKEND:
+        return _dual_layer(ctx, model, (mu, ctx.num(omega), nu, ctx.num(tau)))
     # the quantities ``snn-theory map`` asks for: the same generated code, the same balls
     try:
         q = model.evaluate(mu, ctx.num(omega), nu, ctx.num(tau), quantities=MAP_QUANTITIES,
@@ -250,8 +318,8 @@ def block_map(block: Block, mu: Number, nu: Number, ctx: _Context
         return _moment_model_block(ctx, ctx.model(block.act), mu, nu, Fraction(1), Fraction(1))
     if isinstance(block, AlphaDropout):
         keep = ctx.num(1 - block.q)
-        lam, alpha = backends.constants_function(ctx.backend)()
-        alpha_prime, a, b = backends.alpha_dropout_function(ctx.backend)(
+        lam, alpha = backends.constants_function(ctx.constants_backend())()
+        alpha_prime, a, b = backends.alpha_dropout_function(ctx.constants_backend())(
             keep, ctx.num(0), ctx.num(1), lam, alpha)
         out = ctx.run("alpha_dropout", mu, nu, keep, alpha_prime, a, b)
         return out[0], out[1], _matrix(out[2:])
@@ -300,15 +368,18 @@ def evaluate_network(network: Network | str, mu: Any, nu: Any, *, omega: Any = "
     """The network's map at (μ, ν) in ``backend`` at the current working precision.
 
     ``omega``, ``tau``: the weight sum and sum of squares of every dense block that does not
-    name its own.  ``mu``, ``nu`` may be exact numbers, or backend numbers (arb balls: the
-    results contain the values at every point of the balls).  Raises :class:`InputError` for
+    name its own.  ``mu``, ``nu`` (and ``omega``, ``tau``) may be exact numbers, or backend
+    numbers (arb balls: the results contain the values at every point of the balls).
+    Backend :data:`BOX_BACKEND`: duals (:class:`snn_theory.evaluate.dual.Dual`) seeded over a
+    box give every output with an enclosure of its gradient over the box (SELU blocks only).  Raises :class:`InputError` for
     bad input, and when the map leaves the domain ν > 0 of a block that needs it."""
     network = parse_network(network)
     ctx = _Context(backend, omega, tau)
     mu_n, nu_n = number(mu, backend, "mu"), number(nu, backend, "nu")
     state = compose(network.blocks, State(mu_n, nu_n), ctx)
     assert state.jacobian is not None  # a network has at least one block
-    bits = {"mpmath": mpmath.mp.prec, "arb": arb_context.prec}.get(backend, 53)
+    bits = {"mpmath": mpmath.mp.prec, "arb": arb_context.prec,
+            BOX_BACKEND: arb_context.prec}.get(backend, 53)
     s = state.layer_spectral_norm
     if s is None:
         s = spectral_norm_of(state.jacobian, backend)
@@ -372,5 +443,5 @@ def network_map(network: Network | str, *, mu: Any, nu: Any, omega: Any = "0",
                              f"determine {digits} digits of the network's map")
 
 
-__all__ = ["MAX_DIGITS", "NETWORK_BACKENDS", "NetworkMap", "State", "block_map", "compose",
+__all__ = ["BOX_BACKEND", "MAX_DIGITS", "NETWORK_BACKENDS", "NetworkMap", "State", "block_map", "compose",
            "evaluate_network", "network_map", "number", "spectral_norm_of"]

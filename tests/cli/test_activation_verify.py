@@ -31,7 +31,7 @@ def test_verify_cli_refutation_and_check(tmp_path: Path, cli) -> None:
     assert proc.code == 1, proc.err
     data = json.loads(proc.out)
     entry = data["claims"][0]
-    assert entry["verdict"] == "refuted" and entry["activation"]["definition"] == "tanh"
+    assert entry["holds"] is False and entry["activation"]["definition"] == "tanh"
     check = cli.process(["check-certificate", entry["certificate"], "--json"])
     assert check.code == 0, check.out + check.err
     assert json.loads(check.out)["all_valid"] is True
@@ -43,9 +43,8 @@ def test_verify_cli_refutation_and_check(tmp_path: Path, cli) -> None:
     line = " ".join(human.out.split())
     assert ("FALSE for tanh: variance <= 0.3 on mu ∈ [-0.1, 0.1], omega ∈ [-0.1, 0.1], "
             "nu ∈ [0.8, 1.5], tau ∈ [0.95, 1.1]") in line
-    point = ", ".join(f"{n}={x}" for n, x in zip(("mu", "omega", "nu", "tau"),
-                                                 entry["counterexample"]["point"]))
-    assert f"counterexample {point}, variance there ∈ " in line
+    point = ", ".join(f"{n}={entry['counterexample'][n]}" for n in ("mu", "omega", "nu", "tau"))
+    assert f"counterexample {point}, value ∈ " in line
     lo, hi = entry["counterexample"]["value"]
     assert f"∈ [{lo}, {hi}]" in line and Fraction(lo) > Fraction("0.3")
     checked = json.loads(check.out)["certificates"][0]

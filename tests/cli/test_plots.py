@@ -21,6 +21,7 @@ from tests.test_plots import png_size
     ["contraction", "--grid", "9"],
     ["variance-change", "--grid", "9"],
     ["fixed-points", "--grid", "5"],
+    ["networks", "--weights", "0.5,1"],
 ])
 def test_each_plot_command_writes_png_of_requested_size(tmp_path: Path, args: list[str],
                                                        cli) -> None:
@@ -76,6 +77,8 @@ def test_output_is_deterministic(tmp_path: Path, suffix: str, cli) -> None:
     (["variance-change", "--tau-range", "0:1"], "tau range"),
     (["fixed-points", "--dpi", "0"], "dpi"),
     (["convergence", "--widths", "0,8"], "widths"),
+    (["networks", "--weights", "0,0.5"], "(0, 1]"),
+    (["networks", "--weights", "a"], "--weights"),
     (["nosuch"], "No such command"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: list[str], fragment: str,

@@ -192,8 +192,8 @@ def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatc
                                                       cli) -> None:
     from snn_theory.certify.claims import BUILTIN_CLAIMS
     from snn_theory.certify.search import loop as verify
+    from snn_theory.certify.search.bounders import ClosedFormBounder
     from snn_theory.certify.search.result import ClaimResult
-    from snn_theory.certify.search.workers import Constants
 
     def fake_verify(claims, settings, certificate_dir, progress=None, done=None):
         # a refuted contraction claim that is not a known erratum
@@ -202,7 +202,7 @@ def test_failure_path_exits_1_and_reports_false_claim(tmp_path: Path, monkeypatc
         result = ClaimResult(
             claim=claim, verdict="refuted", extremum=value, witness=None,
             counterexample=([Fraction(0), Fraction(0), Fraction(1), Fraction(1)], value),
-            leaves=[], seconds=0.1, max_depth=0, precision=64, constants=Constants())
+            leaves=[], seconds=0.1, max_depth=0, precision=64, bounder=ClosedFormBounder())
         if done is not None:
             done(result)
         return [result]
@@ -232,8 +232,8 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
     import numpy as np
 
     from snn_theory.certify.claims import BUILTIN_CLAIMS
+    from snn_theory.certify.search.bounders import ClosedFormBounder
     from snn_theory.certify.search.result import ClaimResult
-    from snn_theory.certify.search.workers import Constants
 
     def undecided(mode, tell):
         raise ArithmeticError("the Krawczyk test did not succeed")
@@ -241,7 +241,7 @@ def test_an_enclosure_that_does_not_decide_exits_3(tmp_path: Path, monkeypatch,
     holds = ClaimResult(
         claim=BUILTIN_CLAIMS["theorem1.contraction"], verdict="holds",
         extremum=(Fraction(9, 10), Fraction(95, 100)), witness=None, counterexample=None,
-        leaves=[], seconds=0.1, max_depth=0, precision=64, constants=Constants())
+        leaves=[], seconds=0.1, max_depth=0, precision=64, bounder=ClosedFormBounder())
     monkeypatch.setattr(rp, "stage_constants", undecided)
     monkeypatch.setattr(rp, "stage_claims", lambda *a: res.ClaimsStage((holds,)))
     monkeypatch.setattr(rp, "stage_check", lambda *a: res.CheckStage((), ()))

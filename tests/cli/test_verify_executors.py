@@ -91,3 +91,31 @@ def test_cli_scheduler_writes_the_local_certificate(tmp_path, cli) -> None:
     (a,) = (tmp_path / "a").glob("*.cert.json")
     (b,) = (tmp_path / "b").glob("*.cert.json")
     assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
+def test_any_activation_runs_on_processes_and_on_a_cluster(tmp_path, cli) -> None:
+    """The one search serves another activation on every executor: a Dask cluster with one
+    thread writes the bytes of a local run with one process, and two local processes prove
+    the claim too (their certificate re-checked)."""
+    from distributed import LocalCluster
+
+    from snn_theory.certify.certificate.check import check_certificate
+
+    args = ["verify-contraction", "--activation", "relu", "--scale", "3/2", "--domain",
+            "mu=0.5:0.75,omega=0.5:0.75,nu=0.5:0.75,tau=0.5:0.75", "--claim", "mean>0.2",
+            "--json", "--certificate-dir"]
+    code, _, err = cli([*args, str(tmp_path / "a"), "--jobs", "1"])
+    assert code == 0, err
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code, out, err = cli([*args, str(tmp_path / "b"), "--scheduler",
+                              cluster.scheduler_address])
+    assert code == 0 and json.loads(out)["claims"][0]["holds"] is True, err
+    (a,) = (tmp_path / "a").glob("*.cert.json")
+    (b,) = (tmp_path / "b").glob("*.cert.json")
+    assert a.name == b.name and a.read_bytes() == b.read_bytes()
+    code, out, err = cli([*args, str(tmp_path / "c"), "--jobs", "2"])
+    assert code == 0 and json.loads(out)["claims"][0]["holds"] is True, err
+    (c,) = (tmp_path / "c").glob("*.cert.json")
+    assert check_certificate(c).valid

@@ -1,10 +1,13 @@
 """The independent certificate checker: re-derive every fact a certificate states.
 
-This is deliberately a second, independent implementation: it shares no code with the search
-(:mod:`snn_theory.certify.search`) except the per-box bound of :mod:`snn_theory.certify.enclosure`,
-which is what a reader has to audit; the tiling check (:mod:`.tiling`) and the file format
-(:mod:`.io`) are written without any code from the search, and the checker's own process pool
-and per-box loop are its own.  Keep it so.
+This is deliberately a second, independent implementation, one for every moment map: it
+shares no code with the search (:mod:`snn_theory.certify.search`) except the documented
+per-box primitives — the closed forms' bound :func:`snn_theory.certify.enclosure.bound` and any
+activation's (m, v)-cell enclosure :func:`snn_theory.certify.activation_cells.box_bound` —,
+which are what a reader has to audit.  The map is re-derived from the certificate's own
+record by :mod:`.maps`; the tiling check (:mod:`.tiling`) and the file format (:mod:`.io`)
+are written without any code from the search, and the checker's own process pool and
+per-box loop are its own.  Keep it so.
 
 :func:`check_certificate` trusts nothing in the file.  It re-derives every fact from the
 formulas, in this order:
@@ -12,16 +15,17 @@ formulas, in this order:
 1. the file parses with no duplicate key, has exactly the documented fields with their JSON
    types (no unknown key), spells rationals in ASCII, and its SHA-256 checksum matches
    (:func:`snn_theory.certify.certificate.io.read_certificate`);
-2. the claim is identified by its *statement*: it is a built-in claim exactly when quantity,
-   relation, threshold and domain are a built-in claim's and the constants are λ01, α01; a
-   name that normalises to a built-in name while stating something else is rejected; names
-   use a plain ASCII alphabet; closed-form constant enclosures are exactly those recomputed
-   from the closed forms;
+2. the map is re-derived from its record (:mod:`.maps`): closed-form constant enclosures
+   are exactly those recomputed from the closed forms; an activation's formula and growth
+   bound follow from its definition; the claim is identified by its *statement*: it is a
+   built-in claim exactly when quantity, relation, threshold and domain are a built-in
+   claim's and the map is SELU with λ01, α01; a name that normalises to a built-in name
+   while stating something else is rejected; names use a plain ASCII alphabet;
 3. the leaf boxes tile the domain with no gap and no overlap: the checker recursively finds
    a cut that no box straddles (a *guillotine* tiling, which is what grid + bisection
    produces) until each region is exactly one box — exact integer arithmetic throughout;
-4. a fresh ball evaluation (:func:`snn_theory.certify.enclosure.bound`) of every box gives exactly
-   the stored bound, and every stored bound proves the claim;
+4. a fresh bound of every box by the map's primitive gives exactly the stored bound, and
+   every stored bound proves the claim;
 5. the extremum enclosure: its decided end is exactly the worst fresh bound, its other end
    exactly the attained end of the ball at the witness point; for ``refuted``, the
    counterexample's ball value violates the claim.
@@ -35,7 +39,7 @@ certificate records, so results do not depend on the caller's arb precision (nor
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -48,27 +52,19 @@ from flint import arb
 from snn_theory.certify.certificate.io import (
     CertificateError,
     bits_field,
-    closed_form_constants,
     interval_field,
     point_field,
     rational_field,
     read_certificate,
     schema,
 )
+from snn_theory.certify.certificate.maps import MapEvaluator, read_map
 from snn_theory.certify.certificate.tiling import tiling_error
 from snn_theory.certify.claims import Claim, builtin_claim_for
-from snn_theory.certify.enclosure import (
-    bound,
-    bound_modes,
-    interval_ball,
-    lower,
-    point_value,
-    upper,
-)
+from snn_theory.certify.enclosure import lower, upper
 from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
-from snn_theory.precision import working_precision
 
 #: Certificates with fewer leaf boxes are re-checked in one process whatever --jobs says.
 PARALLEL_ABOVE = 15_000
@@ -95,7 +91,8 @@ class CheckReport:
     #: The counterexample the checker re-evaluated: its coordinates and the value ball rounded
     #: outward; set only for a valid ``refuted`` certificate.
     counterexample: dict[str, Any] | None = None
-    #: quantity, relation, threshold, domain {var: [lo, hi]}, constants {source, lam, alpha},
+    #: quantity, relation, threshold, domain {var: [lo, hi]}, the map (constants {source,
+    #: lam, alpha} or activation {label, definition, scale, shift, formula, growth}),
     #: builtin (the built-in claim it is, by statement, or None); empty when unreadable.
     statement: dict[str, Any] = field(default_factory=dict)
 
@@ -106,18 +103,22 @@ class CheckReport:
                 "extremum": self.extremum, "counterexample": self.counterexample}
 
     def line(self) -> str:
-        """One line: verdict, statement, domain, constants, box count (or the reason)."""
+        """One line: verdict (and the activation, for a map other than SELU's closed
+        forms), statement, domain, constants, box count (or the reason)."""
         head = f"{'VALID' if self.valid else 'INVALID'} {self.path}"
         if not self.statement:
             return f"{head}: {self.message}"
         st = self.statement
         domain = ", ".join(f"{n} ∈ [{a}, {b}]" for n, (a, b) in st["domain"].items())
-        c = st["constants"]
 
         def iv(pair: list[str]) -> str:  # outward to 17 digits (exact ends: --json)
             return (f"[{decimal_text(Fraction(pair[0]), -1)}, "
                     f"{decimal_text(Fraction(pair[1]), 1)}]")
-        constants = f"constants {c['source']}: lam ∈ {iv(c['lam'])}, alpha ∈ {iv(c['alpha'])}"
+        parts = []
+        if "constants" in st:
+            c = st["constants"]
+            parts.append(f"constants {c['source']}: lam ∈ {iv(c['lam'])}, "
+                         f"alpha ∈ {iv(c['alpha'])}")
         if not st.get("builtin"):
             kind = f"user claim {self.claim}"
         elif st["builtin"] == self.claim:
@@ -125,8 +126,12 @@ class CheckReport:
         else:
             kind = f"built-in {st['builtin']} (named {self.claim})"
         what = {"holds": "HOLDS", "refuted": "FALSE"}.get(self.verdict or "", "?")
-        body = (f"{what}: {st['quantity']} {st['relation']} {st['threshold']} on {domain} | "
-                f"{constants} | {kind} | {self.boxes} boxes")
+        if "activation" in st:
+            what += f" for {st['activation']['label']}"
+        if "network" in st:
+            what += f" for the network {st['network']}"
+        body = " | ".join([f"{what}: {st['quantity']} {st['relation']} {st['threshold']} on "
+                           f"{domain}", *parts, kind, f"{self.boxes} boxes"])
         if self.valid and self.extremum:
             e = self.extremum
             body += f" | {e['kind']} ∈ [{e['lower']}, {e['upper']}]"
@@ -139,30 +144,14 @@ class CheckReport:
 
 @dataclass(frozen=True)
 class RecheckState:
-    """What re-checking a box needs, handed to every chunk explicitly (picklable).
-
-    ``lam``/``alpha``: the exact intervals of user constants, or None for the closed forms;
-    ``claim``: the claim the bounds must decide (for the early-stopping bound), or None.
-    """
+    """What re-checking a box needs, handed to every chunk explicitly (picklable): the
+    quantity, the map re-derived from the certificate, the side, and the claim the bounds
+    must decide (for a map's early-stopping mode)."""
 
     quantity: str
-    lam: tuple[Fraction, Fraction] | None
-    alpha: tuple[Fraction, Fraction] | None
+    evaluator: MapEvaluator
     side: int
-    claim: Claim | None = None
-
-
-def certificate_constant_balls(lam: Sequence[Fraction] | None,
-                               alpha: Sequence[Fraction] | None, bits: int) -> tuple[arb, arb]:
-    """The balls a certificate's bounds are computed with: closed-form enclosures at
-    ``bits`` when ``lam``/``alpha`` are None, else balls around the exact intervals built at
-    ``bits`` — never at whatever precision the caller happens to have set."""
-    # Deliberately not the search's constant_balls (certify/search/workers.py): the checker
-    # builds the constants from the certificate's own record, independently of the search.
-    if lam is None or alpha is None:
-        return closed_form_constants(bits)
-    with working_precision(bits=bits):
-        return interval_ball(*lam), interval_ball(*alpha)
+    claim: Claim
 
 
 def _check_chunk(state: RecheckState, chunk: list[tuple[int, list, Fraction, int]]
@@ -170,25 +159,19 @@ def _check_chunk(state: RecheckState, chunk: list[tuple[int, list, Fraction, int
     """Recompute the bound of each (index, box, stored bound, precision), in this process or
     in a worker.
 
-    :func:`snn_theory.certify.enclosure.bound` is deterministic and has two modes: with ``decides``
-    it may stop at the cheap whole-box enclosure once that proves the claim (what a search
-    that only decides stores), without it it always adds the centred form (what a search
-    refining the extremum stores).  The fresh bound is the mode that reproduces the stored
-    one exactly; if neither does, the full bound is returned and the box fails.
+    A map's bound is deterministic and may have two modes (the closed forms'
+    :func:`snn_theory.certify.enclosure.bound`: with ``decides`` it may stop at the cheap
+    whole-box enclosure once that proves the claim — what a search that only decides stores —,
+    without it it always adds the centred form — what a search refining the extremum
+    stores).  The fresh bound is the mode that reproduces the stored one exactly; if neither
+    does, the full bound is returned and the box fails.
     """
     out = []
-    claim = state.claim
     for index, box, stored, bits in chunk:
-        lam, alpha = certificate_constant_balls(state.lam, state.alpha, bits)
         try:
-            with working_precision(bits=bits):
-                if claim is None:
-                    b, _ = bound(state.quantity, box, lam, alpha, state.side)
-                else:  # both modes from one evaluation; the one that reproduces the stored
-                    early, b = bound_modes(state.quantity, box, lam, alpha, state.side,
-                                           claim.satisfied_by)
-                    b = early if early == stored else b
-            out.append((index, b, ""))
+            early, full = state.evaluator.bound_modes(state.quantity, box, state.side, bits,
+                                                      state.claim.satisfied_by)
+            out.append((index, early if early == stored else full, ""))
         except ArithmeticError as exc:
             out.append((index, None, str(exc)))
     return out
@@ -207,15 +190,10 @@ def _parse_boxes(raw: Any, default_bits: int) -> list[tuple[list, Fraction, int]
     return boxes
 
 
-def _statement_json(claim: Claim, constants: dict[str, Any], builtin: Claim | None) -> dict:
+def _statement_json(claim: Claim, evaluator: MapEvaluator, builtin: Claim | None) -> dict:
     return {"quantity": claim.quantity, "relation": claim.relation,
             "threshold": format_fraction(claim.threshold), "domain": claim.domain.to_json(),
-            "constants": {"source": constants["source"],
-                          "lam": [format_fraction(rational_field(x, "constants.lam"))
-                                  for x in constants["lam"]],
-                          "alpha": [format_fraction(rational_field(x, "constants.alpha"))
-                                    for x in constants["alpha"]]},
-            "builtin": None if builtin is None else builtin.name}
+            **evaluator.statement(), "builtin": None if builtin is None else builtin.name}
 
 
 def check_certificate(path: Path | str, jobs: int = 1,
@@ -266,10 +244,9 @@ def _reported(report: CheckReport, run: Callable[[], CheckReport]) -> CheckRepor
     return report
 
 
-def _fresh_point(claim: Claim, point: list[Fraction], used: tuple, bits: int) -> arb:
-    lam, alpha = certificate_constant_balls(*used, bits)
-    with working_precision(bits=bits):
-        return point_value(claim.quantity, point, lam, alpha)
+def _fresh_point(claim: Claim, point: list[Fraction], evaluator: MapEvaluator,
+                 bits: int) -> arb:
+    return evaluator.point(claim.quantity, point, bits)
 
 
 def check_content(content: dict[str, Any], report: CheckReport, jobs: int = 1,
@@ -298,29 +275,12 @@ def _check_parsed(content: dict[str, Any], jobs: int,
         interval_field(content["claim"]["domain"][n], f"claim.domain.{n}")
     claim = Claim.from_json(content["claim"])
     report.claim, report.verdict = claim.name, content["verdict"]
-    constants = content["constants"]
-    source = constants["source"]
-    if source not in ("closed-form", "user"):
-        raise CertificateError(f"constants: unknown source {source!r}")
-    builtin = builtin_claim_for(claim, source == "closed-form")
-    report.statement = _statement_json(claim, constants, builtin)
     bits = bits_field(content["precision_bits"], "precision_bits")
-    lam_iv = interval_field(constants["lam"], "constants.lam")
-    alpha_iv = interval_field(constants["alpha"], "constants.alpha")
-    if lam_iv[0] <= 0 or alpha_iv[0] <= 0:
-        raise CertificateError("constants must be positive")
-    closed_form = source == "closed-form"
-    if closed_form:
-        lam01, alpha01 = closed_form_constants(bits)
-        if (lower(lam01), upper(lam01)) != lam_iv or (lower(alpha01), upper(alpha01)) != alpha_iv:
-            if not (interval_ball(*lam_iv).contains(lam01)
-                    and interval_ball(*alpha_iv).contains(alpha01)):
-                raise CertificateError("constants: the stored enclosures do not contain λ01, "
-                                       "α01 recomputed from their closed forms")
-            raise CertificateError("constants: the stored enclosures are not those of λ01, α01 "
-                                   f"recomputed from their closed forms at {bits} bits")
-    # closed form: evaluate with the freshly recomputed enclosures (what the search used)
-    used = (None, None) if closed_form else (lam_iv, alpha_iv)
+    # the map re-derived from its record (closed forms: evaluated with the freshly
+    # recomputed enclosures of λ01, α01, what the search used)
+    used = read_map(content, bits)
+    builtin = builtin_claim_for(claim, used.paper_constants())
+    report.statement = _statement_json(claim, used, builtin)
     verdict = content["verdict"]
     side = 1 if claim.kind == "max" else -1
     if verdict == "refuted":
@@ -389,16 +349,14 @@ def _chunks(items: list, n: int) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def _recheck_boxes(claim: Claim, boxes: list, used: tuple, side: int, jobs: int,
+def _recheck_boxes(claim: Claim, boxes: list, used: MapEvaluator, side: int, jobs: int,
                    progress: Callable[[int, int], None] | None
                    ) -> tuple[list[Fraction], list[tuple[int, str]]]:
     """(fresh bounds, failures): a box fails unless its fresh bound is exactly the stored
     one (the certificate is a transcript of the computation; a weaker stored bound would be
     true, but it is not what was computed, and nothing in the file is taken on trust)."""
     tasks = [(k, box, stored, bits) for k, (box, stored, bits) in enumerate(boxes)]
-    lam_iv, alpha_iv = used
-    state = RecheckState(claim.quantity, None if lam_iv is None else tuple(lam_iv),
-                         None if alpha_iv is None else tuple(alpha_iv), side, claim)
+    state = RecheckState(claim.quantity, used, side, claim)
     stored_of = {k: stored for k, (_, stored, _) in enumerate(boxes)}
     failures: list[tuple[int, str]] = []
     fresh: list[Fraction] = []

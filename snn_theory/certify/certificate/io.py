@@ -1,6 +1,8 @@
 """Proof certificates on disk: writing them, reading them, and their schema.
 
-A certificate records one claim (:mod:`snn_theory.certify.claims`) and the evidence for its verdict:
+A certificate records one claim (:mod:`snn_theory.certify.claims`), how its map is defined
+(exactly one field of :data:`MAP_FIELDS`: ``constants`` for SELU's closed forms with λ, α;
+``activation`` for any activation by its exact definition), and the evidence for its verdict:
 
 * ``holds``: a list of leaf boxes that tile the claim's domain, each with a rational bound on
   the quantity over the box (an upper bound when the claim is about a maximum, a lower bound
@@ -85,21 +87,22 @@ def certificate_path(directory: Path | str, claim_name: str, compressed: bool) -
 
 
 def _statement_of(content: dict[str, Any]) -> tuple:
-    """What a certificate is about: its claim (with name) and its constants (the source,
-    and the intervals for user constants)."""
-    constants = dict(content.get("constants") or {})
-    if constants.get("source") == "closed-form":
-        constants = {"source": "closed-form"}
-    return (json.dumps(content.get("claim"), sort_keys=True),
-            json.dumps(constants, sort_keys=True))
+    """What a certificate is about: its claim (with name) and its map (the constants' source
+    and the intervals for user constants; an activation's record)."""
+    maps = {k: content[k] for k in MAP_FIELDS if k in content}
+    constants = maps.get("constants")
+    if isinstance(constants, dict) and constants.get("source") == "closed-form":
+        maps["constants"] = {"source": "closed-form"}
+    return (json.dumps(content.get("claim"), sort_keys=True), json.dumps(maps, sort_keys=True))
 
 
 def overwrite_conflict(directory: Path | str, claim: dict[str, Any],
-                       constants: dict[str, Any]) -> str | None:
-    """Why writing a certificate of (claim, constants) into ``directory`` would replace a
+                       map_fields: dict[str, Any]) -> str | None:
+    """Why writing a certificate of (claim, map) into ``directory`` would replace a
     certificate of a *different* statement (or a file that is not a readable certificate),
-    or None when it would not."""
-    mine = _statement_of({"claim": claim, "constants": constants})
+    or None when it would not.  ``map_fields``: ``{map field: record}``, e.g.
+    ``{"constants": {"source": "closed-form"}}``."""
+    mine = _statement_of({"claim": claim, **map_fields})
     for compressed in (False, True):
         path = certificate_path(directory, str(claim["name"]), compressed)
         if not path.exists():
@@ -124,20 +127,37 @@ def _loose_read(path: Path) -> dict[str, Any]:
     return content
 
 
-#: Top-level fields of a certificate, by verdict (see docs/certificate-format.md).
+#: Top-level fields of a certificate, by verdict (see docs/certificate-format.md), besides
+#: the one field of :data:`MAP_FIELDS` that records how the map is defined.
 FIELDS: dict[str, frozenset[str]] = {
-    "holds": frozenset({"format", "version", "claim", "verdict", "constants", "precision_bits",
+    "holds": frozenset({"format", "version", "claim", "verdict", "precision_bits",
                         "extremum", "witness", "boxes", "software", "checksum"}),
-    "refuted": frozenset({"format", "version", "claim", "verdict", "constants",
+    "refuted": frozenset({"format", "version", "claim", "verdict",
                           "precision_bits", "counterexample", "software", "checksum"}),
 }
+#: The fields that record a certificate's map, exactly one per certificate: ``constants``
+#: (SELU's closed forms: {"source": "closed-form" | "user", "lam": [lo, hi], "alpha": [lo,
+#: hi]}) and ``activation`` (any activation: its definition, scale, shift, formula and growth
+#: bound).  Their values are read by :mod:`snn_theory.certify.certificate.maps`.
+MAP_FIELDS: tuple[str, ...] = ("constants", "activation", "network")
+
+
+def map_field_of(content: dict[str, Any]) -> str:
+    """The one field of :data:`MAP_FIELDS` that ``content`` holds (:class:`CertificateError`
+    when it holds none or several)."""
+    present = [k for k in MAP_FIELDS if k in content]
+    if len(present) != 1:
+        raise CertificateError("certificate: expected exactly one of "
+                               f"{', '.join(MAP_FIELDS)} (how the map is defined)")
+    return present[0]
 
 
 def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | None:
     """Write the certificate for one claim; returns its path (None for ``undecided``).
 
-    ``data`` holds: claim (Claim.to_json()), verdict, constants ({"source": "closed-form"} or
-    {"source": "user", "lam": [lo, hi], "alpha": [lo, hi]}), precision_bits, and for
+    ``data`` holds: claim (Claim.to_json()), verdict, the map's field (constants
+    ({"source": "closed-form"} or {"source": "user", "lam": [lo, hi], "alpha": [lo, hi]}), or
+    activation (its record)), precision_bits, and for
     ``holds`` extremum, witness, boxes, for ``refuted`` counterexample — see
     :meth:`snn_theory.certify.search.result.ClaimResult.certificate_data`.  Values nobody re-derives (``value`` of points, ``stats``) and
     fields of the other verdict are left out: the file holds only what the checker checks.
@@ -149,16 +169,20 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
     if verdict not in FIELDS:
         return None
     content: dict[str, Any] = {"format": FORMAT, "version": VERSION}
-    content.update({k: v for k, v in data.items() if k in FIELDS[verdict]
+    content.update({k: v for k, v in data.items() if (k in FIELDS[verdict] or k in MAP_FIELDS)
                     and k not in ("format", "version", "checksum", "software")})
     for key in ("witness", "counterexample"):
         if isinstance(content.get(key), dict):
             content[key] = {k: v for k, v in content[key].items() if k != "value"}
-    constants = dict(content.get("constants") or {"source": "closed-form"})
-    if constants.get("source") == "closed-form":
-        lam, alpha = closed_form_constants(int(content["precision_bits"]))
-        constants["lam"], constants["alpha"] = ball_bounds(lam), ball_bounds(alpha)
-    content["constants"] = constants
+    if not any(k in content for k in MAP_FIELDS):
+        content["constants"] = {"source": "closed-form"}
+    map_field = map_field_of(content)
+    if map_field == "constants":
+        constants = dict(content["constants"])
+        if constants.get("source") == "closed-form":
+            lam, alpha = closed_form_constants(int(content["precision_bits"]))
+            constants["lam"], constants["alpha"] = ball_bounds(lam), ball_bounds(alpha)
+        content["constants"] = constants
     content["software"] = software_versions()
     missing = FIELDS[verdict] - set(content) - {"checksum"}
     if missing:
@@ -169,7 +193,7 @@ def write_certificate(directory: Path | str, data: dict[str, Any]) -> Path | Non
     name = content["claim"]["name"]
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    conflict = overwrite_conflict(directory, content["claim"], constants)
+    conflict = overwrite_conflict(directory, content["claim"], {map_field: content[map_field]})
     if conflict:
         raise InputError(f"not writing the certificate of {name}: {conflict}")
     path = certificate_path(directory, name, compressed)
@@ -221,14 +245,15 @@ def _integer(x: Any, what: str) -> int:
 
 
 def schema(content: Any) -> None:
-    """Every object has exactly its fields with their JSON types (docs/certificate-format.md);
-    values are checked later."""
+    """Every object has exactly its fields with their JSON types (docs/certificate-format.md),
+    with exactly one map field (its record is read strictly by
+    :mod:`snn_theory.certify.certificate.maps`); values are checked later."""
     _fields(content, "certificate", ["format", "version"],
-            set().union(*FIELDS.values()) - {"format", "version"})
+            set().union(*FIELDS.values(), MAP_FIELDS) - {"format", "version"})
     verdict = content.get("verdict")
     if verdict not in FIELDS:
         raise CertificateError(f"verdict {verdict!r} carries no proof")
-    _fields(content, "certificate", FIELDS[verdict])
+    _fields(content, "certificate", FIELDS[verdict] | {map_field_of(content)})
     _integer(content["precision_bits"], "precision_bits")
     claim = _fields(content["claim"], "claim", ["name", "quantity", "relation", "threshold",
                                                 "domain"])
@@ -237,10 +262,6 @@ def schema(content: Any) -> None:
     domain = _fields(claim["domain"], "claim.domain", VARIABLE_NAMES)
     for n in VARIABLE_NAMES:
         _pair(domain[n], f"claim.domain.{n}")
-    constants = _fields(content["constants"], "constants", ["source", "lam", "alpha"])
-    _string(constants["source"], "constants.source")
-    _pair(constants["lam"], "constants.lam")
-    _pair(constants["alpha"], "constants.alpha")
     software = _fields(content["software"], "software", [], software_versions())
     for key, value in software.items():
         _string(value, f"software.{key}")

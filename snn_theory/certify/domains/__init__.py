@@ -46,7 +46,7 @@ counting only when the paving of the weight rectangle for B(s) has every cell pr
 from __future__ import annotations
 
 from snn_theory.certify.domains.cell import (
-    ACTIVATION_DERIVED,
+    DERIVED,
     Paving,
     PavingProgress,
     ProgressFn,
@@ -61,7 +61,6 @@ from snn_theory.certify.domains.cell import (
 from snn_theory.certify.domains.certificate import (
     PavingReport,
     certificate_content,
-    check_activation_evidence,
     check_entry,
     check_paving,
     is_paving_certificate,
@@ -111,7 +110,7 @@ __all__ = [
     "check_plane",
     "parse_plane",
     "parse_range",
-    "ACTIVATION_DERIVED",
+    "DERIVED",
     "Paving",
     "PavingProgress",
     "ProgressFn",
@@ -128,7 +127,6 @@ __all__ = [
     "precompile",
     "PavingReport",
     "certificate_content",
-    "check_activation_evidence",
     "check_entry",
     "check_paving",
     "is_paving_certificate",

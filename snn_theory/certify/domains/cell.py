@@ -1,4 +1,4 @@
-"""One cell of the plane: deciding it (the contraction search or the activation verifier),
+"""One cell of the plane: deciding it (the contraction search, for any activation),
 the paving's results, cell geometry and the largest proven rectangle around a point."""
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> d
     spec = PavingSpec.from_json(spec_json)
     cell = entry_cell(cell_text, spec.plane)
     settings = Settings(max_boxes=spec.max_boxes, precision=spec.precision, round_size=1,
-                        constants=spec.constants(cell))
+                        bounder=spec.bounder(cell))
     entry: dict[str, Any] = {**cell_json(cell, spec.plane), "verdict": "undecided", "claims": []}
     evidence = []
     boxes = 0
-    if spec.activation is not None:
-        return _decide_activation_cell(spec, cell, entry)
     with ARB_LOCK:  # arb's and mpmath's precisions are process-global
         with Executor(1) as executor:
             for name, claim in zip(CONDITIONS, spec.claims(cell)):
@@ -51,40 +49,14 @@ def decide_cell(spec_json: dict[str, Any], cell_text: dict[str, list[str]]) -> d
     return entry
 
 
-#: What an activation claim's evidence leaves out (re-derived by the checker).
-ACTIVATION_DERIVED = ("format", "version", "activation", "claim", "statement", "checksum")
-
-
-def _decide_activation_cell(spec: PavingSpec, cell: Cell, entry: dict[str, Any]
-                            ) -> dict[str, Any]:
-    """:func:`decide_cell` for another activation: the generic verifier, a box budget, no
-    time limit, one process."""
-    from snn_theory.certify import activation_search
-    from snn_theory.certify.search.executors import ARB_LOCK
-
-    evidence = []
-    boxes = 0
-    with ARB_LOCK:  # arb's and mpmath's precisions are process-global
-        for name, claim in zip(CONDITIONS, spec.claims(cell)):
-            result = activation_search.verify(spec.activation, claim, max_boxes=spec.max_boxes,
-                                              bits=spec.precision)
-            boxes += result.boxes
-            data = {k: v for k, v in result.certificate_data().items()
-                    if k not in ACTIVATION_DERIVED}
-            if result.verdict == "refuted":
-                entry.update(verdict="refuted", failed=name, claims=[data], boxes=boxes)
-                return entry
-            if result.verdict != "holds":
-                entry.update(failed=name, boxes=boxes)
-                return entry
-            evidence.append(data)
-    entry.update(verdict="proven", claims=evidence, boxes=boxes)
-    return entry
+#: What a claim's evidence leaves out: its statement and its map (re-derived by the checker
+#: from the paving's spec and the cell).
+DERIVED = ("claim", "constants", "activation")
 
 
 def _strip(data: dict[str, Any]) -> dict[str, Any]:
-    """A claim's evidence without its statement and constants (re-derived by the checker)."""
-    return {k: v for k, v in data.items() if k not in ("claim", "constants")}
+    """A claim's evidence without its statement and its map (re-derived by the checker)."""
+    return {k: v for k, v in data.items() if k not in DERIVED}
 
 
 # ------------------------------------------------------------------------------ results

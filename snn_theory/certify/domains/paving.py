@@ -30,7 +30,7 @@ CELL_QUANTITIES: tuple[str, ...] = ("mean", "variance", "spectral_norm")
 def precompile() -> None:
     """Compile the arb evaluators of the three quantities a cell needs (a few seconds, once
     per process; forked workers inherit them)."""
-    from snn_theory.certify.search.executors import compile_arb
+    from snn_theory.certify.search.bounders import compile_arb
 
     compile_arb(CELL_QUANTITIES)
 

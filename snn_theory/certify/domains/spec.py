@@ -68,8 +68,9 @@ class PavingSpec:
     plane: tuple[str, str] = PLANE
     region: tuple[Interval, Interval] | None = None
     #: Another activation than SELU (a name, an expression, an Activation or a model): its cells
-    #: are decided by the generic verifier (:mod:`snn_theory.certify.activation_search`) and the
-    #: certificate records its definition (the checker re-derives it from there).
+    #: are decided by the same search with its Gaussian per-box bound
+    #: (:class:`snn_theory.certify.search.bounders.GaussianBounder`) and the certificate
+    #: records its definition (the checker re-derives it from there).
     activation: Any = None
 
     def __post_init__(self) -> None:
@@ -137,9 +138,19 @@ class PavingSpec:
 
     def constants(self, cell: Cell) -> Any:
         """The verifier's λ, α for a cell: the closed forms, or the cell's (λ, α) ranges."""
-        from snn_theory.certify.search.workers import Constants
+        from snn_theory.certify.search.bounders import Constants
 
         return Constants(cell[0], cell[1]) if self.plane == ("lam", "alpha") else Constants()
+
+    def bounder(self, cell: Cell) -> Any:
+        """The per-box bound a cell's claims are searched with: SELU's closed forms with the
+        cell's constants, or the activation's Gaussian cells."""
+        from snn_theory.certify.search.bounders import ClosedFormBounder
+        from snn_theory.certify.search.model_bounders import GaussianBounder
+
+        if self.activation is not None:
+            return GaussianBounder.of(self.activation)
+        return ClosedFormBounder(self.constants(cell))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PavingSpec:

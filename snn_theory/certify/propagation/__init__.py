@@ -20,6 +20,8 @@ pre-activations are z ~ N(m, v), m = μ*ω, v = ν*τ (docs/propagation.md has t
   Mehler expansion c̃(c) = Σ_{k≥1} b_k c^k, b_k ≥ 0 (so χ_c is increasing on [0, 1] and
   |χ_c| ≤ χ_c(1) on [−1, 1]) excludes the ends.
 * **Phase**: ordered (ρ < 1) or chaotic (ρ > 1), decided only by a certified enclosure.
+* **Networks** (:mod:`snn_theory.certify.propagation.network`): the same quantities for a
+  whole network at the certified fixed point of its map, composed from its blocks.
 * **Edge of chaos**: certified points of χ₁ = 1 in (τ, ν) at ω = 0, and in (λ, α) at given
   input statistics.  At a fixed point χ₁ ≥ 1 always (Gaussian Poincaré inequality), so the
   fixed-point curve never crosses it for a nonlinear activation.
@@ -44,8 +46,10 @@ from snn_theory.certify.propagation.cmap import (
     PropagationResult,
     check_phase_claim,
     is_odd,
+    log_scale,
     phase_of,
     propagate,
+    zero_slope,
 )
 from snn_theory.certify.propagation.edge import (
     EdgePoint,
@@ -60,6 +64,11 @@ from snn_theory.certify.propagation.integrals import (
     correlation_slope,
     pair_expectation,
 )
+from snn_theory.certify.propagation.network import (
+    NetworkPropagation,
+    network_correlation,
+    propagate_network,
+)
 from snn_theory.certify.propagation.point import PropagationPoint, propagation_point
 
 __all__ = [
@@ -68,6 +77,7 @@ __all__ = [
     "EdgePoint",
     "Exclusion",
     "LambdaEdgePoint",
+    "NetworkPropagation",
     "Phase",
     "PropagationPoint",
     "PropagationResult",
@@ -81,6 +91,10 @@ __all__ = [
     "derivative_growth",
     "generic_activation",
     "is_odd",
+    "log_scale",
+    "network_correlation",
+    "propagate_network",
+    "zero_slope",
     "edge_of_chaos_tau",
     "pair_expectation",
     "phase_of",

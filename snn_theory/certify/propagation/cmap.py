@@ -49,7 +49,7 @@ class CorrelationFixedPoint:
         """The fixed point ``value`` with slope ``slope``; its stability and depth scale
         follow from the slope (evaluated at the current precision)."""
         stable = True if slope < 1 else False if slope > 1 else None
-        return cls(value, slope, stable, _log_scale(slope), how)
+        return cls(value, slope, stable, log_scale(slope), how)
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,23 @@ class PropagationResult:
         return bool(self.exclusions) and all(e.how != NOT_EXCLUDED for e in self.exclusions)
 
 
-def _log_scale(chi: arb) -> arb | None:
+def log_scale(chi: arb) -> arb | None:
     """The depth scale −1/ln χ where 0 < χ < 1 is proven (a ball); ``None`` otherwise: for
     χ ≥ 1 perturbations do not decay, and −1/ln χ is no depth scale."""
     if not (chi > 0 and chi < 1):
         return None
     return -1 / chi.log()
+
+
+def zero_slope(point: PropagationPoint, tol: arb, at0: arb | None = None) -> arb:
+    """χ_c(0) = v·E[f′(z)]²/ν̃: the closed form, intersected for SELU (closed-form inner
+    expectations) with the pair integral at c = 0 (``at0`` if already computed): two
+    enclosures of one number.  Any other activation: the rigorous 1-D integral alone."""
+    if point.activation.polynomial_growth is not None:
+        return point.chi_c0
+    if at0 is None:
+        at0 = correlation_slope(point, arb(0), tol)
+    return at0.intersection(point.chi_c0) if at0.overlaps(point.chi_c0) else at0
 
 
 def phase_of(point: PropagationPoint) -> Phase:
@@ -173,8 +184,7 @@ def _certify_zero(
 
         result = krawczyk_1d(lambda x: _g(point, x, tol), derivative, box)
         if result.proved:
-            at0 = slopes.at(0.0)
-            slope = at0.intersection(point.chi_c0) if at0.overlaps(point.chi_c0) else at0
+            slope = zero_slope(point, tol, slopes.at(0.0))
             how = (
                 f"Krawczyk: the only root of c~(c) - c in [-{delta}, {delta}] "
                 f"(enclosure {result.enclosure.str(6, radius=True)}); c~(0) = 0 exactly "
@@ -250,7 +260,7 @@ def propagate(
                 progress("fixed points", 0, 1)
             fps, excl = _mehler_fixed_points(point, tol)
             return PropagationResult(
-                point, fps, excl, phase_of(point), _log_scale(abs(point.H22)), int(prec)
+                point, fps, excl, phase_of(point), log_scale(abs(point.H22)), int(prec)
             )
         if progress is not None:
             progress("fixed points", 0, 1)
@@ -267,7 +277,7 @@ def propagate(
         if exclusion:
             exclusions = _exclusions(point, slopes, delta, tol, progress)
         fixed_points = (zero, one)
-        depth_q = _log_scale(abs(point.H22))
+        depth_q = log_scale(abs(point.H22))
         return PropagationResult(
             point, fixed_points, tuple(exclusions), phase_of(point), depth_q, int(prec)
         )

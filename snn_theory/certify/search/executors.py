@@ -27,22 +27,11 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from snn_theory.certify.search.bounders import compile_arb
 from snn_theory.errors import InputError
 
 #: Serialises arb work between threads of one process (the precisions are process-global).
 ARB_LOCK = threading.RLock()
-
-
-def compile_arb(quantities: Iterable[str]) -> None:
-    """Compile the arb evaluators (value and value-with-gradient) of ``quantities`` in this
-    process (a few seconds each, once: they are cached)."""
-    from snn_theory.evaluate import backends
-
-    for quantity in quantities:
-        backends.value_and_gradient("arb", quantity)
-        backends.evaluator("arb", (quantity,))
-        if quantity == "spectral_norm":  # the Jacobian entries of its whole-box bound
-            backends.evaluator("arb", ("H11", "H12", "H21", "H22"))
 
 
 def connect(address: str, timeout: float = 5.0) -> Any:
@@ -146,14 +135,17 @@ class Executor:
         """Whether every task runs in this process."""
         return self.client is None and self.jobs == 1
 
-    def compile(self, quantities: Iterable[str]) -> None:
-        """Compile the arb evaluators of ``quantities`` where it helps: in this process for
-        local work (a local pool forked earlier is restarted, so that its workers inherit
-        them); not at all with a scheduler (each Dask worker compiles what it uses)."""
+    def compile(self, quantities: Iterable[str],
+                prepare: Callable[[list[str]], None] | None = None) -> None:
+        """Compile the evaluators of ``quantities`` where it helps — ``prepare(quantities)``,
+        by default the closed forms' arb evaluators
+        (:func:`snn_theory.certify.search.bounders.compile_arb`) — in this process for local
+        work (a local pool forked earlier is restarted, so that its workers inherit them);
+        not at all with a scheduler (each Dask worker compiles what it uses)."""
         if self.client is not None:
             return
         quantities = list(quantities)
-        compile_arb(quantities)
+        (prepare or compile_arb)(quantities)
         self._compiled.update(quantities)
         if self.pool is not None and not self._compiled <= self._pool_compiled:
             self._close_pool()
@@ -230,4 +222,4 @@ class Executor:
         self.close()
 
 
-__all__ = ["ARB_LOCK", "Executor", "compile_arb", "connect"]
+__all__ = ["ARB_LOCK", "Executor", "connect"]

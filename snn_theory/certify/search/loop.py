@@ -7,19 +7,25 @@ maximum for < and ≤, the minimum for > and ≥) as far as asked:
 * **Boxes.**  The domain is cut into a uniform initial grid (:data:`~snn_theory.certify.search.settings.GRID_CELLS` cells per
   dimension), then boxes are bisected (always at their exact midpoint), so the leaf boxes form
   a guillotine tiling of the domain — exactly what the certificate checker re-derives.
-* **Bounds.**  Every box bound is :func:`snn_theory.certify.enclosure.bound` (cheap whole-box
-  enclosure — for S also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then a ball evaluation of the compact
-  gradient forms of :func:`snn_theory.derive.formulas.compact_gradient` over the box, monotonicity
-  reduction onto faces, and the centred form, in arb), at the precision stored with the box; the
-  certificate checker recomputes exactly this (never weaker than what the search stored).
+* **Bounds.**  Every box bound comes from the moment map's per-box bound, a
+  :class:`~snn_theory.certify.search.bounders.BoxBounder` (``Settings.bounder``): for SELU's
+  closed forms :func:`snn_theory.certify.enclosure.bound` (cheap whole-box enclosure — for S
+  also ‖H‖_F/√2 ≤ S ≤ ‖H‖_F —, then a ball evaluation of the compact gradient forms of
+  :func:`snn_theory.derive.formulas.compact_gradient` over the box, monotonicity reduction onto
+  faces, and the centred form, in arb); for any other activation the (m, v)-cell enclosure of
+  :func:`snn_theory.certify.activation_cells.box_bound`.  Each is taken at the precision stored
+  with the box; the certificate checker recomputes exactly this (never weaker than what the
+  search stored).
   While deciding without a tolerance the search stops at the cheap bound when it already
   proves the claim.  A non-finite enclosure (:class:`ArithmeticError`) on a small box is
   retried at a higher precision; on a wide box it simply makes the box be split.
 * **Deciding.**  A box is *decided* as soon as its bound proves the claim and is never split
   again.  Open boxes are split alternately where deciding is closest (the bound nearest the
   threshold) and where it is farthest (the worst bound: where a counterexample is likeliest);
-  every evaluated box contributes a rigorously evaluated point (ball value at the centre of
-  its reduced face), and the first point that violates the claim refutes it.  The effort thus
+  evaluated boxes contribute rigorously evaluated points (ball value at the centre of the
+  reduced face: every box when points are cheap, as for the closed forms; else the initial
+  grid, boxes where a counterexample is plausible, and every box while refining), and the
+  first point that violates the claim refutes it.  The effort thus
   depends on the claim's margin: ``spectral_norm<5`` on Theorem 1's Ω is proven by the 16
   boxes of the initial grid.
 * **Splitting rule.**  A box is bisected in the coordinate i maximising |∂_i q(face)|·w_i
@@ -124,7 +130,8 @@ def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = N
 
     Args:
         claim: the statement ``quantity relation threshold`` on a domain box.
-        settings: grid, tolerance, budgets, precision, constants, state directory, strategy.
+        settings: grid, tolerance, budgets, precision, the moment map's per-box bound
+            (``settings.bounder``), state directory, strategy.
         executor: where the per-box tasks run (default: a local :class:`Executor` with
             ``settings.jobs`` processes, closed at the end); pass one to reuse it across
             claims or to run on a Dask cluster.
@@ -156,8 +163,8 @@ def verify_claim(claim: Claim, settings: Settings, executor: Executor | None = N
     if settings.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {settings.strategy!r}; use {', '.join(STRATEGIES)}")
     grid_boxes = GRID_CELLS[settings.grid] ** len(VARIABLE_NAMES)
-    if settings.max_boxes < grid_boxes:
-        raise InputError(f"--max-boxes {settings.max_boxes} is below the {grid_boxes} boxes of "
+    if settings.box_budget < grid_boxes:
+        raise InputError(f"--max-boxes {settings.box_budget} is below the {grid_boxes} boxes of "
                          f"the initial grid (--grid {settings.grid})")
     path = state_path(settings.state_dir, claim)
     if path is not None:
@@ -200,7 +207,7 @@ def verify_claims(claims: Sequence[Claim], settings: Settings, certificate_dir: 
     own = executor is None
     executor = executor or Executor(settings.jobs)
     # every claim's evaluators at once, before the pool forks: one pool serves all the claims
-    executor.compile(sorted({claim.quantity for claim in claims}))
+    executor.compile(sorted({claim.quantity for claim in claims}), settings.bounder.prepare)
     results: list[ClaimResult] = []
     running: Claim | None = None
     try:
@@ -242,7 +249,7 @@ class _Search:
         self.claim, self.settings, self.executor, self.progress = (claim, settings, executor,
                                                                    progress)
         self.keep_finished = keep_finished
-        self.worker = WorkerState.for_claim(claim, settings.constants, settings.precision)
+        self.worker = WorkerState.for_claim(claim, settings.bounder, settings.precision)
         self.key = settings.key(claim)
         self.side = 1 if claim.kind == "max" else -1
         self.serial = itertools.count()
@@ -351,8 +358,8 @@ class _Search:
         return self.previous + time.monotonic() - self.started
 
     def out_of_budget(self) -> str:
-        if self.leaf_count() >= self.settings.max_boxes:
-            return f"box budget ({self.settings.max_boxes}) exhausted"
+        if self.leaf_count() >= self.settings.box_budget:
+            return f"box budget ({self.settings.box_budget}) exhausted"
         limit = self.settings.time_limit
         if limit is not None and self.elapsed() >= limit:
             return f"time limit ({limit:g} s) reached"
@@ -385,7 +392,7 @@ class _Search:
         if size is None:
             workers = self.executor.workers
             size = 1 if workers == 1 else workers * 64
-        return max(1, min(size, self.settings.max_boxes - self.leaf_count()))
+        return max(1, min(size, self.settings.box_budget - self.leaf_count()))
 
     # -------------------------------------------------------------------- phases
     def start(self) -> str:
@@ -484,7 +491,7 @@ class _Search:
     def run(self) -> ClaimResult:
         claim, settings = self.claim, self.settings
         # compile the evaluators before any pool forks, so that its workers inherit them
-        self.executor.compile([claim.quantity])
+        self.executor.compile([claim.quantity], settings.bounder.prepare)
         self.started = time.monotonic()
         reason, met = "", None
         try:
@@ -551,7 +558,7 @@ class _Search:
             ce = (counterexample.point, (counterexample.point_lo, counterexample.point_hi))
         return ClaimResult(claim, verdict, enclosure_, witness, ce, leaves, elapsed,
                            max((leaf.depth for leaf in leaves), default=0), settings.precision,
-                           settings.constants, reason, tolerance=settings.tolerance,
+                           settings.bounder, reason, tolerance=settings.tolerance,
                            tolerance_met=met, resume=resume_note, decided=decided,
                            witness_bits=None if best is None else best.point_bits,
                            counterexample_bits=None if counterexample is None

@@ -8,18 +8,17 @@ from fractions import Fraction
 from typing import Any
 
 from snn_theory.certify.claims import BUILTIN_CLAIMS, EXPECTED_FALSE, Claim
-from snn_theory.certify.search.workers import (
-    Constants,
-    Evaluated,
-)
+from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder
+from snn_theory.certify.search.workers import Evaluated
 from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
 
 
 @dataclass
 class ClaimResult:
-    """Outcome of one claim.  ``extremum`` = (lower, upper) exact rationals: a certified
-    enclosure of the max (kind "max") or min of the quantity over the domain."""
+    """Outcome of one claim, for any moment map (``bounder``: its per-box bound, which also
+    says how the map is defined).  ``extremum`` = (lower, upper) exact rationals: a
+    certified enclosure of the max (kind "max") or min of the quantity over the domain."""
 
     claim: Claim
     verdict: str  # holds | refuted | undecided
@@ -30,7 +29,7 @@ class ClaimResult:
     seconds: float
     max_depth: int
     precision: int
-    constants: Constants
+    bounder: BoxBounder
     reason: str = ""
     certificate: str | None = None
     #: precisions the witness / counterexample values were computed at
@@ -57,7 +56,7 @@ class ClaimResult:
         erratum of the paper; None otherwise."""
         name = self.claim.name
         if (self.verdict != "refuted" or name not in EXPECTED_FALSE
-                or BUILTIN_CLAIMS.get(name) != self.claim or not self.constants.closed_form):
+                or BUILTIN_CLAIMS.get(name) != self.claim or self.bounder != ClosedFormBounder()):
             return None
         return EXPECTED_FALSE[name]
 
@@ -82,7 +81,7 @@ class ClaimResult:
         data: dict[str, Any] = {
             "claim": self.claim.to_json(),
             "verdict": self.verdict,
-            "constants": self.constants.to_json(),
+            self.bounder.map_field: self.bounder.map_record(),
             "precision_bits": self.precision,
         }
         if self.verdict == "refuted":
@@ -108,7 +107,7 @@ class ClaimResult:
                    "upper": decimal_text(self.extremum[1], 1)}
         return {"name": self.claim.name, "statement": self.claim.statement, "holds": self.holds,
                 "proof": "interval" if self.verdict == "holds" else None,
-                "constants": self.constants.describe(),
+                **self.bounder.json_fields(),
                 "extremum": ext, "counterexample": ce, "boxes": len(self.leaves),
                 "boxes_decided": self.decided,
                 "tolerance": None if self.tolerance is None else format_fraction(self.tolerance),

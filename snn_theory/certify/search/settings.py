@@ -10,20 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from snn_theory.certify.claims import Claim
-from snn_theory.certify.search.state import (
-    STATE_VERSION,
-)
-from snn_theory.certify.search.workers import (
-    DEFAULT_PRECISION,
-    Box,
-    Constants,
-)
+from snn_theory.certify.search.bounders import Box, BoxBounder, ClosedFormBounder
+from snn_theory.certify.search.state import STATE_VERSION
+from snn_theory.certify.search.workers import DEFAULT_PRECISION
 
 #: Initial uniform grid, cells per dimension (μ, ω, ν, τ): coarse 2⁴ = 16 boxes, fine 8⁴ = 4096.
 GRID_CELLS: dict[str, int] = {"coarse": 2, "fine": 8}
 #: The extremum tolerance ``reproduce`` asks for (the search itself refines only when asked).
 DEFAULT_TOLERANCE = Fraction(1, 10**6)
-DEFAULT_MAX_BOXES = 400_000
 #: Search strategies: "decide" (the claim first, then the enclosure as far as asked) and
 #: "enclose" (the former strategy, kept as the benchmark's baseline: refine the extremum
 #: to the tolerance before deciding).
@@ -34,17 +28,19 @@ STRATEGIES: tuple[str, ...] = ("decide", "enclose")
 @dataclass
 class Settings:
     """How one claim is searched (the CLI's options); ``jobs`` sizes the local executor
-    :func:`verify_claim` makes when none is given."""
+    :func:`verify_claim` makes when none is given; ``bounder`` is the moment map's per-box
+    bound (default: SELU's closed forms with λ01, α01); ``max_boxes`` None: the bounder's
+    default budget."""
 
     grid: str = "coarse"
     #: Width the extremum enclosure is refined to after the claim is decided (None: decide
     #: only, the enclosure is what deciding reached).
     tolerance: Fraction | None = None
     jobs: int = 1
-    max_boxes: int = DEFAULT_MAX_BOXES
+    max_boxes: int | None = None
     time_limit: float | None = None
     precision: int = DEFAULT_PRECISION
-    constants: Constants = field(default_factory=Constants)
+    bounder: BoxBounder = field(default_factory=ClosedFormBounder)
     state_dir: Path | None = None
     resume: bool = False
     save_every: float = 5.0
@@ -58,10 +54,13 @@ class Settings:
         """What a saved state must match to be resumed (the tolerance is not part of it: the
         saved leaves tile the domain whatever the tolerance was)."""
         return {"version": STATE_VERSION, "claim": claim.to_json(), "grid": self.grid,
-                "precision": self.precision, "constants": self.constants.to_json()}
+                "precision": self.precision,
+                self.bounder.map_field: self.bounder.map_record()}
 
-
-
+    @property
+    def box_budget(self) -> int:
+        """The leaf-box budget: ``max_boxes``, or the bounder's default."""
+        return self.max_boxes if self.max_boxes is not None else self.bounder.default_max_boxes
 
 
 def initial_grid(claim: Claim, cells: int) -> list[Box]:

@@ -27,8 +27,9 @@ from typing import Any
 
 from snn_theory.certify.certificate.tiling import tiling_error
 from snn_theory.certify.claims import Claim
+from snn_theory.certify.search.bounders import Box, Interval
 from snn_theory.certify.search.executors import Executor
-from snn_theory.certify.search.workers import Box, Evaluated, Interval, WorkerState, eval_task
+from snn_theory.certify.search.workers import Evaluated, WorkerState, eval_task
 from snn_theory.errors import Interrupted
 from snn_theory.files import StateFile
 

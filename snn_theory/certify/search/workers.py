@@ -1,21 +1,23 @@
 """The per-box work of the branch-and-bound verifier, run in worker processes (docs/mathematics.md §7).
 
 Every task is a top-level function of a :class:`WorkerState` — the quantity, the side of the
-claim, the constants λ, α, the base precision, the domain's widths and the claim — and of one
-box; the state travels with the task (a :func:`functools.partial`), nothing is read from or
+claim, the moment map's per-box bound (a :class:`~snn_theory.certify.search.bounders.BoxBounder`),
+the base precision, the domain's widths and the claim — and of one box; the state travels with the task (a :func:`functools.partial`), nothing is read from or
 written to module state, so a task computes the same thing in this process, in a local worker
 process or on a Dask worker (:mod:`snn_theory.certify.search.executors`).
 
 * :func:`evaluate_box` bounds the quantity rigorously over a box with
-  :func:`snn_theory.certify.enclosure.bound` (at the base precision; a small box whose enclosure is
-  not finite is retried at doubled precisions) and evaluates the ball value at the centre of
-  the face the monotonicity reduction led to;
+  :meth:`BoxBounder.bound` (at the base precision; a small box whose enclosure is not finite
+  is retried at doubled precisions) and evaluates the ball value at the centre of the face
+  the monotonicity reduction led to (every box where points are cheap, else where it may
+  matter);
 * :func:`sharpen_point` re-evaluates a point ball that straddles the claim's threshold at
   doubled precisions;
-* :func:`split_coordinate` chooses where to bisect a box: argmax |∂_i q(face)|·w_i.
+* :func:`split_coordinate` chooses where to bisect a box: the bounder's scores (closed
+  forms: argmax |∂_i q(face)|·w_i), else the widest coordinate.
 
-Every arb evaluation runs inside :func:`snn_theory.precision.working_precision` at the
-precision it is recorded with, so no process needs its precision set beforehand and the
+Every arb evaluation runs (in the bounder) inside
+:func:`snn_theory.precision.working_precision` at the precision it is recorded with, so no process needs its precision set beforehand and the
 caller's precision is never changed.
 """
 
@@ -23,20 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
-from typing import Any
-
-from flint import arb
 
 from snn_theory.certify import enclosure
 from snn_theory.certify.claims import Claim
-from snn_theory.errors import InputError
-from snn_theory.evaluate import backends
-from snn_theory.exact import decimal_text, format_fraction, parse_exact
-from snn_theory.precision import working_precision
+from snn_theory.certify.search.bounders import Box, BoxBounder
 
 #: Working precision (bits) of the search; boxes that need more store their own.
 DEFAULT_PRECISION = 64
@@ -44,92 +38,6 @@ DEFAULT_PRECISION = 64
 #: on a non-finite enclosure (wider boxes are split instead).
 _SMALL_BOX = Fraction(1, 2**12)
 _MAX_PRECISION_FACTOR = 8
-
-Interval = tuple[Fraction, Fraction]
-Box = list[Interval]
-
-# ------------------------------------------------------------------------------ constants
-@dataclass(frozen=True)
-class Constants:
-    """λ, α: the closed forms λ01, α01 (``lam is None``), or exact intervals given by the user."""
-
-    lam: Interval | None = None
-    alpha: Interval | None = None
-
-    @property
-    def closed_form(self) -> bool:
-        return self.lam is None
-
-    def balls(self, bits: int) -> tuple[arb, arb]:
-        """Balls containing λ and α, computed at ``bits`` of precision.
-
-        Closed forms: enclosures of λ01, α01 evaluated from docs/mathematics.md §3 (never decimal
-        literals).  User values: balls containing the exact intervals.
-        """
-        with working_precision(bits=bits):
-            if self.closed_form:
-                return backends.constants_function("arb")()
-            return enclosure.interval_ball(*self.lam), enclosure.interval_ball(*self.alpha)
-
-    def describe(self, bits: int = 128) -> dict[str, Any]:
-        """The constants as printed: source, and λ, α intervals rounded outward to 17
-        digits (the closed forms' balls at ``bits``; user intervals exactly under
-        ``"exact"``)."""
-        if self.closed_form:
-            lam, alpha = self.balls(bits)
-            lam_iv = (enclosure.lower(lam), enclosure.upper(lam))
-            alpha_iv = (enclosure.lower(alpha), enclosure.upper(alpha))
-        else:
-            lam_iv, alpha_iv = self.lam, self.alpha
-        out: dict[str, Any] = {
-            "source": "closed-form" if self.closed_form else "user",
-            "lam": [decimal_text(lam_iv[0], -1), decimal_text(lam_iv[1], 1)],
-            "alpha": [decimal_text(alpha_iv[0], -1), decimal_text(alpha_iv[1], 1)]}
-        if not self.closed_form:
-            out["exact"] = {"lam": [format_fraction(x) for x in self.lam],
-                            "alpha": [format_fraction(x) for x in self.alpha]}
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        if self.closed_form:
-            return {"source": "closed-form"}
-        return {"source": "user",
-                "lam": [format_fraction(x) for x in self.lam],
-                "alpha": [format_fraction(x) for x in self.alpha]}
-
-    @classmethod
-    def parse(cls, lam: str | None, alpha: str | None) -> Constants:
-        """From ``--lam``/``--alpha`` strings: an exact decimal, or an interval ``a:b``.
-
-        Neither given: the closed forms.  Only one given: the other is the exact dyadic
-        interval of its closed form's ball at 128 bits (which contains λ01 resp. α01).
-        """
-        if lam is None and alpha is None:
-            return cls()
-        with working_precision(bits=128):
-            lam01, alpha01 = backends.constants_function("arb")()
-            lam_iv = (_parse_interval(lam, "--lam") if lam is not None
-                      else (enclosure.lower(lam01), enclosure.upper(lam01)))
-            alpha_iv = (_parse_interval(alpha, "--alpha") if alpha is not None
-                        else (enclosure.lower(alpha01), enclosure.upper(alpha01)))
-        return cls(lam_iv, alpha_iv)
-
-
-def _parse_interval(text: str, what: str) -> Interval:
-    parts = str(text).split(":")
-    if len(parts) == 1:
-        x = parse_exact(parts[0], what)
-        lo = hi = x
-    elif len(parts) == 2:
-        lo, hi = parse_exact(parts[0], what), parse_exact(parts[1], what)
-    else:
-        raise InputError(f"{what}: {text!r} is not a number or an interval a:b")
-    if lo > hi:
-        raise InputError(f"{what}: interval {text!r} is reversed")
-    if lo <= 0:
-        raise InputError(f"{what}: must be > 0 (got {text!r})")
-    return lo, hi
-
 
 # ------------------------------------------------------------------------------ results
 @dataclass
@@ -147,6 +55,8 @@ class Evaluated:
     point_hi: Fraction | None
     #: precision of the point value (raised where it could not decide the claim)
     point_bits: int | None = None
+    #: the bounder's split scores, where its bound gave them (not saved: re-derived)
+    scores: list[float] | None = None
 
     def __post_init__(self) -> None:
         if self.point_bits is None:
@@ -179,47 +89,56 @@ class Evaluated:
 class WorkerState:
     """Everything a per-box task needs, handed to each task explicitly (picklable).
 
+    ``bounder``: the per-box bound of the moment map (:mod:`snn_theory.certify.search.bounders`);
     ``claim``: boxes evaluated with ``early=True`` stop at the first bound that decides it.
     """
 
     quantity: str
     side: int  # +1: the claim bounds a maximum, -1: a minimum
-    constants: Constants
+    bounder: BoxBounder
     precision: int
     widths: tuple[Fraction, ...]  # the domain's side lengths
     claim: Claim | None = None
 
     @classmethod
-    def for_claim(cls, claim: Claim, constants: Constants, precision: int) -> WorkerState:
-        return cls(claim.quantity, 1 if claim.kind == "max" else -1, constants, precision,
+    def for_claim(cls, claim: Claim, bounder: BoxBounder, precision: int) -> WorkerState:
+        return cls(claim.quantity, 1 if claim.kind == "max" else -1, bounder, precision,
                    tuple(hi - lo for lo, hi in claim.domain.bounds), claim)
-
-
-@lru_cache(maxsize=256)
-def constant_balls(constants: Constants, bits: int) -> tuple[arb, arb]:
-    """:meth:`Constants.balls` memoised per (constants, bits): a pure function of its
-    arguments (arb balls are immutable), so the memo holds no state that changes a result."""
-    return constants.balls(bits)
 
 
 def _is_small(state: WorkerState, box: Box) -> bool:
     return all((hi - lo) <= w * _SMALL_BOX for (lo, hi), w in zip(box, state.widths))
 
 
+def _wants_point(state: WorkerState, box: Box, depth: int, bound: Fraction | None,
+                 face: Box, early: bool) -> bool:
+    """Whether to spend a point evaluation on ``box``: always where points are cheap;
+    otherwise on the initial grid (the enclosure's witness), while refining (``early``
+    false), and where a counterexample is plausible: a box whose bound does not prove the
+    claim and that is small (≤ 1/16 of the domain's side) or whose face fixes ≥ 2
+    coordinates (where the box's extremum lies)."""
+    if state.bounder.cheap_points or depth == 0 or not early or state.claim is None:
+        return True
+    if bound is not None and state.claim.satisfied_by(bound):
+        return False
+    if bound is None:
+        return True
+    rel = max((hi - lo) / w for (lo, hi), w in zip(box, state.widths))
+    return rel <= Fraction(1, 16) or sum(1 for lo, hi in face if lo == hi) >= 2
+
+
 def evaluate_box(state: WorkerState, box: Box, depth: int, early: bool = False) -> Evaluated:
     """Bound ``box`` rigorously (raising the precision where a small box needs it) and
-    evaluate the quantity at the centre of the reduced face.  ``early``: stop at the cheap
-    whole-box bound when it already decides the claim (:func:`enclosure.bound`)."""
-    quantity, side, base = state.quantity, state.side, state.precision
+    evaluate the quantity at the centre of the reduced face (where :func:`_wants_point`
+    says).  ``early``: stop at a cheap bound when it already decides the claim."""
+    quantity, side, base, bounder = state.quantity, state.side, state.precision, state.bounder
     decides = state.claim.satisfied_by if early and state.claim is not None else None
     bits = base
     small = _is_small(state, box)
-    result = face = None
+    result = face = scores = None
     while True:
-        lam, alpha = constant_balls(state.constants, bits)
         try:
-            with working_precision(bits=bits):
-                result, face = enclosure.bound(quantity, box, lam, alpha, side, decides)
+            result, face, scores = bounder.bound(quantity, box, side, bits, decides)
             break
         except ArithmeticError:
             if not small or bits >= base * _MAX_PRECISION_FACTOR:
@@ -227,18 +146,17 @@ def evaluate_box(state: WorkerState, box: Box, depth: int, early: bool = False) 
                 face = list(box)
                 break
             bits *= 2
-    lam, alpha = constant_balls(state.constants, bits)
     point = [(lo + hi) / 2 for lo, hi in face]
     p_lo = p_hi = None
-    try:
-        with working_precision(bits=bits):
-            value = enclosure.point_value(quantity, point, lam, alpha)
+    if _wants_point(state, box, depth, result, face, early):
+        try:
+            value = bounder.point(quantity, point, bits)
             p_lo, p_hi = enclosure.lower(value), enclosure.upper(value)
-    except ArithmeticError:
-        pass
+        except ArithmeticError:
+            pass
     return Evaluated(list(box), result, [tuple(iv) for iv in face],
                      bits if result is not None else base, depth, point, p_lo, p_hi,
-                     point_bits=bits)
+                     point_bits=bits, scores=scores)
 
 
 def sharpen_point(state: WorkerState, item: Evaluated, claim: Claim) -> Evaluated:
@@ -256,11 +174,9 @@ def sharpen_point(state: WorkerState, item: Evaluated, claim: Claim) -> Evaluate
     bits = max(item.point_bits or item.bits, state.precision)
     while bits < state.precision * _MAX_PRECISION_FACTOR:
         bits *= 2
-        lam, alpha = constant_balls(state.constants, bits)
         try:
-            with working_precision(bits=bits):
-                value = enclosure.point_value(state.quantity, item.point, lam, alpha)
-                lo, hi = enclosure.lower(value), enclosure.upper(value)
+            value = state.bounder.point(state.quantity, item.point, bits)
+            lo, hi = enclosure.lower(value), enclosure.upper(value)
         except ArithmeticError:
             continue
         if claim.satisfied_by(lo) == claim.satisfied_by(hi):
@@ -268,36 +184,16 @@ def sharpen_point(state: WorkerState, item: Evaluated, claim: Claim) -> Evaluate
     return dataclasses.replace(item, point_lo=lo, point_hi=hi, point_bits=bits)
 
 
-def _gradient(quantity: str, balls: list[arb], lam: arb, alpha: arb) -> Sequence[arb]:
-    """Gradient enclosure over the box, by the same means as :func:`enclosure.bound` (the
-    compact gradient forms of :func:`snn_theory.derive.formulas.compact_gradient`)."""
-    return backends.value_and_gradient("arb", quantity)(*balls, lam, alpha)[1:]
-
-
 def split_coordinate(state: WorkerState, item: Evaluated) -> int:
-    """The coordinate to bisect: argmax |∂_i q(face)|·w_i (gradient enclosure on the reduced
-    face times the box width; coordinates fixed by the reduction score 0); without a finite
-    gradient, the widest coordinate relative to the domain."""
-    box, face = item.box, item.face
-    try:
-        if item.bound is not None:
-            lam, alpha = constant_balls(state.constants, item.bits)
-            with working_precision(bits=item.bits):
-                balls = [enclosure.interval_ball(lo, hi) for lo, hi in face]
-                grad = _gradient(state.quantity, balls, lam, alpha)
-                scores = []
-                for i, (lo, hi) in enumerate(box):
-                    if face[i][0] == face[i][1] or lo == hi:
-                        scores.append(0.0)
-                        continue
-                    g = grad[i]
-                    if not g.is_finite():
-                        raise ArithmeticError
-                    scores.append(float(abs(g).upper()) * float(hi - lo) / 1.0)
-            if max(scores) > 0 and all(math.isfinite(s) for s in scores):
-                return max(range(len(box)), key=lambda i: scores[i])
-    except (ArithmeticError, ValueError, ZeroDivisionError):
-        pass
+    """The coordinate to bisect: the first argmax of the bounder's scores (those of the
+    bound, else :meth:`BoxBounder.split_scores` on the reduced face); without finite
+    positive scores, the widest coordinate relative to the domain."""
+    box = item.box
+    scores = item.scores
+    if scores is None and item.bound is not None:
+        scores = state.bounder.split_scores(state.quantity, box, item.face, item.bits)
+    if scores and max(scores) > 0 and all(math.isfinite(s) for s in scores):
+        return max(range(len(box)), key=lambda i: scores[i])
     return max(range(len(box)), key=lambda i: (box[i][1] - box[i][0]) / state.widths[i])
 
 

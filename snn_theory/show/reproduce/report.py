@@ -537,7 +537,7 @@ def _activation_report(repro: Reproduction) -> list[str]:
         add("| claim | statement | verdict | extremum bound | boxes | certificate | checker |")
         add("|---|---|---|---|---|---|---|")
         for r in row.results:
-            lo, hi = r.extremum
+            lo, hi = r.extremum if r.extremum is not None else (None, None)
             end = hi if r.claim.kind == "max" else lo
             # rounded outward: the printed bound is implied by the certified one
             bound = ("—" if end is None else f"{r.claim.kind} ≤ {decimal_text(end, 1, 10)}"
@@ -550,7 +550,7 @@ def _activation_report(repro: Reproduction) -> list[str]:
             checker = ("valid" if rep and rep.valid else
                        f"INVALID: {rep.message}" if rep else "—")
             add(f"| {r.claim.name} | {_md(r.claim.statement)} | {_md(verdict)} | {bound} | "
-                f"{r.boxes} | {Path(r.certificate).name if r.certificate else '—'} | "
+                f"{len(r.leaves)} | {Path(r.certificate).name if r.certificate else '—'} | "
                 f"{_md(checker)} |")
     add("")
     gains_stage = repro.stage("gains")

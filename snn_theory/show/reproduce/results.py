@@ -208,7 +208,7 @@ class ClaimsStage:
 class CheckStage:
     """The independent checker's report on each certificate (``check-certificate``)."""
 
-    reports: tuple[Any, ...]  # CheckReport / ActivationCheckReport: .path, .valid, .message
+    reports: tuple[Any, ...]  # CheckReport: .path, .valid, .message
     missing: tuple[str, ...]  # claims without a certificate
     nothing_to_check: bool = False  # no claim was decided at all
 
@@ -336,7 +336,7 @@ class DomainStage:
 class AnalogueStage:
     """Another activation's normalised parameters and its Theorem 1 analogue."""
 
-    row: Any  # snn_theory.certify.activation_table.TableRow (results: ActivationClaimResult)
+    row: Any  # snn_theory.certify.activation_table.TableRow (results: ClaimResult)
     time_limit: float
     max_boxes: int
 

@@ -33,8 +33,8 @@ Another activation (``--activation NAME``) — everything into ``OUT/proofs/<nam
 1. **analogue** — the parameters c, d of c·f + d that make (0, 1) the fixed point at ω = 0,
    τ = 1, S(H) there, and the Theorem 1 analogue on the paper's domain, claim by claim, with
    certificates (:func:`snn_theory.certify.activation_table.table`, as ``activation-table`` does);
-2. **check** — each certificate re-verified (:func:`snn_theory.certify.activation_check.
-   check_certificate_file`);
+2. **check** — each certificate re-verified by the one checker
+   (:func:`snn_theory.certify.certificate.check.check_certificate`);
 3. **gains** — the certified gains γ_var, γ_2 of f itself (:func:`snn_theory.certify.gains.
    certified_gains`, as ``snn-theory gain``);
 4. **figures** — what ``snn-theory plot … --activation`` draws, for c·f + d: flow field,
@@ -105,16 +105,16 @@ def stage_constants(mode: Mode, tell: Tell) -> ConstantsStage:
 def stage_claims(mode: Mode, proofs: Path, jobs: int, tell: Tell) -> ClaimsStage:
     """Every built-in claim through :func:`snn_theory.certify.search.loop.verify_claims` (the entry point
     ``verify-contraction`` uses), certificates into ``proofs``."""
+    from snn_theory.certify.search.bounders import ClosedFormBounder
     from snn_theory.certify.search.loop import verify_claims
     from snn_theory.certify.search.settings import DEFAULT_TOLERANCE, Settings
-    from snn_theory.certify.search.workers import Constants
     from snn_theory.exact import parse_exact
 
     names = mode.claims
     tell.start(f"verifying {len(names)} built-in claims (--grid {mode.grid})", len(names))
     tol = DEFAULT_TOLERANCE if mode.tolerance is None else parse_exact(mode.tolerance,
                                                                          "tolerance")
-    settings = Settings(grid=mode.grid, tolerance=tol, jobs=jobs, constants=Constants(),
+    settings = Settings(grid=mode.grid, tolerance=tol, jobs=jobs, bounder=ClosedFormBounder(),
                         state_dir=proofs / ".state", resume=False, round_size=REPRODUCE_ROUND)
     finished: list[Any] = []
 
@@ -203,7 +203,7 @@ def _draw(name: str, make: Callable[[], Any]) -> Figure:
 
 def stage_figures(mode: Mode, figures: Path, claims: ClaimsStage | None,
                   mc: MonteCarloStage | None, tell: Tell) -> FiguresStage:
-    from snn_theory.show import flow_figures, map_figures, propagation_figures
+    from snn_theory.show import flow_figures, map_figures, network_figures, propagation_figures
 
     g = mode.figure_grid
     cert = next((r.certificate for r in (claims.results if claims else ())
@@ -221,10 +221,11 @@ def stage_figures(mode: Mode, figures: Path, claims: ClaimsStage | None,
             figures / "fixed_points.png", grid=int(41 * g))),
     ]
     propagation = ("correlation_map", "gradients") if mode.name != "quick" else ()
-    if propagation:  # (--quick leaves them out: about 50 s together)
+    if propagation:  # (--quick leaves them out: about 50 s together; networks: a few s)
         jobs += [
             ("correlation_map", lambda: propagation_figures.correlation_map_figure(figures / "correlation_map.png")),
             ("gradients", lambda: propagation_figures.gradients(figures / "gradients.png")),
+            ("networks", lambda: network_figures.networks(figures / "networks.png")),
         ]
     if mode.name == "full":
         jobs.append(("training", lambda: _training_figure(figures / "training.png")))
@@ -305,7 +306,8 @@ def folder_name(act: Any) -> str:
 
 def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
                    tell: Tell) -> AnalogueStage:
-    from snn_theory.certify import activation_claims, activation_search, activation_table
+    from snn_theory.certify import activation_claims, activation_table
+    from snn_theory.certify.search.model_bounders import GaussianBounder
 
     tell.start("solving c, d and deciding the Theorem 1 analogue",
                len(activation_claims.theorem1_analogue()))
@@ -316,7 +318,7 @@ def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
         count[0] += 1
         tell.status(text)
 
-    max_boxes = activation_search.DEFAULT_MAX_BOXES
+    max_boxes = GaussianBounder.default_max_boxes
     row = activation_table.table((definition,), time_limit=mode.activation_seconds,
                                  max_boxes=max_boxes, jobs=jobs, certificate_dir=proofs,
                                  progress=progress)[0]
@@ -324,7 +326,7 @@ def stage_analogue(mode: Mode, definition: str, proofs: Path, jobs: int,
 
 
 def stage_activation_check(analogue: AnalogueStage | None, tell: Tell) -> CheckStage:
-    from snn_theory.certify.activation_check import check_certificate_file
+    from snn_theory.certify.certificate.check import check_certificate
 
     results = analogue.row.results if analogue is not None else []
     paths = [Path(r.certificate) for r in results if r.certificate]
@@ -334,7 +336,7 @@ def stage_activation_check(analogue: AnalogueStage | None, tell: Tell) -> CheckS
     tell.start("re-checking the certificates independently", len(paths) or None)
     reports = []
     for k, path in enumerate(paths):
-        reports.append(check_certificate_file(path))
+        reports.append(check_certificate(path))
         tell.advance(k + 1, len(paths))
     return CheckStage(tuple(reports), missing, nothing_to_check=not results)
 
