@@ -99,7 +99,8 @@ def stage_names(mode: str = "default", activation: Any = False) -> tuple[str, ..
     if activation:
         return ("analogue", "check", "gains", "figures", "report")
     domain = ("domain-map",) if mode in PAVING_MODES else ()
-    return ("constants", "claims", "check", "monte-carlo", "figures", *domain, "report")
+    return ("constants", "claims", "check", "monte-carlo", "figures", "networks", *domain,
+            "report")
 
 
 # --------------------------------------------------------------------------- progress
