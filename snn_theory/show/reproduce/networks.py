@@ -84,6 +84,7 @@ class NetworksStage:
     reports: tuple[Any, ...]  # CheckReport per certificate
     tables: dict[str, Any]
     path: Path
+    figure: Path | None = None  # FIGURES/dropout_dyt.png
 
     @property
     def undecided(self) -> tuple[str, ...]:
@@ -129,9 +130,10 @@ def _decide(spelling: str, tolerance: Fraction | None, proofs: Path) -> tuple[An
     return tuple(verify_claims(claims, settings, proofs))
 
 
-def stage_networks(proofs: Path, tell: Tell) -> NetworksStage:
+def stage_networks(proofs: Path, tell: Tell, figures: Path | None = None) -> NetworksStage:
     """Decide, check and tabulate (module docstring); certificates and tables into
-    ``proofs/networks``."""
+    ``proofs/networks``; with ``figures``, the figure of ``plot dropout-dyt`` with the
+    certified maxima of S over Ω into ``figures/dropout_dyt.png``."""
     from snn_theory.certify.certificate.check import check_certificate
     from snn_theory.files import writable_directory
 
@@ -151,13 +153,35 @@ def stage_networks(proofs: Path, tell: Tell) -> NetworksStage:
     tables = certified_tables(dict(claims))
     path = out / TABLES_FILE
     atomic_write(path, json.dumps(tables, indent=1, ensure_ascii=False) + "\n")
+    figure = None
+    if figures is not None:
+        from snn_theory.show.network_figures import dropout_dyt
+
+        tell.status("drawing dropout_dyt.png")
+        maxima = {row["rate"]: (c["extremum"]["lower"], c["extremum"]["upper"])
+                  for row in tables["alpha_dropout"] for c in row["theorem1_analogue"]
+                  if c["name"].startswith("theorem1_analogue.contraction[") and c["holds"]}
+        figure = dropout_dyt(figures / "dropout_dyt.png", maxima=maxima).path
     tell.advance(len(jobs) + 1, len(jobs) + 1)
-    return NetworksStage(tuple(claims), tuple(reports), tables, path)
+    return NetworksStage(tuple(claims), tuple(reports), tables, path, figure)
 
 
 # --------------------------------------------------------------------------- tables
 def _ball(x: Any) -> str | None:
     return None if x is None else ball_text(x, TABLE_DIGITS)
+
+
+#: A bound on |β| of DyT printed instead of its ball (0 exactly: tanh is odd), whose radius,
+#: near 1e-20, varies with what the process computed before.
+BETA_BOUND = "1e-15"
+
+
+def _small(x: Any) -> str:
+    """``[-BETA_BOUND, BETA_BOUND]`` when the ball lies inside it (certified), else the ball."""
+    from flint import arb
+
+    bound = arb(BETA_BOUND)
+    return f"[-{BETA_BOUND}, {BETA_BOUND}]" if abs(x) < bound else ball_text(x, TABLE_DIGITS)
 
 
 def _claim_json(result: Any) -> dict[str, Any]:
@@ -202,7 +226,7 @@ def certified_tables(claims: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
         return row
 
     with working_precision(bits=TABLE_BITS):
-        dyt = [{"alpha": str(r.alpha), "gamma": _ball(r.gamma), "beta": _ball(r.beta),
+        dyt = [{"alpha": str(r.alpha), "gamma": _ball(r.gamma), "beta": _small(r.beta),
                 "S_at_0_1": _ball(r.spectral_norm), "attracting": r.attracting}
                for r in dyt_table(list(DYT_ALPHAS), bits=TABLE_BITS)]
     return {
@@ -241,7 +265,8 @@ def report_lines(stage: NetworksStage | None, summary: str) -> list[str]:
     lines = ["## Networks (docs/networks.md; README, \"Networks\")", ""]
     add = lines.append
     if stage is None:
-        return [*lines, f"Not run: {summary}", ""]
+        return [*lines, f"Not in this run ({summary}): `snn-theory reproduce` writes "
+                f"`proofs/{NETWORKS_DIR}/`.", ""]
     t = stage.tables
     where = f"`{NETWORKS_DIR}/`"
     add(f"Certified enclosures (ball arithmetic, rounded outward), ω = 0 and τ = 1 unless a "
@@ -249,7 +274,7 @@ def report_lines(stage: NetworksStage | None, summary: str) -> list[str]:
         f"[0.8, 1.5] into itself, on Theorem 1's Ω) decided by `verify-contraction --network "
         f"SPEC --theorem 1`, certificates in {where} re-checked by the checker "
         f"({sum(r.valid for r in stage.reports)}/{len(stage.reports)} valid); all numbers in "
-        f"{where}`{TABLES_FILE}`.")
+        f"`{NETWORKS_DIR}/{TABLES_FILE}`.")
     add("")
     add("| network | Theorem 1 analogue | max S over Ω | S at (0, 1) | χ | ξ_c |")
     add("|---|---|---|---|---|---|")
@@ -278,6 +303,9 @@ def report_lines(stage: NetworksStage | None, summary: str) -> list[str]:
               else f"({row['fixed_point'][0]}, {row['fixed_point'][1]})")
         add(f"| `{row['network']}` | {fp} | {row.get('chi', '—')} | {row['S_at_0_1']} |")
     add("")
+    if stage.figure is not None:
+        add(f"![dropout_dyt](../figures/{stage.figure.name})")
+        add("")
     return lines
 
 

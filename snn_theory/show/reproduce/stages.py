@@ -22,7 +22,8 @@ SELU (the default) — stages:
 5. **figures** — every figure of :mod:`snn_theory.show.figures` into ``OUT/figures``;
    **networks** — the Theorem 1 analogue of alpha dropout and residual SELU blocks with
    certificates, checked, and certified tables (residual weights, DyT's α, layer_norm) in
-   ``OUT/proofs/networks`` (:mod:`snn_theory.show.reproduce.networks`; about 15 s);
+   ``OUT/proofs/networks`` (:mod:`snn_theory.show.reproduce.networks`; about 15 s; the
+   default and ``--full`` runs, not ``--quick``);
 6. **domain-map** (the default and ``--full`` runs, not ``--quick``: the checker takes
    about 35 s) — the committed paving
    certificate of the (ω, τ) domain map (``proofs/domain.paving.json.gz``) re-checked from
@@ -447,7 +448,9 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
         stages.append(mc)
         stages.append(_timed("figures", lambda t: stage_figures(m, figures, claims.result,
                                                                 mc.result, t), progress))
-        stages.append(_timed("networks", lambda t: stage_networks(proofs, t), progress))
+        if mode in PAVING_MODES:  # (--quick leaves it out: about 15 s)
+            stages.append(_timed("networks", lambda t: stage_networks(proofs, t, figures),
+                                 progress))
         if mode in PAVING_MODES:
             stages.append(_timed("domain-map", lambda t: stage_domain(out, figures, t),
                                  progress))
