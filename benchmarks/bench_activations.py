@@ -36,7 +36,7 @@ from snn_theory.certify.search.model_bounders import GaussianBounder
 from snn_theory.certify.search.settings import Settings
 from snn_theory.certify.search.workers import DEFAULT_PRECISION
 from snn_theory.derive import activations
-from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate import backends, gaussian_moments
 
 
 def rate(fn, items) -> float:  # noqa: ANN001
@@ -69,10 +69,10 @@ def main() -> None:
         act, _ = activation_table.normalized(name)
         # warm-up outside the timing (compiles the pieces), as the closed form's evaluator
         # is built before its timing below
-        gaussian.raw_partials(act, *points[0], order=2)
-        gaussian.raw_partials(act, *boxes[0], order=4)
-        pr = rate(lambda p, act=act: gaussian.raw_partials(act, p[0], p[1], order=2), points)
-        br = rate(lambda b, act=act: gaussian.raw_partials(act, b[0], b[1], order=4), boxes)
+        gaussian_moments.raw_partials(act, *points[0], order=2)
+        gaussian_moments.raw_partials(act, *boxes[0], order=4)
+        pr = rate(lambda p, act=act: gaussian_moments.raw_partials(act, p[0], p[1], order=2), points)
+        br = rate(lambda b, act=act: gaussian_moments.raw_partials(act, b[0], b[1], order=4), boxes)
         started = time.perf_counter()
         # the generic engine for every activation, SELU included (its closed forms below)
         settings = Settings(time_limit=args.time_limit, jobs=args.jobs,

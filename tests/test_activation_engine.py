@@ -22,7 +22,7 @@ from flint import arb
 
 from snn_theory.cli.main import main
 from snn_theory.derive import activations
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import activation_functions, gaussian, gaussian_moments
 from snn_theory.precision import working_precision
 
 
@@ -75,7 +75,7 @@ def _quad(act: activations.Activation, m: mpmath.mpf, v: mpmath.mpf, p: int, n: 
     herm = gaussian.hermite_coefficients(n)
     cuts = sorted({(mpmath.mpf(k.numerator) / k.denominator - m) / s for k in act.kinks})
     pts = [-12, *[c for c in cuts if abs(c) < 12], 12]  # the mass beyond 12 is < 1e-32
-    return mpmath.quad(lambda z: act.base_mpmath(m + s * z) ** p *
+    return mpmath.quad(lambda z: activation_functions.base_mpmath(act, m + s * z) ** p *
                        mpmath.polyval(herm[::-1], z) * mpmath.npdf(z), pts)
 
 
@@ -110,11 +110,11 @@ def test_closed_form_boxes_contain_points_and_match_integration() -> None:
     with working_precision(bits=64):
         m_box = arb("0.1").union(arb("0.1") + arb(1) / 64)
         v_box = arb("1.2").union(arb("1.2") + arb(1) / 16)
-        closed = gaussian.raw_partials(act, m_box, v_box, order=4)
-        numeric = gaussian.raw_partials(act, m_box, v_box, order=4, closed_form=False)
+        closed = gaussian_moments.raw_partials(act, m_box, v_box, order=4)
+        numeric = gaussian_moments.raw_partials(act, m_box, v_box, order=4, closed_form=False)
         for m, v in ((arb("0.1"), arb("1.2")), (arb("0.11"), arb("1.25")),
                      (arb("0.1") + arb(1) / 64, arb("1.2") + arb(1) / 16)):
-            point = gaussian.raw_partials(act, m, v, order=4)
+            point = gaussian_moments.raw_partials(act, m, v, order=4)
             for key, ball in closed.items():
                 assert ball.contains(point[key]), (key, ball, point[key])
         for key, ball in closed.items():
@@ -158,7 +158,7 @@ def test_decaying_expression_integrates_to_its_closed_form() -> None:
     """exp(−x²), accepted by its derived bound 1: E[e^{−Z²}] = 1/√3, E[e^{−2Z²}] = 1/√5."""
     act = activations.get("exp(-x*x)")
     with working_precision(digits=25):
-        raw = gaussian.raw_partials(act, arb(0), arb(1), order=0)
+        raw = gaussian_moments.raw_partials(act, arb(0), arb(1), order=0)
     with mpmath.workdps(30):
         assert _contains(raw[(1, 0)], 1 / mpmath.sqrt(3))
         assert _contains(raw[(2, 0)], 1 / mpmath.sqrt(5))

@@ -35,6 +35,7 @@ from snn_theory.cli.main import main
 from snn_theory.cli.verify import claims_for
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
+from snn_theory.evaluate import activation_functions
 
 DOMAIN = "mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1"
 ACT = activations.get("relu", scale="3/2")
@@ -57,7 +58,7 @@ def _true_min() -> mpmath.mpf:
     """min of E[1.5·relu(x)], x ~ N(μω, ντ), over the domain: at the low corner (the mean
     increases in m and v), m = v = 1/4, by quadrature."""
     with mpmath.workdps(20):
-        return mpmath.quad(lambda z: ACT.mpmath(0.25 + 0.5 * z) * mpmath.npdf(z),
+        return mpmath.quad(lambda z: activation_functions.value_mpmath(ACT, 0.25 + 0.5 * z) * mpmath.npdf(z),
                            [-12, -0.5, 12])
 
 

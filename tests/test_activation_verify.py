@@ -26,6 +26,7 @@ from snn_theory.certify.search.result import ClaimResult
 from snn_theory.certify.search.settings import Settings
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
+from snn_theory.evaluate import activation_functions
 
 SMALL = Domain.parse("mu=0.5:1,omega=0.5:1,nu=0.5:1,tau=0.5:1")
 THEOREM1 = Domain.parse("mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1")
@@ -43,8 +44,8 @@ def _write(directory: Path, result: ClaimResult) -> Path:
 def _quad_variance(act: activations.Activation, point: list[Fraction]) -> mpmath.mpf:
     mu, omega, nu, tau = (mpmath.mpf(x.numerator) / x.denominator for x in point)
     m, s = mu * omega, mpmath.sqrt(nu * tau)
-    f1 = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), [-12, -2, 0, 2, 12])
-    f2 = mpmath.quad(lambda z: act.mpmath(m + s * z) ** 2 * mpmath.npdf(z), [-12, -2, 0, 2, 12])
+    f1 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) * mpmath.npdf(z), [-12, -2, 0, 2, 12])
+    f2 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) ** 2 * mpmath.npdf(z), [-12, -2, 0, 2, 12])
     return f2 - f1 * f1
 
 
@@ -60,7 +61,7 @@ def test_true_claim_proven_and_certificate_checks(tmp_path: Path) -> None:
     # m = 0.25, v = 0.25: mpmath quadrature)
     with mpmath.workdps(20):
         m, s = mpmath.mpf("0.25"), mpmath.mpf("0.5")
-        true_min = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), [-12, 0, 12])
+        true_min = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) * mpmath.npdf(z), [-12, 0, 12])
     assert 0.1 < float(result.extremum[0]) <= float(true_min) + 1e-12
 
     # tampering 1: the formula no longer follows from the definition

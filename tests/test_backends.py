@@ -9,7 +9,7 @@
 * hypothesis: arb box enclosures contain the 50-digit mpmath values at points inside the
   box; point balls contain them; Dual value and gradient enclosures over a box contain
   the values and sympy's partial derivatives at points inside;
-* fixed_point(backend="arb") certifies a ball that contains the 60-digit Newton solution.
+* closed_form_fixed_point(backend="arb") certifies a ball that contains the 60-digit Newton solution.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from snn_theory import working_precision
 from snn_theory.derive import formulas
 from snn_theory.evaluate import backends
 from snn_theory.evaluate.dual import Dual
-from snn_theory.evaluate.moment_map import default_constants, fixed_point, mpf_to_arb
+from snn_theory.evaluate.moment_map import closed_form_fixed_point, default_constants, mpf_to_arb
 from tests._reference import PARTIAL_NAMES, partial_function, random_points, term_scale_function
 
 NAMES = formulas.QUANTITIES
@@ -212,9 +212,9 @@ def test_dual_box_enclosures_contain_values_and_sympy_partials(box: tuple) -> No
                                              ("0.1", "1.25")])
 def test_certified_fixed_point_contains_high_precision_newton(omega: str, tau: str) -> None:
     with working_precision(digits=60):
-        mu_star, nu_star = fixed_point(omega, tau, backend="mpmath")
+        mu_star, nu_star = closed_form_fixed_point(omega, tau, backend="mpmath")
     with working_precision(digits=30):
-        ball_mu, ball_nu = fixed_point(omega, tau, backend="arb")
+        ball_mu, ball_nu = closed_form_fixed_point(omega, tau, backend="arb")
         assert ball_mu.contains(mpf_to_arb(mu_star)), (ball_mu, mu_star)
         assert ball_nu.contains(mpf_to_arb(nu_star)), (ball_nu, nu_star)
         assert ball_mu.rad() < 1e-20 and ball_nu.rad() < 1e-20

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from snn_theory.certify.constants import solve_constants
 from snn_theory.derive import formulas
 from snn_theory.evaluate import backends
-from snn_theory.evaluate.moment_map import evaluate
+from snn_theory.evaluate.moment_map import closed_form_quantities
 from snn_theory.exact import decimal_enclosure, nearest_float
 from snn_theory.precision import working_precision
 
@@ -117,8 +117,8 @@ def test_other_targets_certified_and_fixed_points(target: tuple[str, ...]) -> No
     lam, alpha = j["lambda"]["value"], j["alpha"]["value"]
     assert frac(lam) > 0 and frac(alpha) > 0
     with working_precision(digits=90):
-        q = evaluate(mean, omega, variance, tau, lam, alpha, backend="mpmath",
-                     quantities=("mean", "variance"))
+        q = closed_form_quantities(mean, omega, variance, tau, lam, alpha, backend="mpmath",
+                                   quantities=("mean", "variance"))
         scale = 1 + abs(frac(lam)) ** 2  # |∂F/∂λ| grows with λ
         assert abs(q["mean"] - mpmath.mpf(mean)) < 1e-57 * scale
         assert abs(q["variance"] - mpmath.mpf(variance)) < 1e-57 * scale

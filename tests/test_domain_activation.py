@@ -14,6 +14,7 @@ import pytest
 from snn_theory.certify import domains
 from snn_theory.certify.certificate.io import checksum
 from snn_theory.derive import activations
+from snn_theory.evaluate import activation_functions
 
 #: SELU shifted by 1/1000: not SELU, so the generic verifier decides the cell.
 ACT = activations.get("selu", 1, "0.001")
@@ -58,8 +59,8 @@ def test_activation_paving_is_proven_and_checkable(paved) -> None:
         v = mpmath.mpf(nu.numerator) / nu.denominator * tau.numerator / tau.denominator
         sd = mpmath.sqrt(v)
         cut = [-14, -m / sd, 14]  # the kink z = 0
-        e1 = mpmath.quad(lambda x, m=m, sd=sd: ACT.mpmath(m + sd * x) * mpmath.npdf(x), cut)
-        e2 = mpmath.quad(lambda x, m=m, sd=sd: ACT.mpmath(m + sd * x) ** 2 * mpmath.npdf(x), cut)
+        e1 = mpmath.quad(lambda x, m=m, sd=sd: activation_functions.value_mpmath(ACT, m + sd * x) * mpmath.npdf(x), cut)
+        e2 = mpmath.quad(lambda x, m=m, sd=sd: activation_functions.value_mpmath(ACT, m + sd * x) ** 2 * mpmath.npdf(x), cut)
         assert -0.1 <= e1 <= 0.1 and 0.9 <= e2 - e1**2 <= 1.1
 
 

@@ -14,21 +14,21 @@ import pytest
 from snn_theory.derive import activations
 from snn_theory.errors import NumericalFailure
 from snn_theory.evaluate import activation_map
-from snn_theory.evaluate.moment_map import closed_form_moments as moments
 from snn_theory.evaluate.moment_map import (
-    evaluate,
-    fixed_point,
-    iterate,
+    closed_form_fixed_point,
+    closed_form_quantities,
+    closed_form_trajectory,
     newton_fixed_point,
 )
+from snn_theory.evaluate.moment_map import closed_form_moments as moments
 from snn_theory.precision import working_precision
 
 
 def _residual(mu: float, omega: float, nu: float, tau: float) -> float:
     """|g(μ, ν) − (μ, ν)| at 40 digits."""
     with mpmath.workdps(40):
-        q = evaluate(mpmath.mpf(mu), mpmath.mpf(omega), mpmath.mpf(nu), mpmath.mpf(tau),
-                     quantities=("mean", "variance"))
+        q = closed_form_quantities(mpmath.mpf(mu), mpmath.mpf(omega), mpmath.mpf(nu), mpmath.mpf(tau),
+                                   quantities=("mean", "variance"))
         return float(abs(q["mean"] - mpmath.mpf(mu)) + abs(q["variance"] - mpmath.mpf(nu)))
 
 
@@ -41,11 +41,11 @@ def test_vectorised_newton_finds_fixed_points_of_g() -> None:
         assert _residual(r.mu[k], omega[k], r.nu[k], tau[k]) < 1e-13
         # the scalar path of the same loop (mpmath) agrees
         with mpmath.workdps(30):
-            m, v = fixed_point(mpmath.mpf(omega[k]), mpmath.mpf(tau[k]), backend="mpmath")
+            m, v = closed_form_fixed_point(mpmath.mpf(omega[k]), mpmath.mpf(tau[k]), backend="mpmath")
         assert abs(float(m) - r.mu[k]) < 1e-13 and abs(float(v) - r.nu[k]) < 1e-13
         # and so does the scalar float64 path (the simulator's), also where H − I is
         # ill-conditioned enough that the steps stall above 1e-15 (ω = −0.1, τ = 0.95)
-        m, v = fixed_point(omega[k], tau[k], backend="numpy")
+        m, v = closed_form_fixed_point(omega[k], tau[k], backend="numpy")
         assert abs(float(m) - r.mu[k]) < 1e-13 and abs(float(v) - r.nu[k]) < 1e-13
 
 
@@ -68,46 +68,46 @@ def test_fixed_point_raises_when_newton_does_not_converge(backend: str) -> None:
     else:
         assert _residual(float(r.mu), 0.0, float(r.nu), 1.0) > 1e-6
     with pytest.raises(NumericalFailure, match="did not converge in 2 steps"):
-        fixed_point(0.0, 1.0, backend=backend, start=start, max_iterations=2)
+        closed_form_fixed_point(0.0, 1.0, backend=backend, start=start, max_iterations=2)
     # with enough steps the same start converges to a point g maps to itself
-    m, v = fixed_point(0.0, 1.0, backend=backend, start=start)
+    m, v = closed_form_fixed_point(0.0, 1.0, backend=backend, start=start)
     assert _residual(float(m), 0.0, float(v), 1.0) < 1e-13
 
 
 @pytest.mark.parametrize("backend", ["mpmath", "numpy"])
 def test_fixed_point_raises_when_newton_leaves_the_domain(backend: str) -> None:
     with pytest.raises(NumericalFailure, match="left the domain"):
-        fixed_point("2.5", "5.5", backend=backend)
+        closed_form_fixed_point("2.5", "5.5", backend=backend)
 
 
 def test_certified_fixed_point_without_a_newton_start_is_not_certified() -> None:
     with working_precision(bits=64):
         with pytest.raises(ArithmeticError, match="could not be certified"):
-            fixed_point("2.5", "5.5", backend="arb")
+            closed_form_fixed_point("2.5", "5.5", backend="arb")
         with pytest.raises(ArithmeticError, match="could not be certified"):
-            fixed_point("0", "1", backend="arb", start=(1.5, 4.0), max_iterations=2)
+            closed_form_fixed_point("0", "1", backend="arb", start=(1.5, 4.0), max_iterations=2)
 
 
 def test_iterate_takes_mu_omega_nu_tau() -> None:
     mu, omega, nu, tau = 0.5, 0.2, 2.0, 1.1
-    trajectory = iterate(mu, omega, nu, tau, steps=3, backend="numpy")
+    trajectory = closed_form_trajectory(mu, omega, nu, tau, steps=3, backend="numpy")
     m, v = mu, nu
     for k in range(1, 4):
         q = moments(m, omega, v, tau, backend="numpy")  # (mu, omega, nu, tau) as documented
         m, v = float(q.mean), float(q.variance)
         assert trajectory[k] == pytest.approx((m, v), rel=1e-15)
     # the old order would be a silent swap; steps and the constants are keyword-only
-    swapped = iterate(mu, nu, omega, tau, steps=3, backend="numpy")
+    swapped = closed_form_trajectory(mu, nu, omega, tau, steps=3, backend="numpy")
     assert abs(float(swapped[1][1]) - float(trajectory[1][1])) > 0.1
     with pytest.raises(TypeError):
-        iterate(mu, omega, nu, tau, 3)  # type: ignore[misc]
+        closed_form_trajectory(mu, omega, nu, tau, 3)  # type: ignore[misc]
 
 
 def test_activation_iterate_takes_mu_omega_nu_tau() -> None:
     act = activations.get("tanh")
     with working_precision(bits=64):
-        trajectory = activation_map.iterate(act, "0.5", "0.3", "2", "1.2", steps=2)
-        q = activation_map.evaluate(act, "0.5", "0.3", "2", "1.2", ("mean", "variance"))
+        trajectory = activation_map.gaussian_trajectory(act, "0.5", "0.3", "2", "1.2", steps=2)
+        q = activation_map.gaussian_quantities(act, "0.5", "0.3", "2", "1.2", ("mean", "variance"))
         assert trajectory[1][0].overlaps(q["mean"]) and trajectory[1][1].overlaps(q["variance"])
         with pytest.raises(TypeError):
-            activation_map.iterate(act, "0.5", "0.3", "2", "1.2", 2)  # type: ignore[misc]
+            activation_map.gaussian_trajectory(act, "0.5", "0.3", "2", "1.2", 2)  # type: ignore[misc]

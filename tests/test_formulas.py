@@ -26,7 +26,7 @@ from snn_theory import working_precision
 from snn_theory.derive import codegen, formulas
 from snn_theory.evaluate import backends
 from snn_theory.evaluate.dual import Dual
-from snn_theory.evaluate.moment_map import evaluate, mpf_to_arb
+from snn_theory.evaluate.moment_map import closed_form_quantities, mpf_to_arb
 from tests._reference import PARTIAL_NAMES, partial_function, quad_moments, random_points
 
 
@@ -121,7 +121,7 @@ def test_fixed_point_of_lambda01_alpha01() -> None:
     """g(0, 1) = (0, 1) at ω = 0, τ = 1 (the defining property of λ01, α01, docs/mathematics.md §3):
     the arb balls contain 0 and 1; H and S(H) as in docs/mathematics.md §2."""
     with working_precision(digits=40):
-        q = evaluate("0", "0", "1", "1", backend="arb")
+        q = closed_form_quantities("0", "0", "1", "1", backend="arb")
         assert q["mean"].contains(0) and q["mean"].rad() < 1e-40
         assert q["variance"].contains(1) and q["variance"].rad() < 1e-40
         assert q["H11"].contains(0) and q["H21"].contains(0)

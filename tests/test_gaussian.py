@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snn_theory.derive import activations, formulas
-from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate import activation_functions, backends, gaussian, gaussian_moments
 from snn_theory.precision import working_precision
 
 QUANTITIES = formulas.QUANTITIES
@@ -54,8 +54,8 @@ def test_generic_selu_contains_closed_forms_and_gradients() -> None:
         with working_precision(digits=30):
             balls = [arb(repr(float(p))) for p in point]
             mu, omega, nu, tau = balls
-            partials = gaussian.moment_partials(act, mu * omega, nu * tau, order=4)
-            got = {q: gaussian.activation_value_and_gradient(act, q, mu, omega, nu, tau, partials=partials)
+            partials = gaussian_moments.moment_partials(act, mu * omega, nu * tau, order=4)
+            got = {q: gaussian_moments.activation_value_and_gradient(act, q, mu, omega, nu, tau, partials=partials)
                    for q in QUANTITIES}
         with working_precision(digits=80):
             lam, alpha = backends.constants_function("mpmath")()
@@ -88,7 +88,7 @@ def test_generic_selu_box_contains_sampled_closed_forms(mu: float, omega: float,
     box = [(mu, mu + width), (omega, omega + width), (nu, nu + width), (tau, tau + width)]
     with working_precision(bits=64):
         balls = [arb(lo).union(arb(hi)) for lo, hi in box]
-        values = gaussian.quantities(act, *balls)
+        values = gaussian_moments.quantities(act, *balls)
     with working_precision(digits=30):
         lam, alpha = backends.constants_function("mpmath")()
         f = backends.evaluator("mpmath", QUANTITIES)
@@ -107,7 +107,7 @@ def _quad(act: activations.Activation, m: mpmath.mpf, v: mpmath.mpf, p: int, n: 
 
     def integrand(z: mpmath.mpf) -> mpmath.mpf:
         he = mpmath.polyval(herm[::-1], z)
-        return act.mpmath(m + s * z) ** p * he * mpmath.exp(-z * z / 2)
+        return activation_functions.value_mpmath(act, m + s * z) ** p * he * mpmath.exp(-z * z / 2)
 
     end = mpmath.mpf(14)
     # split at the kinks and where x = m + s·z crosses −4..4 (the activations' transitions)
@@ -130,7 +130,7 @@ def test_builtin_moments_against_mpmath_quadrature(name: str) -> None:
     points = rng.sample(HARD, 3)
     for m, v in points:
         with working_precision(digits=30):
-            raw = gaussian.raw_partials(act, arb(str(m)), arb(str(v)), order=2)
+            raw = gaussian_moments.raw_partials(act, arb(str(m)), arb(str(v)), order=2)
         with mpmath.workdps(36):
             mm, vv = mpmath.mpf(str(m)), mpmath.mpf(str(v))
             for p in (1, 2):
@@ -153,11 +153,11 @@ def test_builtin_box_enclosures_contain_points(name: str) -> None:
         m_lo, v_lo = rng.uniform(-1, 1), rng.uniform(0.3, 2)
         m_box = arb(m_lo).union(arb(m_lo + 0.01))
         v_box = arb(v_lo).union(arb(v_lo + 0.02))
-        box = gaussian.raw_partials(act, m_box, v_box, order=2)
+        box = gaussian_moments.raw_partials(act, m_box, v_box, order=2)
         for _ in range(3):
             m = arb(rng.uniform(m_lo, m_lo + 0.01))
             v = arb(rng.uniform(v_lo, v_lo + 0.02))
-            point = gaussian.raw_partials(act, m, v, order=2)
+            point = gaussian_moments.raw_partials(act, m, v, order=2)
             for key, ball in box.items():
                 assert ball.contains(point[key]), (name, key, ball, point[key])
                 assert ball.rad() < 0.5, (name, key, ball)  # informative, not just finite
@@ -166,7 +166,7 @@ def test_builtin_box_enclosures_contain_points(name: str) -> None:
 def test_tail_bound_bounds_the_tail() -> None:
     act = activations.get("selu")
     with working_precision(digits=20):
-        growth = act.growth_arb()
+        growth = activation_functions.growth_balls(act)
         for m, s, t0 in ((0.5, 1.0, 3.0), (-2.0, 0.3, 5.0), (1.0, 4.0, 2.0)):
             for p in (1, 2):
                 for n in range(5):
@@ -174,7 +174,7 @@ def test_tail_bound_bounds_the_tail() -> None:
                     with mpmath.workdps(20):
                         herm = gaussian.hermite_coefficients(n)
                         def integrand(z, m=m, s=s, p=p, herm=herm):
-                            return (abs(act.mpmath(m + s * z)) ** p *
+                            return (abs(activation_functions.value_mpmath(act, m + s * z)) ** p *
                                     abs(mpmath.polyval(herm[::-1], z)) * mpmath.npdf(z))
 
                         tail = mpmath.quad(integrand, [t0, t0 + 5, mpmath.inf])
@@ -188,8 +188,8 @@ def test_user_expression_overlaps_builtin() -> None:
             builtin = activations.get(name) if name else activations.get("tanh", scale="1.59")
             user = activations.get(text)
             for m, v in ((arb("0.3"), arb("1.7")), (arb(0, 0.01), arb(1, 0.05))):
-                a = gaussian.quantities(builtin, m, arb(1), v, arb(1))
-                b = gaussian.quantities(user, m, arb(1), v, arb(1))
+                a = gaussian_moments.quantities(builtin, m, arb(1), v, arb(1))
+                b = gaussian_moments.quantities(user, m, arb(1), v, arb(1))
                 for q in QUANTITIES:
                     assert a[q].overlaps(b[q]), (text, q)
 

@@ -44,7 +44,7 @@ def _reference(point: list[F], q: F = F(9, 10)) -> dict[str, mpmath.mpf]:
     digits, written out from the paper's alpha-dropout formulas."""
     with mpmath.workdps(40):
         mu, omega, nu, tau = (mpmath.mpf(x.numerator) / x.denominator for x in point)
-        g = moment_map.evaluate(mu, omega, nu, tau, backend="mpmath",
+        g = moment_map.closed_form_quantities(mu, omega, nu, tau, backend="mpmath",
                                 quantities=("mean", "variance", "H11", "H12", "H21", "H22"))
         lam = mpmath.mpf("1.0507009873554804934193349852946")
         alpha = mpmath.mpf("1.6732632423543772848170429916717")
@@ -119,7 +119,7 @@ def test_one_dense_selu_is_the_single_layer_box_for_box() -> None:
         lam, alpha = moment_map.default_constants("arb")
         single = enclosure.bound("spectral_norm", BOX, lam, alpha, 1)[0]
         composed = enclosure.bound_of(NetworkQuantity("dense(selu)", "spectral_norm"), BOX, 1)[0]
-    value = moment_map.evaluate(*(str(float(lo)) for lo, _ in BOX), backend="mpmath",
+    value = moment_map.closed_form_quantities(*(str(float(lo)) for lo, _ in BOX), backend="mpmath",
                                 quantities=("spectral_norm",))["spectral_norm"]
     assert float(value) <= float(single) and float(value) <= float(composed)
     # the composed route (duals, each layer's centred form) is no looser than the layer's
@@ -236,8 +236,8 @@ def _two_layers(point: list[F]) -> mpmath.mpf:
     with mpmath.workdps(30):
         mu, omega, nu, tau = (mpmath.mpf(x.numerator) / x.denominator for x in point)
         names = ("mean", "variance", "H11", "H12", "H21", "H22")
-        one = moment_map.evaluate(mu, omega, nu, tau, backend="mpmath", quantities=names)
-        two = moment_map.evaluate(one["mean"], omega, one["variance"], tau, backend="mpmath",
+        one = moment_map.closed_form_quantities(mu, omega, nu, tau, backend="mpmath", quantities=names)
+        two = moment_map.closed_form_quantities(one["mean"], omega, one["variance"], tau, backend="mpmath",
                                   quantities=names)
         h = [mpmath.matrix([[g["H11"], g["H12"]], [g["H21"], g["H22"]]]) for g in (one, two)]
         return max(mpmath.svd_r(h[1] * h[0], compute_uv=False))

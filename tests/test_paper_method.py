@@ -30,7 +30,7 @@ from snn_theory.certify.paper.grid import (
 )
 from snn_theory.certify.paper.verdict import PaperResult, run_paper_method
 from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import evaluate
+from snn_theory.evaluate.moment_map import closed_form_quantities
 from snn_theory.precision import working_precision
 
 #: Leaf-box budget of the derivative bounds in these tests (the CLI default is larger: its
@@ -42,7 +42,7 @@ CHUNK = 1 << 16
 
 def spectral_norm(*point: Any, backend: str) -> Any:
     """S(H) at (μ, ω, ν, τ) by the closed forms."""
-    return evaluate(*point, backend=backend, quantities=("spectral_norm",))["spectral_norm"]
+    return closed_form_quantities(*point, backend=backend, quantities=("spectral_norm",))["spectral_norm"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 
 from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate
+from snn_theory.evaluate import activation_functions
+from snn_theory.evaluate.moment_map import (
+    closed_form_fixed_point,
+    closed_form_quantities,
+    closed_form_trajectory,
+)
 from snn_theory.show import canvas, figure_data, flow_figures, map_figures, propagation_figures
 
 SMALL = canvas.FigureSize(320, 240, 80)
@@ -28,8 +33,8 @@ def png_size(path: Path) -> tuple[int, int]:
 def mp_g(mu: float, omega: float, nu: float, tau: float, quantities: tuple[str, ...]) -> dict:
     """Quantities at 40 digits with mpmath, from the exact binary values of the float inputs."""
     with mpmath.workdps(40):
-        return evaluate(mpmath.mpf(mu), mpmath.mpf(omega), mpmath.mpf(nu), mpmath.mpf(tau),
-                        backend="mpmath", quantities=quantities)
+        return closed_form_quantities(mpmath.mpf(mu), mpmath.mpf(omega), mpmath.mpf(nu), mpmath.mpf(tau),
+                                      backend="mpmath", quantities=quantities)
 
 
 # --------------------------------------------------------------------------- data behind pictures
@@ -51,8 +56,8 @@ def test_flow_field_arrows_equal_g_at_high_precision(tmp_path: Path) -> None:
     for start, path in zip(d["starts"], d["trajectories"], strict=True):
         assert path.shape == (6, 2)
         with mpmath.workdps(40):
-            ref = iterate(mpmath.mpf(start[0]), mpmath.mpf(0.07), mpmath.mpf(start[1]),
-                          mpmath.mpf(1.04), steps=5, backend="mpmath")
+            ref = closed_form_trajectory(mpmath.mpf(start[0]), mpmath.mpf(0.07), mpmath.mpf(start[1]),
+                                         mpmath.mpf(1.04), steps=5, backend="mpmath")
         np.testing.assert_allclose(path, np.array(ref, dtype=float), rtol=1e-11, atol=1e-13)
 
 
@@ -63,7 +68,7 @@ def test_flow_field_fixed_point_is_certified_and_contains_high_precision_value(
     fp = r.data["fixed_point"]
     assert fp["certified"] is True
     with mpmath.workdps(40):
-        mu_s, nu_s = fixed_point(mpmath.mpf("0.05"), mpmath.mpf("1.05"), backend="mpmath")
+        mu_s, nu_s = closed_form_fixed_point(mpmath.mpf("0.05"), mpmath.mpf("1.05"), backend="mpmath")
         lo, hi = fp["mu_bounds"]
         assert lo <= mu_s <= hi
         lo, hi = fp["nu_bounds"]
@@ -106,8 +111,8 @@ def test_fixed_points_match_newton_at_high_precision(tmp_path: Path) -> None:
     assert d["converged"].all()
     for i, j in [(0, 0), (2, 3), (4, 4), (4, 0)]:
         with mpmath.workdps(30):
-            mu_s, nu_s = fixed_point(mpmath.mpf(d["omega"][j]), mpmath.mpf(d["tau"][i]),
-                                     backend="mpmath")
+            mu_s, nu_s = closed_form_fixed_point(mpmath.mpf(d["omega"][j]), mpmath.mpf(d["tau"][i]),
+                                                 backend="mpmath")
         assert d["mu_star"][i, j] == pytest.approx(float(mu_s), abs=1e-12)
         assert d["nu_star"][i, j] == pytest.approx(float(nu_s), rel=1e-12)
     # Theorem 1's mapping claim: the fixed points lie in its (μ, ν) box
@@ -153,7 +158,7 @@ def test_convergence_uses_the_simulator(tmp_path: Path) -> None:
     assert png_size(r.path) == (320, 240)
     analytic = r.data["analytic"]
     with mpmath.workdps(30):
-        ref = iterate(mpmath.mpf(0.5), 0, mpmath.mpf(2), 1, steps=3, backend="mpmath")
+        ref = closed_form_trajectory(mpmath.mpf(0.5), 0, mpmath.mpf(2), 1, steps=3, backend="mpmath")
     np.testing.assert_allclose(analytic, np.array(ref, dtype=float), rtol=1e-12)
     for w, emp in r.data["empirical"].items():
         assert emp.shape == (4, 2)
@@ -255,8 +260,8 @@ def _quad_moments(act, mu: float, omega: float, nu: float, tau: float) -> tuple:
         s = mpmath.sqrt(mpmath.mpf(nu) * mpmath.mpf(tau))
         cuts = sorted((mpmath.mpf(k.numerator) / k.denominator - m) / s for k in act.kinks)
         pts = [-mpmath.inf, *cuts, mpmath.inf]
-        e1 = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), pts)
-        e2 = mpmath.quad(lambda z: act.mpmath(m + s * z) ** 2 * mpmath.npdf(z), pts)
+        e1 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) * mpmath.npdf(z), pts)
+        e2 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) ** 2 * mpmath.npdf(z), pts)
         return float(e1), float(e2 - e1 * e1)
 
 
@@ -303,7 +308,7 @@ def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
     from flint import arb
 
     from snn_theory.derive import activations
-    from snn_theory.evaluate import gaussian
+    from snn_theory.evaluate import gaussian_moments
     from snn_theory.precision import working_precision
 
     act = activations.get("gelu", scale="1.7")
@@ -311,7 +316,7 @@ def test_activation_contraction_against_rigorous_engine(tmp_path: Path) -> None:
     d = r.data
     with working_precision(bits=80):
         for i, j in ((0, 0), (3, 2)):
-            q = gaussian.quantities(act, arb(d["mu"][j]), arb(-0.1), arb(d["nu"][i]),
+            q = gaussian_moments.quantities(act, arb(d["mu"][j]), arb(-0.1), arb(d["nu"][i]),
                                     arb(1.25), names=("spectral_norm",))["spectral_norm"]
             assert abs(d["S_mu_nu"][i, j] - float(q.mid())) <= 1e-10 + float(q.rad())
 

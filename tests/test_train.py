@@ -238,7 +238,7 @@ def test_activation_variant_learns_and_is_deterministic(act_run: RunResult,
 def test_activation_variant_initial_moments_follow_its_map() -> None:
     """Normalised weights at initialisation: as for SELU, each held-out sample's (mean,
     variance) follows the iterates of the activation's map g at ω = 0, τ = n/(n − 1)
-    (:func:`snn_theory.evaluate.activation_map.evaluate`, arb); pooled they give the recorded
+    (:func:`snn_theory.evaluate.activation_map.gaussian_quantities`, arb); pooled they give the recorded
     (μ_l, ν_l) up to O(1/√width): measured deviations at width 64 over 3 layers 0.03
     (mean) and 0.07 (variance); the tolerance is 1/√width = 0.125.  A wrong activation (tanh
     with c = 1, fixed point far from (0, 1)) leaves it."""
@@ -255,8 +255,8 @@ def test_activation_variant_initial_moments_follow_its_map() -> None:
         out = [(mu.mean(), nu.mean() + mu.var())]
         with working_precision(bits=64):
             for _ in range(ACT.depth):
-                q = [activation_map.evaluate(act, float(m), 0, float(v), Fraction(n, n - 1),
-                                             ("mean", "variance")) for m, v in zip(mu, nu)]
+                q = [activation_map.gaussian_quantities(act, float(m), 0, float(v), Fraction(n, n - 1),
+                                                        ("mean", "variance")) for m, v in zip(mu, nu)]
                 mu = np.array([float(t["mean"].mid()) for t in q])
                 nu = np.array([float(t["variance"].mid()) for t in q])
                 out.append((mu.mean(), nu.mean() + mu.var()))
@@ -271,8 +271,8 @@ def test_activation_variant_initial_moments_follow_its_map() -> None:
     assert r.in_region[0].tolist() == [1.0] * ACT.depth
     # pooled iterates suffice here: plain tanh's variance collapses (fixed point ν* < 0.4)
     with working_precision(bits=64):
-        wrong = activation_map.iterate(activations.get("tanh"), float(expected[0, 0]), 0,
-                                       float(expected[0, 1]), 1, steps=ACT.depth)
+        wrong = activation_map.gaussian_trajectory(activations.get("tanh"), float(expected[0, 0]), 0,
+                                                   float(expected[0, 1]), 1, steps=ACT.depth)
     assert abs(float(wrong[-1][1].mid()) - r.act_var[0, -1]) > tol
 
 

@@ -3,11 +3,11 @@
 **Per-box bound.**  The moments and their (m, v)-partials depend on (μ, ω, ν, τ) only through
 m = μω and v = ντ, so their enclosures live in the (m, v) plane: a dyadic grid of cells
 [i·2⁻ᵏ, (i+1)·2⁻ᵏ] × [j·2⁻ˡ, (j+1)·2⁻ˡ] whose enclosures (rigorous Gaussian integrals over the
-cell, :func:`snn_theory.evaluate.gaussian.raw_partials`) are computed once and cached.  For a 4-D box,
+cell, :func:`snn_theory.evaluate.gaussian_moments.raw_partials`) are computed once and cached.  For a 4-D box,
 its (m, v) rectangle (exact: μω is bilinear, so its range is spanned by the corner products)
 is covered by at most 2 × 2 cells at the level matching its size; the union of their
 enclosures contains the partials at every point of the box; the quantity is then evaluated in
-arb from those balls and the box's ω, τ, ν balls (:func:`snn_theory.evaluate.gaussian.quantities`).
+arb from those balls and the box's ω, τ, ν balls (:func:`snn_theory.evaluate.gaussian_moments.quantities`).
 The cache is an optimisation only: every cell is computed in this run (and the checker
 recomputes its own); nothing cached is read from disk.
 """
@@ -27,7 +27,7 @@ from flint import arb, ctx, fmpq
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import gaussian_moments
 from snn_theory.exact import (
     to_fraction,
 )
@@ -140,7 +140,7 @@ def _compute_cell(state: CellState, task: tuple[int, CellKey]
     act = state.activation()
     with working_precision(bits=state.bits):
         try:
-            raw = gaussian.raw_partials(act, _ball(m_lo, m_hi), _ball(v_lo, v_hi),
+            raw = gaussian_moments.raw_partials(act, _ball(m_lo, m_hi), _ball(v_lo, v_hi),
                                         order=order)
         except ArithmeticError:
             return task, None
@@ -179,7 +179,7 @@ class CellCache:
         self.cells.update(results)
 
     def partials(self, keys: Sequence[CellKey], order: int = 4
-                 ) -> gaussian.MomentPartials | None:
+                 ) -> gaussian_moments.MomentPartials | None:
         """Union over the cells, combined with the activation's scale and shift."""
         union: dict[tuple[int, int], arb] = {}
         for k in keys:
@@ -189,7 +189,7 @@ class CellCache:
             for key, packed in cell.items():
                 x = _unpack(packed)
                 union[key] = x if key not in union else union[key].union(x)
-        return gaussian.combine(union, order, _q(self.act.scale), _q(self.act.shift))
+        return gaussian_moments.combine(union, order, _q(self.act.scale), _q(self.act.shift))
 
 
 def box_enclosure(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fraction]]
@@ -202,7 +202,7 @@ def box_enclosure(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction,
     if P is None:
         return None
     balls = [_ball(lo, hi) for lo, hi in box]
-    value = gaussian.quantities(cache.act, *balls, names=(quantity,), partials=P)[quantity]
+    value = gaussian_moments.quantities(cache.act, *balls, names=(quantity,), partials=P)[quantity]
     return value if value.is_finite() else None
 
 
@@ -212,7 +212,7 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
     it was taken on.
 
     Monotonicity reduction (as :func:`snn_theory.certify.enclosure.bound`): where the enclosure of
-    ∂q/∂x_i over the box (:func:`snn_theory.evaluate.gaussian.activation_value_and_gradient` from the cells'
+    ∂q/∂x_i over the box (:func:`snn_theory.evaluate.gaussian_moments.activation_value_and_gradient` from the cells'
     partials) excludes 0, the extremum lies on the face x_i = the corresponding end; the box
     is replaced by that face (its (m, v) rectangle shrinks, often to a segment) and the test
     repeated.  On the final face the direct enclosure is intersected with the centred form
@@ -229,7 +229,7 @@ def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fra
         if P is None:
             return None, current, spread
         balls = [_ball(lo, hi) for lo, hi in current]
-        value, *grad = gaussian.activation_value_and_gradient(cache.act, quantity, *balls, partials=P)
+        value, *grad = gaussian_moments.activation_value_and_gradient(cache.act, quantity, *balls, partials=P)
         if not value.is_finite():
             return None, current, spread
         if first is None:
@@ -280,7 +280,7 @@ def point_enclosure(act: Activation, quantity: str, point: Sequence[Fraction]) -
     bits, and a certificate's witness would not be reproduced exactly."""
     balls = [_q(x) for x in point]
     mu, omega, nu, tau = balls
-    value = gaussian.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
+    value = gaussian_moments.quantities(act, mu, omega, nu, tau, names=(quantity,))[quantity]
     if not value.is_finite():
         return value
     lo, hi = ball_end(value, -1), ball_end(value, 1)

@@ -88,7 +88,8 @@ def table(names: tuple[str, ...] = activations.NAMES, *, time_limit: float = 60.
         started = time.monotonic()
         act, params = normalized(name)
         with working_precision(digits=20):
-            s = activation_map.evaluate(act, 0, 0, 1, 1, ("spectral_norm",))["spectral_norm"]
+            s = activation_map.gaussian_quantities(act, 0, 0, 1, 1,
+                                                   ("spectral_norm",))["spectral_norm"]
         bounder = bounder_for(resolve(act))
         settings = Settings(max_boxes=max_boxes, time_limit=time_limit, bounder=bounder)
         results = []

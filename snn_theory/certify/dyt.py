@@ -26,7 +26,7 @@ from flint import arb
 
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import gaussian_moments
 from snn_theory.evaluate.activation_map import solve_affine
 from snn_theory.exact import format_fraction, parse_exact
 from snn_theory.precision import working_precision
@@ -57,10 +57,10 @@ def dyt_row(alpha: Fraction | str, bits: int = DYT_BITS) -> DytRow:
         if not affine.certified:
             raise ArithmeticError(f"gamma, beta not certified for alpha = {alpha}: "
                                   f"{affine.method}")
-        partials = gaussian.moment_partials(act, arb(0), arb(1), order=2,
-                                            scale=affine.scale, shift=affine.shift)
-        s = gaussian.quantities(act, arb(0), arb(0), arb(1), arb(1), ("spectral_norm",),
-                                partials=partials)["spectral_norm"]
+        partials = gaussian_moments.moment_partials(act, arb(0), arb(1), order=2,
+                                                    scale=affine.scale, shift=affine.shift)
+        s = gaussian_moments.quantities(act, arb(0), arb(0), arb(1), arb(1), ("spectral_norm",),
+                                        partials=partials)["spectral_norm"]
     attracting = True if s < 1 else False if s >= 1 else None
     return DytRow(a, affine.scale, affine.shift, s, attracting)
 

@@ -28,7 +28,7 @@ from flint import arb, ctx
 
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import gaussian_moments
 from snn_theory.evaluate.model import ModelSpec, resolve
 from snn_theory.precision import working_precision
 
@@ -105,7 +105,7 @@ def certified_gains(act: ModelSpec, *, digits: int | None = None) -> GainResult:
 
 
 def _gains(act: Activation) -> GainResult:
-    partials = gaussian.moment_partials(act, arb(0), arb(1), order=0)
+    partials = gaussian_moments.moment_partials(act, arb(0), arb(1), order=0)
     mean, second = partials.A[0], partials.B[0]
     variance = second - mean * mean
     if not variance > 0 or not second > 0:

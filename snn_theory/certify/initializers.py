@@ -21,7 +21,7 @@ Laws (each value an arb ball, computed in :func:`law_moments`):
 
 :data:`PRESETS` lists what common frameworks do (scale s, law) and :func:`initializer_table`
 gives, per preset, E[τ], the spread, the correction, and the certified fixed point of g for
-(ω, τ) = (0, E[τ]) (:func:`snn_theory.evaluate.moment_map.fixed_point`, Krawczyk in arb).  Whether a
+(ω, τ) = (0, E[τ]) (:func:`snn_theory.evaluate.moment_map.closed_form_fixed_point`, Krawczyk in arb).  Whether a
 non-Gaussian weight law still settles at that fixed point is a finite-width question:
 :func:`monte_carlo` runs a small float64 network (evidence, not proof).
 """
@@ -38,7 +38,7 @@ import numpy as np
 from flint import arb, fmpq
 
 from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import fixed_point
+from snn_theory.evaluate.moment_map import closed_form_fixed_point
 from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision
 
@@ -170,7 +170,7 @@ def initializer_row(preset: Preset, fan_in: int) -> InitializerRow:
     tau_sd = tau * ((m.kurtosis - 1) / fan_in).sqrt()
     fp, note = None, ""
     try:
-        fp = fixed_point(arb(0), tau, backend="arb")
+        fp = closed_form_fixed_point(arb(0), tau, backend="arb")
         if not fp[1] > 0:
             fp, note = None, "no fixed point with ν > 0 certified"
     except (ArithmeticError, ValueError):

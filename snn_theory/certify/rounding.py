@@ -5,7 +5,7 @@ truncated ``1.0507f``, bfloat16 values.  For such *exact* constants (the stored 
 or the decimals given) :func:`rounding_impact` reports, rigorously:
 
 * the fixed point (μ*, ν*) of the moment map g for weights (ω, τ) (default (0, 1)) with those
-  constants — :func:`snn_theory.evaluate.moment_map.fixed_point` with the arb backend, a Krawczyk test
+  constants — :func:`snn_theory.evaluate.moment_map.closed_form_fixed_point` with the arb backend, a Krawczyk test
   proving that the returned balls hold the unique fixed point in a small box;
 * its distance from (0, 1): μ*, ν* − 1 and √(μ*² + (ν* − 1)²), balls;
 * S (the spectral norm of the Jacobian of g, the contraction constant) at that fixed point, a
@@ -32,7 +32,7 @@ from flint import arb, fmpq
 from snn_theory.certify.claims import BUILTIN_CLAIMS, THEOREM_GROUPS, Claim
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, dtypes
-from snn_theory.evaluate.moment_map import evaluate, fixed_point
+from snn_theory.evaluate.moment_map import closed_form_fixed_point, closed_form_quantities
 from snn_theory.exact import ball_endpoints, decimal_text, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 
@@ -176,7 +176,7 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
         lam01, alpha01 = backends.constants_function("arb")()
         om_b, ta_b = (arb(fmpq(x.numerator, x.denominator)) for x in (om, ta))
         try:
-            mu, nu = fixed_point(om_b, ta_b, lam, alpha, backend="arb")
+            mu, nu = closed_form_fixed_point(om_b, ta_b, lam, alpha, backend="arb")
         except (ArithmeticError, ValueError, ZeroDivisionError) as exc:
             reason = ("Newton's method from (0, 1) left ν > 0" if "domain" in str(exc)
                       else str(exc))
@@ -184,8 +184,8 @@ def rounding_impact(constants: ShippedConstants, omega: Any = "0", tau: Any = "1
                                   f"({reason})") from exc
         if not nu > 0:  # pragma: no cover - the start (0, 1) is far from ν = 0
             raise ArithmeticError("the certified fixed point is not in ν > 0")
-        s = evaluate(mu, om_b, nu, ta_b, lam, alpha, backend="arb",
-                     quantities=("spectral_norm",), check=False)["spectral_norm"]
+        s = closed_form_quantities(mu, om_b, nu, ta_b, lam, alpha, backend="arb",
+                                   quantities=("spectral_norm",), check=False)["spectral_norm"]
         distance = (mu * mu + (nu - 1) * (nu - 1)).sqrt()
         lam_delta, alpha_delta = lam - lam01, alpha - alpha01
     results = []

@@ -48,7 +48,7 @@ from snn_theory.certify import propagation
 from snn_theory.derive import activations
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import gaussian_moments
 from snn_theory.evaluate.dual import Dual
 from snn_theory.evaluate.gaussian import fraction_ball
 from snn_theory.precision import working_precision
@@ -186,13 +186,13 @@ def shape_moments(act: Activation, alpha: arb, beta: arb, curvature: bool = Fals
                          "infinite; for ReLU and leaky ReLU use the leaky-ReLU form of TAT")
     c, d = fraction_ball(act.scale), fraction_ball(act.shift)
     v = _square(alpha)
-    raw = gaussian.raw_partials(_base(act), beta, v, order=4)
-    P = gaussian.combine(raw, 4, c, d)
-    raw1 = gaussian.raw_partials(first_derivative(act), beta, v, order=2)
+    raw = gaussian_moments.raw_partials(_base(act), beta, v, order=4)
+    P = gaussian_moments.combine(raw, 4, c, d)
+    raw1 = gaussian_moments.raw_partials(first_derivative(act), beta, v, order=2)
     D1 = tuple(c * c * raw1[(2, n)] for n in range(3))
     D2 = None
     if curvature:
-        raw2 = gaussian.raw_partials(second_derivative(act), beta, v, order=2)
+        raw2 = gaussian_moments.raw_partials(second_derivative(act), beta, v, order=2)
         D2 = tuple(c * c * raw2[(2, n)] for n in range(3))
     return ShapeMoments(alpha, beta, P.A, P.B, D1, D2)
 

@@ -48,7 +48,7 @@ from snn_theory.certify.shaped import (
 )
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.evaluate import dual
+from snn_theory.evaluate import activation_functions, dual
 from snn_theory.evaluate.dual import Dual
 from snn_theory.evaluate.gaussian import fraction_ball
 from snn_theory.evaluate.krawczyk import krawczyk_1d, krawczyk_nd
@@ -143,10 +143,10 @@ def _float_residuals(act: Activation, method: str, targets: dict[str, float]
         if alpha <= 0 or not np.isfinite(u).all():
             return np.full(len(u), 1e3)
         x = alpha * z + beta
-        f = act.numpy(x)
+        f = activation_functions.value_numpy(act, x)
         A, B = w @ f, w @ (f * f)
         A2, B2 = w @ (f * (z * z - 1)) / alpha**2, w @ (f * f * (z * z - 1)) / alpha**2
-        D1 = w @ (c * d1.numpy(x)) ** 2
+        D1 = w @ (c * activation_functions.value_numpy(d1, x)) ** 2
         delta = -A if method == "dks" else float(u[2])
         n = B + 2 * delta * A + delta * delta
         if not n > 0:
@@ -154,7 +154,7 @@ def _float_residuals(act: Activation, method: str, targets: dict[str, float]
         out = [alpha**2 * (B2 + 2 * delta * A2) / (2 * n) - 1,
                alpha**2 * D1 / n - targets["slope"]]
         if method == "tat":
-            D2 = w @ (c * d2.numpy(x)) ** 2  # type: ignore[union-attr]
+            D2 = w @ (c * activation_functions.value_numpy(d2, x)) ** 2  # type: ignore[union-attr]
             out.append(alpha**4 * D2 / n - targets["curvature"])
         return np.array(out)
 
@@ -172,7 +172,7 @@ def _float_candidates(act: Activation, method: str, targets: dict[str, float]
     offsets = (0.0,) if method == "dks" else (0.0, 0.5, -0.5)
     for alpha in (0.5, 1.0, 0.2, 2.0, 4.0, 0.05, 0.01, 0.002):
         for beta in (0.0, 0.5, -0.5, 1.5, -1.5):
-            mean = float(_WEIGHTS @ act.numpy(alpha * _NODES + beta))
+            mean = float(_WEIGHTS @ activation_functions.value_numpy(act, alpha * _NODES + beta))
             for offset in offsets:
                 u0 = np.array([alpha, beta] + ([offset * alpha - mean] if method == "tat"
                                                else []))

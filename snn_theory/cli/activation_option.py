@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
-from snn_theory.derive import activations
+from snn_theory.derive import activation_parser, activations
 from snn_theory.evaluate import model
 from snn_theory.evaluate.model import MomentModel
 
 HELP = ("Activation: a built-in name (" + ", ".join(activations.NAMES) + ", swish) or an "
-        "expression in x over " + ", ".join(activations.FUNCTIONS) + " (e.g. "
+        "expression in x over " + ", ".join(activation_parser.FUNCTIONS) + " (e.g. "
         "\"1.59*tanh(x)\", \"x*erfc(-x/sqrt(2))/2\").  Default selu.")
 
 

@@ -51,11 +51,8 @@ from fractions import Fraction
 
 import click
 
-from snn_theory.certify.constants import (
-    MAX_DIGITS,
-    ConstantsResult,
-    solve_constants,
-)
+from snn_theory.certify.constants import MAX_DIGITS, solve_constants
+from snn_theory.certify.constants_result import ConstantsResult
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.cli.activation_option import resolve_options
 from snn_theory.cli.exit_codes import EXIT_NOT_CERTIFIED

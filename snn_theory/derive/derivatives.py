@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from snn_theory.derive import activations
+from snn_theory.derive import activation_parser, activations
 from snn_theory.errors import InputError
 
 #: Bounds |g′(x)| ≤ Σ a_k |x|^k of the built-in activations' base functions g (proofs):
@@ -48,7 +48,7 @@ def derivative_growth(act: activations.Activation) -> tuple[Fraction, ...]:
     for piece in act.pieces:
         d = sp.diff(piece.expr, activations.x)
         if not d.has(activations.x):
-            bound: tuple[Fraction, ...] = (activations.constant_upper(d),)
+            bound: tuple[Fraction, ...] = (activation_parser.constant_upper(d),)
         else:
             try:
                 bound = activations.parse_expression(str(d)).growth
@@ -57,7 +57,7 @@ def derivative_growth(act: activations.Activation) -> tuple[Fraction, ...]:
                     f"chi1 and the slopes need a growth bound of f'; none derived for "
                     f"the derivative {d} of {act.definition!r} ({exc})"
                 ) from None
-        total = activations.poly_add(total, bound) if total else bound
+        total = activation_parser.poly_add(total, bound) if total else bound
     return total
 
 

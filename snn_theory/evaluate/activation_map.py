@@ -29,7 +29,7 @@ from flint import arb, ctx, fmpq
 from snn_theory.derive import formulas
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError, NumericalFailure
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import activation_functions, gaussian_moments
 from snn_theory.evaluate.krawczyk import krawczyk
 from snn_theory.evaluate.moment_map import arb_to_mpf, mpf_to_arb, newton_fixed_point
 from snn_theory.exact import parse_exact
@@ -48,8 +48,8 @@ def ball(x: Any) -> arb:
     return arb(str(x)) if isinstance(x, str) else arb(x)
 
 
-def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
-             quantities: Sequence[str] | None = None) -> dict[str, arb]:
+def gaussian_quantities(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
+                        quantities: Sequence[str] | None = None) -> dict[str, arb]:
     """Enclosures of the quantities at (μ, ω, ν, τ) (numbers or balls) at the current
     precision.  Raises :class:`InputError` unless ν·τ > 0, ArithmeticError if an integral
     fails."""
@@ -57,7 +57,7 @@ def evaluate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
     if not (nu > 0 and tau > 0):
         raise InputError("nu and tau must be > 0")
     kwargs = {} if quantities is None else {"names": tuple(quantities)}
-    return gaussian.quantities(act, mu, omega, nu, tau, **kwargs)
+    return gaussian_moments.quantities(act, mu, omega, nu, tau, **kwargs)
 
 
 #: Half-width (in standard deviations), sub-intervals per piece and Gauss–Legendre nodes
@@ -108,7 +108,7 @@ def evaluate_float(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any,
             half = (b - a)[:, None] / 2
             z = (a + b)[:, None] / 2 + half * t[None, :]
             weight = half * w[None, :] * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
-            f = act.numpy(m[:, None] + s[:, None] * z)
+            f = activation_functions.value_numpy(act, m[:, None] + s[:, None] * z)
             for n, he in enumerate((1.0, z, z * z - 1)):
                 A[n] += np.sum(f * he * weight, axis=1)
                 B[n] += np.sum(f * f * he * weight, axis=1)
@@ -196,10 +196,10 @@ def trivial_fixed_point(act: Activation, omega: Any, tau: Any) -> str | None:
             f"use a larger tau")
 
 
-def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
-            steps: int = 10) -> list[tuple[arb, arb]]:
+def gaussian_trajectory(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
+                        steps: int = 10) -> list[tuple[arb, arb]]:
     """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu); arguments
-    in the one order (mu, omega, nu, tau) of :func:`evaluate`.  Each step maps the exact midpoint of
+    in the one order (mu, omega, nu, tau) of :func:`gaussian_quantities`.  Each step maps the exact midpoint of
     the previous ball (so every printed ball encloses g of the previous *midpoint*: a
     rigorous one-step enclosure, not an enclosure of the whole orbit)."""
     point = (ball(mu), ball(nu))
@@ -208,7 +208,7 @@ def iterate(act: Activation, mu: Any, omega: Any, nu: Any, tau: Any, *,
         m, v = arb(point[0].mid()), arb(point[1].mid())
         if not v > 0:
             raise InputError(f"the trajectory left the domain (nu = {v} is not > 0)")
-        q = evaluate(act, m, omega, v, tau, ("mean", "variance"))
+        q = gaussian_quantities(act, m, omega, v, tau, ("mean", "variance"))
         point = (q["mean"], q["variance"])
         out.append(point)
     return out
@@ -230,8 +230,8 @@ class FixedPoint:
                 f"variance={self.variance.str(digits, radius=True)})")
 
 
-def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any, Any] = (0, 1),
-                iterations: int = 60) -> FixedPoint:
+def gaussian_fixed_point(act: Activation, omega: Any = 0, tau: Any = 1,
+                         start: tuple[Any, Any] = (0, 1), iterations: int = 60) -> FixedPoint:
     """The one Newton loop (:func:`snn_theory.evaluate.moment_map.newton_fixed_point`) on
     g(x) − x with the midpoints of the arb enclosures, at the arb precision, then a
     Krawczyk test in arb around its last iterate (``proved`` False if the test fails;
@@ -240,7 +240,7 @@ def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any,
 
     def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
                   ) -> dict[str, Any]:
-        q = evaluate(act, mpf_to_arb(mu), omega_b, mpf_to_arb(nu), tau_b, names)
+        q = gaussian_quantities(act, mpf_to_arb(mu), omega_b, mpf_to_arb(nu), tau_b, names)
         return {k: arb_to_mpf(v.mid()) for k, v in q.items()}
 
     with mpmath.workprec(ctx.prec):
@@ -258,11 +258,11 @@ def fixed_point(act: Activation, omega: Any = 0, tau: Any = 1, start: tuple[Any,
         x, y = mpf_to_arb(r.mu), mpf_to_arb(r.nu)
 
     def f(u: arb, w: arb) -> tuple[arb, arb]:
-        q = evaluate(act, u, omega_b, w, tau_b, ("mean", "variance"))
+        q = gaussian_quantities(act, u, omega_b, w, tau_b, ("mean", "variance"))
         return q["mean"] - u, q["variance"] - w
 
     def jac(u: arb, w: arb) -> list[list[arb]]:
-        q = evaluate(act, u, omega_b, w, tau_b, ("H11", "H12", "H21", "H22"))
+        q = gaussian_quantities(act, u, omega_b, w, tau_b, ("H11", "H12", "H21", "H22"))
         return [[q["H11"] - 1, q["H12"]], [q["H21"], q["H22"] - 1]]
 
     radius = arb(2) ** (-(ctx.prec // 2))
@@ -308,7 +308,7 @@ def solve_affine(act: Activation, mean: Fraction, variance: Fraction, omega: Fra
     base = act.with_affine(Fraction(1), Fraction(0))
     m = ball(mean) * ball(omega)
     v = ball(variance) * ball(tau)
-    P = gaussian.moment_partials(base, m, v, order=0)
+    P = gaussian_moments.moment_partials(base, m, v, order=0)
     m1, m2 = P.A[0], P.B[0]
     var_g = m2 - m1 * m1
     mu_b, nu_b = ball(mean), ball(variance)

@@ -263,7 +263,7 @@ def _with_point(text: str) -> str:
 
 # ------------------------------------------------------------------------- solved constants
 def named_constant_balls(result: Any) -> dict[str, arb]:
-    """The certified balls of a :class:`snn_theory.certify.constants.ConstantsResult` by name:
+    """The certified balls of a :class:`snn_theory.certify.constants_result.ConstantsResult` by name:
     ``lambda``, ``alpha``, ``alpha_prime`` and ``dropout[R].a`` / ``dropout[R].b``."""
     balls = {"lambda": result.lam, "alpha": result.alpha, "alpha_prime": result.alpha_prime}
     for d in result.dropout:

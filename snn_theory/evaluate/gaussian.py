@@ -8,7 +8,7 @@ lemma iterated):
     ∂ⁿ/∂mⁿ E[h(x)] = E[h(x)·Heₙ(z)] / sⁿ,        ∂/∂v E[h(x)] = ½·∂²/∂m² E[h(x)],
 
 so ∂ᵢ_m ∂ʲ_v E[h] = E[h·He_{i+2j}(z)] / (s^{i+2j}·2ʲ), with Heₙ the probabilists' Hermite
-polynomials (He₀ = 1, He₁ = z, Heₙ₊₁ = z·Heₙ − n·Heₙ₋₁).  For h = gᵖ (p = 1, 2):
+polynomials (He₀ = 1, He₁ = z, Heₙ₊₁ = z·Heₙ − n·Heₙ₋₁).  For h = gᵖ (any power p ≥ 1):
 
     E[h(x)·Heₙ(z)] = ∫ h(x)·Heₙ((x − m)/s)·exp(−(x − m)²/(2v)) dx / (s√(2π)).
 
@@ -46,14 +46,14 @@ integrates every piece numerically (the second method the tests compare against)
 budget raises :class:`IntegrationBudgetExceeded` (an ArithmeticError: "not certified"),
 saying which budget ran out.
 
-The moments depend on (μ, ω, ν, τ) only through (m, v) = (μω, ντ): everything here is a
-function of (m, v); :func:`quantities` adds the (ω, τ) factors of the Jacobian (docs/mathematics.md §2).
+Everything here is a function of (m, v) and of the base function g;
+:mod:`snn_theory.evaluate.gaussian_moments` makes of it the partials of E[fᵖ] over (m, v) boxes
+and the quantities of the moment map.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -64,10 +64,10 @@ from typing import Any
 import sympy as sp
 from flint import acb, arb, ctx, fmpq
 
-from snn_theory.derive import formulas
-from snn_theory.derive.activations import Activation, Analytic
-from snn_theory.derive.activations import x as _x
+from snn_theory.derive.activation_parser import x as _x
+from snn_theory.derive.activations import Activation
 from snn_theory.derive.codegen import compile_function
+from snn_theory.evaluate import activation_functions
 from snn_theory.evaluate.backends import namespace as _backend_namespace
 from snn_theory.exact import to_fraction
 from snn_theory.precision import working_precision
@@ -76,6 +76,8 @@ from snn_theory.precision import working_precision
 MAX_ORDER = 8
 #: Highest Hermite order :func:`expectations` accepts (Mehler coefficients of C-maps).
 MAX_EXPECTATION_ORDER = 160
+#: Highest power p of E[gᵖ·Heₙ] :func:`expectations` accepts.
+MAX_POWER = 16
 
 
 def hermite_coefficients(n: int) -> list[int]:
@@ -237,20 +239,20 @@ def _closed_terms(act: Activation, piece: int, power: int
                   ) -> tuple[tuple[int, Fraction, Any], ...] | None:
     """The closed-form terms of g_pieceᵖ with their coefficients compiled for arb (cached)."""
     key = ("closed", piece, power)
-    if key not in act._cache:
+    if key not in act.compiled:
         terms = exp_polynomial_terms(act.pieces[piece].expr ** power)
         if terms is None:
-            act._cache[key] = None
+            act.compiled[key] = None
         else:
             args = tuple(s for s, _ in act.parameters)
             fn = compile_function(args, [t.coefficient for t in terms],
                                   _backend_namespace("arb"), name=f"closed{piece}_{power}")
-            act._cache[key] = (tuple((t.k, t.a) for t in terms), fn)
-    entry = act._cache[key]
+            act.compiled[key] = (tuple((t.k, t.a) for t in terms), fn)
+    entry = act.compiled[key]
     if entry is None:
         return None
     shapes, fn = entry
-    coeffs = fn(*act.parameter_values("arb"))
+    coeffs = fn(*activation_functions.parameter_values(act, "arb"))
     # the exponent as (numerator, denominator): cheap to hash and compare (Fraction is not)
     return tuple((k, (a.numerator, a.denominator), c) for (k, a), c in zip(shapes, coeffs))
 
@@ -368,8 +370,14 @@ def _integrand(fn: Any, params: tuple, powers: tuple[int, ...], herm: list[int],
     """gᵖ(z)·Heₙ((z − m)/s)·exp(−((z − m)/s)²/2); for two powers p₁, p₂ the holomorphic
     combination F₁ + i·F₂, whose real and imaginary parts on the real axis are F₁ and F₂ (so
     one integration gives both integrals)."""
+    def power(g: acb, p: int) -> acb:
+        h = g
+        for _ in range(p - 1):
+            h = h * g
+        return h
+
     def f(z: acb, analytic: bool) -> acb:
-        Analytic.flag = bool(analytic)
+        activation_functions.Analytic.flag = bool(analytic)
         g = fn(z, *params)[0]
         g = g if isinstance(g, acb) else acb(g)
         t = (z - m) / s
@@ -379,8 +387,9 @@ def _integrand(fn: Any, params: tuple, powers: tuple[int, ...], herm: list[int],
         w = he * (-(t * t) / 2).exp()
         if powers == (1, 2):
             return g * (1 + acb(0, 1) * g) * w
-        h = g if powers[0] == 1 else g * g
-        return h * w
+        if len(powers) == 2:
+            return (power(g, powers[0]) + acb(0, 1) * power(g, powers[1])) * w
+        return power(g, powers[0]) * w
 
     return f
 
@@ -400,6 +409,9 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         raise ArithmeticError("the variance ball must be > 0")
     if order > MAX_EXPECTATION_ORDER:
         raise ValueError(f"order must be ≤ {MAX_EXPECTATION_ORDER}")
+    if not powers or any(isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= MAX_POWER
+                         for p in powers):
+        raise ValueError(f"powers must be integers in 1..{MAX_POWER}")
     prec = ctx.prec
     point = (m.rad() == 0 and v.rad() == 0) if point_check is None else point_check
     v_lo = arb(v.lower())
@@ -426,8 +438,8 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         numeric = [i for i in range(len(act.pieces)) if closed[i] is None]
         left = any(act.pieces[i].lo is None or act.pieces[i].lo < a for i in numeric)
         right = any(act.pieces[i].hi is None or act.pieces[i].hi > b for i in numeric)
-        params = act.parameter_values("arb")
-        fns = act.piece_functions("acb")
+        params = activation_functions.parameter_values(act, "arb")
+        fns = activation_functions.piece_functions(act, "acb")
         norm = 1 / (s * (2 * arb.pi()).sqrt())
         m_c, s_c = acb(m), acb(s)
         values: dict[tuple[int, int], arb] = {}
@@ -435,7 +447,7 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         abs_m = arb(abs(m).upper())
         t_right = arb(((fraction_ball(b) - arb(m.upper())) / s_hi).lower())
         t_left = arb(((arb(m.lower()) - fraction_ball(a)) / s_hi).lower())
-        growth = act.growth_arb()
+        growth = activation_functions.growth_balls(act)
         params_acb = tuple(acb(q) for q in params)
         memos: list[dict] = [{} for _ in act.pieces]
         degree = max((t[0] for terms in closed if terms is not None for ts in terms
@@ -443,12 +455,14 @@ def expectations(act: Activation, m: arb, v: arb, order: int = 2,
         jmax = degree + order
         for n in range(min_order, order + 1):
             herm = hermite_coefficients(n)
-            totals = [arb(0), arb(0)]
-            for lo, hi, piece in segments:
-                integrand = _integrand(fns[piece], params_acb, powers, herm, m_c, s_c)
-                re, im = _integrate(integrand, lo, hi, point, prec, s_hi, meter)
-                totals[0] += re
-                totals[1] += im
+            totals = [arb(0) for _ in range(len(powers) + 1)]
+            for first in range(0, len(powers), 2):  # two powers per integration
+                pair = powers[first:first + 2]
+                for lo, hi, piece in segments:
+                    integrand = _integrand(fns[piece], params_acb, pair, herm, m_c, s_c)
+                    re, im = _integrate(integrand, lo, hi, point, prec, s_hi, meter)
+                    totals[first] += re
+                    totals[first + 1] += im
             exact = [arb(0) for _ in powers]
             for i, terms in enumerate(closed):
                 if terms is not None:
@@ -522,200 +536,12 @@ def _integrate(integrand: Any, lo: Fraction, hi: Fraction, point: bool, prec: in
     return result.real, result.imag
 
 
-# ----------------------------------------------------------------------------- (m, v) layer
-@dataclass(frozen=True)
-class MomentPartials:
-    """∂ⁿ/∂mⁿ of A(m, v) = E[f(x)] and B(m, v) = E[f(x)²], n = 0..order, over the balls;
-    ∂ᵢ_m∂ʲ_v = ∂^{i+2j}_m / 2ʲ.  f = c·g + d with c, d balls."""
-
-    A: tuple[arb, ...]
-    B: tuple[arb, ...]
-
-    def a(self, i: int, j: int = 0) -> arb:
-        return self.A[i + 2 * j] / 2**j
-
-    def b(self, i: int, j: int = 0) -> arb:
-        return self.B[i + 2 * j] / 2**j
-
-
-def _normalized(act: Activation, m: arb, v: arb, order: int, closed_form: bool = True,
-                min_order: int = 0) -> dict[tuple[int, int], arb]:
-    """∂ⁿ_m E[gᵖ] = E[gᵖ·Heₙ(z)]/sⁿ, p = 1, 2, n = min_order..order, enclosed directly over
-    the balls."""
-    e = expectations(act, m, v, order=order, closed_form=closed_form, min_order=min_order)
-    s = v.sqrt()
-    return {(p, n): e.values[(p, n)] / s**n for p in (1, 2)
-            for n in range(min_order, order + 1)}
-
-
 def has_closed_pieces(act: Activation) -> bool:
     """Whether some piece of g (and of g²) is of closed form (see the module docstring)."""
     return any(_closed_terms(act, i, 1) is not None and _closed_terms(act, i, 2) is not None
                for i in range(len(act.pieces)))
 
 
-def raw_partials(act: Activation, m: arb, v: arb, order: int = 2, closed_form: bool = True
-                 ) -> dict[tuple[int, int], arb]:
-    """∂ⁿ_m E[gᵖ] (p = 1, 2; n = 0..order) for all (m, v) in the balls, g the base function.
-
-    At a point: the integrals directly.  Over a box: the centred (mean-value) form
-
-        ∂ⁿF(B) ⊆ ∂ⁿF(c) + ∂ⁿ⁺¹F(B)·(m − c_m) + ½·∂ⁿ⁺²F(B)·(v − c_v)
-
-    (∂_v = ½∂²_m), intersected with the direct enclosure: the direct one alone overestimates
-    by a factor that grows with the box, because the Gaussian weight is enclosed pointwise.
-    The form is applied from order ``order + 2`` down to 0, each order using the already
-    tightened enclosures of the two above it (only the top two stay direct).
-
-    With closed-form pieces (and ``closed_form``) the centre values and the direct box
-    enclosures are closed form, and the top two orders are also enclosed by numerical
-    integration over the box (the closed form's Hermite expansion over a box is much wider
-    than the integrator's pointwise enclosure at high orders) and intersected."""
-    if m.rad() == 0 and v.rad() == 0:
-        return _normalized(act, m, v, order, closed_form)
-    top = order + 4
-    cm, cv = arb(m.mid()), arb(v.mid())
-    centre = _normalized(act, cm, cv, top - 2, closed_form)
-    dm, dv = m - cm, v - cv
-
-    def tighten(direct: dict[tuple[int, int], arb]) -> dict[tuple[int, int], arb]:
-        tight = dict(direct)
-        # from the top down: each order is tightened with the already tightened higher ones
-        for n in range(top - 2, -1, -1):
-            for p in (1, 2):
-                centred = centre[(p, n)] + tight[(p, n + 1)] * dm + tight[(p, n + 2)] / 2 * dv
-                d = direct.get((p, n))
-                if d is None:
-                    tight[(p, n)] = centred
-                elif centred.is_finite():
-                    tight[(p, n)] = centred.intersection(d) if centred.overlaps(d) else centred
-        return tight
-
-    if closed_form and has_closed_pieces(act):
-        direct = _normalized(act, m, v, top, closed_form=True)
-        for key, x in _normalized(act, m, v, top, closed_form=False,
-                                  min_order=top - 1).items():
-            d = direct[key]
-            direct[key] = x.intersection(d) if x.overlaps(d) and d.is_finite() else x
-        tight = tighten(direct)
-        if all(x.is_finite() for x in tight.values()):
-            return {k: x for k, x in tight.items() if k[1] <= order}
-    tight = tighten(_normalized(act, m, v, top, closed_form))
-    return {k: x for k, x in tight.items() if k[1] <= order}
-
-
-def combine(raw: dict[tuple[int, int], arb], order: int, scale: arb, shift: arb
-            ) -> MomentPartials:
-    """Partials of E[f], E[f²] for f = c·g + d from those of E[g], E[g²]."""
-    c, d = scale, shift
-    A, B = [], []
-    for n in range(order + 1):
-        g1, g2 = raw[(1, n)], raw[(2, n)]
-        if n == 0:
-            A.append(c * g1 + d)
-            B.append(c * c * g2 + 2 * c * d * g1 + d * d)
-        else:
-            A.append(c * g1)
-            B.append(c * c * g2 + 2 * c * d * g1)
-    return MomentPartials(tuple(A), tuple(B))
-
-
-def moment_partials(act: Activation, m: arb, v: arb, order: int = 2,
-                    scale: arb | None = None, shift: arb | None = None) -> MomentPartials:
-    """Enclosures of ∂ⁿ_m E[f] and ∂ⁿ_m E[f²], n = 0..order, for all (m, v) in the balls;
-    ``scale``/``shift`` override the activation's c, d (balls, e.g. while solving for them)."""
-    c = fraction_ball(act.scale) if scale is None else scale
-    d = fraction_ball(act.shift) if shift is None else shift
-    return combine(raw_partials(act, m, v, order), order, c, d)
-
-
-# ----------------------------------------------------------------------------- quantities
-_BASE_NAMES = tuple(formulas.BASE)
-
-
-@functools.cache
-def _derived_function(names: tuple[str, ...]) -> Any:
-    """The quantities of :data:`snn_theory.derive.formulas.DERIVED` from the base ones and ν (arb)."""
-    args = (*formulas.BASE_SYMBOLS, formulas.nu)
-    return compile_function(args, [formulas.DERIVED[n] for n in names],
-                            _backend_namespace("arb"), name="generic_" + "_".join(names))
-
-
-@functools.cache
-def _derived_gradient_function(name: str) -> Any:
-    """(∂q/∂b_k for each base quantity b_k, ∂q/∂ν explicit) as arb code."""
-    args = (*formulas.BASE_SYMBOLS, formulas.nu)
-    expr = formulas.DERIVED[name]
-    parts = [sp.diff(expr, b) for b in formulas.BASE_SYMBOLS] + [sp.diff(expr, formulas.nu)]
-    return compile_function(args, parts, _backend_namespace("arb"), name=f"generic_grad_{name}")
-
-
-def base_values(P: MomentPartials, omega: arb, tau: arb) -> tuple[arb, ...]:
-    """(μ̃, ξ̃, J11, J12, J21, J22) from the (m, v) partials (docs/mathematics.md §2)."""
-    return (P.a(0), P.b(0), omega * P.a(1), tau * P.a(0, 1), omega * P.b(1), tau * P.b(0, 1))
-
-
-def base_gradients(P: MomentPartials, mu: arb, omega: arb, nu: arb, tau: arb
-                   ) -> tuple[tuple[arb, arb, arb, arb], ...]:
-    """Gradients in (μ, ω, ν, τ) of the base quantities, by the chain rule through (m, v)
-    (needs ``P`` of order 4)."""
-    def chain(fm: arb, fv: arb) -> tuple[arb, arb, arb, arb]:
-        return (omega * fm, mu * fm, tau * fv, nu * fv)
-
-    grads = []
-    for F in (P.a, P.b):
-        grads.append(chain(F(1), F(0, 1)))
-    if len(P.A) < 5:  # order 2: the Jacobian entries' gradients are not available
-        return (grads[0], grads[1], None, None, None, None)
-    for F in (P.a, P.b):
-        # J_1 = ω·F_m ;  J_2 = τ·F_v
-        g_m = chain(F(2), F(1, 1))
-        j1 = tuple(omega * g for g in g_m)
-        j1 = (j1[0], j1[1] + F(1), j1[2], j1[3])
-        g_v = chain(F(1, 1), F(0, 2))
-        j2 = tuple(tau * g for g in g_v)
-        j2 = (j2[0], j2[1], j2[2], j2[3] + F(0, 1))
-        grads.append((j1, j2))
-    mean_g, second_g, (j11, j12), (j21, j22) = grads
-    return (mean_g, second_g, j11, j12, j21, j22)
-
-
-def quantities(act: Activation, mu: arb, omega: arb, nu: arb, tau: arb,
-               names: Sequence[str] = formulas.QUANTITIES,
-               partials: MomentPartials | None = None) -> dict[str, arb]:
-    """Every quantity of the SELU pipeline (mean, second_moment, variance, variance_change,
-    J, H, spectral_norm) for activation ``act``, enclosed for all points of the balls.
-    ``partials`` may be given (e.g. enclosures over a larger (m, v) box, from a cache)."""
-    if partials is None:
-        partials = moment_partials(act, mu * omega, nu * tau, order=2)
-    base = base_values(partials, omega, tau)
-    names = tuple(names)
-    return dict(zip(names, _derived_function(names)(*base, nu)))
-
-
-def activation_value_and_gradient(act: Activation, name: str, mu: arb, omega: arb, nu: arb,
-                                  tau: arb, partials: MomentPartials | None = None
-                                  ) -> tuple[arb, ...]:
-    """(q, ∂q/∂μ, ∂q/∂ω, ∂q/∂ν, ∂q/∂τ) for quantity ``name`` over the balls."""
-    if partials is None:
-        partials = moment_partials(act, mu * omega, nu * tau, order=4)
-    base = base_values(partials, omega, tau)
-    grads = base_gradients(partials, mu, omega, nu, tau)
-    value = _derived_function((name,))(*base, nu)[0]
-    outer = _derived_gradient_function(name)(*base, nu)
-    result = []
-    for i in range(4):
-        total = outer[-1] if i == 2 else arb(0)
-        for k in range(len(base)):
-            if grads[k] is None:
-                if outer[k] != 0:
-                    raise ValueError(f"{name} needs partials of order 4")
-                continue
-            total += outer[k] * grads[k][i]
-        result.append(total)
-    return (value, *result)
-
-
-__all__ = ["Expectations", "ExpTerm", "IntegrationBudgetExceeded", "MomentPartials",
-           "exp_polynomial_terms", "expectations", "incomplete_moments", "integration_budget", "moment_partials", "quantities",
-           "activation_value_and_gradient", "hermite_coefficients", "tail_moments", "tail_bound"]
+__all__ = ["Expectations", "ExpTerm", "IntegrationBudgetExceeded", "exp_polynomial_terms",
+           "expectations", "has_closed_pieces", "hermite_coefficients", "incomplete_moments",
+           "integration_budget", "tail_bound", "tail_moments"]

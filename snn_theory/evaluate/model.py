@@ -14,8 +14,8 @@ activation it is::
 
 What a model offers (the protocol; both implementations below keep it):
 
-* :meth:`MomentModel.expectations` — arb enclosures of E[f(x)], E[f(x)²] and their partials
-  in (m, v), x ~ N(m, v), at points or over boxes (balls);
+* :meth:`MomentModel.expectations` — arb enclosures of E[f(x)], E[f(x)²] (or any E[f(x)ᵖ])
+  and their partials in (m, v), x ~ N(m, v), at points or over boxes (balls);
 * :meth:`MomentModel.evaluate` — the map g = (μ̃, ν̃), its Jacobians J, H and S(H) at a point
   or over a box, in each number system of :attr:`MomentModel.backends` ("arb": balls that
   contain the exact value for every point of the input box; "mpmath": point values);
@@ -55,7 +55,7 @@ from flint import arb
 from snn_theory.derive import activations, derivatives, formulas
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
-from snn_theory.evaluate import activation_map, backends, gaussian, moment_map
+from snn_theory.evaluate import activation_map, backends, gaussian, gaussian_moments, moment_map
 from snn_theory.evaluate.activation_map import FixedPoint
 from snn_theory.exact import parse_exact
 
@@ -99,15 +99,22 @@ class MomentModel(ABC):
         return f"{type(self).__name__}({self.label!r})"
 
     # -- enclosures
-    def expectations(self, m: Any, v: Any, *, order: int = 2) -> gaussian.MomentPartials:
-        """Enclosures of ∂ⁱ_m ∂ʲ_v E[f(x)] and E[f(x)²], x ~ N(m, v), i + j ≤ ``order``, that
-        contain the exact values for every (m, v) in the balls (v > 0), at the current
-        precision.  Both models use the rigorous Gaussian engine here (its exp-polynomial
-        pieces, SELU's among them, are integrated in closed form)."""
+    def expectations(self, m: Any, v: Any, *, order: int = 2, powers: Sequence[int] = (1, 2)
+                     ) -> gaussian_moments.MomentPartials:
+        """Enclosures of ∂ⁱ_m ∂ʲ_v E[f(x)ᵖ], x ~ N(m, v), i + 2j ≤ ``order``, for each power p
+        of ``powers`` (default E[f] and E[f²]; any moment-like quantity E[fᵖ] the same way),
+        that contain the exact values for every (m, v) in the balls (v > 0), at the current
+        precision: ``result.partial(p, i, j)``.  Both models use the rigorous Gaussian engine
+        here (its exp-polynomial pieces, SELU's among them, are integrated in closed form)."""
         m_b, v_b = activation_map.ball(m), activation_map.ball(v)
         if not v_b > 0:
             raise InputError(f"the Gaussian variance v must be > 0 (got {v})")
-        return gaussian.moment_partials(self.activation, m_b, v_b, order=order)
+        if not powers or any(isinstance(p, bool) or not isinstance(p, int)
+                             or not 1 <= p <= gaussian.MAX_POWER for p in powers):
+            raise InputError(f"the powers of E[f^p] must be integers in 1..{gaussian.MAX_POWER} "
+                             f"(got {tuple(powers)})")
+        return gaussian_moments.moment_partials(self.activation, m_b, v_b, order=order,
+                                                powers=powers)
 
     @abstractmethod
     def evaluate(self, mu: Any, omega: Any, nu: Any, tau: Any, *,
@@ -193,8 +200,8 @@ class ClosedFormModel(MomentModel):
     def evaluate(self, mu: Any, omega: Any, nu: Any, tau: Any, *,
                  quantities: Sequence[str] = MAP_QUANTITIES,
                  backend: str = "arb") -> dict[str, Number]:
-        return moment_map.evaluate(mu, omega, nu, tau, self.lam, self.alpha, backend=backend,
-                                   quantities=tuple(quantities))
+        return moment_map.closed_form_quantities(mu, omega, nu, tau, self.lam, self.alpha,
+                                                 backend=backend, quantities=tuple(quantities))
 
     def parameters_arb(self) -> tuple[arb, arb]:
         """(λ, α) as arb balls at the current precision (λ01, α01 from their closed forms)."""
@@ -206,8 +213,9 @@ class ClosedFormModel(MomentModel):
         lam, alpha = self.parameters_arb()
         values = backends.propagation_function("arb")(mu, omega, nu, tau, lam, alpha)
         out = dict(zip(formulas.PROPAGATION, values))
-        out.update(moment_map.evaluate(mu, omega, nu, tau, lam, alpha, backend="arb",
-                                       quantities=("mean", "variance", "H22"), check=False))
+        out.update(moment_map.closed_form_quantities(mu, omega, nu, tau, lam, alpha,
+                                                     backend="arb", check=False,
+                                                     quantities=("mean", "variance", "H22")))
         return {k: out[k] for k in PROPAGATION_QUANTITIES}
 
     def evaluate_digits(self, mu: Any, omega: Any, nu: Any, tau: Any, *, digits: int,
@@ -220,13 +228,13 @@ class ClosedFormModel(MomentModel):
 
     def iterate(self, mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
                 backend: str = "arb") -> list[tuple[Number, Number]]:
-        return moment_map.iterate(mu, omega, nu, tau, steps=steps, lam=self.lam,
-                                  alpha=self.alpha, backend=backend)
+        return moment_map.closed_form_trajectory(mu, omega, nu, tau, steps=steps, lam=self.lam,
+                                                 alpha=self.alpha, backend=backend)
 
     def fixed_point(self, omega: Any = 0, tau: Any = 1, *,
                     start: tuple[Any, Any] = (0, 1)) -> FixedPoint:
-        mean, variance = moment_map.fixed_point(omega, tau, self.lam, self.alpha,
-                                                backend="arb", start=start)
+        mean, variance = moment_map.closed_form_fixed_point(omega, tau, self.lam, self.alpha,
+                                                            backend="arb", start=start)
         return FixedPoint(mean, variance, True)
 
     def evaluate_float(self, mu: Any, omega: Any, nu: Any, tau: Any,
@@ -234,9 +242,9 @@ class ClosedFormModel(MomentModel):
         mu, omega, nu, tau = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64)
                                                     for a in (mu, omega, nu, tau)))
         with np.errstate(all="ignore"):
-            values = moment_map.evaluate(mu, omega, np.where(nu * tau > 0, nu, np.nan), tau,
-                                         self.lam, self.alpha, backend="numpy",
-                                         quantities=tuple(quantities), check=False)
+            values = moment_map.closed_form_quantities(
+                mu, omega, np.where(nu * tau > 0, nu, np.nan), tau, self.lam, self.alpha,
+                backend="numpy", quantities=tuple(quantities), check=False)
         return {k: np.asarray(v, dtype=np.float64) * np.ones(mu.shape)
                 for k, v in values.items()}
 
@@ -269,15 +277,15 @@ class GaussianModel(MomentModel):
         for name, value, positive in (("mu", mu, False), ("omega", omega, False),
                                       ("nu", nu, True), ("tau", tau, True)):
             moment_map.check_scalar(name, value, positive)
-        values = activation_map.evaluate(self.activation, mu, omega, nu, tau, quantities)
+        values = activation_map.gaussian_quantities(self.activation, mu, omega, nu, tau, quantities)
         if backend == "mpmath":
             return {k: activation_map.to_mpf(x) for k, x in values.items()}
         return values
 
     def propagation(self, mu: arb, omega: arb, nu: arb, tau: arb) -> dict[str, arb]:
         m, v = mu * omega, nu * tau
-        out = gaussian.quantities(self.activation, mu, omega, nu, tau,
-                                  ("mean", "variance", "H22"))
+        out = gaussian_moments.quantities(self.activation, mu, omega, nu, tau,
+                                          ("mean", "variance", "H22"))
         e = gaussian.expectations(self.derivative, m, v, order=0, powers=(1, 2))
         c = gaussian.fraction_ball(self.activation.scale)
         slope_mean = c * e.values[(1, 0)]
@@ -297,14 +305,15 @@ class GaussianModel(MomentModel):
     def iterate(self, mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
                 backend: str = "arb") -> list[tuple[Number, Number]]:
         self.check_backend(backend)
-        trajectory = activation_map.iterate(self.activation, mu, omega, nu, tau, steps=steps)
+        trajectory = activation_map.gaussian_trajectory(self.activation, mu, omega, nu, tau,
+                                                        steps=steps)
         if backend == "mpmath":
             return [(activation_map.to_mpf(m), activation_map.to_mpf(v)) for m, v in trajectory]
         return trajectory
 
     def fixed_point(self, omega: Any = 0, tau: Any = 1, *,
                     start: tuple[Any, Any] = (0, 1)) -> FixedPoint:
-        result = activation_map.fixed_point(self.activation, omega, tau, start=start)
+        result = activation_map.gaussian_fixed_point(self.activation, omega, tau, start=start)
         if not result.proved:
             raise ArithmeticError("Krawczyk test failed: the fixed point of "
                                   f"{self.label} could not be certified")

@@ -124,7 +124,7 @@ def check_scalar(name: str, value: Any, positive: bool = False) -> None:
         raise InputError(f"{name} must be > 0 (got {value})")
 
 
-def evaluate(
+def closed_form_quantities(
     mu: Any,
     omega: Any,
     nu: Any,
@@ -200,10 +200,10 @@ def evaluate_digits(mu: str, omega: str, nu: str, tau: str, lam: str | None = No
     tolerance = mpmath.mpf(10) ** (-digits)
     for _ in range(MAX_PRECISION_DOUBLINGS + 1):
         with working_precision(bits=bits):
-            values = evaluate(mu, omega, nu, tau, lam, alpha, backend="mpmath",
-                              quantities=quantities)
-            balls = evaluate(mu, omega, nu, tau, lam, alpha, backend="arb",
-                             quantities=quantities)
+            values = closed_form_quantities(mu, omega, nu, tau, lam, alpha, backend="mpmath",
+                                            quantities=quantities)
+            balls = closed_form_quantities(mu, omega, nu, tau, lam, alpha, backend="arb",
+                                           quantities=quantities)
             if all(_determines(balls[q], values[q], tolerance, bits) for q in quantities):
                 return CheckedValues(values, digits, bits, balls)
         bits *= 2
@@ -228,13 +228,14 @@ def closed_form_moments(mu: Any, omega: Any, nu: Any, tau: Any, lam: Any = None,
                         alpha: Any = None, *,
             backend: str = "mpmath") -> Moments:
     """(μ̃, ξ̃, ν̃): mean, second moment and variance after one SELU layer (docs/mathematics.md §1)."""
-    q = evaluate(mu, omega, nu, tau, lam, alpha, backend=backend,
-                 quantities=("mean", "second_moment", "variance"))
+    q = closed_form_quantities(mu, omega, nu, tau, lam, alpha, backend=backend,
+                               quantities=("mean", "second_moment", "variance"))
     return Moments(q["mean"], q["second_moment"], q["variance"])
 
 
-def iterate(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10, lam: Any = None,
-            alpha: Any = None, backend: str = "mpmath") -> list[tuple[Number, Number]]:
+def closed_form_trajectory(mu: Any, omega: Any, nu: Any, tau: Any, *, steps: int = 10,
+                           lam: Any = None, alpha: Any = None, backend: str = "mpmath"
+                           ) -> list[tuple[Number, Number]]:
     """The trajectory (μ_k, ν_k), k = 0..steps, of g from (μ_0, ν_0) = (mu, nu), start first,
     for weights (ω, τ) = (omega, tau) (arguments in the one order (mu, omega, nu, tau)).
 
@@ -288,7 +289,7 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
     (broadcast); each entry stops on its own, an entry whose ν leaves ν > 0 becomes NaN and
     is not converged.  For mpmath and jax (scalars) leaving ν > 0 raises
     :class:`NumericalFailure`.  Never raises for non-convergence: see ``converged`` (and
-    :func:`fixed_point`, which does).  Float evidence, not proof.
+    :func:`closed_form_fixed_point`, which does).  Float evidence, not proof.
 
     ``evaluator(mu, omega, nu, tau, names) -> {name: value}``: the map to solve, in
     ``backend``'s numbers (default: SELU's closed forms with ``lam``, ``alpha``); the moment
@@ -306,8 +307,8 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
 
         def evaluator(mu: Any, om: Any, nu: Any, ta: Any, names: tuple[str, ...]
                       ) -> dict[str, Any]:
-            return evaluate(mu, om, nu, ta, lam, alpha, backend=backend, quantities=names,
-                            check=False)
+            return closed_form_quantities(mu, om, nu, ta, lam, alpha, backend=backend,
+                                          quantities=names, check=False)
     vectorised = backend == "numpy"
     if vectorised:
         omega, tau, x, y = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (
@@ -376,9 +377,9 @@ def newton_fixed_point(omega: Any, tau: Any, lam: Any = None, alpha: Any = None,
     return NewtonResult(x, y, done, k, step, False)
 
 
-def fixed_point(omega: Any = 0, tau: Any = 1, lam: Any = None, alpha: Any = None, *,
-                backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
-                max_iterations: int = 100) -> tuple[Number, Number]:
+def closed_form_fixed_point(omega: Any = 0, tau: Any = 1, lam: Any = None, alpha: Any = None, *,
+                            backend: str = "mpmath", start: tuple[Any, Any] = (0, 1),
+                            max_iterations: int = 100) -> tuple[Number, Number]:
     """The fixed point (μ*, ν*) of g for weights (ω, τ), by Newton's method on g(x) − x
     (:func:`newton_fixed_point`) from ``start``.
 
@@ -429,20 +430,20 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
     ball_args = [to_number(z, "arb") for z in (omega, tau, lam, alpha)]
     with mpmath.workprec(prec + 20):
         try:
-            x0, y0 = fixed_point(*(arb_to_mpf(z) for z in ball_args), backend="mpmath",
-                                 start=start, max_iterations=max_iterations)
+            x0, y0 = closed_form_fixed_point(*(arb_to_mpf(z) for z in ball_args), backend="mpmath",
+                                             start=start, max_iterations=max_iterations)
         except NumericalFailure as exc:  # no start for the proof: nothing is certified
             raise ArithmeticError(f"the fixed point could not be certified: {exc}") from exc
     omega_b, tau_b, lam_b, alpha_b = ball_args
 
     def f(x: arb, y: arb) -> tuple[arb, arb]:
-        q = evaluate(x, omega_b, y, tau_b, lam_b, alpha_b, backend="arb",
-                     quantities=("mean", "variance"), check=False)
+        q = closed_form_quantities(x, omega_b, y, tau_b, lam_b, alpha_b, backend="arb",
+                                   quantities=("mean", "variance"), check=False)
         return q["mean"] - x, q["variance"] - y
 
     def jac(x: arb, y: arb) -> list[list[arb]]:
-        q = evaluate(x, omega_b, y, tau_b, lam_b, alpha_b, backend="arb",
-                     quantities=("H11", "H12", "H21", "H22"), check=False)
+        q = closed_form_quantities(x, omega_b, y, tau_b, lam_b, alpha_b, backend="arb",
+                                   quantities=("H11", "H12", "H21", "H22"), check=False)
         return [[q["H11"] - 1, q["H12"]], [q["H21"], q["H22"] - 1]]
 
     center = (mpf_to_arb(x0), mpf_to_arb(y0))
@@ -456,8 +457,9 @@ def _certified_fixed_point(omega: Any, tau: Any, lam: Any, alpha: Any, start: tu
 
 
 __all__ = [
-    "InputError", "Moments", "evaluate", "closed_form_moments",
-    "iterate", "fixed_point", "newton_fixed_point", "NewtonResult", "default_constants",
+    "InputError", "Moments", "closed_form_quantities", "closed_form_moments",
+    "closed_form_trajectory", "closed_form_fixed_point", "newton_fixed_point", "NewtonResult",
+    "default_constants",
     "to_number", "evaluate_digits", "CheckedValues",
 ]
 

@@ -2,7 +2,7 @@
 boxes and balls drawn in it.
 
 The figures are one function each (:mod:`snn_theory.show.figures` lists them).  Each computes
-the numbers behind its picture with the library (:func:`snn_theory.evaluate.moment_map.evaluate`
+the numbers behind its picture with the library (:func:`snn_theory.evaluate.moment_map.closed_form_quantities`
 vectorised over numpy arrays, float64), draws them with matplotlib (Agg, no pyplot state) and
 returns a :class:`PlotResult`: the file written and the arrays drawn, so that tests and
 ``reproduce`` check the data, never the pixels.
@@ -18,7 +18,7 @@ Conventions (the same in every figure):
   no software version, fixed SVG hash salt).
 
 Only the fixed point drawn by :func:`flow_field` is *certified* (Krawczyk test in ball
-arithmetic, :func:`snn_theory.evaluate.moment_map.fixed_point` with ``backend="arb"``); every other
+arithmetic, :func:`snn_theory.evaluate.moment_map.closed_form_fixed_point` with ``backend="arb"``); every other
 number in a picture is a float64 evaluation, drawn for the eye, not claimed as a proof.
 """
 

@@ -9,10 +9,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from flint import ctx
 
 from snn_theory.derive.activations import Activation
-from snn_theory.errors import InputError
-from snn_theory.evaluate.moment_map import evaluate, fixed_point, iterate, newton_fixed_point
+from snn_theory.evaluate.activation_map import evaluate_float, iterate_float, variance_collapse
+from snn_theory.evaluate.model import resolve
+from snn_theory.evaluate.moment_map import (
+    closed_form_fixed_point,
+    closed_form_quantities,
+    closed_form_trajectory,
+    newton_fixed_point,
+)
+from snn_theory.precision import working_precision
 from snn_theory.show.canvas import arb_ball_text, float_bounds
 
 
@@ -20,7 +28,7 @@ def moment_grid(mu: np.ndarray, omega: Any, nu: np.ndarray, tau: Any,
                 quantities: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Float64 values of ``quantities`` on broadcast arrays (library evaluation, numpy)."""
     with np.errstate(all="ignore"):
-        return evaluate(mu, omega, nu, tau, backend="numpy", quantities=quantities)
+        return closed_form_quantities(mu, omega, nu, tau, backend="numpy", quantities=quantities)
 
 
 def fixed_points_numpy(omega: np.ndarray, tau: np.ndarray, *, iterations: int = 60,
@@ -66,7 +74,7 @@ def certified_fixed_point(omega: float, tau: float) -> dict[str, Any]:
     ``certified`` False (or None everywhere when Newton fails too).
     """
     try:
-        mu_b, nu_b = fixed_point(str(omega), str(tau), backend="arb")
+        mu_b, nu_b = closed_form_fixed_point(str(omega), str(tau), backend="arb")
     except (ArithmeticError, ValueError, ZeroDivisionError):
         return float_point(*fixed_points_numpy(np.array([omega]), np.array([tau])))
     return certified_point(mu_b, nu_b)
@@ -80,8 +88,9 @@ ACTIVATION_EVIDENCE = ("float64 Gauss-Legendre quadrature of the Gaussian expect
 
 
 def is_generic(activation: Activation | None) -> bool:
-    """Whether ``activation`` is another function than SELU (None: SELU, the default)."""
-    return activation is not None and not activation.is_selu
+    """Whether the moment model of ``activation`` is the Gaussian engine rather than SELU's
+    closed forms (None: SELU, the default)."""
+    return activation is not None and not resolve(activation).closed_form
 
 
 def map_values(activation: Activation | None, mu: Any, omega: Any, nu: Any, tau: Any,
@@ -89,29 +98,23 @@ def map_values(activation: Activation | None, mu: Any, omega: Any, nu: Any, tau:
     """Float values of the quantities for SELU (closed forms) or another activation."""
     if not is_generic(activation):
         return moment_grid(mu, omega, nu, tau, quantities)
-    from snn_theory.evaluate.activation_map import evaluate_float
-
     return evaluate_float(activation, mu, omega, nu, tau, quantities)
 
 
 def fixed_point_of(activation: Activation | None, omega: float, tau: float) -> dict[str, Any]:
-    """:func:`certified_fixed_point` for any activation (Krawczyk in arb at 64 bits, else a
-    float Newton result marked not certified)."""
-    if not is_generic(activation):
-        return certified_fixed_point(omega, tau)
-    from snn_theory.evaluate import activation_map
-    from snn_theory.precision import working_precision
-
+    """The fixed point of g for (ω, τ) for any activation (None: SELU), asked of its moment
+    model: certified by the model's Krawczyk test when possible (closed forms at the current
+    precision, the Gaussian engine at 64 bits), else the model's float Newton result marked
+    not certified, with a note when the variance falls to the trivial ν* = 0 instead."""
+    model = resolve("selu" if activation is None else activation)
     try:
-        with working_precision(bits=64):
-            fp = activation_map.fixed_point(activation, str(omega), str(tau))
-        if fp.proved:
-            return certified_point(fp.mean, fp.variance)
-    except (ArithmeticError, ValueError, ZeroDivisionError, InputError):
+        with working_precision(bits=ctx.prec if model.closed_form else 64):
+            fp = model.fixed_point(str(omega), str(tau))
+        return certified_point(fp.mean, fp.variance)
+    except (ArithmeticError, ValueError, ZeroDivisionError):
         pass
-    mu, nu, ok = activation_map.fixed_points_float(activation, np.array([omega]),
-                                                   np.array([tau]))
-    collapse = (activation_map.variance_collapse(activation, omega, tau)
+    mu, nu, ok = model.fixed_points_float(np.array([omega]), np.array([tau]))
+    collapse = (variance_collapse(model.activation, omega, tau)
                 if not ok[0] or nu[0] < 1e-8 else None)
     if collapse is not None:  # only the trivial fixed point ν* = 0: nothing to mark
         return {"certified": False, "mu": None, "nu": None, "mu_value": None,
@@ -126,12 +129,11 @@ def fixed_point_of(activation: Activation | None, omega: float, tau: float) -> d
 def iterated_trajectory(activation: Activation | None, mu0: float, omega: float, nu0: float,
                 tau: float, *, steps: int) -> np.ndarray:
     """Iterates (μ_k, ν_k), k = 0..steps, of g in float64 (SELU: :func:`snn_theory.evaluate.
-    moment_map.iterate`; another activation: quadrature), shape (steps + 1, 2)."""
+    moment_map.closed_form_trajectory`; another activation: quadrature), shape (steps + 1, 2)."""
     if not is_generic(activation):
-        points = iterate(float(mu0), omega, float(nu0), tau, steps=int(steps), backend="numpy")
+        points = closed_form_trajectory(float(mu0), omega, float(nu0), tau, steps=int(steps),
+                                        backend="numpy")
         return np.array([[float(a), float(b)] for a, b in points])
-    from snn_theory.evaluate.activation_map import iterate_float
-
     return iterate_float(activation, mu0, omega, nu0, tau, steps=steps)
 
 

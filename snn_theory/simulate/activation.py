@@ -4,7 +4,7 @@ A network of ``depth`` layers of ``width`` units, x_{l+1} = f(W_l x_l), with *no
 weights (each row rescaled so that Σ_j w_ij = ω and Σ_j w_ij² = τ exactly, docs/mathematics.md §6)
 drawn afresh per layer; inputs i.i.d. N(mean0, var0).  Per layer the empirical mean and
 variance over the batch and the units are compared with the iterates (μ_k, ν_k) of g for
-the same activation (:func:`snn_theory.evaluate.activation_map.iterate`, arb midpoints).  Floats,
+the same activation (:func:`snn_theory.evaluate.activation_map.gaussian_trajectory`, arb midpoints).  Floats,
 numpy float64: evidence, not proof; the deviations are O(1/√width) (finite width) plus
 sampling noise.
 """
@@ -18,7 +18,7 @@ import numpy as np
 
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError, NumericalFailure
-from snn_theory.evaluate import activation_map
+from snn_theory.evaluate import activation_functions, activation_map
 from snn_theory.precision import working_precision
 from snn_theory.simulate.config import check_input_range
 
@@ -102,7 +102,7 @@ def simulate_activation(act: Activation, width: int = 512, depth: int = 20, batc
     means, variances = [float(x.mean())], [float(x.var())]
     for _ in range(depth):
         w = normalized_weights(rng, width, omega, tau)
-        x = act.numpy(x @ w.T)
+        x = activation_functions.value_numpy(act, x @ w.T)
         means.append(float(x.mean()))
         variances.append(float(x.var()))
     if not (np.all(np.isfinite(means)) and np.all(np.isfinite(variances))):
@@ -110,8 +110,8 @@ def simulate_activation(act: Activation, width: int = 512, depth: int = 20, batc
                                "nothing is reported — use smaller inputs")
     with working_precision(bits=64):
         try:
-            trajectory = activation_map.iterate(act, str(mean0), str(omega), str(var0),
-                                                str(tau), steps=depth)
+            trajectory = activation_map.gaussian_trajectory(act, str(mean0), str(omega), str(var0),
+                                                            str(tau), steps=depth)
         except ArithmeticError as exc:
             raise InputError(f"the iterates of g could not be computed: {exc}") from None
         pm = np.array([float(m.mid()) for m, _ in trajectory])

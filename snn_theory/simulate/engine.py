@@ -3,7 +3,7 @@
 A network of ``depth`` layers of ``width`` SELU units, ``x_{l+1} = selu(W_l x_l)`` (optionally
 followed by alpha dropout), is run on ``batch`` random inputs, and after every layer the
 empirical mean and variance of the activations are compared with the iterates of the moment
-map g of docs/mathematics.md §1 (:func:`snn_theory.evaluate.moment_map.iterate`). Nothing here is rigorous: these
+map g of docs/mathematics.md §1 (:func:`snn_theory.evaluate.moment_map.closed_form_trajectory`). Nothing here is rigorous: these
 are statistics of one random network; they illustrate the theorems, they do not prove anything.
 
 The width sweep, the deviation law it tests and the grid of start points are in

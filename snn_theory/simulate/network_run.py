@@ -41,6 +41,7 @@ network, and a disagreement there measures the closure, not the Monte Carlo.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -63,6 +64,7 @@ from snn_theory.derive.network import (
     parse_network,
 )
 from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.evaluate import activation_functions
 from snn_theory.exact import ball_text, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig, check_input_range
@@ -253,7 +255,7 @@ class NetworkSampler:
         if act.is_selu and (act.scale, act.shift) == (1, 0):
             lam, alpha = self.constants.lam, self.constants.alpha
             return lambda z: lam * jnp.where(z > 0, z, alpha * jnp.expm1(jnp.minimum(z, 0.0)))
-        return act.jax
+        return functools.partial(activation_functions.value_jax, act)
 
     def _block(self, block: Block) -> Callable[[Any, Any], Any]:
         import jax

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from snn_theory.errors import InputError, NumericalFailure, TrivialFixedPoint
+from snn_theory.evaluate import activation_functions
 from snn_theory.simulate.config import ProgressCallback, SimulationConfig
 from snn_theory.simulate.devices import (
     MEMORY_FRACTION,
@@ -154,7 +155,8 @@ def _generic_target(act: Any, omega: float, tau: float) -> _Target:
     if not (target[1] > 0 and math.isfinite(chi1) and math.isfinite(chi_mean)):
         raise NumericalFailure(f"the propagation quantities of {act.label()} are not finite "
                                "at its fixed point")
-    return _Target(act.jax, target, chi1, chi_mean, lambda: point, GENERIC_BITS, act.label())
+    return _Target(functools.partial(activation_functions.value_jax, act), target, chi1, chi_mean,
+                   lambda: point, GENERIC_BITS, act.label())
 
 
 _RUNNERS: dict[tuple, Any] = {}

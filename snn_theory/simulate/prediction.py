@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from snn_theory.errors import NumericalFailure
-from snn_theory.evaluate.moment_map import iterate
+from snn_theory.evaluate.moment_map import closed_form_trajectory
 
 
 def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
@@ -29,7 +29,7 @@ def alpha_dropout_affine(rate: float, mu: float, nu: float, lam: float,
 
 def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, steps: int,
                         lam: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Iterates of g in float64 (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they
+    """Iterates of g in float64 (:func:`snn_theory.evaluate.moment_map.closed_form_trajectory`); NaN once they
     leave the domain (ν ≤ 0 or overflow)."""
     means = np.full(steps + 1, np.nan)
     variances = np.full(steps + 1, np.nan)
@@ -37,8 +37,8 @@ def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, ste
     point = (mu0, nu0)
     with np.errstate(all="ignore"):
         for k in range(1, steps + 1):
-            m, v = iterate(point[0], omega, point[1], tau, steps=1, lam=lam, alpha=alpha,
-                           backend="numpy")[-1]
+            m, v = closed_form_trajectory(point[0], omega, point[1], tau, steps=1, lam=lam,
+                                          alpha=alpha, backend="numpy")[-1]
             m, v = float(m), float(v)
             if not (math.isfinite(m) and math.isfinite(v) and v > 0):
                 break
@@ -51,8 +51,8 @@ def analytic_trajectory(mu0: float, omega: float, nu0: float, tau: float, *, ste
 def numerical_fixed_point(omega: float, tau: float, lam: float, alpha: float,
                           iterations: int = 500) -> tuple[float, float] | None:
     """The attracting fixed point of g reached from (0, 1), by float64 iteration then Newton
-    (:func:`snn_theory.evaluate.moment_map.fixed_point`); ``None`` if none is found. Not certified."""
-    from snn_theory.evaluate.moment_map import fixed_point
+    (:func:`snn_theory.evaluate.moment_map.closed_form_fixed_point`); ``None`` if none is found. Not certified."""
+    from snn_theory.evaluate.moment_map import closed_form_fixed_point
 
     means, variances = analytic_trajectory(0.0, omega, 1.0, tau, steps=iterations, lam=lam,
                                            alpha=alpha)
@@ -60,8 +60,8 @@ def numerical_fixed_point(omega: float, tau: float, lam: float, alpha: float,
         return None
     with np.errstate(all="ignore"):
         try:
-            m, v = fixed_point(omega, tau, lam, alpha, backend="numpy",
-                               start=(float(means[-1]), float(variances[-1])))
+            m, v = closed_form_fixed_point(omega, tau, lam, alpha, backend="numpy",
+                                           start=(float(means[-1]), float(variances[-1])))
         except NumericalFailure:
             return None
     m, v = float(m), float(v)

@@ -20,6 +20,7 @@ import numpy as np
 
 from snn_theory.certify.shaping import ShapeResult
 from snn_theory.errors import InputError
+from snn_theory.evaluate import activation_functions
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def shaped_jax(result: ShapeResult) -> ShapedFunction:
             return g * (jnp.where(u > 0, u, s * u) + d)
     else:
         def fn(x: Any) -> Any:
-            return g * (act.jax(a * x + b) + d)
+            return g * (activation_functions.value_jax(act, a * x + b) + d)
 
     label = (f"{result.method.upper()}-shaped {act.label()} (depth {result.depth}; float "
              "parameters rounded from certified balls, evaluated in JAX's dtype)")
@@ -110,7 +111,7 @@ def float_expression(result: ShapeResult) -> str | None:
     if act.definition in TEMPLATES:
         body = TEMPLATES[act.definition]
         if act.definition == "selu":
-            lam, alpha = (float(v) for v in act.parameter_values("mpmath"))
+            lam, alpha = (float(v) for v in activation_functions.parameter_values(act, "mpmath"))
             body = body.replace("LAM", repr(lam)).replace("ALPHA", repr(alpha))
     else:
         body = re.sub(r"\bx\b", "{u}", act.definition)

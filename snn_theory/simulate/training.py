@@ -356,7 +356,7 @@ def weight_statistics(weights: Sequence[np.ndarray]) -> WeightStatistics:
 def g_iterates(mu0: float, nu0: float, steps: int, *, omega: float = 0.0,
                tau: float = 1.0) -> np.ndarray:
     """(steps + 1, 2): the iterates (μ_k, ν_k) of g (λ01, α01, float64) from (mu0, nu0)
-    (:func:`snn_theory.evaluate.moment_map.iterate`); NaN once they leave the domain."""
+    (:func:`snn_theory.evaluate.moment_map.closed_form_trajectory`); NaN once they leave the domain."""
     from snn_theory.simulate.prediction import analytic_trajectory
 
     c = selu_constants(0.0)
@@ -372,13 +372,13 @@ def g_prediction(x: np.ndarray, depth: int, width: int) -> np.ndarray:
     For a fixed sample a and a row w drawn uniformly from {Σw = 0, Σw² = 1} ⊂ ℝⁿ,
     z = w·x has mean 0 and variance Σ_j (x_j − x̄)²/(n − 1) = ν_a·n/(n − 1), with (μ_a, ν_a)
     the mean and variance of the sample's n inputs, whatever μ_a: so each sample follows its
-    own iterates of g at ω = 0, τ = n/(n − 1) (:func:`snn_theory.evaluate.moment_map.evaluate`,
+    own iterates of g at ω = 0, τ = n/(n − 1) (:func:`snn_theory.evaluate.moment_map.closed_form_quantities`,
     float64, vectorised over samples; n = features, then ``width``).  Pooled over samples:
     μ_l = mean_a μ_a, ν_l = mean_a ν_a + var_a μ_a (law of total variance), the statistic
     :class:`RunResult` records.  A large-width prediction: the network deviates from it by
     O(1/√width).  For LeCun weights it is only indicative (their rows have ω_i ~ N(0, 1)).
     """
-    from snn_theory.evaluate.moment_map import evaluate
+    from snn_theory.evaluate.moment_map import closed_form_quantities
 
     c = selu_constants(0.0)
     x = np.asarray(x, np.float64)
@@ -387,8 +387,9 @@ def g_prediction(x: np.ndarray, depth: int, width: int) -> np.ndarray:
     out = [(mu.mean(), nu.mean() + mu.var())]
     with np.errstate(all="ignore"):
         for _ in range(depth):
-            q = evaluate(mu, 0.0, nu, n / (n - 1) if n > 1 else 1.0, c.lam, c.alpha,
-                         backend="numpy", quantities=("mean", "variance"), check=False)
+            q = closed_form_quantities(mu, 0.0, nu, n / (n - 1) if n > 1 else 1.0, c.lam, c.alpha,
+                                       backend="numpy", quantities=("mean", "variance"),
+                                       check=False)
             mu, nu = np.asarray(q["mean"]), np.asarray(q["variance"])
             out.append((mu.mean(), nu.mean() + mu.var()))
             n = width

@@ -13,6 +13,7 @@ import mpmath
 import pytest
 
 from snn_theory.derive import activations
+from snn_theory.evaluate import activation_functions
 
 
 def _moments(name: str, c: mpmath.mpf, d: mpmath.mpf, m: mpmath.mpf, v: mpmath.mpf
@@ -20,8 +21,8 @@ def _moments(name: str, c: mpmath.mpf, d: mpmath.mpf, m: mpmath.mpf, v: mpmath.m
     act = activations.get(name)
     s = mpmath.sqrt(v)
     cuts = [-14, -6, -3, -1, 0, 1, 3, 6, 14]
-    e1 = mpmath.quad(lambda z: act.mpmath(m + s * z) * mpmath.npdf(z), cuts)
-    e2 = mpmath.quad(lambda z: act.mpmath(m + s * z) ** 2 * mpmath.npdf(z), cuts)
+    e1 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) * mpmath.npdf(z), cuts)
+    e2 = mpmath.quad(lambda z: activation_functions.value_mpmath(act, m + s * z) ** 2 * mpmath.npdf(z), cuts)
     return c * e1 + d, c * c * (e2 - e1 * e1)
 
 

@@ -11,7 +11,7 @@ import mpmath
 import pytest
 
 from snn_theory.errors import NumericalFailure
-from snn_theory.evaluate.moment_map import evaluate, fixed_point
+from snn_theory.evaluate.moment_map import closed_form_fixed_point, closed_form_quantities
 from tests.test_plots import png_size
 
 
@@ -122,8 +122,8 @@ def test_fixed_points_without_any_fixed_point_is_refused(tmp_path: Path, cli) ->
     # (0, 1) at 30 digits leaves the domain or fails)
     with mpmath.workdps(30):
         with pytest.raises((NumericalFailure, ArithmeticError, ZeroDivisionError, ValueError)):
-            x = fixed_point("2.5", "5.5", backend="mpmath")
-            values = evaluate(x[0], "2.5", x[1], "5.5", quantities=("mean", "variance"))
+            x = closed_form_fixed_point("2.5", "5.5", backend="mpmath")
+            values = closed_form_quantities(x[0], "2.5", x[1], "5.5", quantities=("mean", "variance"))
             if not (abs(values["mean"] - x[0]) < 1e-20 and abs(values["variance"] - x[1]) < 1e-20):
                 raise ArithmeticError("not a fixed point")
 

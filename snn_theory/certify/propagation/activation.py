@@ -17,7 +17,7 @@ from snn_theory.derive.derivatives import (
     derivative_growth,
 )
 from snn_theory.errors import InputError
-from snn_theory.evaluate import backends, gaussian
+from snn_theory.evaluate import activation_functions, backends, gaussian
 from snn_theory.evaluate.moment_map import default_constants, to_number
 
 
@@ -101,8 +101,8 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
     lo = gaussian.dyadic_cut(arb(re.lower()) - L * s_hi, -1)
     hi = gaussian.dyadic_cut(arb(re.upper()) + L * s_hi, +1)
     splits = [lo] + [k for k in base.kinks if lo < k < hi] + [hi]
-    fns = base.piece_functions("acb")
-    params = tuple(acb(q) for q in base.parameter_values("arb"))
+    fns = activation_functions.piece_functions(base, "acb")
+    params = tuple(acb(q) for q in activation_functions.parameter_values(base, "arb"))
     inv = 1 / (2 * w)
     tol = arb(2) ** (-prec) if tight else arb(2) ** -12
     total = acb(0)
@@ -110,7 +110,7 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
         fn = fns[gaussian.piece_index(base, x0, x1)]
 
         def integrand(t: acb, analytic: bool, fn: Any = fn) -> acb:
-            activations.Analytic.flag = bool(analytic)
+            activation_functions.Analytic.flag = bool(analytic)
             g = fn(t, *params)[0]
             g = g if isinstance(g, acb) else acb(g)
             d = t - a
@@ -125,7 +125,7 @@ def _complex_mean_expectation(base: activations.Activation, a: acb, w: arb, tigh
             eval_limit=None if tight else 1000,
         )
     total *= 1 / (2 * arb.pi() * w).sqrt()
-    growth = base.growth_arb()
+    growth = activation_functions.growth_balls(base)
     abs_m = arb(abs(re).upper())
     t_r = arb(((gaussian.fraction_ball(hi) - arb(re.upper())) / s_hi).lower())
     t_l = arb(((arb(re.lower()) - gaussian.fraction_ball(lo)) / s_hi).lower())
@@ -145,9 +145,9 @@ def generic_activation(act: activations.Activation) -> PropagationActivation:
     the outer integral), and the growth polynomials of f and f′."""
     dact = derivative_activation(act)
     c, d = gaussian.fraction_ball(act.scale), gaussian.fraction_ball(act.shift)
-    value_fns = act.piece_functions("acb")
-    slope_fns = dact.piece_functions("acb")
-    params = tuple(acb(q) for q in act.parameter_values("arb"))
+    value_fns = activation_functions.piece_functions(act, "acb")
+    slope_fns = activation_functions.piece_functions(dact, "acb")
+    params = tuple(acb(q) for q in activation_functions.parameter_values(act, "arb"))
 
     def piece(t: acb, k: int, derivative: bool) -> acb:
         fn = (slope_fns if derivative else value_fns)[k]
@@ -159,9 +159,9 @@ def generic_activation(act: activations.Activation) -> PropagationActivation:
         g = _complex_mean_expectation(dact if derivative else act, a, w, tight)
         return c * g if derivative else c * g + d
 
-    value_growth = tuple(abs(c) * a for a in act.growth_arb())
+    value_growth = tuple(abs(c) * a for a in activation_functions.growth_balls(act))
     value_growth = (value_growth[0] + abs(d), *value_growth[1:]) if value_growth else (abs(d),)
-    slope_growth = tuple(abs(c) * a for a in dact.growth_arb())
+    slope_growth = tuple(abs(c) * a for a in activation_functions.growth_balls(dact))
     return PropagationActivation(
         act.label(),
         tuple(gaussian.fraction_ball(k) for k in act.kinks),

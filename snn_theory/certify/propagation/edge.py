@@ -21,7 +21,7 @@ from snn_theory.derive import activations, formulas
 from snn_theory.errors import InputError
 from snn_theory.evaluate import backends, gaussian
 from snn_theory.evaluate.krawczyk import krawczyk_1d
-from snn_theory.evaluate.moment_map import fixed_point, to_number
+from snn_theory.evaluate.moment_map import closed_form_fixed_point, to_number
 from snn_theory.exact import parse_exact
 from snn_theory.precision import working_precision
 
@@ -111,7 +111,7 @@ def edge_of_chaos_tau(
             nu_star = chi_fp = None
             note = ""
             try:
-                fp = fixed_point(0, tau_b, lam_b, alpha_b, backend="arb")
+                fp = closed_form_fixed_point(0, tau_b, lam_b, alpha_b, backend="arb")
                 nu_star = fp[1]
                 chi_fp = backends.propagation_function("arb")(
                     fp[0], arb(0), fp[1], tau_b, lam_b, alpha_b

@@ -11,9 +11,8 @@ from flint import acb, arb, ctx
 
 from snn_theory.certify.propagation.activation import PropagationActivation
 from snn_theory.certify.propagation.point import PropagationPoint
-from snn_theory.derive import activations
 from snn_theory.errors import InputError
-from snn_theory.evaluate import gaussian
+from snn_theory.evaluate import activation_functions, gaussian
 from snn_theory.evaluate.moment_map import to_number
 
 
@@ -94,10 +93,10 @@ def pair_expectation(
     def make(k: int, k2: int) -> Callable[[acb, bool], acb]:
         def integrand(t: acb, analytic: bool) -> acb:
             s = t - m
-            activations.Analytic.flag = bool(analytic)  # branch cuts of user pieces
+            activation_functions.Analytic.flag = bool(analytic)  # branch cuts of user pieces
             outer = act.piece(t, k, derivative)
             if minus_one:
-                activations.Analytic.flag = bool(analytic)
+                activation_functions.Analytic.flag = bool(analytic)
                 inner = act.piece(2 * m - t, k2, derivative)
             else:
                 inner = act.conditional(m + c * s, w, derivative, not analytic)

@@ -165,7 +165,7 @@ def _significant(obj: Any, digits: int = FLOAT_DIGITS) -> Any:
 
 def gains_json(stage: GainsStage) -> dict[str, Any]:
     """As ``snn-theory gain --json`` prints it (decimals rounded outward)."""
-    from snn_theory.certify.constants import decimal_enclosure
+    from snn_theory.exact import decimal_enclosure
 
     r, d = stage.result, stage.digits
     return {"activation": r.activation.to_json(), "certified": True, "digits": d,

@@ -153,7 +153,7 @@ class StageError(RuntimeError):
 class ConstantsStage:
     """λ01, α01 as :func:`snn_theory.certify.constants.solve_constants` certified them."""
 
-    result: Any  # snn_theory.certify.constants.ConstantsResult
+    result: Any  # snn_theory.certify.constants_result.ConstantsResult
 
     @property
     def ok(self) -> bool:
@@ -370,7 +370,7 @@ class GainsStage:
 
     @property
     def summary(self) -> str:
-        from snn_theory.certify.constants import decimal_enclosure
+        from snn_theory.exact import decimal_enclosure
 
         gv = decimal_enclosure(self.result.variance_gain, 10)
         g2 = decimal_enclosure(self.result.second_moment_gain, 10)
