@@ -352,6 +352,15 @@ def networks_command(weights: str, **fig: Any) -> None:
     _run(network_figures.networks, weights=ws, **fig)
 
 
+@plot_group.command("dropout-dyt")
+@_figure_options(canvas.FigureSize(1600, 650, 150))
+def dropout_dyt_command(**fig: Any) -> None:
+    """S at the fixed point (0, 1) against the alpha-dropout rate Q of dense(selu),
+    alpha_dropout(Q), and against DyT's α (γ, β certified), every point a certified
+    enclosure; `reproduce` adds the certified maxima of S over Ω."""
+    _run(network_figures.dropout_dyt, **fig)
+
+
 __all__ = ["plot_group"]
 
 
