@@ -279,12 +279,12 @@ class ClosedFormBounder:
         lam, alpha = constant_balls(self.constants, bits)
         with working_precision(bits=bits):
             detail = enclosure.bound_detail(quantity, box, lam, alpha, side, decides)
-        face = detail.face
-        scores = None
-        if all(lo == hi for lo, hi in face):
-            scores = [0.0] * len(box)
-        elif detail.gradient is not None:
-            scores = _gradient_scores(box, face, detail.gradient)
+            face = detail.face
+            scores = None
+            if all(lo == hi for lo, hi in face):
+                scores = [0.0] * len(box)
+            elif detail.gradient is not None:  # at the precision split_scores would use
+                scores = _gradient_scores(box, face, detail.gradient)
         return BoxBound(detail.bound, face, scores, detail.centre_value)
 
     def point(self, quantity: str, point: Sequence[Fraction], bits: int) -> arb:
