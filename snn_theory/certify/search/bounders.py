@@ -61,7 +61,8 @@ class BoxBound(NamedTuple):
     """What :meth:`BoxBounder.bound` returns: the exact rational bound, the face (a sub-box,
     possibly degenerate in some coordinates) the bound was taken on — its centre is where
     the search evaluates a point —, and optional split scores (one per coordinate, larger:
-    cut there first; None: ask :meth:`BoxBounder.split_scores` when the box is split), and
+    cut there first; None: ask :meth:`BoxBounder.split_scores` when the box is split; []: no
+    finite scores, cut the widest coordinate), and
     optionally the ball value at the face's centre at the same precision (what
     :meth:`BoxBounder.point` would return there; None: not computed)."""
 
@@ -284,7 +285,8 @@ class ClosedFormBounder:
             if all(lo == hi for lo, hi in face):
                 scores = [0.0] * len(box)
             elif detail.gradient is not None:  # at the precision split_scores would use
-                scores = _gradient_scores(box, face, detail.gradient)
+                # [] where the gradient is not finite: split_scores would say None again
+                scores = _gradient_scores(box, face, detail.gradient) or []
         return BoxBound(detail.bound, face, scores, detail.centre_value)
 
     def point(self, quantity: str, point: Sequence[Fraction], bits: int) -> arb:
