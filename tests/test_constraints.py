@@ -17,6 +17,7 @@ from snn_theory.certify.weight_regions import (
     CertifiedRegion,
     exact_row_statistics,
     inside_fractions,
+    inside_mask,
     theorem1_region,
 )
 from snn_theory.errors import InputError
@@ -109,6 +110,35 @@ def test_float32_rows_are_provably_inside_after_projection() -> None:
     assert q.dtype == jnp.float32
     assert inside_fractions([np.asarray(q)], region) == [1.0]
     assert inside_fractions([w], region)[0] < 0.1
+
+
+def test_inside_mask_decides_as_the_rationals_do_even_where_floats_round_across_an_edge() -> None:
+    """The float filter with its error bound gives the answer of the rational sums, on rows
+    whose float64 sum rounds *inside* while the exact sum is just outside (and back)."""
+    half = (Fraction(-1, 2), Fraction(1, 2))
+    region = CertifiedRegion("test", ((half, (Fraction(1, 8), Fraction(2))),),
+                             {"mu": half, "nu": half}, True, {"kind": "test"})
+    d = 2.0 ** -60
+    rows = np.array([[0.5, d],     # Σw = 1/2 + 2⁻⁶⁰, whose float sum is 1/2: outside
+                     [0.5, -d],    # Σw = 1/2 − 2⁻⁶⁰: inside
+                     [0.25, 0.25],
+                     [0.0, 0.5]])
+    assert np.sum(rows[0]) == 0.5  # the float sum rounds across the edge
+    om, ta = exact_row_statistics(rows)
+    expected = [region.contains(o, t) for o, t in zip(om, ta, strict=True)]
+    assert expected == [False, True, True, True]
+    assert inside_mask(rows, region).tolist() == expected
+    region = theorem1_region()
+    rng = np.random.default_rng(5)
+    for dtype in (np.float16, np.float32, np.float64):
+        w = (rng.standard_normal((300, 9)) * rng.uniform(0.05, 0.6, (300, 1))
+             + rng.choice([0.0, 0.011, -0.2], (300, 1))).astype(dtype)
+        om, ta = exact_row_statistics(w)
+        exact = [region.contains(o, t) for o, t in zip(om, ta, strict=True)]
+        assert inside_mask(w, region).tolist() == exact
+    for bad in (np.zeros(3), np.array([[np.nan, 1.0]])):
+        with pytest.raises(InputError):
+            inside_mask(bad, region)
 
 
 def test_a_paving_region_projects_to_the_nearest_cell() -> None:

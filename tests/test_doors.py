@@ -49,6 +49,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("certify/weight_regions.py", "CertifiedRegion.float_cells", "float("):
         "cell ends rounded inward (checked against the exact end) as the projection's float "
         "targets; membership is decided on exact rationals, nothing printed",
+    ("certify/weight_regions.py", "_outward_cells", "float("):
+        "cell ends rounded outward (checked against the exact end) to decide that a row's "
+        "rigorous float enclosure misses every cell; undecided rows are decided on exact "
+        "rationals, nothing printed",
     ("exact.py", "_to_float", "float("):
         "nearest_float: the correctly rounded float64, returned only when the whole ball "
         "rounds to it",

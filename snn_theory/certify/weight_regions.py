@@ -249,15 +249,82 @@ def exact_row_statistics(w: np.ndarray) -> tuple[list[Fraction], list[Fraction]]
     return omegas, taus
 
 
-def inside_fractions(weights: Sequence[np.ndarray], region: CertifiedRegion) -> list[float]:
-    """Per weight matrix: the fraction of rows whose exact (ω, τ) lies in ``region``."""
-    out = []
-    for w in weights:
-        om, ta = exact_row_statistics(w)
-        out.append(sum(region.contains(o, t) for o, t in zip(om, ta, strict=True)) / len(om))
+def _float_bounds(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per row of the float64 matrix ``a`` (finite, exact copies of the stored floats):
+    float64 intervals [ω_lo, ω_hi], [τ_lo, τ_hi] that provably contain the exact Σw, Σw².
+
+    Any order of n float64 additions errs by at most γ_{n−1}·Σ|terms| with γ_k = k·u/(1 − k·u),
+    u = 2⁻⁵³ (Higham, Accuracy and Stability of Numerical Algorithms, §4.2); squaring adds a
+    relative u per term (none for float32/float16 inputs) and an absolute 2⁻¹⁰⁷⁴ below the
+    normal range.  The bound used, 2(n + 1)·u·(computed Σ|terms|) + (n + 1)·2⁻¹⁰²², covers
+    both and the rounding of Σ|terms| itself while (n + 1)·u ≤ 1/4; each end is then moved one
+    ulp outward, which covers the rounding of the subtraction/addition."""
+    n = a.shape[1]
+    u = 2.0**-53
+    slack = 2.0 * (n + 1) * u
+    tiny = (n + 1) * 2.0**-1022
+    s = a.sum(axis=1)
+    sq = np.square(a)
+    t = sq.sum(axis=1)
+    e_s = slack * np.abs(a).sum(axis=1) + tiny
+    e_t = slack * t + tiny
+    down, up = -np.inf, np.inf
+    return (np.nextafter(s - e_s, down), np.nextafter(s + e_s, up),
+            np.nextafter(t - e_t, down), np.nextafter(t + e_t, up))
+
+
+def _outward_cells(region: CertifiedRegion) -> np.ndarray:
+    """(cells, 4) float64 ω₋, ω₊, τ₋, τ₊ rounded *outward* (the float cell contains the exact
+    one)."""
+    out = np.empty((len(region.cells), 4))
+    for k, ((w0, w1), (t0, t1)) in enumerate(region.cells):
+        for j, (x, down) in enumerate(((w0, True), (w1, False), (t0, True), (t1, False))):
+            f = float(x)
+            if down and Fraction(f) > x:
+                f = float(np.nextafter(f, -np.inf))
+            elif not down and Fraction(f) < x:
+                f = float(np.nextafter(f, np.inf))
+            out[k, j] = f
     return out
 
 
+def inside_mask(w: np.ndarray, region: CertifiedRegion) -> np.ndarray:
+    """Per row of the float matrix ``w`` (units, fan_in): whether its exact (ω, τ) lies in
+    ``region`` — decided exactly.  A row whose float64 enclosure of (Σw, Σw²)
+    (:func:`_float_bounds`, rigorous) lies inside a cell rounded inward is inside; one whose
+    enclosure misses every cell rounded outward is outside; only the rows left undecided are
+    summed in rationals (:func:`exact_row_statistics`).  Same answer as the rationals alone,
+    without their cost for rows away from every cell edge."""
+    a = np.asarray(w)
+    if a.ndim != 2 or a.shape[1] < 1 or not np.issubdtype(a.dtype, np.floating):
+        raise InputError(f"a weight matrix must be a 2-D float array (got shape {a.shape}, "
+                         f"dtype {a.dtype})")
+    a64 = a.astype(np.float64)  # exact for float16/32/64
+    n = a64.shape[1]
+    if not np.all(np.isfinite(a64)) or (n + 1) * 2.0**-53 > 0.25 \
+            or np.max(np.abs(a64), initial=0.0) > 2.0**400:
+        om, ta = exact_row_statistics(a)
+        return np.array([region.contains(o, t) for o, t in zip(om, ta, strict=True)], bool)
+    wl, wh, tl, th = (b[:, None] for b in _float_bounds(a64))
+    inner, outer = region.float_cells(), _outward_cells(region)
+    inside = ((wl >= inner[:, 0]) & (wh <= inner[:, 1]) & (tl >= inner[:, 2])
+              & (th <= inner[:, 3])).any(axis=1)
+    meets = ((wh >= outer[:, 0]) & (wl <= outer[:, 1]) & (th >= outer[:, 2])
+             & (tl <= outer[:, 3])).any(axis=1)
+    out = inside.copy()
+    undecided = np.flatnonzero(~inside & meets)
+    if undecided.size:
+        om, ta = exact_row_statistics(a[undecided])
+        out[undecided] = [region.contains(o, t) for o, t in zip(om, ta, strict=True)]
+    return out
+
+
+def inside_fractions(weights: Sequence[np.ndarray], region: CertifiedRegion) -> list[float]:
+    """Per weight matrix: the fraction of rows whose exact (ω, τ) lies in ``region``
+    (decided exactly: :func:`inside_mask`)."""
+    return [int(m.sum()) / m.size for m in (inside_mask(w, region) for w in weights)]
+
+
 __all__ = ["Cell", "CertifiedRegion", "DOMAIN_MAP", "committed_domain_map", "domain_map_region",
-           "exact_row_statistics", "inside_fractions", "paving_region", "rectangle_region",
+           "exact_row_statistics", "inside_fractions", "inside_mask", "paving_region", "rectangle_region",
            "resolve_region", "sha256_file", "theorem1_region"]

@@ -352,19 +352,29 @@ def networks_command(weights: str, **fig: Any) -> None:
     _run(network_figures.networks, weights=ws, **fig)
 
 
+@plot_group.command("dropout-dyt")
+@_figure_options(canvas.FigureSize(1600, 650, 150))
+def dropout_dyt_command(**fig: Any) -> None:
+    """S at the fixed point (0, 1) against the alpha-dropout rate Q of dense(selu),
+    alpha_dropout(Q), and against DyT's α (γ, β certified), every point a certified
+    enclosure; `reproduce` adds the certified maxima of S over Ω."""
+    _run(network_figures.dropout_dyt, **fig)
+
+
 __all__ = ["plot_group"]
 
 
 @plot_group.command("constrained")
 @click.option("--results", type=click.Path(dir_okay=False), required=True,
               help="The record of `python benchmarks/bench_constrained.py --out FILE`.")
-@_figure_options(canvas.FigureSize(1800, 600, 150))
+@_figure_options(canvas.FigureSize(2400, 800, 150))
 def constrained_command(results: str, out: str | None, width: int, height: int, dpi: int,
                         as_json: bool) -> None:
     """Training that keeps the theorem true: test accuracy, the last hidden layer's (μ, ν)
-    against Theorem 1's box and the fixed point (0, 1), and the exact fraction of units
-    inside the certified region, for SELU unconstrained, max-norm, theorem1, domain-map and
-    ReLU + batch norm (drawn from a study record; nothing is trained here)."""
+    against Theorem 1's box and the fixed point (0, 1), the exact fraction of units inside
+    the certified region, and the per-layer growth of the gradient against the certified χ₁,
+    for SELU unconstrained, max-norm, theorem1, domain-map and ReLU + batch norm (drawn from
+    a study record; nothing is trained here)."""
     from snn_theory.errors import InputError
     from snn_theory.show import training_figures as train_plots
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from snn_theory.show.canvas import PlotResult
 from snn_theory.show.flow_figures import convergence, flow_field
 from snn_theory.show.map_figures import contraction, fixed_points, variance_change
-from snn_theory.show.network_figures import networks
+from snn_theory.show.network_figures import dropout_dyt, networks
 from snn_theory.show.propagation_figures import correlation_map_figure, gradients
 
 FIGURES: dict[str, Callable[..., PlotResult]] = {
@@ -23,6 +23,7 @@ FIGURES: dict[str, Callable[..., PlotResult]] = {
     "correlation-map": correlation_map_figure,
     "gradients": gradients,
     "networks": networks,
+    "dropout-dyt": dropout_dyt,
 }
 
 __all__ = ["FIGURES"]

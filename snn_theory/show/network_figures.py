@@ -1,5 +1,6 @@
 """Figures of networks: how a residual SELU block's gradient growth χ and depth scales change
-with its branch weight W (docs/networks.md, "Propagation")."""
+with its branch weight W (docs/networks.md, "Propagation"); S against the alpha-dropout rate
+and against DyT's α (docs/networks.md, "Claims over a domain" and "DyT")."""
 
 from __future__ import annotations
 
@@ -86,4 +87,71 @@ def networks(out: str | Path | None = None, *, weights: Sequence[float] = DEFAUL
     return PlotResult("networks", path, data, summary)
 
 
-__all__ = ["DEFAULT_WEIGHTS", "networks"]
+#: The alpha-dropout rates and DyT's α drawn by default (exact decimals).
+DEFAULT_RATES = tuple(f"{k / 40:g}" for k in range(0, 21))
+DEFAULT_ALPHAS = ("0.02", "0.05", "0.1", "0.2", "0.3", "0.5", "0.7", "1", "1.5", "2", "3", "5",
+                  "7", "10")
+
+
+def dropout_dyt(out: str | Path | None = None, *, rates: Sequence[str] = DEFAULT_RATES,
+                alphas: Sequence[str] = DEFAULT_ALPHAS,
+                maxima: dict[str, tuple[str, str]] | None = None,
+                size: FigureSize = FigureSize(1600, 650, 150)) -> PlotResult:
+    """Left: S at (0, 1) of ``dense(selu), alpha_dropout(Q)`` against Q (ω = 0, τ = 1; Q = 0
+    is SELU alone), and, where ``maxima`` gives them (rate → [lower, upper] of the maximum
+    of S over Theorem 1's Ω, from the Theorem 1 analogue's certificates), those enclosures
+    as bars.  Right: S at (0, 1) of DyT ``dense(γ·tanh(αx) + β)`` (γ, β certified so that
+    (0, 1) is the fixed point, :func:`snn_theory.certify.dyt.dyt_row`) against α, the
+    published default α = 0.5 marked.  Every point is the midpoint of a certified enclosure
+    (radius far below the line width); the lines only join them."""
+    from snn_theory.certify.dyt import dyt_row
+    from snn_theory.evaluate.network_map import network_map
+
+    if not rates or not alphas:
+        raise InputError("give at least one rate and one alpha")
+    path, suffix = output_path(out, "dropout_dyt")
+    s_q = [network_map(f"dense(selu), alpha_dropout({q})", mu="0", nu="1",
+                       digits=15).spectral_norm for q in rates]
+    dyt = [dyt_row(a, bits=64) for a in alphas]
+    Q = np.array([float(q) for q in rates])
+    A = np.array([float(a) for a in alphas])
+    SQ = np.array([float(x.mid()) for x in s_q])
+    SA = np.array([float(r.spectral_norm.mid()) for r in dyt])
+    with figure_style():
+        fig, axes = new_figure(size, ncols=2)
+        a1, a2 = axes[0]
+        a1.plot(Q, SQ, "o-", color="#3b528b", ms=4, label="S at the fixed point (0, 1)")
+        for k, (q, (lo, hi)) in enumerate(sorted((maxima or {}).items())):
+            a1.plot([float(q)] * 2, [float(lo), float(hi)], "-", color="#d62728", lw=6,
+                    label="max of S over Ω (certified enclosure)" if k == 0 else None)
+        a1.axhline(1, color="black", lw=0.8, ls="--")
+        a1.set_xlabel("alpha-dropout rate Q")
+        a1.set_ylabel("S (largest singular value of the Jacobian)")
+        a1.set_title("dense(selu), alpha_dropout(Q): S < 1 (certified points)")
+        a1.set_ylim(0, 1.05)
+        a1.legend(fontsize=8)
+        a2.semilogx(A, SA, "o-", color="#21918c", ms=4, label="S at the fixed point (0, 1)")
+        if 0.5 in A:
+            a2.semilogx([0.5], [SA[list(A).index(0.5)]], "*", color="#d62728", ms=14,
+                        label="α = 0.5 (published default)")
+        a2.axhline(1, color="black", lw=0.8, ls="--")
+        a2.set_xlabel("DyT α")
+        a2.set_ylabel("S")
+        a2.set_title("DyT γ·tanh(αx) + β after a dense layer (γ, β certified)")
+        a2.set_ylim(0, 1.05)
+        a2.legend(fontsize=8)
+        save(fig, path, suffix, size)
+    summary = {
+        "alpha_dropout": [{"Q": q, "S": arb_ball_text(x)} for q, x in zip(rates, s_q,
+                                                                              strict=True)],
+        "max_S_over_Omega": {q: list(v) for q, v in sorted((maxima or {}).items())},
+        "dyt": [{"alpha": a, "S": arb_ball_text(r.spectral_norm)}
+                for a, r in zip(alphas, dyt, strict=True)],
+        "certified": "certified (arb): every point (midpoints of the enclosures drawn); "
+                     "the lines only join them",
+    }
+    return PlotResult("dropout_dyt", path, {"Q": Q, "S_Q": SQ, "alpha": A, "S_alpha": SA},
+                      summary)
+
+
+__all__ = ["DEFAULT_ALPHAS", "DEFAULT_RATES", "DEFAULT_WEIGHTS", "dropout_dyt", "networks"]

@@ -128,7 +128,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
         extra = ", --activation (dash-dot)" if any(
             r.config.variant == ACTIVATION_VARIANT for r in runs) else ""
         a1.set_title(f"{c.dataset}: SNN (solid) vs BN (dashed){extra}")
-        a1.legend(fontsize=7)
+        a1.legend(fontsize=6, framealpha=0.7, loc="lower left")
         a2.set_xlabel("epoch")
         integer_ticks(a2.xaxis)
         a2.set_ylabel("% hidden units with (ω_i, τ_i) in the rectangle")
@@ -194,7 +194,7 @@ def training(out: str | Path | None = None, *, runs: Sequence[Any],
 
 
 #: The default size of :func:`constrained`.
-CONSTRAINED_SIZE = FigureSize(1800, 600, 150)
+CONSTRAINED_SIZE = FigureSize(2400, 800, 150)
 
 #: The variants of the constrained-training study, in drawing order.
 CONSTRAINED_VARIANTS: tuple[str, ...] = ("selu", "selu+max-norm", "selu+theorem1",
@@ -203,11 +203,15 @@ CONSTRAINED_VARIANTS: tuple[str, ...] = ("selu", "selu+max-norm", "selu+theorem1
 
 def constrained(out: str | Path | None = None, *, study: dict[str, Any],
                 size: FigureSize = CONSTRAINED_SIZE) -> PlotResult:
-    """Three panels from the record of ``benchmarks/bench_constrained.py --out FILE``: test
+    """Four panels from the record of ``benchmarks/bench_constrained.py --out FILE``: test
     accuracy per data set, depth and variant (mean ± std over seeds); the last hidden layer's
     (μ, ν) at the end of training against Theorem 1's (μ, ν) box and the fixed point (0, 1) of
     g at ω = 0, τ = 1; the smallest fraction of hidden units inside the run's certified region
-    (exact; Theorem 1's rectangle for unconstrained variants)."""
+    (exact; Theorem 1's rectangle for unconstrained variants; ``None``, drawn as "n/a", where
+    no certified region applies: ReLU + batch norm); the per-layer growth factor of the
+    squared gradient norm with respect to the activations, at the start and at the end of
+    training, against the certified χ₁ (the record's ``chi1``; absent in older records: the
+    panel says so)."""
     from snn_theory.certify.weight_regions import theorem1_region
 
     try:
@@ -228,29 +232,39 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
     cell = {(r["dataset"], int(r["depth"]), r["variant"]): r for r in rows}
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"]
     with figure_style():
-        fig, axes = new_figure(size, ncols=3)
-        a1, a2, a3 = axes[0]
+        fig, axes = new_figure(size, ncols=4)
+        a1, a2, a3, a4 = axes[0]
         width = 0.8 / max(len(variants), 1)
         x = np.arange(len(groups))
         for k, v in enumerate(variants):
             acc = [cell[(d, n, v)]["test_mean"] if (d, n, v) in cell else np.nan
                    for d, n in groups]
             err = [cell[(d, n, v)]["test_std"] if (d, n, v) in cell else 0 for d, n in groups]
-            ins = [cell[(d, n, v)]["inside_min"] if (d, n, v) in cell else np.nan
-                   for d, n in groups]
+            ins = [np.nan if cell.get((d, n, v), {}).get("inside_min") is None
+                   else cell[(d, n, v)]["inside_min"] for d, n in groups]
             a1.bar(x + (k - (len(variants) - 1) / 2) * width, acc, width, yerr=err,
                    color=colors[k % len(colors)], label=v)
-            a3.bar(x + (k - (len(variants) - 1) / 2) * width, ins, width,
-                   color=colors[k % len(colors)], label=v)
+            offset = x + (k - (len(variants) - 1) / 2) * width
+            a3.bar(offset, ins, width, color=colors[k % len(colors)], label=v)
+            for xo, value in zip(offset, ins, strict=True):
+                if np.isnan(value):
+                    a3.text(xo, 0.02, "n/a", rotation=90, ha="center", va="bottom", fontsize=6)
+            for key, marker in (("grad_factor_start", "o"), ("grad_factor_end", "s")):
+                g = [np.nan if cell.get((d, n, v), {}).get(key) is None
+                     else cell[(d, n, v)][key] for d, n in groups]
+                a4.scatter(offset, g, s=16, marker=marker, color=colors[k % len(colors)],
+                           label=v if key == "grad_factor_end" else None,
+                           facecolors="none" if key == "grad_factor_start" else None)
             pts = [(r["mu_end"], r["nu_end"]) for r in rows if r["variant"] == v]
             a2.scatter([p[0] for p in pts], [p[1] for p in pts], s=18,
                        color=colors[k % len(colors)], label=v)
-        labels = [f"{d}\ndepth {n}" for d, n in groups]
-        for ax in (a1, a3):
-            ax.set_xticks(x, labels, fontsize=7)
+        labels = [f"{d} {n}" for d, n in groups]
+        for ax in (a1, a3, a4):
+            ax.set_xticks(x, labels, fontsize=6, rotation=90)
+            ax.set_xlabel("data set, depth", fontsize=7)
         a1.set_ylabel("test accuracy (end)")
         a1.set_title("Test accuracy")
-        a1.legend(fontsize=7)
+        a1.legend(fontsize=6, framealpha=0.7, loc="lower left")
         (m0, m1), (n0, n1) = (tuple(float(t) for t in box["mu"]),
                               tuple(float(t) for t in box["nu"]))
         a2.add_patch(_rectangle((m0, n0), m1 - m0, n1 - n0))
@@ -259,10 +273,23 @@ def constrained(out: str | Path | None = None, *, study: dict[str, Any],
         a2.set_ylabel("last hidden layer ν")
         a2.set_yscale("log")
         a2.set_title("Last layer (μ, ν) at the end; box: Theorem 1's")
-        a2.legend(fontsize=7)
+        a2.legend(fontsize=6, framealpha=0.7, loc="lower right")
         a3.set_ylim(0, 1.05)
         a3.set_ylabel("fraction of units inside (min over layers, epochs)")
         a3.set_title("Units inside the certified region (exact)")
+        chi1 = study.get("chi1") if isinstance(study, dict) else None
+        if isinstance(chi1, dict) and all(t in chi1 for t in ("1", "0.95", "1.1")):
+            a4.axhline(chi1["1"]["mid"], color="black", lw=1,
+                       label=f"certified χ₁ = {chi1['1']['mid']:.4f} (ω=0, τ=1)")
+            a4.axhspan(chi1["0.95"]["mid"], chi1["1.1"]["mid"], color="0.85",
+                       label="χ₁ for ω=0, τ ∈ [0.95, 1.1]")
+        else:
+            a4.text(0.5, 0.95, "χ₁ not in this record", transform=a4.transAxes, ha="center")
+        a3.set_xlim(a1.get_xlim())
+        a4.set_xlim(a1.get_xlim())
+        a4.set_ylabel("growth of ‖∂ℓ/∂x_l‖² per layer (geometric mean)")
+        a4.set_title("Backward signal: ○ at init, ■ at the end")
+        a4.legend(fontsize=5, framealpha=0.7, loc="lower left")
         save(fig, path, suffix, size)
     summary = {"groups": [f"{d} depth {n}" for d, n in groups], "variants": variants,
                "command": study.get("command")}

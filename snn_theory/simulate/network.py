@@ -81,23 +81,54 @@ class MLP(eqx.Module):
     custom: Any = eqx.field(static=True, default=None)
 
     def __call__(self, x: Any, state: Any, keep_mask: Any, hyper: dict[str, Any],
-                 inference: bool) -> tuple[Any, Any, Any]:
+                 inference: bool, shift: Any = None) -> tuple[Any, Any, Any]:
         """(logits, state, hidden activations stacked to (depth, width)) for one example;
-        ``keep_mask`` (depth, width): the dropout mask (ignored in inference mode)."""
+        ``keep_mask`` (depth, width): the dropout mask (ignored in inference mode);
+        ``shift`` (depth, width) or None: added to each hidden layer's activations (zeros:
+        the gradient with respect to it is the gradient with respect to the activations)."""
+        if self.norms is None and len(self.hidden) > 2:
+            return self._scanned(x, state, keep_mask, hyper, inference, shift)
         outs = []
         for l, layer in enumerate(self.hidden):
             z = layer(x)
             if self.norms is not None:
                 z, state = self.norms[l](z, state, inference=inference)
-            x = (activation_functions.value_jax(self.custom, z) if self.custom is not None
-                 else _activation(hyper["activation"], z, hyper))
-            outs.append(x)
-            if not inference:
-                # alpha dropout: scale 1, dropped units set to α′, then a·x + b (docs/mathematics.md §3);
-                # inverted dropout: scale 1/q, dropped units 0, a = 1, b = 0
-                x = hyper["a"] * jnp.where(keep_mask[l], x * hyper["scale"],
-                                           hyper["fill"]) + hyper["b"]
+            x = self._layer_rest(z, l, keep_mask, hyper, inference, shift)
+            outs.append(x[0])
+            x = x[1]
         return self.out(x), state, jnp.stack(outs)
+
+    def _layer_rest(self, z: Any, l: Any, keep_mask: Any, hyper: dict[str, Any],
+                    inference: bool, shift: Any) -> tuple[Any, Any]:
+        """(activation, what the next layer gets) of hidden layer ``l`` from its
+        pre-activation ``z``: activation, ``shift``, dropout."""
+        x = (activation_functions.value_jax(self.custom, z) if self.custom is not None
+             else _activation(hyper["activation"], z, hyper))
+        if shift is not None:
+            x = x + shift[l]
+        if inference:
+            return x, x
+        # alpha dropout: scale 1, dropped units set to α′, then a·x + b (docs/mathematics.md §3);
+        # inverted dropout: scale 1/q, dropped units 0, a = 1, b = 0
+        return x, hyper["a"] * jnp.where(keep_mask[l], x * hyper["scale"],
+                                         hyper["fill"]) + hyper["b"]
+
+    def _scanned(self, x: Any, state: Any, keep_mask: Any, hyper: dict[str, Any],
+                 inference: bool, shift: Any) -> tuple[Any, Any, Any]:
+        """The same network without batch norm, the hidden layers 2..depth (all
+        (width, width)) as one ``lax.scan``: its compilation does not grow with the depth."""
+        first, rest = self.hidden[0], self.hidden[1:]
+        out0, x = self._layer_rest(first(x), 0, keep_mask, hyper, inference, shift)
+        weights = jnp.stack([layer.weight for layer in rest])
+        biases = jnp.stack([layer.bias for layer in rest])
+
+        def body(x: Any, layer: tuple[Any, Any, Any]) -> tuple[Any, Any]:
+            w, b, l = layer
+            out, x = self._layer_rest(w @ x + b, l, keep_mask, hyper, inference, shift)
+            return x, out
+
+        x, outs = jax.lax.scan(body, x, (weights, biases, jnp.arange(1, len(self.hidden))))
+        return self.out(x), state, jnp.concatenate([out0[None], outs])
 
 
 def build_network(config: TrainConfig, split: Split,

@@ -157,10 +157,14 @@ def test_a_nonzero_bias_is_covered_but_not_proven(trained, cli, tmp_path) -> Non
 
 def test_plot_constrained_draws_a_study_record_and_refuses_junk(cli, tmp_path) -> None:
     rows = [{"dataset": "wine", "depth": 8, "variant": v, "test_mean": 0.9, "test_std": 0.01,
-             "mu_end": 0.01 * k, "nu_end": 1.0 + 0.1 * k, "inside_min": float(k % 2)}
+             "mu_end": 0.01 * k, "nu_end": 1.0 + 0.1 * k,
+             "inside_min": None if v == "relu-bn" else float(k % 2),
+             "grad_factor_start": 1.0 + 0.1 * k, "grad_factor_end": None}
             for k, v in enumerate(["selu", "selu+theorem1", "relu-bn"])]
+    chi1 = {t: {"mid": 1.07, "rad": 1e-14} for t in ("1", "0.95", "1.1")}
     record = tmp_path / "study.json"
-    record.write_text(json.dumps({"summary": rows, "command": "python benchmarks/x.py"}))
+    record.write_text(json.dumps({"summary": rows, "chi1": chi1,
+                                  "command": "python benchmarks/x.py"}))
     png = tmp_path / "c.png"
     code, out, _ = cli(["plot", "constrained", "--results", str(record), "--out", str(png),
                         "--width", "600", "--height", "300", "--dpi", "100", "--json"])

@@ -22,6 +22,7 @@ from tests.test_plots import png_size
     ["variance-change", "--grid", "9"],
     ["fixed-points", "--grid", "5"],
     ["networks", "--weights", "0.5,1"],
+    ["dropout-dyt"],
 ])
 def test_each_plot_command_writes_png_of_requested_size(tmp_path: Path, args: list[str],
                                                        cli) -> None:

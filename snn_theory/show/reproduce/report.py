@@ -28,6 +28,7 @@ from snn_theory import __version__
 from snn_theory.certify.claims import CLAIM_FIGURES, EXPECTED_FALSE, PAPER_STATEMENTS
 from snn_theory.exact import ball_text, decimal_text, format_fraction, interval_text
 from snn_theory.files import atomic_write, dumps_json
+from snn_theory.show.reproduce import networks
 from snn_theory.show.reproduce.results import (
     PAVING,
     PAVING_MODES,
@@ -105,6 +106,8 @@ def stage_data(result: Any) -> dict[str, Any]:
         return {"gains": gains_json(result)}
     if isinstance(result, ReportStage):
         return {}
+    if isinstance(result, networks.NetworksStage):
+        return {"tables": result.tables, "certificates": [r.to_json() for r in result.reports]}
     raise TypeError(f"no JSON for {type(result).__name__}")  # pragma: no cover
 
 
@@ -448,6 +451,8 @@ def _selu_report(repro: Reproduction) -> list[str]:
         add(f"Not run: {_summary(mc_stage)}")
     add("")
 
+    net = repro.stage("networks")
+    lines += networks.report_lines(net.result if net else None, _summary(net))
     _domain_section(repro, add)
     _figures_section(fig_paths, add, "../figures/")
     _stages_section(repro, add)

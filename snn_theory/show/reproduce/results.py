@@ -98,8 +98,8 @@ def stage_names(mode: str = "default", activation: Any = False) -> tuple[str, ..
         activation = act is not None and not act.is_selu
     if activation:
         return ("analogue", "check", "gains", "figures", "report")
-    domain = ("domain-map",) if mode in PAVING_MODES else ()
-    return ("constants", "claims", "check", "monte-carlo", "figures", *domain, "report")
+    later = ("networks", "domain-map") if mode in PAVING_MODES else ()
+    return ("constants", "claims", "check", "monte-carlo", "figures", *later, "report")
 
 
 # --------------------------------------------------------------------------- progress

@@ -20,6 +20,10 @@ SELU (the default) — stages:
    (:func:`snn_theory.simulate.engine.simulate`; each run is what ``snn-theory simulate --json``
    prints for the same configuration).  A statistical sanity check, not a proof;
 5. **figures** — every figure of :mod:`snn_theory.show.figures` into ``OUT/figures``;
+   **networks** — the Theorem 1 analogue of alpha dropout and residual SELU blocks with
+   certificates, checked, and certified tables (residual weights, DyT's α, layer_norm) in
+   ``OUT/proofs/networks`` (:mod:`snn_theory.show.reproduce.networks`; about 15 s; the
+   default and ``--full`` runs, not ``--quick``);
 6. **domain-map** (the default and ``--full`` runs, not ``--quick``: the checker takes
    about 35 s) — the committed paving
    certificate of the (ω, τ) domain map (``proofs/domain.paving.json.gz``) re-checked from
@@ -62,6 +66,7 @@ from snn_theory.certify.claims import BUILTIN_CLAIMS
 from snn_theory.errors import InputError, NumericalFailure
 from snn_theory.evaluate.model import activation_of
 from snn_theory.files import writable_directory
+from snn_theory.show.reproduce.networks import stage_networks
 from snn_theory.show.reproduce.results import (
     GAIN_DIGITS,
     MC_DTYPE,
@@ -443,6 +448,9 @@ def run(out: str | Path = ".", mode: str = "default", jobs: int | None = None,
         stages.append(mc)
         stages.append(_timed("figures", lambda t: stage_figures(m, figures, claims.result,
                                                                 mc.result, t), progress))
+        if mode in PAVING_MODES:  # (--quick leaves it out: about 15 s)
+            stages.append(_timed("networks", lambda t: stage_networks(proofs, t, figures),
+                                 progress))
         if mode in PAVING_MODES:
             stages.append(_timed("domain-map", lambda t: stage_domain(out, figures, t),
                                  progress))
