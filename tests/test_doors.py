@@ -106,7 +106,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "iterates for plots and the Monte Carlo comparison (documented as evidence)",
     ("certify/search/state.py", "saved_elapsed", "float("):
         "elapsed seconds of a saved search (a timing)",
-    ("certify/search/bounders.py", "ClosedFormBounder.split_scores", "float("):
+    ("certify/search/bounders.py", "_gradient_scores", "float("):
         "the split heuristic (which coordinate to bisect), not a bound",
     ("certify/search/network_bounder.py", "NetworkBounder.split_scores", "float("):
         "the split heuristic (which coordinate to bisect), not a bound",

@@ -7,6 +7,7 @@ thresholds are exact rationals (parsed from decimal strings), never floats.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from fractions import Fraction
 from snn_theory.derive.formulas import QUANTITIES, VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.exact import format_fraction, parse_exact
+
+#: A claim's relation as the comparison of a bound with the threshold.
+_RELATIONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 RELATIONS: tuple[str, ...] = ("<=", ">=", "<", ">")
 
@@ -140,9 +144,7 @@ class Claim:
 
     def satisfied_by(self, upper_or_lower: Fraction | float) -> bool:
         """Whether a bound on the deciding extremum proves the claim."""
-        t = self.threshold
-        return {"<": upper_or_lower < t, "<=": upper_or_lower <= t,
-                ">": upper_or_lower > t, ">=": upper_or_lower >= t}[self.relation]
+        return _RELATIONS[self.relation](upper_or_lower, self.threshold)
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "quantity": self.quantity, "relation": self.relation,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flint import arb, fmpq
 
@@ -191,8 +191,8 @@ def bound(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
 def bound_of(quantity: BoxQuantity, box: Box, side: int,
              decides: Callable[[Fraction], bool] | None = None) -> tuple[Fraction, list]:
     """:func:`bound` for any :class:`BoxQuantity` (one layer's formulas, a network's map)."""
-    bound_, face, _ = _bound(quantity, box, side, decides)
-    return bound_, face
+    detail = _bound(quantity, box, side, decides)
+    return detail.bound, detail.face
 
 
 def bound_modes(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
@@ -207,47 +207,72 @@ def bound_modes(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
 def bound_modes_of(quantity: BoxQuantity, box: Box, side: int,
                    decides: Callable[[Fraction], bool]) -> tuple[Fraction, Fraction]:
     """:func:`bound_modes` for any :class:`BoxQuantity`."""
-    full, _, cheap_end = _bound(quantity, box, side, None)
+    full, _, cheap_end, _, _ = _bound(quantity, box, side, None)
     early = cheap_end if cheap_end is not None and decides(cheap_end) else full
     return early, full
 
 
+class BoundDetail(NamedTuple):
+    """:func:`bound` with what it computed on the way, for a caller that would otherwise
+    compute it again: ``gradient`` the gradient enclosure over ``face`` (None when the bound
+    did not end with one: the cheap end decided first, the centred form failed, or the face
+    is a point), ``centre_value`` the ball value at the exact centre of ``face`` (None when
+    not computed)."""
+
+    bound: Fraction
+    face: list
+    cheap_end: Fraction | None
+    gradient: Sequence[arb] | None
+    centre_value: arb | None
+
+
+def bound_detail(quantity: str, box: Box, lam: arb, alpha: arb, side: int,
+                 decides: Callable[[Fraction], bool] | None = None) -> BoundDetail:
+    """:func:`bound` (the same bound and face), with the gradient enclosure over the face
+    and the value at the face's centre it computed (see :class:`BoundDetail`)."""
+    return _bound(FormulaQuantity(quantity, lam, alpha), box, side, decides)
+
+
 def _bound(quantity: BoxQuantity, box: Box, side: int,
-           decides: Callable[[Fraction], bool] | None) -> tuple[Fraction, list, Fraction | None]:
-    """:func:`bound`, plus the cheap whole-box end (None when not finite)."""
+           decides: Callable[[Fraction], bool] | None) -> BoundDetail:
+    """:func:`bound`, plus the cheap whole-box end (None when not finite), the gradient
+    over the face and the value at its centre where computed."""
     if side not in (1, -1):
         raise ValueError("side must be +1 (upper bound) or -1 (lower bound)")
     current = [tuple(iv) for iv in box]
     if all(lo == hi for lo, hi in current):
         value = quantity.point_value([lo for lo, _ in current])
         end = _end(value, side)
-        return end, current, end
+        return BoundDetail(end, current, end, None, value)
     balls = [interval_ball(lo, hi) for lo, hi in current]
     value, grad = quantity.value_and_gradient(balls)
     cheap = quantity.cheap(balls, value)
     cheap_end = _end(cheap, side) if cheap.is_finite() else None
     whole_box = list(current)
     if cheap_end is not None and decides is not None and decides(cheap_end):
-        return cheap_end, whole_box, cheap_end
+        return BoundDetail(cheap_end, whole_box, cheap_end, None, None)
     try:
-        fine_end, face = _reduced_centred_bound(quantity, current, value, grad, side)
+        fine_end, face, face_grad, centre_value = _reduced_centred_bound(
+            quantity, current, value, grad, side)
     except ArithmeticError:
         if cheap_end is None:
             raise
-        return cheap_end, whole_box, cheap_end
+        return BoundDetail(cheap_end, whole_box, cheap_end, None, None)
     if cheap_end is not None and side * cheap_end < side * fine_end:
-        return cheap_end, face, cheap_end
-    return fine_end, face, cheap_end
+        return BoundDetail(cheap_end, face, cheap_end, face_grad, centre_value)
+    return BoundDetail(fine_end, face, cheap_end, face_grad, centre_value)
 
 
 def _reduced_centred_bound(quantity: BoxQuantity, current: list, value: arb,
-                           grad: Sequence[arb] | None, side: int) -> tuple[Fraction, list]:
+                           grad: Sequence[arb] | None, side: int
+                           ) -> tuple[Fraction, list, Sequence[arb] | None, arb]:
     """Steps 2 and 3 of the module docstring, starting from the value and gradient
-    enclosures over ``current``."""
+    enclosures over ``current``; also returns the gradient enclosure over the face (None
+    for a point) and the value at the face's centre."""
     for _ in range(len(current) + 1):
         if all(lo == hi for lo, hi in current):
             value = quantity.point_value([lo for lo, _ in current])
-            return _end(value, side), current
+            return _end(value, side), current, None, value
         if grad is None:
             raise ArithmeticError("no gradient enclosure over the box")
         reduced = False
@@ -274,5 +299,5 @@ def _reduced_centred_bound(quantity: BoxQuantity, current: list, value: arb,
                 offset = interval_ball(lo - c, hi - c)
                 centred = centred + grad[i] * offset
         enclosure = _combine(centred, value)
-        return _end(enclosure, side), current
+        return _end(enclosure, side), current, grad, value_at_centre
     raise AssertionError("unreachable: each reduction fixes a coordinate")

@@ -61,11 +61,15 @@ class BoxBound(NamedTuple):
     """What :meth:`BoxBounder.bound` returns: the exact rational bound, the face (a sub-box,
     possibly degenerate in some coordinates) the bound was taken on — its centre is where
     the search evaluates a point —, and optional split scores (one per coordinate, larger:
-    cut there first; None: ask :meth:`BoxBounder.split_scores` when the box is split)."""
+    cut there first; None: ask :meth:`BoxBounder.split_scores` when the box is split; []: no
+    finite scores, cut the widest coordinate), and
+    optionally the ball value at the face's centre at the same precision (what
+    :meth:`BoxBounder.point` would return there; None: not computed)."""
 
     bound: Fraction
     face: Box
     scores: list[float] | None = None
+    point: arb | None = None
 
 
 class BoxBounder(Protocol):
@@ -275,8 +279,15 @@ class ClosedFormBounder:
               decides: Callable[[Fraction], bool] | None = None) -> BoxBound:
         lam, alpha = constant_balls(self.constants, bits)
         with working_precision(bits=bits):
-            result, face = enclosure.bound(quantity, box, lam, alpha, side, decides)
-        return BoxBound(result, face)
+            detail = enclosure.bound_detail(quantity, box, lam, alpha, side, decides)
+            face = detail.face
+            scores = None
+            if all(lo == hi for lo, hi in face):
+                scores = [0.0] * len(box)
+            elif detail.gradient is not None:  # at the precision split_scores would use
+                # [] where the gradient is not finite: split_scores would say None again
+                scores = _gradient_scores(box, face, detail.gradient) or []
+        return BoxBound(detail.bound, face, scores, detail.centre_value)
 
     def point(self, quantity: str, point: Sequence[Fraction], bits: int) -> arb:
         lam, alpha = constant_balls(self.constants, bits)
@@ -294,18 +305,25 @@ class ClosedFormBounder:
             with working_precision(bits=bits):
                 balls = [enclosure.interval_ball(lo, hi) for lo, hi in face]
                 grad = backends.value_and_gradient("arb", quantity)(*balls, lam, alpha)[1:]
-                scores = []
-                for i, (lo, hi) in enumerate(box):
-                    if face[i][0] == face[i][1] or lo == hi:
-                        scores.append(0.0)
-                        continue
-                    g = grad[i]
-                    if not g.is_finite():
-                        return None
-                    scores.append(float(abs(g).upper()) * float(hi - lo))
+                return _gradient_scores(box, face, grad)
         except (ArithmeticError, ValueError, ZeroDivisionError):
             return None
-        return scores
+
+
+def _gradient_scores(box: Sequence[Interval], face: Sequence[Interval],
+                     grad: Sequence[arb]) -> list[float] | None:
+    """|∂ᵢq(face)|·wᵢ from the gradient enclosure ``grad`` over ``face``: coordinates fixed
+    on the face (or on the box) score 0; None when a needed gradient is not finite."""
+    scores = []
+    for i, (lo, hi) in enumerate(box):
+        if face[i][0] == face[i][1] or lo == hi:
+            scores.append(0.0)
+            continue
+        g = grad[i]
+        if not g.is_finite():
+            return None
+        scores.append(float(abs(g).upper()) * float(hi - lo))
+    return scores
 
 
 __all__ = ["Box", "BoxBound", "BoxBounder", "ClosedFormBounder", "Constants", "compile_arb",

@@ -144,22 +144,26 @@ def evaluate_box(state: WorkerState, box: Box, depth: int, early: bool = False) 
     decides = state.claim.satisfied_by if early and state.claim is not None else None
     bits = base
     small = _is_small(state, box)
-    result = face = scores = None
+    result = face = scores = centre_value = None
     while True:
         try:
-            result, face, scores = bounder.bound(quantity, box, side, bits, decides)
+            result, face, scores, centre_value = bounder.bound(quantity, box, side, bits,
+                                                               decides)
             break
         except ArithmeticError:
             if not small or bits >= base * _MAX_PRECISION_FACTOR:
                 bits = base
                 face = list(box)
+                centre_value = None
                 break
             bits *= 2
     point = [(lo + hi) / 2 for lo, hi in face]
     p_lo = p_hi = None
     if _wants_point(state, box, depth, result, face, early):
         try:
-            value = bounder.point(quantity, point, bits)
+            # the bound's own value at the face centre, same precision: the same ball
+            value = centre_value if centre_value is not None else bounder.point(
+                quantity, point, bits)
             p_lo, p_hi = enclosure.lower(value), enclosure.upper(value)
         except ArithmeticError:
             pass
