@@ -167,19 +167,18 @@ def local_slope(shaped: ShapedNetwork, zeta: Fraction) -> tuple[arb, str]:
     def dg(x: arb) -> arb:
         return network_slope(shaped, Dual(x, [arb(1)])).grad[0]
 
-    lo, hi = 1.0, 2.0  # P(1) = 1 < ζ; double until P(hi) > ζ (P increasing, unbounded)
-    while not g(arb(hi)) > 0:
+    # P(1) = 1 < ζ; double until P(hi) > ζ (P increasing, unbounded); the bracket and the
+    # steps are arb midpoints (a heuristic start: the Krawczyk test below is the proof)
+    lo, hi = arb(1), arb(2)
+    while not g(hi) > 0:
         lo, hi = hi, 2 * hi
-        if hi > 2.0 ** 60:
+        if hi > 2 ** 60:
             raise ArithmeticError("no local slope s reaches the network's C'(1) = zeta")
-    x = arb((lo + hi) / 2)
     bits = ctx.prec
-    for _ in range(60):  # bisection in floats, then Newton in arb midpoints
-        if g(x) > 0:
-            hi = float(x.mid())
-        else:
-            lo = float(x.mid())
-        x = arb((lo + hi) / 2)
+    for _ in range(60):  # bisection, then Newton
+        x = arb(((lo + hi) / 2).mid())
+        lo, hi = (lo, x) if g(x) > 0 else (x, hi)
+    x = arb(((lo + hi) / 2).mid())
     for _ in range(20):
         step = arb((g(x) / dg(x)).mid())
         x = arb((x - step).mid())
