@@ -15,6 +15,10 @@ network C-map (:mod:`snn_theory.certify.shaped` gives the local quantities):
   s ∈ [0, 1) solves C^{∘D}(0) = η.  C^{∘D}(0) is strictly decreasing in s there (k is, and
   C is increasing in c and in k), so the root is unique in [0, 1].
 
+**Networks beyond chains** (``shaped``: :mod:`snn_theory.certify.shaping_network`): the
+local targets ζ^{1/D}, τ/D become the root s of the network's P(s) = ζ and τ/m, both derived
+from the network's description; the network's quantities are composed through its blocks.
+
 **Proof.**  A float solve (Gauss–Hermite quadrature, scipy from a grid of starts) finds a
 candidate; Newton's method in arb (the Jacobian by forward-mode duals through the Hermite
 moments) polishes it at the working precision; the Krawczyk test
