@@ -25,6 +25,7 @@ from snn_theory.certify.network_enclosure import (
     NetworkQuantity,
     box_quantity,
     is_single_layer,
+    network_label,
 )
 from snn_theory.certify.search.loop import verify_claim
 from snn_theory.certify.search.network_bounder import NetworkBounder
@@ -165,6 +166,12 @@ def _named(claims: list[Claim], bounder: NetworkBounder) -> list[Claim]:
     return [dataclasses.replace(c, name=c.name + bounder.claim_suffix()) for c in claims]
 
 
+def _other_network(content: dict, spelling: str) -> None:
+    content["network"] = {"spelling": spelling}
+    content["claim"]["name"] = content["claim"]["name"].replace(network_label(NET),
+                                                                network_label(spelling))
+
+
 def _tampered(path: Path, tmp: Path, change) -> Path:
     content = json.loads(path.read_text())
     change(content)
@@ -186,9 +193,9 @@ def test_certificate_records_the_network_and_is_rechecked(certificate: Path) -> 
 
 
 @pytest.mark.parametrize("change, why", [
-    (lambda c: c.update(network={"spelling": "dense(selu), alpha_dropout(0.2)"}),
-     "witness|box"),
-    (lambda c: c.update(network={"spelling": "dense(selu)"}), "witness|box"),
+    # another network, named as that network's claim: its boxes are recomputed
+    (lambda c: _other_network(c, "dense(selu), alpha_dropout(0.2)"), "witness|box"),
+    (lambda c: _other_network(c, "dense(selu)"), "witness|box"),
     (lambda c: c.update(constants={"source": "closed-form"}), "exactly one"),
     (lambda c: c.update(network={"spelling": "dense(selu),alpha_dropout(0.1)"}), "canonical"),
     (lambda c: c.update(network={"spelling": "dense(selu), nonsense(1)"}), "network"),
@@ -198,6 +205,12 @@ def test_certificate_records_the_network_and_is_rechecked(certificate: Path) -> 
     (lambda c: c["boxes"][3].__setitem__(4, str(F(c["boxes"][3][4]) - F(1, 10**6))), "box 3"),
     (lambda c: c["boxes"][0][2].__setitem__(1, "0.9"), "tile"),
     (lambda c: c["claim"].update(name="theorem1.variance_upper"), "built-in"),
+    # the name carries another network's label: a claim of this network must not pass as
+    # the other's (as its Theorem 1 analogue, or under a look-alike spelling of the label)
+    (lambda c: c["claim"].update(name=c["claim"]["name"].replace(
+        network_label(NET), network_label("dense(selu), alpha_dropout(0.2)"))), "net-"),
+    (lambda c: c["claim"].update(name=c["claim"]["name"].replace(
+        network_label(NET), network_label("dense(selu)").upper())), "net-"),
 ])
 def test_tampered_network_certificates_are_rejected(certificate: Path, tmp_path: Path,
                                                     change, why: str) -> None:

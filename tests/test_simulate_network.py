@@ -211,3 +211,16 @@ def test_bad_input_is_refused_with_one_line() -> None:
     with pytest.raises(InputError, match="omega\\^2/width"):
         simulate_network("dense(selu, omega=2, tau=1/10)",
                          NetworkSimulationConfig(width=8, depth=1, batch=4))
+
+
+def test_iterates_whose_balls_grow_too_wide_are_a_numerical_failure_not_bad_input() -> None:
+    # from nu = 1e30 the map's variance stays > 0 (about 0.55e30 and on), but at 64 bits the
+    # closed forms' cancellations widen the ball until it contains 0: that is no proof that
+    # the map leaves nu > 0, and the input was valid
+    from snn_theory.errors import NumericalFailure
+    from snn_theory.simulate.network_run import certified_iterates
+
+    with pytest.raises(NumericalFailure, match="not proven > 0") as info:
+        certified_iterates(parse_network("dense(selu)"), Fraction(0), Fraction(10) ** 30,
+                           Fraction(0), Fraction(1), 3)
+    assert "leaves" not in str(info.value)

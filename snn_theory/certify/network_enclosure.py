@@ -174,5 +174,22 @@ def network_label(network: Network | str) -> str:
     return "net-" + hashlib.sha256(spelling.encode()).hexdigest()[:12]
 
 
-__all__ = ["NetworkQuantity", "box_quantity", "claim_values", "differentiable",
-           "is_single_layer", "matrix_sandwich", "network_label"]
+def check_network_label(name: str, spelling: str | None) -> None:
+    """InputError when the claim name ``name`` carries a network's label ``[net-…]``
+    (compared as normalised names are: case folded, invisible characters removed) other than
+    that of the network spelt ``spelling`` (None: a claim about no network), so that a claim
+    of one network never passes under another network's name."""
+    import re
+
+    from snn_theory.certify.claims import normalise_name
+
+    own = None if spelling is None else network_label(spelling)
+    for found in re.findall(r"\[(net-[^\]]*)\]", normalise_name(name)):
+        if found != own:
+            raise InputError(f"claim {name!r} carries the label [{found}] of a network, but "
+                             "states " + ("no network's claim" if own is None else
+                                          f"one of {spelling} ([{own}])"))
+
+
+__all__ = ["NetworkQuantity", "box_quantity", "check_network_label", "claim_values",
+           "differentiable", "is_single_layer", "matrix_sandwich", "network_label"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from flint import arb
 
+from snn_theory.certify.propagation.cmap import NOT_EXCLUDED
 from snn_theory.errors import InputError
 from snn_theory.exact import SHORT_DIGITS, ball_text, format_fraction, parse_exact
 
@@ -111,7 +112,7 @@ def network_json(r: Any, digits: int, extra: tuple[Any, arb, arb] | None = None,
         "c_map_at_one": b(r.c_map_at_one),
         "depth_scale_q": b(r.depth_scale_q),
         "depth_scale_q_note": "" if r.depth_scale_q is not None
-        else "none: |dnu~/dnu| < 1 is not proven at the fixed point",
+        else "none: 0 < |dnu~/dnu| < 1 is not proven at the fixed point",
         "dnu_dnu": b(r.dnu_dnu),
         "blocks": [
             {"position": f.position, "block": f.block, "mu": b(f.mu), "nu": b(f.nu),
@@ -169,7 +170,8 @@ def _print(out: dict[str, Any]) -> None:
     nf = out["no_other_fixed_points"]
     print_wrapped(("proven" if nf["proven"] else "NOT proven")
                   + f": no other fixed points of the network's c-map in [-1, 1] "
-                  f"({len(nf['pieces'])} pieces excluded)")
+                  f"({sum(p['how'] != NOT_EXCLUDED for p in nf['pieces'])} pieces excluded"
+                  f" of {len(nf['pieces'])})")
     if "claim" in out:
         cl = out["claim"]
         print_wrapped(f"claim '{cl['claim']}': {cl['status'].upper()} — {cl['certificate']}")

@@ -20,6 +20,7 @@ import click
 
 from snn_theory.certify.activation_claims import builtin_claims
 from snn_theory.certify.claims import Claim, Domain, builtin_claim_for, check_name
+from snn_theory.certify.network_enclosure import check_network_label
 from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder, Constants
 from snn_theory.certify.search.model_bounders import bounder_for
 from snn_theory.certify.search.network_bounder import NetworkBounder
@@ -49,6 +50,8 @@ def claims_for(theorem: str, domain: str | None, claim: str | None, name: str | 
         if name is None:
             parsed = dataclasses.replace(parsed, name=parsed.default_name(bounder.map_record()))
         builtin_claim_for(parsed, bounder == ClosedFormBounder())  # no look-alike of a theorem
+        check_network_label(parsed.name, bounder.map_record()["spelling"]
+                            if bounder.map_field == "network" else None)
         return [parsed]
     if name is not None:
         raise InputError("--name names a user claim (with --domain and --claim); built-in "

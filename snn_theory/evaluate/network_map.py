@@ -239,6 +239,9 @@ class _Context:
             nu = nu.value
         ok = nu > 0 if self.backend != "numpy" else bool(np.isfinite(nu) and nu > 0)
         if not ok:
+            if self.backend != "numpy" and not nu <= 0:  # a ball (or NaN) not decided
+                raise InputError(f"the enclosure of nu before {block.spelling()} "
+                                 f"({self.position}) is not proven > 0: nu = {nu}")
             raise InputError(f"the network's map leaves the domain nu > 0 before "
                              f"{block.spelling()} ({self.position}): nu = {nu}")
 

@@ -356,8 +356,14 @@ def certified_iterates(network: Network, mean0: Fraction, var0: Fraction, omega:
     with working_precision(bits=bits):
         out = [Iterate(number(mean0, "arb"), number(var0, "arb"))]
         for k in range(1, depth + 1):
-            r = evaluate_network(network, out[-1].mu, out[-1].nu, omega=omega, tau=tau,
-                                 backend="arb")
+            try:
+                r = evaluate_network(network, out[-1].mu, out[-1].nu, omega=omega, tau=tau,
+                                     backend="arb")
+            except InputError as exc:
+                if "not proven > 0" not in str(exc):
+                    raise
+                raise NumericalFailure(f"the certified iterates at {bits} bits could not be "
+                                       f"continued at application {k}: {exc}") from None
             if not (r.mean.is_finite() and r.variance.is_finite()):
                 raise NumericalFailure(f"the certified iterates are no longer finite balls at "
                                        f"application {k}")

@@ -65,3 +65,18 @@ def test_bad_input_is_one_line_exit_2(cli, args: list[str], message: str) -> Non
     code, out, err = cli(["propagate", *args])
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_layer_norm_alone_prints_only_what_is_proven(cli) -> None:
+    # layer_norm() maps every input to (0, 1): dnu~/dnu = 0 exactly, so |dnu~/dnu| < 1 IS
+    # proven (there is no depth scale because ln 0 is not finite), and its c-map is the
+    # identity: every c is a fixed point, nothing is excluded
+    code, out, err = cli(["propagate", "--network", "layer_norm()", "--json"])
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["dnu_dnu"] == "0" and data["depth_scale_q"] is None
+    assert "0 < |dnu~/dnu| < 1 is not proven" in data["depth_scale_q_note"]
+    assert data["no_other_fixed_points"]["proven"] is False
+    code, out, err = cli(["propagate", "--network", "layer_norm()"])
+    text = " ".join(out.split())
+    assert "NOT proven: no other fixed points" in text and "(0 pieces excluded" in text

@@ -55,3 +55,15 @@ def test_bad_input_is_one_line_exit_2(cli, tmp_path: Path, args: list[str],
                           str(tmp_path)])
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_a_name_with_another_networks_label_is_refused(cli, tmp_path) -> None:
+    from snn_theory.certify.network_enclosure import network_label
+
+    other = network_label("dense(selu), alpha_dropout(0.1)")
+    code, out, err = cli(["verify-contraction", "--network", "dense(selu), dropout(0.5)",
+                          "--name", f"theorem1_analogue.contraction[{other}]", "--domain",
+                          "mu=-0.1:0.1,omega=-0.1:0.1,nu=0.8:1.5,tau=0.95:1.1", "--claim",
+                          "spectral_norm<3", "--certificate-dir", str(tmp_path)])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and other in err, err
+    assert not list(tmp_path.glob("*.json"))

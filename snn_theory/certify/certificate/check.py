@@ -58,10 +58,11 @@ from snn_theory.certify.certificate.io import (
     read_certificate,
     schema,
 )
-from snn_theory.certify.certificate.maps import MapEvaluator, read_map
+from snn_theory.certify.certificate.maps import MapEvaluator, NetworkEvaluator, read_map
 from snn_theory.certify.certificate.tiling import tiling_error
 from snn_theory.certify.claims import Claim, builtin_claim_for
 from snn_theory.certify.enclosure import lower, upper
+from snn_theory.certify.network_enclosure import check_network_label
 from snn_theory.derive.formulas import VARIABLE_NAMES
 from snn_theory.errors import InputError
 from snn_theory.exact import decimal_interval, decimal_text, format_fraction
@@ -280,6 +281,8 @@ def _check_parsed(content: dict[str, Any], jobs: int,
     # recomputed enclosures of λ01, α01, what the search used)
     used = read_map(content, bits)
     builtin = builtin_claim_for(claim, used.paper_constants())
+    check_network_label(claim.name, used.spelling if isinstance(used, NetworkEvaluator)
+                        else None)
     report.statement = _statement_json(claim, used, builtin)
     verdict = content["verdict"]
     side = 1 if claim.kind == "max" else -1

@@ -11,7 +11,7 @@ from snn_theory.certify.claims import BUILTIN_CLAIMS, EXPECTED_FALSE, Claim
 from snn_theory.certify.search.bounders import BoxBounder, ClosedFormBounder
 from snn_theory.certify.search.workers import Evaluated
 from snn_theory.derive.formulas import VARIABLE_NAMES
-from snn_theory.exact import decimal_interval, decimal_text, format_fraction
+from snn_theory.exact import MAX_MAGNITUDE, decimal_interval, decimal_text, format_fraction
 
 
 @dataclass
@@ -61,7 +61,11 @@ class ClaimResult:
         return EXPECTED_FALSE[name]
 
     def certificate_data(self) -> dict[str, Any]:
-        """The dict :func:`snn_theory.certify.certificate.io.write_certificate` takes."""
+        """The dict :func:`snn_theory.certify.certificate.io.write_certificate` takes.
+
+        ArithmeticError when a number to record lies outside the format's range (nonzero
+        magnitudes in [1e-50, 1e50]): its checker would reject the file, so none is written."""
+        self._require_in_range()
         f = format_fraction
         boxes = []
         for leaf in self.leaves:
@@ -93,6 +97,23 @@ class ClaimResult:
             data["witness"] = point(self.witness, self.witness_bits)
             data["boxes"] = boxes
         return data
+
+    def _require_in_range(self) -> None:
+        numbers: list[tuple[str, Fraction]] = []
+        if self.verdict == "refuted" and self.counterexample is not None:
+            numbers += [("counterexample coordinate", x) for x in self.counterexample[0]]
+        elif self.verdict == "holds":
+            for leaf in self.leaves:
+                numbers += [("box edge", x) for iv in leaf.box for x in iv]
+                numbers += [("box bound", leaf.bound)] if leaf.bound is not None else []
+            numbers += [("extremum end", x) for x in self.extremum or ()]
+            numbers += [("witness coordinate", x) for x in (self.witness or ((),))[0]]
+        for what, x in numbers:
+            if x != 0 and not 1 / MAX_MAGNITUDE <= abs(x) <= MAX_MAGNITUDE:
+                raise ArithmeticError(
+                    f"no certificate for {self.claim.name}: a {what}, "
+                    f"{decimal_text(x, 1)}, lies outside the certificate format's range "
+                    "(nonzero magnitudes in [1e-50, 1e50]); its checker would reject it")
 
     def json_entry(self) -> dict[str, Any]:
         """The ``--json`` entry (extremum ends rounded outward to 17 digits)."""

@@ -31,6 +31,7 @@ from fractions import Fraction
 from snn_theory.certify import enclosure
 from snn_theory.certify.claims import Claim
 from snn_theory.certify.search.bounders import Box, BoxBounder
+from snn_theory.exact import MAX_MAGNITUDE
 
 #: Working precision (bits) of the search; boxes that need more store their own.
 DEFAULT_PRECISION = 64
@@ -40,6 +41,11 @@ _SMALL_BOX = Fraction(1, 2**12)
 _MAX_PRECISION_FACTOR = 8
 
 # ------------------------------------------------------------------------------ results
+def _in_range(x: Fraction) -> bool:
+    """Whether ``x`` is 0 or of a magnitude the certificate format holds."""
+    return x == 0 or 1 / MAX_MAGNITUDE <= abs(x) <= MAX_MAGNITUDE
+
+
 @dataclass
 class Evaluated:
     """One evaluated box: its rigorous bound (None: enclosure not finite), the face the
@@ -64,12 +70,15 @@ class Evaluated:
 
     def to_json(self) -> list:
         f = str  # exact "p/q" (faster than format_fraction; this is only the resume state)
-        return [[[f(a), f(b)] for a, b in self.box],
-                None if self.bound is None else f(self.bound),
+        # a resumed run re-derives bounds and values (only boxes and depths are taken), so
+        # one beyond the format's range is saved as None rather than as thousands of digits
+        bound = None if self.bound is None or not _in_range(self.bound) else f(self.bound)
+        values = None if self.point_lo is None or not (
+            _in_range(self.point_lo) and _in_range(self.point_hi)) else [
+            f(self.point_lo), f(self.point_hi)]
+        return [[[f(a), f(b)] for a, b in self.box], bound,
                 [[f(a), f(b)] for a, b in self.face], self.bits, self.depth,
-                [f(x) for x in self.point],
-                None if self.point_lo is None else [f(self.point_lo), f(self.point_hi)],
-                self.point_bits]
+                [f(x) for x in self.point], values, self.point_bits]
 
     @classmethod
     def from_json(cls, data: list) -> Evaluated:
