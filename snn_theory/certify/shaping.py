@@ -15,6 +15,10 @@ network C-map (:mod:`snn_theory.certify.shaped` gives the local quantities):
   s ∈ [0, 1) solves C^{∘D}(0) = η.  C^{∘D}(0) is strictly decreasing in s there (k is, and
   C is increasing in c and in k), so the root is unique in [0, 1].
 
+**Networks beyond chains** (``shaped``: :mod:`snn_theory.certify.shaping_network`): the
+local targets ζ^{1/D}, τ/D become the root s of the network's P(s) = ζ and τ/m, both derived
+from the network's description; the network's quantities are composed through its blocks.
+
 **Proof.**  A float solve (Gauss–Hermite quadrature, scipy from a grid of starts) finds a
 candidate; Newton's method in arb (the Jacobian by forward-mode duals through the Hermite
 moments) polishes it at the working precision; the Krawczyk test
@@ -46,13 +50,20 @@ from snn_theory.certify.shaped import (
     shape_moments,
     shaped_quantities,
 )
+from snn_theory.certify.shaping_network import (
+    ShapedNetwork,
+    curvature_multiplier,
+    local_slope,
+    network_slope,
+    network_value,
+)
 from snn_theory.derive.activations import Activation
 from snn_theory.errors import InputError
 from snn_theory.evaluate import activation_functions, dual
 from snn_theory.evaluate.dual import Dual
 from snn_theory.evaluate.gaussian import fraction_ball
 from snn_theory.evaluate.krawczyk import krawczyk_1d, krawczyk_nd
-from snn_theory.exact import ball_text
+from snn_theory.exact import ball_text, format_fraction
 from snn_theory.precision import working_precision
 
 METHODS = ("dks", "tat")
@@ -98,6 +109,8 @@ class ShapeResult:
     precision_bits: int
     seconds: float
     exact: dict[str, str] = field(default_factory=dict)
+    #: the network beyond a chain (None: a chain of ``depth`` layers)
+    shaped: ShapedNetwork | None = None
 
 
 def validate(method: str, depth: int, zeta: Fraction | None, curvature: Fraction | None,
@@ -254,24 +267,59 @@ def _krawczyk_test(system: Callable, box: Sequence[arb]) -> Any:
     return krawczyk_nd(f, jac, box)
 
 
-def _targets(method: str, depth: int, targets: dict[str, Fraction]
-             ) -> tuple[dict[str, arb], tuple[str, ...]]:
+def _targets(method: str, depth: int, targets: dict[str, Fraction],
+             shaped: ShapedNetwork | None = None) -> tuple[dict[str, arb], tuple[str, ...]]:
+    """The local targets: for a chain ζ^{1/D} and τ/D, for a network the local slope s
+    with P(s) = ζ and τ/m (:mod:`snn_theory.certify.shaping_network`)."""
     d = fraction_ball(Fraction(depth))
     if method == "dks":
-        return ({"slope": (fraction_ball(targets["zeta"]).log() / d).exp()},
-                ("input_scale", "input_shift"))
-    return ({"slope": arb(1), "curvature": fraction_ball(targets["curvature"]) / d},
+        if shaped is not None and not shaped.chain:
+            try:
+                slope = local_slope(shaped, targets["zeta"])[0]
+            except ArithmeticError as exc:
+                raise ShapingFailure(f"the local C'(1) for the network: {exc}",
+                                     precision_limited=True) from None
+        else:
+            slope = (fraction_ball(targets["zeta"]).log() / d).exp()
+        return {"slope": slope}, ("input_scale", "input_shift")
+    if shaped is not None and not shaped.chain:
+        local = fraction_ball(targets["curvature"] / curvature_multiplier(shaped.network))
+    else:
+        local = fraction_ball(targets["curvature"]) / d
+    return ({"slope": arb(1), "curvature": local},
             ("input_scale", "input_shift", "output_shift"))
 
 
+def _network_text(shaped: ShapedNetwork | None, method: str) -> str:
+    if shaped is None:
+        return ""
+    if method == "dks":
+        if shaped.chain:
+            return (f"; the network {shaped.spelling()} is a chain of D = {shaped.layers} "
+                    "layers: its C'(1) is the local C'(1) to the power D")
+        return (f"; the network {shaped.spelling()}: its C'(1) = P(s) of the local s = C'(1), "
+                "P derived from the description by the chain rule at c = 1 (a residual "
+                "block: (1 - W^2) + W^2 P_branch(s)); s is the unique root > 1 of "
+                "P(s) = zeta (P increasing, P(1) = 1; Krawczyk test), and the network's "
+                "C'(1) printed is P over the certified local C'(1)")
+    m = curvature_multiplier(shaped.network)
+    return (f"; the network {shaped.spelling()}: with C'(1) = 1 in every block its "
+            f"C''(1) = m * (local C''(1)) with m = {format_fraction(m)}, by the chain rule "
+            "at c = 1 (a residual block weighs its branch's C''(1) by W^2)")
+
+
 def prove(act: Activation, method: str, depth: int, targets: dict[str, Fraction],
-          box: Sequence[arb], started: float | None = None) -> ShapeResult:
+          box: Sequence[arb], started: float | None = None,
+          shaped: ShapedNetwork | None = None) -> ShapeResult:
     """The Krawczyk test of the module docstring on ``box`` (balls of the unknowns: (α, β)
     for DKS, (α, β, δ) for smooth TAT) at the current precision, and everything the proof
     gives; :class:`ShapingFailure` when K(X) is not inside X.  The solver and the
-    certificate checker both call this."""
+    certificate checker both call this.  With ``shaped`` the targets are the network's
+    (``depth`` must be its number of ``dense(psi)`` blocks)."""
     started = time.perf_counter() if started is None else started
-    tgt, unknowns = _targets(method, depth, targets)
+    if shaped is not None and depth != shaped.layers:
+        raise InputError(f"the depth must be the network's {shaped.layers} dense(psi) blocks")
+    tgt, unknowns = _targets(method, depth, targets, shaped)
     if len(box) != len(unknowns):
         raise InputError(f"the box must have {len(unknowns)} coordinates ({', '.join(unknowns)})")
     system = _system(act, method, tgt)
@@ -288,31 +336,44 @@ def prove(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
     params = {"input_scale": enc[0], "input_shift": enc[1], "output_scale": extra["gamma"],
               "output_shift": extra["delta"]}
     if method == "dks":
-        network = {"c_slope": local.c_slope ** depth}
+        network = {"c_slope": local.c_slope ** depth if shaped is None
+                   else network_slope(shaped, local.c_slope)}
         exact = {"c_zero": "0"}
         how = "E[psi] = 0 at the root (delta = -E[phi]), so C(0) = 0 in every layer"
     else:
-        network = {"c_curvature": fraction_ball(Fraction(depth)) * local.c_curvature}
+        m = Fraction(depth) if shaped is None else curvature_multiplier(shaped.network)
+        network = {"c_curvature": fraction_ball(m) * local.c_curvature}
         exact = {"c_slope": "1"}
         how = "C'(1) = 1 at the root, so the layers' curvatures add"
-    equations = ("Q'(1) - 1, C'(1) - zeta^(1/D)" if method == "dks"
-                 else "Q'(1) - 1, C'(1) - 1, C''(1) - tau/D")
+    if shaped is not None and not shaped.chain:
+        how = ("E[psi] = 0 at the root, so every block maps C = 0 to 0" if method == "dks"
+               else "C'(1) = 1 at the root")
+    how += _network_text(shaped, method)
+    general = shaped is not None and not shaped.chain
+    equations = (("Q'(1) - 1, C'(1) - s" if general else "Q'(1) - 1, C'(1) - zeta^(1/D)")
+                 if method == "dks" else
+                 "Q'(1) - 1, C'(1) - 1, C''(1) - tau/" + ("m" if general else "D"))
     text = (f"Krawczyk test on F({', '.join(unknowns)}) = ({equations}): K(X) lies in the "
             f"interior of X, so X holds exactly one root; {how}")
     kept = {k: v for k, v in targets.items() if k in ("zeta", "curvature")}
     return ShapeResult(act, method, depth, kept, params, unknowns, tuple(proof.box), local,
-                       network, text, ctx.prec, time.perf_counter() - started, exact)
+                       network, text, ctx.prec, time.perf_counter() - started, exact, shaped)
 
 
-def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]) -> ShapeResult:
-    """Certified DKS or TAT parameters of ``act`` for a chain of ``depth`` layers at the
-    current precision (see the module docstring).  Raises :class:`InputError` for targets or
+def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction],
+          shaped: ShapedNetwork | None = None) -> ShapeResult:
+    """Certified DKS or TAT parameters of ``act`` for a chain of ``depth`` layers (or for the
+    network ``shaped``, whose ``dense(psi)`` blocks number ``depth``) at the current
+    precision (see the module docstring).  Raises :class:`InputError` for targets or
     activations the method cannot take and :class:`ShapingFailure` when nothing is certified."""
     started = time.perf_counter()
     if method == "tat" and act.definition in RECTIFIERS:
-        return shape_leaky_relu(act, depth, targets["eta"], started)
+        if shaped is not None and not shaped.chain:
+            raise InputError("TAT's leaky-ReLU form is solved for chains only (--depth); "
+                             "a network beyond a chain takes a smooth activation")
+        return replace(shape_leaky_relu(act, depth, targets["eta"], started), shaped=shaped)
     bits = ctx.prec
-    tgt, _ = _targets(method, depth, targets)
+    tgt, _ = _targets(method, depth, targets, shaped)
     floats = {k: float(v.mid()) for k, v in tgt.items()}
     shape_moments(act, arb(1), arb(0), method == "tat")  # refuses infinite C'(1), C''(1)
     candidates = _float_candidates(act, method, floats)
@@ -333,7 +394,7 @@ def shape(act: Activation, method: str, depth: int, targets: dict[str, Fraction]
             r = max(2.0 ** (-exponent * bits) * scale, 100 * step)
             try:
                 result = prove(act, method, depth, targets, [c + arb(0, r) for c in centre],
-                               started)
+                               started, shaped)
             except ShapingFailure as exc:
                 failures.append(str(exc))
                 continue
@@ -352,7 +413,8 @@ def _with_network_c_zero(result: ShapeResult) -> ShapeResult:
     except ArithmeticError:
         return result  # not reported rather than reported uncertified
     network = dict(result.network)
-    network["c_zero"] = cmap.network(arb(0), result.depth)
+    network["c_zero"] = (cmap.network(arb(0), result.depth) if result.shaped is None
+                         else network_value(result.shaped, cmap, arb(0)))
     proof = result.proof + (f"; the network's C(0) by the Mehler C-map ({HERMITE_TERMS} "
                             "terms, tail bounded by 1 - sum of the coefficients)")
     return replace(result, network=network, proof=proof)

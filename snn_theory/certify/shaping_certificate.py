@@ -3,7 +3,8 @@
 A certificate records what was claimed and nothing the checker trusts: the activation's
 definition (re-derived by :func:`snn_theory.derive.activations.from_json`, which rejects edited
 formulas), the method, depth and targets, the Krawczyk box (exact endpoints), the precision,
-and each parameter's printed interval.  :func:`check_shape_certificate` re-runs the Krawczyk
+and each parameter's printed interval; for a network beyond a chain, its description
+(``network``, with ``psi``), from which the checker re-derives the network's C-map rules.  :func:`check_shape_certificate` re-runs the Krawczyk
 test on the recorded box from scratch (:func:`snn_theory.certify.shaping.prove` or
 :func:`~snn_theory.certify.shaping.prove_leaky_relu`) and checks that every re-derived
 parameter enclosure lies inside its recorded interval: then the box holds exactly one
@@ -21,6 +22,7 @@ from typing import Any
 from flint import arb, fmpq
 
 from snn_theory.certify import shaping
+from snn_theory.certify.shaping_network import ShapedNetwork, shaped_network
 from snn_theory.derive import activations
 from snn_theory.errors import InputError
 from snn_theory.exact import (
@@ -50,11 +52,14 @@ def certificate(result: shaping.ShapeResult, digits: int) -> dict[str, Any]:
     for name, ball in result.parameters.items():
         d = decimal_enclosure(ball, digits)
         params[name] = {"lower": d.lower, "upper": d.upper}
-    return {"format": FORMAT, "activation": result.activation.to_json(),
-            "method": result.method, "depth": result.depth,
-            "targets": {k: format_fraction(v) for k, v in result.targets.items()},
-            "unknowns": list(result.unknowns), "box": box,
-            "precision_bits": result.precision_bits, "digits": digits, "parameters": params}
+    out = {"format": FORMAT, "activation": result.activation.to_json(),
+           "method": result.method, "depth": result.depth,
+           "targets": {k: format_fraction(v) for k, v in result.targets.items()},
+           "unknowns": list(result.unknowns), "box": box,
+           "precision_bits": result.precision_bits, "digits": digits, "parameters": params}
+    if result.shaped is not None:
+        out["network"] = result.shaped.spelling()
+    return out
 
 
 def write_shaping_certificate(result: shaping.ShapeResult, path: Path | str, digits: int) -> Path:
@@ -97,10 +102,19 @@ def _ball(lo: Fraction, hi: Fraction) -> arb:
 
 
 def _parse(data: Any) -> tuple[Any, ...]:
-    if not isinstance(data, dict) or set(data) != _KEYS or data.get("format") != FORMAT:
-        raise InputError(f"not a {FORMAT} certificate (keys: {sorted(_KEYS)})")
+    if not isinstance(data, dict) or set(data) - {"network"} != _KEYS \
+            or data.get("format") != FORMAT:
+        raise InputError(f"not a {FORMAT} certificate (keys: {sorted(_KEYS)}, and network)")
     act = activations.from_json(data["activation"])
     method, depth = data["method"], data["depth"]
+    shaped: ShapedNetwork | None = None
+    if "network" in data:
+        if not isinstance(data["network"], str):
+            raise InputError("the network must be a text")
+        shaped = shaped_network(data["network"])
+        if depth != shaped.layers:
+            raise InputError(f"the depth must be the network's {shaped.layers} dense(psi) "
+                             "blocks")
     targets = data["targets"]
     if not isinstance(targets, dict) or not set(targets) <= {"zeta", "curvature", "eta"}:
         raise InputError("the targets must be a subset of zeta, curvature, eta")
@@ -123,7 +137,7 @@ def _parse(data: Any) -> tuple[Any, ...]:
     params = data["parameters"]
     if not isinstance(params, dict):
         raise InputError("the parameters must be an object")
-    return act, method, depth, full, bits, ends, params
+    return act, method, depth, full, bits, ends, params, shaped
 
 
 def check_shape_certificate(path: Path | str) -> ShapeReport:
@@ -132,15 +146,17 @@ def check_shape_certificate(path: Path | str) -> ShapeReport:
     name = str(path)
     try:
         data = json.loads(Path(path).read_text())
-        act, method, depth, targets, bits, ends, params = _parse(data)
+        act, method, depth, targets, bits, ends, params, shaped = _parse(data)
         with working_precision(bits=bits):
             box = [_ball(lo, hi) for lo, hi in ends]
             if method == "tat" and act.definition in shaping.RECTIFIERS:
                 if len(box) != 1:
                     raise InputError("the leaky-ReLU box has one coordinate (the slope)")
+                if shaped is not None and not shaped.chain:
+                    raise InputError("TAT's leaky-ReLU form is certified for chains only")
                 result = shaping.prove_leaky_relu(act, depth, targets["eta"], box[0])
             else:
-                result = shaping.prove(act, method, depth, targets, box)
+                result = shaping.prove(act, method, depth, targets, box, shaped=shaped)
             if data["unknowns"] != list(result.unknowns):
                 raise InputError(f"the box's coordinates are {list(result.unknowns)}")
             if set(params) != set(result.parameters):
@@ -164,10 +180,12 @@ def check_shape_certificate(path: Path | str) -> ShapeReport:
     shown = ", ".join(f"{k} in [{v['lower']}, {v['upper']}]" for k, v in params.items()
                       if k in ("input_scale", "input_shift", "negative_slope"))
     target = ", ".join(f"{k} = {v}" for k, v in data["targets"].items())
-    message = (f"{method.upper()} for {act.label()}, depth {depth} ({target}): the box holds "
+    where = f"depth {depth}" if shaped is None else f"network {shaped.spelling()}"
+    message = (f"{method.upper()} for {act.label()}, {where} ({target}): the box holds "
                f"exactly one solution (Krawczyk, re-run); {shown}; every recorded parameter "
                "interval holds the re-derived enclosure")
     return ShapeReport(name, True, message, {"method": method, "depth": depth,
+                                             "network": data.get("network"),
                                              "activation": act.to_json(),
                                              "targets": data["targets"],
                                              "parameters": params})

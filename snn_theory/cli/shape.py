@@ -3,6 +3,7 @@
     snn-theory shape --method dks --activation tanh --depth 50
     snn-theory shape --method tat --activation softplus --depth 100 --curvature 0.3 --json
     snn-theory shape --method tat --activation leaky_relu --depth 100 --eta 0.9
+    snn-theory shape --method dks --activation tanh --network "8*residual(0.5, dense(psi))"
 
 The presentation half of :func:`snn_theory.certify.shaping.shape` (the mathematics and the
 guarantee are documented there and in docs/shaping.md).
@@ -30,6 +31,7 @@ from snn_theory.certify.shaping import (
     validate,
 )
 from snn_theory.certify.shaping_certificate import write_shaping_certificate
+from snn_theory.certify.shaping_network import PLACEHOLDER, shaped_network
 from snn_theory.cli.activation_option import HELP as ACTIVATION_HELP
 from snn_theory.cli.activation_option import resolve_options
 from snn_theory.errors import InputError
@@ -81,6 +83,7 @@ def _report(result: ShapeResult, digits: int) -> dict[str, Any]:
         "method": result.method,
         "activation": result.activation.to_json(),
         "depth": result.depth,
+        "network_spec": None if result.shaped is None else result.shaped.spelling(),
         "targets": {k: format_fraction(v) for k, v in result.targets.items()},
         "enclosures": params,
         # exact ends: the root is unique in X itself, not in an outward-rounded X
@@ -100,7 +103,9 @@ def _report(result: ShapeResult, digits: int) -> dict[str, Any]:
 
 def _text(out: dict[str, Any], act_label: str) -> str:
     targets = ", ".join(f"{k} = {v}" for k, v in out["targets"].items())
-    lines = [f"{out['method'].upper()} for {act_label}, depth {out['depth']} ({targets})",
+    where = (f"depth {out['depth']}" if out["network_spec"] is None
+             else f"network {out['network_spec']}")
+    lines = [f"{out['method'].upper()} for {act_label}, {where} ({targets})",
              "psi(x) = gamma*(phi(alpha*x + beta) + delta); each value is within "
              f"2*10^-{out['digits']} of the certified solution:"]
     for key, sym in PARAMETERS:
@@ -112,7 +117,8 @@ def _text(out: dict[str, Any], act_label: str) -> str:
             if key in out["local"]:
                 e = out["local"][key]
                 lines.append(f"  {name:<8}[{e['lower']}, {e['upper']}]")
-    lines.append(f"the network of {out['depth']} layers:")
+    lines.append(f"the network of {out['depth']} layers:" if out["network_spec"] is None else
+                 f"the network {out['network_spec']} ({out['depth']} dense({PLACEHOLDER})):")
     for key, value in out["network"].items():
         name = {"c_slope": "C'(1)", "c_curvature": "C''(1)", "c_zero": "C(0)"}[key]
         shown = value["exact"] if "exact" in value else f"[{value['lower']}, {value['upper']}]"
@@ -131,7 +137,13 @@ def _text(out: dict[str, Any], act_label: str) -> str:
 @click.option("--activation", "activation", required=True, metavar="NAME|EXPR",
               help=ACTIVATION_HELP.replace("  Default selu.", "") + "  With --method tat, "
               "relu and leaky_relu take TAT's leaky-ReLU form (the slope is solved for).")
-@click.option("--depth", type=int, required=True, help="D, the number of identical layers.")
+@click.option("--depth", type=int, default=None,
+              help="D, the number of identical layers (or give --network).")
+@click.option("--network", "network", default=None, metavar="SPEC",
+              help="Instead of --depth: the network, in the syntax of `propagate --network`, "
+                   f"with the shaped activation written {PLACEHOLDER}, e.g. "
+                   f"\"8*residual(0.5, dense({PLACEHOLDER}))\"; its C'(1), C''(1) are derived "
+                   f"from the description (dense({PLACEHOLDER}), residual and N*BLOCK).")
 @click.option("--zeta", default=None, metavar="Z",
               help=f"DKS: the network's C'(1) (> 1; default {format_fraction(DEFAULT_ZETA)}).")
 @click.option("--curvature", default=None, metavar="T",
@@ -146,9 +158,9 @@ def _text(out: dict[str, Any], act_label: str) -> str:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a certificate here (a new file) that `snn-theory "
                    "check-certificate` re-verifies.")
-def shape_command(method: str, activation: str, depth: int, zeta: str | None,
-                  curvature: str | None, eta: str | None, digits: int, as_json: bool,
-                  out: Path | None) -> None:
+def shape_command(method: str, activation: str, depth: int | None, network: str | None,
+                  zeta: str | None, curvature: str | None, eta: str | None, digits: int,
+                  as_json: bool, out: Path | None) -> None:
     """Certified DKS/TAT transformation psi(x) = gamma*(phi(alpha*x + beta) + delta).
 
     Chooses alpha (input_scale), beta (input_shift), gamma (output_scale), delta
@@ -161,6 +173,10 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
       tat (relu,    psi = sqrt(2/(1+s^2)) * leaky_relu_s with network C(0) = eta
        leaky_relu)
 
+    With --network the network is given by its description (residual blocks
+    c -> (1-W^2) c + W^2 C_branch(c)); the local C'(1) (DKS) or C''(1) (TAT) is
+    solved from the network's, derived by the chain rule at c = 1.
+
     A float solve finds a candidate, Newton's method in ball arithmetic polishes it and
     the Krawczyk test proves that a box (JSON: "box", exact ends) holds exactly one
     solution; the printed values are rounded from that enclosure (JSON: "enclosures" has
@@ -171,6 +187,13 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
     """
     if not 1 <= digits <= MAX_DIGITS:
         raise InputError(f"--digits must be in 1..{MAX_DIGITS} (got {digits})")
+    if (depth is None) == (network is None):
+        raise InputError("give exactly one of --depth and --network")
+    shaped = None
+    if network is not None:
+        shaped = shaped_network(network)
+        depth = shaped.layers
+    assert depth is not None
     targets = validate(method, depth, _number(zeta, "--zeta"),
                        _number(curvature, "--curvature"), _number(eta, "--eta"))
     act = resolve_options(activation, "1", "0").activation
@@ -189,7 +212,7 @@ def shape_command(method: str, activation: str, depth: int, zeta: str | None,
     for guard in GUARD_DIGITS:  # more precision when the proof or the widths need it
         with working_precision(digits=digits + guard):
             try:
-                result = shape(act, method, depth, targets)
+                result = shape(act, method, depth, targets, shaped)
                 report = _report(result, digits)
             except ShapingFailure as exc:
                 if guard == GUARD_DIGITS[-1] or not exc.precision_limited:

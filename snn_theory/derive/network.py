@@ -46,7 +46,21 @@ MAX_REPEAT = 1000
 MAX_LENGTH = 4000
 
 
-def _act_text(act: Activation) -> str:
+@dataclass(frozen=True)
+class Placeholder:
+    """An activation written by name only, to be chosen later (kernel shaping's ``psi``):
+    :func:`parse_network` gives it where its ``placeholder`` name stands for an activation.
+    No map is defined for it; only the commands that choose it accept it."""
+
+    name: str
+
+    def label(self) -> str:
+        return self.name
+
+
+def _act_text(act: Activation | Placeholder) -> str:
+    if isinstance(act, Placeholder):
+        return act.name
     if (act.scale, act.shift) == (1, 0):
         return act.definition
     return act.label()
@@ -54,9 +68,10 @@ def _act_text(act: Activation) -> str:
 
 @dataclass(frozen=True)
 class Dense:
-    """z = Wx (weight sum ω, sum of squares τ; None: the network's default), then ``act``."""
+    """z = Wx (weight sum ω, sum of squares τ; None: the network's default), then ``act``
+    (a :class:`Placeholder` only where the parser was given its name)."""
 
-    act: Activation
+    act: Activation | Placeholder
     omega: Fraction | None = None
     tau: Fraction | None = None
 
@@ -74,7 +89,7 @@ class Dense:
 class Act:
     """``act`` applied elementwise, no weights."""
 
-    act: Activation
+    act: Activation | Placeholder
 
     def spelling(self) -> str:
         return f"act({_act_text(self.act)})"
@@ -224,14 +239,20 @@ def _split_top(text: str, where: str) -> list[str]:
     return parts
 
 
-def _items(text: str, where: str) -> Iterator[Block]:
+def _items(text: str, where: str, placeholder: str | None) -> Iterator[Block]:
     for part in _split_top(text, where):
         if not part.strip():
             raise InputError(f"{where}: an empty block (two commas, or a comma at an end)")
-        yield _item(part.strip())
+        yield _item(part.strip(), placeholder)
 
 
-def _item(text: str) -> Block:
+def _activation(text: str, placeholder: str | None) -> Activation | Placeholder:
+    if placeholder is not None and text.strip().lower() == placeholder:
+        return Placeholder(placeholder)
+    return activations.get(text)
+
+
+def _item(text: str, placeholder: str | None) -> Block:
     match = _ITEM.match(text)
     if not match or not text.endswith(")"):
         raise InputError(f"the network: {text!r} is not a block NAME(...) or N*NAME(...)")
@@ -246,7 +267,7 @@ def _item(text: str) -> Block:
         raise InputError(f"the network: {text!r} is not a block NAME(...) or N*NAME(...) "
                          "(blocks are separated by commas)")
     inner = text[match.end():-1]
-    block = _block(name, inner)
+    block = _block(name, inner, placeholder)
     if count is None:
         return block
     if len(count) > 6:
@@ -263,7 +284,7 @@ def _keyword(arg: str, names: tuple[str, ...], where: str) -> tuple[str, str]:
     return key, value.strip()
 
 
-def _block(name: str, inner: str) -> Block:
+def _block(name: str, inner: str, placeholder: str | None) -> Block:
     where = f"{name}(...)"
     args = [a.strip() for a in _split_top(inner, where)] if inner.strip() else []
     if name == "dense":
@@ -275,11 +296,11 @@ def _block(name: str, inner: str) -> Block:
             if key in extra:
                 raise InputError(f"{where}: {key} given twice")
             extra[key] = parse_exact(value, f"dense(...) {key}", positive=key == "tau")
-        return Dense(activations.get(args[0]), extra.get("omega"), extra.get("tau"))
+        return Dense(_activation(args[0], placeholder), extra.get("omega"), extra.get("tau"))
     if name == "act":
         if len(args) != 1:
             raise InputError("act(ACT): exactly one activation expected")
-        return Act(activations.get(args[0]))
+        return Act(_activation(args[0], placeholder))
     if name in ("alpha_dropout", "dropout"):
         if len(args) != 1:
             raise InputError(f"{name}(Q): exactly one drop rate expected")
@@ -294,17 +315,28 @@ def _block(name: str, inner: str) -> Block:
             raise InputError("residual(W, BLOCK, ...): a weight and at least one block expected")
         w = parse_exact(args[0], "residual(W, ...) W")
         head = inner.index(",")  # the weight is the first top-level argument
-        return Residual(w, tuple(_items(inner[head + 1:], where)))
+        return Residual(w, tuple(_items(inner[head + 1:], where, placeholder)))
     raise InputError(f"the network: unknown block {name!r} (known: dense, act, alpha_dropout, "
                      "dropout, residual, layer_norm, and N*BLOCK)")
 
 
-def parse_network(text: str | Network) -> Network:
+_PLACEHOLDER_NAME = re.compile(r"[a-z_]\w*\Z", re.ASCII)
+
+
+def parse_network(text: str | Network, placeholder: str | None = None) -> Network:
     """The :class:`Network` the text describes (a :class:`Network` is returned as it is).
+
+    With ``placeholder`` (a lower-case name that is no built-in activation, such as ``psi``),
+    an activation written as that name is a :class:`Placeholder` instead of an activation
+    (only the callers that choose it, such as kernel shaping, pass one).
 
     Raises :class:`InputError` (one line) for unbalanced parentheses, an unknown block, a
     drop rate outside [0, 1), a residual weight outside [0, 1], a repetition count outside
     1..:data:`MAX_REPEAT`, or an activation that does not parse."""
+    if placeholder is not None and (not _PLACEHOLDER_NAME.match(placeholder)
+                                    or placeholder in activations.NAMES):
+        raise InputError(f"the placeholder {placeholder!r} must be a lower-case name that is "
+                         "no built-in activation")
     if isinstance(text, Network):
         return text
     if not isinstance(text, str) or not text.strip():
@@ -314,8 +346,8 @@ def parse_network(text: str | Network) -> Network:
         raise InputError(f"the network text is longer than {MAX_LENGTH} characters")
     if not text.isascii():
         raise InputError("the network must be written in ASCII")
-    return Network(tuple(_items(text, "the network")))
+    return Network(tuple(_items(text, "the network", placeholder)))
 
 
 __all__ = ["MAX_REPEAT", "Act", "AlphaDropout", "Block", "Dense", "Dropout", "LayerNorm",
-           "Network", "Repeat", "Residual", "count_blocks", "parse_network"]
+           "Network", "Placeholder", "Repeat", "Residual", "count_blocks", "parse_network"]

@@ -70,6 +70,14 @@ def test_shape_dks_text_fits_80_columns(cli) -> None:
     ["--method", "ntk", "--activation", "tanh", "--depth", "5"],
     ["--method", "dks", "--activation", "tanh", "--depth", "5", "--zeta", "nan"],
     ["--method", "dks", "--activation", "tanh", "--depth", "5", "--digits", "0"],
+    ["--method", "dks", "--activation", "tanh", "--network", "3*dense(tanh)"],
+    ["--method", "dks", "--activation", "tanh", "--network", "dense(psi), act(psi)"],
+    ["--method", "dks", "--activation", "tanh", "--network", "dense(psi), dropout(0.1)"],
+    ["--method", "dks", "--activation", "tanh", "--network", "residual(1.2, dense(psi))"],
+    ["--method", "dks", "--activation", "tanh", "--network", "residual(0.5, dense(psi)"],
+    ["--method", "dks", "--activation", "tanh", "--network", "dense(psi)", "--depth", "3"],
+    ["--method", "dks", "--activation", "tanh"],
+    ["--method", "tat", "--activation", "relu", "--network", "residual(0.5, dense(psi))"],
 ])
 def test_shape_bad_input_exits_2(args: list[str], cli) -> None:
     out = cli(["shape", *args])
@@ -133,3 +141,22 @@ def test_shape_non_finite_newton_step_is_exit_3(cli) -> None:
     out = cli(["shape", "--method", "dks", "--activation", "1e-49*tanh(x)", "--depth", "2",
                "--digits", "6"])
     assert out.code == 3 and "not certified" in out.err and "internal" not in out.err
+
+
+def test_shape_network_chain_is_depth_and_residual_is_spelled(cli) -> None:
+    common = ["shape", "--method", "dks", "--activation", "tanh", "--digits", "12", "--json"]
+    by_depth = json.loads(cli([*common, "--depth", "3"]).out)
+    chain = json.loads(cli([*common, "--network", "3*dense(psi)"]).out)
+    for key in ("enclosures", "box", "local", "network", "depth", "targets"):
+        assert by_depth[key] == chain[key], key
+    assert by_depth["network_spec"] is None and chain["network_spec"] == "3*dense(psi)"
+    out = cli(["shape", "--method", "dks", "--activation", "tanh", "--digits", "12",
+               "--network", "2*residual(0.5, dense(psi))"])
+    assert out.code == 0, out.err
+    assert "the network 2*residual(0.5, dense(psi)) (2 dense(psi)):" in out.out
+    assert max(len(line) for line in out.out.splitlines()) <= 80
+    # the network's C'(1) line encloses zeta = 1.5 and differs from the chain's local C'(1)
+    line = next(x for x in out.out.splitlines()[out.out.splitlines().index(
+        "the network 2*residual(0.5, dense(psi)) (2 dense(psi)):"):] if "C'(1)" in x)
+    lo, hi = (Fraction(v) for v in line.split("[")[1].rstrip("]").split(", "))
+    assert lo <= Fraction(3, 2) <= hi
