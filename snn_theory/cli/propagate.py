@@ -48,16 +48,18 @@ from flint import arb
 
 from snn_theory.cli.activation_option import activation_options, resolve_options
 from snn_theory.cli.progress import progress_bar
-from snn_theory.cli.propagate_network import depth_scale_note
+from snn_theory.cli.propagation_text import (
+    ball_formatter,
+    claim_json,
+    cmap_json,
+    print_claim,
+    print_phase,
+)
 from snn_theory.errors import InputError
-from snn_theory.exact import SHORT_DIGITS, ball_text, decimal_string, format_fraction, parse_exact
+from snn_theory.exact import SHORT_DIGITS, decimal_string, format_fraction, parse_exact
 from snn_theory.precision import working_precision
 
 MAX_DIGITS = 200
-
-
-def _ball(x: arb, digits: int) -> str:
-    return x.str(digits, radius=True)
 
 
 def _decimals(text: str, name: str) -> list[str]:
@@ -286,13 +288,7 @@ def _to_json(
     outward-rounded enclosures to a few significant digits."""
     p = r.point
 
-    def b(x: arb | None) -> str | None:
-        if x is None:
-            return None
-        if short:
-            return ball_text(x, SHORT_DIGITS) if x.is_finite() else "[-inf, +inf]"
-        return _ball(x, digits)
-
+    b = ball_formatter(digits, short)
     source = p.activation.source
     out: dict[str, Any] = {
         "activation": p.activation.name,
@@ -310,26 +306,7 @@ def _to_json(
         "chi_mean": b(p.chi_mean),
         "slope_mean": b(p.slope_mean),
         "slope_second_moment": b(p.slope_second_moment),
-        "phase": {
-            "phase": r.phase.phase,
-            "rate": b(r.phase.rate),
-            "certificate": r.phase.certificate,
-        },
-        "correlation_fixed_points": [
-            {
-                "c": b(f.value),
-                "slope": b(f.slope),
-                "stable": f.stable,
-                "depth_scale": b(f.depth_scale),
-                "depth_scale_note": depth_scale_note(f.stable) if f.depth_scale is None else "",
-                "certificate": f.how,
-            }
-            for f in r.fixed_points
-        ],
-        "no_other_fixed_points": {
-            "proven": r.complete,
-            "pieces": [{"low": e.low, "high": e.high, "how": e.how} for e in r.exclusions],
-        },
+        **cmap_json(r, b),
         "depth_scale_q": b(r.depth_scale_q),
         "depth_scale_q_note": ""
         if r.depth_scale_q is not None
@@ -360,12 +337,7 @@ def _to_json(
             for e in extra["edge_alpha"]
         ]
     if claim is not None and verdict is not None:
-        out["claim"] = {
-            "claim": claim,
-            "holds": verdict[0],
-            "status": {True: "proven", False: "refuted", None: "undecided"}[verdict[0]],
-            "certificate": verdict[1],
-        }
+        out["claim"] = claim_json(claim, verdict)
     return out
 
 
@@ -394,12 +366,7 @@ def _print(out: dict[str, Any]) -> None:
                 ("quantity", f"enclosure ({SHORT_DIGITS} significant digits, rounded "
                              "outward; --json: every digit)"),
                 [(str(name), str(value)) for name, value in rows])
-    ph = out["phase"]
-    print_wrapped(f"phase: {ph['phase']} — {ph['certificate']}")
-    nf = out["no_other_fixed_points"]
-    print_wrapped(("proven" if nf["proven"] else "NOT proven")
-                  + f": no other fixed points of the c-map in [-1, 1] "
-                  f"({len(nf['pieces'])} pieces excluded)")
+    print_phase(out, "the")
     for e in out.get("edge_of_chaos_tau", []):
         there = (
             f"fixed point nu* = {e['nu_star']}, chi1 there = {e['chi1_at_fixed_point']}"
@@ -415,11 +382,7 @@ def _print(out: dict[str, Any]) -> None:
             f"edge of chaos at inputs (0, 1), tau = 1: alpha = {e['alpha']}, "
             f"lam in {e['lam']} (chi1 there: {e['chi1']})"
         )
-    if "claim" in out:
-        cl = out["claim"]
-        print_wrapped(
-            f"claim '{cl['claim']}': {cl['status'].upper()} — {cl['certificate']}"
-        )
+    print_claim(out)
 
 
 __all__ = ["propagate_command"]

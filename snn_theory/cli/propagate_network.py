@@ -21,18 +21,15 @@ from typing import Any
 
 from flint import arb
 
-from snn_theory.certify.propagation.cmap import NOT_EXCLUDED
+from snn_theory.cli.propagation_text import (
+    ball_formatter,
+    claim_json,
+    cmap_json,
+    print_claim,
+    print_phase,
+)
 from snn_theory.errors import InputError
-from snn_theory.exact import SHORT_DIGITS, ball_text, format_fraction, parse_exact
-
-
-def depth_scale_note(stable: bool | None) -> str:
-    """Why a c-map fixed point has no depth scale (ξ_c = −1/ln χ_c needs 0 < χ_c < 1)."""
-    if stable is False:
-        return "none (unstable: chi_c > 1, perturbations grow)"
-    if stable is None:
-        return "none (undecided: the enclosure of chi_c contains 1)"
-    return "none (chi_c <= 0 not excluded)"
+from snn_theory.exact import SHORT_DIGITS, format_fraction, parse_exact
 
 
 def check_network_options(*, lam: str | None, alpha: str | None, edge_tau: str | None,
@@ -81,13 +78,7 @@ def network_json(r: Any, digits: int, extra: tuple[Any, arb, arb] | None = None,
     """A :class:`~snn_theory.certify.propagation.network.NetworkPropagation` as JSON: arb
     balls at ``digits`` digits, or (``short``) outward-rounded enclosures for the table."""
 
-    def b(x: arb | None) -> str | None:
-        if x is None:
-            return None
-        if short:
-            return ball_text(x, SHORT_DIGITS) if x.is_finite() else "[-inf, +inf]"
-        return x.str(digits, radius=True)
-
+    b = ball_formatter(digits, short)
     out: dict[str, Any] = {
         "network": r.network.spelling(),
         "omega": b(r.omega),
@@ -96,19 +87,7 @@ def network_json(r: Any, digits: int, extra: tuple[Any, arb, arb] | None = None,
                         "certified": "Krawczyk test in arb"},
         "chi": b(r.chi),
         "chi_mean": b(r.chi_mean),
-        "phase": {"phase": r.phase.phase, "rate": b(r.phase.rate),
-                  "certificate": r.phase.certificate},
-        "correlation_fixed_points": [
-            {"c": b(f.value), "slope": b(f.slope), "stable": f.stable,
-             "depth_scale": b(f.depth_scale),
-             "depth_scale_note": depth_scale_note(f.stable) if f.depth_scale is None else "",
-             "certificate": f.how}
-            for f in r.fixed_points
-        ],
-        "no_other_fixed_points": {
-            "proven": r.complete,
-            "pieces": [{"low": e.low, "high": e.high, "how": e.how} for e in r.exclusions],
-        },
+        **cmap_json(r, b),
         "c_map_at_one": b(r.c_map_at_one),
         "depth_scale_q": b(r.depth_scale_q),
         "depth_scale_q_note": "" if r.depth_scale_q is not None
@@ -130,17 +109,12 @@ def network_json(r: Any, digits: int, extra: tuple[Any, arb, arb] | None = None,
         c, value, slope = extra
         out["correlation"] = {"c": format_fraction(c), "c_map": b(value), "slope": b(slope)}
     if claim is not None and verdict is not None:
-        out["claim"] = {
-            "claim": claim,
-            "holds": verdict[0],
-            "status": {True: "proven", False: "refuted", None: "undecided"}[verdict[0]],
-            "certificate": verdict[1],
-        }
+        out["claim"] = claim_json(claim, verdict)
     return out
 
 
 def _print(out: dict[str, Any]) -> None:
-    from snn_theory.cli.console import print_table, print_wrapped
+    from snn_theory.cli.console import print_table
 
     rows = [
         ("fixed point μ*", out["fixed_point"]["mu"]),
@@ -165,16 +139,8 @@ def _print(out: dict[str, Any]) -> None:
                 ("quantity", f"enclosure ({SHORT_DIGITS} significant digits, rounded "
                              "outward; --json: every digit)"),
                 [(str(name), str(value)) for name, value in rows])
-    ph = out["phase"]
-    print_wrapped(f"phase: {ph['phase']} — {ph['certificate']}")
-    nf = out["no_other_fixed_points"]
-    print_wrapped(("proven" if nf["proven"] else "NOT proven")
-                  + f": no other fixed points of the network's c-map in [-1, 1] "
-                  f"({sum(p['how'] != NOT_EXCLUDED for p in nf['pieces'])} pieces excluded"
-                  f" of {len(nf['pieces'])})")
-    if "claim" in out:
-        cl = out["claim"]
-        print_wrapped(f"claim '{cl['claim']}': {cl['status'].upper()} — {cl['certificate']}")
+    print_phase(out, "the network's")
+    print_claim(out)
 
 
-__all__ = ["check_network_options", "depth_scale_note", "run_network", "network_json"]
+__all__ = ["check_network_options", "run_network", "network_json"]
