@@ -3,7 +3,8 @@
 The library raises these; the command line maps each to one line on stderr and an exit code
 (``snn_theory.cli.main``):
 
-* :class:`InputError` — the input is invalid (exit 2);
+* :class:`InputError` — the input is invalid (exit 2); :class:`DomainUndecided`, one of
+  them, when a ball straddles the edge of a map's domain;
 * :class:`NumericalFailure` — a float or multiprecision computation broke down on valid input,
   e.g. Newton's method did not converge (exit 4); nothing is claimed;
 * :class:`ArithmeticError` (Python's own) — a rigorous enclosure could not be made tight
@@ -19,6 +20,13 @@ from __future__ import annotations
 
 class InputError(ValueError):
     """Invalid user input (the CLI prints it as one line and exits with code 2)."""
+
+
+class DomainUndecided(InputError):
+    """A ball of an argument straddles the edge of a map's domain (e.g. the enclosure of ν
+    contains 0 and positive values): the point may be valid, its enclosure cannot show it.
+    An :class:`InputError` where the caller cannot tell the two apart; a caller that
+    evaluates balls it made itself (iterates, boxes) catches this one instead."""
 
 
 class NumericalFailure(Exception):
@@ -62,5 +70,5 @@ class Interrupted(KeyboardInterrupt):
         return f"{text} ({self.resume})" if self.resume else text
 
 
-__all__ = ["InputError", "Interrupted", "NumericalFailure", "PrecisionExhausted",
+__all__ = ["DomainUndecided", "InputError", "Interrupted", "NumericalFailure", "PrecisionExhausted",
            "TrivialFixedPoint"]

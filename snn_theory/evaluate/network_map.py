@@ -61,7 +61,7 @@ from snn_theory.derive.network import (
     Residual,
     parse_network,
 )
-from snn_theory.errors import InputError, PrecisionExhausted
+from snn_theory.errors import DomainUndecided, InputError, PrecisionExhausted
 from snn_theory.evaluate import backends, moment_map
 from snn_theory.evaluate.dual import Dual
 from snn_theory.evaluate.model import MAP_QUANTITIES, MomentModel, resolve
@@ -240,7 +240,7 @@ class _Context:
         ok = nu > 0 if self.backend != "numpy" else bool(np.isfinite(nu) and nu > 0)
         if not ok:
             if self.backend != "numpy" and not nu <= 0:  # a ball (or NaN) not decided
-                raise InputError(f"the enclosure of nu before {block.spelling()} "
+                raise DomainUndecided(f"the enclosure of nu before {block.spelling()} "
                                  f"({self.position}) is not proven > 0: nu = {nu}")
             raise InputError(f"the network's map leaves the domain nu > 0 before "
                              f"{block.spelling()} ({self.position}): nu = {nu}")

@@ -63,7 +63,7 @@ from snn_theory.derive.network import (
     Residual,
     parse_network,
 )
-from snn_theory.errors import InputError, NumericalFailure
+from snn_theory.errors import DomainUndecided, InputError, NumericalFailure
 from snn_theory.evaluate import activation_functions
 from snn_theory.exact import ball_text, format_fraction, parse_exact
 from snn_theory.precision import working_precision
@@ -359,9 +359,7 @@ def certified_iterates(network: Network, mean0: Fraction, var0: Fraction, omega:
             try:
                 r = evaluate_network(network, out[-1].mu, out[-1].nu, omega=omega, tau=tau,
                                      backend="arb")
-            except InputError as exc:
-                if "not proven > 0" not in str(exc):
-                    raise
+            except DomainUndecided as exc:
                 raise NumericalFailure(f"the certified iterates at {bits} bits could not be "
                                        f"continued at application {k}: {exc}") from None
             if not (r.mean.is_finite() and r.variance.is_finite()):
