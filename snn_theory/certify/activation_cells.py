@@ -192,20 +192,6 @@ class CellCache:
         return gaussian_moments.combine(union, order, _q(self.act.scale), _q(self.act.shift))
 
 
-def box_enclosure(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fraction]]
-                  ) -> arb | None:
-    """Ball containing ``quantity`` at every point of ``box`` (None: an integral failed)."""
-    keys = cover(*mv_range(box))
-    order = cell_order(quantity)
-    cache.ensure(keys, order)
-    P = cache.partials(keys, order)
-    if P is None:
-        return None
-    balls = [_ball(lo, hi) for lo, hi in box]
-    value = gaussian_moments.quantities(cache.act, *balls, names=(quantity,), partials=P)[quantity]
-    return value if value.is_finite() else None
-
-
 def box_bound(cache: CellCache, quantity: str, box: Sequence[tuple[Fraction, Fraction]],
               side: int, centred: bool = False) -> tuple[Fraction | None, Box, list[float]]:
     """Rigorous upper (side +1) or lower (−1) bound of ``quantity`` over ``box``, and the face

@@ -28,7 +28,6 @@ derives the growth bound while parsing, so that the bound holds by construction.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -221,7 +220,3 @@ def parse_expression(text: str) -> Activation:
 def growth_bound_value(act: Activation, t: Any) -> Any:
     """P(|t|) = Σ a_k |t|^k for the base function g (any number type)."""
     return sum(a * abs(t) ** k for k, a in enumerate(act.growth)) if act.growth else 0
-
-
-def describe_builtins() -> Sequence[tuple[str, str]]:
-    return [(name, BUILTINS[name][3]) for name in NAMES]

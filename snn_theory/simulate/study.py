@@ -80,10 +80,6 @@ def _stack(trees: Sequence[Any]) -> Any:
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *trees)
 
 
-def _unstack(tree: Any, k: int) -> Any:
-    return jax.tree_util.tree_map(lambda x: x[k], tree)
-
-
 @eqx.filter_jit
 def activation_gradients(model: Any, state: Any, hyper: dict[str, Any], x: Any,
                          y: Any) -> Any:
