@@ -151,19 +151,13 @@ def test_network_without_gradient_uses_the_whole_box_enclosure() -> None:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bounder = NetworkBounder.of(NET)
-    claim = _named(builtin_claims("1", bounder), bounder)[4]  # variance <= 1.5: 16 boxes
+    claim = builtin_claims("1", bounder)[4]  # variance <= 1.5: 16 boxes
     assert claim.name.startswith("theorem1_analogue.variance_upper[net-")
     result = verify_claim(claim, Settings(jobs=1, bounder=bounder))
     assert result.verdict == "holds"
     path = write_certificate(tmp_path_factory.mktemp("net"), result.certificate_data())
     assert path is not None
     return path
-
-
-def _named(claims: list[Claim], bounder: NetworkBounder) -> list[Claim]:
-    import dataclasses
-
-    return [dataclasses.replace(c, name=c.name + bounder.claim_suffix()) for c in claims]
 
 
 def _other_network(content: dict, spelling: str) -> None:
@@ -221,8 +215,8 @@ def test_tampered_network_certificates_are_rejected(certificate: Path, tmp_path:
 
 def test_theorem1_analogue_claims_are_named_per_network() -> None:
     one, two = NetworkBounder.of(NET), NetworkBounder.of("dense(selu), alpha_dropout(0.2)")
-    a = _named(builtin_claims("1", one), one)
-    b = _named(builtin_claims("1", two), two)
+    a = builtin_claims("1", one)
+    b = builtin_claims("1", two)
     assert [c.statement_key for c in a] == [c.statement_key for c in theorem1_analogue()]
     assert {c.name for c in a}.isdisjoint(c.name for c in b)
     assert all("[net-" in c.name for c in a)

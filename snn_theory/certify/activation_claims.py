@@ -9,6 +9,8 @@ A claim is ``quantity relation threshold`` on a box in (μ, ω, ν, τ)
 
 from __future__ import annotations
 
+import dataclasses
+
 from snn_theory.certify.claims import (
     BUILTIN_CLAIMS,
     THEOREM_DOMAINS,
@@ -33,16 +35,20 @@ def builtin_claims(theorem: str, bounder: BoxBounder | None = None) -> list[Clai
     """The built-in claim group ``theorem`` (1, appendix, 2, 3, all) under a map: for SELU's
     closed forms (any λ, α) the paper's claims; for another activation (``bounder`` None
     too), Theorem 1's SELU-specific bounds on μ̃, ν̃ become "g maps the box into itself"
-    (:func:`theorem1_analogue`) and the other claims apply as they are.  The names are the
-    built-in ones (callers append :meth:`BoxBounder.claim_suffix`)."""
+    (:func:`theorem1_analogue`) and the other claims apply as they are.  A claim under
+    another map is another claim: its name is the built-in one followed by the map's
+    :meth:`BoxBounder.claim_suffix` (empty for the paper's λ01, α01), so two maps never share
+    a claim name or a certificate file."""
     if isinstance(bounder, ClosedFormBounder):
-        return [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
-    out: list[Claim] = []
-    groups = ["1", "appendix", "2", "3"] if theorem == "all" else [theorem]
-    for group in groups:
-        if group == "1":
-            out += theorem1_analogue()
-        else:
-            out += [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[group]]
-    return out
+        out = [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[theorem]]
+    else:
+        out = []
+        groups = ["1", "appendix", "2", "3"] if theorem == "all" else [theorem]
+        for group in groups:
+            if group == "1":
+                out += theorem1_analogue()
+            else:
+                out += [BUILTIN_CLAIMS[n] for n in THEOREM_GROUPS[group]]
+    suffix = "" if bounder is None else bounder.claim_suffix()
+    return [dataclasses.replace(c, name=c.name + suffix) for c in out] if suffix else out
 

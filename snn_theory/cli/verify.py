@@ -56,8 +56,7 @@ def claims_for(theorem: str, domain: str | None, claim: str | None, name: str | 
     if name is not None:
         raise InputError("--name names a user claim (with --domain and --claim); built-in "
                          "claims keep their names")
-    return [dataclasses.replace(c, name=c.name + bounder.claim_suffix())
-            for c in builtin_claims(theorem, bounder)]
+    return builtin_claims(theorem, bounder)
 
 
 def _enclosure_note(result: object) -> str:

@@ -27,7 +27,6 @@ time: the searches run in this process and split one box at a time (:data:`ROUND
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from fractions import Fraction
@@ -122,8 +121,7 @@ def _decide(spelling: str, tolerance: Fraction | None, proofs: Path) -> tuple[An
     from snn_theory.certify.search.settings import Settings
 
     bounder = NetworkBounder.of(spelling)
-    claims = [dataclasses.replace(c, name=c.name + bounder.claim_suffix())
-              for c in builtin_claims("1", bounder)]
+    claims = builtin_claims("1", bounder)
     settings = Settings(jobs=1, bounder=bounder, round_size=ROUND,
                         tolerance=tolerance,
                         state_dir=proofs / ".state", resume=False)
