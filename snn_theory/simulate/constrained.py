@@ -64,11 +64,13 @@ def max_norm_bound() -> float:
     return float(theorem1_region().float_cells()[0, 3])
 
 
-def _hidden(m: Any) -> list[Any]:
+def hidden_layer_weights(m: Any) -> list[Any]:
+    """The hidden layers' weight matrices of a training network (what a constraint moves)."""
     return [layer.weight for layer in m.hidden]
 
 
-def _hidden_bias(m: Any) -> list[Any]:
+def hidden_layer_biases(m: Any) -> list[Any]:
+    """The hidden layers' biases (kept at zero under a certified constraint)."""
     return [layer.bias for layer in m.hidden]
 
 
@@ -79,12 +81,12 @@ def constrain_model(model: Any, constraint: str) -> tuple[CertifiedRegion, Any]:
     region = region_for(constraint)
     if constraint == "none":
         return region, model
-    weights = _hidden(model)
+    weights = hidden_layer_weights(model)
     if constraint == "max-norm":
         new = [max_norm_rows(w, max_norm_bound()) for w in weights]
     else:
         new = project_weights(weights, region)
-    return region, eqx.tree_at(_hidden, model, new)
+    return region, eqx.tree_at(hidden_layer_weights, model, new)
 
 
 @functools.lru_cache(maxsize=16)
@@ -93,11 +95,11 @@ def _optimizer(base: Any, constraint: str, digest: str) -> Any:
         return base
     if constraint == "max-norm":
         return optax.chain(base, optax.masked(max_norm_constraint(max_norm_bound()),
-                                              lambda p: hidden_weight_mask(p, _hidden)))
+                                              lambda p: hidden_weight_mask(p, hidden_layer_weights)))
     return optax.chain(base, optax.masked(certified_constraint(_region(constraint, digest)),
-                                          lambda p: hidden_weight_mask(p, _hidden)),
+                                          lambda p: hidden_weight_mask(p, hidden_layer_weights)),
                        optax.masked(optax.set_to_zero(),
-                                    lambda p: hidden_weight_mask(p, _hidden_bias)))
+                                    lambda p: hidden_weight_mask(p, hidden_layer_biases)))
 
 
 def constrained_optimizer(base: Any, constraint: str) -> Any:
@@ -107,5 +109,5 @@ def constrained_optimizer(base: Any, constraint: str) -> Any:
     return _optimizer(base, *_key(constraint))
 
 
-__all__ = ["UNCERTIFIED", "constrain_model", "constrained_optimizer", "max_norm_bound",
-           "region_for"]
+__all__ = ["UNCERTIFIED", "constrain_model", "constrained_optimizer", "hidden_layer_biases",
+           "hidden_layer_weights", "max_norm_bound", "region_for"]

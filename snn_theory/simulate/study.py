@@ -35,6 +35,7 @@ import numpy as np
 import optax
 
 from snn_theory.errors import InputError
+from snn_theory.simulate.constrained import hidden_layer_biases, hidden_layer_weights
 from snn_theory.simulate.network import (
     build_network,
     hyper_parameters,
@@ -145,14 +146,6 @@ class SwitchState(NamedTuple):
     which: Any
 
 
-def _hidden_weights(m: Any) -> list[Any]:
-    return [layer.weight for layer in m.hidden]
-
-
-def _hidden_biases(m: Any) -> list[Any]:
-    return [layer.bias for layer in m.hidden]
-
-
 @functools.lru_cache(maxsize=4)
 def switched_optimizer(name: str) -> optax.GradientTransformation:
     """The optimiser ``name`` followed by the constraint of :data:`SWITCHED` that the state's
@@ -176,8 +169,8 @@ def switched_optimizer(name: str) -> optax.GradientTransformation:
     def update(updates: Any, state: SwitchState, params: Any = None) -> tuple[Any, SwitchState]:
         if params is None:
             raise ValueError("a weight constraint needs the parameters (pass params to update)")
-        weights = hidden_weight_mask(params, _hidden_weights)
-        biases = hidden_weight_mask(params, _hidden_biases)
+        weights = hidden_weight_mask(params, hidden_layer_weights)
+        biases = hidden_weight_mask(params, hidden_layer_biases)
 
         def leaf(u: Any, p: Any, is_weight: bool, is_bias: bool) -> Any:
             if is_weight:
@@ -250,7 +243,7 @@ def train_stacked(configs: Sequence[TrainConfig], split: Split | None = None) ->
     def record(P: Any, S: Any) -> None:
         losses, accs, mu, nu, _, g = (np.asarray(a, np.float64) for a in _evaluate_jit(
             P, static, S, hyper, x_all, y_all, sizes, xg, yg))
-        hidden = [np.asarray(w) for w in _hidden_weights(eqx.combine(P, static))]
+        hidden = [np.asarray(w) for w in hidden_layer_weights(eqx.combine(P, static))]
         for name, value in (("acc", accs[:, 2]), ("loss", losses[:, 0]), ("mu", mu),
                             ("nu", nu), ("grad", g)):
             rec[name].append(value)
